@@ -1,0 +1,1 @@
+// WeirCore module; see README Architecture.

@@ -1,0 +1,1 @@
+// WeirDrift module; see README Architecture.

@@ -1,0 +1,1 @@
+// WeirModel module; see README Architecture.

@@ -1,0 +1,1 @@
+// WeirStats module; see README Architecture.
