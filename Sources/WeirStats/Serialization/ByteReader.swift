@@ -1,0 +1,118 @@
+/// Why restoring from bytes failed. Every case says what and where (byte offset).
+public enum SerializationError: Error, Equatable, Sendable {
+    /// The input ended early: `needed` more bytes at `offset`, only `available` left.
+    case truncated(offset: Int, needed: Int, available: Int)
+    /// The four-byte tag at `offset` is not the one expected for this type.
+    case badTag(offset: Int, expected: String, found: String)
+    /// The version of a `tag` object is not one this build can read.
+    case unsupportedVersion(tag: String, version: UInt16)
+    /// A decoded field violates the type's invariants (e.g. a negative count).
+    case invalidValue(field: String, detail: String)
+}
+
+/// Reads little-endian binary values written by ``ByteWriter``.
+///
+/// Never traps on bad input: every read checks bounds and throws ``SerializationError``.
+/// - Complexity: O(1) per scalar.
+public struct ByteReader: Sendable {
+    /// The bytes being read.
+    public let bytes: [UInt8]
+    /// The next byte to read.
+    public private(set) var offset: Int
+
+    /// Creates a reader over `bytes`, starting at `offset`.
+    public init(_ bytes: [UInt8], offset: Int = 0) {
+        self.bytes = bytes
+        self.offset = offset
+    }
+
+    /// Bytes not yet read.
+    public var remaining: Int { bytes.count - offset }
+    /// True when every byte has been read.
+    public var isAtEnd: Bool { offset >= bytes.count }
+
+    /// Reads and checks a header written by ``ByteWriter/writeHeader(tag:version:)``; returns the version.
+    /// - Throws: ``SerializationError/badTag(offset:expected:found:)``,
+    ///   ``SerializationError/unsupportedVersion(tag:version:)``, or `truncated`.
+    @discardableResult
+    public mutating func readHeader(tag: StaticString, supportedVersions: ClosedRange<UInt16>) throws(SerializationError) -> UInt16 {
+        let start = offset
+        try need(6)
+        let expected = tag.withUTF8Buffer { Array($0) }
+        let found = Array(bytes[offset..<offset + 4])
+        if found != expected {
+            throw .badTag(offset: start, expected: String(decoding: expected, as: UTF8.self),
+                          found: String(decoding: found, as: UTF8.self))
+        }
+        offset += 4
+        let version = try readUInt16()
+        if !supportedVersions.contains(version) {
+            throw .unsupportedVersion(tag: String(decoding: expected, as: UTF8.self), version: version)
+        }
+        return version
+    }
+
+    private func need(_ n: Int) throws(SerializationError) {
+        if n < 0 || remaining < n { throw .truncated(offset: offset, needed: n, available: max(0, remaining)) }
+    }
+
+    private mutating func readLE(_ n: Int) throws(SerializationError) -> UInt64 {
+        try need(n)
+        var v: UInt64 = 0
+        for i in 0..<n { v |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
+        offset += n
+        return v
+    }
+
+    public mutating func readUInt8() throws(SerializationError) -> UInt8 { UInt8(try readLE(1)) }
+    public mutating func readUInt16() throws(SerializationError) -> UInt16 { UInt16(try readLE(2)) }
+    public mutating func readUInt32() throws(SerializationError) -> UInt32 { UInt32(try readLE(4)) }
+    public mutating func readUInt64() throws(SerializationError) -> UInt64 { try readLE(8) }
+    public mutating func readInt32() throws(SerializationError) -> Int32 { Int32(bitPattern: try readUInt32()) }
+    public mutating func readInt64() throws(SerializationError) -> Int64 { Int64(bitPattern: try readUInt64()) }
+    public mutating func readDouble() throws(SerializationError) -> Double { Double(bitPattern: try readUInt64()) }
+
+    /// Reads an `Int` written with ``ByteWriter/write(_:)-Int``.
+    public mutating func readInt() throws(SerializationError) -> Int {
+        let v = try readInt64()
+        guard let i = Int(exactly: v) else { throw .invalidValue(field: "Int", detail: "\(v) out of range") }
+        return i
+    }
+
+    /// Reads a non-negative count no larger than `limit` (guards against hostile sizes).
+    public mutating func readCount(field: String, limit: Int = Int(Int32.max)) throws(SerializationError) -> Int {
+        let v = try readUInt64()
+        guard v <= UInt64(limit) else { throw .invalidValue(field: field, detail: "count \(v) exceeds \(limit)") }
+        return Int(v)
+    }
+
+    public mutating func readBool() throws(SerializationError) -> Bool {
+        let b = try readUInt8()
+        guard b <= 1 else { throw .invalidValue(field: "Bool", detail: "byte \(b)") }
+        return b == 1
+    }
+
+    /// Reads a length-prefixed run of `Double`s.
+    public mutating func readDoubles(field: String) throws(SerializationError) -> [Double] {
+        let n = try readCount(field: field)
+        try need(n * 8)
+        var out = [Double]()
+        out.reserveCapacity(n)
+        for _ in 0..<n { out.append(try readDouble()) }
+        return out
+    }
+
+    /// Reads a length-prefixed byte run.
+    public mutating func readBytes(field: String) throws(SerializationError) -> [UInt8] {
+        let n = try readCount(field: field)
+        try need(n)
+        let out = Array(bytes[offset..<offset + n])
+        offset += n
+        return out
+    }
+
+    /// Reads a length-prefixed UTF-8 string.
+    public mutating func readString(field: String) throws(SerializationError) -> String {
+        String(decoding: try readBytes(field: field), as: UTF8.self)
+    }
+}

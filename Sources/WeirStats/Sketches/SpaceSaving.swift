@@ -1,0 +1,217 @@
+/// SpaceSaving heavy hitters (Metwally, Agrawal, El Abbadi 2005) over interned `Int32` ids.
+///
+/// Keeps at most `capacity` counters. A tracked id's `count` over-estimates its true frequency
+/// by at most its `error` (so `count - error <= true <= count`), and every error is at most
+/// `total / capacity`. Any id with true frequency above `total / capacity` is tracked.
+/// Counters live in a binary min-heap keyed by count, with an id → heap-slot dictionary reserved
+/// up front, so updates never allocate.
+///
+/// Merging follows Agarwal et al. 2012 (mergeable summaries): a missing id counts as the other
+/// summary's minimum (when that summary is full), added to both count and error; the largest
+/// `capacity` counters are kept. Bounds hold for the merged stream.
+/// - Complexity: `insert` O(log capacity), allocation-free; `top(_:)` O(c log c).
+public struct SpaceSaving: Sendable, Equatable {
+    /// One tracked id with its estimated count and over-estimation bound.
+    public struct Item: Sendable, Equatable {
+        public let id: Int32
+        /// Estimated frequency (an upper bound on the true frequency).
+        public let count: Int
+        /// Maximum over-estimation: `count - error` is a lower bound on the true frequency.
+        public let error: Int
+        /// `count - error`, a guaranteed lower bound.
+        public var guaranteedCount: Int { count - error }
+    }
+
+    /// Maximum number of counters.
+    public let capacity: Int
+    @usableFromInline var total_: Int
+    /// Total weight inserted.
+    public var total: Int { total_ }
+    @usableFromInline var ids: [Int32]
+    @usableFromInline var counts: [Int]
+    @usableFromInline var errors: [Int]
+    @usableFromInline var slot: [Int32: Int]
+
+    /// Creates an empty summary with `capacity` counters.
+    /// - Throws: ``StatsError/invalidParameter(name:detail:)`` when `capacity < 1`.
+    public init(capacity: Int) throws(StatsError) {
+        guard capacity >= 1, capacity <= 1 << 24 else {
+            throw .invalidParameter(name: "capacity", detail: "\(capacity) not in 1...\(1 << 24)")
+        }
+        self.capacity = capacity
+        total_ = 0
+        ids = []; ids.reserveCapacity(capacity)
+        counts = []; counts.reserveCapacity(capacity)
+        errors = []; errors.reserveCapacity(capacity)
+        slot = [:]
+        slot.reserveCapacity(capacity)
+    }
+
+    /// Number of tracked ids.
+    public var trackedCount: Int { ids.count }
+    /// The maximum over-estimation of any count: the smallest counter when full, else 0.
+    public var errorBound: Int { ids.count < capacity ? 0 : (counts.first ?? 0) }
+
+    /// Counts `weight` (> 0) occurrences of `id`. Non-positive weights are ignored.
+    @inlinable
+    public mutating func insert(_ id: Int32, weight: Int = 1) {
+        guard weight > 0 else { return }
+        total_ += weight
+        if let s = slot[id] {
+            counts[s] += weight
+            siftDown(s)
+        } else if ids.count < capacity {
+            ids.append(id); counts.append(weight); errors.append(0)
+            slot[id] = ids.count - 1
+            siftUp(ids.count - 1)
+        } else {
+            // replace the minimum (heap root)
+            let old = ids[0]
+            let m = counts[0]
+            slot.removeValue(forKey: old)
+            ids[0] = id
+            errors[0] = m
+            counts[0] = m + weight
+            slot[id] = 0
+            siftDown(0)
+        }
+    }
+
+    /// The estimate for `id` (nil if untracked: its true count is then at most ``errorBound``).
+    public func item(_ id: Int32) -> Item? {
+        guard let s = slot[id] else { return nil }
+        return Item(id: id, count: counts[s], error: errors[s])
+    }
+
+    /// The `n` largest counters, by count descending then id ascending.
+    public func top(_ n: Int) -> [Item] {
+        var all = (0..<ids.count).map { Item(id: ids[$0], count: counts[$0], error: errors[$0]) }
+        all.sort { $0.count != $1.count ? $0.count > $1.count : $0.id < $1.id }
+        return Array(all.prefix(Swift.max(0, n)))
+    }
+
+    /// Merges `other` into this summary.
+    /// - Throws: ``StatsError/mismatchedConfiguration(detail:)`` when capacities differ.
+    public mutating func merge(_ other: SpaceSaving) throws(StatsError) {
+        guard other.capacity == capacity else {
+            throw .mismatchedConfiguration(detail: "SpaceSaving capacity \(capacity) vs \(other.capacity)")
+        }
+        let minSelf = errorBound
+        let minOther = other.errorBound
+        var merged: [Int32: (Int, Int)] = [:]
+        merged.reserveCapacity(ids.count + other.ids.count)
+        for i in ids.indices {
+            merged[ids[i]] = (counts[i] + minOther, errors[i] + minOther)
+        }
+        for i in other.ids.indices {
+            let id = other.ids[i]
+            if let s = slot[id] {
+                merged[id] = (counts[s] + other.counts[i], errors[s] + other.errors[i])
+            } else {
+                merged[id] = (other.counts[i] + minSelf, other.errors[i] + minSelf)
+            }
+        }
+        var items = merged.map { Item(id: $0.key, count: $0.value.0, error: $0.value.1) }
+        items.sort { $0.count != $1.count ? $0.count > $1.count : $0.id < $1.id }
+        let newTotal = total + other.total
+        ids.removeAll(keepingCapacity: true)
+        counts.removeAll(keepingCapacity: true)
+        errors.removeAll(keepingCapacity: true)
+        slot.removeAll(keepingCapacity: true)
+        for it in items.prefix(capacity) {
+            ids.append(it.id); counts.append(it.count); errors.append(it.error)
+            slot[it.id] = ids.count - 1
+            siftUp(ids.count - 1)
+        }
+        total_ = newTotal
+    }
+
+    /// Empties the summary, keeping storage.
+    public mutating func reset() {
+        total_ = 0
+        ids.removeAll(keepingCapacity: true)
+        counts.removeAll(keepingCapacity: true)
+        errors.removeAll(keepingCapacity: true)
+        slot.removeAll(keepingCapacity: true)
+    }
+
+    // MARK: heap
+
+    @usableFromInline @inline(__always)
+    func less(_ a: Int, _ b: Int) -> Bool {
+        counts[a] != counts[b] ? counts[a] < counts[b] : ids[a] > ids[b]
+    }
+
+    @usableFromInline
+    mutating func swapSlots(_ a: Int, _ b: Int) {
+        ids.swapAt(a, b); counts.swapAt(a, b); errors.swapAt(a, b)
+        slot[ids[a]] = a
+        slot[ids[b]] = b
+    }
+
+    @usableFromInline
+    mutating func siftUp(_ i0: Int) {
+        var i = i0
+        while i > 0 {
+            let p = (i - 1) / 2
+            if less(i, p) { swapSlots(i, p); i = p } else { return }
+        }
+    }
+
+    @usableFromInline
+    mutating func siftDown(_ i0: Int) {
+        var i = i0
+        let n = ids.count
+        while true {
+            let l = 2 * i + 1
+            if l >= n { return }
+            var c = l
+            if l + 1 < n && less(l + 1, l) { c = l + 1 }
+            if less(c, i) { swapSlots(i, c); i = c } else { return }
+        }
+    }
+}
+
+extension SpaceSaving: ByteSerializable {
+    public func serialize(into writer: inout ByteWriter) {
+        writer.writeHeader(tag: "WSPS", version: 1)
+        writer.write(UInt32(capacity))
+        writer.write(total)
+        writer.write(UInt32(ids.count))
+        for i in ids.indices {
+            writer.write(ids[i]); writer.write(counts[i]); writer.write(errors[i])
+        }
+    }
+
+    public init(deserializing reader: inout ByteReader) throws(SerializationError) {
+        try reader.readHeader(tag: "WSPS", supportedVersions: 1...1)
+        let cap = Int(try reader.readUInt32())
+        guard cap >= 1, cap <= 1 << 24 else { throw .invalidValue(field: "SpaceSaving.capacity", detail: "\(cap)") }
+        capacity = cap
+        total_ = try reader.readInt()
+        let n = Int(try reader.readUInt32())
+        guard n <= cap else { throw .invalidValue(field: "SpaceSaving.count", detail: "\(n) > capacity \(cap)") }
+        ids = []; ids.reserveCapacity(cap)
+        counts = []; counts.reserveCapacity(cap)
+        errors = []; errors.reserveCapacity(cap)
+        slot = [:]; slot.reserveCapacity(cap)
+        for i in 0..<n {
+            let id = try reader.readInt32()
+            let c = try reader.readInt()
+            let e = try reader.readInt()
+            guard slot[id] == nil, c >= 0, e >= 0, e <= c else {
+                throw .invalidValue(field: "SpaceSaving.counter\(i)", detail: "id \(id) count \(c) error \(e)")
+            }
+            ids.append(id); counts.append(c); errors.append(e)
+            slot[id] = i
+        }
+        // The serialized order is the heap order; verify it.
+        for i in 1..<Swift.max(1, n) where less(i, (i - 1) / 2) {
+            throw .invalidValue(field: "SpaceSaving.heap", detail: "slot \(i) violates heap order")
+        }
+    }
+
+    public static func == (a: SpaceSaving, b: SpaceSaving) -> Bool {
+        a.capacity == b.capacity && a.total == b.total && a.ids == b.ids && a.counts == b.counts && a.errors == b.errors
+    }
+}
