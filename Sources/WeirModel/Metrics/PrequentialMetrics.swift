@@ -1,0 +1,50 @@
+/// Prequential (test-then-train) log loss and accuracy over the whole stream, computed as River's
+/// `metrics.LogLoss` and `metrics.Accuracy`: the log loss clamps `p` to `[1e-15, 1 − 1e-15]` and is
+/// averaged with River's incremental mean; the predicted class is 1 when `p > 0.5` (River's
+/// `predict_one` takes the larger of `1 − p` and `p`, ties to 0).
+/// - Complexity: O(1) per update; never allocates.
+public struct PrequentialMetrics: Sendable, Equatable {
+    public private(set) var count = 0
+    /// Mean log loss so far (0 before the first update).
+    public private(set) var logLoss = 0.0
+    public private(set) var correct = 0
+
+    public init() {}
+
+    /// Adds one prediction `p` = P(y = 1) for label `y` (0 or 1; other labels are ignored).
+    public mutating func update(p: Double, y: Double) {
+        guard y == 0 || y == 1 else { return }
+        count += 1
+        logLoss += (1 / Double(count)) * (binaryLogLoss(p: p, y: y) - logLoss)
+        if (p > 0.5 ? 1.0 : 0.0) == y { correct += 1 }
+    }
+
+    /// Fraction of correct predictions (0 before the first update).
+    public var accuracy: Double { count == 0 ? 0 : Double(correct) / Double(count) }
+}
+
+/// How a windowed metric forgets.
+/// - `sliding(n)`: the last `n` events.
+/// - `tumbling(n)`: consecutive blocks of `n` events; values describe the current partial block,
+///   and ``WindowedBinaryMetrics/lastCompleted`` the most recent full block.
+public enum WindowMode: Sendable, Equatable {
+    case sliding(Int)
+    case tumbling(Int)
+
+    public var size: Int {
+        switch self { case .sliding(let n), .tumbling(let n): return max(1, n) }
+    }
+}
+
+/// Values of binary-classification metrics over a window.
+/// Ratios whose denominator is 0 are reported as 0 (AUC as 0.5 when one class is absent).
+public struct BinaryMetricValues: Sendable, Equatable {
+    public var count = 0
+    public var logLoss = 0.0
+    public var accuracy = 0.0
+    public var precision = 0.0
+    public var recall = 0.0
+    /// Exact ROC AUC over the window (Mann–Whitney U with tied scores counted as 1/2).
+    public var rocAUC = 0.5
+    public init() {}
+}

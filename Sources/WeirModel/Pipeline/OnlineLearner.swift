@@ -1,0 +1,149 @@
+/// Configuration of an ``OnlineLearner``.
+public struct OnlineLearnerConfig: Sendable, Equatable {
+    /// Standardise numeric inputs online (Welford) before scoring.
+    public var standardize: Bool
+    public var joiner: LabelJoinerConfig
+    /// Window of the windowed metrics.
+    public var window: WindowMode
+    public var retraining: RetrainingConfig
+
+    public init(standardize: Bool = false, joiner: LabelJoinerConfig = LabelJoinerConfig(),
+                window: WindowMode = .sliding(1_000), retraining: RetrainingConfig = RetrainingConfig()) {
+        self.standardize = standardize
+        self.joiner = joiner
+        self.window = window
+        self.retraining = retraining
+    }
+}
+
+/// What happened to a label given to ``OnlineLearner/applyLabel(eventId:label:now:)``.
+public enum LabelResult: Sendable, Equatable {
+    /// Joined to its event; `outcome` says whether the champion learned.
+    case joined(JoinedEvent, LearnOutcome)
+    /// No pending event with that id (unknown, already labelled, or expired).
+    case unmatched
+}
+
+/// Counters of an ``OnlineLearner``.
+public struct OnlineLearnerCounts: Sendable, Equatable {
+    public var scored = 0
+    /// Events scored with non-finite feature values (replaced by 0 for scoring; never learned).
+    public var invalidInputs = 0
+    /// Labels other than 0/1 (skipped: no metrics, no learning).
+    public var invalidLabels = 0
+    public var driftDetections = 0
+    /// Detections ignored because a challenger was already in shadow.
+    public var driftIgnored = 0
+    public init() {}
+}
+
+/// Binary classification, prequentially: score on arrival (test), learn when the label joins
+/// (then train), metrics from the emitted score, the loss fed to a drift detector, and gated
+/// retraining. Pure and single-threaded; one instance per model line.
+///
+/// Per event: ``score(eventId:time:input:)`` (standardises `input` in place if configured,
+/// scores, keeps a copy for the label) then later ``applyLabel(eventId:label:now:)``; or, when the
+/// label travels with the event, ``scoreAndLearn(input:label:time:)``.
+/// - Complexity: O(features) per call; no allocation per event (decisions and retraining
+///   allocate only when they happen).
+public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable {
+    public let config: OnlineLearnerConfig
+    public private(set) var gate: RetrainingGate<O>
+    public private(set) var standardizer: OnlineStandardizer?
+    public private(set) var joiner: LabelJoiner
+    public private(set) var prequential = PrequentialMetrics()
+    public private(set) var window: WindowedBinaryMetrics
+    public var detector: D
+    public private(set) var counts = OnlineLearnerCounts()
+    var scratch: ModelInput
+    var requestSeq = 0
+    var promotionsSeen = 0
+
+    /// `model` is the initial champion; `freshOptimizer` the optimiser settings for challengers.
+    public init(model: LinearModel<O>, version: ModelVersion, freshOptimizer: O, detector: D,
+                config: OnlineLearnerConfig = OnlineLearnerConfig()) {
+        self.config = config
+        gate = RetrainingGate(champion: model, version: version, freshOptimizer: freshOptimizer, config: config.retraining)
+        standardizer = config.standardize ? OnlineStandardizer(numericCount: model.config.layout.numericCount) : nil
+        joiner = LabelJoiner(layout: model.config.layout, config: config.joiner)
+        window = WindowedBinaryMetrics(mode: config.window)
+        self.detector = detector
+        scratch = ModelInput(layout: model.config.layout)
+    }
+
+    /// The current champion and its version.
+    public var champion: LinearModel<O> { gate.champion }
+    public var championVersion: ModelVersion { gate.championVersion }
+
+    /// Prepares `input` (standardise, zero non-finite values) and returns (probability, valid).
+    mutating func prepareAndScore(_ input: inout ModelInput) -> (Double, Bool) {
+        let valid = input.isFinite
+        if !valid { input.zeroNonFinite(); counts.invalidInputs += 1 }
+        if standardizer != nil { standardizer!.observeAndTransform(&input) }
+        counts.scored += 1
+        return (gate.champion.predict(input), valid)
+    }
+
+    /// Scores an event on arrival and keeps it until its label joins. `input` is standardised in
+    /// place when configured. Returns P(y = 1), never NaN.
+    public mutating func score(eventId: UInt64, time: Int64, input: inout ModelInput) -> Double {
+        let (p, valid) = prepareAndScore(&input)
+        joiner.add(eventId: eventId, time: time, score: p, input: input, learnable: valid)
+        return p
+    }
+
+    /// Joins a label to its pending event and learns from it. Labels other than 0/1 are counted
+    /// by the model and skipped.
+    @discardableResult
+    public mutating func applyLabel(eventId: UInt64, label y: Double, now: Int64) -> LabelResult {
+        guard let e = joiner.join(eventId: eventId, now: now, into: &scratch) else { return .unmatched }
+        let x = scratch
+        return .joined(e, learnJoined(x, label: y, score: e.score, learnable: e.learnable, time: now))
+    }
+
+    /// Score then learn an event whose label came with it (prequential). Returns the score.
+    public mutating func scoreAndLearn(input: inout ModelInput, label y: Double, time: Int64) -> Double {
+        let (p, valid) = prepareAndScore(&input)
+        learnJoined(input, label: y, score: p, learnable: valid, time: time)
+        return p
+    }
+
+    @discardableResult
+    mutating func learnJoined(_ x: ModelInput, label y: Double, score p: Double, learnable: Bool, time: Int64) -> LearnOutcome {
+        guard y == 0 || y == 1 else { counts.invalidLabels += 1; return .skippedInvalidLabel }
+        prequential.update(p: p, y: y)
+        window.update(p: p, y: y)
+        guard learnable else { return .skippedInvalidFeature }
+        let outcome = gate.learn(x, label: y, time: time, championScore: p)
+        if detector.update(binaryLogLoss(p: p, y: y)) {
+            counts.driftDetections += 1
+            if gate.inShadow {
+                counts.driftIgnored += 1
+            } else {
+                requestSeq += 1
+                gate.request(requestId: "drift-\(requestSeq)", reason: "concept_drift", now: time)
+            }
+        }
+        if gate.promotions > promotionsSeen { promotionsSeen = gate.promotions; detector.reset() }
+        return outcome
+    }
+
+    /// An explicit retrain request (e.g. from the drift gate). Returns false when ignored because
+    /// a challenger is already in shadow.
+    @discardableResult
+    public mutating func requestRetrain(requestId: String, reason: String, now: Int64) -> Bool {
+        gate.request(requestId: requestId, reason: reason, now: now)
+    }
+
+    /// Drops pending events older than `now − maxWait`; returns how many expired.
+    @discardableResult
+    public mutating func expire(now: Int64) -> Int { joiner.expire(now: now) }
+
+    /// Returns and clears the retraining decisions made since the last call.
+    public mutating func takeDecisions() -> [RetrainDecision] { gate.takeDecisions() }
+
+    /// Snapshot of the champion (with the standardiser).
+    public var snapshot: ModelSnapshot<O> {
+        ModelSnapshot(version: gate.championVersion, model: gate.champion, standardizer: standardizer)
+    }
+}

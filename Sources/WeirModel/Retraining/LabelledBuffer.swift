@@ -1,0 +1,48 @@
+/// A bounded ring of recent labelled events (features copied into a preallocated slab, label,
+/// time) used to train challengers. Holds at most `capacity` events; ``forEach(since:scratch:_:)``
+/// skips events older than a cutoff, so the age bound is applied when training.
+/// - Complexity: O(features) per append, never allocates; iteration O(count).
+public struct LabelledBuffer: Sendable {
+    public let capacity: Int
+    var slab: InputSlab
+    var labels: ContiguousArray<Double>
+    var times: ContiguousArray<Int64>
+    var start = 0
+    /// Events held.
+    public private(set) var count = 0
+
+    public init(layout: FeatureLayout, capacity: Int) {
+        self.capacity = max(1, capacity)
+        slab = InputSlab(layout: layout, capacity: self.capacity)
+        labels = ContiguousArray(repeating: 0, count: self.capacity)
+        times = ContiguousArray(repeating: 0, count: self.capacity)
+    }
+
+    /// Appends an event, overwriting the oldest when full.
+    public mutating func append(_ input: ModelInput, label: Double, time: Int64) {
+        let slot: Int
+        if count == capacity { slot = start; start = (start + 1) % capacity } else { slot = (start + count) % capacity; count += 1 }
+        slab.store(input, at: slot)
+        labels[slot] = label
+        times[slot] = time
+    }
+
+    /// Calls `body(input, label, time)` for every event with `time >= cutoff`, oldest first,
+    /// loading each into `scratch`. Returns how many events were visited.
+    @discardableResult
+    public func forEach(since cutoff: Int64, scratch: inout ModelInput,
+                        _ body: (ModelInput, Double, Int64) -> Void) -> Int {
+        var n = 0
+        for k in 0..<count {
+            let s = (start + k) % capacity
+            guard times[s] >= cutoff else { continue }
+            slab.load(s, into: &scratch)
+            body(scratch, labels[s], times[s])
+            n += 1
+        }
+        return n
+    }
+
+    /// Forgets every event.
+    public mutating func removeAll() { start = 0; count = 0 }
+}

@@ -1,0 +1,182 @@
+/// Configuration of a ``RetrainingGate``.
+public struct RetrainingConfig: Sendable, Equatable {
+    /// Most recent labelled events kept for training a challenger.
+    public var bufferCapacity: Int
+    /// Only buffer events with `time >= now − bufferMaxAge` are used for training.
+    public var bufferMaxAge: Int64
+    /// Fewer usable buffer events than this: the request is rejected ("insufficient_data").
+    public var minTrainingEvents: Int
+    /// Passes over the buffer when training the challenger.
+    public var trainingEpochs: Int
+    /// Shadow events compared before deciding.
+    public var minShadowEvents: Int
+    /// Promote when `challengerLogLoss <= championLogLoss · (1 − margin)`.
+    public var margin: Double
+
+    public init(bufferCapacity: Int = 5_000, bufferMaxAge: Int64 = .max, minTrainingEvents: Int = 100,
+                trainingEpochs: Int = 1, minShadowEvents: Int = 1_000, margin: Double = 0.02) {
+        self.bufferCapacity = max(1, bufferCapacity)
+        self.bufferMaxAge = max(0, bufferMaxAge)
+        self.minTrainingEvents = max(1, minTrainingEvents)
+        self.trainingEpochs = max(1, trainingEpochs)
+        self.minShadowEvents = max(1, minShadowEvents)
+        self.margin = margin.isFinite ? margin : 0
+    }
+}
+
+/// Champion/challenger retraining as a pure state machine (no clock, no I/O).
+///
+/// States: *idle* (champion only) → on ``request(requestId:reason:now:)`` a challenger is trained
+/// (fresh weights, same config and optimiser settings) on the buffered recent labelled events →
+/// *shadow*: every labelled event is predicted by the challenger before it learns from it and
+/// compared with the champion's score → after `minShadowEvents`, *promote* (challenger becomes
+/// champion with its version) or *reject* (challenger discarded) → idle. Both models keep learning
+/// during shadow. Every transition appends a ``RetrainDecision``; requests while a challenger is
+/// in shadow are ignored and counted.
+/// - Complexity: ``learn(_:label:time:championScore:)`` O(features) per event for each live model,
+///   no allocation; a request costs O(buffer · epochs) and allocates the challenger's weights.
+public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
+    public let config: RetrainingConfig
+    public private(set) var champion: LinearModel<O>
+    public private(set) var championVersion: ModelVersion
+    public private(set) var challenger: LinearModel<O>?
+    public private(set) var challengerVersion: ModelVersion?
+    /// Decisions not yet taken by ``takeDecisions()``.
+    public private(set) var decisions: [RetrainDecision] = []
+    public private(set) var ignoredRequests = 0
+    public private(set) var promotions = 0
+    public private(set) var rejections = 0
+    let freshOptimizer: O
+    var buffer: LabelledBuffer
+    var scratch: ModelInput
+    var shadow = ShadowScore()
+    var latestVersion: Int
+
+    struct ShadowScore: Sendable {
+        var n = 0, champLoss = 0.0, challLoss = 0.0, champCorrect = 0, challCorrect = 0
+    }
+
+    /// `optimizer` is the prototype (fresh state) for the champion and every challenger.
+    public init(champion: LinearModel<O>, version: ModelVersion, freshOptimizer: O, config: RetrainingConfig = RetrainingConfig()) {
+        self.config = config
+        self.champion = champion
+        self.championVersion = version
+        self.freshOptimizer = freshOptimizer
+        latestVersion = version.version
+        buffer = LabelledBuffer(layout: champion.config.layout, capacity: config.bufferCapacity)
+        scratch = ModelInput(layout: champion.config.layout)
+    }
+
+    /// True while a challenger runs in shadow.
+    public var inShadow: Bool { challenger != nil }
+
+    /// Champion's probability for `x`.
+    public func score(_ x: ModelInput) -> Double { champion.predict(x) }
+
+    /// A labelled event (after its label joined). `championScore` is the score the champion
+    /// emitted for it (prequential). Buffers the event, updates the shadow comparison, lets both
+    /// models learn, and decides once the shadow has seen `minShadowEvents`.
+    @discardableResult
+    public mutating func learn(_ x: ModelInput, label y: Double, time: Int64, championScore: Double) -> LearnOutcome {
+        let outcome = champion.learn(x, label: y)
+        guard outcome.didLearn else { return outcome }
+        buffer.append(x, label: y, time: time)
+        if challenger != nil {
+            let z = challenger!.rawScore(x)
+            let pc = challenger!.link(z)
+            challenger!.learn(x, label: y, rawScore: z)
+            shadow.n += 1
+            shadow.champLoss += binaryLogLoss(p: championScore, y: y)
+            shadow.challLoss += binaryLogLoss(p: pc, y: y)
+            if (championScore > 0.5 ? 1.0 : 0.0) == y { shadow.champCorrect += 1 }
+            if (pc > 0.5 ? 1.0 : 0.0) == y { shadow.challCorrect += 1 }
+            if shadow.n >= config.minShadowEvents { decide(time: time) }
+        }
+        return outcome
+    }
+
+    /// A retrain request (from the drift gate or concept drift). Trains a challenger on the buffer
+    /// and starts the shadow run, or rejects at once when the buffer holds too few usable events.
+    /// Returns false when ignored because a challenger is already in shadow.
+    @discardableResult
+    public mutating func request(requestId: String, reason: String, now: Int64) -> Bool {
+        guard challenger == nil else { ignoredRequests += 1; return false }
+        latestVersion += 1
+        let v = ModelVersion(modelId: championVersion.modelId, version: latestVersion, createdAt: now,
+                             parentVersion: championVersion.version, referenceId: championVersion.referenceId,
+                             retrainRequestId: requestId, reason: reason)
+        var d = RetrainDecision(kind: .modelTrained, modelId: v.modelId, time: now, championVersion: championVersion.version,
+                                challengerVersion: v.version, requestId: requestId, reason: reason)
+        d.margin = config.margin
+        let (lim, overflow) = now.subtractingReportingOverflow(config.bufferMaxAge)
+        let cutoff = overflow ? Int64.min : lim
+        var model = LinearModel(config: champion.config, optimizer: freshOptimizer)
+        var lossSum = 0.0, seen = 0, trained = 0
+        for _ in 0..<config.trainingEpochs {
+            trained = buffer.forEach(since: cutoff, scratch: &scratch) { x, y, _ in
+                let z = model.rawScore(x)
+                lossSum += binaryLogLoss(p: model.link(z), y: y)
+                seen += 1
+                model.learn(x, label: y, rawScore: z)
+            }
+        }
+        d.trainedEvents = trained
+        d.trainLogLoss = seen == 0 ? 0 : lossSum / Double(seen)
+        if trained < config.minTrainingEvents {
+            d.kind = .modelRejected
+            d.detail = "insufficient_data"
+            rejections += 1
+            decisions.append(d)
+            return true
+        }
+        d.detail = "trained"
+        decisions.append(d)
+        challenger = model
+        challengerVersion = v
+        shadow = ShadowScore()
+        return true
+    }
+
+    mutating func decide(time: Int64) {
+        guard let v = challengerVersion, let ch = challenger else { return }
+        let n = Double(shadow.n)
+        let champ = shadow.champLoss / n, chall = shadow.challLoss / n
+        let promote = chall <= champ * (1 - config.margin)
+        var d = RetrainDecision(kind: promote ? .modelPromoted : .modelRejected, modelId: v.modelId, time: time,
+                                championVersion: championVersion.version, challengerVersion: v.version,
+                                requestId: v.retrainRequestId ?? "", reason: v.reason ?? "")
+        d.shadowEvents = shadow.n
+        d.championLogLoss = champ
+        d.challengerLogLoss = chall
+        d.championAccuracy = Double(shadow.champCorrect) / n
+        d.challengerAccuracy = Double(shadow.challCorrect) / n
+        d.margin = config.margin
+        d.improvement = champ > 0 ? (champ - chall) / champ : 0
+        d.detail = promote ? "better_by_margin" : "not_better_by_margin"
+        if promote {
+            champion = ch
+            championVersion = v
+            promotions += 1
+        } else {
+            rejections += 1
+        }
+        challenger = nil
+        challengerVersion = nil
+        decisions.append(d)
+    }
+
+    /// Returns and clears the decisions made since the last call.
+    public mutating func takeDecisions() -> [RetrainDecision] {
+        defer { decisions.removeAll(keepingCapacity: true) }
+        return decisions
+    }
+
+    /// Replaces the champion (e.g. after restoring a snapshot); drops any challenger.
+    public mutating func restoreChampion(_ model: LinearModel<O>, version: ModelVersion) {
+        champion = model
+        championVersion = version
+        latestVersion = max(latestVersion, version.version)
+        challenger = nil
+        challengerVersion = nil
+    }
+}

@@ -1,1 +1,0 @@
-// WeirModel module; see README Architecture.
