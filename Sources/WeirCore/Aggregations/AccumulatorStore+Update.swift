@@ -1,0 +1,152 @@
+import WeirStats
+
+/// Per-event inputs of a window's aggregates, extracted once per record.
+///
+/// `values[i]` is aggregate i's input: the numeric value, the category id (top-k), or the
+/// 64-bit hash as a bit pattern (distinct); `present[i]` is false when the field is absent.
+public struct AggregateInputs: Sendable {
+    @usableFromInline var values: ContiguousArray<Double>
+    @usableFromInline var present: ContiguousArray<Bool>
+    init(count: Int) {
+        values = ContiguousArray(repeating: 0, count: count)
+        present = ContiguousArray(repeating: false, count: count)
+    }
+}
+
+extension AccumulatorStore {
+    /// Extracts this store's inputs from row `row` of `batch`.
+    @inline(__always)
+    func extract(_ batch: RecordBatch, row: Int, into inp: inout AggregateInputs) {
+        for i in 0..<aggs.count {
+            let a = aggs[i]
+            if a.field < 0 { inp.present[i] = true; inp.values[i] = 1; continue }
+            guard batch.isPresent(row, a.field) else { inp.present[i] = false; continue }
+            inp.present[i] = true
+            switch a.op {
+            case .distinct:
+                let h: UInt64
+                switch a.type {
+                case .string: h = batch.withStringBytes(row, a.field) { StatsHash.hash(bytes: $0) }
+                case .double: h = StatsHash.hash(batch.double(row, a.field))
+                default: h = StatsHash.hash(batch.int(row, a.field))
+                }
+                inp.values[i] = Double(bitPattern: h)
+            case .topK:
+                inp.values[i] = Double(Int32(clamping: batch.int(row, a.field)))
+            default:
+                inp.values[i] = batch.numeric(row, a.field, type: a.type)
+            }
+        }
+    }
+
+    /// Adds one event (event time `ts`) to entry `e`.
+    @inline(__always)
+    mutating func apply(_ e: Int32, _ inp: AggregateInputs, ts: Int64) {
+        let base = Int(e) * stride
+        let t = Double(ts)
+        slots.withUnsafeMutableBufferPointer { s in
+            for i in 0..<aggs.count where inp.present[i] {
+                let a = aggs[i]
+                let x = inp.values[i]
+                let o = base + a.slot
+                switch a.op {
+                case .count: s[o] += 1
+                case .sum: s[o] += x
+                case .mean: s[o] += 1; s[o + 1] += x
+                case .variance, .std:
+                    let n = s[o] + 1
+                    let d = x - s[o + 1]
+                    let m = s[o + 1] + d / n
+                    s[o + 2] += d * (x - m)
+                    s[o] = n; s[o + 1] = m
+                case .min: if s[o] == 0 || x < s[o + 1] { s[o + 1] = x }; s[o] += 1
+                case .max: if s[o] == 0 || x > s[o + 1] { s[o + 1] = x }; s[o] += 1
+                case .first: if s[o] == 0 || t < s[o + 1] { s[o + 1] = t; s[o + 2] = x }; s[o] += 1
+                case .last: if s[o] == 0 || t >= s[o + 1] { s[o + 1] = t; s[o + 2] = x }; s[o] += 1
+                case .ewma: s[o + 1] = s[o] == 0 ? x : a.param * x + (1 - a.param) * s[o + 1]; s[o] += 1
+                case .distinct: hlls[Int(s[o])].insert(hash: x.bitPattern)
+                case .quantile: klls[Int(s[o])].insert(x)
+                case .topK: tops[Int(s[o])].insert(Int32(x))
+                }
+            }
+        }
+    }
+
+    /// Merges entry `src` into `dst` (exact for counts, sums, extremes, first/last and Welford
+    /// moments via Chan et al.; within the sketch bounds for sketches; EWMA keeps `dst` if set).
+    mutating func merge(into dst: Int32, from src: Int32) {
+        let bd = Int(dst) * stride, bs = Int(src) * stride
+        for a in aggs {
+            let o = bd + a.slot, q = bs + a.slot
+            switch a.op {
+            case .count, .sum: slots[o] += slots[q]
+            case .mean: slots[o] += slots[q]; slots[o + 1] += slots[q + 1]
+            case .variance, .std:
+                let na = slots[o], nb = slots[q]
+                if nb == 0 { continue }
+                if na == 0 { slots[o] = nb; slots[o + 1] = slots[q + 1]; slots[o + 2] = slots[q + 2]; continue }
+                let n = na + nb
+                let d = slots[q + 1] - slots[o + 1]
+                slots[o + 1] = slots[o + 1] + d * nb / n
+                slots[o + 2] = slots[o + 2] + slots[q + 2] + d * d * na * nb / n
+                slots[o] = n
+            case .min: if slots[q] > 0 && (slots[o] == 0 || slots[q + 1] < slots[o + 1]) { slots[o + 1] = slots[q + 1] }; slots[o] += slots[q]
+            case .max: if slots[q] > 0 && (slots[o] == 0 || slots[q + 1] > slots[o + 1]) { slots[o + 1] = slots[q + 1] }; slots[o] += slots[q]
+            case .first:
+                if slots[q] > 0 && (slots[o] == 0 || slots[q + 1] < slots[o + 1]) { slots[o + 1] = slots[q + 1]; slots[o + 2] = slots[q + 2] }
+                slots[o] += slots[q]
+            case .last:
+                if slots[q] > 0 && (slots[o] == 0 || slots[q + 1] >= slots[o + 1]) { slots[o + 1] = slots[q + 1]; slots[o + 2] = slots[q + 2] }
+                slots[o] += slots[q]
+            case .ewma: if slots[o] == 0 { slots[o + 1] = slots[q + 1] }; slots[o] += slots[q]
+            case .distinct: try? hlls[Int(slots[o])].merge(hlls[Int(slots[q])])
+            case .quantile: try? klls[Int(slots[o])].merge(klls[Int(slots[q])])
+            case .topK: try? tops[Int(slots[o])].merge(tops[Int(slots[q])])
+            }
+        }
+    }
+
+    /// Writes entry `e`'s output columns to `out[offset...]`. Always finite (empty → 0).
+    /// `only`: when non-nil, only aggregates whose flag is true are computed (others untouched).
+    func output(_ e: Int32, into out: inout ContiguousArray<Double>, at offset: Int, only: ContiguousArray<Bool>? = nil) {
+        let base = Int(e) * stride
+        for (i, a) in aggs.enumerated() {
+            if let only, !only[i] { continue }
+            let o = base + a.slot
+            let c = offset + a.column
+            var v = 0.0
+            switch a.op {
+            case .count, .sum: v = slots[o]
+            case .mean: v = slots[o] > 0 ? slots[o + 1] / slots[o] : 0
+            case .variance: v = slots[o] > 1 ? Swift.max(0, slots[o + 2] / (slots[o] - 1)) : 0
+            case .std: v = slots[o] > 1 ? Swift.max(0, slots[o + 2] / (slots[o] - 1)).squareRoot() : 0
+            case .min, .max, .ewma: v = slots[o] > 0 ? slots[o + 1] : 0
+            case .first, .last: v = slots[o] > 0 ? slots[o + 2] : 0
+            case .distinct: v = hlls[Int(slots[o])].estimate
+            case .quantile: v = klls[Int(slots[o])].quantile(a.param) ?? 0
+            case .topK:
+                let top = tops[Int(slots[o])].top(a.k)
+                for j in 0..<a.k {
+                    out[c + 2 * j] = j < top.count ? Double(top[j].id) : -1
+                    out[c + 2 * j + 1] = j < top.count ? Double(top[j].count) : 0
+                }
+                continue
+            }
+            out[c] = v.isFinite ? v : 0
+        }
+    }
+
+    /// Bytes of state held by one entry (slots + its sketches).
+    public var bytesPerEntry: Int {
+        var b = stride * 8
+        for a in aggs {
+            switch a.op {
+            case .distinct: b += 1 << a.k
+            case .quantile: b += 8 * 3 * a.k
+            case .topK: b += 24 * a.capacity
+            default: break
+            }
+        }
+        return b
+    }
+}

@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Builds one feature vector per accepted record from the record's fields and the current
+/// values of window operators, as compiled from ``FeatureSpec``s.
+/// - Complexity: O(dimension) per record, allocation-free.
+public struct FeatureAssembler: Sendable {
+    struct Op: Sendable {
+        enum Kind: UInt8 { case field, log1p, window, oneHot }
+        var kind: Kind
+        var field: Int
+        var type: FieldType
+        var scale: Double
+        var shift: Double
+        var out: Int
+        var window: Int
+        var column: Int
+        /// oneHot: category id → output column (−1 none).
+        var map: ContiguousArray<Int32>
+    }
+    var ops: [Op]
+    /// Feature names, in vector order.
+    public let names: [String]
+
+    /// Compiles `specs`; requests ``WindowOperator/current`` columns from `windows`.
+    /// - Throws: ``SchemaError`` for unknown fields, windows or columns, or unsupported types.
+    init(specs: [FeatureSpec], schema: Schema, decoder: inout RecordDecoder, windows: inout [WindowOperator]) throws(SchemaError) {
+        var ops: [Op] = []
+        var names: [String] = []
+        let numeric: Set<FieldType> = [.double, .int, .bool, .timestamp]
+        for s in specs {
+            switch s {
+            case .field(let f, let scale, let shift, let name):
+                let i = try schema.requireField(f, types: numeric)
+                ops.append(Op(kind: .field, field: i, type: schema.fields[i].type, scale: scale, shift: shift, out: names.count, window: -1, column: -1, map: []))
+                names.append(name ?? f)
+            case .log1p(let f, let scale, let name):
+                let i = try schema.requireField(f, types: numeric)
+                ops.append(Op(kind: .log1p, field: i, type: schema.fields[i].type, scale: scale, shift: 0, out: names.count, window: -1, column: -1, map: []))
+                names.append(name ?? "log1p_\(f)")
+            case .window(let w, let col, let scale, let name):
+                guard let wi = windows.firstIndex(where: { $0.spec.name == w }) else { throw .unknownWindow(name: w) }
+                guard let ci = windows[wi].columnNames.firstIndex(of: col) else { throw .unknownAggregate(window: w, name: col) }
+                windows[wi].requireCurrent(column: ci)
+                ops.append(Op(kind: .window, field: -1, type: .double, scale: scale, shift: 0, out: names.count, window: wi, column: ci, map: []))
+                names.append(name ?? "\(w)_\(col)")
+            case .oneHot(let f, let cats, let prefix):
+                let i = try schema.requireField(f, types: [.category])
+                guard let values = cats ?? schema.fields[i].categories else {
+                    throw .invalidFeature(detail: "oneHot(\(f)) needs categories for an open category field")
+                }
+                var map = ContiguousArray<Int32>()
+                let out = names.count
+                for (j, c) in values.enumerated() {
+                    var id = decoder.categoryID(field: i, value: c)
+                    if id == nil {
+                        guard schema.fields[i].categories == nil else { throw .invalidFeature(detail: "oneHot(\(f)): '\(c)' not an allowed category") }
+                        id = decoder.categories[i].intern(Array(c.utf8))
+                    }
+                    while map.count <= Int(id!) { map.append(-1) }
+                    map[Int(id!)] = Int32(out + j)
+                    names.append((prefix ?? "\(f)_") + c)
+                }
+                ops.append(Op(kind: .oneHot, field: i, type: .category, scale: 1, shift: 0, out: out, window: -1, column: -1, map: map))
+            }
+        }
+        guard Set(names).count == names.count else { throw .invalidFeature(detail: "duplicate feature names") }
+        self.ops = ops
+        self.names = names
+    }
+
+    /// Appends the feature vector of `row` to `out`.
+    @inline(__always)
+    func assemble(_ batch: RecordBatch, row: Int, windows: [WindowOperator], into out: inout FeatureBatch) {
+        let base = out.values.count
+        for _ in 0..<names.count { out.values.append(0) }
+        out.recordRow.append(Int32(row))
+        out.values.withUnsafeMutableBufferPointer { v in
+            for op in ops {
+                switch op.kind {
+                case .field:
+                    guard batch.isPresent(row, op.field) else { continue }
+                    let x = batch.numeric(row, op.field, type: op.type) * op.scale + op.shift
+                    v[base + op.out] = x.isFinite ? x : 0
+                case .log1p:
+                    guard batch.isPresent(row, op.field) else { continue }
+                    let x = log1p(batch.numeric(row, op.field, type: op.type)) * op.scale
+                    v[base + op.out] = x.isFinite ? x : 0
+                case .window:
+                    let x = windows[op.window].current[op.column] * op.scale
+                    v[base + op.out] = x.isFinite ? x : 0
+                case .oneHot:
+                    guard batch.isPresent(row, op.field) else { continue }
+                    let id = Int(batch.category(row, op.field))
+                    if id < op.map.count, op.map[id] >= 0 { v[base + Int(op.map[id])] = 1 }
+                }
+            }
+        }
+    }
+}

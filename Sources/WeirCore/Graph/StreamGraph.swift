@@ -1,0 +1,145 @@
+/// The operator graph: sources → decode/validate → event time and watermark → keyed windowed
+/// aggregates → feature-vector assembly → outputs (records, features, window results, late
+/// events, dead letters) for downstream modules (model, drift, sinks).
+///
+/// Per record, in order: decode (errors → dead letters); event time; every window operator
+/// processes the record at the watermark *before* it (Flink punctuated semantics); the feature
+/// vector is assembled (window features include the current event); then the watermark is
+/// updated and due windows fire. Outputs accumulate until ``clearOutputs()``
+/// (``process(_:now:)`` clears them first).
+///
+/// Times are arguments: `now` is wall-clock epoch ms, so tests run on a manual clock.
+/// - Complexity: per record O(bytes + Σ windows-per-event × aggregates + dimension);
+///   allocation-free in steady state.
+public struct StreamGraph: Sendable {
+    public let spec: GraphSpec
+    public internal(set) var decoder: RecordDecoder
+    public internal(set) var watermarks: WatermarkTracker
+    public internal(set) var windows: [WindowOperator]
+    public let assembler: FeatureAssembler?
+    public internal(set) var outputs: GraphOutputs
+    let timeField: Int
+    /// Processing-time mode: the last `now − 1`.
+    var processingWatermark: Int64 = .min
+    /// Decoded records seen, dead letters seen (lifetime counters).
+    public internal(set) var recordsProcessed = 0
+    public internal(set) var deadLetterCount = 0
+
+    /// Builds the graph.
+    /// - Parameter now: wall-clock ms at start (idleness of unseen partitions counts from here).
+    /// - Throws: ``SchemaError`` for any invalid window, aggregate, feature or time field.
+    public init(_ spec: GraphSpec, now: Int64 = 0) throws(SchemaError) {
+        self.spec = spec
+        var decoder = RecordDecoder(schema: spec.schema)
+        var windows: [WindowOperator] = []
+        var names = Set<String>()
+        for (i, w) in spec.windows.enumerated() {
+            guard names.insert(w.name).inserted else { throw .duplicateName(w.name) }
+            windows.append(try WindowOperator(spec: w, schema: spec.schema, index: i))
+        }
+        switch spec.time {
+        case .eventTime(let f, let wmc):
+            timeField = try spec.schema.requireField(f, types: [.timestamp, .int])
+            guard spec.schema.fields[timeField].required else { throw .invalidFeature(detail: "time field '\(f)' must be required") }
+            guard wmc.outOfOrderness >= 0, wmc.partitionCount >= 1 else { throw .invalidWindow(detail: "bad watermark config") }
+            watermarks = WatermarkTracker(config: wmc, now: now)
+        case .processingTime:
+            timeField = -1
+            watermarks = WatermarkTracker(config: WatermarkConfig(), now: now)
+        }
+        assembler = spec.features.isEmpty ? nil : try FeatureAssembler(specs: spec.features, schema: spec.schema, decoder: &decoder, windows: &windows)
+        self.decoder = decoder
+        self.windows = windows
+        outputs = GraphOutputs(records: RecordBatch(fieldCount: spec.schema.count, capacity: spec.batchCapacity),
+                               features: FeatureBatch(names: assembler?.names ?? []))
+        outputs.features.values.reserveCapacity(spec.batchCapacity * (assembler?.names.count ?? 0))
+    }
+
+    /// The current watermark (event time) or `now − 1` of the last call (processing time).
+    public var watermark: Int64 { timeField < 0 ? processingWatermark : watermarks.watermark }
+
+    /// Clears all outputs (keeping storage).
+    public mutating func clearOutputs() { outputs.removeAll() }
+
+    /// Processes a whole input batch: clears outputs, applies idleness at `now`, processes every
+    /// message in order.
+    public mutating func process(_ input: InputBatch, now: Int64) {
+        clearOutputs()
+        tick(now: now)
+        input.bytes.withUnsafeBytes { all in
+            for i in 0..<input.count {
+                let m = UnsafeRawBufferPointer(rebasing: all[input.starts[i]..<input.starts[i + 1]])
+                process(m, partition: input.partitions[i], offset: input.offsets[i], now: now)
+            }
+        }
+    }
+
+    /// Processes one message (appending to outputs).
+    public mutating func process(_ message: UnsafeRawBufferPointer, partition: Int32, offset: Int64, now: Int64) {
+        let row: Int
+        do {
+            row = try decoder.decode(message, into: &outputs.records, partition: partition, offset: offset)
+        } catch {
+            deadLetterCount += 1
+            outputs.deadLetters.append(DeadLetter(partition: partition, offset: offset, error: error))
+            return
+        }
+        recordsProcessed += 1
+        let ts: Int64
+        let wm: Int64
+        if timeField >= 0 {
+            ts = outputs.records.int(row, timeField)
+            wm = watermarks.watermark
+        } else {
+            ts = now
+            advanceProcessingTime(now)
+            wm = processingWatermark
+        }
+        outputs.records.eventTimes[row] = ts
+        for i in windows.indices {
+            windows[i].process(outputs.records, row: row, ts: ts, watermark: wm,
+                               results: &outputs.windowResults, late: &outputs.late)
+        }
+        if let assembler { assembler.assemble(outputs.records, row: row, windows: windows, into: &outputs.features) }
+        if timeField >= 0 {
+            let nw = watermarks.observe(partition: partition, eventTime: ts, now: now)
+            if nw > wm { fire(nw) }
+        }
+    }
+
+    /// Processes one message given as bytes.
+    public mutating func process(_ message: [UInt8], partition: Int32 = 0, offset: Int64 = 0, now: Int64) {
+        message.withUnsafeBytes { process($0, partition: partition, offset: offset, now: now) }
+    }
+
+    /// Advances time without data: idle partitions stop holding the watermark back, and when all
+    /// are idle the watermark follows wall-clock time; due windows fire.
+    public mutating func tick(now: Int64) {
+        if timeField >= 0 {
+            let before = watermarks.watermark
+            let nw = watermarks.advance(now: now)
+            if nw > before { fire(nw) }
+        } else {
+            advanceProcessingTime(now)
+        }
+    }
+
+    mutating func advanceProcessingTime(_ now: Int64) {
+        if now &- 1 > processingWatermark {
+            processingWatermark = now &- 1
+            fire(processingWatermark)
+        }
+    }
+
+    mutating func fire(_ wm: Int64) {
+        for i in windows.indices { windows[i].advance(to: wm, results: &outputs.windowResults) }
+    }
+
+    /// End of input: emits all pending windows (kind `.flushed`) and frees window state.
+    public mutating func flush() {
+        for i in windows.indices { windows[i].flush(results: &outputs.windowResults) }
+    }
+
+    /// The index of a window operator by name.
+    public func windowIndex(_ name: String) -> Int? { windows.firstIndex { $0.spec.name == name } }
+}

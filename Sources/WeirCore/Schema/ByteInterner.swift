@@ -1,0 +1,184 @@
+/// Interns byte strings to dense `Int32` ids (open addressing, linear probing, power-of-two table).
+///
+/// Used for category values (per field) and for keys of keyed state. Ids are dense from 0;
+/// a removed id is reused by a later insert. Lookups hash the bytes in place: no `String`,
+/// no allocation. Inserting allocates only when the arena or table must grow (amortised);
+/// the arena is compacted when more than half of it is garbage from removals.
+///
+/// Invariant: `table` load factor ≤ 1/2; every live id appears exactly once in `table`.
+/// - Complexity: lookup/insert/remove O(1) expected (+ O(length) hashing and compare).
+public struct ByteInterner: Sendable {
+    @usableFromInline var table: ContiguousArray<Int32>      // -1 = empty, else id
+    @usableFromInline var hashes: ContiguousArray<UInt64>    // per id
+    @usableFromInline var starts: ContiguousArray<Int32>     // per id, into arena; -1 = free id
+    @usableFromInline var lengths: ContiguousArray<Int32>    // per id
+    @usableFromInline var arena: ContiguousArray<UInt8>
+    @usableFromInline var freeIds: ContiguousArray<Int32>
+    @usableFromInline var garbage: Int
+    /// Number of live ids.
+    public private(set) var count: Int
+
+    public init(capacity: Int = 16) {
+        var cap = 16
+        while cap < capacity * 2 { cap <<= 1 }
+        table = ContiguousArray(repeating: -1, count: cap)
+        hashes = []; starts = []; lengths = []; arena = []; freeIds = []
+        garbage = 0
+        count = 0
+        hashes.reserveCapacity(capacity); starts.reserveCapacity(capacity); lengths.reserveCapacity(capacity)
+    }
+
+    /// One past the largest id ever handed out (ids below it may be free).
+    public var idLimit: Int { starts.count }
+
+    /// True when `id` is currently live.
+    public func isLive(_ id: Int32) -> Bool { id >= 0 && Int(id) < starts.count && starts[Int(id)] >= 0 }
+
+    /// The id of the given bytes, or nil.
+    @inlinable
+    public func lookup(_ p: UnsafeRawPointer, _ n: Int, hash h: UInt64) -> Int32? {
+        let mask = table.count - 1
+        var slot = Int(truncatingIfNeeded: h) & mask
+        return table.withUnsafeBufferPointer { t -> Int32? in
+            while true {
+                let id = t[slot]
+                if id < 0 { return nil }
+                if hashes[Int(id)] == h && Int(lengths[Int(id)]) == n {
+                    let s = Int(starts[Int(id)])
+                    let eq = arena.withUnsafeBufferPointer { a in
+                        n == 0 || memcmpBytes(a.baseAddress! + s, p, n)
+                    }
+                    if eq { return id }
+                }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+
+    /// The id of `bytes`, or nil.
+    public func lookup(_ bytes: some Collection<UInt8>) -> Int32? {
+        let a = Array(bytes)
+        return a.withUnsafeBytes { b in lookup(b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, b.count, hash: weirHashBytes(b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, b.count)) }
+    }
+
+    /// Inserts the bytes (if absent) and returns their id and whether it is new.
+    @inlinable
+    public mutating func intern(_ p: UnsafeRawPointer, _ n: Int, hash h: UInt64) -> (id: Int32, inserted: Bool) {
+        if let id = lookup(p, n, hash: h) { return (id, false) }
+        return (insertNew(p, n, hash: h), true)
+    }
+
+    /// Inserts `bytes` (if absent) and returns the id.
+    @discardableResult
+    public mutating func intern(_ bytes: some Collection<UInt8>) -> Int32 {
+        let a = Array(bytes)
+        return a.withUnsafeBytes { b in
+            let base = b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+            return intern(base, b.count, hash: weirHashBytes(base, b.count)).id
+        }
+    }
+
+    @usableFromInline
+    mutating func insertNew(_ p: UnsafeRawPointer, _ n: Int, hash h: UInt64) -> Int32 {
+        if (count + 1) * 2 > table.count { grow() }
+        if garbage > 4096 && garbage * 2 > arena.count { compact() }
+        let start = Int32(arena.count)
+        arena.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
+        let id: Int32
+        if let f = freeIds.popLast() {
+            id = f
+            hashes[Int(f)] = h; starts[Int(f)] = start; lengths[Int(f)] = Int32(n)
+        } else {
+            id = Int32(starts.count)
+            hashes.append(h); starts.append(start); lengths.append(Int32(n))
+        }
+        placeInTable(id, hash: h)
+        count += 1
+        return id
+    }
+
+    @usableFromInline
+    mutating func placeInTable(_ id: Int32, hash h: UInt64) {
+        let mask = table.count - 1
+        var slot = Int(truncatingIfNeeded: h) & mask
+        while table[slot] >= 0 { slot = (slot + 1) & mask }
+        table[slot] = id
+    }
+
+    mutating func grow() {
+        table = ContiguousArray(repeating: -1, count: table.count * 2)
+        for id in 0..<starts.count where starts[id] >= 0 { placeInTable(Int32(id), hash: hashes[id]) }
+    }
+
+    mutating func compact() {
+        var newArena = ContiguousArray<UInt8>()
+        newArena.reserveCapacity(arena.count - garbage + 64)
+        for id in 0..<starts.count where starts[id] >= 0 {
+            let s = Int(starts[id])
+            starts[id] = Int32(newArena.count)
+            newArena.append(contentsOf: arena[s..<s + Int(lengths[id])])
+        }
+        arena = newArena
+        garbage = 0
+    }
+
+    /// Removes a live id (backward-shift deletion keeps probe chains intact); the id is reused later.
+    public mutating func remove(_ id: Int32) {
+        guard isLive(id) else { return }
+        let mask = table.count - 1
+        var slot = Int(truncatingIfNeeded: hashes[Int(id)]) & mask
+        while table[slot] != id { slot = (slot + 1) & mask }
+        // backward shift
+        var hole = slot
+        var j = (slot + 1) & mask
+        while table[j] >= 0 {
+            let home = Int(truncatingIfNeeded: hashes[Int(table[j])]) & mask
+            // move j into hole if home is not in (hole, j] cyclically
+            let dj = (j - home) & mask
+            let dh = (hole - home) & mask
+            if dh <= dj {
+                table[hole] = table[j]
+                hole = j
+            }
+            j = (j + 1) & mask
+        }
+        table[hole] = -1
+        garbage += Int(lengths[Int(id)])
+        starts[Int(id)] = -1
+        lengths[Int(id)] = 0
+        freeIds.append(id)
+        count -= 1
+    }
+
+    /// Calls `body` with the bytes of a live id.
+    @inlinable
+    public func withBytes<R>(of id: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let s = Int(starts[Int(id)]), n = Int(lengths[Int(id)])
+        return try arena.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[s..<s + n])) }
+    }
+
+    /// The bytes of a live id, as a new array (allocates; not for hot paths).
+    public func bytes(of id: Int32) -> [UInt8] { withBytes(of: id) { Array($0) } }
+
+    /// The bytes of a live id as a `String` (allocates; not for hot paths).
+    public func string(of id: Int32) -> String { withBytes(of: id) { String(decoding: $0, as: UTF8.self) } }
+
+    /// Approximate heap bytes held.
+    public var memoryBytes: Int {
+        table.capacity * 4 + hashes.capacity * 8 + starts.capacity * 4 + lengths.capacity * 4 + arena.capacity + freeIds.capacity * 4
+    }
+}
+
+@inlinable @inline(__always)
+func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+    var i = 0
+    while i + 8 <= n {
+        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+        i += 8
+    }
+    while i < n {
+        if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+        i += 1
+    }
+    return true
+}

@@ -1,1 +1,0 @@
-// WeirCore module; see README Architecture.

@@ -1,0 +1,191 @@
+extension WindowOperator {
+    /// What happened to one event in this operator.
+    public enum EventOutcome: UInt8, Sendable {
+        case accepted, late, rejectedKey
+    }
+
+    /// Processes row `row` of `batch` (event time `ts`) at watermark `wm` (the watermark before
+    /// this event). Emits to `results`; a late event is appended to `late`.
+    @discardableResult
+    public mutating func process(_ batch: RecordBatch, row: Int, ts: Int64, watermark wm: Int64,
+                                 results: inout WindowResults, late: inout ContiguousArray<LateEvent>) -> EventOutcome {
+        let outcome: EventOutcome
+        switch spec.kind {
+        case .tumbling, .hopping: outcome = processAligned(batch, row, ts, wm, &results)
+        case .session: outcome = processSession(batch, row, ts, wm, &results)
+        case .sliding: outcome = processSliding(batch, row, ts, wm, &results)
+        case .count: outcome = processCount(batch, row, ts, &results)
+        }
+        if outcome != .accepted { clearCurrent() }
+        if outcome == .late {
+            stats.lateEvents += 1
+            late.append(LateEvent(window: index, partition: batch.partitions[row], offset: batch.offsets[row],
+                                  eventTime: ts, watermark: wm, row: row))
+        }
+        return outcome
+    }
+
+    @inline(__always)
+    func floorMod(_ a: Int64, _ b: Int64) -> Int64 { let r = a % b; return r < 0 ? r + b : r }
+
+    mutating func processAligned(_ batch: RecordBatch, _ row: Int, _ ts: Int64, _ wm: Int64,
+                                 _ results: inout WindowResults) -> EventOutcome {
+        let lastStart = ts &- floorMod(ts &- offset, slide)
+        if isLate(end: lastStart &+ size, watermark: wm) { return .late }
+        guard let key = resolveKey(batch, row) else { return .rejectedKey }
+        store.extract(batch, row: row, into: &inputs)
+        var s = lastStart
+        var featureEntry: Int32 = -1
+        while s > ts &- size {
+            let end = s &+ size
+            if isLate(end: end, watermark: wm) { stats.lateWindowSkips += 1; s &-= slide; continue }
+            var e = keyHead[Int(key)]
+            while e >= 0 && eStart[Int(e)] != s { e = eNext[Int(e)] }
+            if e < 0 {
+                e = allocEntry(key: key, start: s, end: end)
+                schedule(e, watermark: wm)
+            }
+            store.apply(e, inputs, ts: ts)
+            featureEntry = e
+            if wm >= end &- 1 {
+                let f = eFlags[Int(e)]
+                if f & 2 != 0 { stats.lateUpdates += 1 }
+                eFlags[Int(e)] |= 1
+                emit(e, f & 2 != 0 ? .lateUpdate : .onTime, into: &results)
+            }
+            s &-= slide
+        }
+        if featureEntry >= 0 { captureCurrent(featureEntry) }
+        return .accepted
+    }
+
+    mutating func processSession(_ batch: RecordBatch, _ row: Int, _ ts: Int64, _ wm: Int64,
+                                 _ results: inout WindowResults) -> EventOutcome {
+        let ws = ts, we = ts &+ size
+        // Find the merged bounds first (no key is created for a late event).
+        var key: Int32 = -1
+        var ms = ws, me = we
+        if keyField < 0 { key = 0 } else {
+            let found: Int32? = lookupKey(batch, row)
+            if let f = found { key = f }
+        }
+        if key >= 0 {
+            var e = keyHead[Int(key)]
+            while e >= 0 {
+                let i = Int(e)
+                if eStart[i] <= we && eEnd[i] >= ws { ms = min(ms, eStart[i]); me = max(me, eEnd[i]) }
+                e = eNext[i]
+            }
+        }
+        if isLate(end: me, watermark: wm) { return .late }
+        if key < 0 { guard let k = resolveKey(batch, row) else { return .rejectedKey }; key = k }
+        store.extract(batch, row: row, into: &inputs)
+        var target: Int32 = -1
+        var emitted = false
+        var e = keyHead[Int(key)]
+        while e >= 0 {
+            let i = Int(e)
+            let next = eNext[i]
+            if eStart[i] <= we && eEnd[i] >= ws {
+                if eFlags[i] & 2 != 0 { emitted = true }
+                if target < 0 { target = e } else {
+                    store.merge(into: target, from: e)
+                    freeEntry(e)
+                }
+            }
+            e = next
+        }
+        if target < 0 {
+            target = allocEntry(key: key, start: ms, end: me)
+            schedule(target, watermark: wm)
+        } else if eStart[Int(target)] != ms || eEnd[Int(target)] != me {
+            eStart[Int(target)] = ms
+            eEnd[Int(target)] = me
+            eGen[Int(target)] &+= 1
+            if me &- 1 > wm { eFlags[Int(target)] &= ~1 }
+            schedule(target, watermark: wm)
+        }
+        if emitted { eFlags[Int(target)] |= 2 }
+        store.apply(target, inputs, ts: ts)
+        if wm >= me &- 1 {
+            let f = eFlags[Int(target)]
+            if f & 2 != 0 { stats.lateUpdates += 1 }
+            eFlags[Int(target)] |= 1
+            emit(target, f & 2 != 0 ? .lateUpdate : .onTime, into: &results)
+        }
+        captureCurrent(target)
+        return .accepted
+    }
+
+    /// Looks a key up without inserting it.
+    mutating func lookupKey(_ batch: RecordBatch, _ row: Int) -> Int32? {
+        let present = batch.isPresent(row, keyField)
+        if keyType == .string && present {
+            return batch.withStringBytes(row, keyField) { b in
+                let p = b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+                return keys.lookup(p, b.count, hash: weirHashBytes(p, b.count))
+            }
+        }
+        var raw = present ? batch.raw(row, keyField).littleEndian : 0
+        let n = present ? 8 : 0
+        return withUnsafeBytes(of: &raw) { b in keys.lookup(b.baseAddress!, n, hash: weirHashBytes(b.baseAddress!, n)) }
+    }
+
+    mutating func processSliding(_ batch: RecordBatch, _ row: Int, _ ts: Int64, _ wm: Int64,
+                                 _ results: inout WindowResults) -> EventOutcome {
+        if isLate(end: ts &+ 1, watermark: wm) { return .late }
+        guard let key = resolveKey(batch, row) else { return .rejectedKey }
+        store.extract(batch, row: row, into: &inputs)
+        let e = allocEntry(key: key, start: ts, end: ts &+ 1)
+        let w = 2 * store.aggregateCount
+        let base = Int(e) * w
+        while stored.count < base + w { stored.append(0) }
+        for i in 0..<store.aggregateCount {
+            stored[base + 2 * i] = inputs.present[i] ? 1 : 0
+            stored[base + 2 * i + 1] = inputs.values[i]
+        }
+        // purge once no future in-time event can include it: ts + length + lateness − 1 ≤ wm
+        let (c, o) = (ts &+ size &- 1).addingReportingOverflow(lateness)
+        timers.push(Timer(time: o ? .max : c, entry: e, gen: eGen[Int(e)], kind: 1))
+        // recompute over the key's stored events in (ts − length, ts], arrival order
+        store.reset(0)
+        var x = keyHead[Int(key)]
+        while x >= 0 {
+            let t = eStart[Int(x)]
+            if t > ts &- size && t <= ts {
+                let b = Int(x) * w
+                for i in 0..<store.aggregateCount {
+                    scratchInputs.present[i] = stored[b + 2 * i] != 0
+                    scratchInputs.values[i] = stored[b + 2 * i + 1]
+                }
+                store.apply(0, scratchInputs, ts: t)
+            }
+            x = eNext[Int(x)]
+        }
+        eStart[0] = ts &- size &+ 1
+        eEnd[0] = ts &+ 1
+        eKey[0] = key
+        emit(0, .perEvent, into: &results)
+        captureCurrent(0)
+        return .accepted
+    }
+
+    mutating func processCount(_ batch: RecordBatch, _ row: Int, _ ts: Int64, _ results: inout WindowResults) -> EventOutcome {
+        guard let key = resolveKey(batch, row) else { return .rejectedKey }
+        store.extract(batch, row: row, into: &inputs)
+        var e = keyHead[Int(key)]
+        if e < 0 { e = allocEntry(key: key, start: 0, end: 0) }
+        store.apply(e, inputs, ts: ts)
+        eEnd[Int(e)] += 1
+        captureCurrent(e)
+        if eEnd[Int(e)] >= countN {
+            let seq = eStart[Int(e)]
+            eEnd[Int(e)] = seq + 1
+            emit(e, .countReached, into: &results)
+            store.reset(e)
+            eStart[Int(e)] = seq + 1
+            eEnd[Int(e)] = 0
+        }
+        return .accepted
+    }
+}

@@ -1,0 +1,266 @@
+/// A keyed window aggregation: assigns each event to windows of its key, keeps per-key,
+/// per-window accumulator state, fires windows on the watermark and purges them after the
+/// allowed lateness.
+///
+/// State layout: keys are interned to dense ids (``ByteInterner``); each live window is an
+/// "entry" (start, end, key, links, flags, generation) whose accumulators live in an
+/// ``AccumulatorStore`` slab; a min-heap holds fire (`end − 1`) and purge (`end − 1 + lateness`)
+/// timers. Closed windows are freed at purge time and a key is freed with its last window, so
+/// memory is bounded by the live windows. Entry 0 is a scratch entry.
+///
+/// Lateness (Flink): an event is late for a window when `end − 1 + lateness ≤ watermark`; it goes
+/// to the late output (and ``Stats/lateEvents``) when it is late for every window it belongs to.
+/// - Complexity: per event O(windows per event × aggregates) plus O(windows of the key) to find
+///   them (sliding: O(events of the key in the window)). Allocation-free in steady state.
+public struct WindowOperator: Sendable {
+    /// Counters of one operator.
+    public struct Stats: Sendable, Equatable {
+        /// Events later than the allowed lateness for all their windows (sent to the late output).
+        public var lateEvents = 0
+        /// Per-window skips of events late for some (not all) of their hopping windows.
+        public var lateWindowSkips = 0
+        /// Events of new keys rejected by the key limit.
+        public var rejectedKeyEvents = 0
+        /// Result rows emitted.
+        public var emitted = 0
+        /// Events that updated an already-fired window (within lateness).
+        public var lateUpdates = 0
+    }
+
+    public let spec: WindowSpec
+    /// Operator index within its graph (tags results and late events).
+    public let index: Int
+    /// Output column names (aggregate columns, in order).
+    public var columnNames: [String] { store.columnNames }
+    public internal(set) var stats = Stats()
+
+    @usableFromInline var store: AccumulatorStore
+    let keyField: Int
+    let keyType: FieldType
+    let size: Int64, slide: Int64, offset: Int64, lateness: Int64, countN: Int64
+    @usableFromInline var keys: ByteInterner
+    @usableFromInline var keyHead = ContiguousArray<Int32>()
+    @usableFromInline var keyTail = ContiguousArray<Int32>()
+    @usableFromInline var eStart = ContiguousArray<Int64>()
+    @usableFromInline var eEnd = ContiguousArray<Int64>()
+    @usableFromInline var eKey = ContiguousArray<Int32>()
+    @usableFromInline var eNext = ContiguousArray<Int32>()
+    @usableFromInline var ePrev = ContiguousArray<Int32>()
+    @usableFromInline var eFlags = ContiguousArray<UInt8>()   // bit0 fired (timer done), bit1 emitted, bit2 live
+    @usableFromInline var eGen = ContiguousArray<UInt32>()
+    @usableFromInline var freeEntries = ContiguousArray<Int32>()
+    @usableFromInline var timers = TimerHeap()
+    @usableFromInline var inputs: AggregateInputs
+    @usableFromInline var scratchInputs: AggregateInputs
+    /// Sliding windows: stored per-event inputs, `2 × aggregates` per entry (present, value).
+    @usableFromInline var stored = ContiguousArray<Double>()
+    /// Live windows (entries), excluding the scratch entry.
+    public private(set) var liveWindows = 0
+    /// Values of the window of the last processed event (all columns; 0 when the event was late
+    /// or rejected). Filled only for aggregates flagged in `currentMask`.
+    public internal(set) var current: ContiguousArray<Double>
+    var currentMask: ContiguousArray<Bool>
+    var needsCurrent = false
+
+    /// Builds the operator against `schema`.
+    /// - Throws: ``SchemaError`` for bad window parameters, key or aggregate fields.
+    public init(spec: WindowSpec, schema: Schema, index: Int = 0) throws(SchemaError) {
+        self.spec = spec
+        self.index = index
+        store = try AccumulatorStore(specs: spec.aggregates, schema: schema)
+        if let kf = spec.keyField {
+            keyField = try schema.requireField(kf, types: [.string, .category, .int, .bool])
+            keyType = schema.fields[keyField].type
+        } else { keyField = -1; keyType = .int }
+        guard spec.allowedLateness >= 0 else { throw .invalidWindow(detail: "\(spec.name): negative lateness") }
+        guard spec.maxKeys >= 1 else { throw .invalidWindow(detail: "\(spec.name): maxKeys < 1") }
+        switch spec.kind {
+        case .tumbling(let s, let o):
+            guard s > 0 else { throw .invalidWindow(detail: "\(spec.name): size must be > 0") }
+            size = s; slide = s; offset = o; countN = 0
+        case .hopping(let s, let h, let o):
+            guard s > 0, h > 0, h <= s else { throw .invalidWindow(detail: "\(spec.name): need 0 < hop ≤ size") }
+            size = s; slide = h; offset = o; countN = 0
+        case .sliding(let n):
+            guard n > 0 else { throw .invalidWindow(detail: "\(spec.name): length must be > 0") }
+            size = n; slide = 1; offset = 0; countN = 0
+        case .session(let g):
+            guard g > 0 else { throw .invalidWindow(detail: "\(spec.name): gap must be > 0") }
+            guard store.isMergeable else { throw .invalidWindow(detail: "\(spec.name): session windows need mergeable aggregates (no ewma)") }
+            size = g; slide = g; offset = 0; countN = 0
+        case .count(let n):
+            guard n > 0 else { throw .invalidWindow(detail: "\(spec.name): count must be > 0") }
+            size = 0; slide = 0; offset = 0; countN = Int64(n)
+        }
+        lateness = spec.allowedLateness
+        keys = ByteInterner(capacity: 64)
+        inputs = AggregateInputs(count: store.aggregateCount)
+        scratchInputs = AggregateInputs(count: store.aggregateCount)
+        current = ContiguousArray(repeating: 0, count: store.columnCount)
+        currentMask = ContiguousArray(repeating: false, count: store.aggregateCount)
+        // entry 0: scratch
+        _ = allocEntry(key: -1, start: 0, end: 0, link: false)
+        if keyField < 0 { _ = keys.intern([UInt8]()) ; keyHead.append(-1); keyTail.append(-1) }
+    }
+
+    /// Requests that ``current`` be filled for the aggregate producing column `column`.
+    public mutating func requireCurrent(column: Int) {
+        for (i, a) in store.aggs.enumerated() {
+            let w = (i + 1 < store.aggs.count ? store.aggs[i + 1].column : store.columnCount) - a.column
+            if column >= a.column && column < a.column + w { currentMask[i] = true }
+        }
+        needsCurrent = true
+    }
+
+    /// Number of live keys.
+    public var keyCount: Int { keyField < 0 ? (liveWindows > 0 ? 1 : 0) : keys.count }
+
+    /// Approximate bytes of state held (slots, sketches, entry metadata, keys, timers).
+    public var stateBytes: Int {
+        let entries = eStart.count
+        return entries * (store.bytesPerEntry + 8 + 8 + 4 + 4 + 4 + 1 + 4)
+            + keys.memoryBytes + keyHead.count * 8 + timers.items.count * 24 + stored.count * 8
+    }
+
+    // MARK: entries
+
+    @inline(__always)
+    mutating func allocEntry(key: Int32, start: Int64, end: Int64, link: Bool = true) -> Int32 {
+        let e: Int32
+        if let f = freeEntries.popLast() {
+            e = f
+            eStart[Int(e)] = start; eEnd[Int(e)] = end; eKey[Int(e)] = key
+            eNext[Int(e)] = -1; ePrev[Int(e)] = -1; eFlags[Int(e)] = 4; eGen[Int(e)] &+= 1
+            store.reset(e)
+        } else {
+            e = Int32(eStart.count)
+            eStart.append(start); eEnd.append(end); eKey.append(key); eNext.append(-1); ePrev.append(-1)
+            eFlags.append(4); eGen.append(0)
+            store.prepare(e)
+        }
+        if link {
+            let k = Int(key)
+            let t = keyTail[k]
+            ePrev[Int(e)] = t
+            if t >= 0 { eNext[Int(t)] = e } else { keyHead[k] = e }
+            keyTail[k] = e
+            liveWindows += 1
+        }
+        return e
+    }
+
+    /// Unlinks and frees an entry; frees its key when it was the key's last entry.
+    mutating func freeEntry(_ e: Int32) {
+        let i = Int(e)
+        let k = Int(eKey[i])
+        let p = ePrev[i], n = eNext[i]
+        if p >= 0 { eNext[Int(p)] = n } else { keyHead[k] = n }
+        if n >= 0 { ePrev[Int(n)] = p } else { keyTail[k] = p }
+        eFlags[i] = 0
+        eGen[i] &+= 1
+        store.release(e)
+        freeEntries.append(e)
+        liveWindows -= 1
+        if keyHead[k] < 0 && keyField >= 0 { keys.remove(Int32(k)) }
+    }
+
+    /// Resolves the key of a row to its id, interning new keys within the limit; nil = rejected.
+    @inline(__always)
+    mutating func resolveKey(_ batch: RecordBatch, _ row: Int) -> Int32? {
+        if keyField < 0 { return 0 }
+        let present = batch.isPresent(row, keyField)
+        let id: Int32?
+        if keyType == .string && present {
+            id = batch.withStringBytes(row, keyField) { b in internKey(b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, b.count) }
+        } else {
+            var raw = present ? batch.raw(row, keyField).littleEndian : 0
+            let n = present ? 8 : 0
+            id = withUnsafeBytes(of: &raw) { b in internKey(b.baseAddress!, n) }
+        }
+        guard let id else { stats.rejectedKeyEvents += 1; return nil }
+        return id
+    }
+
+    @inline(__always)
+    mutating func internKey(_ p: UnsafeRawPointer, _ n: Int) -> Int32? {
+        let h = weirHashBytes(p, n)
+        if let id = keys.lookup(p, n, hash: h) { return id }
+        if keys.count >= spec.maxKeys { return nil }
+        let id = keys.insertNew(p, n, hash: h)
+        while keyHead.count <= Int(id) { keyHead.append(-1); keyTail.append(-1) }
+        keyHead[Int(id)] = -1; keyTail[Int(id)] = -1
+        return id
+    }
+
+    // MARK: emission
+
+    mutating func emit(_ e: Int32, _ kind: ResultKind, into results: inout WindowResults) {
+        eFlags[Int(e)] |= 2
+        guard spec.emitResults else { return }
+        stats.emitted += 1
+        let k = eKey[Int(e)]
+        let o: Int = keys.withBytes(of: k) { kb in
+            results.append(window: index, kind: kind, start: eStart[Int(e)], end: eEnd[Int(e)], key: kb, valueCount: store.columnCount)
+        }
+        store.output(e, into: &results.values, at: o)
+    }
+
+    @inline(__always)
+    mutating func captureCurrent(_ e: Int32) {
+        guard needsCurrent else { return }
+        store.output(e, into: &current, at: 0, only: currentMask)
+    }
+
+    @inline(__always)
+    mutating func clearCurrent() {
+        guard needsCurrent else { return }
+        for i in 0..<current.count { current[i] = 0 }
+    }
+
+    @inline(__always)
+    func isLate(end: Int64, watermark wm: Int64) -> Bool {
+        // end − 1 + lateness ≤ wm, without overflow
+        let (c, o) = (end &- 1).addingReportingOverflow(lateness)
+        return !o && c <= wm
+    }
+
+    @inline(__always)
+    mutating func schedule(_ e: Int32, watermark wm: Int64) {
+        let end = eEnd[Int(e)]
+        if end - 1 > wm { timers.push(Timer(time: end - 1, entry: e, gen: eGen[Int(e)], kind: 0)) }
+        let (c, o) = (end &- 1).addingReportingOverflow(lateness)
+        timers.push(Timer(time: o ? .max : c, entry: e, gen: eGen[Int(e)], kind: 1))
+    }
+
+    /// Fires and purges windows whose timers are due at watermark `wm`.
+    public mutating func advance(to wm: Int64, results: inout WindowResults) {
+        while let t = timers.top, t.time <= wm {
+            _ = timers.pop()
+            let i = Int(t.entry)
+            guard i < eGen.count, eGen[i] == t.gen, eFlags[i] & 4 != 0 else { continue }
+            if t.kind == 0 {
+                if eFlags[i] & 1 == 0 {
+                    eFlags[i] |= 1
+                    emit(t.entry, eFlags[i] & 2 != 0 ? .lateUpdate : .onTime, into: &results)
+                }
+            } else {
+                freeEntry(t.entry)
+            }
+        }
+    }
+
+    /// Emits every live, not yet fired event-time window (kind `.flushed`) and frees all state
+    /// (end of input). Count windows emit their partial windows.
+    public mutating func flush(results: inout WindowResults) {
+        for e in 1..<Int32(eStart.count) where eFlags[Int(e)] & 4 != 0 {
+            if spec.kind == .sliding(length: size) { freeEntry(e); continue }
+            if countN > 0 {
+                if eEnd[Int(e)] > 0 { emit(e, .flushed, into: &results) }
+            } else if eFlags[Int(e)] & 1 == 0 {
+                emit(e, .flushed, into: &results)
+            }
+            freeEntry(e)
+        }
+        timers.items.removeAll(keepingCapacity: true)
+    }
+}
