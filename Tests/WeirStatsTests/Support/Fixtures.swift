@@ -101,3 +101,5 @@ let categoricalDriftCases: [JSONValue] = (try? loadJSONL("categorical_drift")) ?
 let wassersteinJSCases: [JSONValue] = (try? loadJSONL("stats_wasserstein_js")) ?? []
 let kstwoRows: [JSONValue] = (try? loadJSONL("stats_kstwo_sf")) ?? []
 let chi2Rows: [JSONValue] = (try? loadJSONL("stats_chi2_sf")) ?? []
+let detectorRuns: [JSONValue] = (try? loadJSONL("stats_detectors")) ?? []
+let detectorMillionRuns: [JSONValue] = (try? loadJSONL("stats_detectors_1m")) ?? []
