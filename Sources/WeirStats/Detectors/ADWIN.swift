@@ -213,6 +213,9 @@ public struct ADWIN: Sendable, Equatable {
             var reduceWidth = true
             while reduceWidth {
                 reduceWidth = false
+                // δ′ and σ²_W depend only on the window, fixed during one scan (same values River computes per cut)
+                let deltaPrime = log(2.0 * log(width_) / config.delta)
+                let varianceInWindow = variance_ / width_
                 var exitFlag = false
                 var n0 = 0.0, n1 = width_
                 var u0 = 0.0, u1 = total_
@@ -234,7 +237,7 @@ public struct ADWIN: Sendable, Equatable {
                             break
                         }
                         let deltaMean = (u0 / n0) - (u1 / n1)
-                        if n1 >= minLen && n0 >= minLen && evaluateCut(n0, n1, deltaMean) {
+                        if n1 >= minLen && n0 >= minLen && Self.evaluateCut(n0, n1, deltaMean, minLen, deltaPrime, varianceInWindow) {
                             reduceWidth = true
                             changeDetected = true
                             if width_ > 0 {
@@ -254,11 +257,10 @@ public struct ADWIN: Sendable, Equatable {
     }
 
     @inline(__always)
-    func evaluateCut(_ n0: Double, _ n1: Double, _ deltaMean: Double) -> Bool {
-        let minLen = Double(config.minWindowLength)
-        let deltaPrime = log(2.0 * log(width_) / config.delta)
+    static func evaluateCut(_ n0: Double, _ n1: Double, _ deltaMean: Double, _ minLen: Double,
+                            _ deltaPrime: Double, _ varianceInWindow: Double) -> Bool {
         let mRecip = 1.0 / (n0 - minLen + 1.0) + 1.0 / (n1 - minLen + 1.0)
-        let epsilon = (2.0 * mRecip * (variance_ / width_) * deltaPrime).squareRoot()
+        let epsilon = (2.0 * mRecip * varianceInWindow * deltaPrime).squareRoot()
             + 2.0 / 3.0 * deltaPrime * mRecip
         return abs(deltaMean) > epsilon
     }

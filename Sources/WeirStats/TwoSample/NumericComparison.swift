@@ -57,14 +57,24 @@ extension NumericReference {
         let walk = sorted.withUnsafeBufferPointer { TwoSampleWalk.run($0, cur) }
         let ks = KolmogorovSmirnov.test(statistic: walk.ksStatistic, n1: sorted.count, n2: cur.count,
                                         method: options.ksMethod)
-        var curCounts = [Int](repeating: 0, count: edges.count + 1)
-        Self.countPerBin(sorted: cur, edges: edges, into: &curCounts)
-        let psi: Double
-        let js: Double
-        do {
-            psi = try PopulationStability.psi(referenceCounts: binCounts, currentCounts: curCounts, floor: options.psiFloor)
-            js = try JensenShannon.distance(binCounts, curCounts, base: options.jsBase)
+        // current bin counts on the stack (no heap allocation for ordinary bin counts)
+        let bins: Result<(Double, Double), StatsError> = withUnsafeTemporaryAllocation(of: Int.self, capacity: edges.count + 1) { tmp in
+            var prev = 0
+            for (i, e) in edges.enumerated() {
+                let lt = Self.lowerBound(cur, e)
+                tmp[i] = lt - prev
+                prev = lt
+            }
+            tmp[edges.count] = cur.count - prev
+            let counts = UnsafeBufferPointer(tmp)
+            return binCounts.withUnsafeBufferPointer { ref in
+                Result { () throws(StatsError) -> (Double, Double) in
+                    (try PopulationStability.psi(referenceCounts: ref, currentCounts: counts, floor: options.psiFloor),
+                     try JensenShannon.distance(ref, counts, base: options.jsBase))
+                }
+            }
         }
+        let (psi, js) = try bins.get()
         let w = walk.wasserstein
         return NumericComparison(
             nReference: sorted.count, nCurrent: cur.count, psi: psi, ks: ks, wasserstein: w,
