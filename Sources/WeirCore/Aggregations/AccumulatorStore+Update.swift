@@ -44,30 +44,49 @@ extension AccumulatorStore {
     mutating func apply(_ e: Int32, _ inp: AggregateInputs, ts: Int64) {
         let base = Int(e) * stride
         let t = Double(ts)
-        slots.withUnsafeMutableBufferPointer { s in
-            for i in 0..<aggs.count where inp.present[i] {
-                let a = aggs[i]
-                let x = inp.values[i]
-                let o = base + a.slot
-                switch a.op {
-                case .count: s[o] += 1
-                case .sum: s[o] += x
-                case .mean: s[o] += 1; s[o + 1] += x
-                case .variance, .std:
-                    let n = s[o] + 1
-                    let d = x - s[o + 1]
-                    let m = s[o + 1] + d / n
-                    s[o + 2] += d * (x - m)
-                    s[o] = n; s[o + 1] = m
-                case .min: if s[o] == 0 || x < s[o + 1] { s[o + 1] = x }; s[o] += 1
-                case .max: if s[o] == 0 || x > s[o + 1] { s[o + 1] = x }; s[o] += 1
-                case .first: if s[o] == 0 || t < s[o + 1] { s[o + 1] = t; s[o + 2] = x }; s[o] += 1
-                case .last: if s[o] == 0 || t >= s[o + 1] { s[o + 1] = t; s[o + 2] = x }; s[o] += 1
-                case .ewma: s[o + 1] = s[o] == 0 ? x : a.param * x + (1 - a.param) * s[o + 1]; s[o] += 1
-                case .distinct: hlls[Int(s[o])].insert(hash: x.bitPattern)
-                case .quantile: klls[Int(s[o])].insert(x)
-                case .topK: tops[Int(s[o])].insert(Int32(x))
+        let sketches = hasSketches
+        let done: Bool = slots.withUnsafeMutableBufferPointer { sb in
+            aggs.withUnsafeBufferPointer { ab in
+                inp.present.withUnsafeBufferPointer { pb in
+                    inp.values.withUnsafeBufferPointer { vb in
+                        let s = sb.baseAddress! + base
+                        for i in 0..<ab.count where pb[i] {
+                            let a = ab[i]
+                            let x = vb[i]
+                            let o = a.slot
+                            switch a.op {
+                            case .count: s[o] += 1
+                            case .sum: s[o] += x
+                            case .mean: s[o] += 1; s[o + 1] += x
+                            case .variance, .std:
+                                let n = s[o] + 1
+                                let d = x - s[o + 1]
+                                let m = s[o + 1] + d / n
+                                s[o + 2] += d * (x - m)
+                                s[o] = n; s[o + 1] = m
+                            case .min: if s[o] == 0 || x < s[o + 1] { s[o + 1] = x }; s[o] += 1
+                            case .max: if s[o] == 0 || x > s[o + 1] { s[o + 1] = x }; s[o] += 1
+                            case .first: if s[o] == 0 || t < s[o + 1] { s[o + 1] = t; s[o + 2] = x }; s[o] += 1
+                            case .last: if s[o] == 0 || t >= s[o + 1] { s[o + 1] = t; s[o + 2] = x }; s[o] += 1
+                            case .ewma: s[o + 1] = s[o] == 0 ? x : a.param * x + (1 - a.param) * s[o + 1]; s[o] += 1
+                            case .distinct, .quantile, .topK: break
+                            }
+                        }
+                        return !sketches
+                    }
                 }
+            }
+        }
+        if done { return }
+        for i in 0..<aggs.count where inp.present[i] {
+            let a = aggs[i]
+            let h = Int(slots[base + a.slot])
+            let x = inp.values[i]
+            switch a.op {
+            case .distinct: hlls[h].insert(hash: x.bitPattern)
+            case .quantile: klls[h].insert(x)
+            case .topK: tops[h].insert(Int32(x))
+            default: break
             }
         }
     }

@@ -31,6 +31,12 @@ public struct RecordDecoder: Sendable {
     @usableFromInline let closedSet: ContiguousArray<Bool>
     @usableFromInline let maxCats: ContiguousArray<Int>
     @usableFromInline var scratch: ContiguousArray<UInt8>
+    /// Field names as bytes, for the key-order prediction fast path.
+    let nameBytes: ContiguousArray<UInt8>
+    let nameStart: ContiguousArray<Int>
+    /// The field index seen at each key position of the previous record (−1: none); a key is
+    /// first compared with the prediction, and hashed only on a miss.
+    var predicted: ContiguousArray<Int32>
     /// Maximum nesting depth accepted inside skipped unknown values.
     public var maxDepth: Int = 64
 
@@ -52,6 +58,26 @@ public struct RecordDecoder: Sendable {
         maxCats = ContiguousArray(schema.fields.map { $0.maxCategories })
         scratch = []
         scratch.reserveCapacity(256)
+        var nb = ContiguousArray<UInt8>(), ns = ContiguousArray<Int>()
+        for f in schema.fields { ns.append(nb.count); nb.append(contentsOf: f.name.utf8) }
+        ns.append(nb.count)
+        nameBytes = nb
+        nameStart = ns
+        predicted = ContiguousArray(repeating: -1, count: 64)
+    }
+
+    @inline(__always)
+    mutating func resolveKey(_ kp: UnsafeRawPointer, _ kn: Int, position j: Int) -> Int? {
+        if j < predicted.count {
+            let f = Int(predicted[j])
+            if f >= 0 && nameStart[f + 1] - nameStart[f] == kn {
+                let eq = nameBytes.withUnsafeBytes { memcmpBytes($0.baseAddress! + nameStart[f], kp, kn) }
+                if eq { return f }
+            }
+        }
+        let f = schema.fieldIndex(kp, kn)
+        if j < predicted.count { predicted[j] = Int32(f ?? -1) }
+        return f
     }
 
     /// The string of a category id of field `field` (allocates; not for hot paths).
@@ -101,12 +127,19 @@ public struct RecordDecoder: Sendable {
         if sc.i < n && sc.peek == UInt8(ascii: "}") {
             sc.i += 1
         } else {
+            var position = 0
             while true {
                 sc.skipWS()
                 guard sc.i < n else { throw .malformedJSON(offset: sc.i, issue: .unexpectedEnd) }
                 guard sc.peek == UInt8(ascii: "\"") else { throw .malformedJSON(offset: sc.i, issue: .expectedKey) }
                 let key = try scanString(&sc)
-                let field: Int? = withStringPointer(key, sc.p) { kp, kn in schema.fieldIndex(kp, kn) }
+                let field: Int?
+                if key.inScratch {
+                    field = withStringPointer(key, sc.p) { kp, kn in schema.fieldIndex(kp, kn) }
+                } else {
+                    field = resolveKey(sc.p + key.start, key.count, position: position)
+                }
+                position += 1
                 sc.skipWS()
                 guard sc.i < n else { throw .malformedJSON(offset: sc.i, issue: .unexpectedEnd) }
                 guard sc.peek == UInt8(ascii: ":") else { throw .malformedJSON(offset: sc.i, issue: .expectedColon) }

@@ -47,12 +47,22 @@ public struct RecordBatch: Sendable {
     /// Appends an empty row (all fields absent) and returns its index.
     @usableFromInline
     mutating func appendRow(partition: Int32, offset: Int64) -> Int {
-        for _ in 0..<fieldCount { slots.append(0); present.append(0) }
+        let need = present.count + fieldCount
+        if present.capacity >= need && fieldCount <= 16 {
+            // fast path: grow without a per-element loop
+            present.append(contentsOf: Self.zeros16.prefix(fieldCount))
+            slots.append(contentsOf: Self.zeroSlots16.prefix(fieldCount))
+        } else {
+            for _ in 0..<fieldCount { slots.append(0); present.append(0) }
+        }
         partitions.append(partition)
         offsets.append(offset)
         eventTimes.append(0)
         return partitions.count - 1
     }
+
+    static let zeros16 = ContiguousArray<UInt8>(repeating: 0, count: 16)
+    static let zeroSlots16 = ContiguousArray<Int64>(repeating: 0, count: 16)
 
     /// Drops the last row (used when decoding it failed); `stringMark` restores the arena.
     @usableFromInline

@@ -18,6 +18,8 @@ public struct ByteInterner: Sendable {
     /// Number of live ids.
     public private(set) var count: Int
 
+    mutating func setCount(_ c: Int) { count = c }
+
     public init(capacity: Int = 16) {
         var cap = 16
         while cap < capacity * 2 { cap <<= 1 }
@@ -37,20 +39,23 @@ public struct ByteInterner: Sendable {
     /// The id of the given bytes, or nil.
     @inlinable
     public func lookup(_ p: UnsafeRawPointer, _ n: Int, hash h: UInt64) -> Int32? {
-        let mask = table.count - 1
-        var slot = Int(truncatingIfNeeded: h) & mask
-        return table.withUnsafeBufferPointer { t -> Int32? in
-            while true {
-                let id = t[slot]
-                if id < 0 { return nil }
-                if hashes[Int(id)] == h && Int(lengths[Int(id)]) == n {
-                    let s = Int(starts[Int(id)])
-                    let eq = arena.withUnsafeBufferPointer { a in
-                        n == 0 || memcmpBytes(a.baseAddress! + s, p, n)
+        table.withUnsafeBufferPointer { t in
+            hashes.withUnsafeBufferPointer { hs in
+                lengths.withUnsafeBufferPointer { ls in
+                    starts.withUnsafeBufferPointer { ss in
+                        arena.withUnsafeBufferPointer { a in
+                            let mask = t.count - 1
+                            var slot = Int(truncatingIfNeeded: h) & mask
+                            while true {
+                                let id = t[slot]
+                                if id < 0 { return nil }
+                                let k = Int(id)
+                                if hs[k] == h && Int(ls[k]) == n && (n == 0 || memcmpBytes(a.baseAddress! + Int(ss[k]), p, n)) { return id }
+                                slot = (slot + 1) & mask
+                            }
+                        }
                     }
-                    if eq { return id }
                 }
-                slot = (slot + 1) & mask
             }
         }
     }

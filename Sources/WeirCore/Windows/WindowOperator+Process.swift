@@ -34,29 +34,58 @@ extension WindowOperator {
         if isLate(end: lastStart &+ size, watermark: wm) { return .late }
         guard let key = resolveKey(batch, row) else { return .rejectedKey }
         store.extract(batch, row: row, into: &inputs)
-        var s = lastStart
+        // One pass over the key's windows: update those containing ts, note which exist.
+        var found: UInt64 = 0
         var featureEntry: Int32 = -1
+        var featureStart = Int64.max
+        var e = keyHead[Int(key)]
+        while e >= 0 {
+            let st = eStart[Int(e)]
+            if st <= lastStart && st > ts &- size {
+                let j = Int((lastStart &- st) / slide)
+                if j < 64 { found |= 1 << UInt64(j) }
+                updateAligned(e, ts: ts, wm: wm, &results)
+                if st < featureStart { featureStart = st; featureEntry = e }
+            }
+            e = eNext[Int(e)]
+        }
+        var s = lastStart
+        var j = 0
         while s > ts &- size {
             let end = s &+ size
-            if isLate(end: end, watermark: wm) { stats.lateWindowSkips += 1; s &-= slide; continue }
-            var e = keyHead[Int(key)]
-            while e >= 0 && eStart[Int(e)] != s { e = eNext[Int(e)] }
-            if e < 0 {
-                e = allocEntry(key: key, start: s, end: end)
-                schedule(e, watermark: wm)
-            }
-            store.apply(e, inputs, ts: ts)
-            featureEntry = e
-            if wm >= end &- 1 {
-                let f = eFlags[Int(e)]
-                if f & 2 != 0 { stats.lateUpdates += 1 }
-                eFlags[Int(e)] |= 1
-                emit(e, f & 2 != 0 ? .lateUpdate : .onTime, into: &results)
+            if isLate(end: end, watermark: wm) {
+                stats.lateWindowSkips += 1
+            } else if j >= 64 || found & (1 << UInt64(j)) == 0 {
+                var x: Int32 = -1
+                if j >= 64 {  // very many windows per event: search
+                    var y = keyHead[Int(key)]
+                    while y >= 0 && eStart[Int(y)] != s { y = eNext[Int(y)] }
+                    x = y
+                }
+                if x < 0 {
+                    x = allocEntry(key: key, start: s, end: end)
+                    schedule(x, watermark: wm)
+                    updateAligned(x, ts: ts, wm: wm, &results)
+                }
+                if s < featureStart { featureStart = s; featureEntry = x }
             }
             s &-= slide
+            j += 1
         }
         if featureEntry >= 0 { captureCurrent(featureEntry) }
         return .accepted
+    }
+
+    @inline(__always)
+    mutating func updateAligned(_ e: Int32, ts: Int64, wm: Int64, _ results: inout WindowResults) {
+        store.apply(e, inputs, ts: ts)
+        let end = eEnd[Int(e)]
+        if wm >= end &- 1 {
+            let f = eFlags[Int(e)]
+            if f & 2 != 0 { stats.lateUpdates += 1 }
+            eFlags[Int(e)] |= 1
+            emit(e, f & 2 != 0 ? .lateUpdate : .onTime, into: &results)
+        }
     }
 
     mutating func processSession(_ batch: RecordBatch, _ row: Int, _ ts: Int64, _ wm: Int64,

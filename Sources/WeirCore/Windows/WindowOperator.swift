@@ -55,7 +55,7 @@ public struct WindowOperator: Sendable {
     /// Sliding windows: stored per-event inputs, `2 × aggregates` per entry (present, value).
     @usableFromInline var stored = ContiguousArray<Double>()
     /// Live windows (entries), excluding the scratch entry.
-    public private(set) var liveWindows = 0
+    public internal(set) var liveWindows = 0
     /// Values of the window of the last processed event (all columns; 0 when the event was late
     /// or rejected). Filled only for aggregates flagged in `currentMask`.
     public internal(set) var current: ContiguousArray<Double>
@@ -227,7 +227,7 @@ public struct WindowOperator: Sendable {
     @inline(__always)
     mutating func schedule(_ e: Int32, watermark wm: Int64) {
         let end = eEnd[Int(e)]
-        if end - 1 > wm { timers.push(Timer(time: end - 1, entry: e, gen: eGen[Int(e)], kind: 0)) }
+        if end - 1 > wm && spec.emitResults { timers.push(Timer(time: end - 1, entry: e, gen: eGen[Int(e)], kind: 0)) }
         let (c, o) = (end &- 1).addingReportingOverflow(lateness)
         timers.push(Timer(time: o ? .max : c, entry: e, gen: eGen[Int(e)], kind: 1))
     }
@@ -255,7 +255,7 @@ public struct WindowOperator: Sendable {
         for e in 1..<Int32(eStart.count) where eFlags[Int(e)] & 4 != 0 {
             if spec.kind == .sliding(length: size) { freeEntry(e); continue }
             if countN > 0 {
-                if eEnd[Int(e)] > 0 { emit(e, .flushed, into: &results) }
+                if eEnd[Int(e)] > 0 { eEnd[Int(e)] = eStart[Int(e)] + 1; emit(e, .flushed, into: &results) }
             } else if eFlags[Int(e)] & 1 == 0 {
                 emit(e, .flushed, into: &results)
             }

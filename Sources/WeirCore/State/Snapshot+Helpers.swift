@@ -1,0 +1,81 @@
+import WeirStats
+
+// Binary helpers for snapshots of WeirCore state (little-endian, via WeirStats' ByteWriter/Reader).
+
+extension ByteWriter {
+    mutating func writeArray(_ a: ContiguousArray<Int64>) { write(UInt64(a.count)); for v in a { write(v) } }
+    mutating func writeArray(_ a: ContiguousArray<Int32>) { write(UInt64(a.count)); for v in a { write(v) } }
+    mutating func writeArray(_ a: ContiguousArray<UInt32>) { write(UInt64(a.count)); for v in a { write(v) } }
+    mutating func writeArray(_ a: ContiguousArray<UInt8>) { writeBytes(a) }
+    mutating func writeArray(_ a: ContiguousArray<Double>) { write(UInt64(a.count)); for v in a { write(v) } }
+    mutating func writeArray(_ a: ContiguousArray<Bool>) { write(UInt64(a.count)); for v in a { write(v) } }
+}
+
+extension ByteReader {
+    mutating func readInt64s(_ f: String) throws(SerializationError) -> ContiguousArray<Int64> {
+        let n = try readCount(field: f, limit: remaining / 8)
+        var a = ContiguousArray<Int64>(); a.reserveCapacity(n)
+        for _ in 0..<n { a.append(try readInt64()) }
+        return a
+    }
+    mutating func readInt32s(_ f: String) throws(SerializationError) -> ContiguousArray<Int32> {
+        let n = try readCount(field: f, limit: remaining / 4)
+        var a = ContiguousArray<Int32>(); a.reserveCapacity(n)
+        for _ in 0..<n { a.append(try readInt32()) }
+        return a
+    }
+    mutating func readUInt32s(_ f: String) throws(SerializationError) -> ContiguousArray<UInt32> {
+        let n = try readCount(field: f, limit: remaining / 4)
+        var a = ContiguousArray<UInt32>(); a.reserveCapacity(n)
+        for _ in 0..<n { a.append(try readUInt32()) }
+        return a
+    }
+    mutating func readUInt8s(_ f: String) throws(SerializationError) -> ContiguousArray<UInt8> {
+        ContiguousArray(try readBytes(field: f))
+    }
+    mutating func readDoubles(_ f: String) throws(SerializationError) -> ContiguousArray<Double> {
+        let n = try readCount(field: f, limit: remaining / 8)
+        var a = ContiguousArray<Double>(); a.reserveCapacity(n)
+        for _ in 0..<n { a.append(try readDouble()) }
+        return a
+    }
+    mutating func readBools(_ f: String) throws(SerializationError) -> ContiguousArray<Bool> {
+        let n = try readCount(field: f, limit: remaining)
+        var a = ContiguousArray<Bool>(); a.reserveCapacity(n)
+        for _ in 0..<n { a.append(try readBool()) }
+        return a
+    }
+}
+
+extension ByteInterner {
+    func serialize(into w: inout ByteWriter) {
+        w.writeHeader(tag: "WBIN", version: 1)
+        w.writeArray(table); w.write(UInt64(hashes.count)); for h in hashes { w.write(h) }
+        w.writeArray(starts); w.writeArray(lengths); w.writeArray(arena); w.writeArray(freeIds)
+        w.write(garbage); w.write(count)
+    }
+
+    init(deserializing r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WBIN", supportedVersions: 1...1)
+        self.init(capacity: 1)
+        table = try r.readInt32s("ByteInterner.table")
+        let n = try r.readCount(field: "ByteInterner.hashes", limit: r.remaining / 8)
+        hashes = []
+        for _ in 0..<n { hashes.append(try r.readUInt64()) }
+        starts = try r.readInt32s("ByteInterner.starts")
+        lengths = try r.readInt32s("ByteInterner.lengths")
+        arena = try r.readUInt8s("ByteInterner.arena")
+        freeIds = try r.readInt32s("ByteInterner.freeIds")
+        garbage = try r.readInt()
+        let c = try r.readInt()
+        guard table.count >= 16, table.count & (table.count - 1) == 0, starts.count == n, lengths.count == n, c >= 0, c <= n
+        else { throw .invalidValue(field: "ByteInterner", detail: "inconsistent sizes") }
+        for (i, s) in starts.enumerated() where s >= 0 && Int(s) + Int(lengths[i]) > arena.count {
+            throw .invalidValue(field: "ByteInterner.starts", detail: "id \(i) outside arena")
+        }
+        for id in table where id >= n {
+            throw .invalidValue(field: "ByteInterner.table", detail: "id \(id) ≥ \(n)")
+        }
+        setCount(c)
+    }
+}

@@ -1,0 +1,153 @@
+import WeirStats
+
+extension AccumulatorStore {
+    func serialize(into w: inout ByteWriter) {
+        w.writeHeader(tag: "WACC", version: 1)
+        w.write(stride); w.write(columnCount)
+        w.writeArray(slots)
+        w.write(UInt64(hlls.count)); for h in hlls { h.serialize(into: &w) }
+        w.write(UInt64(klls.count)); for k in klls { k.serialize(into: &w) }
+        w.write(UInt64(tops.count)); for t in tops { t.serialize(into: &w) }
+        w.writeArray(ContiguousArray(freeHLL)); w.writeArray(ContiguousArray(freeKLL)); w.writeArray(ContiguousArray(freeTop))
+    }
+
+    mutating func restore(from r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WACC", supportedVersions: 1...1)
+        guard try r.readInt() == stride, try r.readInt() == columnCount else {
+            throw .invalidValue(field: "AccumulatorStore", detail: "layout differs from this graph's aggregates")
+        }
+        slots = try r.readDoubles("AccumulatorStore.slots")
+        guard slots.count % stride == 0 else { throw .invalidValue(field: "AccumulatorStore.slots", detail: "not a multiple of stride") }
+        let nh = try r.readCount(field: "hlls", limit: r.remaining)
+        hlls = []; for _ in 0..<nh { hlls.append(try HyperLogLog(deserializing: &r)) }
+        let nk = try r.readCount(field: "klls", limit: r.remaining)
+        klls = []; for _ in 0..<nk { klls.append(try KLLSketch(deserializing: &r)) }
+        let nt = try r.readCount(field: "tops", limit: r.remaining)
+        tops = []; for _ in 0..<nt { tops.append(try SpaceSaving(deserializing: &r)) }
+        freeHLL = Array(try r.readInt32s("freeHLL")); freeKLL = Array(try r.readInt32s("freeKLL")); freeTop = Array(try r.readInt32s("freeTop"))
+        // sketch handles must point into the pools
+        for e in 0..<(slots.count / stride) {
+            for a in aggs {
+                let h = slots[e * stride + a.slot]
+                let limit: Int
+                switch a.op {
+                case .distinct: limit = hlls.count
+                case .quantile: limit = klls.count
+                case .topK: limit = tops.count
+                default: continue
+                }
+                guard h >= 0, Int(h) < limit else { throw .invalidValue(field: "AccumulatorStore", detail: "sketch handle \(h) out of range") }
+            }
+        }
+    }
+}
+
+extension WindowOperator {
+    func serialize(into w: inout ByteWriter) {
+        w.writeHeader(tag: "WWIN", version: 1)
+        w.write(spec.name)
+        w.write(stats.lateEvents); w.write(stats.lateWindowSkips); w.write(stats.rejectedKeyEvents)
+        w.write(stats.emitted); w.write(stats.lateUpdates)
+        store.serialize(into: &w)
+        keys.serialize(into: &w)
+        w.writeArray(keyHead); w.writeArray(keyTail)
+        w.writeArray(eStart); w.writeArray(eEnd); w.writeArray(eKey); w.writeArray(eNext); w.writeArray(ePrev)
+        w.writeArray(eFlags); w.writeArray(eGen); w.writeArray(freeEntries)
+        w.write(UInt64(timers.items.count))
+        for t in timers.items { w.write(t.time); w.write(t.entry); w.write(t.gen); w.write(t.kind) }
+        w.writeArray(stored)
+        w.write(liveWindows)
+    }
+
+    mutating func restore(from r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WWIN", supportedVersions: 1...1)
+        let name = try r.readString(field: "WindowOperator.name")
+        guard name == spec.name else { throw .invalidValue(field: "WindowOperator.name", detail: "snapshot has '\(name)', graph has '\(spec.name)'") }
+        stats.lateEvents = try r.readInt(); stats.lateWindowSkips = try r.readInt(); stats.rejectedKeyEvents = try r.readInt()
+        stats.emitted = try r.readInt(); stats.lateUpdates = try r.readInt()
+        try store.restore(from: &r)
+        keys = try ByteInterner(deserializing: &r)
+        keyHead = try r.readInt32s("keyHead"); keyTail = try r.readInt32s("keyTail")
+        eStart = try r.readInt64s("eStart"); eEnd = try r.readInt64s("eEnd"); eKey = try r.readInt32s("eKey")
+        eNext = try r.readInt32s("eNext"); ePrev = try r.readInt32s("ePrev")
+        eFlags = try r.readUInt8s("eFlags"); eGen = try r.readUInt32s("eGen"); freeEntries = try r.readInt32s("freeEntries")
+        let nt = try r.readCount(field: "timers", limit: r.remaining / 17)
+        timers = TimerHeap()
+        for _ in 0..<nt {
+            timers.items.append(Timer(time: try r.readInt64(), entry: try r.readInt32(), gen: try r.readUInt32(), kind: try r.readUInt8()))
+        }
+        stored = try r.readDoubles("stored")
+        liveWindows = try r.readInt()
+        let n = eStart.count
+        guard n >= 1, [eEnd.count, eKey.count, eNext.count, ePrev.count, eFlags.count, eGen.count].allSatisfy({ $0 == n }),
+              store.entryCapacity >= n, keyHead.count == keyTail.count, keyHead.count >= keys.idLimit
+        else { throw .invalidValue(field: "WindowOperator", detail: "inconsistent entry arrays") }
+        for i in 0..<n {
+            for link in [eNext[i], ePrev[i]] where link < -1 || Int(link) >= n {
+                throw .invalidValue(field: "WindowOperator", detail: "entry link out of range")
+            }
+            if eFlags[i] & 4 != 0 && i > 0 && (eKey[i] < 0 || Int(eKey[i]) >= keyHead.count) {
+                throw .invalidValue(field: "WindowOperator", detail: "entry key out of range")
+            }
+        }
+        for t in timers.items where t.entry < 0 || Int(t.entry) >= n {
+            throw .invalidValue(field: "WindowOperator.timers", detail: "entry out of range")
+        }
+        for h in keyHead + keyTail where h < -1 || Int(h) >= n {
+            throw .invalidValue(field: "WindowOperator.keyHead", detail: "entry out of range")
+        }
+        for f in freeEntries where f < 1 || Int(f) >= n { throw .invalidValue(field: "WindowOperator.freeEntries", detail: "out of range") }
+    }
+}
+
+extension StreamGraph {
+    /// The graph's whole state as bytes: watermarks, open-category interners, and every window
+    /// operator's keys, windows, accumulators, sketches and timers. Outputs are not included.
+    /// - Complexity: O(state size).
+    public func snapshot() -> [UInt8] {
+        var w = ByteWriter(capacity: 4096)
+        w.writeHeader(tag: "WGRF", version: 1)
+        w.write(UInt64(windows.count))
+        // watermark tracker
+        w.writeArray(watermarks.maxTs); w.writeArray(watermarks.lastActive); w.writeArray(watermarks.idle)
+        w.write(watermarks.watermark); w.write(watermarks.maxEventTime); w.write(watermarks.lastEventWallTime)
+        w.write(processingWatermark)
+        w.write(recordsProcessed); w.write(deadLetterCount)
+        w.write(UInt64(decoder.categories.count))
+        for c in decoder.categories { c.serialize(into: &w) }
+        for op in windows { op.serialize(into: &w) }
+        return w.bytes
+    }
+
+    /// Restores state written by ``snapshot()`` of a graph built from the same ``GraphSpec``.
+    /// Outputs are cleared. On error the graph is unchanged.
+    /// - Throws: ``SerializationError`` for truncated, foreign or inconsistent bytes.
+    public mutating func restore(_ bytes: [UInt8]) throws(SerializationError) {
+        var r = ByteReader(bytes)
+        try r.readHeader(tag: "WGRF", supportedVersions: 1...1)
+        guard try r.readCount(field: "windows") == windows.count else {
+            throw .invalidValue(field: "StreamGraph.windows", detail: "window count differs from this graph")
+        }
+        let maxTs = try r.readInt64s("maxTs"), lastActive = try r.readInt64s("lastActive"), idle = try r.readBools("idle")
+        guard maxTs.count == watermarks.maxTs.count, lastActive.count == maxTs.count, idle.count == maxTs.count else {
+            throw .invalidValue(field: "WatermarkTracker", detail: "partition count differs")
+        }
+        let wm = try r.readInt64(), mx = try r.readInt64(), lw = try r.readInt64()
+        let pw = try r.readInt64()
+        let rp = try r.readInt(), dl = try r.readInt()
+        let nc = try r.readCount(field: "categories")
+        guard nc == decoder.categories.count else { throw .invalidValue(field: "categories", detail: "field count differs") }
+        var cats: [ByteInterner] = []
+        for _ in 0..<nc { cats.append(try ByteInterner(deserializing: &r)) }
+        var ops = windows
+        for i in ops.indices { try ops[i].restore(from: &r) }
+        guard r.isAtEnd else { throw .invalidValue(field: "StreamGraph", detail: "\(r.remaining) trailing bytes") }
+        watermarks = WatermarkTracker(config: watermarks.config, maxTs: Array(maxTs), lastActive: Array(lastActive), idle: Array(idle),
+                                      watermark: wm, maxEventTime: mx, lastEventWallTime: lw)
+        processingWatermark = pw
+        recordsProcessed = rp; deadLetterCount = dl
+        decoder.categories = cats
+        windows = ops
+        clearOutputs()
+    }
+}
