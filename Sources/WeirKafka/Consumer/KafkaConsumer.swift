@@ -1,0 +1,424 @@
+import CRdKafka
+import Logging
+
+/// A Kafka consumer over librdkafka, built for throughput and for stateful processing.
+///
+/// - **Batch poll, no per-message objects**: ``poll(timeout:_:)`` hands every available message
+///   to a closure as a borrowed ``KafkaMessage`` (librdkafka's callback path, ~3x its batch API).
+///   Each assigned partition's fetch queue is forwarded to one private queue drained that way;
+///   group events (rebalances, errors) are served separately, so the fast path never sees them.
+/// - **Rebalance before the fact**: ``onRebalance`` runs before an assignment changes, so a
+///   caller can flush state and commit revoked partitions first.
+/// - **Offsets are the caller's**: auto-commit is off; ``store(_:)``, ``commit(_:)`` and
+///   ``commitStored()`` commit what the caller says is done.
+/// - **Lost data is never silent**: when retention deleted records at the position, a
+///   ``ConsumerEvent/dataLoss(_:)`` names topic, partition, expected and first available offset,
+///   the skipped count is added to ``counters``, then the reset policy applies.
+///
+/// Thread-safety: drive a consumer from one thread at a time; all handlers run on it.
+public final class KafkaConsumer: @unchecked Sendable {
+    let rk: OpaquePointer
+    private let fetchQueue: OpaquePointer
+    let configuration: ConsumerConfiguration
+    private let context: ConsumerContext
+    private var partitionQueues: [TopicPartition: OpaquePointer] = [:]
+    private var closed = false
+    let logger: Logger
+
+    /// Called before partitions are assigned or revoked. See ``RebalanceEvent``.
+    public var onRebalance: ((RebalanceEvent) -> Void)? {
+        get { context.onRebalance }
+        set { context.onRebalance = newValue }
+    }
+
+    /// Called for end-of-partition, data loss, offset resets and non-fatal errors.
+    public var onEvent: ((ConsumerEvent) -> Void)? {
+        get { context.onEvent }
+        set { context.onEvent = newValue }
+    }
+
+    public var counters: ConsumerCounters { context.counters }
+
+    public init(configuration: ConsumerConfiguration, logger: Logger = Logger(label: "weir.kafka.consumer")) throws(KafkaError) {
+        self.configuration = configuration
+        self.logger = logger
+        let context = ConsumerContext()
+        self.context = context
+        let conf = try RDConfig.make(configuration.librdkafkaProperties)
+        rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
+        // Safe: `context` is retained by this consumer and outlives `rk` (destroyed first in deinit).
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())
+        self.rk = try RDConfig.newClient(RD_KAFKA_CONSUMER, conf: conf)
+        rd_kafka_poll_set_consumer(rk)
+        self.fetchQueue = rd_kafka_queue_new(rk)
+        context.consumer = self
+    }
+
+    deinit {
+        if !closed { close() }
+        for q in partitionQueues.values { rd_kafka_queue_destroy(q) }
+        rd_kafka_queue_destroy(fetchQueue)
+        rd_kafka_destroy(rk)
+    }
+
+    // MARK: Subscription and assignment
+
+    /// Joins the consumer group and subscribes to `topics`.
+    public func subscribe(_ topics: [String]) throws(KafkaError) {
+        let list = RDPartitionList.make(topics.map { TopicPartitionOffset(topic: $0, partition: RD_KAFKA_PARTITION_UA, offset: 0) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_subscribe(rk, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "subscribe")) }
+    }
+
+    /// Assigns partitions directly, without group management. Offsets may be logical
+    /// (``TopicPartitionOffset/beginning``, ``TopicPartitionOffset/end``, ``TopicPartitionOffset/stored``).
+    public func assign(_ partitions: [TopicPartitionOffset]) throws(KafkaError) {
+        forward(partitions.map(\.topicPartition))
+        let list = RDPartitionList.make(partitions)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_assign(rk, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "assign")) }
+    }
+
+    /// Start offsets to use for partitions when they are next assigned (e.g. from a checkpoint).
+    /// Call it from the `.assigned` rebalance handler, or before subscribing.
+    public func setStartOffsets(_ offsets: [TopicPartitionOffset]) {
+        for o in offsets { context.startOffsets[o.topicPartition] = o.offset }
+    }
+
+    /// The partitions currently assigned.
+    public func assignment() throws(KafkaError) -> [TopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let err = rd_kafka_assignment(rk, &list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "assignment")) }
+        guard let list else { return [] }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        return RDPartitionList.read(list).map(\.topicPartition)
+    }
+
+    func forward(_ partitions: [TopicPartition]) {
+        for tp in partitions where partitionQueues[tp] == nil {
+            guard let q = rd_kafka_queue_get_partition(rk, tp.topic, tp.partition) else { continue }
+            rd_kafka_queue_forward(q, fetchQueue)
+            partitionQueues[tp] = q
+        }
+    }
+
+    private func reforward() {
+        for q in partitionQueues.values { rd_kafka_queue_forward(q, fetchQueue) }
+    }
+
+    func unforward(_ partitions: [TopicPartition]) {
+        for tp in partitions {
+            if let q = partitionQueues.removeValue(forKey: tp) {
+                rd_kafka_queue_forward(q, nil)
+                rd_kafka_queue_destroy(q)
+            }
+        }
+    }
+
+    // MARK: Polling
+
+    /// Delivers every message available now (waiting up to `timeout` for the first) to `body`,
+    /// after serving group events (rebalances run their handler here, on this thread).
+    ///
+    /// - Returns: the number of messages delivered.
+    /// - Throws: ``KafkaError/dataLoss(_:)`` when the policy is `.fail`; a fatal client error.
+    @discardableResult
+    public func poll(timeout: Duration = .milliseconds(100), _ body: (KafkaMessage) -> Void) throws(KafkaError) -> Int {
+        guard !closed else { throw .invalidState("poll on a closed consumer") }
+        let delivered: Int = withoutActuallyEscaping(body) { escapable in
+            context.body = escapable
+            defer { context.body = nil }
+            let before = context.counters.messages
+            // librdkafka clears a partition's forwarding when its fetcher stops (seek after
+            // reset, re-assignment). Re-forward first, then drain the group queue, so any
+            // message enqueued before the forward is delivered before any enqueued after it.
+            reforward()
+            serveGroupEvents()
+            rd_kafka_consume_callback_queue(fetchQueue, Int32(timeout.milliseconds), fetchCallback,
+                                            Unmanaged.passUnretained(context).toOpaque())
+            return Int(context.counters.messages - before)
+        }
+        try resolvePendingResets()
+        if let fatal = fatalError { throw fatal }
+        return delivered
+    }
+
+    /// Serves rebalances and client-level errors queued on the group queue (never blocks).
+    private func serveGroupEvents() {
+        while let m = rd_kafka_consumer_poll(rk, 0) {
+            defer { rd_kafka_message_destroy(m) }
+            if m.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                context.handleError(m)
+            } else {
+                // A message that reached the group queue before its partition was forwarded.
+                context.counters.messages &+= 1
+                context.body?(context.view(m))
+            }
+        }
+    }
+
+    private func resolvePendingResets() throws(KafkaError) {
+        guard !context.pendingResets.isEmpty else { return }
+        let resets = context.pendingResets
+        context.pendingResets.removeAll()
+        for (tp, expected) in resets {
+            var low: Int64 = -1
+            var high: Int64 = -1
+            let err = rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, 10_000)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw .from(err, KafkaErrorContext(operation: "query watermarks for offset reset", topic: tp.topic,
+                                                   partition: tp.partition, offset: expected))
+            }
+            let policy = configuration.offsetReset
+            var target: Int64 = policy == .latest ? high : low
+            if expected >= 0 && expected < low {
+                let report = DataLossReport(topic: tp.topic, partition: tp.partition, expectedOffset: expected, firstAvailableOffset: low)
+                context.counters.dataLossEvents += 1
+                context.counters.skippedOffsets += report.skippedOffsets
+                logger.error("\(report.description)")
+                context.onEvent?(.dataLoss(report))
+                if policy == .fail { throw .dataLoss(report) }
+            } else {
+                // No committed position (a new group) or a position past the end.
+                if expected < 0 && policy == .fail { target = low }
+                context.onEvent?(.offsetReset(tp, from: expected >= 0 ? expected : nil, to: target))
+            }
+            try restart(tp, at: target)
+        }
+    }
+
+    /// Restarts a partition whose fetcher librdkafka stopped after an offset-reset error
+    /// (`seek` is refused in that state): incrementally for the cooperative protocol, otherwise
+    /// by re-assigning every partition at its current position.
+    private func restart(_ tp: TopicPartition, at offset: Int64) throws(KafkaError) {
+        let target = TopicPartitionOffset(topic: tp.topic, partition: tp.partition, offset: offset)
+        let ctx = KafkaErrorContext(operation: "restart after offset reset", topic: tp.topic, partition: tp.partition, offset: offset)
+        if String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE" {
+            let one = RDPartitionList.make([target])
+            defer { rd_kafka_topic_partition_list_destroy(one) }
+            if let e = rd_kafka_incremental_unassign(rk, one) { throw KafkaError.consume(e, ctx) }
+            if let e = rd_kafka_incremental_assign(rk, one) { throw KafkaError.consume(e, ctx) }
+        } else {
+            let current = try assignment()
+            let list = RDPartitionList.make(current.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: TopicPartitionOffset.invalid) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            _ = rd_kafka_position(rk, list)
+            for i in 0..<Int(list.pointee.cnt) where list.pointee.elems[i].partition == tp.partition
+                && String(cString: list.pointee.elems[i].topic) == tp.topic {
+                list.pointee.elems[i].offset = offset
+            }
+            let err = rd_kafka_assign(rk, list)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, ctx) }
+        }
+        forward([tp])
+    }
+
+    // MARK: Offsets
+
+    /// Stores offsets (the next offset to read) for a later ``commitStored()``.
+    public func store(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        let list = RDPartitionList.make(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_offsets_store(rk, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "offsets_store")) }
+    }
+
+    /// Commits `offsets` (the next offset to read per partition) synchronously.
+    public func commit(_ offsets: [TopicPartitionOffset]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = RDPartitionList.make(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_commit(rk, list, 0)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "commit")) }
+    }
+
+    /// Commits the stored offsets synchronously. Nothing stored is not an error.
+    public func commitStored() throws(KafkaError) {
+        let err = rd_kafka_commit(rk, nil, 0)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET {
+            throw .from(err, KafkaErrorContext(operation: "commit"))
+        }
+    }
+
+    /// The group's committed offsets for `partitions` (``TopicPartitionOffset/invalid`` when none).
+    public func committed(_ partitions: [TopicPartition], timeout: Duration = .seconds(10)) throws(KafkaError) -> [TopicPartitionOffset] {
+        let list = RDPartitionList.make(partitions.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: TopicPartitionOffset.invalid) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_committed(rk, list, Int32(timeout.milliseconds))
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "committed")) }
+        return RDPartitionList.read(list)
+    }
+
+    /// Moves the read position of assigned partitions.
+    public func seek(_ offsets: [TopicPartitionOffset], timeout: Duration = .seconds(10)) throws(KafkaError) {
+        let list = RDPartitionList.make(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        if let error = rd_kafka_seek_partitions(rk, list, Int32(timeout.milliseconds)) {
+            throw KafkaError.consume(error, KafkaErrorContext(operation: "seek"))
+        }
+        for r in RDPartitionList.readErrors(list) {
+            throw .from(r.1, KafkaErrorContext(operation: "seek", topic: r.0.topic, partition: r.0.partition, offset: r.0.offset))
+        }
+    }
+
+    /// Stops fetching from `partitions` (backpressure); their position is kept.
+    public func pause(_ partitions: [TopicPartition]) throws(KafkaError) {
+        let list = RDPartitionList.make(partitions.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: 0) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_pause_partitions(rk, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "pause")) }
+    }
+
+    /// Resumes fetching from paused partitions.
+    public func resume(_ partitions: [TopicPartition]) throws(KafkaError) {
+        let list = RDPartitionList.make(partitions.map { TopicPartitionOffset(topic: $0.topic, partition: $0.partition, offset: 0) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let err = rd_kafka_resume_partitions(rk, list)
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "resume")) }
+    }
+
+    /// The low and high watermarks (first offset, next offset to be written) of a partition.
+    public func watermarks(_ tp: TopicPartition, timeout: Duration = .seconds(10)) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let err = rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, Int32(timeout.milliseconds))
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw .from(err, KafkaErrorContext(operation: "query_watermark_offsets", topic: tp.topic, partition: tp.partition))
+        }
+        return (low, high)
+    }
+
+    /// A fatal client error, if librdkafka raised one.
+    public var fatalError: KafkaError? {
+        var buf = [CChar](repeating: 0, count: 512)
+        let err = rd_kafka_fatal_error(rk, &buf, buf.count)
+        guard err != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+        return .broker(code: KafkaErrorCode(rawValue: err.rawValue), message: buf.cText,
+                       context: KafkaErrorContext(operation: "consumer"), isFatal: true, isRetriable: false)
+    }
+
+    /// Leaves the group (running the final `.revoked` handler) and stops the consumer.
+    public func close() {
+        guard !closed else { return }
+        closed = true
+        rd_kafka_consumer_close(rk)
+        unforward(Array(partitionQueues.keys))
+    }
+
+    /// The name of topic number `index` in this consumer's table.
+    public func topicName(at index: Int) -> String { context.topicNames[index] }
+
+    // MARK: Rebalance (called by the C callback)
+
+    fileprivate func handleRebalance(_ err: rd_kafka_resp_err_t, _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) {
+        let partitions = RDPartitionList.read(list).map(\.topicPartition)
+        let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
+        context.counters.rebalances += 1
+        if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+            context.onRebalance?(.assigned(partitions))
+            for i in 0..<Int(list.pointee.cnt) {
+                let tp = TopicPartition(topic: String(cString: list.pointee.elems[i].topic), partition: list.pointee.elems[i].partition)
+                if let start = context.startOffsets.removeValue(forKey: tp) { list.pointee.elems[i].offset = start }
+            }
+            forward(partitions)
+            if cooperative {
+                if let e = rd_kafka_incremental_assign(rk, list) { rd_kafka_error_destroy(e) }
+            } else {
+                rd_kafka_assign(rk, list)
+            }
+        } else {
+            let lost = rd_kafka_assignment_lost(rk) != 0
+            context.onRebalance?(lost ? .lost(partitions) : .revoked(partitions))
+            unforward(partitions)
+            context.pendingResets.removeAll { partitions.contains($0.0) }
+            if cooperative {
+                if let e = rd_kafka_incremental_unassign(rk, list) { rd_kafka_error_destroy(e) }
+            } else {
+                rd_kafka_assign(rk, nil)
+            }
+        }
+    }
+}
+
+/// State reached from librdkafka's C callbacks through the client opaque.
+final class ConsumerContext {
+    weak var consumer: KafkaConsumer?
+    var onRebalance: ((RebalanceEvent) -> Void)?
+    var onEvent: ((ConsumerEvent) -> Void)?
+    var body: ((KafkaMessage) -> Void)?
+    var counters = ConsumerCounters()
+    var startOffsets: [TopicPartition: Int64] = [:]
+    var pendingResets: [(TopicPartition, Int64)] = []
+    var topicNames: [String] = []
+    private var rktCache: [(OpaquePointer, Int)] = []
+
+    @inline(__always)
+    func topicIndex(_ rkt: OpaquePointer?) -> Int {
+        guard let rkt else { return -1 }
+        for (p, i) in rktCache where p == rkt { return i }
+        let name = String(cString: rd_kafka_topic_name(rkt))
+        let index: Int
+        if let i = topicNames.firstIndex(of: name) {
+            index = i
+        } else {
+            topicNames.append(name)
+            index = topicNames.count - 1
+        }
+        rktCache.append((rkt, index))
+        return index
+    }
+
+    @inline(__always)
+    func view(_ m: UnsafePointer<rd_kafka_message_t>) -> KafkaMessage {
+        let i = topicIndex(m.pointee.rkt)
+        return KafkaMessage(raw: m, topicIndex: i, topic: i >= 0 ? topicNames[i] : "")
+    }
+
+    func handleError(_ m: UnsafePointer<rd_kafka_message_t>) {
+        let i = topicIndex(m.pointee.rkt)
+        let topic = i >= 0 ? topicNames[i] : nil
+        let tp = TopicPartition(topic: topic ?? "", partition: m.pointee.partition)
+        switch m.pointee.err {
+        case RD_KAFKA_RESP_ERR__PARTITION_EOF:
+            onEvent?(.endOfPartition(tp, offset: m.pointee.offset))
+        case RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET:
+            pendingResets.append((tp, m.pointee.offset))
+        default:
+            let text = m.pointee.payload.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: m.pointee.len), as: UTF8.self) }
+            let err = KafkaError.broker(
+                code: KafkaErrorCode(rawValue: m.pointee.err.rawValue),
+                message: text ?? String(cString: rd_kafka_err2str(m.pointee.err)),
+                context: KafkaErrorContext(operation: "consume", topic: topic, partition: topic == nil ? nil : m.pointee.partition,
+                                           offset: topic == nil ? nil : m.pointee.offset),
+                isFatal: false, isRetriable: true)
+            onEvent?(.error(err))
+        }
+    }
+}
+
+private func fetchCallback(_ m: UnsafeMutablePointer<rd_kafka_message_t>?, _ opaque: UnsafeMutableRawPointer?) {
+    guard let m, let opaque else { return }
+    let ctx = Unmanaged<ConsumerContext>.fromOpaque(opaque).takeUnretainedValue()
+    if m.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+        ctx.handleError(m)
+        return
+    }
+    ctx.counters.messages &+= 1
+    ctx.body?(ctx.view(m))
+}
+
+private func rebalanceCallback(
+    _ rk: OpaquePointer?, _ err: rd_kafka_resp_err_t,
+    _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?, _ opaque: UnsafeMutableRawPointer?
+) {
+    guard let rk, let list else { return }
+    guard let opaque, let consumer = Unmanaged<ConsumerContext>.fromOpaque(opaque).takeUnretainedValue().consumer else {
+        // No Swift owner any more (closing): apply the change so librdkafka can proceed.
+        if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS { rd_kafka_assign(rk, list) } else { rd_kafka_assign(rk, nil) }
+        return
+    }
+    consumer.handleRebalance(err, list)
+}
