@@ -105,7 +105,9 @@ extension CategoryCounts: ByteSerializable {
         for _ in 0..<n {
             let id = try reader.readInt32()
             let c = try reader.readInt()
-            guard c > 0 else { throw .invalidValue(field: "CategoryCounts.count", detail: "\(c) for id \(id)") }
+            guard c > 0, !total_.addingReportingOverflow(c).overflow, count(of: id) == 0 else {
+                throw .invalidValue(field: "CategoryCounts.count", detail: "\(c) for id \(id)")
+            }
             add(id, count: c)
         }
     }

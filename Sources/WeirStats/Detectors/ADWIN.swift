@@ -302,5 +302,12 @@ extension ADWIN: ByteSerializable {
                 variances[l * slots + i] = try r.readDouble()
             }
         }
+        // the window width must equal the buckets' contents, and the oldest level must be non-empty
+        var w = 0.0
+        for l in 0..<levels { w += Double(levelCounts[l]) * Double(UInt64(1) << UInt64(l)) }
+        guard w == width_, width_ < 0x1p62, levels == 1 || levelCounts[levels - 1] > 0,
+              tick >= 0, updateCount >= 0, ignoredCount >= 0, totalDetections >= 0 else {
+            throw .invalidValue(field: "ADWIN.window", detail: "width \(width_) vs buckets \(w)")
+        }
     }
 }

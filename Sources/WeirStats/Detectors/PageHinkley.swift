@@ -118,5 +118,8 @@ extension PageHinkley: ByteSerializable {
         n = try r.readDouble(); mean = try r.readDouble(); sumIncrease = try r.readDouble(); sumDecrease = try r.readDouble()
         minIncrease = try r.readDouble(); maxDecrease = try r.readDouble()
         driftDetected = try r.readBool(); totalDetections = try r.readInt(); ignoredCount = try r.readInt()
+        guard n >= 0, n < 0x1p53, n == n.rounded(), mean.isFinite else {
+            throw .invalidValue(field: "PageHinkley.n", detail: "\(n)")
+        }
     }
 }

@@ -27,8 +27,8 @@ public enum JensenShannon {
             throw .mismatchedConfiguration(detail: "JS bins \(pCounts.count) vs \(qCounts.count)")
         }
         var np = 0, nq = 0
-        for c in pCounts { np += c }
-        for c in qCounts { nq += c }
+        for c in pCounts { if c < 0 { throw .invalidParameter(name: "pCounts", detail: "negative count \(c)") }; np += c }
+        for c in qCounts { if c < 0 { throw .invalidParameter(name: "qCounts", detail: "negative count \(c)") }; nq += c }
         guard np > 0 else { throw .emptySample(which: "reference") }
         guard nq > 0 else { throw .emptySample(which: "current") }
         var left = 0.0, right = 0.0

@@ -15,16 +15,18 @@ public enum PopulationStability {
 
     /// PSI from per-bin counts (same length, non-negative, both totals > 0).
     /// - Throws: ``StatsError/emptySample(which:)`` when a total is 0;
-    ///   ``StatsError/mismatchedConfiguration(detail:)`` when lengths differ.
+    ///   ``StatsError/mismatchedConfiguration(detail:)`` when lengths differ;
+    ///   ``StatsError/invalidParameter(name:detail:)`` for a negative count or a floor outside (0, 1).
     /// - Complexity: O(bins), no allocation.
     public static func psi(referenceCounts: UnsafeBufferPointer<Int>, currentCounts: UnsafeBufferPointer<Int>,
                            floor: Double = defaultFloor) throws(StatsError) -> Double {
+        guard floor > 0, floor < 1 else { throw .invalidParameter(name: "floor", detail: "\(floor) not in (0, 1)") }
         guard referenceCounts.count == currentCounts.count else {
             throw .mismatchedConfiguration(detail: "PSI bins \(referenceCounts.count) vs \(currentCounts.count)")
         }
         var nr = 0, nc = 0
-        for c in referenceCounts { nr += c }
-        for c in currentCounts { nc += c }
+        for c in referenceCounts { if c < 0 { throw .invalidParameter(name: "referenceCounts", detail: "negative count \(c)") }; nr += c }
+        for c in currentCounts { if c < 0 { throw .invalidParameter(name: "currentCounts", detail: "negative count \(c)") }; nc += c }
         guard nr > 0 else { throw .emptySample(which: "reference") }
         guard nc > 0 else { throw .emptySample(which: "current") }
         var s = 0.0

@@ -279,14 +279,17 @@ extension KLLSketch: ByteSerializable {
         minValue = try reader.readDouble()
         maxValue = try reader.readDouble()
         let nl = Int(try reader.readUInt32())
-        guard (1...64).contains(nl) else { throw .invalidValue(field: "KLLSketch.levels", detail: "\(nl) levels") }
+        guard (1...61).contains(nl) else { throw .invalidValue(field: "KLLSketch.levels", detail: "\(nl) levels") }
         levels = []
         var r = 0
         var weight = 0
         for h in 0..<nl {
             var lv = try reader.readDoubles(field: "KLLSketch.level\(h)")
             r += lv.count
-            weight += lv.count << h
+            let (w, o1) = lv.count.multipliedReportingOverflow(by: 1 << h)
+            let (sum, o2) = weight.addingReportingOverflow(w)
+            guard !o1, !o2 else { throw .invalidValue(field: "KLLSketch.level\(h)", detail: "weight overflow") }
+            weight = sum
             lv.reserveCapacity(Swift.max(lv.count, k))
             levels.append(lv)
         }

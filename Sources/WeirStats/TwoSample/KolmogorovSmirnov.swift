@@ -71,8 +71,12 @@ public enum KolmogorovSmirnov {
     }
 
     /// The p-value for statistic `d` of samples of sizes `n1`, `n2` (both > 0).
+    /// `d0` is clamped to [0, 1] (NaN counts as 0); non-positive sizes give p = 1.
     public static func test(statistic d0: Double, n1: Int, n2: Int, method: KSMethod = .auto) -> KSResult {
-        var d = d0
+        var d = d0.isNaN ? 0 : Swift.min(1, Swift.max(0, d0))
+        guard n1 > 0, n2 > 0 else {
+            return KSResult(statistic: d, pvalue: 1, method: method == .exact ? .exact : .asymptotic)
+        }
         var mode = method
         if mode == .auto { mode = Swift.max(n1, n2) <= maxAutoExactN ? .exact : .asymptotic }
         let g = gcd(n1, n2)
