@@ -55,7 +55,7 @@ extension NumericReference {
             }
         }
         let walk = sorted.withUnsafeBufferPointer { TwoSampleWalk.run($0, cur) }
-        let ks = KolmogorovSmirnov.test(statistic: walk.ksStatistic, n1: sorted.count, n2: cur.count,
+        let ks = KolmogorovSmirnov.test(statistic: walk.ksStatistic, n1: count, n2: cur.count,
                                         method: options.ksMethod)
         // current bin counts on the stack (no heap allocation for ordinary bin counts)
         let bins: Result<(Double, Double), StatsError> = withUnsafeTemporaryAllocation(of: Int.self, capacity: edges.count + 1) { tmp in
@@ -77,7 +77,7 @@ extension NumericReference {
         let (psi, js) = try bins.get()
         let w = walk.wasserstein
         return NumericComparison(
-            nReference: sorted.count, nCurrent: cur.count, psi: psi, ks: ks, wasserstein: w,
+            nReference: count, nCurrent: cur.count, psi: psi, ks: ks, wasserstein: w,
             wassersteinNormalized: w / Swift.max(standardDeviation, options.wassersteinStdFloor),
             jsDistance: js)
     }
