@@ -13,6 +13,15 @@ public struct AggregateInputs: Sendable {
     }
 }
 
+/// Neumaier (improved Kahan–Babuška) compensated addition: `p[0]` sum, `p[1]` compensation.
+@inline(__always)
+func neumaierAdd(_ p: UnsafeMutablePointer<Double>, _ x: Double) {
+    let s = p[0]
+    let t = s + x
+    if abs(s) >= abs(x) { p[1] += (s - t) + x } else { p[1] += (x - t) + s }
+    p[0] = t
+}
+
 extension AccumulatorStore {
     /// Extracts this store's inputs from row `row` of `batch`.
     @inline(__always)
@@ -56,14 +65,16 @@ extension AccumulatorStore {
                             let o = a.slot
                             switch a.op {
                             case .count: s[o] += 1
-                            case .sum: s[o] += x
-                            case .mean: s[o] += 1; s[o + 1] += x
+                            case .sum: neumaierAdd(s + o, x)
+                            case .mean: s[o] += 1; neumaierAdd(s + o + 1, x)
                             case .variance, .std:
+                                if s[o] == 0 { s[o + 1] = x }
+                                let y = x - s[o + 1]
                                 let n = s[o] + 1
-                                let d = x - s[o + 1]
-                                let m = s[o + 1] + d / n
-                                s[o + 2] += d * (x - m)
-                                s[o] = n; s[o + 1] = m
+                                let d = y - s[o + 2]
+                                let m = s[o + 2] + d / n
+                                s[o + 3] += d * (y - m)
+                                s[o] = n; s[o + 2] = m
                             case .min: if s[o] == 0 || x < s[o + 1] { s[o + 1] = x }; s[o] += 1
                             case .max: if s[o] == 0 || x > s[o + 1] { s[o + 1] = x }; s[o] += 1
                             case .first: if s[o] == 0 || t < s[o + 1] { s[o + 1] = t; s[o + 2] = x }; s[o] += 1
@@ -98,16 +109,21 @@ extension AccumulatorStore {
         for a in aggs {
             let o = bd + a.slot, q = bs + a.slot
             switch a.op {
-            case .count, .sum: slots[o] += slots[q]
-            case .mean: slots[o] += slots[q]; slots[o + 1] += slots[q + 1]
+            case .count: slots[o] += slots[q]
+            case .sum:
+                slots.withUnsafeMutableBufferPointer { s in neumaierAdd(s.baseAddress! + o, s[q]); s[o + 1] += s[q + 1] }
+            case .mean:
+                slots[o] += slots[q]
+                slots.withUnsafeMutableBufferPointer { s in neumaierAdd(s.baseAddress! + o + 1, s[q + 1]); s[o + 2] += s[q + 2] }
             case .variance, .std:
                 let na = slots[o], nb = slots[q]
                 if nb == 0 { continue }
-                if na == 0 { slots[o] = nb; slots[o + 1] = slots[q + 1]; slots[o + 2] = slots[q + 2]; continue }
+                if na == 0 { for j in 0..<4 { slots[o + j] = slots[q + j] }; continue }
                 let n = na + nb
-                let d = slots[q + 1] - slots[o + 1]
-                slots[o + 1] = slots[o + 1] + d * nb / n
-                slots[o + 2] = slots[o + 2] + slots[q + 2] + d * d * na * nb / n
+                // difference of the means, in a's shift: (Kb − Ka) + (mb − ma)
+                let d = (slots[q + 1] - slots[o + 1]) + (slots[q + 2] - slots[o + 2])
+                slots[o + 2] = slots[o + 2] + d * nb / n
+                slots[o + 3] = slots[o + 3] + slots[q + 3] + d * d * na * nb / n
                 slots[o] = n
             case .min: if slots[q] > 0 && (slots[o] == 0 || slots[q + 1] < slots[o + 1]) { slots[o + 1] = slots[q + 1] }; slots[o] += slots[q]
             case .max: if slots[q] > 0 && (slots[o] == 0 || slots[q + 1] > slots[o + 1]) { slots[o + 1] = slots[q + 1] }; slots[o] += slots[q]
@@ -135,10 +151,11 @@ extension AccumulatorStore {
             let c = offset + a.column
             var v = 0.0
             switch a.op {
-            case .count, .sum: v = slots[o]
-            case .mean: v = slots[o] > 0 ? slots[o + 1] / slots[o] : 0
-            case .variance: v = slots[o] > 1 ? Swift.max(0, slots[o + 2] / (slots[o] - 1)) : 0
-            case .std: v = slots[o] > 1 ? Swift.max(0, slots[o + 2] / (slots[o] - 1)).squareRoot() : 0
+            case .count: v = slots[o]
+            case .sum: v = slots[o] + slots[o + 1]
+            case .mean: v = slots[o] > 0 ? (slots[o + 1] + slots[o + 2]) / slots[o] : 0
+            case .variance: v = slots[o] > 1 ? Swift.max(0, slots[o + 3] / (slots[o] - 1)) : 0
+            case .std: v = slots[o] > 1 ? Swift.max(0, slots[o + 3] / (slots[o] - 1)).squareRoot() : 0
             case .min, .max, .ewma: v = slots[o] > 0 ? slots[o + 1] : 0
             case .first, .last: v = slots[o] > 0 ? slots[o + 2] : 0
             case .distinct: v = hlls[Int(slots[o])].estimate

@@ -22,7 +22,9 @@ struct CompiledAggregate: Sendable {
 /// Each window ("entry") owns `stride` consecutive slots; the layout is fixed when the window
 /// operator is built, so per-event updates are a loop over a small array of opcodes, with no
 /// existentials and no allocation (except when a sketch-backed aggregate starts a new window).
-/// Slot layouts: count `[n]`; sum `[s]`; mean `[n,s]`; variance/std `[n,mean,M2]` (Welford);
+/// Slot layouts: count `[n]`; sum `[s,c]` and mean `[n,s,c]` (Neumaier-compensated sums);
+/// variance/std `[n,K,mean,M2]` (Welford on `x − K`, `K` = first value, so values near 1e9 with a
+/// tiny spread keep full precision; Chan et al. to merge);
 /// min/max `[n,v]`; first/last `[n,ts,v]`; ewma `[n,s]`; sketches `[pool index]`.
 /// - Complexity: `apply` and `merge` O(aggregates) (+ sketch costs); memory `8·stride` bytes per entry.
 public struct AccumulatorStore: Sendable {
@@ -72,10 +74,10 @@ public struct AccumulatorStore: Sendable {
             var width = 1
             switch s.function {
             case .count: c.op = .count
-            case .sum: c.op = .sum
-            case .mean: c.op = .mean; width = 2
-            case .variance: c.op = .variance; width = 3
-            case .std: c.op = .std; width = 3
+            case .sum: c.op = .sum; width = 2
+            case .mean: c.op = .mean; width = 3
+            case .variance: c.op = .variance; width = 4
+            case .std: c.op = .std; width = 4
             case .min: c.op = .min; width = 2
             case .max: c.op = .max; width = 2
             case .first: c.op = .first; width = 3
@@ -135,9 +137,10 @@ public struct AccumulatorStore: Sendable {
                 if fresh { slots[base + a.slot] = Double(takeKLL(k: a.k)) } else { klls[Int(slots[base + a.slot])] = try! KLLSketch(k: a.k) }
             case .topK:
                 if fresh { slots[base + a.slot] = Double(takeTop(capacity: a.capacity)) } else { tops[Int(slots[base + a.slot])].reset() }
-            case .min, .max, .mean, .ewma: slots[base + a.slot] = 0; slots[base + a.slot + 1] = 0
-            case .variance, .std, .first, .last: slots[base + a.slot] = 0; slots[base + a.slot + 1] = 0; slots[base + a.slot + 2] = 0
-            case .count, .sum: slots[base + a.slot] = 0
+            case .min, .max, .ewma, .sum: slots[base + a.slot] = 0; slots[base + a.slot + 1] = 0
+            case .first, .last, .mean: slots[base + a.slot] = 0; slots[base + a.slot + 1] = 0; slots[base + a.slot + 2] = 0
+            case .variance, .std: for j in 0..<4 { slots[base + a.slot + j] = 0 }
+            case .count: slots[base + a.slot] = 0
             }
         }
     }
