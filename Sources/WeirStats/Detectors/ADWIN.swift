@@ -105,7 +105,7 @@ public struct ADWIN: Sendable, Equatable {
     @discardableResult
     public mutating func update(_ x: Double) -> Bool {
         guard x.isFinite else { ignoredCount += 1; return driftDetected }
-        if driftDetected { resetWindow() }
+        if driftDetected { reset() }
         updateCount += 1
         insertElement(x)
         driftDetected = detectChange()
@@ -113,7 +113,10 @@ public struct ADWIN: Sendable, Equatable {
         return driftDetected
     }
 
-    mutating func resetWindow() {
+    /// Empties the window and clears the detection flag (as River's post-drift reset); the
+    /// since-creation counters (``totalDetections``, ``updateCount``, ``ignoredCount``) are kept.
+    /// - Complexity: O(levels · maxBuckets), no allocation.
+    public mutating func reset() {
         for i in 0..<(levels * slots) { totals[i] = 0; variances[i] = 0 }
         for i in 0..<levels { levelCounts[i] = 0 }
         levels = 1

@@ -63,7 +63,9 @@ public struct PageHinkley: Sendable, Equatable {
         driftDetected = false; totalDetections = 0; ignoredCount = 0
     }
 
-    mutating func reset() {
+    /// Forgets the running mean and sums and clears the detection flag (River's post-drift reset);
+    /// ``totalDetections`` and ``ignoredCount`` are kept.
+    public mutating func reset() {
         n = 0; mean = 0; sumIncrease = 0; sumDecrease = 0; minIncrease = .infinity; maxDecrease = -1
         driftDetected = false
     }

@@ -119,6 +119,13 @@ func detections(_ values: [Double], _ update: (Double) -> Bool) -> [Int] {
         for _ in 0..<100 { a.update(0.5) }
         a.update(.nan); a.update(.infinity)
         #expect(a.ignoredCount == 2 && a.width == 100 && a.estimation == 0.5 && a.variance == 0)
+        a.reset()
+        #expect(a.width == 0 && !a.driftDetected && a.updateCount == 100)
+        let fresh = try ADWIN()
+        for x in [0.1, 0.9, 0.4] { a.update(x) }
+        var f2 = fresh
+        for x in [0.1, 0.9, 0.4] { f2.update(x) }
+        #expect(a.width == f2.width && a.total == f2.total && a.variance == f2.variance)
         var p = try PageHinkley()
         p.update(.nan)
         #expect(p.ignoredCount == 1 && p.count == 0)
