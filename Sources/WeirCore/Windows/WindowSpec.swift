@@ -80,4 +80,9 @@ public struct LateEvent: Sendable, Equatable {
     public var watermark: Int64
     /// Row of the record in the graph's record batch of this call.
     public var row: Int
+
+    public init(window: Int, partition: Int32, offset: Int64, eventTime: Int64, watermark: Int64, row: Int) {
+        self.window = window; self.partition = partition; self.offset = offset
+        self.eventTime = eventTime; self.watermark = watermark; self.row = row
+    }
 }
