@@ -131,23 +131,30 @@ public enum KolmogorovSmirnov {
         let lenA = Swift.min(2 * maxj + 2, n + 1)
         var A = [Double](repeating: 1, count: lenA)
         for q in minj..<maxj where q < lenA { A[q] = 0 }
-        for i in 1...m {
-            let lastminj = minj, lastlen = curlen
-            minj = Swift.min(Swift.max(floorDiv(ng * i - h, mg) + 1, 0), n)
-            maxj = Swift.min(ceilDiv(ng * i + h, mg), n + 1)
-            if maxj <= minj { return 1 }
-            var val = minj == 0 ? 0.0 : 1.0
-            let di = Double(i)
-            for jj in 0..<(maxj - minj) {
-                let j = jj + minj
-                val = (A[jj + minj - lastminj] * di + val * Double(j)) / (di + Double(j))
-                A[jj] = val
+        let done: Bool = A.withUnsafeMutableBufferPointer { a in
+            for i in 1...m {
+                let lastminj = minj, lastlen = curlen
+                minj = Swift.min(Swift.max(floorDiv(ng * i - h, mg) + 1, 0), n)
+                maxj = Swift.min(ceilDiv(ng * i + h, mg), n + 1)
+                if maxj <= minj { return true }
+                var val = minj == 0 ? 0.0 : 1.0
+                let di = Double(i)
+                let shift = minj - lastminj
+                var dj = Double(minj)
+                for jj in 0..<(maxj - minj) {
+                    // same operations and order as scipy (bit-identical results)
+                    val = (a[jj + shift] * di + val * dj) / (di + dj)
+                    a[jj] = val
+                    dj += 1
+                }
+                curlen = maxj - minj
+                if lastlen > curlen {
+                    for q in (maxj - minj)..<Swift.min(maxj - minj + (lastlen - curlen), lenA) { a[q] = 1 }
+                }
             }
-            curlen = maxj - minj
-            if lastlen > curlen {
-                for q in (maxj - minj)..<Swift.min(maxj - minj + (lastlen - curlen), lenA) { A[q] = 1 }
-            }
+            return false
         }
+        if done { return 1 }
         return A[maxj - minj - 1]
     }
 }
