@@ -19,17 +19,12 @@ public final class EmbeddedBroker: @unchecked Sendable {
 
     /// What the embedded broker (librdkafka 2.0.2's mock cluster) does not do.
     public static let limitations = """
-        Limits of the embedded broker (librdkafka's mock cluster, 2.0.x):
-          - it keeps only the newest ~5 MiB (and 100,000 batches) per partition and silently drops
-            older data, like aggressive retention; Weir's consumer reports such gaps as data loss;
-          - no CreateTopics, DescribeConfigs or log compaction (Weir creates topics through the
-            mock API and ignores topic configs such as cleanup.policy=compact there);
-          - transactions are accepted but not enforced: EndTxn writes no markers, so aborted
-            records stay visible to read_committed consumers, and offsets sent to a transaction
-            are not stored; a second producer with the same transactional.id gets a new
-            producer id instead of fencing the first (a real coordinator fences it);
-          - it is in-process and in-memory: everything is gone when it stops.
-        Point --brokers at a Kafka or Redpanda cluster for production.
+        Limits of the embedded broker (librdkafka 2.0.x's mock cluster):
+        - It keeps only the newest ~5 MiB (and 100,000 batches) per partition and drops older data, like aggressive retention. Weir's consumer reports such gaps as data loss.
+        - No CreateTopics, DescribeConfigs or log compaction. Weir creates topics through the mock API and ignores topic configs such as cleanup.policy=compact there.
+        - Transactions are accepted but not enforced: EndTxn writes no markers, so aborted records stay visible to read_committed consumers, and offsets sent to a transaction are not stored. A second producer with the same transactional.id gets a new producer id instead of fencing the first.
+        - It is in-process and in-memory: everything is gone when it stops.
+        For production, point `weir run --brokers HOST:PORT` at a Kafka or Redpanda cluster.
         """
 
     /// Starts `brokers` mock brokers on loopback ports chosen by the OS.

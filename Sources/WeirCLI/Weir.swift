@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `weir`: the command-line entry point.
+@main
+struct Weir: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weir",
+        abstract: "Weir: a stream-processing engine for real-time ML features and drift.",
+        subcommands: [BrokerCommand.self]
+    )
+}
