@@ -33,6 +33,10 @@ public struct DeadLetter: Sendable, Equatable {
     public var partition: Int32
     public var offset: Int64
     public var error: DecodeError
+
+    public init(partition: Int32, offset: Int64, error: DecodeError) {
+        self.partition = partition; self.offset = offset; self.error = error
+    }
 }
 
 /// Everything one or more processing calls produced, until ``StreamGraph/clearOutputs()``.
