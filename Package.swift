@@ -67,6 +67,7 @@ let package = Package(
         .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore", "WeirTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirModelTests", dependencies: ["WeirModel", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "WeirDriftTests", dependencies: ["WeirDrift", "WeirTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WeirDriftTests", dependencies: ["WeirDrift", "WeirTestSupport"],
+                    resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     ]
 )
