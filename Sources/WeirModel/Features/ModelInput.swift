@@ -55,6 +55,29 @@ public struct ModelInput: Sendable, Equatable {
         if i >= 0 && i < numeric.count { numeric[i] = value }
     }
 
+    /// Gives `body` the numeric block to fill in place (e.g. a block copy from a feature vector).
+    @inlinable public mutating func withUnsafeMutableNumeric<R>(_ body: (UnsafeMutableBufferPointer<Double>) throws -> R) rethrows -> R {
+        try numeric.withUnsafeMutableBufferPointer { try body($0) }
+    }
+
+    /// Fills the whole input in one pass: `body` gets the numeric block and a ``SparseWriter``
+    /// (sparse entries are reset to none first). Cheaper than per-value setters (one uniqueness
+    /// check per array instead of one per write); the fast path for adapters.
+    @inlinable public mutating func fill<R>(_ body: (UnsafeMutableBufferPointer<Double>, inout SparseWriter) throws -> R) rethrows -> R {
+        let dim = layout.sparseDimension
+        let r = try numeric.withUnsafeMutableBufferPointer { nb in
+            try _sparseIndices.withUnsafeMutableBufferPointer { ib in
+                try _sparseValues.withUnsafeMutableBufferPointer { vb in
+                    var w = SparseWriter(indices: ib.baseAddress!, values: vb.baseAddress!, capacity: ib.count, dimension: dim)
+                    let r = try body(nb, &w)
+                    _sparseCount = w.count
+                    return r
+                }
+            }
+        }
+        return r
+    }
+
     /// Drops all sparse entries.
     @inlinable public mutating func removeAllSparse() { _sparseCount = 0 }
 
@@ -62,7 +85,7 @@ public struct ModelInput: Sendable, Equatable {
     /// outside `0..<layout.sparseDimension`.
     @inlinable @discardableResult
     public mutating func appendSparse(index: Int32, value: Double = 1) -> Bool {
-        guard sparseCount < sparseIndices.count, index >= 0, Int(index) < layout.sparseDimension else { return false }
+        guard _sparseCount < _sparseIndices.count, index >= 0, Int(index) < layout.sparseDimension else { return false }
         _sparseIndices[_sparseCount] = index
         _sparseValues[_sparseCount] = value
         _sparseCount += 1
@@ -72,7 +95,7 @@ public struct ModelInput: Sendable, Equatable {
     /// True when every numeric and sparse value is finite.
     @inlinable public var isFinite: Bool {
         for v in numeric where !v.isFinite { return false }
-        for k in 0..<sparseCount where !sparseValues[k].isFinite { return false }
+        for k in 0..<_sparseCount where !_sparseValues[k].isFinite { return false }
         return true
     }
 
@@ -108,5 +131,33 @@ public struct ModelInput: Sendable, Equatable {
         let n = min(_sparseCount, maxSparse)
         for k in 0..<n { indices[k] = _sparseIndices[k]; values[k] = _sparseValues[k] }
         return n
+    }
+}
+
+/// Appends sparse entries during ``ModelInput/fill(_:)``; valid only inside that call.
+public struct SparseWriter {
+    @usableFromInline let indices: UnsafeMutablePointer<Int32>
+    @usableFromInline let values: UnsafeMutablePointer<Double>
+    @usableFromInline let capacity: Int
+    @usableFromInline let dimension: Int
+    /// Entries written so far.
+    @inlinable public var count: Int { _count }
+    @usableFromInline var _count = 0
+
+    @usableFromInline init(indices: UnsafeMutablePointer<Int32>, values: UnsafeMutablePointer<Double>, capacity: Int, dimension: Int) {
+        self.indices = indices
+        self.values = values
+        self.capacity = capacity
+        self.dimension = dimension
+    }
+
+    /// Adds an entry; false (nothing added) when full or `index` is outside the sparse dimension.
+    @inlinable @discardableResult
+    public mutating func append(index: Int32, value: Double = 1) -> Bool {
+        guard _count < capacity, index >= 0, Int(index) < dimension else { return false }
+        indices[_count] = index
+        values[_count] = value
+        _count += 1
+        return true
     }
 }

@@ -41,14 +41,22 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
     @inlinable public func rawScore(_ x: ModelInput) -> Double {
         let w = weights.pointer
         let nc = min(config.layout.numericCount, x.numeric.count)
-        var s = 0.0
+        // Four independent partial sums over the numeric block, then the sparse entries in order.
+        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
         x.numeric.withUnsafeBufferPointer { xs in
-            for i in 0..<nc { s += w[i] * xs[i] }
+            let x0 = xs.baseAddress!
+            var i = 0
+            while i + 4 <= nc {
+                s0 += w[i] * x0[i]; s1 += w[i + 1] * x0[i + 1]; s2 += w[i + 2] * x0[i + 2]; s3 += w[i + 3] * x0[i + 3]
+                i += 4
+            }
+            while i < nc { s0 += w[i] * x0[i]; i += 1 }
         }
+        var s = (s0 + s1) + (s2 + s3)
         let off = config.layout.numericCount
-        x.sparseIndices.withUnsafeBufferPointer { idx in
-            x.sparseValues.withUnsafeBufferPointer { vals in
-                for k in 0..<x.sparseCount { s += w[off + Int(idx[k])] * vals[k] }
+        x._sparseIndices.withUnsafeBufferPointer { idx in
+            x._sparseValues.withUnsafeBufferPointer { vals in
+                for k in 0..<x._sparseCount { s += w[off + Int(idx[k])] * vals[k] }
             }
         }
         return s + intercept
@@ -85,6 +93,28 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
         }
     }
 
+    /// Test-then-train in one call: returns the prediction for `x` made *before* learning from
+    /// `(x, y)`, then learns. Computes the dot product and `exp` once (logistic: the gradient is
+    /// derived from `e = exp(−z)`, equal to River's formula up to rounding, ~1e-16).
+    @inlinable @discardableResult
+    public mutating func predictThenLearn(_ x: ModelInput, label y: Double, weight s: Double = 1) -> Double {
+        let z = rawScore(x)
+        guard config.task == .logistic else {
+            learn(x, label: y, weight: s, rawScore: z)
+            return link(z)
+        }
+        let e = _exp(-z)
+        let p: Double = z.isNaN ? 0.5 : (z < -30 ? 0 : (z > 30 ? 1 : 1 / (1 + e)))
+        let g: Double
+        if y == 1 {
+            g = z > 18 ? -e : (z < -18 ? -1 : -e / (1 + e))
+        } else {
+            g = z < -18 ? 1 / e : (z > 18 ? 1 : 1 / (e + 1))
+        }
+        learn(x, label: y, weight: s, rawScore: z, lossGradient: g)
+        return p
+    }
+
     /// One learning step on `(x, y)` with sample weight `s`. Bad input is skipped and counted.
     @inlinable @discardableResult
     public mutating func learn(_ x: ModelInput, label y: Double, weight s: Double = 1) -> LearnOutcome {
@@ -95,6 +125,11 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
     /// have changed since it was computed): saves a dot product in score-then-learn.
     @inlinable @discardableResult
     public mutating func learn(_ x: ModelInput, label y: Double, weight s: Double = 1, rawScore z: Double) -> LearnOutcome {
+        learn(x, label: y, weight: s, rawScore: z, lossGradient: lossGradient(label: y, rawScore: z))
+    }
+
+    @inlinable mutating func learn(_ x: ModelInput, label y: Double, weight s: Double, rawScore z: Double,
+                                   lossGradient lg: Double) -> LearnOutcome {
         switch config.task {
         case .logistic:
             guard y == 0 || y == 1 else { _counts.skippedInvalidLabel += 1; return .skippedInvalidLabel }
@@ -102,8 +137,10 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
             guard y.isFinite else { _counts.skippedInvalidLabel += 1; return .skippedInvalidLabel }
         }
         guard s.isFinite, s >= 0 else { _counts.skippedInvalidLabel += 1; return .skippedInvalidLabel }
-        guard x.isFinite else { _counts.skippedInvalidFeature += 1; return .skippedInvalidFeature }
-        var g = lossGradient(label: y, rawScore: z) * s
+        // A non-finite feature always makes the raw score non-finite (w·inf is ±inf or NaN), so the
+        // full scan is only needed when z is not finite.
+        if !z.isFinite && !x.isFinite { _counts.skippedInvalidFeature += 1; return .skippedInvalidFeature }
+        var g = lg * s
         guard !g.isNaN else { _counts.skippedInvalidGradient += 1; return .skippedInvalidGradient }
         var outcome = LearnOutcome.learned
         let clip = config.clipGradient
@@ -124,20 +161,17 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
         let nc = min(config.layout.numericCount, x.numeric.count)
         var clamps = 0
         x.numeric.withUnsafeBufferPointer { xs in
-            for j in 0..<nc {
-                let old = w[j]
-                _optimizer.update(j, weight: w + j, gradient: xs[j] * g + l2 * old, rate: rate)
-                if !(abs(w[j]) <= maxW) { clamps += 1; w[j] = w[j].isNaN ? old : (w[j] < 0 ? -maxW : maxW) }
-            }
+            let x0 = xs.baseAddress!
+            clamps += _optimizer.updateDense(weights: w, x: x0, count: nc, g: g, l2: l2, rate: rate, maxAbs: maxW)
         }
         let off = config.layout.numericCount
-        x.sparseIndices.withUnsafeBufferPointer { idx in
-            x.sparseValues.withUnsafeBufferPointer { vals in
-                for k in 0..<x.sparseCount {
+        x._sparseIndices.withUnsafeBufferPointer { idx in
+            x._sparseValues.withUnsafeBufferPointer { vals in
+                for k in 0..<x._sparseCount {
                     let j = off + Int(idx[k])
-                    let old = w[j]
-                    _optimizer.update(j, weight: w + j, gradient: vals[k] * g + l2 * old, rate: rate)
-                    if !(abs(w[j]) <= maxW) { clamps += 1; w[j] = w[j].isNaN ? old : (w[j] < 0 ? -maxW : maxW) }
+                    let wj = w[j]
+                    let nw = _optimizer.update(j, weight: wj, gradient: vals[k] * g + l2 * wj, rate: rate)
+                    if abs(nw) <= maxW { w[j] = nw } else { clamps += 1; w[j] = nw.isNaN ? 0 : (nw < 0 ? -maxW : maxW) }
                 }
             }
         }
@@ -158,7 +192,7 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
             c[j] += w[j] - t
         }
         for j in 0..<min(config.layout.numericCount, x.numeric.count) { apply(j) }
-        for k in 0..<x.sparseCount { apply(config.layout.numericCount + Int(x.sparseIndices[k])) }
+        for k in 0..<x._sparseCount { apply(config.layout.numericCount + Int(x.sparseIndices[k])) }
     }
 
     /// The loss of prediction `p` (from ``predict(_:)``) for label `y`: log loss with `p` clamped to

@@ -24,8 +24,9 @@ public struct LinearModelConfig: Sendable, Equatable {
     public var interceptRate: LearningRate
     /// The scalar loss gradient is clipped to `[-clipGradient, clipGradient]`.
     public var clipGradient: Double
-    /// Weights (and the intercept) are kept within `[-maxAbsWeight, maxAbsWeight]`; an update
-    /// that would leave this range or produce NaN is clamped or undone, and counted.
+    /// Weights (and the intercept) are kept within `[-maxAbsWeight, maxAbsWeight]`: an update
+    /// that would leave this range is clamped; one that produces NaN resets the weight to 0
+    /// (the intercept keeps its old value); both are counted in `weightClamps`.
     public var maxAbsWeight: Double
 
     public init(layout: FeatureLayout, task: LinearTask = .logistic, l2: Double = 0, l1: Double = 0,
@@ -90,7 +91,7 @@ public struct TrainingCounts: Sendable, Equatable {
     public var skippedInvalidFeature = 0
     public var skippedInvalidLabel = 0
     public var skippedInvalidGradient = 0
-    /// Weight updates clamped to `maxAbsWeight` or undone because they were NaN.
+    /// Weight updates clamped to `maxAbsWeight` or reset because they were NaN.
     public var weightClamps = 0
 
     public init() {}

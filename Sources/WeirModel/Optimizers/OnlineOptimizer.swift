@@ -5,7 +5,8 @@ import WeirStats
 /// Conforming types are structs; the model is generic over them, so every call is specialised
 /// (no existential per event). One learning step is: ``beginStep()`` (makes the optimiser's state
 /// uniquely owned and returns the step's learning rate), one ``update(_:weight:gradient:rate:)``
-/// per coordinate present in the event, then ``endStep()``.
+/// per coordinate present in the event (it returns the new weight; the model stores it), then
+/// ``endStep()``.
 /// Invariant: after ``resize(dimension:)`` the optimiser has state for `dimension` coordinates.
 public protocol OnlineOptimizer: Sendable, Equatable, ByteSerializable {
     /// Short name used in records ("sgd", "adagrad", "ftrl").
@@ -17,11 +18,40 @@ public protocol OnlineOptimizer: Sendable, Equatable, ByteSerializable {
     mutating func resize(dimension: Int)
     /// Prepares a step; returns the learning rate for it (used by the cumulative L1 penalty).
     mutating func beginStep() -> Double
-    /// Updates coordinate `j` whose weight is at `w`, given its gradient `g`.
-    /// Only valid between ``beginStep()`` and ``endStep()``.
-    func update(_ j: Int, weight w: UnsafeMutablePointer<Double>, gradient g: Double, rate: Double)
+    /// The new weight of coordinate `j` whose current weight is `w`, given its gradient `g`
+    /// (updating the optimiser's per-coordinate state). Only valid between ``beginStep()`` and
+    /// ``endStep()``.
+    func update(_ j: Int, weight w: Double, gradient g: Double, rate: Double) -> Double
     /// Finishes a step (increments ``iterations``).
     mutating func endStep()
+    /// Updates the dense block `0..<count` in one call: `w_j ← update(w_j, x_j·g + l2·w_j)`, then
+    /// clamps to `±maxAbs` (NaN becomes 0). Returns how many weights were clamped or reset.
+    /// The default loops over ``update(_:weight:gradient:rate:)``; ``SGD`` uses SIMD.
+    func updateDense(weights w: UnsafeMutablePointer<Double>, x: UnsafePointer<Double>, count: Int,
+                     g: Double, l2: Double, rate: Double, maxAbs: Double) -> Int
+}
+
+extension OnlineOptimizer {
+    @inlinable public func updateDense(weights w: UnsafeMutablePointer<Double>, x: UnsafePointer<Double>, count: Int,
+                                       g: Double, l2: Double, rate: Double, maxAbs: Double) -> Int {
+        var outside = 0
+        for j in 0..<count {
+            let wj = w[j]
+            let nw = update(j, weight: wj, gradient: x[j] * g + l2 * wj, rate: rate)
+            if abs(nw) <= maxAbs { w[j] = nw } else { outside += 1; w[j] = nw.isNaN ? 0 : (nw < 0 ? -maxAbs : maxAbs) }
+        }
+        return outside
+    }
+}
+
+/// Clamps `w[0..<count]` to `±maxAbs` and resets NaN to 0; returns how many were changed.
+@inlinable func repairWeights(_ w: UnsafeMutablePointer<Double>, count: Int, maxAbs: Double) -> Int {
+    var n = 0
+    for j in 0..<count where !(abs(w[j]) <= maxAbs) {
+        n += 1
+        w[j] = w[j].isNaN ? 0 : (w[j] < 0 ? -maxAbs : maxAbs)
+    }
+    return n
 }
 
 /// Plain SGD: `w ← w − rate·g` (River `optim.SGD`).
@@ -36,10 +66,26 @@ public struct SGD: OnlineOptimizer {
 
     public mutating func resize(dimension: Int) {}
     @inlinable public mutating func beginStep() -> Double { schedule.rate(at: iterations) }
-    @inlinable public func update(_ j: Int, weight w: UnsafeMutablePointer<Double>, gradient g: Double, rate: Double) {
-        w.pointee -= rate * g
+    @inlinable public func update(_ j: Int, weight w: Double, gradient g: Double, rate: Double) -> Double {
+        w - rate * g
     }
     @inlinable public mutating func endStep() { iterations += 1 }
+
+    /// Vectorisable version of the dense update; same arithmetic per coordinate as
+    /// ``update(_:weight:gradient:rate:)``. Out-of-range or NaN results are flagged with an
+    /// OR-reduction and repaired in a second pass only then.
+    @inlinable public func updateDense(weights w: UnsafeMutablePointer<Double>, x: UnsafePointer<Double>, count: Int,
+                                       g: Double, l2: Double, rate: Double, maxAbs: Double) -> Int {
+        var flag: UInt64 = 0
+        for j in 0..<count {
+            let wj = w[j]
+            let nw = wj - rate * (x[j] * g + l2 * wj)
+            flag |= abs(nw) <= maxAbs ? 0 : 1   // NaN compares false: flagged too
+            w[j] = nw
+        }
+        guard flag != 0 else { return 0 }
+        return repairWeights(w, count: count, maxAbs: maxAbs)
+    }
 
     public func serialize(into w: inout ByteWriter) {
         w.writeHeader(tag: "WOSG", version: 1)
@@ -75,10 +121,11 @@ public struct AdaGrad: OnlineOptimizer {
         g2.makeUnique()
         return schedule.rate(at: iterations)
     }
-    @inlinable public func update(_ j: Int, weight w: UnsafeMutablePointer<Double>, gradient g: Double, rate: Double) {
+    @inlinable public func update(_ j: Int, weight w: Double, gradient g: Double, rate: Double) -> Double {
         let s = g2.pointer + j
-        s.pointee += g * g
-        w.pointee -= rate / (s.pointee + eps).squareRoot() * g
+        let acc = s.pointee + g * g
+        s.pointee = acc
+        return w - rate / (acc + eps).squareRoot() * g
     }
     @inlinable public mutating func endStep() { iterations += 1 }
 
@@ -122,20 +169,17 @@ public struct FTRLProximal: OnlineOptimizer {
         z.makeUnique(); n.makeUnique()
         return alpha
     }
-    @inlinable public func update(_ j: Int, weight w: UnsafeMutablePointer<Double>, gradient g: Double, rate: Double) {
+    @inlinable public func update(_ j: Int, weight w: Double, gradient g: Double, rate: Double) -> Double {
         let zp = z.pointer + j, np = n.pointer + j
         let n0 = np.pointee, n1 = n0 + g * g
         let sqrtN1 = n1.squareRoot()
         let sigma = (sqrtN1 - n0.squareRoot()) / alpha
-        let zz = zp.pointee + g - sigma * w.pointee
+        let zz = zp.pointee + g - sigma * w
         zp.pointee = zz
         np.pointee = n1
-        if abs(zz) <= l1 {
-            w.pointee = 0
-        } else {
-            let sgn: Double = zz < 0 ? -1 : 1
-            w.pointee = -(zz - sgn * l1) / ((beta + sqrtN1) / alpha + l2)
-        }
+        if abs(zz) <= l1 { return 0 }
+        let sgn: Double = zz < 0 ? -1 : 1
+        return -(zz - sgn * l1) / ((beta + sqrtN1) / alpha + l2)
     }
     @inlinable public mutating func endStep() { iterations += 1 }
 

@@ -48,83 +48,89 @@ public struct OnlineLearnerCounts: Sendable, Equatable {
 ///   allocate only when they happen).
 public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable {
     public let config: OnlineLearnerConfig
-    public private(set) var gate: RetrainingGate<O>
-    public private(set) var standardizer: OnlineStandardizer?
-    public private(set) var joiner: LabelJoiner
-    public private(set) var prequential = PrequentialMetrics()
-    public private(set) var window: WindowedBinaryMetrics
+    @inlinable public var gate: RetrainingGate<O> { _gate }
+    @usableFromInline var _gate: RetrainingGate<O>
+    @inlinable public var standardizer: OnlineStandardizer? { _standardizer }
+    @usableFromInline var _standardizer: OnlineStandardizer?
+    @inlinable public var joiner: LabelJoiner { _joiner }
+    @usableFromInline var _joiner: LabelJoiner
+    @inlinable public var prequential: PrequentialMetrics { _prequential }
+    @usableFromInline var _prequential: PrequentialMetrics = PrequentialMetrics()
+    @inlinable public var window: WindowedBinaryMetrics { _window }
+    @usableFromInline var _window: WindowedBinaryMetrics
     public var detector: D
-    public private(set) var counts = OnlineLearnerCounts()
-    var scratch: ModelInput
-    var requestSeq = 0
-    var promotionsSeen = 0
+    @inlinable public var counts: OnlineLearnerCounts { _counts }
+    @usableFromInline var _counts: OnlineLearnerCounts = OnlineLearnerCounts()
+    @usableFromInline var scratch: ModelInput
+    @usableFromInline var requestSeq = 0
+    @usableFromInline var promotionsSeen = 0
 
     /// `model` is the initial champion; `freshOptimizer` the optimiser settings for challengers.
     public init(model: LinearModel<O>, version: ModelVersion, freshOptimizer: O, detector: D,
                 config: OnlineLearnerConfig = OnlineLearnerConfig()) {
         self.config = config
-        gate = RetrainingGate(champion: model, version: version, freshOptimizer: freshOptimizer, config: config.retraining)
-        standardizer = config.standardize ? OnlineStandardizer(numericCount: model.config.layout.numericCount) : nil
-        joiner = LabelJoiner(layout: model.config.layout, config: config.joiner)
-        window = WindowedBinaryMetrics(mode: config.window)
+        _gate = RetrainingGate(champion: model, version: version, freshOptimizer: freshOptimizer, config: config.retraining)
+        _standardizer = config.standardize ? OnlineStandardizer(numericCount: model.config.layout.numericCount) : nil
+        _joiner = LabelJoiner(layout: model.config.layout, config: config.joiner)
+        _window = WindowedBinaryMetrics(mode: config.window)
         self.detector = detector
         scratch = ModelInput(layout: model.config.layout)
     }
 
     /// The current champion and its version.
-    public var champion: LinearModel<O> { gate.champion }
-    public var championVersion: ModelVersion { gate.championVersion }
+    public var champion: LinearModel<O> { _gate.champion }
+    public var championVersion: ModelVersion { _gate.championVersion }
 
     /// Prepares `input` (standardise, zero non-finite values) and returns (probability, valid).
-    mutating func prepareAndScore(_ input: inout ModelInput) -> (Double, Bool) {
+    @inlinable mutating func prepareAndScore(_ input: inout ModelInput) -> (Double, Bool) {
         let valid = input.isFinite
-        if !valid { input.zeroNonFinite(); counts.invalidInputs += 1 }
-        if standardizer != nil { standardizer!.observeAndTransform(&input) }
-        counts.scored += 1
-        return (gate.champion.predict(input), valid)
+        if !valid { input.zeroNonFinite(); _counts.invalidInputs += 1 }
+        if _standardizer != nil { _standardizer!.observeAndTransform(&input) }
+        _counts.scored += 1
+        return (_gate.champion.predict(input), valid)
     }
 
     /// Scores an event on arrival and keeps it until its label joins. `input` is standardised in
     /// place when configured. Returns P(y = 1), never NaN.
-    public mutating func score(eventId: UInt64, time: Int64, input: inout ModelInput) -> Double {
+    @inlinable public mutating func score(eventId: UInt64, time: Int64, input: inout ModelInput) -> Double {
         let (p, valid) = prepareAndScore(&input)
-        joiner.add(eventId: eventId, time: time, score: p, input: input, learnable: valid)
+        _joiner.add(eventId: eventId, time: time, score: p, input: input, learnable: valid)
         return p
     }
 
     /// Joins a label to its pending event and learns from it. Labels other than 0/1 are counted
     /// by the model and skipped.
-    @discardableResult
+    @inlinable @discardableResult
     public mutating func applyLabel(eventId: UInt64, label y: Double, now: Int64) -> LabelResult {
-        guard let e = joiner.join(eventId: eventId, now: now, into: &scratch) else { return .unmatched }
+        guard let e = _joiner.join(eventId: eventId, now: now, into: &scratch) else { return .unmatched }
         let x = scratch
         return .joined(e, learnJoined(x, label: y, score: e.score, learnable: e.learnable, time: now))
     }
 
     /// Score then learn an event whose label came with it (prequential). Returns the score.
-    public mutating func scoreAndLearn(input: inout ModelInput, label y: Double, time: Int64) -> Double {
+    @inlinable public mutating func scoreAndLearn(input: inout ModelInput, label y: Double, time: Int64) -> Double {
         let (p, valid) = prepareAndScore(&input)
         learnJoined(input, label: y, score: p, learnable: valid, time: time)
         return p
     }
 
     @discardableResult
-    mutating func learnJoined(_ x: ModelInput, label y: Double, score p: Double, learnable: Bool, time: Int64) -> LearnOutcome {
-        guard y == 0 || y == 1 else { counts.invalidLabels += 1; return .skippedInvalidLabel }
-        prequential.update(p: p, y: y)
-        window.update(p: p, y: y)
+    @inlinable mutating func learnJoined(_ x: ModelInput, label y: Double, score p: Double, learnable: Bool, time: Int64) -> LearnOutcome {
+        guard y == 0 || y == 1 else { _counts.invalidLabels += 1; return .skippedInvalidLabel }
+        _prequential.update(p: p, y: y)
+        _window.update(p: p, y: y)
         guard learnable else { return .skippedInvalidFeature }
-        let outcome = gate.learn(x, label: y, time: time, championScore: p)
+        let outcome = _gate.learn(x, label: y, time: time, championScore: p)
         if detector.update(binaryLogLoss(p: p, y: y)) {
-            counts.driftDetections += 1
-            if gate.inShadow {
-                counts.driftIgnored += 1
+            _counts.driftDetections += 1
+            if _gate.inShadow {
+                _counts.driftIgnored += 1
             } else {
                 requestSeq += 1
-                gate.request(requestId: "drift-\(requestSeq)", reason: "concept_drift", now: time)
+                _gate.request(requestId: "drift-\(requestSeq)", reason: "concept_drift", now: time)
             }
         }
-        if gate.promotions > promotionsSeen { promotionsSeen = gate.promotions; detector.reset() }
+        if _gate.promotions > promotionsSeen { promotionsSeen = _gate.promotions; detector.reset() }
         return outcome
     }
 
@@ -132,18 +138,18 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
     /// a challenger is already in shadow.
     @discardableResult
     public mutating func requestRetrain(requestId: String, reason: String, now: Int64) -> Bool {
-        gate.request(requestId: requestId, reason: reason, now: now)
+        _gate.request(requestId: requestId, reason: reason, now: now)
     }
 
     /// Drops pending events older than `now − maxWait`; returns how many expired.
     @discardableResult
-    public mutating func expire(now: Int64) -> Int { joiner.expire(now: now) }
+    public mutating func expire(now: Int64) -> Int { _joiner.expire(now: now) }
 
     /// Returns and clears the retraining decisions made since the last call.
-    public mutating func takeDecisions() -> [RetrainDecision] { gate.takeDecisions() }
+    public mutating func takeDecisions() -> [RetrainDecision] { _gate.takeDecisions() }
 
     /// Snapshot of the champion (with the standardiser).
     public var snapshot: ModelSnapshot<O> {
-        ModelSnapshot(version: gate.championVersion, model: gate.champion, standardizer: standardizer)
+        ModelSnapshot(version: _gate.championVersion, model: _gate.champion, standardizer: _standardizer)
     }
 }

@@ -37,54 +37,63 @@ public struct RetrainingConfig: Sendable, Equatable {
 ///   no allocation; a request costs O(buffer · epochs) and allocates the challenger's weights.
 public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
     public let config: RetrainingConfig
-    public private(set) var champion: LinearModel<O>
-    public private(set) var championVersion: ModelVersion
-    public private(set) var challenger: LinearModel<O>?
-    public private(set) var challengerVersion: ModelVersion?
+    @inlinable public var champion: LinearModel<O> { _champion }
+    @usableFromInline var _champion: LinearModel<O>
+    @inlinable public var championVersion: ModelVersion { _championVersion }
+    @usableFromInline var _championVersion: ModelVersion
+    @inlinable public var challenger: LinearModel<O>? { _challenger }
+    @usableFromInline var _challenger: LinearModel<O>?
+    @inlinable public var challengerVersion: ModelVersion? { _challengerVersion }
+    @usableFromInline var _challengerVersion: ModelVersion?
     /// Decisions not yet taken by ``takeDecisions()``.
-    public private(set) var decisions: [RetrainDecision] = []
-    public private(set) var ignoredRequests = 0
-    public private(set) var promotions = 0
-    public private(set) var rejections = 0
-    let freshOptimizer: O
-    var buffer: LabelledBuffer
-    var scratch: ModelInput
-    var shadow = ShadowScore()
-    var latestVersion: Int
+    @inlinable public var decisions: [RetrainDecision] { _decisions }
+    @usableFromInline var _decisions: [RetrainDecision] = []
+    @inlinable public var ignoredRequests: Int { _ignoredRequests }
+    @usableFromInline var _ignoredRequests: Int = 0
+    @inlinable public var promotions: Int { _promotions }
+    @usableFromInline var _promotions: Int = 0
+    @inlinable public var rejections: Int { _rejections }
+    @usableFromInline var _rejections: Int = 0
+    @usableFromInline let freshOptimizer: O
+    @usableFromInline var buffer: LabelledBuffer
+    @usableFromInline var scratch: ModelInput
+    @usableFromInline var shadow = ShadowScore()
+    @usableFromInline var latestVersion: Int
 
-    struct ShadowScore: Sendable {
-        var n = 0, champLoss = 0.0, challLoss = 0.0, champCorrect = 0, challCorrect = 0
+    @usableFromInline struct ShadowScore: Sendable {
+        @usableFromInline var n = 0, champLoss = 0.0, challLoss = 0.0, champCorrect = 0, challCorrect = 0
+        @usableFromInline init() {}
     }
 
     /// `optimizer` is the prototype (fresh state) for the champion and every challenger.
     public init(champion: LinearModel<O>, version: ModelVersion, freshOptimizer: O, config: RetrainingConfig = RetrainingConfig()) {
         self.config = config
-        self.champion = champion
-        self.championVersion = version
+        _champion = champion
+        _championVersion = version
         self.freshOptimizer = freshOptimizer
         latestVersion = version.version
-        buffer = LabelledBuffer(layout: champion.config.layout, capacity: config.bufferCapacity)
-        scratch = ModelInput(layout: champion.config.layout)
+        buffer = LabelledBuffer(layout: _champion.config.layout, capacity: config.bufferCapacity)
+        scratch = ModelInput(layout: _champion.config.layout)
     }
 
     /// True while a challenger runs in shadow.
-    public var inShadow: Bool { challenger != nil }
+    public var inShadow: Bool { _challenger != nil }
 
     /// Champion's probability for `x`.
-    public func score(_ x: ModelInput) -> Double { champion.predict(x) }
+    @inlinable public func score(_ x: ModelInput) -> Double { _champion.predict(x) }
 
     /// A labelled event (after its label joined). `championScore` is the score the champion
     /// emitted for it (prequential). Buffers the event, updates the shadow comparison, lets both
     /// models learn, and decides once the shadow has seen `minShadowEvents`.
-    @discardableResult
+    @inlinable @discardableResult
     public mutating func learn(_ x: ModelInput, label y: Double, time: Int64, championScore: Double) -> LearnOutcome {
-        let outcome = champion.learn(x, label: y)
+        let outcome = _champion.learn(x, label: y)
         guard outcome.didLearn else { return outcome }
         buffer.append(x, label: y, time: time)
-        if challenger != nil {
-            let z = challenger!.rawScore(x)
-            let pc = challenger!.link(z)
-            challenger!.learn(x, label: y, rawScore: z)
+        if _challenger != nil {
+            let z = _challenger!.rawScore(x)
+            let pc = _challenger!.link(z)
+            _challenger!.learn(x, label: y, rawScore: z)
             shadow.n += 1
             shadow.champLoss += binaryLogLoss(p: championScore, y: y)
             shadow.challLoss += binaryLogLoss(p: pc, y: y)
@@ -100,17 +109,17 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
     /// Returns false when ignored because a challenger is already in shadow.
     @discardableResult
     public mutating func request(requestId: String, reason: String, now: Int64) -> Bool {
-        guard challenger == nil else { ignoredRequests += 1; return false }
+        guard _challenger == nil else { _ignoredRequests += 1; return false }
         latestVersion += 1
-        let v = ModelVersion(modelId: championVersion.modelId, version: latestVersion, createdAt: now,
-                             parentVersion: championVersion.version, referenceId: championVersion.referenceId,
+        let v = ModelVersion(modelId: _championVersion.modelId, version: latestVersion, createdAt: now,
+                             parentVersion: _championVersion.version, referenceId: _championVersion.referenceId,
                              retrainRequestId: requestId, reason: reason)
-        var d = RetrainDecision(kind: .modelTrained, modelId: v.modelId, time: now, championVersion: championVersion.version,
+        var d = RetrainDecision(kind: .modelTrained, modelId: v.modelId, time: now, championVersion: _championVersion.version,
                                 challengerVersion: v.version, requestId: requestId, reason: reason)
         d.margin = config.margin
         let (lim, overflow) = now.subtractingReportingOverflow(config.bufferMaxAge)
         let cutoff = overflow ? Int64.min : lim
-        var model = LinearModel(config: champion.config, optimizer: freshOptimizer)
+        var model = LinearModel(config: _champion.config, optimizer: freshOptimizer)
         var lossSum = 0.0, seen = 0, trained = 0
         for _ in 0..<config.trainingEpochs {
             trained = buffer.forEach(since: cutoff, scratch: &scratch) { x, y, _ in
@@ -125,25 +134,25 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
         if trained < config.minTrainingEvents {
             d.kind = .modelRejected
             d.detail = "insufficient_data"
-            rejections += 1
-            decisions.append(d)
+            _rejections += 1
+            _decisions.append(d)
             return true
         }
         d.detail = "trained"
-        decisions.append(d)
-        challenger = model
-        challengerVersion = v
+        _decisions.append(d)
+        _challenger = model
+        _challengerVersion = v
         shadow = ShadowScore()
         return true
     }
 
-    mutating func decide(time: Int64) {
-        guard let v = challengerVersion, let ch = challenger else { return }
+    @usableFromInline mutating func decide(time: Int64) {
+        guard let v = _challengerVersion, let ch = _challenger else { return }
         let n = Double(shadow.n)
         let champ = shadow.champLoss / n, chall = shadow.challLoss / n
         let promote = chall <= champ * (1 - config.margin)
         var d = RetrainDecision(kind: promote ? .modelPromoted : .modelRejected, modelId: v.modelId, time: time,
-                                championVersion: championVersion.version, challengerVersion: v.version,
+                                championVersion: _championVersion.version, challengerVersion: v.version,
                                 requestId: v.retrainRequestId ?? "", reason: v.reason ?? "")
         d.shadowEvents = shadow.n
         d.championLogLoss = champ
@@ -154,29 +163,29 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
         d.improvement = champ > 0 ? (champ - chall) / champ : 0
         d.detail = promote ? "better_by_margin" : "not_better_by_margin"
         if promote {
-            champion = ch
-            championVersion = v
-            promotions += 1
+            _champion = ch
+            _championVersion = v
+            _promotions += 1
         } else {
-            rejections += 1
+            _rejections += 1
         }
-        challenger = nil
-        challengerVersion = nil
-        decisions.append(d)
+        _challenger = nil
+        _challengerVersion = nil
+        _decisions.append(d)
     }
 
     /// Returns and clears the decisions made since the last call.
     public mutating func takeDecisions() -> [RetrainDecision] {
-        defer { decisions.removeAll(keepingCapacity: true) }
-        return decisions
+        defer { _decisions.removeAll(keepingCapacity: true) }
+        return _decisions
     }
 
     /// Replaces the champion (e.g. after restoring a snapshot); drops any challenger.
     public mutating func restoreChampion(_ model: LinearModel<O>, version: ModelVersion) {
-        champion = model
-        championVersion = version
+        _champion = model
+        _championVersion = version
         latestVersion = max(latestVersion, version.version)
-        challenger = nil
-        challengerVersion = nil
+        _challenger = nil
+        _challengerVersion = nil
     }
 }
