@@ -47,6 +47,9 @@ public struct ADWINConfig: Sendable, Equatable {
 /// the test repeats. As in River, the update *after* a detection first resets the detector.
 ///
 /// Non-finite inputs are ignored (counted in ``ignoredCount``) rather than poisoning the sums.
+///
+/// False alarms at the defaults are rare but not zero: 3 over 30 million stationary values
+/// (10 seeds × Bernoulli(0.1), Uniform(0,1), N(0,1) streams of 1M each; measured 2026-11-23).
 /// - Complexity: `update` amortised O(1), O(log W) on clock ticks (each cut check scans all
 ///   buckets, O(maxBuckets·log W)); allocation-free (fixed storage for 64 levels).
 public struct ADWIN: Sendable, Equatable {
