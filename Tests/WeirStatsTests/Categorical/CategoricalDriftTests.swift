@@ -34,6 +34,30 @@ struct Interner {
         }
     }
 
+    /// Generated cases (two categories, new and vanished categories, a rare tail, identical samples)
+    /// against scipy's chi2_contingency and jensenshannon.
+    @Test func generatedCasesMatchScipy() throws {
+        #expect(generatedCategoricalCases.count == 4)
+        for c in generatedCategoricalCases {
+            let name = c["name"]?.string ?? "?"
+            var interner = Interner()
+            let ref = CategoryCounts(ids: c["reference"]!.strings.map { interner.id($0) })
+            let cur = CategoryCounts(ids: c["current"]!.strings.map { interner.id($0) })
+            let r = try CategoricalDrift.compare(reference: ref, current: cur)
+            let r2 = try CategoricalDrift.compare(reference: ref, current: cur, jsBase: .two)
+            #expect(statClose(r.psi, c["psi"]!.double!), "\(name): PSI \(r.psi)")
+            #expect(statClose(r.chiSquare.statistic, c["chi2_statistic"]!.double!) || abs(r.chiSquare.statistic) < 1e-12,
+                    "\(name): chi2 \(r.chiSquare.statistic)")
+            #expect(pClose(r.chiSquare.pvalue, c["chi2_pvalue"]!.double!), "\(name): p \(r.chiSquare.pvalue)")
+            #expect(r.chiSquare.degreesOfFreedom == c["chi2_dof"]?.int, "\(name): dof")
+            let js = c["js_natural"]!.double!, js2 = c["js_base2"]!.double!
+            #expect(abs(r.jsDistance - js) <= 1e-9 * max(js, 1e-6), "\(name): JS \(r.jsDistance) vs \(js)")
+            #expect(abs(r2.jsDistance - js2) <= 1e-9 * max(js2, 1e-6), "\(name): JS2 \(r2.jsDistance) vs \(js2)")
+            let expectedNew = Set(c["new_categories"]!.strings.map { interner.id($0) })
+            #expect(Set(r.newCategories) == expectedNew, "\(name): new categories")
+        }
+    }
+
     /// scipy.stats.chi2.sf on a grid including large dof and underflowing tails.
     @Test func chiSquareSurvivalMatchesScipy() throws {
         #expect(chi2Rows.count > 80)

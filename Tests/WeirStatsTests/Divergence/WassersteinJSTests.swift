@@ -2,7 +2,7 @@ import Testing
 import WeirTestSupport
 @testable import WeirStats
 
-/// Against scipy values from scripts/fixtures/stats_gen_wasserstein_js.py.
+/// Against scipy/numpy values from scripts/fixtures/stats_gen_wasserstein_js.py (bins 3, 10, 20).
 @Suite struct WassersteinJSTests {
     @Test func fixturePresent() { #expect(wassersteinJSCases.count == 12) }
 
@@ -25,6 +25,8 @@ import WeirTestSupport
         let r2 = try ref.compare(current: cur, options: NumericDriftOptions(jsBase: .two))
         let js2 = try #require(c["js_base2"]?.double)
         #expect(abs(r2.jsDistance - js2) <= 1e-9 * max(js2, 1e-6), "\(name): JS2 \(r2.jsDistance) vs \(js2)")
+        let psi = try #require(c["psi"]?.double)
+        #expect(statClose(r.psi, psi), "\(name): PSI \(r.psi) vs \(psi) (bins \(bins))")
         let ks = try #require(c["ks_statistic"]?.double)
         #expect(statClose(r.ks.statistic, ks), "\(name): D \(r.ks.statistic) vs \(ks)")
         let p = try #require(c["ks_pvalue_auto"]?.double)
