@@ -1,0 +1,24 @@
+// swift-tools-version: 6.1
+// Weir's benchmarks: a separate package so `swift test` at the top never builds them.
+// Each executable prints its figures and the peers' figures measured in the same run;
+// `benchmarks/run.sh` runs them and RESULTS.md records every run.
+import PackageDescription
+
+let package = Package(
+    name: "WeirBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.0"),
+    ],
+    targets: [
+        .target(
+            name: "BenchSupport",
+            dependencies: [.product(name: "MallocInterposerSwift", package: "malloc-interposer")]
+        ),
+        .executableTarget(name: "KafkaBench", dependencies: ["BenchSupport", .product(name: "WeirKafka", package: "main")]),
+        .executableTarget(name: "CoreBench", dependencies: ["BenchSupport", .product(name: "WeirCore", package: "main")]),
+        .executableTarget(name: "StatsBench", dependencies: ["BenchSupport", .product(name: "WeirStats", package: "main")]),
+        .executableTarget(name: "ModelBench", dependencies: ["BenchSupport", .product(name: "WeirModel", package: "main")]),
+    ]
+)
