@@ -1,5 +1,5 @@
 // StatsBench: WeirStats hot paths against the issue-5 targets, with scipy/numpy in the same run.
-//   (a) feeding a monitored value into a current window (reservoir add + running moments) < 50 ns
+//   (a) feeding a monitored value into a current window (quality counters + reservoir add + running moments) < 50 ns
 //   (b) closing a 10,000-value window against a 100,000-value reference (PSI+KS+Wasserstein+JS) < 2 ms
 //   (c) scipy/numpy doing (b) on the same data (scripts/bench/stats_close_peer.py), and the ratio
 // Plus per-update costs of the sketches and detectors, and allocation counts (run with the
@@ -39,20 +39,31 @@ var g = Gen(s: 42)
 
 // MARK: (a) feed cost
 let feedData = (0..<1_048_576).map { _ in g.gaussian() }
-var reservoir = try ReservoirSample(capacity: 10_000, seed: 1)
-var moments = RunningMoments()
+/// What a monitored numeric field does per event: quality counters, window sample, moments.
+struct WindowFeed {
+    var reservoir: ReservoirSample
+    var moments = RunningMoments()
+    var quality = QualityCounters()
+    @inline(__always) mutating func feed(_ x: Double) {
+        if quality.record(x, range: -4...4) {
+            reservoir.add(x)
+            moments.add(x)
+        }
+    }
+}
+var window = WindowFeed(reservoir: try ReservoirSample(capacity: 10_000, seed: 1))
 var sink = 0.0
-for x in feedData { reservoir.add(x); moments.add(x) }  // warm up: reservoir full, steady state
+for x in feedData { window.feed(x) }  // warm up: reservoir full, steady state
 let feedN = 20 * feedData.count
 let feedSeconds = measureSeconds {
     for _ in 0..<20 {
-        for x in feedData { reservoir.add(x); moments.add(x) }
+        for x in feedData { window.feed(x) }
     }
 }
-sink += moments.mean
-let feedAllocs = countAllocations { for x in feedData { reservoir.add(x); moments.add(x) } }
+sink += window.moments.mean + Double(window.quality.outOfRange)
+let feedAllocs = countAllocations { for x in feedData { window.feed(x) } }
 let feedNs = ns(feedSeconds, feedN)
-print("\n(a) feed one value (ReservoirSample.add + RunningMoments.add), cap 10,000, \(feedN) values")
+print("\n(a) feed one value (QualityCounters.record + ReservoirSample.add + RunningMoments.add), cap 10,000, \(feedN) values")
 print("    \(fmt(feedNs)) ns/value (\(formatRate(1e9 / feedNs)))  allocations per 1M values: \(allocText(feedAllocs))")
 print("    target < 50 ns: \(verdict(feedNs < 50))")
 
