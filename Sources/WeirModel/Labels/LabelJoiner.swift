@@ -21,6 +21,13 @@ public struct JoinedEvent: Sendable, Equatable {
     public var score: Double
     /// False when the event's features were invalid at scoring time (do not learn from it).
     public var learnable: Bool
+
+    public init(eventId: UInt64, time: Int64, score: Double, learnable: Bool) {
+        self.eventId = eventId
+        self.time = time
+        self.score = score
+        self.learnable = learnable
+    }
 }
 
 /// Counters of a ``LabelJoiner``.

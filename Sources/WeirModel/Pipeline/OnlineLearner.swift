@@ -32,7 +32,8 @@ public struct OnlineLearnerCounts: Sendable, Equatable {
     /// Labels other than 0/1 (skipped: no metrics, no learning).
     public var invalidLabels = 0
     public var driftDetections = 0
-    /// Detections ignored because a challenger was already in shadow.
+    /// Detections ignored because a challenger was already in shadow or the champion was still
+    /// in its warm-up (`RetrainingConfig.warmupEvents`).
     public var driftIgnored = 0
     public init() {}
 }
@@ -123,7 +124,7 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
         let outcome = _gate.learn(x, label: y, time: time, championScore: p)
         if detector.update(binaryLogLoss(p: p, y: y)) {
             _counts.driftDetections += 1
-            if _gate.inShadow {
+            if _gate.inShadow || _gate.champion.counts.learned < config.retraining.warmupEvents {
                 _counts.driftIgnored += 1
             } else {
                 requestSeq += 1

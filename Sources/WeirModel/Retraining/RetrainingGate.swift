@@ -12,15 +12,19 @@ public struct RetrainingConfig: Sendable, Equatable {
     public var minShadowEvents: Int
     /// Promote when `challengerLogLoss <= championLogLoss · (1 − margin)`.
     public var margin: Double
+    /// Drift detections are ignored until the champion has learned this many events (a model
+    /// still converging is not drifting). Explicit requests are always honoured.
+    public var warmupEvents: Int
 
     public init(bufferCapacity: Int = 5_000, bufferMaxAge: Int64 = .max, minTrainingEvents: Int = 100,
-                trainingEpochs: Int = 1, minShadowEvents: Int = 1_000, margin: Double = 0.02) {
+                trainingEpochs: Int = 1, minShadowEvents: Int = 1_000, margin: Double = 0.02, warmupEvents: Int = 1_000) {
         self.bufferCapacity = max(1, bufferCapacity)
         self.bufferMaxAge = max(0, bufferMaxAge)
         self.minTrainingEvents = max(1, minTrainingEvents)
         self.trainingEpochs = max(1, trainingEpochs)
         self.minShadowEvents = max(1, minShadowEvents)
         self.margin = margin.isFinite ? margin : 0
+        self.warmupEvents = max(0, warmupEvents)
     }
 }
 
