@@ -26,7 +26,7 @@ enum Smirnov {
         var alpha = (nxHi - nxfl) + nxLo
         if alpha < 0 { nxfl -= 1; alpha += 1 }
         if alpha >= 1 { nxfl += 1; alpha -= 1 }
-        let nxFloor = Int(nxfl)
+        let nxFloor = nxfl < 0x1p62 ? Int(nxfl) : Int.max / 2  // no trap for absurd n
         // x <= 1/n: cdf = x (1+x)^(n-1)
         if nxFloor == 0 || (nxFloor == 1 && alpha == 0) {
             let cdf = x * pow(1 + x, Double(n - 1))

@@ -22,3 +22,18 @@ import Testing
         #expect(KolmogorovDistribution.sf(0.5, n: 0) == 1)
     }
 }
+
+@Suite struct KolmogorovExtremeInputTests {
+    @Test func absurdSizesNeverTrap() {
+        for n in [Int.max, Int.max / 3, 1 << 40, 2_000_000] {
+            for d in [1e-12, 1e-6, 0.01, 0.3, 0.7, 0.999999] {
+                let p = KolmogorovDistribution.sf(d, n: n)
+                #expect(p >= 0 && p <= 1)
+            }
+        }
+        let r = KolmogorovSmirnov.test(statistic: 0.3, n1: Int.max / 4, n2: Int.max / 4)
+        #expect(r.pvalue >= 0 && r.pvalue <= 1)
+        #expect(KolmogorovSmirnov.test(statistic: .nan, n1: 5, n2: 7).pvalue == 1)
+        #expect(KolmogorovSmirnov.test(statistic: 0.5, n1: 0, n2: 7).pvalue == 1)
+    }
+}
