@@ -76,7 +76,12 @@ public struct RecordDecoder: Sendable {
             }
         }
         let f = schema.fieldIndex(kp, kn)
-        if j < predicted.count { predicted[j] = Int32(f ?? -1) }
+        // names with quotes, backslashes or control bytes are never predicted (raw compare unsafe)
+        if j < predicted.count {
+            var plain = f != nil
+            if let f { for b in nameBytes[nameStart[f]..<nameStart[f + 1]] where b == 34 || b == 92 || b < 0x20 { plain = false } }
+            predicted[j] = plain ? Int32(f!) : -1
+        }
         return f
     }
 
@@ -132,12 +137,29 @@ public struct RecordDecoder: Sendable {
                 sc.skipWS()
                 guard sc.i < n else { throw .malformedJSON(offset: sc.i, issue: .unexpectedEnd) }
                 guard sc.peek == UInt8(ascii: "\"") else { throw .malformedJSON(offset: sc.i, issue: .expectedKey) }
-                let key = try scanString(&sc)
-                let field: Int?
-                if key.inScratch {
-                    field = withStringPointer(key, sc.p) { kp, kn in schema.fieldIndex(kp, kn) }
-                } else {
-                    field = resolveKey(sc.p + key.start, key.count, position: position)
+                var field: Int? = nil
+                var matched = false
+                // fast path: the key predicted at this position, compared in place (no scan)
+                if position < predicted.count {
+                    let f = Int(predicted[position])
+                    if f >= 0 {
+                        let kn = nameStart[f + 1] - nameStart[f]
+                        let q = sc.i + 1
+                        if q + kn < n && sc.p.load(fromByteOffset: q + kn, as: UInt8.self) == 34
+                            && nameBytes.withUnsafeBytes({ memcmpBytes($0.baseAddress! + nameStart[f], sc.p + q, kn) }) {
+                            field = f
+                            matched = true
+                            sc.i = q + kn + 1
+                        }
+                    }
+                }
+                if !matched {
+                    let key = try scanString(&sc)
+                    if key.inScratch {
+                        field = withStringPointer(key, sc.p) { kp, kn in schema.fieldIndex(kp, kn) }
+                    } else {
+                        field = resolveKey(sc.p + key.start, key.count, position: position)
+                    }
                 }
                 position += 1
                 sc.skipWS()
@@ -215,6 +237,8 @@ public struct RecordDecoder: Sendable {
             let off = batch.strings.count
             if s.inScratch {
                 batch.strings.append(contentsOf: scratch[s.start..<s.start + s.count])
+            } else if s.count <= 16 {
+                for j in 0..<s.count { batch.strings.append(sc.p.load(fromByteOffset: s.start + j, as: UInt8.self)) }
             } else {
                 batch.strings.append(contentsOf: UnsafeRawBufferPointer(start: sc.p + s.start, count: s.count))
             }

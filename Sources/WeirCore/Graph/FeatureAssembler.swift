@@ -18,34 +18,38 @@ public struct FeatureAssembler: Sendable {
         var out: Int
         var window: Int
         var column: Int
-        /// oneHot: category id → output column (−1 none).
-        var map: ContiguousArray<Int32>
+        /// oneHot: this op's id → column table is `maps[mapStart..<mapStart + mapCount]`.
+        var mapStart: Int
+        var mapCount: Int
     }
-    var ops: [Op]
+    var ops: ContiguousArray<Op>
+    /// oneHot tables: category id → output column (−1 none), concatenated.
+    var maps: ContiguousArray<Int32>
     /// Feature names, in vector order.
     public let names: [String]
 
     /// Compiles `specs`; requests ``WindowOperator/current`` columns from `windows`.
     /// - Throws: ``SchemaError`` for unknown fields, windows or columns, or unsupported types.
     init(specs: [FeatureSpec], schema: Schema, decoder: inout RecordDecoder, windows: inout [WindowOperator]) throws(SchemaError) {
-        var ops: [Op] = []
+        var ops = ContiguousArray<Op>()
+        var maps = ContiguousArray<Int32>()
         var names: [String] = []
         let numeric: Set<FieldType> = [.double, .int, .bool, .timestamp]
         for s in specs {
             switch s {
             case .field(let f, let scale, let shift, let name):
                 let i = try schema.requireField(f, types: numeric)
-                ops.append(Op(kind: .field, field: i, type: schema.fields[i].type, scale: scale, shift: shift, out: names.count, window: -1, column: -1, map: []))
+                ops.append(Op(kind: .field, field: i, type: schema.fields[i].type, scale: scale, shift: shift, out: names.count, window: -1, column: -1, mapStart: 0, mapCount: 0))
                 names.append(name ?? f)
             case .log1p(let f, let scale, let name):
                 let i = try schema.requireField(f, types: numeric)
-                ops.append(Op(kind: .log1p, field: i, type: schema.fields[i].type, scale: scale, shift: 0, out: names.count, window: -1, column: -1, map: []))
+                ops.append(Op(kind: .log1p, field: i, type: schema.fields[i].type, scale: scale, shift: 0, out: names.count, window: -1, column: -1, mapStart: 0, mapCount: 0))
                 names.append(name ?? "log1p_\(f)")
             case .window(let w, let col, let scale, let name):
                 guard let wi = windows.firstIndex(where: { $0.spec.name == w }) else { throw .unknownWindow(name: w) }
                 guard let ci = windows[wi].columnNames.firstIndex(of: col) else { throw .unknownAggregate(window: w, name: col) }
                 windows[wi].requireCurrent(column: ci)
-                ops.append(Op(kind: .window, field: -1, type: .double, scale: scale, shift: 0, out: names.count, window: wi, column: ci, map: []))
+                ops.append(Op(kind: .window, field: -1, type: .double, scale: scale, shift: 0, out: names.count, window: wi, column: ci, mapStart: 0, mapCount: 0))
                 names.append(name ?? "\(w)_\(col)")
             case .oneHot(let f, let cats, let prefix):
                 let i = try schema.requireField(f, types: [.category])
@@ -64,11 +68,14 @@ public struct FeatureAssembler: Sendable {
                     map[Int(id!)] = Int32(out + j)
                     names.append((prefix ?? "\(f)_") + c)
                 }
-                ops.append(Op(kind: .oneHot, field: i, type: .category, scale: 1, shift: 0, out: out, window: -1, column: -1, map: map))
+                ops.append(Op(kind: .oneHot, field: i, type: .category, scale: 1, shift: 0, out: out, window: -1, column: -1,
+                              mapStart: maps.count, mapCount: map.count))
+                maps.append(contentsOf: map)
             }
         }
         guard Set(names).count == names.count else { throw .invalidFeature(detail: "duplicate feature names") }
         self.ops = ops
+        self.maps = maps
         self.names = names
     }
 
@@ -79,7 +86,8 @@ public struct FeatureAssembler: Sendable {
         for _ in 0..<names.count { out.values.append(0) }
         out.recordRow.append(Int32(row))
         out.values.withUnsafeMutableBufferPointer { v in
-            for op in ops {
+          ops.withUnsafeBufferPointer { opsBuf in
+            for op in opsBuf {
                 switch op.kind {
                 case .field:
                     guard batch.isPresent(row, op.field) else { continue }
@@ -95,9 +103,13 @@ public struct FeatureAssembler: Sendable {
                 case .oneHot:
                     guard batch.isPresent(row, op.field) else { continue }
                     let id = Int(batch.category(row, op.field))
-                    if id < op.map.count, op.map[id] >= 0 { v[base + Int(op.map[id])] = 1 }
+                    if id >= 0 && id < op.mapCount {
+                        let c = maps[op.mapStart + id]
+                        if c >= 0 { v[base + Int(c)] = 1 }
+                    }
                 }
             }
+          }
         }
     }
 }

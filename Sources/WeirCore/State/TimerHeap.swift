@@ -5,7 +5,8 @@ struct Timer: Sendable, Equatable {
     @usableFromInline var time: Int64
     @usableFromInline var entry: Int32
     @usableFromInline var gen: UInt32
-    /// 0 = fire, 1 = purge (fire sorts first at equal times).
+    /// 0 = fire the entry, 1 = fire the pane window ending at `time + 1`, 2 = purge the entry
+    /// (fires sort before purges at equal times).
     @usableFromInline var kind: UInt8
 
     @inline(__always) static func < (a: Timer, b: Timer) -> Bool {

@@ -11,7 +11,7 @@ extension WindowOperator {
                                  results: inout WindowResults, late: inout ContiguousArray<LateEvent>) -> EventOutcome {
         let outcome: EventOutcome
         switch spec.kind {
-        case .tumbling, .hopping: outcome = processAligned(batch, row, ts, wm, &results)
+        case .tumbling, .hopping: outcome = usePanes ? processPane(batch, row, ts, wm, &results) : processAligned(batch, row, ts, wm, &results)
         case .session: outcome = processSession(batch, row, ts, wm, &results)
         case .sliding: outcome = processSliding(batch, row, ts, wm, &results)
         case .count: outcome = processCount(batch, row, ts, &results)
@@ -175,7 +175,7 @@ extension WindowOperator {
         }
         // purge once no future in-time event can include it: ts + length + lateness − 1 ≤ wm
         let (c, o) = (ts &+ size &- 1).addingReportingOverflow(lateness)
-        timers.push(Timer(time: o ? .max : c, entry: e, gen: eGen[Int(e)], kind: 1))
+        timers.push(Timer(time: o ? .max : c, entry: e, gen: eGen[Int(e)], kind: 2))
         // recompute over the key's stored events in (ts − length, ts], arrival order
         store.reset(0)
         var x = keyHead[Int(key)]

@@ -38,6 +38,9 @@ public struct WindowOperator: Sendable {
     let keyField: Int
     let keyType: FieldType
     let size: Int64, slide: Int64, offset: Int64, lateness: Int64, countN: Int64
+    /// Hopping windows with `size % hop == 0` and mergeable aggregates keep one accumulator per
+    /// `hop`-wide pane and merge `size / hop` panes when a window fires (one update per event).
+    let usePanes: Bool
     @usableFromInline var keys: ByteInterner
     @usableFromInline var keyHead = ContiguousArray<Int32>()
     @usableFromInline var keyTail = ContiguousArray<Int32>()
@@ -93,6 +96,7 @@ public struct WindowOperator: Sendable {
             size = 0; slide = 0; offset = 0; countN = Int64(n)
         }
         lateness = spec.allowedLateness
+        if case .hopping(let s, let h, _) = spec.kind, s % h == 0, s > h, store.isMergeable { usePanes = true } else { usePanes = false }
         keys = ByteInterner(capacity: 64)
         inputs = AggregateInputs(count: store.aggregateCount)
         scratchInputs = AggregateInputs(count: store.aggregateCount)
@@ -229,7 +233,7 @@ public struct WindowOperator: Sendable {
         let end = eEnd[Int(e)]
         if end - 1 > wm && spec.emitResults { timers.push(Timer(time: end - 1, entry: e, gen: eGen[Int(e)], kind: 0)) }
         let (c, o) = (end &- 1).addingReportingOverflow(lateness)
-        timers.push(Timer(time: o ? .max : c, entry: e, gen: eGen[Int(e)], kind: 1))
+        timers.push(Timer(time: o ? .max : c, entry: e, gen: eGen[Int(e)], kind: 2))
     }
 
     /// Fires and purges windows whose timers are due at watermark `wm`.
@@ -243,6 +247,8 @@ public struct WindowOperator: Sendable {
                     eFlags[i] |= 1
                     emit(t.entry, eFlags[i] & 2 != 0 ? .lateUpdate : .onTime, into: &results)
                 }
+            } else if t.kind == 1 {
+                emitPaneWindow(key: eKey[i], end: t.time &+ 1, kind: .onTime, into: &results)
             } else {
                 freeEntry(t.entry)
             }
@@ -252,7 +258,15 @@ public struct WindowOperator: Sendable {
     /// Emits every live, not yet fired event-time window (kind `.flushed`) and frees all state
     /// (end of input). Count windows emit their partial windows.
     public mutating func flush(results: inout WindowResults) {
+        if usePanes {
+            while let t = timers.pop() {
+                let i = Int(t.entry)
+                guard t.kind == 1, eGen[i] == t.gen, eFlags[i] & 4 != 0 else { continue }
+                emitPaneWindow(key: eKey[i], end: t.time &+ 1, kind: .flushed, into: &results)
+            }
+        }
         for e in 1..<Int32(eStart.count) where eFlags[Int(e)] & 4 != 0 {
+            if usePanes { freeEntry(e); continue }
             if spec.kind == .sliding(length: size) { freeEntry(e); continue }
             if countN > 0 {
                 if eEnd[Int(e)] > 0 { eEnd[Int(e)] = eStart[Int(e)] + 1; emit(e, .flushed, into: &results) }

@@ -191,6 +191,12 @@ func decodeOnly() throws -> Double {
     if bad > 0 { print("decode errors: \(bad)") }
     return Double(events) / dt
 }
+if ProcessInfo.processInfo.environment["WEIR_BENCH_PROFILE"] != nil {
+    // one full pass only (for callgrind / perf)
+    let r = try run(measureAllocs: false)
+    print("profile pass: \(r.seconds) s, sum user_count \(r.userCountSum)")
+    exit(0)
+}
 let decodeRate = max(try decodeOnly(), try decodeOnly())
 
 let warm = try run(measureAllocs: false)

@@ -1,0 +1,83 @@
+extension WindowOperator {
+    /// Hopping windows by panes: the event updates its `hop`-wide pane only; a window
+    /// `[E − size, E)` is the merge of its `size / hop` panes, computed when it fires, when a
+    /// late event re-emits it, or when a feature reads it. Same results as updating every
+    /// window (checked against the brute-force oracle), at one accumulator update per event.
+    mutating func processPane(_ batch: RecordBatch, _ row: Int, _ ts: Int64, _ wm: Int64,
+                              _ results: inout WindowResults) -> EventOutcome {
+        let p = ts &- floorMod(ts &- offset, slide)
+        if isLate(end: p &+ size, watermark: wm) { return .late }
+        guard let key = resolveKey(batch, row) else { return .rejectedKey }
+        store.extract(batch, row: row, into: &inputs)
+        var pane = keyHead[Int(key)]
+        while pane >= 0 && eStart[Int(pane)] != p { pane = eNext[Int(pane)] }
+        let isNew = pane < 0
+        if isNew {
+            pane = allocEntry(key: key, start: p, end: p &+ slide)
+            let (c, o) = (p &+ size &- 1).addingReportingOverflow(lateness)
+            timers.push(Timer(time: o ? .max : c, entry: pane, gen: eGen[Int(pane)], kind: 2))
+            if spec.emitResults {
+                // a fire timer for each window of this pane that no other live pane scheduled
+                var end = p &+ slide
+                while end <= p &+ size {
+                    if end &- 1 > wm && !hasOtherPane(key: key, end: end, except: pane) {
+                        timers.push(Timer(time: end &- 1, entry: pane, gen: eGen[Int(pane)], kind: 1))
+                    }
+                    end &+= slide
+                }
+            }
+        }
+        store.apply(pane, inputs, ts: ts)
+        // windows already past the watermark (within lateness): emit now
+        if wm >= p &+ slide &- 1 {
+            var end = p &+ slide
+            while end <= p &+ size {
+                if isLate(end: end, watermark: wm) { stats.lateWindowSkips += 1 } else if wm >= end &- 1 {
+                    let hadData = !isNew || hasOtherPane(key: key, end: end, except: pane)
+                    if hadData { stats.lateUpdates += 1 }
+                    emitPaneWindow(key: key, end: end, kind: hadData ? .lateUpdate : .onTime, into: &results)
+                }
+                end &+= slide
+            }
+        }
+        if needsCurrent {
+            // the earliest-starting window containing ts that is not late
+            var start = p &- size &+ slide
+            while isLate(end: start &+ size, watermark: wm) { start &+= slide }
+            mergeWindow(key: key, end: start &+ size)
+            captureCurrent(0)
+        }
+        return .accepted
+    }
+
+    /// True when a live pane of `key` other than `except` lies in window `[end − size, end)`.
+    func hasOtherPane(key: Int32, end: Int64, except: Int32) -> Bool {
+        var e = keyHead[Int(key)]
+        while e >= 0 {
+            let s = eStart[Int(e)]
+            if e != except && s >= end &- size && s < end { return true }
+            e = eNext[Int(e)]
+        }
+        return false
+    }
+
+    /// Merges the key's panes of window `[end − size, end)` into the scratch entry 0.
+    mutating func mergeWindow(key: Int32, end: Int64) {
+        store.reset(0)
+        var e = keyHead[Int(key)]
+        while e >= 0 {
+            let s = eStart[Int(e)]
+            if s >= end &- size && s < end { store.merge(into: 0, from: e) }
+            e = eNext[Int(e)]
+        }
+        eStart[0] = end &- size
+        eEnd[0] = end
+        eKey[0] = key
+    }
+
+    mutating func emitPaneWindow(key: Int32, end: Int64, kind: ResultKind, into results: inout WindowResults) {
+        guard spec.emitResults else { return }
+        mergeWindow(key: key, end: end)
+        emit(0, kind, into: &results)
+    }
+}
