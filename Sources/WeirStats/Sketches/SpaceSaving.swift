@@ -3,8 +3,8 @@
 /// Keeps at most `capacity` counters. A tracked id's `count` over-estimates its true frequency
 /// by at most its `error` (so `count - error <= true <= count`), and every error is at most
 /// `total / capacity`. Any id with true frequency above `total / capacity` is tracked.
-/// Counters live in a binary min-heap keyed by count, with an id → heap-slot dictionary reserved
-/// up front, so updates never allocate.
+/// Counters live in a binary min-heap keyed by count, with an id → heap-slot open-addressing table
+/// sized up front, so updates never allocate.
 ///
 /// Merging follows Agarwal et al. 2012 (mergeable summaries): a missing id counts as the other
 /// summary's minimum (when that summary is full), added to both count and error; the largest
@@ -30,7 +30,7 @@ public struct SpaceSaving: Sendable, Equatable {
     @usableFromInline var ids: [Int32]
     @usableFromInline var counts: [Int]
     @usableFromInline var errors: [Int]
-    @usableFromInline var slot: [Int32: Int]
+    @usableFromInline var slot: IdSlotTable
 
     /// Creates an empty summary with `capacity` counters.
     /// - Throws: ``StatsError/invalidParameter(name:detail:)`` when `capacity < 1`.
@@ -43,8 +43,7 @@ public struct SpaceSaving: Sendable, Equatable {
         ids = []; ids.reserveCapacity(capacity)
         counts = []; counts.reserveCapacity(capacity)
         errors = []; errors.reserveCapacity(capacity)
-        slot = [:]
-        slot.reserveCapacity(capacity)
+        slot = IdSlotTable(maxEntries: capacity)
     }
 
     /// Number of tracked ids.
@@ -57,29 +56,29 @@ public struct SpaceSaving: Sendable, Equatable {
     public mutating func insert(_ id: Int32, weight: Int = 1) {
         guard weight > 0 else { return }
         total_ += weight
-        if let s = slot[id] {
+        if let s = slot.get(id) {
             counts[s] += weight
             siftDown(s)
         } else if ids.count < capacity {
             ids.append(id); counts.append(weight); errors.append(0)
-            slot[id] = ids.count - 1
+            slot.set(id, ids.count - 1)
             siftUp(ids.count - 1)
         } else {
             // replace the minimum (heap root)
             let old = ids[0]
             let m = counts[0]
-            slot.removeValue(forKey: old)
+            slot.remove(old)
             ids[0] = id
             errors[0] = m
             counts[0] = m + weight
-            slot[id] = 0
+            slot.set(id, 0)
             siftDown(0)
         }
     }
 
     /// The estimate for `id` (nil if untracked: its true count is then at most ``errorBound``).
     public func item(_ id: Int32) -> Item? {
-        guard let s = slot[id] else { return nil }
+        guard let s = slot.get(id) else { return nil }
         return Item(id: id, count: counts[s], error: errors[s])
     }
 
@@ -105,7 +104,7 @@ public struct SpaceSaving: Sendable, Equatable {
         }
         for i in other.ids.indices {
             let id = other.ids[i]
-            if let s = slot[id] {
+            if let s = slot.get(id) {
                 merged[id] = (counts[s] + other.counts[i], errors[s] + other.errors[i])
             } else {
                 merged[id] = (other.counts[i] + minSelf, other.errors[i] + minSelf)
@@ -117,10 +116,10 @@ public struct SpaceSaving: Sendable, Equatable {
         ids.removeAll(keepingCapacity: true)
         counts.removeAll(keepingCapacity: true)
         errors.removeAll(keepingCapacity: true)
-        slot.removeAll(keepingCapacity: true)
+        slot.removeAll()
         for it in items.prefix(capacity) {
             ids.append(it.id); counts.append(it.count); errors.append(it.error)
-            slot[it.id] = ids.count - 1
+            slot.set(it.id, ids.count - 1)
             siftUp(ids.count - 1)
         }
         total_ = newTotal
@@ -132,42 +131,53 @@ public struct SpaceSaving: Sendable, Equatable {
         ids.removeAll(keepingCapacity: true)
         counts.removeAll(keepingCapacity: true)
         errors.removeAll(keepingCapacity: true)
-        slot.removeAll(keepingCapacity: true)
+        slot.removeAll()
     }
 
-    // MARK: heap
+    // MARK: heap (min-heap on count; ties in any order)
 
     @usableFromInline @inline(__always)
-    func less(_ a: Int, _ b: Int) -> Bool {
-        counts[a] != counts[b] ? counts[a] < counts[b] : ids[a] > ids[b]
-    }
-
-    @usableFromInline
-    mutating func swapSlots(_ a: Int, _ b: Int) {
-        ids.swapAt(a, b); counts.swapAt(a, b); errors.swapAt(a, b)
-        slot[ids[a]] = a
-        slot[ids[b]] = b
-    }
+    func less(_ a: Int, _ b: Int) -> Bool { counts[a] < counts[b] }
 
     @usableFromInline
     mutating func siftUp(_ i0: Int) {
         var i = i0
+        let id = ids[i], c = counts[i], e = errors[i]
         while i > 0 {
             let p = (i - 1) / 2
-            if less(i, p) { swapSlots(i, p); i = p } else { return }
+            if c < counts[p] {
+                ids[i] = ids[p]; counts[i] = counts[p]; errors[i] = errors[p]
+                slot.set(ids[i], i)
+                i = p
+            } else { break }
         }
+        if i != i0 {
+            ids[i] = id; counts[i] = c; errors[i] = e
+        }
+        slot.set(id, i)
     }
 
+    /// Moves the element at `i0` down past children with smaller counts (hole technique: each
+    /// level copies one child up and updates one table entry).
     @usableFromInline
     mutating func siftDown(_ i0: Int) {
         var i = i0
         let n = ids.count
+        let id = ids[i], c = counts[i], e = errors[i]
         while true {
             let l = 2 * i + 1
-            if l >= n { return }
-            var c = l
-            if l + 1 < n && less(l + 1, l) { c = l + 1 }
-            if less(c, i) { swapSlots(i, c); i = c } else { return }
+            if l >= n { break }
+            var ch = l
+            if l + 1 < n && counts[l + 1] < counts[l] { ch = l + 1 }
+            if counts[ch] < c {
+                ids[i] = ids[ch]; counts[i] = counts[ch]; errors[i] = errors[ch]
+                slot.set(ids[i], i)
+                i = ch
+            } else { break }
+        }
+        if i != i0 {
+            ids[i] = id; counts[i] = c; errors[i] = e
+            slot.set(id, i)
         }
     }
 }
@@ -194,16 +204,16 @@ extension SpaceSaving: ByteSerializable {
         ids = []; ids.reserveCapacity(cap)
         counts = []; counts.reserveCapacity(cap)
         errors = []; errors.reserveCapacity(cap)
-        slot = [:]; slot.reserveCapacity(cap)
+        slot = IdSlotTable(maxEntries: cap)
         for i in 0..<n {
             let id = try reader.readInt32()
             let c = try reader.readInt()
             let e = try reader.readInt()
-            guard slot[id] == nil, c >= 0, e >= 0, e <= c else {
+            guard slot.get(id) == nil, c >= 0, e >= 0, e <= c else {
                 throw .invalidValue(field: "SpaceSaving.counter\(i)", detail: "id \(id) count \(c) error \(e)")
             }
             ids.append(id); counts.append(c); errors.append(e)
-            slot[id] = i
+            slot.set(id, i)
         }
         // The serialized order is the heap order; verify it.
         for i in 1..<Swift.max(1, n) where less(i, (i - 1) / 2) {

@@ -74,4 +74,26 @@ func checkBounds(_ s: SpaceSaving, _ exact: [Int32: Int]) {
         #expect(a == b)
         #expect(throws: StatsError.self) { _ = try SpaceSaving(capacity: 0) }
     }
+
+    /// The id → slot table agrees with a Dictionary under random inserts, updates and removals.
+    @Test func idSlotTableMatchesDictionary() {
+        var g = SplitMix64(seed: 12)
+        var table = IdSlotTable(maxEntries: 64)
+        var oracle = [Int32: Int]()
+        for step in 0..<50_000 {
+            // ids drawn from a small range plus multiples of the table size, to force collisions
+            let id = Int32(truncatingIfNeeded: Int(g.next(below: 200)) * (step % 3 == 0 ? 128 : 1) - 50)
+            if g.next(below: 3) == 0 {
+                table.remove(id); oracle[id] = nil
+            } else if oracle[id] != nil || oracle.count < 64 {
+                let v = Int(g.next(below: 64))
+                table.set(id, v); oracle[id] = v
+            }
+            if step % 991 == 0 || step == 49_999 {
+                for probe in -60..<25_700 where probe % 7 == 0 || oracle[Int32(probe)] != nil {
+                    #expect(table.get(Int32(probe)) == oracle[Int32(probe)], "step \(step) id \(probe)")
+                }
+            }
+        }
+    }
 }
