@@ -128,7 +128,7 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
         learn(x, label: y, weight: s, rawScore: z, lossGradient: lossGradient(label: y, rawScore: z))
     }
 
-    @inlinable mutating func learn(_ x: ModelInput, label y: Double, weight s: Double, rawScore z: Double,
+    @inlinable @inline(__always) mutating func learn(_ x: ModelInput, label y: Double, weight s: Double, rawScore z: Double,
                                    lossGradient lg: Double) -> LearnOutcome {
         switch config.task {
         case .logistic:
