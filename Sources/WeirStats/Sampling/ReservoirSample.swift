@@ -81,7 +81,8 @@ extension ReservoirSample: ByteSerializable {
         }
         capacity = cap
         buffer = values
-        buffer.reserveCapacity(cap)
+        // reserve up front only what a plausible window needs; a hostile capacity cannot force a huge allocation
+        buffer.reserveCapacity(Swift.min(cap, Swift.max(values.count, 1 << 16)))
         seen_ = seen
         rng = SplitMix64(seed: state)
     }

@@ -24,6 +24,8 @@ public struct SpaceSaving: Sendable, Equatable {
 
     /// Maximum number of counters.
     public let capacity: Int
+    /// The largest supported capacity (2^20 counters, about 40 MB).
+    public static let maxCapacity = 1 << 20
     @usableFromInline var total_: Int
     /// Total weight inserted.
     public var total: Int { total_ }
@@ -35,8 +37,8 @@ public struct SpaceSaving: Sendable, Equatable {
     /// Creates an empty summary with `capacity` counters.
     /// - Throws: ``StatsError/invalidParameter(name:detail:)`` when `capacity < 1`.
     public init(capacity: Int) throws(StatsError) {
-        guard capacity >= 1, capacity <= 1 << 24 else {
-            throw .invalidParameter(name: "capacity", detail: "\(capacity) not in 1...\(1 << 24)")
+        guard capacity >= 1, capacity <= Self.maxCapacity else {
+            throw .invalidParameter(name: "capacity", detail: "\(capacity) not in 1...\(Self.maxCapacity)")
         }
         self.capacity = capacity
         total_ = 0
@@ -196,7 +198,7 @@ extension SpaceSaving: ByteSerializable {
     public init(deserializing reader: inout ByteReader) throws(SerializationError) {
         try reader.readHeader(tag: "WSPS", supportedVersions: 1...1)
         let cap = Int(try reader.readUInt32())
-        guard cap >= 1, cap <= 1 << 24 else { throw .invalidValue(field: "SpaceSaving.capacity", detail: "\(cap)") }
+        guard cap >= 1, cap <= Self.maxCapacity else { throw .invalidValue(field: "SpaceSaving.capacity", detail: "\(cap)") }
         capacity = cap
         total_ = try reader.readInt()
         let n = Int(try reader.readUInt32())
