@@ -21,10 +21,12 @@ let package = Package(
         .library(name: "WeirCore", targets: ["WeirCore"]),
         .library(name: "WeirModel", targets: ["WeirModel"]),
         .library(name: "WeirDrift", targets: ["WeirDrift"]),
+        .library(name: "WeirTopology", targets: ["WeirTopology"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C shim over the system librdkafka (apt: librdkafka-dev).
@@ -47,11 +49,17 @@ let package = Package(
         .target(name: "WeirModel", dependencies: ["WeirStats"], swiftSettings: swiftSettings),
         // References, drift monitors, data quality, the retraining gate.
         .target(name: "WeirDrift", dependencies: ["WeirCore", "WeirStats"], swiftSettings: swiftSettings),
+        // Topology files: YAML -> validated spec (-> graph).
+        .target(
+            name: "WeirTopology",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
         // The `weir` command.
         .executableTarget(
             name: "WeirCLI",
             dependencies: [
-                "WeirKafka", "WeirStats", "WeirCore", "WeirDrift",
+                "WeirKafka", "WeirStats", "WeirCore", "WeirDrift", "WeirTopology",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -67,6 +75,7 @@ let package = Package(
         .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore", "WeirTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirModelTests", dependencies: ["WeirModel", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(name: "WeirTopologyTests", dependencies: ["WeirTopology"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirDriftTests", dependencies: ["WeirDrift", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     ]

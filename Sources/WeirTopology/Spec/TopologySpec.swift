@@ -1,0 +1,230 @@
+/// A topology as declared in a YAML file, parsed and validated: what to read, how to decode it,
+/// which features to compute, the model, the drift monitors, the gate and where outputs go.
+///
+/// Every field has a default where one makes sense, so a short file works. Values carry the
+/// position they were declared at (``SourceLocation``) so later stages can report errors there.
+public struct TopologySpec: Sendable, Equatable {
+    public var name: String
+    public var description: String?
+    public var source: SourceSpec
+    public var schema: [FieldSpec]
+    public var features: [FeatureSpec]
+    public var model: ModelSpec?
+    public var drift: DriftSpec?
+    public var sinks: SinksSpec
+    public var processing: ProcessingSpec
+    /// The file the spec came from (for messages).
+    public var file: String
+}
+
+/// A position in a topology file (1-based line and column).
+public struct SourceLocation: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var file: String
+    public var line: Int
+    public var column: Int
+    public init(file: String, line: Int, column: Int) {
+        self.file = file
+        self.line = line
+        self.column = column
+    }
+    public var description: String { "\(file):\(line):\(column)" }
+}
+
+/// Where events come from and how event time is read.
+public struct SourceSpec: Sendable, Equatable {
+    public var topics: [String]
+    /// Only `json` today.
+    public var format: String
+    /// The field events are keyed by (also the Kafka message key when producing).
+    public var keyField: String?
+    public var eventTimeField: String?
+    public var eventTimeFormat: EventTimeFormat
+    /// Bounded out-of-orderness of event time, in milliseconds.
+    public var outOfOrdernessMs: Int64
+    /// A partition with no events for this long stops holding the watermark back.
+    public var idlenessMs: Int64
+    /// Windows accept late events this long after they fire, re-emitting their result.
+    public var allowedLatenessMs: Int64
+    /// Use processing time instead of event time.
+    public var processingTime: Bool
+    public var location: SourceLocation?
+    /// Where `key` and the event-time field are declared, for messages about them.
+    public var keyLocation: SourceLocation?
+    public var eventTimeLocation: SourceLocation?
+}
+
+public enum EventTimeFormat: String, Sendable, Equatable, CaseIterable {
+    case epochMillis = "epoch_millis"
+    case iso8601
+}
+
+/// One field of the event schema.
+public struct FieldSpec: Sendable, Equatable {
+    public enum FieldType: String, Sendable, Equatable, CaseIterable {
+        case double, int, bool, string, category, timestamp
+        public var isNumeric: Bool { self == .double || self == .int || self == .timestamp || self == .bool }
+    }
+    public var name: String
+    public var type: FieldType
+    public var required: Bool
+    public var min: Double?
+    public var max: Double?
+    /// Allowed categories; nil means any category is accepted (and new ones are reported by drift).
+    public var categories: [String]?
+    public var location: SourceLocation?
+}
+
+/// A window over event time (or event count).
+public enum WindowSpec: Sendable, Equatable {
+    case tumbling(sizeMs: Int64, offsetMs: Int64)
+    case hopping(sizeMs: Int64, hopMs: Int64)
+    /// The last `sizeMs` ending at each event.
+    case sliding(sizeMs: Int64)
+    /// Events closer than `gapMs` belong to one session; touching sessions merge.
+    case session(gapMs: Int64)
+    /// Every `events` events.
+    case count(events: Int)
+}
+
+/// Aggregations a windowed feature can compute.
+public enum AggregationKind: String, Sendable, Equatable, CaseIterable {
+    case count, sum, mean, variance, stddev, min, max, first, last, ewma
+    case distinctCount = "distinct_count"
+    case quantile
+    case topK = "top_k"
+
+    /// Aggregations that need a numeric `field`.
+    public var needsNumericField: Bool {
+        switch self {
+        case .count, .distinctCount, .topK: return false
+        default: return true
+        }
+    }
+}
+
+/// A feature: a windowed aggregate per key, an expression on the event, or a one-hot category.
+public struct FeatureSpec: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        case windowed(window: WindowSpec, by: String?, aggregate: AggregationKind, field: String?, parameter: Double?)
+        case expression(Expression)
+        case oneHot(field: String)
+    }
+    public var name: String
+    public var kind: Kind
+    public var location: SourceLocation?
+}
+
+/// The online model.
+public struct ModelSpec: Sendable, Equatable {
+    public enum ModelType: String, Sendable, Equatable, CaseIterable { case logistic, linear }
+    public enum Optimizer: String, Sendable, Equatable, CaseIterable { case sgd, adagrad, ftrl }
+    public enum Labels: Sendable, Equatable {
+        /// The label is a field of the event (absent on unlabelled events).
+        case field(String)
+        /// Labels arrive on their own topic, keyed by an event id field, within a bounded wait.
+        case topic(topic: String, idField: String, labelField: String, maxWaitMs: Int64)
+    }
+    public var type: ModelType
+    public var labels: Labels
+    public var inputs: [String]
+    /// Where each input is declared, parallel to `inputs`.
+    public var inputLocations: [SourceLocation]
+    public var optimizer: Optimizer
+    public var learningRate: Double
+    public var interceptLearningRate: Double?
+    public var l1: Double
+    public var l2: Double
+    /// Standardise numeric inputs online before the model sees them.
+    public var standardize: Bool
+    public var retraining: RetrainingSpec?
+    public var location: SourceLocation?
+}
+
+/// Champion/challenger retraining when the gate asks for it.
+public struct RetrainingSpec: Sendable, Equatable {
+    /// Labelled events kept to train a challenger.
+    public var bufferEvents: Int
+    /// Labelled events the challenger runs in shadow before a decision.
+    public var shadowEvents: Int
+    /// Promote when the challenger's log loss is lower by at least this fraction.
+    public var margin: Double
+}
+
+/// Drift monitoring and the retraining gate.
+public struct DriftSpec: Sendable, Equatable {
+    public enum Reference: Sendable, Equatable {
+        case firstEvents(Int)
+        case previousWindow
+        case profile(path: String)
+    }
+    public struct Monitor: Sendable, Equatable {
+        /// A schema field, a feature, or `score` (the model's prediction).
+        public var field: String
+        public var categorical: Bool
+        public var location: SourceLocation?
+    }
+    public var reference: Reference
+    public var window: WindowSpec
+    public var bins: Int
+    /// Samples kept per window; beyond it, reservoir sampling.
+    public var sampleCap: Int
+    public var monitors: [Monitor]
+    public var gate: GateSpec
+    public var location: SourceLocation?
+}
+
+/// When drift becomes an alert and a retrain request.
+public struct GateSpec: Sendable, Equatable {
+    public enum Rule: String, Sendable, Equatable, CaseIterable {
+        /// Drifted when any threshold is crossed (PSI > psi OR KS p < ks_pvalue...).
+        case any
+        /// Drifted only when every configured threshold is crossed.
+        case all
+    }
+    public var rule: Rule
+    public var psi: Double?
+    public var ksPValue: Double?
+    /// Effect-size floor: KS p-value only counts when the KS statistic exceeds this.
+    public var ksMinStatistic: Double?
+    public var chi2PValue: Double?
+    public var wassersteinNormalized: Double?
+    public var jsDistance: Double?
+    public var minWindowSize: Int
+    public var consecutive: Int
+    /// Resolve when PSI falls below this (hysteresis); nil uses the same thresholds.
+    public var resolveBelowPSI: Double?
+    public var resolveAfterWindows: Int
+    public var cooldownWindows: Int
+    public var retrain: Bool
+    public var location: SourceLocation?
+}
+
+/// Output topics. Defaults are `<topology name>.<kind>`.
+public struct SinksSpec: Sendable, Equatable {
+    public var scores: String
+    public var features: String
+    public var drift: String
+    public var alerts: String
+    public var retrain: String
+    public var models: String
+    public var late: String
+    public var deadLetters: String
+    public var windows: String
+
+    public static func defaults(for name: String) -> SinksSpec {
+        SinksSpec(scores: "\(name).scores", features: "\(name).features", drift: "\(name).drift",
+                  alerts: "\(name).alerts", retrain: "\(name).retrain", models: "\(name).models",
+                  late: "\(name).late", deadLetters: "\(name).dlq", windows: "\(name).windows")
+    }
+}
+
+/// Processing guarantees and state limits.
+public struct ProcessingSpec: Sendable, Equatable {
+    public enum Guarantee: String, Sendable, Equatable, CaseIterable {
+        case atLeastOnce = "at_least_once"
+        case exactlyOnce = "exactly_once"
+    }
+    public var guarantee: Guarantee
+    public var checkpointIntervalMs: Int64
+    public var maxKeys: Int
+}
