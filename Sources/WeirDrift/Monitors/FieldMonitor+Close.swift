@@ -1,0 +1,81 @@
+import WeirStats
+
+extension FieldMonitor {
+    /// Computes the record of a closing window against the current reference; for a rolling
+    /// reference, the window then becomes the reference of the next one.
+    mutating func makeRecord(_ w: inout WindowAccumulator, windowType: WindowType) -> DriftRecord {
+        let index = nextWindow
+        nextWindow += 1
+        var stats: WindowStatistics
+        var nCurrent = 0
+        var newCategories = 0
+        var quality = w.quality
+        var cap: Int? = nil
+        var seen = 0
+        var rollingNext: FieldReference?
+        switch config.kind {
+        case .numeric:
+            cap = config.sampleCap
+            seen = w.sample.seen
+            nCurrent = w.sample.kept
+            if nCurrent > 0 {
+                w.sample.sortedValues(into: &scratch, using: &sorter)
+                if isRolling { rollingNext = (try? NumericReference(sortedSample: scratch, bins: config.bins)).map { .numeric($0) } }
+            }
+            switch reference {
+            case nil: stats = .undefined(.noReference)
+            case .empty?: stats = .undefined(.emptyReference)
+            case .categorical?: stats = .undefined(.emptyReference)  // unreachable: kinds are checked
+            case .numeric(let ref)?:
+                if nCurrent == 0 {
+                    stats = .undefined(.emptyCurrent)
+                } else if let c = try? ref.compare(sortedCurrent: scratch, options: config.options) {
+                    stats = .numeric(NumericStatistics(c))
+                } else {
+                    stats = .undefined(.emptyCurrent)
+                }
+            }
+        case .categorical:
+            nCurrent = w.categories.total
+            seen = nCurrent
+            if isRolling && nCurrent > 0 { rollingNext = .categorical(w.categories) }
+            switch reference {
+            case nil: stats = .undefined(.noReference)
+            case .empty?, .numeric?: stats = .undefined(.emptyReference)
+            case .categorical(let ref)?:
+                if nCurrent == 0 {
+                    stats = .undefined(.emptyCurrent)
+                } else if let c = try? CategoricalDrift.compare(reference: ref, current: w.categories,
+                                                                psiFloor: config.options.psiFloor,
+                                                                jsBase: config.options.jsBase) {
+                    let names = categoryNames
+                    stats = .categorical(CategoricalStatistics(c, name: { id in
+                        id >= 0 && Int(id) < names.count ? names[Int(id)] : String(id)
+                    }))
+                    newCategories = c.newCategories.count
+                    quality.newCategory = c.newCategoryValueCount
+                } else {
+                    stats = .undefined(.emptyCurrent)
+                }
+            }
+        }
+        let verdict = config.policy.evaluate(stats, nCurrent: nCurrent)
+        let info = referenceInfo ?? ReferenceInfo(kind: isRolling ? .rolling : .firstEvents,
+                                                  id: "\(config.feature)/none", n: 0)
+        let rec = DriftRecord(
+            feature: config.feature, kind: config.kind, window: index, windowType: windowType,
+            windowStart: w.start, windowEnd: w.end, reference: info, nReference: reference?.count ?? 0,
+            nCurrent: nCurrent, statistics: stats, drifted: verdict.isDrifted, driftReasons: verdict.reasons,
+            quality: QualityFigures(quality, newCategories: newCategories, deadLetters: pendingDeadLetters),
+            sampling: SamplingInfo(cap: cap, seen: seen, kept: nCurrent))
+        pendingDeadLetters = 0
+        if isRolling {
+            reference = rollingNext ?? .empty(config.kind)
+            referenceInfo = ReferenceInfo(kind: .rolling, id: "\(config.feature)/rolling/\(index)",
+                                          n: rollingNext?.count ?? 0, timeStart: windowType == .eventTime ? w.start : nil,
+                                          timeEnd: windowType == .eventTime ? w.end : nil,
+                                          cap: config.kind == .numeric ? config.sampleCap : nil)
+        }
+        return rec
+    }
+}

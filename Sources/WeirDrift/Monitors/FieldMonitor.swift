@@ -1,0 +1,280 @@
+import WeirStats
+
+/// Drift and data-quality monitor of one field: builds or holds its reference, cuts current
+/// windows (count or event time), and on each window close appends one ``DriftRecord`` (drain them
+/// with ``drainRecords()``).
+///
+/// Feeding: ``feed(_:eventTime:)`` with a ``MonitoredValue`` (or the shorthands), or
+/// ``feed(contentsOf:)`` for a run of numeric values (count windows). Each value first goes to the
+/// reference while it is being built (`firstEvents` / `eventTimeRange`), then to the current window.
+/// Event-time windows need an event time per value and close on ``advanceWatermark(to:)``; values
+/// whose window already closed are counted in ``lateEvents`` and dropped.
+/// Dead letters reported with ``addDeadLetters(_:)`` go to the next window that closes.
+/// - Complexity: feeding O(1), allocation-free once the window buffers exist (reservoir storage is
+///   reserved up front; category counts grow to the largest id). Closing a numeric window: radix sort
+///   of the kept sample + O(n_ref + n_cur) (see ``NumericReference/compare(sortedCurrent:options:)``).
+public struct FieldMonitor: Sendable {
+    public let config: MonitorConfig
+    /// The reference in use (nil while being built, and before the first window of a rolling reference).
+    public internal(set) var reference: FieldReference?
+    public internal(set) var referenceInfo: ReferenceInfo?
+    var builder: ReferenceBuilder?
+    var referenceEvents = 0
+    var referenceTimeMin = Int64.max
+    var referenceTimeMax = Int64.min
+
+    var current: WindowAccumulator            // count windows
+    var eventsInWindow = 0
+    var sequence: Int64 = 0                   // events after the reference (count windows)
+    var open: [WindowAccumulator] = []        // event-time windows, ascending start
+    var pool: [WindowAccumulator] = []
+    /// Event-time windows ending at or before this are closed.
+    public internal(set) var watermark = Int64.min
+    var nextWindow = 0
+    var pendingDeadLetters = 0
+    var records: [DriftRecord] = []
+    var scratch: [Double] = []
+    var sorter = DoubleSorter()
+
+    /// Values dropped because their event-time window had already closed.
+    public internal(set) var lateEvents = 0
+    /// Values ignored by an event-time-range reference (before its start, or after it was built).
+    public internal(set) var ignoredEvents = 0
+    /// Names of category ids, used for `new_categories` (index = id); unnamed ids are written in decimal.
+    public var categoryNames: [String] = []
+
+    /// - Throws: ``MonitorError/invalidConfig(feature:detail:)`` for a non-positive window, cap or
+    ///   reference size, bins outside 2...10000, an empty time range, or a fixed reference of the wrong kind.
+    public init(_ config: MonitorConfig) throws(MonitorError) {
+        let f = config.feature
+        func bad(_ d: String) -> MonitorError { .invalidConfig(feature: f, detail: d) }
+        guard config.sampleCap >= 1 else { throw bad("sampleCap \(config.sampleCap) < 1") }
+        guard (2...10_000).contains(config.bins) else { throw bad("bins \(config.bins) not in 2...10000") }
+        guard config.maxOpenWindows >= 1 else { throw bad("maxOpenWindows < 1") }
+        switch config.window {
+        case .count(let n): guard n >= 1 else { throw bad("count window \(n) < 1") }
+        case .eventTime(let w, _): guard w >= 1 else { throw bad("event-time window width \(w) < 1") }
+        }
+        self.config = config
+        do {
+            current = try WindowAccumulator(start: 0, end: 0, cap: config.sampleCap, seed: config.seed)
+            switch config.reference {
+            case .firstEvents(let n):
+                guard n >= 1 else { throw bad("firstEvents \(n) < 1") }
+                builder = try ReferenceBuilder(kind: config.kind, cap: config.referenceCap, sketchK: config.referenceSketchK)
+            case .eventTimeRange(let s, let e):
+                guard s < e else { throw bad("empty reference time range [\(s), \(e))") }
+                builder = try ReferenceBuilder(kind: config.kind, cap: config.referenceCap, sketchK: config.referenceSketchK)
+            case .fixed(let ref, let info):
+                guard ref.kind == config.kind else { throw bad("fixed reference is \(ref.kind.rawValue)") }
+                reference = ref
+                referenceInfo = info
+            case .rolling:
+                break
+            }
+        } catch let e as MonitorError {
+            throw e
+        } catch {
+            throw bad("\(error)")
+        }
+        if case .count(let n) = config.window { current.end = Int64(n) }
+    }
+
+    /// True once a reference exists (windows can be compared).
+    public var hasReference: Bool { reference != nil }
+    /// Records produced and not yet drained.
+    public var pendingRecordCount: Int { records.count }
+
+    /// Returns and removes the records produced so far, oldest first.
+    public mutating func drainRecords() -> [DriftRecord] {
+        defer { records.removeAll(keepingCapacity: true) }
+        return records
+    }
+
+    // MARK: feeding
+
+    /// Feeds one observation. `eventTime` (ms) is needed for event-time windows and time-range references.
+    @inlinable
+    public mutating func feed(_ value: MonitoredValue, eventTime: Int64? = nil) {
+        ingest(value, eventTime)
+    }
+
+    /// Feeds a numeric value (NaN/±Inf counted in quality, excluded from statistics).
+    @inlinable
+    public mutating func feed(_ x: Double, eventTime: Int64? = nil) { ingest(.number(x), eventTime) }
+
+    /// Feeds an interned category id.
+    @inlinable
+    public mutating func feed(category id: Int32, eventTime: Int64? = nil) { ingest(.category(id), eventTime) }
+
+    /// Counts an event where the field was missing or null.
+    @inlinable
+    public mutating func feedMissing(eventTime: Int64? = nil) { ingest(.missing, eventTime) }
+
+    /// Counts an event where the field had the wrong type.
+    @inlinable
+    public mutating func feedInvalidType(eventTime: Int64? = nil) { ingest(.invalidType, eventTime) }
+
+    /// Adds dead-lettered events (e.g. the decoder's count) to the next window that closes.
+    public mutating func addDeadLetters(_ n: Int) { if n > 0 { pendingDeadLetters += n } }
+
+    /// Feeds a run of numeric values without event times (count windows; with event-time windows the
+    /// values have no time and are counted in ``lateEvents``).
+    public mutating func feed(contentsOf values: UnsafeBufferPointer<Double>) {
+        guard case .count(let size) = config.window else {
+            for x in values { ingest(.number(x), nil) }
+            return
+        }
+        let range = config.validRange
+        var i = 0
+        let n = values.count
+        while i < n {
+            if builder != nil || (reference == nil && !isRolling) {
+                ingest(.number(values[i]), nil)
+                i += 1
+                continue
+            }
+            let end = Swift.min(n, i + (size - eventsInWindow))
+            if config.kind == .numeric {
+                for j in i..<end where current.quality.record(values[j], range: range) { current.sample.add(values[j]) }
+            } else {
+                for _ in i..<end { current.quality.recordInvalidType() }
+            }
+            eventsInWindow += end - i
+            i = end
+            if eventsInWindow == size { closeCountWindow() }
+        }
+    }
+
+    var isRolling: Bool { if case .rolling = config.reference { return true }; return false }
+
+    @usableFromInline
+    mutating func ingest(_ v: MonitoredValue, _ t: Int64?) {
+        if builder != nil {
+            switch config.reference {
+            case .firstEvents(let n):
+                referenceEvents += 1
+                addToReference(v, t)
+                if referenceEvents >= n { finishReference() }
+                return
+            case .eventTimeRange(let s, let e):
+                guard let t else { ignoredEvents += 1; return }
+                if t < s { ignoredEvents += 1; return }
+                if t < e { addToReference(v, t); return }
+            default:
+                break
+            }
+        } else if case .eventTimeRange(let s, let e) = config.reference, let t, t < e {
+            _ = s
+            ignoredEvents += 1
+            return
+        }
+        switch config.window {
+        case .count(let size):
+            current.add(v, kind: config.kind, range: config.validRange)
+            eventsInWindow += 1
+            if eventsInWindow >= size { closeCountWindow() }
+        case .eventTime(let width, let origin):
+            guard let t else { lateEvents += 1; return }
+            let (d, o) = t.subtractingReportingOverflow(origin)
+            if o { lateEvents += 1; return }
+            var start = (d / width) * width
+            if d < 0 && d % width != 0 { start -= width }
+            let (s, o1) = start.addingReportingOverflow(origin)
+            let (e, o2) = s.addingReportingOverflow(width)
+            if o1 || o2 || e <= watermark { lateEvents += 1; return }
+            let i = openWindowIndex(start: s, end: e)
+            open[i].add(v, kind: config.kind, range: config.validRange)
+        }
+    }
+
+    mutating func addToReference(_ v: MonitoredValue, _ t: Int64?) {
+        if let t {
+            if t < referenceTimeMin { referenceTimeMin = t }
+            if t > referenceTimeMax { referenceTimeMax = t }
+        }
+        switch (v, config.kind) {
+        case (.number(let x), .numeric) where x.isFinite: builder!.add(x)
+        case (.category(let id), .categorical): builder!.add(category: id)
+        default: break
+        }
+    }
+
+    /// Builds the reference from the collected values (also called by the watermark for time ranges).
+    mutating func finishReference() {
+        guard let b = builder else { return }
+        builder = nil
+        let ref = (try? b.build(bins: config.bins)) ?? .empty(config.kind)
+        reference = ref
+        let f = config.feature
+        switch config.reference {
+        case .firstEvents(let n):
+            referenceInfo = ReferenceInfo(
+                kind: .firstEvents, id: "\(f)/first_events/\(n)", n: ref.count,
+                timeStart: referenceTimeMin <= referenceTimeMax ? referenceTimeMin : nil,
+                timeEnd: referenceTimeMin <= referenceTimeMax ? referenceTimeMax &+ 1 : nil,
+                cap: config.kind == .numeric ? b.cap : nil, sketchRankError: b.sketchRankError)
+        case .eventTimeRange(let s, let e):
+            referenceInfo = ReferenceInfo(kind: .eventTimeRange, id: "\(f)/event_time/\(s)-\(e)", n: ref.count,
+                                          timeStart: s, timeEnd: e, cap: config.kind == .numeric ? b.cap : nil,
+                                          sketchRankError: b.sketchRankError)
+        default:
+            break
+        }
+    }
+
+    /// Index of the open event-time window `[start, end)`, opening it (from the pool) if needed.
+    mutating func openWindowIndex(start: Int64, end: Int64) -> Int {
+        var i = open.count
+        while i > 0 && open[i - 1].start > start { i -= 1 }
+        if i > 0 && open[i - 1].start == start { return i - 1 }
+        var w: WindowAccumulator
+        if var p = pool.popLast() {
+            p.reset(start: start, end: end)
+            w = p
+        } else {
+            w = current   // same cap and seed stream shape; storage is copied on write once
+            w.reset(start: start, end: end)
+        }
+        open.insert(w, at: i)
+        if open.count > config.maxOpenWindows {
+            closeEventTimeWindow(at: 0)
+            return i - 1
+        }
+        return i
+    }
+
+    /// Advances the watermark (ms): builds a time-range reference once `watermark >= end`, and closes
+    /// every event-time window with `end <= watermark`, oldest first. A smaller watermark is ignored.
+    public mutating func advanceWatermark(to wm: Int64) {
+        guard wm > watermark else { return }
+        watermark = wm
+        if builder != nil, case .eventTimeRange(_, let e) = config.reference, wm >= e { finishReference() }
+        while let first = open.first, first.end <= wm { closeEventTimeWindow(at: 0) }
+    }
+
+    /// Closes every open event-time window now (e.g. at end of input), oldest first. Count windows
+    /// are not closed: a final partial count window is never evaluated.
+    public mutating func closeOpenWindows() {
+        while !open.isEmpty { closeEventTimeWindow(at: 0) }
+    }
+
+    mutating func closeEventTimeWindow(at i: Int) {
+        var w = open.remove(at: i)
+        records.append(makeRecord(&w, windowType: .eventTime))
+        pool.append(w)
+    }
+
+    mutating func closeCountWindow() {
+        let size = Int64(eventsInWindow)
+        current.start = sequence
+        current.end = sequence + size
+        sequence += size
+        var w = current
+        current = WindowAccumulator.placeholder
+        records.append(makeRecord(&w, windowType: .count))
+        w.reset(start: sequence, end: sequence)
+        current = w
+        eventsInWindow = 0
+    }
+}

@@ -1,0 +1,66 @@
+import WeirStats
+
+/// How current windows are cut.
+public enum WindowSpec: Sendable, Equatable {
+    /// Every `n` events (events in which the field was expected: valid, missing, invalid or non-finite).
+    case count(Int)
+    /// Event-time tumbling windows `[origin + i·width, origin + (i+1)·width)` in ms, closed when the
+    /// watermark passed to ``FieldMonitor/advanceWatermark(to:)`` reaches their end.
+    case eventTime(width: Int64, origin: Int64 = 0)
+}
+
+/// Which data a field's windows are compared against.
+public enum ReferenceSpec: Sendable, Equatable {
+    /// The first `n` events of the field (valid values among them form the reference).
+    case firstEvents(Int)
+    /// Events with event time in `[start, end)`; built when the watermark reaches `end`. Events
+    /// before `start`, or arriving for the range after it closed, are ignored (``FieldMonitor/ignoredEvents``).
+    case eventTimeRange(start: Int64, end: Int64)
+    /// A prepared reference (e.g. from a ``ReferenceProfile`` file).
+    case fixed(FieldReference, ReferenceInfo)
+    /// Each window is compared with the previous window (the first window has no reference).
+    case rolling
+}
+
+/// Configuration of one monitored field (a feature or a model score).
+public struct MonitorConfig: Sendable, Equatable {
+    public var feature: String
+    public var kind: FieldKind
+    public var window: WindowSpec
+    public var reference: ReferenceSpec
+    /// Numeric values kept per window; beyond it the window is a uniform reservoir sample
+    /// (reported in the record's `sampling`).
+    public var sampleCap: Int
+    /// Raw reference values kept; beyond it the reference is a KLL-sketch quantile grid.
+    public var referenceCap: Int
+    /// KLL parameter `k` for references past the cap (rank error ≈ 2.296 / k^0.9723).
+    public var referenceSketchK: Int
+    /// PSI / JS quantile bins of numeric fields.
+    public var bins: Int
+    /// Finite values outside this range are counted as out of range (and still used).
+    public var validRange: ClosedRange<Double>?
+    /// The verdict written as `drifted` in each record.
+    public var policy: DriftPolicy
+    public var options: NumericDriftOptions
+    /// Seed of the reservoir sampler (deterministic results).
+    public var seed: UInt64
+    /// Event-time windows open at once; a new window beyond this force-closes the oldest.
+    public var maxOpenWindows: Int
+
+    public init(feature: String, kind: FieldKind = .numeric, window: WindowSpec = .count(10_000),
+                reference: ReferenceSpec = .firstEvents(100_000), sampleCap: Int = 50_000,
+                referenceCap: Int = 1_000_000, referenceSketchK: Int = 400, bins: Int = 10,
+                validRange: ClosedRange<Double>? = nil, policy: DriftPolicy = DriftPolicy(),
+                options: NumericDriftOptions = NumericDriftOptions(), seed: UInt64 = 0x5EED_D51F,
+                maxOpenWindows: Int = 16) {
+        self.feature = feature; self.kind = kind; self.window = window; self.reference = reference
+        self.sampleCap = sampleCap; self.referenceCap = referenceCap; self.referenceSketchK = referenceSketchK
+        self.bins = bins; self.validRange = validRange; self.policy = policy; self.options = options
+        self.seed = seed; self.maxOpenWindows = maxOpenWindows
+    }
+}
+
+/// Invalid monitor configuration; says which field and what.
+public enum MonitorError: Error, Equatable {
+    case invalidConfig(feature: String, detail: String)
+}

@@ -1,0 +1,67 @@
+import WeirStats
+
+/// One open current window of one field: quality counters, the capped reservoir sample (numeric)
+/// or category counts (categorical). Reset and reused, so steady-state feeding never allocates.
+struct WindowAccumulator: Sendable {
+    var start: Int64
+    var end: Int64
+    var quality = QualityCounters()
+    var sample: ReservoirSample
+    var categories = CategoryCounts()
+
+    init(start: Int64, end: Int64, cap: Int, seed: UInt64) throws(StatsError) {
+        self.start = start
+        self.end = end
+        sample = try ReservoirSample(capacity: cap, seed: seed)
+    }
+
+    mutating func reset(start: Int64, end: Int64) {
+        self.start = start
+        self.end = end
+        quality.reset()
+        sample.reset()
+        categories.reset()
+    }
+
+    @inline(__always)
+    mutating func add(_ v: MonitoredValue, kind: FieldKind, range: ClosedRange<Double>?) {
+        switch v {
+        case .number(let x):
+            if kind == .numeric {
+                if quality.record(x, range: range) { sample.add(x) }
+            } else {
+                quality.recordInvalidType()
+            }
+        case .category(let id):
+            if kind == .categorical {
+                quality.recordCategory(known: true)   // new categories are counted at close
+                categories.add(id)
+            } else {
+                quality.recordInvalidType()
+            }
+        case .missing: quality.recordMissing()
+        case .invalidType: quality.recordInvalidType()
+        }
+    }
+}
+
+/// One observation of a monitored field, as the topology hands it over (no allocation).
+public enum MonitoredValue: Sendable, Equatable {
+    /// A numeric value (NaN and ±Inf are counted in quality and excluded from statistics).
+    case number(Double)
+    /// An interned category id.
+    case category(Int32)
+    /// Field absent or null.
+    case missing
+    /// Present with the wrong type.
+    case invalidType
+}
+
+extension WindowAccumulator {
+    /// A tiny shared accumulator swapped in while a window is being closed (so the closing window's
+    /// buffers stay uniquely referenced and are reused without copying).
+    static let placeholder: WindowAccumulator = {
+        // capacity 1 is always valid
+        (try? WindowAccumulator(start: 0, end: 0, cap: 1, seed: 0))!
+    }()
+}
