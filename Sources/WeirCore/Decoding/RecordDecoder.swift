@@ -121,6 +121,26 @@ public struct RecordDecoder: Sendable {
 
     @usableFromInline
     mutating func decodeObject(_ bytes: UnsafeRawBufferPointer, row: Int, batch: inout RecordBatch) throws(DecodeError) {
+        let base = row * batch.fieldCount
+        let err: DecodeError? = batch.slots.withUnsafeMutableBufferPointer { (sp) -> DecodeError? in
+            batch.present.withUnsafeMutableBufferPointer { (pp) -> DecodeError? in
+                let w = RowWriter(slots: sp.baseAddress! + base, present: pp.baseAddress! + base)
+                do throws(DecodeError) { try decodeFields(bytes, w, &batch.strings) } catch { return error }
+                return nil
+            }
+        }
+        if let err { throw err }
+    }
+
+    /// Where one row's values go (pointers into the batch, valid during one decode).
+    @usableFromInline
+    struct RowWriter {
+        let slots: UnsafeMutablePointer<Int64>
+        let present: UnsafeMutablePointer<UInt8>
+        @inline(__always) func set(_ f: Int, _ v: Int64) { slots[f] = v; present[f] = 1 }
+    }
+
+    mutating func decodeFields(_ bytes: UnsafeRawBufferPointer, _ row: RowWriter, _ strings: inout ContiguousArray<UInt8>) throws(DecodeError) {
         let n = bytes.count
         guard n > 0, let p = bytes.baseAddress else { throw .malformedJSON(offset: 0, issue: .emptyInput) }
         var sc = Scanner(p: p, n: n)
@@ -169,7 +189,7 @@ public struct RecordDecoder: Sendable {
                 sc.skipWS()
                 guard sc.i < n else { throw .malformedJSON(offset: sc.i, issue: .unexpectedEnd) }
                 if let f = field {
-                    try decodeValue(&sc, field: f, row: row, batch: &batch)
+                    try decodeValue(&sc, field: f, row: row, strings: &strings)
                 } else {
                     try skipValue(&sc)
                 }
@@ -184,7 +204,7 @@ public struct RecordDecoder: Sendable {
         }
         sc.skipWS()
         if sc.i != n { throw .malformedJSON(offset: sc.i, issue: .trailingCharacters) }
-        for f in 0..<types.count where required[f] && !batch.isPresent(row, f) {
+        for f in 0..<types.count where required[f] && row.present[f] == 0 {
             throw .missingRequiredField(field: f, name: schema.fields[f].name)
         }
     }
@@ -200,7 +220,7 @@ public struct RecordDecoder: Sendable {
     }
 
     @usableFromInline
-    mutating func decodeValue(_ sc: inout Scanner, field f: Int, row: Int, batch: inout RecordBatch) throws(DecodeError) {
+    mutating func decodeValue(_ sc: inout Scanner, field f: Int, row: RowWriter, strings: inout ContiguousArray<UInt8>) throws(DecodeError) {
         let at = sc.i
         let c = sc.peek
         if c == UInt8(ascii: "n") {
@@ -216,7 +236,7 @@ public struct RecordDecoder: Sendable {
             let v = try parseNumber(&sc, field: f)
             guard v.isFinite else { throw .notFinite(field: f, name: schema.fields[f].name, offset: at) }
             if hasBounds[f] && !(v >= lo[f] && v <= hi[f]) { throw .outOfRange(field: f, name: schema.fields[f].name, value: v, offset: at) }
-            batch.set(row, f, Int64(bitPattern: v.bitPattern))
+            row.set(f, Int64(bitPattern: v.bitPattern))
         case .int:
             guard c == UInt8(ascii: "-") || (c >= 48 && c <= 57) || c == UInt8(ascii: "N") || c == UInt8(ascii: "I") else {
                 try skipValue(&sc)
@@ -226,23 +246,23 @@ public struct RecordDecoder: Sendable {
             if hasBounds[f] && !(Double(v) >= lo[f] && Double(v) <= hi[f]) {
                 throw .outOfRange(field: f, name: schema.fields[f].name, value: Double(v), offset: at)
             }
-            batch.set(row, f, v)
+            row.set(f, v)
         case .bool:
-            if c == UInt8(ascii: "t") { try sc.literal("true"); batch.set(row, f, 1) }
-            else if c == UInt8(ascii: "f") { try sc.literal("false"); batch.set(row, f, 0) }
+            if c == UInt8(ascii: "t") { try sc.literal("true"); row.set(f, 1) }
+            else if c == UInt8(ascii: "f") { try sc.literal("false"); row.set(f, 0) }
             else { try skipValue(&sc); throw wrongType(f, at) }
         case .string:
             guard c == UInt8(ascii: "\"") else { try skipValue(&sc); throw wrongType(f, at) }
             let s = try scanString(&sc)
-            let off = batch.strings.count
+            let off = strings.count
             if s.inScratch {
-                batch.strings.append(contentsOf: scratch[s.start..<s.start + s.count])
+                strings.append(contentsOf: scratch[s.start..<s.start + s.count])
             } else if s.count <= 16 {
-                for j in 0..<s.count { batch.strings.append(sc.p.load(fromByteOffset: s.start + j, as: UInt8.self)) }
+                for j in 0..<s.count { strings.append(sc.p.load(fromByteOffset: s.start + j, as: UInt8.self)) }
             } else {
-                batch.strings.append(contentsOf: UnsafeRawBufferPointer(start: sc.p + s.start, count: s.count))
+                strings.append(contentsOf: UnsafeRawBufferPointer(start: sc.p + s.start, count: s.count))
             }
-            batch.set(row, f, Int64(bitPattern: (UInt64(off) << 32) | UInt64(s.count)))
+            row.set(f, Int64(bitPattern: (UInt64(off) << 32) | UInt64(s.count)))
         case .category:
             guard c == UInt8(ascii: "\"") else { try skipValue(&sc); throw wrongType(f, at) }
             let s = try scanString(&sc)
@@ -255,7 +275,7 @@ public struct RecordDecoder: Sendable {
                 return categories[f].insertNew(kp, kn, hash: h)
             }
             guard let id else { throw .unknownCategory(field: f, name: schema.fields[f].name, offset: at) }
-            batch.set(row, f, Int64(id))
+            row.set(f, Int64(id))
         case .timestamp:
             let v: Int64
             if c == UInt8(ascii: "\"") {
@@ -275,7 +295,7 @@ public struct RecordDecoder: Sendable {
             if hasBounds[f] && !(Double(v) >= lo[f] && Double(v) <= hi[f]) {
                 throw .outOfRange(field: f, name: schema.fields[f].name, value: Double(v), offset: at)
             }
-            batch.set(row, f, v)
+            row.set(f, v)
         }
     }
 

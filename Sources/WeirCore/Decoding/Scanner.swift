@@ -59,62 +59,77 @@ struct NumberToken {
 extension RecordDecoder {
     @usableFromInline
     func scanNumber(_ sc: inout Scanner) throws(DecodeError) -> NumberToken {
-        let p = sc.p, n = sc.n
+        let p = sc.p.assumingMemoryBound(to: UInt8.self)
+        let n = sc.n
         let start = sc.i
         var i = start
         var t = NumberToken(start: start, end: start, negative: false, mantissa: 0, exp10: 0, truncated: false, isInteger: true, special: 0)
-        @inline(__always) func at(_ k: Int) -> UInt8 { p.load(fromByteOffset: k, as: UInt8.self) }
-        @inline(__always) func isDigit(_ k: Int) -> Bool { k < n && at(k) >= 48 && at(k) <= 57 }
-        if at(i) == 45 { t.negative = true; i += 1 }
-        if i < n && (at(i) == 73 || at(i) == 78) {  // Infinity / NaN (not JSON, but seen in the wild)
+        if p[i] == 45 {
+            t.negative = true
+            i += 1
+            guard i < n else { throw .malformedJSON(offset: start, issue: .invalidNumber) }
+        }
+        if p[i] == 73 || p[i] == 78 {  // Infinity / NaN (not JSON, but seen in the wild)
             sc.i = i
-            if at(i) == 73 { try sc.literal("Infinity"); t.special = 2 } else {
+            if p[i] == 73 { try sc.literal("Infinity"); t.special = 2 } else {
                 guard !t.negative else { throw .malformedJSON(offset: start, issue: .invalidNumber) }
                 try sc.literal("NaN"); t.special = 1
             }
             t.end = sc.i
             return t
         }
-        guard isDigit(i) else { throw .malformedJSON(offset: start, issue: .invalidNumber) }
+        var d = p[i] &- 48
+        guard d < 10 else { throw .malformedJSON(offset: start, issue: .invalidNumber) }
+        var mant: UInt64 = 0
         var nd = 0
-        if at(i) == 48 {
+        var exp10 = 0
+        var truncated = false
+        if d == 0 {
             i += 1
         } else {
-            while isDigit(i) {
-                let d = UInt64(at(i) - 48)
-                if nd < 19 { t.mantissa = t.mantissa &* 10 &+ d; nd += 1 } else { t.exp10 += 1; t.truncated = t.truncated || d != 0 }
+            while true {
+                if nd < 19 { mant = mant &* 10 &+ UInt64(d); nd += 1 } else { exp10 += 1; truncated = truncated || d != 0 }
                 i += 1
+                if i == n { break }
+                d = p[i] &- 48
+                if d >= 10 { break }
             }
         }
-        if i < n && at(i) == 46 {
+        if i < n && p[i] == 46 {
             t.isInteger = false
             i += 1
-            guard isDigit(i) else { throw .malformedJSON(offset: i, issue: .invalidNumber) }
-            while isDigit(i) {
-                let d = UInt64(at(i) - 48)
+            guard i < n, p[i] &- 48 < 10 else { throw .malformedJSON(offset: i, issue: .invalidNumber) }
+            while i < n {
+                let d = p[i] &- 48
+                if d >= 10 { break }
                 if nd < 19 {
-                    t.mantissa = t.mantissa &* 10 &+ d
-                    if t.mantissa != 0 { nd += 1 }
-                    t.exp10 -= 1
-                } else { t.truncated = t.truncated || d != 0 }
+                    mant = mant &* 10 &+ UInt64(d)
+                    if mant != 0 { nd += 1 }
+                    exp10 -= 1
+                } else { truncated = truncated || d != 0 }
                 i += 1
             }
         }
-        if i < n && (at(i) == 101 || at(i) == 69) {
+        if i < n && (p[i] | 0x20) == 101 {
             t.isInteger = false
             i += 1
             var eneg = false
-            if i < n && (at(i) == 43 || at(i) == 45) { eneg = at(i) == 45; i += 1 }
-            guard isDigit(i) else { throw .malformedJSON(offset: i, issue: .invalidNumber) }
+            if i < n && (p[i] == 43 || p[i] == 45) { eneg = p[i] == 45; i += 1 }
+            guard i < n, p[i] &- 48 < 10 else { throw .malformedJSON(offset: i, issue: .invalidNumber) }
             var e = 0
-            while isDigit(i) {
-                if e < 100_000 { e = e * 10 + Int(at(i) - 48) }
+            while i < n {
+                let d = p[i] &- 48
+                if d >= 10 { break }
+                if e < 100_000 { e = e * 10 + Int(d) }
                 i += 1
             }
-            t.exp10 += eneg ? -e : e
+            exp10 += eneg ? -e : e
         }
         sc.i = i
         t.end = i
+        t.mantissa = mant
+        t.exp10 = exp10
+        t.truncated = truncated
         return t
     }
 

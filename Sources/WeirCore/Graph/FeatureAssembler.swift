@@ -82,10 +82,8 @@ public struct FeatureAssembler: Sendable {
     /// Appends the feature vector of `row` to `out`.
     @inline(__always)
     func assemble(_ batch: RecordBatch, row: Int, windows: [WindowOperator], into out: inout FeatureBatch) {
-        let base = out.values.count
-        for _ in 0..<names.count { out.values.append(0) }
-        out.recordRow.append(Int32(row))
-        out.values.withUnsafeMutableBufferPointer { v in
+        let base = out.appendZeroed(row: row)
+        out.storage.withUnsafeMutableBufferPointer { v in
           ops.withUnsafeBufferPointer { opsBuf in
             for op in opsBuf {
                 switch op.kind {

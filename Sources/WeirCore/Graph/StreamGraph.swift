@@ -51,8 +51,7 @@ public struct StreamGraph: Sendable {
         self.decoder = decoder
         self.windows = windows
         outputs = GraphOutputs(records: RecordBatch(fieldCount: spec.schema.count, capacity: spec.batchCapacity),
-                               features: FeatureBatch(names: assembler?.names ?? []))
-        outputs.features.values.reserveCapacity(spec.batchCapacity * (assembler?.names.count ?? 0))
+                               features: FeatureBatch(names: assembler?.names ?? [], capacity: spec.batchCapacity))
     }
 
     /// The current watermark (event time) or `now − 1` of the last call (processing time).
@@ -76,35 +75,51 @@ public struct StreamGraph: Sendable {
 
     /// Processes one message (appending to outputs).
     public mutating func process(_ message: UnsafeRawBufferPointer, partition: Int32, offset: Int64, now: Int64) {
+        if timeField < 0 { advanceProcessingTime(now) }
+        let ok = Self.step(message, partition: partition, offset: offset, now: now, timeField: timeField,
+                           processingWatermark: processingWatermark, decoder: &decoder, watermarks: &watermarks,
+                           windows: &windows, assembler: assembler, records: &outputs.records,
+                           features: &outputs.features, results: &outputs.windowResults, late: &outputs.late,
+                           deadLetters: &outputs.deadLetters)
+        if ok { recordsProcessed += 1 } else { deadLetterCount += 1 }
+    }
+
+    /// One record through the graph. Static, with every piece of state as its own `inout`
+    /// argument, so no struct is copied per event.
+    @inline(__always)
+    static func step(_ message: UnsafeRawBufferPointer, partition: Int32, offset: Int64, now: Int64, timeField: Int,
+                     processingWatermark: Int64, decoder: inout RecordDecoder, watermarks: inout WatermarkTracker,
+                     windows: inout [WindowOperator], assembler: FeatureAssembler?, records: inout RecordBatch,
+                     features: inout FeatureBatch, results: inout WindowResults, late: inout ContiguousArray<LateEvent>,
+                     deadLetters: inout ContiguousArray<DeadLetter>) -> Bool {
         let row: Int
         do {
-            row = try decoder.decode(message, into: &outputs.records, partition: partition, offset: offset)
+            row = try decoder.decode(message, into: &records, partition: partition, offset: offset)
         } catch {
-            deadLetterCount += 1
-            outputs.deadLetters.append(DeadLetter(partition: partition, offset: offset, error: error))
-            return
+            deadLetters.append(DeadLetter(partition: partition, offset: offset, error: error))
+            return false
         }
-        recordsProcessed += 1
         let ts: Int64
         let wm: Int64
         if timeField >= 0 {
-            ts = outputs.records.int(row, timeField)
+            ts = records.int(row, timeField)
             wm = watermarks.watermark
         } else {
             ts = now
-            advanceProcessingTime(now)
             wm = processingWatermark
         }
-        outputs.records.eventTimes[row] = ts
+        records.setEventTime(row, ts)
         for i in windows.indices {
-            windows[i].process(outputs.records, row: row, ts: ts, watermark: wm,
-                               results: &outputs.windowResults, late: &outputs.late)
+            windows[i].process(records, row: row, ts: ts, watermark: wm, results: &results, late: &late)
         }
-        if let assembler { assembler.assemble(outputs.records, row: row, windows: windows, into: &outputs.features) }
+        if let assembler { assembler.assemble(records, row: row, windows: windows, into: &features) }
         if timeField >= 0 {
             let nw = watermarks.observe(partition: partition, eventTime: ts, now: now)
-            if nw > wm { fire(nw) }
+            if nw > wm {
+                for i in windows.indices { windows[i].advance(to: nw, results: &results) }
+            }
         }
+        return true
     }
 
     /// Processes one message given as bytes.

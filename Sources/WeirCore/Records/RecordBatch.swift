@@ -2,82 +2,88 @@
 ///
 /// Slot encoding by field type: `double` → IEEE bits; `int`, `timestamp` → `Int64`;
 /// `bool` → 0/1; `category` → interned id; `string` → `(offset << 32) | length` into the
-/// batch's byte arena. Each row also carries its source `partition` and `offset`.
-/// A batch is cleared with ``removeAll()`` and refilled; its storage is kept, so a steady
-/// state allocates nothing.
+/// batch's byte arena. Each row also carries its source `partition` and `offset` and the event
+/// time the graph assigned. A batch is cleared with ``removeAll()`` and refilled; storage is kept
+/// (rows are pre-sized and grow by doubling), so a steady state allocates nothing.
 ///
-/// Invariant: `slots.count == rowCount * fieldCount`; a slot's value is meaningful only when
+/// Invariant: rows `0..<count` are valid; a slot's value is meaningful only when
 /// ``isPresent(_:_:)`` is true.
-/// - Complexity: accessors O(1).
+/// - Complexity: accessors O(1); appending a row O(fields) amortised.
 public struct RecordBatch: Sendable {
     /// Fields per row.
     public let fieldCount: Int
+    /// Number of rows.
+    public private(set) var count: Int = 0
+    @usableFromInline var rowCapacity: Int
     @usableFromInline var slots: ContiguousArray<Int64>
     @usableFromInline var present: ContiguousArray<UInt8>
     @usableFromInline var strings: ContiguousArray<UInt8>
-    /// Source partition of each row.
-    public internal(set) var partitions: ContiguousArray<Int32>
-    /// Source offset of each row.
-    public internal(set) var offsets: ContiguousArray<Int64>
-    /// Event time (epoch ms) of each row, as assigned by the graph (time field or processing time).
-    public internal(set) var eventTimes: ContiguousArray<Int64>
+    @usableFromInline var partitionColumn: ContiguousArray<Int32>
+    @usableFromInline var offsetColumn: ContiguousArray<Int64>
+    @usableFromInline var eventTimeColumn: ContiguousArray<Int64>
 
     public init(fieldCount: Int, capacity: Int = 1024) {
         self.fieldCount = fieldCount
-        slots = []; present = []; strings = []; partitions = []; offsets = []; eventTimes = []
-        slots.reserveCapacity(capacity * fieldCount)
-        present.reserveCapacity(capacity * fieldCount)
-        strings.reserveCapacity(capacity * 16)
-        partitions.reserveCapacity(capacity); offsets.reserveCapacity(capacity); eventTimes.reserveCapacity(capacity)
+        rowCapacity = max(1, capacity)
+        slots = ContiguousArray(repeating: 0, count: rowCapacity * fieldCount)
+        present = ContiguousArray(repeating: 0, count: rowCapacity * fieldCount)
+        strings = []
+        strings.reserveCapacity(rowCapacity * 16)
+        partitionColumn = ContiguousArray(repeating: 0, count: rowCapacity)
+        offsetColumn = ContiguousArray(repeating: 0, count: rowCapacity)
+        eventTimeColumn = ContiguousArray(repeating: 0, count: rowCapacity)
     }
-
-    /// Number of rows.
-    @inlinable public var count: Int { partitions.count }
 
     /// Removes all rows, keeping storage.
     public mutating func removeAll() {
-        slots.removeAll(keepingCapacity: true)
-        present.removeAll(keepingCapacity: true)
+        count = 0
         strings.removeAll(keepingCapacity: true)
-        partitions.removeAll(keepingCapacity: true)
-        offsets.removeAll(keepingCapacity: true)
-        eventTimes.removeAll(keepingCapacity: true)
     }
 
-    /// Appends an empty row (all fields absent) and returns its index.
+    /// Source partition of row `i`.
+    @inlinable public func partition(_ i: Int) -> Int32 { partitionColumn[i] }
+    /// Source offset of row `i`.
+    @inlinable public func offset(_ i: Int) -> Int64 { offsetColumn[i] }
+    /// Event time (epoch ms) the graph assigned to row `i` (time field or processing time).
+    @inlinable public func eventTime(_ i: Int) -> Int64 { eventTimeColumn[i] }
+    /// Source offsets of all rows (allocates; for tests and reports).
+    public var offsets: [Int64] { Array(offsetColumn[..<count]) }
+    /// Source partitions of all rows (allocates).
+    public var partitions: [Int32] { Array(partitionColumn[..<count]) }
+
+    mutating func setEventTime(_ i: Int, _ t: Int64) { eventTimeColumn[i] = t }
+
+    mutating func grow() {
+        let n = rowCapacity
+        slots.append(contentsOf: repeatElement(0, count: n * fieldCount))
+        present.append(contentsOf: repeatElement(0, count: n * fieldCount))
+        partitionColumn.append(contentsOf: repeatElement(0, count: n))
+        offsetColumn.append(contentsOf: repeatElement(0, count: n))
+        eventTimeColumn.append(contentsOf: repeatElement(0, count: n))
+        rowCapacity = 2 * n
+    }
+
+    /// Starts a new row (all fields absent) and returns its index.
     @usableFromInline
     mutating func appendRow(partition: Int32, offset: Int64) -> Int {
-        let need = present.count + fieldCount
-        if present.capacity >= need && fieldCount <= 16 {
-            // fast path: grow without a per-element loop
-            present.append(contentsOf: Self.zeros16.prefix(fieldCount))
-            slots.append(contentsOf: Self.zeroSlots16.prefix(fieldCount))
-        } else {
-            for _ in 0..<fieldCount { slots.append(0); present.append(0) }
+        if count == rowCapacity { grow() }
+        let r = count
+        let base = r * fieldCount
+        present.withUnsafeMutableBufferPointer { p in
+            for f in 0..<fieldCount { p[base + f] = 0 }
         }
-        partitions.append(partition)
-        offsets.append(offset)
-        eventTimes.append(0)
-        return partitions.count - 1
+        partitionColumn[r] = partition
+        offsetColumn[r] = offset
+        eventTimeColumn[r] = 0
+        count = r + 1
+        return r
     }
-
-    static let zeros16 = ContiguousArray<UInt8>(repeating: 0, count: 16)
-    static let zeroSlots16 = ContiguousArray<Int64>(repeating: 0, count: 16)
 
     /// Drops the last row (used when decoding it failed); `stringMark` restores the arena.
     @usableFromInline
     mutating func dropLastRow(stringMark: Int) {
-        slots.removeLast(fieldCount)
-        present.removeLast(fieldCount)
-        partitions.removeLast(); offsets.removeLast(); eventTimes.removeLast()
+        count -= 1
         strings.removeLast(strings.count - stringMark)
-    }
-
-    @inlinable @inline(__always)
-    mutating func set(_ row: Int, _ field: Int, _ v: Int64) {
-        let i = row &* fieldCount &+ field
-        slots[i] = v
-        present[i] = 1
     }
 
     /// True when the field was present (and not `null`) in the row.

@@ -9,9 +9,13 @@
 /// - Complexity: lookup/insert/remove O(1) expected (+ O(length) hashing and compare).
 public struct ByteInterner: Sendable {
     @usableFromInline var table: ContiguousArray<Int32>      // -1 = empty, else id
-    @usableFromInline var hashes: ContiguousArray<UInt64>    // per id
-    @usableFromInline var starts: ContiguousArray<Int32>     // per id, into arena; -1 = free id
-    @usableFromInline var lengths: ContiguousArray<Int32>    // per id
+    /// Per id: hash, arena start (−1 = free id) and length, together in one 16-byte record.
+    @usableFromInline struct Meta: Sendable {
+        @usableFromInline var hash: UInt64
+        @usableFromInline var start: Int32
+        @usableFromInline var length: Int32
+    }
+    @usableFromInline var meta: ContiguousArray<Meta>
     @usableFromInline var arena: ContiguousArray<UInt8>
     @usableFromInline var freeIds: ContiguousArray<Int32>
     @usableFromInline var garbage: Int
@@ -24,36 +28,32 @@ public struct ByteInterner: Sendable {
         var cap = 16
         while cap < capacity * 2 { cap <<= 1 }
         table = ContiguousArray(repeating: -1, count: cap)
-        hashes = []; starts = []; lengths = []; arena = []; freeIds = []
+        meta = []; arena = []; freeIds = []
         garbage = 0
         count = 0
-        hashes.reserveCapacity(capacity); starts.reserveCapacity(capacity); lengths.reserveCapacity(capacity)
+        meta.reserveCapacity(capacity)
     }
 
     /// One past the largest id ever handed out (ids below it may be free).
-    public var idLimit: Int { starts.count }
+    public var idLimit: Int { meta.count }
 
     /// True when `id` is currently live.
-    public func isLive(_ id: Int32) -> Bool { id >= 0 && Int(id) < starts.count && starts[Int(id)] >= 0 }
+    public func isLive(_ id: Int32) -> Bool { id >= 0 && Int(id) < meta.count && meta[Int(id)].start >= 0 }
 
     /// The id of the given bytes, or nil.
     @inlinable
     public func lookup(_ p: UnsafeRawPointer, _ n: Int, hash h: UInt64) -> Int32? {
         table.withUnsafeBufferPointer { t in
-            hashes.withUnsafeBufferPointer { hs in
-                lengths.withUnsafeBufferPointer { ls in
-                    starts.withUnsafeBufferPointer { ss in
-                        arena.withUnsafeBufferPointer { a in
-                            let mask = t.count - 1
-                            var slot = Int(truncatingIfNeeded: h) & mask
-                            while true {
-                                let id = t[slot]
-                                if id < 0 { return nil }
-                                let k = Int(id)
-                                if hs[k] == h && Int(ls[k]) == n && (n == 0 || memcmpBytes(a.baseAddress! + Int(ss[k]), p, n)) { return id }
-                                slot = (slot + 1) & mask
-                            }
-                        }
+            meta.withUnsafeBufferPointer { m in
+                arena.withUnsafeBufferPointer { a in
+                    let mask = t.count - 1
+                    var slot = Int(truncatingIfNeeded: h) & mask
+                    while true {
+                        let id = t[slot]
+                        if id < 0 { return nil }
+                        let x = m[Int(id)]
+                        if x.hash == h && Int(x.length) == n && (n == 0 || memcmpBytes(a.baseAddress! + Int(x.start), p, n)) { return id }
+                        slot = (slot + 1) & mask
                     }
                 }
             }
@@ -92,10 +92,10 @@ public struct ByteInterner: Sendable {
         let id: Int32
         if let f = freeIds.popLast() {
             id = f
-            hashes[Int(f)] = h; starts[Int(f)] = start; lengths[Int(f)] = Int32(n)
+            meta[Int(f)] = Meta(hash: h, start: start, length: Int32(n))
         } else {
-            id = Int32(starts.count)
-            hashes.append(h); starts.append(start); lengths.append(Int32(n))
+            id = Int32(meta.count)
+            meta.append(Meta(hash: h, start: start, length: Int32(n)))
         }
         placeInTable(id, hash: h)
         count += 1
@@ -112,16 +112,16 @@ public struct ByteInterner: Sendable {
 
     mutating func grow() {
         table = ContiguousArray(repeating: -1, count: table.count * 2)
-        for id in 0..<starts.count where starts[id] >= 0 { placeInTable(Int32(id), hash: hashes[id]) }
+        for id in 0..<meta.count where meta[id].start >= 0 { placeInTable(Int32(id), hash: meta[id].hash) }
     }
 
     mutating func compact() {
         var newArena = ContiguousArray<UInt8>()
         newArena.reserveCapacity(arena.count - garbage + 64)
-        for id in 0..<starts.count where starts[id] >= 0 {
-            let s = Int(starts[id])
-            starts[id] = Int32(newArena.count)
-            newArena.append(contentsOf: arena[s..<s + Int(lengths[id])])
+        for id in 0..<meta.count where meta[id].start >= 0 {
+            let s = Int(meta[id].start)
+            meta[id].start = Int32(newArena.count)
+            newArena.append(contentsOf: arena[s..<s + Int(meta[id].length)])
         }
         arena = newArena
         garbage = 0
@@ -131,13 +131,13 @@ public struct ByteInterner: Sendable {
     public mutating func remove(_ id: Int32) {
         guard isLive(id) else { return }
         let mask = table.count - 1
-        var slot = Int(truncatingIfNeeded: hashes[Int(id)]) & mask
+        var slot = Int(truncatingIfNeeded: meta[Int(id)].hash) & mask
         while table[slot] != id { slot = (slot + 1) & mask }
         // backward shift
         var hole = slot
         var j = (slot + 1) & mask
         while table[j] >= 0 {
-            let home = Int(truncatingIfNeeded: hashes[Int(table[j])]) & mask
+            let home = Int(truncatingIfNeeded: meta[Int(table[j])].hash) & mask
             // move j into hole if home is not in (hole, j] cyclically
             let dj = (j - home) & mask
             let dh = (hole - home) & mask
@@ -148,9 +148,9 @@ public struct ByteInterner: Sendable {
             j = (j + 1) & mask
         }
         table[hole] = -1
-        garbage += Int(lengths[Int(id)])
-        starts[Int(id)] = -1
-        lengths[Int(id)] = 0
+        garbage += Int(meta[Int(id)].length)
+        meta[Int(id)].start = -1
+        meta[Int(id)].length = 0
         freeIds.append(id)
         count -= 1
     }
@@ -158,7 +158,7 @@ public struct ByteInterner: Sendable {
     /// Calls `body` with the bytes of a live id.
     @inlinable
     public func withBytes<R>(of id: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        let s = Int(starts[Int(id)]), n = Int(lengths[Int(id)])
+        let s = Int(meta[Int(id)].start), n = Int(meta[Int(id)].length)
         return try arena.withUnsafeBytes { try body(UnsafeRawBufferPointer(rebasing: $0[s..<s + n])) }
     }
 
@@ -170,7 +170,7 @@ public struct ByteInterner: Sendable {
 
     /// Approximate heap bytes held.
     public var memoryBytes: Int {
-        table.capacity * 4 + hashes.capacity * 8 + starts.capacity * 4 + lengths.capacity * 4 + arena.capacity + freeIds.capacity * 4
+        table.capacity * 4 + meta.capacity * 16 + arena.capacity + freeIds.capacity * 4
     }
 }
 

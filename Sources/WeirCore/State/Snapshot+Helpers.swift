@@ -50,8 +50,9 @@ extension ByteReader {
 extension ByteInterner {
     func serialize(into w: inout ByteWriter) {
         w.writeHeader(tag: "WBIN", version: 1)
-        w.writeArray(table); w.write(UInt64(hashes.count)); for h in hashes { w.write(h) }
-        w.writeArray(starts); w.writeArray(lengths); w.writeArray(arena); w.writeArray(freeIds)
+        w.writeArray(table); w.write(UInt64(meta.count))
+        for m in meta { w.write(m.hash); w.write(m.start); w.write(m.length) }
+        w.writeArray(arena); w.writeArray(freeIds)
         w.write(garbage); w.write(count)
     }
 
@@ -59,18 +60,16 @@ extension ByteInterner {
         try r.readHeader(tag: "WBIN", supportedVersions: 1...1)
         self.init(capacity: 1)
         table = try r.readInt32s("ByteInterner.table")
-        let n = try r.readCount(field: "ByteInterner.hashes", limit: r.remaining / 8)
-        hashes = []
-        for _ in 0..<n { hashes.append(try r.readUInt64()) }
-        starts = try r.readInt32s("ByteInterner.starts")
-        lengths = try r.readInt32s("ByteInterner.lengths")
+        let n = try r.readCount(field: "ByteInterner.meta", limit: r.remaining / 16)
+        meta = []
+        for _ in 0..<n { meta.append(Meta(hash: try r.readUInt64(), start: try r.readInt32(), length: try r.readInt32())) }
         arena = try r.readUInt8s("ByteInterner.arena")
         freeIds = try r.readInt32s("ByteInterner.freeIds")
         garbage = try r.readInt()
         let c = try r.readInt()
-        guard table.count >= 16, table.count & (table.count - 1) == 0, starts.count == n, lengths.count == n, c >= 0, c <= n
+        guard table.count >= 16, table.count & (table.count - 1) == 0, c >= 0, c <= n
         else { throw .invalidValue(field: "ByteInterner", detail: "inconsistent sizes") }
-        for (i, s) in starts.enumerated() where s >= 0 && Int(s) + Int(lengths[i]) > arena.count {
+        for (i, m) in meta.enumerated() where m.start >= 0 && (m.length < 0 || Int(m.start) + Int(m.length) > arena.count) {
             throw .invalidValue(field: "ByteInterner.starts", detail: "id \(i) outside arena")
         }
         for id in table where id >= n {

@@ -51,8 +51,11 @@ extension WindowOperator {
         store.serialize(into: &w)
         keys.serialize(into: &w)
         w.writeArray(keyHead); w.writeArray(keyTail)
-        w.writeArray(eStart); w.writeArray(eEnd); w.writeArray(eKey); w.writeArray(eNext); w.writeArray(ePrev)
-        w.writeArray(eFlags); w.writeArray(eGen); w.writeArray(freeEntries)
+        w.write(UInt64(ents.count))
+        for x in ents {
+            w.write(x.start); w.write(x.end); w.write(x.key); w.write(x.next); w.write(x.prev); w.write(x.gen); w.write(x.flags)
+        }
+        w.writeArray(freeEntries)
         w.write(UInt64(timers.items.count))
         for t in timers.items { w.write(t.time); w.write(t.entry); w.write(t.gen); w.write(t.kind) }
         w.writeArray(stored)
@@ -68,9 +71,13 @@ extension WindowOperator {
         try store.restore(from: &r)
         keys = try ByteInterner(deserializing: &r)
         keyHead = try r.readInt32s("keyHead"); keyTail = try r.readInt32s("keyTail")
-        eStart = try r.readInt64s("eStart"); eEnd = try r.readInt64s("eEnd"); eKey = try r.readInt32s("eKey")
-        eNext = try r.readInt32s("eNext"); ePrev = try r.readInt32s("ePrev")
-        eFlags = try r.readUInt8s("eFlags"); eGen = try r.readUInt32s("eGen"); freeEntries = try r.readInt32s("freeEntries")
+        let ne = try r.readCount(field: "entries", limit: r.remaining / 33)
+        ents = []
+        for _ in 0..<ne {
+            ents.append(Entry(start: try r.readInt64(), end: try r.readInt64(), key: try r.readInt32(), next: try r.readInt32(),
+                              prev: try r.readInt32(), gen: try r.readUInt32(), flags: try r.readUInt8()))
+        }
+        freeEntries = try r.readInt32s("freeEntries")
         let nt = try r.readCount(field: "timers", limit: r.remaining / 17)
         timers = TimerHeap()
         for _ in 0..<nt {
@@ -78,15 +85,14 @@ extension WindowOperator {
         }
         stored = try r.readDoubles("stored")
         liveWindows = try r.readInt()
-        let n = eStart.count
-        guard n >= 1, [eEnd.count, eKey.count, eNext.count, ePrev.count, eFlags.count, eGen.count].allSatisfy({ $0 == n }),
-              store.entryCapacity >= n, keyHead.count == keyTail.count, keyHead.count >= keys.idLimit
+        let n = ents.count
+        guard n >= 1, store.entryCapacity >= n, keyHead.count == keyTail.count, keyHead.count >= keys.idLimit
         else { throw .invalidValue(field: "WindowOperator", detail: "inconsistent entry arrays") }
         for i in 0..<n {
-            for link in [eNext[i], ePrev[i]] where link < -1 || Int(link) >= n {
+            for link in [ents[i].next, ents[i].prev] where link < -1 || Int(link) >= n {
                 throw .invalidValue(field: "WindowOperator", detail: "entry link out of range")
             }
-            if eFlags[i] & 4 != 0 && i > 0 && (eKey[i] < 0 || Int(eKey[i]) >= keyHead.count) {
+            if ents[i].flags & 4 != 0 && i > 0 && (ents[i].key < 0 || Int(ents[i].key) >= keyHead.count) {
                 throw .invalidValue(field: "WindowOperator", detail: "entry key out of range")
             }
         }

@@ -10,18 +10,18 @@ extension WindowOperator {
         guard let key = resolveKey(batch, row) else { return .rejectedKey }
         store.extract(batch, row: row, into: &inputs)
         var pane = keyHead[Int(key)]
-        while pane >= 0 && eStart[Int(pane)] != p { pane = eNext[Int(pane)] }
+        while pane >= 0 && ents[Int(pane)].start != p { pane = ents[Int(pane)].next }
         let isNew = pane < 0
         if isNew {
             pane = allocEntry(key: key, start: p, end: p &+ slide)
             let (c, o) = (p &+ size &- 1).addingReportingOverflow(lateness)
-            timers.push(Timer(time: o ? .max : c, entry: pane, gen: eGen[Int(pane)], kind: 2))
+            timers.push(Timer(time: o ? .max : c, entry: pane, gen: ents[Int(pane)].gen, kind: 2))
             if spec.emitResults {
                 // a fire timer for each window of this pane that no other live pane scheduled
                 var end = p &+ slide
                 while end <= p &+ size {
                     if end &- 1 > wm && !hasOtherPane(key: key, end: end, except: pane) {
-                        timers.push(Timer(time: end &- 1, entry: pane, gen: eGen[Int(pane)], kind: 1))
+                        timers.push(Timer(time: end &- 1, entry: pane, gen: ents[Int(pane)].gen, kind: 1))
                     }
                     end &+= slide
                 }
@@ -54,9 +54,9 @@ extension WindowOperator {
     func hasOtherPane(key: Int32, end: Int64, except: Int32) -> Bool {
         var e = keyHead[Int(key)]
         while e >= 0 {
-            let s = eStart[Int(e)]
+            let s = ents[Int(e)].start
             if e != except && s >= end &- size && s < end { return true }
-            e = eNext[Int(e)]
+            e = ents[Int(e)].next
         }
         return false
     }
@@ -66,13 +66,13 @@ extension WindowOperator {
         store.reset(0)
         var e = keyHead[Int(key)]
         while e >= 0 {
-            let s = eStart[Int(e)]
+            let s = ents[Int(e)].start
             if s >= end &- size && s < end { store.merge(into: 0, from: e) }
-            e = eNext[Int(e)]
+            e = ents[Int(e)].next
         }
-        eStart[0] = end &- size
-        eEnd[0] = end
-        eKey[0] = key
+        ents[0].start = end &- size
+        ents[0].end = end
+        ents[0].key = key
     }
 
     mutating func emitPaneWindow(key: Int32, end: Int64, kind: ResultKind, into results: inout WindowResults) {

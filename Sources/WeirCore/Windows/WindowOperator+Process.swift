@@ -19,7 +19,7 @@ extension WindowOperator {
         if outcome != .accepted { clearCurrent() }
         if outcome == .late {
             stats.lateEvents += 1
-            late.append(LateEvent(window: index, partition: batch.partitions[row], offset: batch.offsets[row],
+            late.append(LateEvent(window: index, partition: batch.partition(row), offset: batch.offset(row),
                                   eventTime: ts, watermark: wm, row: row))
         }
         return outcome
@@ -40,14 +40,14 @@ extension WindowOperator {
         var featureStart = Int64.max
         var e = keyHead[Int(key)]
         while e >= 0 {
-            let st = eStart[Int(e)]
+            let st = ents[Int(e)].start
             if st <= lastStart && st > ts &- size {
                 let j = Int((lastStart &- st) / slide)
                 if j < 64 { found |= 1 << UInt64(j) }
                 updateAligned(e, ts: ts, wm: wm, &results)
                 if st < featureStart { featureStart = st; featureEntry = e }
             }
-            e = eNext[Int(e)]
+            e = ents[Int(e)].next
         }
         var s = lastStart
         var j = 0
@@ -59,7 +59,7 @@ extension WindowOperator {
                 var x: Int32 = -1
                 if j >= 64 {  // very many windows per event: search
                     var y = keyHead[Int(key)]
-                    while y >= 0 && eStart[Int(y)] != s { y = eNext[Int(y)] }
+                    while y >= 0 && ents[Int(y)].start != s { y = ents[Int(y)].next }
                     x = y
                 }
                 if x < 0 {
@@ -79,11 +79,11 @@ extension WindowOperator {
     @inline(__always)
     mutating func updateAligned(_ e: Int32, ts: Int64, wm: Int64, _ results: inout WindowResults) {
         store.apply(e, inputs, ts: ts)
-        let end = eEnd[Int(e)]
+        let end = ents[Int(e)].end
         if wm >= end &- 1 {
-            let f = eFlags[Int(e)]
+            let f = ents[Int(e)].flags
             if f & 2 != 0 { stats.lateUpdates += 1 }
-            eFlags[Int(e)] |= 1
+            ents[Int(e)].flags |= 1
             emit(e, f & 2 != 0 ? .lateUpdate : .onTime, into: &results)
         }
     }
@@ -102,8 +102,8 @@ extension WindowOperator {
             var e = keyHead[Int(key)]
             while e >= 0 {
                 let i = Int(e)
-                if eStart[i] <= we && eEnd[i] >= ws { ms = min(ms, eStart[i]); me = max(me, eEnd[i]) }
-                e = eNext[i]
+                if ents[i].start <= we && ents[i].end >= ws { ms = min(ms, ents[i].start); me = max(me, ents[i].end) }
+                e = ents[i].next
             }
         }
         if isLate(end: me, watermark: wm) { return .late }
@@ -114,9 +114,9 @@ extension WindowOperator {
         var e = keyHead[Int(key)]
         while e >= 0 {
             let i = Int(e)
-            let next = eNext[i]
-            if eStart[i] <= we && eEnd[i] >= ws {
-                if eFlags[i] & 2 != 0 { emitted = true }
+            let next = ents[i].next
+            if ents[i].start <= we && ents[i].end >= ws {
+                if ents[i].flags & 2 != 0 { emitted = true }
                 if target < 0 { target = e } else {
                     store.merge(into: target, from: e)
                     freeEntry(e)
@@ -127,19 +127,19 @@ extension WindowOperator {
         if target < 0 {
             target = allocEntry(key: key, start: ms, end: me)
             schedule(target, watermark: wm)
-        } else if eStart[Int(target)] != ms || eEnd[Int(target)] != me {
-            eStart[Int(target)] = ms
-            eEnd[Int(target)] = me
-            eGen[Int(target)] &+= 1
-            if me &- 1 > wm { eFlags[Int(target)] &= ~1 }
+        } else if ents[Int(target)].start != ms || ents[Int(target)].end != me {
+            ents[Int(target)].start = ms
+            ents[Int(target)].end = me
+            ents[Int(target)].gen &+= 1
+            if me &- 1 > wm { ents[Int(target)].flags &= ~1 }
             schedule(target, watermark: wm)
         }
-        if emitted { eFlags[Int(target)] |= 2 }
+        if emitted { ents[Int(target)].flags |= 2 }
         store.apply(target, inputs, ts: ts)
         if wm >= me &- 1 {
-            let f = eFlags[Int(target)]
+            let f = ents[Int(target)].flags
             if f & 2 != 0 { stats.lateUpdates += 1 }
-            eFlags[Int(target)] |= 1
+            ents[Int(target)].flags |= 1
             emit(target, f & 2 != 0 ? .lateUpdate : .onTime, into: &results)
         }
         captureCurrent(target)
@@ -175,12 +175,12 @@ extension WindowOperator {
         }
         // purge once no future in-time event can include it: ts + length + lateness − 1 ≤ wm
         let (c, o) = (ts &+ size &- 1).addingReportingOverflow(lateness)
-        timers.push(Timer(time: o ? .max : c, entry: e, gen: eGen[Int(e)], kind: 2))
+        timers.push(Timer(time: o ? .max : c, entry: e, gen: ents[Int(e)].gen, kind: 2))
         // recompute over the key's stored events in (ts − length, ts], arrival order
         store.reset(0)
         var x = keyHead[Int(key)]
         while x >= 0 {
-            let t = eStart[Int(x)]
+            let t = ents[Int(x)].start
             if t > ts &- size && t <= ts {
                 let b = Int(x) * w
                 for i in 0..<store.aggregateCount {
@@ -189,11 +189,11 @@ extension WindowOperator {
                 }
                 store.apply(0, scratchInputs, ts: t)
             }
-            x = eNext[Int(x)]
+            x = ents[Int(x)].next
         }
-        eStart[0] = ts &- size &+ 1
-        eEnd[0] = ts &+ 1
-        eKey[0] = key
+        ents[0].start = ts &- size &+ 1
+        ents[0].end = ts &+ 1
+        ents[0].key = key
         emit(0, .perEvent, into: &results)
         captureCurrent(0)
         return .accepted
@@ -205,15 +205,15 @@ extension WindowOperator {
         var e = keyHead[Int(key)]
         if e < 0 { e = allocEntry(key: key, start: 0, end: 0) }
         store.apply(e, inputs, ts: ts)
-        eEnd[Int(e)] += 1
+        ents[Int(e)].end += 1
         captureCurrent(e)
-        if eEnd[Int(e)] >= countN {
-            let seq = eStart[Int(e)]
-            eEnd[Int(e)] = seq + 1
+        if ents[Int(e)].end >= countN {
+            let seq = ents[Int(e)].start
+            ents[Int(e)].end = seq + 1
             emit(e, .countReached, into: &results)
             store.reset(e)
-            eStart[Int(e)] = seq + 1
-            eEnd[Int(e)] = 0
+            ents[Int(e)].start = seq + 1
+            ents[Int(e)].end = 0
         }
         return .accepted
     }

@@ -44,13 +44,19 @@ public struct WindowOperator: Sendable {
     @usableFromInline var keys: ByteInterner
     @usableFromInline var keyHead = ContiguousArray<Int32>()
     @usableFromInline var keyTail = ContiguousArray<Int32>()
-    @usableFromInline var eStart = ContiguousArray<Int64>()
-    @usableFromInline var eEnd = ContiguousArray<Int64>()
-    @usableFromInline var eKey = ContiguousArray<Int32>()
-    @usableFromInline var eNext = ContiguousArray<Int32>()
-    @usableFromInline var ePrev = ContiguousArray<Int32>()
-    @usableFromInline var eFlags = ContiguousArray<UInt8>()   // bit0 fired (timer done), bit1 emitted, bit2 live
-    @usableFromInline var eGen = ContiguousArray<UInt32>()
+    /// One window (or pane, or stored sliding event): 40 bytes, one cache line with its neighbours.
+    @usableFromInline
+    struct Entry: Sendable, Equatable {
+        @usableFromInline var start: Int64
+        @usableFromInline var end: Int64
+        @usableFromInline var key: Int32
+        @usableFromInline var next: Int32
+        @usableFromInline var prev: Int32
+        @usableFromInline var gen: UInt32
+        /// bit0 fired, bit1 emitted, bit2 live.
+        @usableFromInline var flags: UInt8
+    }
+    @usableFromInline var ents = ContiguousArray<Entry>()
     @usableFromInline var freeEntries = ContiguousArray<Int32>()
     @usableFromInline var timers = TimerHeap()
     @usableFromInline var inputs: AggregateInputs
@@ -121,7 +127,7 @@ public struct WindowOperator: Sendable {
 
     /// Approximate bytes of state held (slots, sketches, entry metadata, keys, timers).
     public var stateBytes: Int {
-        let entries = eStart.count
+        let entries = ents.count
         return entries * (store.bytesPerEntry + 8 + 8 + 4 + 4 + 4 + 1 + 4)
             + keys.memoryBytes + keyHead.count * 8 + timers.items.count * 24 + stored.count * 8
     }
@@ -133,20 +139,19 @@ public struct WindowOperator: Sendable {
         let e: Int32
         if let f = freeEntries.popLast() {
             e = f
-            eStart[Int(e)] = start; eEnd[Int(e)] = end; eKey[Int(e)] = key
-            eNext[Int(e)] = -1; ePrev[Int(e)] = -1; eFlags[Int(e)] = 4; eGen[Int(e)] &+= 1
+            ents[Int(e)].start = start; ents[Int(e)].end = end; ents[Int(e)].key = key
+            ents[Int(e)].next = -1; ents[Int(e)].prev = -1; ents[Int(e)].flags = 4; ents[Int(e)].gen &+= 1
             store.reset(e)
         } else {
-            e = Int32(eStart.count)
-            eStart.append(start); eEnd.append(end); eKey.append(key); eNext.append(-1); ePrev.append(-1)
-            eFlags.append(4); eGen.append(0)
+            e = Int32(ents.count)
+            ents.append(Entry(start: start, end: end, key: key, next: -1, prev: -1, gen: 0, flags: 4))
             store.prepare(e)
         }
         if link {
             let k = Int(key)
             let t = keyTail[k]
-            ePrev[Int(e)] = t
-            if t >= 0 { eNext[Int(t)] = e } else { keyHead[k] = e }
+            ents[Int(e)].prev = t
+            if t >= 0 { ents[Int(t)].next = e } else { keyHead[k] = e }
             keyTail[k] = e
             liveWindows += 1
         }
@@ -156,12 +161,12 @@ public struct WindowOperator: Sendable {
     /// Unlinks and frees an entry; frees its key when it was the key's last entry.
     mutating func freeEntry(_ e: Int32) {
         let i = Int(e)
-        let k = Int(eKey[i])
-        let p = ePrev[i], n = eNext[i]
-        if p >= 0 { eNext[Int(p)] = n } else { keyHead[k] = n }
-        if n >= 0 { ePrev[Int(n)] = p } else { keyTail[k] = p }
-        eFlags[i] = 0
-        eGen[i] &+= 1
+        let k = Int(ents[i].key)
+        let p = ents[i].prev, n = ents[i].next
+        if p >= 0 { ents[Int(p)].next = n } else { keyHead[k] = n }
+        if n >= 0 { ents[Int(n)].prev = p } else { keyTail[k] = p }
+        ents[i].flags = 0
+        ents[i].gen &+= 1
         store.release(e)
         freeEntries.append(e)
         liveWindows -= 1
@@ -199,12 +204,12 @@ public struct WindowOperator: Sendable {
     // MARK: emission
 
     mutating func emit(_ e: Int32, _ kind: ResultKind, into results: inout WindowResults) {
-        eFlags[Int(e)] |= 2
+        ents[Int(e)].flags |= 2
         guard spec.emitResults else { return }
         stats.emitted += 1
-        let k = eKey[Int(e)]
+        let k = ents[Int(e)].key
         let o: Int = keys.withBytes(of: k) { kb in
-            results.append(window: index, kind: kind, start: eStart[Int(e)], end: eEnd[Int(e)], key: kb, valueCount: store.columnCount)
+            results.append(window: index, kind: kind, start: ents[Int(e)].start, end: ents[Int(e)].end, key: kb, valueCount: store.columnCount)
         }
         store.output(e, into: &results.values, at: o)
     }
@@ -230,10 +235,10 @@ public struct WindowOperator: Sendable {
 
     @inline(__always)
     mutating func schedule(_ e: Int32, watermark wm: Int64) {
-        let end = eEnd[Int(e)]
-        if end - 1 > wm && spec.emitResults { timers.push(Timer(time: end - 1, entry: e, gen: eGen[Int(e)], kind: 0)) }
+        let end = ents[Int(e)].end
+        if end - 1 > wm && spec.emitResults { timers.push(Timer(time: end - 1, entry: e, gen: ents[Int(e)].gen, kind: 0)) }
         let (c, o) = (end &- 1).addingReportingOverflow(lateness)
-        timers.push(Timer(time: o ? .max : c, entry: e, gen: eGen[Int(e)], kind: 2))
+        timers.push(Timer(time: o ? .max : c, entry: e, gen: ents[Int(e)].gen, kind: 2))
     }
 
     /// Fires and purges windows whose timers are due at watermark `wm`.
@@ -241,14 +246,14 @@ public struct WindowOperator: Sendable {
         while let t = timers.top, t.time <= wm {
             _ = timers.pop()
             let i = Int(t.entry)
-            guard i < eGen.count, eGen[i] == t.gen, eFlags[i] & 4 != 0 else { continue }
+            guard i < ents.count, ents[i].gen == t.gen, ents[i].flags & 4 != 0 else { continue }
             if t.kind == 0 {
-                if eFlags[i] & 1 == 0 {
-                    eFlags[i] |= 1
-                    emit(t.entry, eFlags[i] & 2 != 0 ? .lateUpdate : .onTime, into: &results)
+                if ents[i].flags & 1 == 0 {
+                    ents[i].flags |= 1
+                    emit(t.entry, ents[i].flags & 2 != 0 ? .lateUpdate : .onTime, into: &results)
                 }
             } else if t.kind == 1 {
-                emitPaneWindow(key: eKey[i], end: t.time &+ 1, kind: .onTime, into: &results)
+                emitPaneWindow(key: ents[i].key, end: t.time &+ 1, kind: .onTime, into: &results)
             } else {
                 freeEntry(t.entry)
             }
@@ -261,16 +266,16 @@ public struct WindowOperator: Sendable {
         if usePanes {
             while let t = timers.pop() {
                 let i = Int(t.entry)
-                guard t.kind == 1, eGen[i] == t.gen, eFlags[i] & 4 != 0 else { continue }
-                emitPaneWindow(key: eKey[i], end: t.time &+ 1, kind: .flushed, into: &results)
+                guard t.kind == 1, ents[i].gen == t.gen, ents[i].flags & 4 != 0 else { continue }
+                emitPaneWindow(key: ents[i].key, end: t.time &+ 1, kind: .flushed, into: &results)
             }
         }
-        for e in 1..<Int32(eStart.count) where eFlags[Int(e)] & 4 != 0 {
+        for e in 1..<Int32(ents.count) where ents[Int(e)].flags & 4 != 0 {
             if usePanes { freeEntry(e); continue }
             if spec.kind == .sliding(length: size) { freeEntry(e); continue }
             if countN > 0 {
-                if eEnd[Int(e)] > 0 { eEnd[Int(e)] = eStart[Int(e)] + 1; emit(e, .flushed, into: &results) }
-            } else if eFlags[Int(e)] & 1 == 0 {
+                if ents[Int(e)].end > 0 { ents[Int(e)].end = ents[Int(e)].start + 1; emit(e, .flushed, into: &results) }
+            } else if ents[Int(e)].flags & 1 == 0 {
                 emit(e, .flushed, into: &results)
             }
             freeEntry(e)

@@ -44,7 +44,7 @@ import WeirTestSupport
         #expect(b.bool(r, 5) == true)
         #expect(!b.isPresent(r, 6), "null optional field is absent")
         #expect(d.categoryName(field: 7, id: b.category(r, 7)) == "NL")
-        #expect(b.partitions[r] == 3 && b.offsets[r] == 99)
+        #expect(b.partition(r) == 3 && b.offset(r) == 99)
     }
 
     @Test func numbersAreCorrectlyRounded() throws {

@@ -129,8 +129,8 @@ import WeirTestSupport
         batch.append(Self.json(evs[2]), partition: 0, offset: 102)
         g.process(batch, now: 0)
         #expect(g.outputs.records.count == 3)
-        #expect(Array(g.outputs.records.offsets) == [100, 8, 102])
-        #expect(g.outputs.features.count == 3 && Array(g.outputs.features.recordRow) == [0, 1, 2])
+        #expect(g.outputs.records.offsets == [100, 8, 102])
+        #expect(g.outputs.features.count == 3 && g.outputs.features.recordRows == [0, 1, 2])
         #expect(g.outputs.deadLetters == [
             DeadLetter(partition: 1, offset: 7, error: .outOfRange(field: 2, name: "amount", value: -5, offset: 28)),
             DeadLetter(partition: 0, offset: 101, error: .malformedJSON(offset: 0, issue: .expectedObject)),

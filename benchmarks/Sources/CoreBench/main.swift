@@ -98,7 +98,7 @@ func run(measureAllocs: Bool) throws -> RunResult {
     var uc = 0.0, um = 0.0
     func consume(_ g: inout StreamGraph) {
         let f = g.outputs.features
-        f.values.withUnsafeBufferPointer { v in
+        f.withValues { v in
             for i in 0..<f.count { uc += v[i * dim + ucol]; um += v[i * dim + mcol] }
         }
         let w = g.outputs.windowResults
