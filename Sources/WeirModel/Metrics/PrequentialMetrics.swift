@@ -14,8 +14,14 @@ public struct PrequentialMetrics: Sendable, Equatable {
     /// Adds one prediction `p` = P(y = 1) for label `y` (0 or 1; other labels are ignored).
     public mutating func update(p: Double, y: Double) {
         guard y == 0 || y == 1 else { return }
+        update(p: p, y: y, loss: binaryLogLoss(p: p, y: y))
+    }
+
+    /// As ``update(p:y:)`` with the log loss already computed (`binaryLogLoss(p:y:)`).
+    public mutating func update(p: Double, y: Double, loss: Double) {
+        guard y == 0 || y == 1 else { return }
         count += 1
-        logLoss += (1 / Double(count)) * (binaryLogLoss(p: p, y: y) - logLoss)
+        logLoss += (1 / Double(count)) * (loss - logLoss)
         if (p > 0.5 ? 1.0 : 0.0) == y { correct += 1 }
     }
 

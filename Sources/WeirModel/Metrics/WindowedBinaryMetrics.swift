@@ -9,6 +9,7 @@ public struct WindowedBinaryMetrics: Sendable, Equatable {
     public let mode: WindowMode
     var ps: ContiguousArray<Double>
     var ys: ContiguousArray<UInt8>
+    var losses: ContiguousArray<Double>
     var start = 0
     var filled = 0
     var lossSum = 0.0
@@ -21,6 +22,7 @@ public struct WindowedBinaryMetrics: Sendable, Equatable {
         self.mode = mode
         ps = ContiguousArray(repeating: 0, count: mode.size)
         ys = ContiguousArray(repeating: 0, count: mode.size)
+        losses = ContiguousArray(repeating: 0, count: mode.size)
     }
 
     /// Events currently in the window.
@@ -28,6 +30,12 @@ public struct WindowedBinaryMetrics: Sendable, Equatable {
 
     /// Adds a prediction `p` for label `y` (0 or 1; other labels are ignored).
     public mutating func update(p: Double, y: Double) {
+        guard y == 0 || y == 1 else { return }
+        update(p: p, y: y, loss: binaryLogLoss(p: p, y: y))
+    }
+
+    /// As ``update(p:y:)`` with the log loss already computed (`binaryLogLoss(p:y:)`).
+    public mutating func update(p: Double, y: Double, loss: Double) {
         guard y == 0 || y == 1 else { return }
         let cap = ps.count
         if case .tumbling = mode, filled == cap {
@@ -38,6 +46,7 @@ public struct WindowedBinaryMetrics: Sendable, Equatable {
         let slot = (start + filled) % cap
         ps[slot] = p.isNaN ? 0.5 : p
         ys[slot] = y == 1 ? 1 : 0
+        losses[slot] = loss
         filled += 1
         add(at: slot)
         sinceResum += 1
@@ -47,7 +56,7 @@ public struct WindowedBinaryMetrics: Sendable, Equatable {
     func contribution(_ i: Int) -> (loss: Double, correct: Int, tp: Int, fp: Int, fn: Int) {
         let p = ps[i], y = ys[i]
         let pred: UInt8 = p > 0.5 ? 1 : 0
-        return (binaryLogLoss(p: p, y: Double(y)), pred == y ? 1 : 0,
+        return (losses[i], pred == y ? 1 : 0,
                 pred == 1 && y == 1 ? 1 : 0, pred == 1 && y == 0 ? 1 : 0, pred == 0 && y == 1 ? 1 : 0)
     }
 

@@ -82,19 +82,28 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
     public var champion: LinearModel<O> { _gate.champion }
     public var championVersion: ModelVersion { _gate.championVersion }
 
-    /// Prepares `input` (standardise, zero non-finite values) and returns (probability, valid).
+    /// Prepares `input` (standardise, zero non-finite values) and returns (raw score, valid).
+    /// A non-finite feature always makes the raw score non-finite, so the full finiteness scan
+    /// runs only then.
     @inlinable mutating func prepareAndScore(_ input: inout ModelInput) -> (Double, Bool) {
-        let valid = input.isFinite
-        if !valid { input.zeroNonFinite(); _counts.invalidInputs += 1 }
         if _standardizer != nil { _standardizer!.observeAndTransform(&input) }
         _counts.scored += 1
-        return (_gate.champion.predict(input), valid)
+        var z = _gate._champion.rawScore(input)
+        var valid = true
+        if !z.isFinite && !input.isFinite {
+            valid = false
+            input.zeroNonFinite()
+            _counts.invalidInputs += 1
+            z = _gate._champion.rawScore(input)
+        }
+        return (z, valid)
     }
 
     /// Scores an event on arrival and keeps it until its label joins. `input` is standardised in
     /// place when configured. Returns P(y = 1), never NaN.
     @inlinable public mutating func score(eventId: UInt64, time: Int64, input: inout ModelInput) -> Double {
-        let (p, valid) = prepareAndScore(&input)
+        let (z, valid) = prepareAndScore(&input)
+        let p = _gate._champion.link(z)
         _joiner.add(eventId: eventId, time: time, score: p, input: input, learnable: valid)
         return p
     }
@@ -110,21 +119,25 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
 
     /// Score then learn an event whose label came with it (prequential). Returns the score.
     @inlinable public mutating func scoreAndLearn(input: inout ModelInput, label y: Double, time: Int64) -> Double {
-        let (p, valid) = prepareAndScore(&input)
-        learnJoined(input, label: y, score: p, learnable: valid, time: time)
+        let (z, valid) = prepareAndScore(&input)
+        let p = _gate._champion.link(z)
+        learnJoined(input, label: y, score: p, learnable: valid, time: time, rawScore: z)
         return p
     }
 
     @discardableResult
-    @inlinable mutating func learnJoined(_ x: ModelInput, label y: Double, score p: Double, learnable: Bool, time: Int64) -> LearnOutcome {
+    @inlinable mutating func learnJoined(_ x: ModelInput, label y: Double, score p: Double, learnable: Bool, time: Int64,
+                                         rawScore: Double? = nil) -> LearnOutcome {
         guard y == 0 || y == 1 else { _counts.invalidLabels += 1; return .skippedInvalidLabel }
-        _prequential.update(p: p, y: y)
-        _window.update(p: p, y: y)
+        let loss = binaryLogLoss(p: p, y: y)
+        _prequential.update(p: p, y: y, loss: loss)
+        _window.update(p: p, y: y, loss: loss)
         guard learnable else { return .skippedInvalidFeature }
-        let outcome = _gate.learn(x, label: y, time: time, championScore: p)
-        if detector.update(binaryLogLoss(p: p, y: y)) {
+        let z = rawScore ?? _gate._champion.rawScore(x)
+        let outcome = _gate.learn(x, label: y, time: time, championScore: p, championRawScore: z)
+        if detector.update(loss) {
             _counts.driftDetections += 1
-            if _gate.inShadow || _gate.champion.counts.learned < config.retraining.warmupEvents {
+            if _gate.inShadow || _gate._champion.counts.learned < config.retraining.warmupEvents {
                 _counts.driftIgnored += 1
             } else {
                 requestSeq += 1

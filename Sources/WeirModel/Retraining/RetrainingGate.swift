@@ -91,7 +91,15 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
     /// models learn, and decides once the shadow has seen `minShadowEvents`.
     @inlinable @discardableResult
     public mutating func learn(_ x: ModelInput, label y: Double, time: Int64, championScore: Double) -> LearnOutcome {
-        let outcome = _champion.learn(x, label: y)
+        learn(x, label: y, time: time, championScore: championScore, championRawScore: _champion.rawScore(x))
+    }
+
+    /// As ``learn(_:label:time:championScore:)`` with the champion's current raw score for `x`
+    /// already known (saves a dot product).
+    @inlinable @discardableResult
+    public mutating func learn(_ x: ModelInput, label y: Double, time: Int64, championScore: Double,
+                               championRawScore z: Double) -> LearnOutcome {
+        let outcome = _champion.learn(x, label: y, rawScore: z)
         guard outcome.didLearn else { return outcome }
         buffer.append(x, label: y, time: time)
         if _challenger != nil {
