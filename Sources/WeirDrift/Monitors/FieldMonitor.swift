@@ -278,3 +278,11 @@ public struct FieldMonitor: Sendable {
         eventsInWindow = 0
     }
 }
+
+extension FieldMonitor {
+    /// The field's reference as a profile entry (for ``ReferenceProfile`` files), once built.
+    public func profileField() -> ReferenceProfile.Field? {
+        guard let r = reference, let info = referenceInfo else { return nil }
+        return ReferenceProfile.Field(feature: config.feature, reference: r, info: info)
+    }
+}

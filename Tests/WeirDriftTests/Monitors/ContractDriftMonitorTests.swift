@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import WeirTestSupport
+@testable import WeirDrift
+
+/// The contract mode against the golden output of shared/bench/workload.py's DriftMonitor on the
+/// same deterministic stream (scripts/fixtures/gen_drift_contract_fixture.py).
+@Suite struct ContractDriftMonitorTests {
+    /// Reproduces the fixture generator's inputs bit-exactly (SplitMix64 seed 42).
+    static func events(_ n: Int) -> [(Double, Double, Double)] {
+        var g = SeededGenerator(seed: 42)
+        func draw() -> Double { Double(g.next() >> 11) * 0x1p-53 }
+        var out: [(Double, Double, Double)] = []
+        out.reserveCapacity(n)
+        for i in 0..<n {
+            let u = draw(), v = draw(), w = draw()
+            var amount = 10 + 90 * u
+            if i >= 50_000 { amount = amount * 1.03 }
+            let dage = Double(Int(w * 13))
+            let score = i >= 60_000 ? pow(v, 1 + Double(i - 60_000) / 200_000) : v
+            out.append((amount, dage, score))
+        }
+        return out
+    }
+
+    @Test func matchesWorkloadDriftMonitorOutput() throws {
+        let golden = try jsonLines("contract_drift.jsonl")
+        let n = 100_000
+        var m = try ContractDriftMonitor(referenceCount: ContractDriftMonitor.referenceCount(totalEvents: n))
+        #expect(m.referenceCount == 20_000)
+        var lines: [(String, String)] = []
+        for (a, b, c) in Self.events(n) where m.add(a, b, c) {
+            // the workload emits per feature: drift record, then the alert if the run reached 2
+            let d = m.drainDriftRecords(), al = m.drainAlerts()
+            for r in d {
+                lines.append(("drift", r.json()))
+                if let x = al.first(where: { $0.feature == r.feature }) { lines.append(("alerts", x.json())) }
+            }
+        }
+        #expect(lines.count == golden.count)
+        var exactText = 0
+        for (i, (topic, text)) in lines.enumerated() where i < golden.count {
+            let g = golden[i]
+            #expect(g["topic"] as? String == topic)
+            let gt = try #require(g["json"] as? String)
+            if withoutP(gt) == withoutP(text) { exactText += 1 }
+            let mine = try parseJSON(text), theirs = try parseJSON(gt)
+            #expect(Set(mine.keys) == Set(theirs.keys))
+            #expect(mine["window"] as? Int == theirs["window"] as? Int)
+            #expect(mine["feature"] as? String == theirs["feature"] as? String)
+            #expect(mine["n"] as? Int == theirs["n"] as? Int)
+            #expect(mine["drift"] as? Bool == theirs["drift"] as? Bool)
+            #expect(mine["consecutive"] as? Int == theirs["consecutive"] as? Int)
+            for k in ["psi", "ks"] {
+                let a = try #require(mine[k] as? Double), b = try #require(theirs[k] as? Double)
+                #expect(isClose(a, b, relative: 1e-12), "\(k) \(a) vs \(b) in \(gt)")
+            }
+            let pa = try #require(mine["p"] as? Double), pb = try #require(theirs["p"] as? Double)
+            #expect(isClose(pa, pb, relative: 1e-9, absolute: 1e-300), "p \(pa) vs \(pb)")
+        }
+        // key order and number formatting as json.dumps(separators=(",", ":")): identical text apart from
+        // the p-value digits (kstwo.sf agrees with scipy to ~1e-11 relative at p ~ 1e-7, not bit-for-bit)
+        #expect(exactText == golden.count, "only \(exactText) of \(golden.count) lines identical")
+    }
+
+    func withoutP(_ s: String) -> String {
+        s.replacingOccurrences(of: #""p":[^,}]*"#, with: "\"p\":_", options: .regularExpression)
+    }
+
+    @Test func finalPartialWindowIsNotEvaluatedAndBadConfigThrows() throws {
+        var m = try ContractDriftMonitor(features: ["a"], referenceCount: 100, windowSize: 50)
+        var g = SeededGenerator(seed: 3)
+        var closes = 0
+        for _ in 0..<(100 + 50 * 3 + 49) {
+            var x = g.nextGaussian()
+            if withUnsafePointer(to: &x, { m.add(UnsafeBufferPointer(start: $0, count: 1)) }) { closes += 1 }
+        }
+        #expect(closes == 4)   // reference + 3 windows
+        #expect(m.drainDriftRecords().count == 3)
+        #expect(throws: MonitorError.self) { try ContractDriftMonitor(features: [], referenceCount: 1) }
+        #expect(throws: MonitorError.self) { try ContractDriftMonitor(referenceCount: 0) }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+@testable import WeirDrift
+
+/// Repository root (resolved through the dev package's symlinks).
+let repoRoot: URL = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func fixtureURL(_ name: String) throws -> URL {
+    let url = try #require(Bundle.module.resourceURL).appendingPathComponent("Fixtures").appendingPathComponent(name)
+    return url
+}
+
+func jsonLines(_ name: String) throws -> [[String: Any]] {
+    let text = try String(contentsOf: try fixtureURL(name), encoding: .utf8)
+    return try text.split(separator: "\n").map { line in
+        try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+    }
+}
+
+func parseJSON(_ line: String) throws -> [String: Any] {
+    try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+}
+
+func tempPath(_ name: String) -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("weirdrift-tests-\(getpid())")
+    try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir.appendingPathComponent(name).path
+}
+
+/// Runs scripts/checks/validate_records.py (Python `jsonschema`, Draft 2020-12) on `lines`.
+/// Returns (exit status, output). Uses .venv/bin/python when present, else `python3` on PATH.
+func validateWithSchemas(_ lines: [String], name: String = UUID().uuidString) throws -> (Int32, String) {
+    let file = tempPath("records-\(name).jsonl")
+    try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+    let venv = repoRoot.appendingPathComponent(".venv/bin/python").path
+    let p = Process()
+    let script = repoRoot.appendingPathComponent("scripts/checks/validate_records.py").path
+    let schemas = repoRoot.appendingPathComponent("schemas").path
+    if FileManager.default.isExecutableFile(atPath: venv) {
+        p.executableURL = URL(fileURLWithPath: venv)
+        p.arguments = [script, schemas, file]
+    } else {
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", script, schemas, file]
+    }
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// No NaN/Infinity tokens in a JSON line (JSONSerialization would also reject them).
+func hasNoNonFinite(_ line: String) -> Bool {
+    let bad: Set<String> = ["nan", "NaN", "-nan", "inf", "-inf", "Infinity", "-Infinity"]
+    return !line.split(whereSeparator: { ",:[]{}".contains($0) }).contains { bad.contains($0.trimmingCharacters(in: .whitespaces)) }
+}
+
+/// Numeric monitor config with count windows and a first-N reference (test defaults).
+func numericConfig(_ name: String = "x", window: Int = 1_000, reference: Int = 5_000, cap: Int = 100_000,
+                   policy: DriftPolicy = DriftPolicy()) -> MonitorConfig {
+    MonitorConfig(feature: name, kind: .numeric, window: .count(window), reference: .firstEvents(reference),
+                  sampleCap: cap, policy: policy)
+}
+
+extension FieldMonitor {
+    mutating func feedAll(_ values: [Double]) {
+        values.withUnsafeBufferPointer { feed(contentsOf: $0) }
+    }
+}
