@@ -52,7 +52,7 @@ let package = Package(
         // Topology files: YAML -> validated spec (-> graph).
         .target(
             name: "WeirTopology",
-            dependencies: [.product(name: "Yams", package: "Yams")],
+            dependencies: ["WeirCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // The `weir` command.
@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore", "WeirTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirModelTests", dependencies: ["WeirModel", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "WeirTopologyTests", dependencies: ["WeirTopology"], swiftSettings: swiftSettings),
+        .testTarget(name: "WeirTopologyTests", dependencies: ["WeirTopology", "WeirCore"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirDriftTests", dependencies: ["WeirDrift", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     ]

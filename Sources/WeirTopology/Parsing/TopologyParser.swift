@@ -62,8 +62,8 @@ struct TopologyParser {
         var name: String?
         var description: String?
         var source: SourceSpec?
-        var schema: [FieldSpec] = []
-        var features: [FeatureSpec] = []
+        var schema: [FieldDeclaration] = []
+        var features: [FeatureDeclaration] = []
         var model: ModelSpec?
         var drift: DriftSpec?
         var sinksNode: Node?
@@ -139,15 +139,15 @@ struct TopologyParser {
 
     // MARK: schema
 
-    func parseSchema(_ node: Node) -> [FieldSpec] {
+    func parseSchema(_ node: Node) -> [FieldDeclaration] {
         guard let entries = reader.mapping(node, "schema", allowed: []) else { return [] }
-        var fields: [FieldSpec] = []
+        var fields: [FieldDeclaration] = []
         for (name, keyNode, value) in entries {
-            var field = FieldSpec(name: name, type: .double, required: true, min: nil, max: nil, categories: nil,
+            var field = FieldDeclaration(name: name, type: .double, required: true, min: nil, max: nil, categories: nil,
                                   location: diags.location(keyNode))
             if case .scalar = value {
                 // Short form: `amount: double`
-                guard let t = reader.oneOf(value, "the type of field '\(name)'", FieldSpec.FieldType.self) else { continue }
+                guard let t = reader.oneOf(value, "the type of field '\(name)'", FieldDeclaration.FieldType.self) else { continue }
                 field.type = t
                 fields.append(field)
                 continue
@@ -158,7 +158,7 @@ struct TopologyParser {
                 switch k {
                 case "type":
                     hasType = true
-                    if let t = reader.oneOf(v, "the type of field '\(name)'", FieldSpec.FieldType.self) { field.type = t }
+                    if let t = reader.oneOf(v, "the type of field '\(name)'", FieldDeclaration.FieldType.self) { field.type = t }
                 case "required": field.required = reader.bool(v, "field '\(name)'.required") ?? true
                 case "min": field.min = reader.double(v, "field '\(name)'.min")
                 case "max": field.max = reader.double(v, "field '\(name)'.max")
@@ -167,7 +167,7 @@ struct TopologyParser {
                 }
             }
             if !hasType {
-                diags.error(keyNode, "field '\(name)' needs a type (allowed: \(FieldSpec.FieldType.allCases.map(\.rawValue).joined(separator: ", ")))")
+                diags.error(keyNode, "field '\(name)' needs a type (allowed: \(FieldDeclaration.FieldType.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             fields.append(field)
         }
@@ -176,7 +176,7 @@ struct TopologyParser {
 
     // MARK: features
 
-    func parseWindow(_ node: Node, _ what: String) -> WindowSpec? {
+    func parseWindow(_ node: Node, _ what: String) -> WindowDeclaration? {
         let allowed = ["tumbling", "hopping", "hop", "sliding", "session", "count", "offset"]
         guard let e = reader.mapping(node, what, allowed: allowed) else { return nil }
         var dict: [String: Node] = [:]
@@ -208,31 +208,34 @@ struct TopologyParser {
         }
     }
 
-    func parseFeatures(_ node: Node) -> [FeatureSpec] {
+    func parseFeatures(_ node: Node) -> [FeatureDeclaration] {
         guard let entries = reader.mapping(node, "features", allowed: []) else { return [] }
-        var out: [FeatureSpec] = []
+        var out: [FeatureDeclaration] = []
         for (name, keyNode, value) in entries {
             let loc = diags.location(keyNode)
             if case .scalar = value {
                 // Short form: `log_amount: "log1p(amount) / 5"`
                 if let text = reader.string(value, "feature '\(name)'"), let e = parseExpression(text, node: value, what: "feature '\(name)'") {
-                    out.append(FeatureSpec(name: name, kind: .expression(e), location: loc))
+                    out.append(FeatureDeclaration(name: name, kind: .expression(e), location: loc))
                 }
                 continue
             }
-            let allowed = ["window", "by", "aggregate", "field", "expr", "one_hot", "quantile", "k", "alpha"]
+            let allowed = ["window", "by", "aggregate", "field", "expr", "one_hot", "categories", "quantile", "k", "alpha"]
             guard let e = reader.mapping(value, "feature '\(name)'", allowed: allowed) else { continue }
             var dict: [String: Node] = [:]
             for (k, _, v) in e { dict[k] = v }
             if let exprNode = dict["expr"] {
                 if let text = reader.string(exprNode, "feature '\(name)'.expr"),
                    let ex = parseExpression(text, node: exprNode, what: "feature '\(name)'.expr") {
-                    out.append(FeatureSpec(name: name, kind: .expression(ex), location: loc))
+                    out.append(FeatureDeclaration(name: name, kind: .expression(ex), location: loc))
                 }
                 continue
             }
             if let oh = dict["one_hot"] {
-                if let f = reader.string(oh, "feature '\(name)'.one_hot") { out.append(FeatureSpec(name: name, kind: .oneHot(field: f), location: loc)) }
+                let cats = dict["categories"].flatMap { reader.stringList($0, "feature '\(name)'.categories") }
+                if let f = reader.string(oh, "feature '\(name)'.one_hot") {
+                    out.append(FeatureDeclaration(name: name, kind: .oneHot(field: f, categories: cats), location: loc))
+                }
                 continue
             }
             guard let windowNode = dict["window"] else {
@@ -251,7 +254,7 @@ struct TopologyParser {
             if let q = dict["quantile"] { parameter = reader.double(q, "feature '\(name)'.quantile") }
             if let k = dict["k"] { parameter = reader.int(k, "feature '\(name)'.k", min: 1).map(Double.init) }
             if let a = dict["alpha"] { parameter = reader.double(a, "feature '\(name)'.alpha") }
-            out.append(FeatureSpec(name: name, kind: .windowed(window: window, by: by == "global" ? nil : by, aggregate: agg, field: field,
+            out.append(FeatureDeclaration(name: name, kind: .windowed(window: window, by: by == "global" ? nil : by, aggregate: agg, field: field,
                                                                parameter: parameter), location: loc))
         }
         return out

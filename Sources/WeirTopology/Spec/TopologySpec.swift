@@ -7,8 +7,8 @@ public struct TopologySpec: Sendable, Equatable {
     public var name: String
     public var description: String?
     public var source: SourceSpec
-    public var schema: [FieldSpec]
-    public var features: [FeatureSpec]
+    public var schema: [FieldDeclaration]
+    public var features: [FeatureDeclaration]
     public var model: ModelSpec?
     public var drift: DriftSpec?
     public var sinks: SinksSpec
@@ -59,7 +59,7 @@ public enum EventTimeFormat: String, Sendable, Equatable, CaseIterable {
 }
 
 /// One field of the event schema.
-public struct FieldSpec: Sendable, Equatable {
+public struct FieldDeclaration: Sendable, Equatable {
     public enum FieldType: String, Sendable, Equatable, CaseIterable {
         case double, int, bool, string, category, timestamp
         public var isNumeric: Bool { self == .double || self == .int || self == .timestamp || self == .bool }
@@ -75,7 +75,7 @@ public struct FieldSpec: Sendable, Equatable {
 }
 
 /// A window over event time (or event count).
-public enum WindowSpec: Sendable, Equatable {
+public enum WindowDeclaration: Sendable, Equatable {
     case tumbling(sizeMs: Int64, offsetMs: Int64)
     case hopping(sizeMs: Int64, hopMs: Int64)
     /// The last `sizeMs` ending at each event.
@@ -103,11 +103,12 @@ public enum AggregationKind: String, Sendable, Equatable, CaseIterable {
 }
 
 /// A feature: a windowed aggregate per key, an expression on the event, or a one-hot category.
-public struct FeatureSpec: Sendable, Equatable {
+public struct FeatureDeclaration: Sendable, Equatable {
     public enum Kind: Sendable, Equatable {
-        case windowed(window: WindowSpec, by: String?, aggregate: AggregationKind, field: String?, parameter: Double?)
+        case windowed(window: WindowDeclaration, by: String?, aggregate: AggregationKind, field: String?, parameter: Double?)
         case expression(Expression)
-        case oneHot(field: String)
+        /// One input per category; `categories` is required when the field's set is open.
+        case oneHot(field: String, categories: [String]?)
     }
     public var name: String
     public var kind: Kind
@@ -164,7 +165,7 @@ public struct DriftSpec: Sendable, Equatable {
         public var location: SourceLocation?
     }
     public var reference: Reference
-    public var window: WindowSpec
+    public var window: WindowDeclaration
     public var bins: Int
     /// Samples kept per window; beyond it, reservoir sampling.
     public var sampleCap: Int

@@ -17,7 +17,7 @@ struct TopologyValidator {
         diags.error(at: loc ?? SourceLocation(file: diags.file, line: 1, column: 1), message)
     }
 
-    private func validateSchema(_ schema: [FieldSpec]) {
+    private func validateSchema(_ schema: [FieldDeclaration]) {
         for f in schema {
             if let min = f.min, let max = f.max, min > max { at(f.location, "field '\(f.name)': min (\(min)) is greater than max (\(max))") }
             if f.categories != nil && f.type != .category { at(f.location, "field '\(f.name)': 'categories' is only allowed on type category, not \(f.type.rawValue)") }
@@ -26,7 +26,7 @@ struct TopologyValidator {
         }
     }
 
-    private func validateSource(_ s: SourceSpec, fields: [String: FieldSpec]) {
+    private func validateSource(_ s: SourceSpec, fields: [String: FieldDeclaration]) {
         for t in s.topics where !isValidTopic(t) { at(s.location, "source topic '\(t)' is not a valid Kafka topic name") }
         if let key = s.keyField {
             if fields[key] == nil { at(s.keyLocation ?? s.location, "source.key '\(key)' is not a field of the schema (fields: \(fields.keys.sorted().joined(separator: ", ")))") }
@@ -44,7 +44,7 @@ struct TopologyValidator {
     }
 
     /// Returns the defined feature names (numeric outputs) for later references.
-    private func validateFeatures(_ features: [FeatureSpec], fields: [String: FieldSpec]) -> Set<String> {
+    private func validateFeatures(_ features: [FeatureDeclaration], fields: [String: FieldDeclaration]) -> Set<String> {
         var defined = Set<String>()
         for f in features {
             if defined.contains(f.name) { at(f.location, "feature '\(f.name)' is defined twice") }
@@ -90,9 +90,12 @@ struct TopologyValidator {
                         at(f.location, "feature '\(f.name)': expression reads '\(id)', which is neither a schema field nor a feature defined above it")
                     }
                 }
-            case .oneHot(let field):
+            case .oneHot(let field, let categories):
                 if let ff = fields[field] {
                     if ff.type != .category && ff.type != .string { at(f.location, "feature '\(f.name)': one_hot needs a category or string field; '\(field)' is \(ff.type.rawValue)") }
+                    if ff.categories == nil && categories == nil {
+                        at(f.location, "feature '\(f.name)': one_hot of '\(field)', an open category set, needs 'categories' (the inputs to create); other categories give all zeros")
+                    }
                 } else {
                     at(f.location, "feature '\(f.name)': one_hot field '\(field)' is not a field of the schema")
                 }
@@ -102,7 +105,7 @@ struct TopologyValidator {
         return defined
     }
 
-    private func validateWindow(_ w: WindowSpec, _ loc: SourceLocation?, _ what: String) {
+    private func validateWindow(_ w: WindowDeclaration, _ loc: SourceLocation?, _ what: String) {
         switch w {
         case let .tumbling(size, offset):
             if size <= 0 { at(loc, "\(what): window size must be positive") }
@@ -119,7 +122,7 @@ struct TopologyValidator {
         }
     }
 
-    private func validateModel(_ m: ModelSpec, fields: [String: FieldSpec], features: Set<String>, hasDrift: Bool) {
+    private func validateModel(_ m: ModelSpec, fields: [String: FieldDeclaration], features: Set<String>, hasDrift: Bool) {
         for (i, input) in m.inputs.enumerated() where !features.contains(input) {
             let loc = i < m.inputLocations.count ? m.inputLocations[i] : m.location
             if let f = fields[input] {
@@ -144,7 +147,7 @@ struct TopologyValidator {
         if m.retraining != nil && !hasDrift { at(m.location, "model.retraining needs a 'drift' section (the gate decides when to retrain)") }
     }
 
-    private func validateDrift(_ d: DriftSpec, fields: [String: FieldSpec], features: Set<String>, hasModel: Bool) {
+    private func validateDrift(_ d: DriftSpec, fields: [String: FieldDeclaration], features: Set<String>, hasModel: Bool) {
         if d.monitors.isEmpty { at(d.location, "drift needs at least one monitor") }
         for m in d.monitors {
             if m.field == "score" {
