@@ -8,7 +8,16 @@
 /// Invariant: `table` load factor ≤ 1/2; every live id appears exactly once in `table`.
 /// - Complexity: lookup/insert/remove O(1) expected (+ O(length) hashing and compare).
 public struct ByteInterner: Sendable {
-    @usableFromInline var table: ContiguousArray<Int32>      // -1 = empty, else id
+    /// A table slot: the id (−1 empty) with its hash, length and, for keys of at most 8 bytes,
+    /// the bytes themselves, so a lookup of a short key touches one cache line.
+    @usableFromInline struct Slot: Sendable {
+        @usableFromInline var hash: UInt64
+        @usableFromInline var inline: UInt64
+        @usableFromInline var id: Int32
+        @usableFromInline var length: Int32
+        @usableFromInline static let empty = Slot(hash: 0, inline: 0, id: -1, length: 0)
+    }
+    @usableFromInline var table: ContiguousArray<Slot>
     /// Per id: hash, arena start (−1 = free id) and length, together in one 16-byte record.
     @usableFromInline struct Meta: Sendable {
         @usableFromInline var hash: UInt64
@@ -27,7 +36,7 @@ public struct ByteInterner: Sendable {
     public init(capacity: Int = 16) {
         var cap = 16
         while cap < capacity * 2 { cap <<= 1 }
-        table = ContiguousArray(repeating: -1, count: cap)
+        table = ContiguousArray(repeating: .empty, count: cap)
         meta = []; arena = []; freeIds = []
         garbage = 0
         count = 0
@@ -43,19 +52,23 @@ public struct ByteInterner: Sendable {
     /// The id of the given bytes, or nil.
     @inlinable
     public func lookup(_ p: UnsafeRawPointer, _ n: Int, hash h: UInt64) -> Int32? {
-        table.withUnsafeBufferPointer { t in
-            meta.withUnsafeBufferPointer { m in
-                arena.withUnsafeBufferPointer { a in
-                    let mask = t.count - 1
-                    var slot = Int(truncatingIfNeeded: h) & mask
-                    while true {
-                        let id = t[slot]
-                        if id < 0 { return nil }
-                        let x = m[Int(id)]
-                        if x.hash == h && Int(x.length) == n && (n == 0 || memcmpBytes(a.baseAddress! + Int(x.start), p, n)) { return id }
-                        slot = (slot + 1) & mask
+        let short = n <= 8
+        let inl = short ? loadShort(p, n) : 0
+        return table.withUnsafeBufferPointer { t in
+            let mask = t.count - 1
+            var slot = Int(truncatingIfNeeded: h) & mask
+            while true {
+                let x = t[slot]
+                if x.id < 0 { return nil }
+                if x.hash == h && Int(x.length) == n {
+                    if short {
+                        if x.inline == inl { return x.id }
+                    } else {
+                        let m = meta[Int(x.id)]
+                        if arena.withUnsafeBufferPointer({ memcmpBytes($0.baseAddress! + Int(m.start), p, n) }) { return x.id }
                     }
                 }
+                slot = (slot + 1) & mask
             }
         }
     }
@@ -106,12 +119,21 @@ public struct ByteInterner: Sendable {
     mutating func placeInTable(_ id: Int32, hash h: UInt64) {
         let mask = table.count - 1
         var slot = Int(truncatingIfNeeded: h) & mask
-        while table[slot] >= 0 { slot = (slot + 1) & mask }
-        table[slot] = id
+        while table[slot].id >= 0 { slot = (slot + 1) & mask }
+        table[slot] = slotRecord(id)
+    }
+
+    /// The table record of a live id.
+    func slotRecord(_ id: Int32) -> Slot {
+        let m = meta[Int(id)]
+        let inl: UInt64 = m.length <= 8 ? arena.withUnsafeBufferPointer { a in
+            m.length == 0 ? 0 : loadShort(a.baseAddress! + Int(m.start), Int(m.length))
+        } : 0
+        return Slot(hash: m.hash, inline: inl, id: id, length: m.length)
     }
 
     mutating func grow() {
-        table = ContiguousArray(repeating: -1, count: table.count * 2)
+        table = ContiguousArray(repeating: .empty, count: table.count * 2)
         for id in 0..<meta.count where meta[id].start >= 0 { placeInTable(Int32(id), hash: meta[id].hash) }
     }
 
@@ -132,12 +154,12 @@ public struct ByteInterner: Sendable {
         guard isLive(id) else { return }
         let mask = table.count - 1
         var slot = Int(truncatingIfNeeded: meta[Int(id)].hash) & mask
-        while table[slot] != id { slot = (slot + 1) & mask }
+        while table[slot].id != id { slot = (slot + 1) & mask }
         // backward shift
         var hole = slot
         var j = (slot + 1) & mask
-        while table[j] >= 0 {
-            let home = Int(truncatingIfNeeded: meta[Int(table[j])].hash) & mask
+        while table[j].id >= 0 {
+            let home = Int(truncatingIfNeeded: table[j].hash) & mask
             // move j into hole if home is not in (hole, j] cyclically
             let dj = (j - home) & mask
             let dh = (hole - home) & mask
@@ -147,7 +169,7 @@ public struct ByteInterner: Sendable {
             }
             j = (j + 1) & mask
         }
-        table[hole] = -1
+        table[hole] = .empty
         garbage += Int(meta[Int(id)].length)
         meta[Int(id)].start = -1
         meta[Int(id)].length = 0
@@ -170,8 +192,19 @@ public struct ByteInterner: Sendable {
 
     /// Approximate heap bytes held.
     public var memoryBytes: Int {
-        table.capacity * 4 + meta.capacity * 16 + arena.capacity + freeIds.capacity * 4
+        table.capacity * 24 + meta.capacity * 16 + arena.capacity + freeIds.capacity * 4
     }
+}
+
+/// Loads `n ≤ 8` bytes little-endian into a `UInt64` (zero-padded), without over-reading.
+@inlinable @inline(__always)
+func loadShort(_ p: UnsafeRawPointer, _ n: Int) -> UInt64 {
+    if n == 8 { return UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) }
+    var v: UInt64 = 0
+    var i = 0
+    if n >= 4 { v = UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))); i = 4 }
+    while i < n { v |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << (8 * UInt64(i)); i += 1 }
+    return v
 }
 
 @inlinable @inline(__always)

@@ -50,7 +50,7 @@ extension ByteReader {
 extension ByteInterner {
     func serialize(into w: inout ByteWriter) {
         w.writeHeader(tag: "WBIN", version: 1)
-        w.writeArray(table); w.write(UInt64(meta.count))
+        w.writeArray(ContiguousArray(table.map(\.id))); w.write(UInt64(meta.count))
         for m in meta { w.write(m.hash); w.write(m.start); w.write(m.length) }
         w.writeArray(arena); w.writeArray(freeIds)
         w.write(garbage); w.write(count)
@@ -59,7 +59,7 @@ extension ByteInterner {
     init(deserializing r: inout ByteReader) throws(SerializationError) {
         try r.readHeader(tag: "WBIN", supportedVersions: 1...1)
         self.init(capacity: 1)
-        table = try r.readInt32s("ByteInterner.table")
+        let ids = try r.readInt32s("ByteInterner.table")
         let n = try r.readCount(field: "ByteInterner.meta", limit: r.remaining / 16)
         meta = []
         for _ in 0..<n { meta.append(Meta(hash: try r.readUInt64(), start: try r.readInt32(), length: try r.readInt32())) }
@@ -67,14 +67,15 @@ extension ByteInterner {
         freeIds = try r.readInt32s("ByteInterner.freeIds")
         garbage = try r.readInt()
         let c = try r.readInt()
-        guard table.count >= 16, table.count & (table.count - 1) == 0, c >= 0, c <= n
+        guard ids.count >= 16, ids.count & (ids.count - 1) == 0, c >= 0, c <= n
         else { throw .invalidValue(field: "ByteInterner", detail: "inconsistent sizes") }
         for (i, m) in meta.enumerated() where m.start >= 0 && (m.length < 0 || Int(m.start) + Int(m.length) > arena.count) {
             throw .invalidValue(field: "ByteInterner.starts", detail: "id \(i) outside arena")
         }
-        for id in table where id >= n {
-            throw .invalidValue(field: "ByteInterner.table", detail: "id \(id) ≥ \(n)")
+        for id in ids where id >= n || (id >= 0 && meta[Int(id)].start < 0) {
+            throw .invalidValue(field: "ByteInterner.table", detail: "id \(id) invalid")
         }
+        table = ContiguousArray(ids.map { $0 < 0 ? Slot.empty : slotRecord($0) })
         setCount(c)
     }
 }
