@@ -56,7 +56,7 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
         let off = config.layout.numericCount
         x._sparseIndices.withUnsafeBufferPointer { idx in
             x._sparseValues.withUnsafeBufferPointer { vals in
-                for k in 0..<x._sparseCount { s += w[off + Int(idx[k])] * vals[k] }
+                for k in 0..<x._sparseCount { s += w[off &+ Int(idx[k])] * vals[k] }
             }
         }
         return s + intercept
@@ -168,7 +168,7 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
         x._sparseIndices.withUnsafeBufferPointer { idx in
             x._sparseValues.withUnsafeBufferPointer { vals in
                 for k in 0..<x._sparseCount {
-                    let j = off + Int(idx[k])
+                    let j = off &+ Int(idx[k])
                     let wj = w[j]
                     let nw = _optimizer.update(j, weight: wj, gradient: vals[k] * g + l2 * wj, rate: rate)
                     if abs(nw) <= maxW { w[j] = nw } else { clamps += 1; w[j] = nw.isNaN ? 0 : (nw < 0 ? -maxW : maxW) }

@@ -23,12 +23,13 @@ public struct ADWINLossDetector: LossDriftDetector {
     public mutating func reset() { adwin.reset() }
 }
 
-/// Page-Hinkley (WeirStats) on the per-event loss; by default detects increases of the loss.
+/// Page-Hinkley (WeirStats) on the per-event loss. The default configuration is River's with
+/// `mode: .up` (only increases of the loss are drift).
 public struct PageHinkleyLossDetector: LossDriftDetector {
     public private(set) var detector: PageHinkley
 
     /// - Throws: `StatsError` when the configuration is invalid.
-    public init(config: PageHinkleyConfig = PageHinkleyConfig()) throws(StatsError) {
+    public init(config: PageHinkleyConfig = PageHinkleyConfig(mode: .up)) throws(StatsError) {
         detector = try PageHinkley(config: config)
     }
 

@@ -162,6 +162,14 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
     /// Returns and clears the retraining decisions made since the last call.
     public mutating func takeDecisions() -> [RetrainDecision] { _gate.takeDecisions() }
 
+    /// Replaces the champion, its version and the standardiser with a restored snapshot
+    /// (e.g. after a restart); any challenger in shadow is dropped. Metrics, pending labels and
+    /// the retraining buffer are not part of the snapshot and keep their current state.
+    public mutating func restore(_ snapshot: ModelSnapshot<O>) {
+        _gate.restoreChampion(snapshot.model, version: snapshot.version)
+        if let s = snapshot.standardizer { _standardizer = s }
+    }
+
     /// Snapshot of the champion (with the standardiser).
     public var snapshot: ModelSnapshot<O> {
         ModelSnapshot(version: _gate.championVersion, model: _gate.champion, standardizer: _standardizer)

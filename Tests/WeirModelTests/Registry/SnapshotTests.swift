@@ -46,6 +46,33 @@ import WeirStats
     @Test func ftrl() throws { try runSplit(FTRLProximal(l1: 0.01)) }
     @Test func inverseScaling() throws { try runSplit(SGD(.inverseScaling(0.1, power: 0.25))) }
 
+    @Test func learnerRestoreContinuesLikeTheOriginal() throws {
+        let rows = try loadParityRows().prefix(4_000)
+        let cfg = OnlineLearnerConfig(standardize: true)
+        func make() -> OnlineLearner<AdaGrad, NoDriftDetector> {
+            OnlineLearner(model: LinearModel(config: LinearModelConfig(layout: parityLayout), optimizer: AdaGrad()),
+                          version: ModelVersion(modelId: "m"), freshOptimizer: AdaGrad(), detector: NoDriftDetector(), config: cfg)
+        }
+        var original = make()
+        var restarted = make()
+        var input = ModelInput(layout: parityLayout)
+        for (i, r) in rows.enumerated() {
+            if i == 2_000 {
+                let bytes = original.snapshot.serialized()
+                restarted.restore(try ModelSnapshot<AdaGrad>(serialized: bytes))
+            }
+            fill(&input, r)
+            var copy = input
+            let p = original.scoreAndLearn(input: &input, label: r.y, time: Int64(i))
+            if i >= 2_000 {
+                let q = restarted.scoreAndLearn(input: &copy, label: r.y, time: Int64(i))
+                #expect(p.bitPattern == q.bitPattern, "event \(i)")
+            }
+        }
+        #expect(original.champion == restarted.champion)
+        #expect(original.standardizer == restarted.standardizer)
+    }
+
     @Test func corruptOrForeignBytesThrow() throws {
         let m = LinearModel(config: LinearModelConfig(layout: parityLayout), optimizer: SGD())
         let bytes = ModelSnapshot(version: ModelVersion(modelId: "x"), model: m).serialized()
