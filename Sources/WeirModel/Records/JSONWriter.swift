@@ -42,8 +42,7 @@ public struct JSONWriter: Sendable {
         guard v.isFinite else { null(); return }
         separate()
         if v == v.rounded(), abs(v) < 1e15 {
-            bytes.append(contentsOf: String(Int64(v)).utf8)   // integral values without ".0"
-            if v == 0 && v.sign == .minus { /* -0 written as 0 */ }
+            bytes.append(contentsOf: String(Int64(v)).utf8)   // integral values without ".0"; -0 as 0
         } else {
             bytes.append(contentsOf: v.description.utf8)
         }

@@ -68,7 +68,7 @@ struct Stream {
 let stream = Stream(xs: xs, cats: cats, ys: ys, slotTable: slots.flatMap { Array($0.slots) }, numeric: numeric,
                     categories: categories, vocab: vocab)
 
-@inline(never) func scoreLearn(_ model: inout LinearModel<SGD>, _ input: inout ModelInput, _ s: Stream, _ count: Int) -> Double {
+@inline(never) func scoreLearn<O: OnlineOptimizer>(_ model: inout LinearModel<O>, _ input: inout ModelInput, _ s: Stream, _ count: Int) -> Double {
     var acc = 0.0
     for i in 0..<count {
         s.fill(&input, i)
@@ -88,6 +88,18 @@ if ProcessInfo.processInfo.environment["MODELBENCH_CORE_ONLY"] != nil {
     exit(0)
 }
 let allocs = countAllocations { runPass(100_000) }
+
+// Other optimisers on the same path (informational).
+func otherRate<O: OnlineOptimizer>(_ opt: O) -> Double {
+    var m = LinearModel(config: LinearModelConfig(layout: layout), optimizer: opt)
+    var inp = ModelInput(layout: layout)
+    var acc = scoreLearn(&m, &inp, stream, 10_000)
+    let t = measureSeconds { acc += scoreLearn(&m, &inp, stream, n) }
+    if acc.isNaN { print("(nan)") }
+    return Double(n) / t
+}
+let adagradRate = otherRate(AdaGrad())
+let ftrlRate = otherRate(FTRLProximal())
 
 // Full prequential pipeline: OnlineLearner.scoreAndLearn (metrics, buffer, gate, no drift detector).
 var learner = OnlineLearner(model: LinearModel(config: LinearModelConfig(layout: layout), optimizer: SGD(lr: 0.01)),
@@ -169,6 +181,7 @@ if let a = allocs {
 } else {
     print("  allocations: not measured (run with LD_PRELOAD=.../libMallocInterposerSwift.so)")
 }
+print("  same with AdaGrad: \(formatRate(adagradRate)); FTRL-Proximal: \(formatRate(ftrlRate)) (one pass each)")
 print("  OnlineLearner.scoreAndLearn (prequential metrics + window + retrain buffer): \(formatRate(learnerRate)); allocations \(learnerAllocs.map { "\($0) in 100,000" } ?? "n/a")")
 print("  OnlineLearner score → LabelJoiner → applyLabel (labels 1,000 events late): \(formatRate(delayedRate))")
 print("  River 0.26.1 predict_proba_one + learn_one on first \(riverEvents): \(riverLine)")
