@@ -100,7 +100,11 @@ public struct ReferenceBuilder: Sendable {
         case .categorical:
             return categories.total > 0 ? .categorical(categories) : .empty(.categorical)
         case .numeric:
-            if let s = sketch { return .numeric(try NumericReference(sketch: s, bins: bins, moments: moments)) }
+            if let s = sketch {
+                // grid no larger than the count (NumericReference's snapshot rejects a longer grid)
+                return .numeric(try NumericReference(sketch: s, bins: bins, gridSize: Swift.min(100_000, s.count),
+                                                     moments: moments))
+            }
             if raw.isEmpty { return .empty(.numeric) }
             return .numeric(try NumericReference(sample: raw, bins: bins))
         }
