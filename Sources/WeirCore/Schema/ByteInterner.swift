@@ -3,22 +3,23 @@
 /// Used for category values (per field) and for keys of keyed state. Ids are dense from 0;
 /// a removed id is reused by a later insert. Lookups hash the bytes in place: no `String`,
 /// no allocation. Inserting allocates only when the arena or table must grow (amortised);
-/// the arena is compacted when more than half of it is garbage from removals.
+/// a removed id's arena bytes are reused by the next key that fits, and the arena is compacted
+/// only when more than half of it is garbage.
 ///
 /// Invariant: `table` load factor ≤ 1/2; every live id appears exactly once in `table`.
 /// - Complexity: lookup/insert/remove O(1) expected (+ O(length) hashing and compare).
 public struct ByteInterner: Sendable {
-    /// A table slot: the id (−1 empty) with its hash, length and, for keys of at most 8 bytes,
-    /// the bytes themselves, so a lookup of a short key touches one cache line.
+    /// A 16-byte table slot: the id (−1 empty), the hash's high 32 bits, and for keys of at most
+    /// 7 bytes the bytes plus `(length + 1) << 56` (0 for longer keys), so a lookup of a short
+    /// key touches one cache line and never the arena.
     @usableFromInline struct Slot: Sendable {
-        @usableFromInline var hash: UInt64
-        @usableFromInline var inline: UInt64
+        @usableFromInline var tag: UInt32
         @usableFromInline var id: Int32
-        @usableFromInline var length: Int32
-        @usableFromInline static let empty = Slot(hash: 0, inline: 0, id: -1, length: 0)
+        @usableFromInline var inline: UInt64
+        @usableFromInline static let empty = Slot(tag: 0, id: -1, inline: 0)
     }
     @usableFromInline var table: ContiguousArray<Slot>
-    /// Per id: hash, arena start (−1 = free id) and length, together in one 16-byte record.
+    /// Per id: hash, arena start and length (a free id has `length = −(capacity + 1)`).
     @usableFromInline struct Meta: Sendable {
         @usableFromInline var hash: UInt64
         @usableFromInline var start: Int32
@@ -47,26 +48,24 @@ public struct ByteInterner: Sendable {
     public var idLimit: Int { meta.count }
 
     /// True when `id` is currently live.
-    public func isLive(_ id: Int32) -> Bool { id >= 0 && Int(id) < meta.count && meta[Int(id)].start >= 0 }
+    public func isLive(_ id: Int32) -> Bool { id >= 0 && Int(id) < meta.count && meta[Int(id)].length >= 0 }
 
     /// The id of the given bytes, or nil.
     @inlinable
     public func lookup(_ p: UnsafeRawPointer, _ n: Int, hash h: UInt64) -> Int32? {
-        let short = n <= 8
-        let inl = short ? loadShort(p, n) : 0
+        let code = inlineCode(p, n)
+        let tag = UInt32(truncatingIfNeeded: h >> 32)
         return table.withUnsafeBufferPointer { t in
             let mask = t.count - 1
             var slot = Int(truncatingIfNeeded: h) & mask
             while true {
                 let x = t[slot]
                 if x.id < 0 { return nil }
-                if x.hash == h && Int(x.length) == n {
-                    if short {
-                        if x.inline == inl { return x.id }
-                    } else {
-                        let m = meta[Int(x.id)]
-                        if arena.withUnsafeBufferPointer({ memcmpBytes($0.baseAddress! + Int(m.start), p, n) }) { return x.id }
-                    }
+                if x.tag == tag && x.inline == code {
+                    if code != 0 { return x.id }
+                    let m = meta[Int(x.id)]
+                    if m.hash == h && Int(m.length) == n
+                        && arena.withUnsafeBufferPointer({ memcmpBytes($0.baseAddress! + Int(m.start), p, n) }) { return x.id }
                 }
                 slot = (slot + 1) & mask
             }
@@ -100,14 +99,26 @@ public struct ByteInterner: Sendable {
     mutating func insertNew(_ p: UnsafeRawPointer, _ n: Int, hash h: UInt64) -> Int32 {
         if (count + 1) * 2 > table.count { grow() }
         if garbage > 4096 && garbage * 2 > arena.count { compact() }
-        let start = Int32(arena.count)
-        arena.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
         let id: Int32
         if let f = freeIds.popLast() {
             id = f
+            let cap = Int(-meta[Int(f)].length - 1)
+            var start = meta[Int(f)].start
+            if n <= cap {
+                // reuse the freed bytes in place (no arena growth)
+                arena.withUnsafeMutableBufferPointer { a in
+                    if n > 0 { (a.baseAddress! + Int(start)).update(from: p.assumingMemoryBound(to: UInt8.self), count: n) }
+                }
+                garbage -= n
+            } else {
+                start = Int32(arena.count)
+                arena.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
+            }
             meta[Int(f)] = Meta(hash: h, start: start, length: Int32(n))
         } else {
             id = Int32(meta.count)
+            let start = Int32(arena.count)
+            arena.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
             meta.append(Meta(hash: h, start: start, length: Int32(n)))
         }
         placeInTable(id, hash: h)
@@ -126,21 +137,20 @@ public struct ByteInterner: Sendable {
     /// The table record of a live id.
     func slotRecord(_ id: Int32) -> Slot {
         let m = meta[Int(id)]
-        let inl: UInt64 = m.length <= 8 ? arena.withUnsafeBufferPointer { a in
-            m.length == 0 ? 0 : loadShort(a.baseAddress! + Int(m.start), Int(m.length))
-        } : 0
-        return Slot(hash: m.hash, inline: inl, id: id, length: m.length)
+        let code = arena.withUnsafeBufferPointer { a in inlineCode(a.baseAddress.map { UnsafeRawPointer($0) + Int(m.start) } ?? UnsafeRawPointer(bitPattern: 1)!, Int(m.length)) }
+        return Slot(tag: UInt32(truncatingIfNeeded: m.hash >> 32), id: id, inline: code)
     }
 
     mutating func grow() {
         table = ContiguousArray(repeating: .empty, count: table.count * 2)
-        for id in 0..<meta.count where meta[id].start >= 0 { placeInTable(Int32(id), hash: meta[id].hash) }
+        for id in 0..<meta.count where meta[id].length >= 0 { placeInTable(Int32(id), hash: meta[id].hash) }
     }
 
     mutating func compact() {
         var newArena = ContiguousArray<UInt8>()
         newArena.reserveCapacity(arena.count - garbage + 64)
-        for id in 0..<meta.count where meta[id].start >= 0 {
+        for id in 0..<meta.count {
+            if meta[id].length < 0 { meta[id].start = 0; meta[id].length = -1; continue }  // free: capacity 0
             let s = Int(meta[id].start)
             meta[id].start = Int32(newArena.count)
             newArena.append(contentsOf: arena[s..<s + Int(meta[id].length)])
@@ -159,7 +169,7 @@ public struct ByteInterner: Sendable {
         var hole = slot
         var j = (slot + 1) & mask
         while table[j].id >= 0 {
-            let home = Int(truncatingIfNeeded: table[j].hash) & mask
+            let home = Int(truncatingIfNeeded: meta[Int(table[j].id)].hash) & mask
             // move j into hole if home is not in (hole, j] cyclically
             let dj = (j - home) & mask
             let dh = (hole - home) & mask
@@ -171,8 +181,7 @@ public struct ByteInterner: Sendable {
         }
         table[hole] = .empty
         garbage += Int(meta[Int(id)].length)
-        meta[Int(id)].start = -1
-        meta[Int(id)].length = 0
+        meta[Int(id)].length = -meta[Int(id)].length - 1
         freeIds.append(id)
         count -= 1
     }
@@ -192,8 +201,14 @@ public struct ByteInterner: Sendable {
 
     /// Approximate heap bytes held.
     public var memoryBytes: Int {
-        table.capacity * 24 + meta.capacity * 16 + arena.capacity + freeIds.capacity * 4
+        table.capacity * 16 + meta.capacity * 16 + arena.capacity + freeIds.capacity * 4
     }
+}
+
+/// The inline code of a key: its bytes plus `(n + 1) << 56` when `n ≤ 7`, else 0.
+@inlinable @inline(__always)
+func inlineCode(_ p: UnsafeRawPointer, _ n: Int) -> UInt64 {
+    n <= 7 ? (n == 0 ? 0 : loadShort(p, n)) | (UInt64(n + 1) << 56) : 0
 }
 
 /// Loads `n ≤ 8` bytes little-endian into a `UInt64` (zero-padded), without over-reading.

@@ -69,10 +69,10 @@ extension ByteInterner {
         let c = try r.readInt()
         guard ids.count >= 16, ids.count & (ids.count - 1) == 0, c >= 0, c <= n
         else { throw .invalidValue(field: "ByteInterner", detail: "inconsistent sizes") }
-        for (i, m) in meta.enumerated() where m.start >= 0 && (m.length < 0 || Int(m.start) + Int(m.length) > arena.count) {
+        for (i, m) in meta.enumerated() where m.start < 0 || Int(m.start) + Int(m.length >= 0 ? m.length : -m.length - 1) > arena.count {
             throw .invalidValue(field: "ByteInterner.starts", detail: "id \(i) outside arena")
         }
-        for id in ids where id >= n || (id >= 0 && meta[Int(id)].start < 0) {
+        for id in ids where id >= n || (id >= 0 && meta[Int(id)].length < 0) {
             throw .invalidValue(field: "ByteInterner.table", detail: "id \(id) invalid")
         }
         table = ContiguousArray(ids.map { $0 < 0 ? Slot.empty : slotRecord($0) })
