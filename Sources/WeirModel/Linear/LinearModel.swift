@@ -38,7 +38,7 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
     }
 
     /// The raw score `w·x + b` (logit or regression value).
-    @inlinable public func rawScore(_ x: ModelInput) -> Double {
+    @inlinable @inline(__always) public func rawScore(_ x: ModelInput) -> Double {
         let w = weights.pointer
         let nc = min(config.layout.numericCount, x.numeric.count)
         // Four independent partial sums over the numeric block, then the sparse entries in order.

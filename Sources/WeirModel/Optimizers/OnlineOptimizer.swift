@@ -77,11 +77,20 @@ public struct SGD: OnlineOptimizer {
     @inlinable public func updateDense(weights w: UnsafeMutablePointer<Double>, x: UnsafePointer<Double>, count: Int,
                                        g: Double, l2: Double, rate: Double, maxAbs: Double) -> Int {
         var flag: UInt64 = 0
-        for j in 0..<count {
-            let wj = w[j]
-            let nw = wj - rate * (x[j] * g + l2 * wj)
-            flag |= abs(nw) <= maxAbs ? 0 : 1   // NaN compares false: flagged too
-            w[j] = nw
+        if l2 == 0 {
+            // x·g + 0·w equals x·g whenever the result is finite (the flag catches the rest).
+            for j in 0..<count {
+                let nw = w[j] - rate * (x[j] * g)
+                flag |= abs(nw) <= maxAbs ? 0 : 1   // NaN compares false: flagged too
+                w[j] = nw
+            }
+        } else {
+            for j in 0..<count {
+                let wj = w[j]
+                let nw = wj - rate * (x[j] * g + l2 * wj)
+                flag |= abs(nw) <= maxAbs ? 0 : 1
+                w[j] = nw
+            }
         }
         guard flag != 0 else { return 0 }
         return repairWeights(w, count: count, maxAbs: maxAbs)
