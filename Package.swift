@@ -75,6 +75,7 @@ let package = Package(
         .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore", "WeirTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirModelTests", dependencies: ["WeirModel", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirTopologyTests", dependencies: ["WeirTopology", "WeirCore"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirDriftTests", dependencies: ["WeirDrift", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),

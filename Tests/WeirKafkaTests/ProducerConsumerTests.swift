@@ -235,3 +235,23 @@ struct ProducerConsumerTests {
         c.close()
     }
 }
+
+@Suite(.timeLimit(.minutes(2)))
+struct ProducerBackpressureTests {
+    /// A producer queue of 100 messages, 20,000 sends while the broker is slow: `send` waits for
+    /// room instead of failing or dropping, and every message is delivered.
+    @Test func queueFullWaitsInsteadOfDropping() throws {
+        let broker = try EmbeddedBroker()
+        let topic = uniqueName("queuefull")
+        try broker.createTopic(topic, partitions: 1)
+        try broker.setRoundTripTime(broker: 1, milliseconds: 20)
+        let p = try KafkaProducer(configuration: ProducerConfiguration(
+            client: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), lingerMs: 1, batchMessages: 50, queueCapacity: 100))
+        let t = try p.topic(topic)
+        for i in 0..<20_000 { try p.send(to: t, key: nil, value: Array(String(i).utf8)) }
+        try p.flush(timeout: .seconds(60))
+        #expect(p.counts.sent == 20_000)
+        #expect(p.counts.delivered == 20_000)
+        #expect(p.counts.failed == 0)
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+/// The `weir` executable, built next to the test bundle by `swift build --build-tests`.
+let weirBinary: URL = {
+    var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+    while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("weir").path) && dir.path != "/" {
+        dir.deleteLastPathComponent()
+    }
+    return dir.appendingPathComponent("weir")
+}()
+
+let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+func launch(_ args: [String]) throws -> (Process, Pipe, Pipe) {
+    let p = Process()
+    p.executableURL = weirBinary
+    p.arguments = args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    return (p, out, err)
+}
+
+@Suite(.serialized, .timeLimit(.minutes(1)))
+struct CLITests {
+    @Test func weirBinaryIsBuilt() {
+        #expect(FileManager.default.isExecutableFile(atPath: weirBinary.path), "\(weirBinary.path)")
+    }
+
+    /// `weir broker` prints its bootstrap address, writes it to --bootstrap-file, serves the
+    /// requested topics to an independent client (kcat), and exits 0 on SIGTERM.
+    @Test func brokerServesTopicsAndStopsOnSIGTERM() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("weir-bs-\(UUID().uuidString)").path
+        let (p, out, _) = try launch(["broker", "--topic", "orders:3", "--topic", "audit", "--bootstrap-file", file])
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: file) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        let bootstrap = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(bootstrap.hasPrefix("127.0.0.1:"))
+        let kcat = Process()
+        kcat.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        kcat.arguments = ["kcat", "-L", "-b", bootstrap, "-t", "orders"]
+        let kout = Pipe()
+        kcat.standardOutput = kout
+        kcat.standardError = FileHandle.nullDevice
+        if (try? kcat.run()) != nil {
+            let text = String(decoding: kout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            kcat.waitUntilExit()
+            #expect(text.contains("topic \"orders\" with 3 partitions"), "\(text)")
+        }
+        p.terminate()  // SIGTERM
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(printed.split(separator: "\n").first.map(String.init) == bootstrap)
+    }
+
+    @Test func brokerRejectsBadTopicSpec() throws {
+        let (p, _, err) = try launch(["broker", "--topic", "orders:zero"])
+        p.waitUntilExit()
+        #expect(p.terminationStatus != 0)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("--topic orders:zero: partitions must be a positive integer"))
+    }
+
+    @Test func validateExitCodes() throws {
+        let (ok, _, _) = try launch(["validate", repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path])
+        ok.waitUntilExit()
+        #expect(ok.terminationStatus == 0)
+        let broken = repoRoot.appendingPathComponent("Tests/WeirTopologyTests/Broken/many-errors.yaml").path
+        let (bad, _, err) = try launch(["validate", broken])
+        bad.waitUntilExit()
+        #expect(bad.terminationStatus == 1)
+        let lines = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+        #expect(lines.filter { $0.contains(": error: ") }.count == 4)
+        #expect(lines.first?.hasPrefix("\(broken):10:11: error:") == true)
+    }
+}
