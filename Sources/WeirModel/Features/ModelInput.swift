@@ -92,6 +92,15 @@ public struct ModelInput: Sendable, Equatable {
         return true
     }
 
+    /// Equal layouts, numeric values and sparse entries in use (unused capacity is ignored).
+    public static func == (a: ModelInput, b: ModelInput) -> Bool {
+        guard a.layout == b.layout, a.numeric == b.numeric, a._sparseCount == b._sparseCount else { return false }
+        for k in 0..<a._sparseCount where a._sparseIndices[k] != b._sparseIndices[k] || a._sparseValues[k] != b._sparseValues[k] {
+            return false
+        }
+        return true
+    }
+
     /// True when every numeric and sparse value is finite.
     @inlinable public var isFinite: Bool {
         for v in numeric where !v.isFinite { return false }

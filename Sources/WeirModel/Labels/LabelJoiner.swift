@@ -52,7 +52,9 @@ public struct LabelJoinerCounts: Sendable, Equatable {
 /// Storage is a ring of slots in arrival order (oldest at the head) plus an open-addressing
 /// table from event id to slot (linear probing, backward-shift deletion), so nothing allocates
 /// after init. A slot freed by a join in the middle of the ring is reclaimed when the head
-/// passes it.
+/// passes it. Expiry walks from the oldest slot, so `time` should be non-decreasing (arrival or
+/// processing time, or a watermark); with out-of-order times an event still never expires
+/// before its bound, but may be kept longer (never beyond `capacity`).
 /// - Complexity: O(1) expected per add and join (plus the feature copy); ``expire(now:)`` is
 ///   O(1) amortised per dropped event.
 public struct LabelJoiner: Sendable {
