@@ -23,8 +23,16 @@ public struct FieldMonitor: Sendable {
     var referenceTimeMin = Int64.max
     var referenceTimeMax = Int64.min
 
-    var current: WindowAccumulator            // count windows
-    var eventsInWindow = 0
+    @usableFromInline var current: WindowAccumulator            // count windows
+    @usableFromInline var eventsInWindow = 0
+    // hot-path copies of the configuration, so feeding never switches over configuration enums
+    /// 0: no reference being collected; 1: collecting the first N events; 2: collecting an event-time
+    /// range; 3: time-range reference built (values inside the range are ignored).
+    @usableFromInline var referenceMode: UInt8 = 0
+    /// Count-window size, or 0 for event-time windows.
+    @usableFromInline let countWindow: Int
+    @usableFromInline let kind: FieldKind
+    @usableFromInline let validRange: ClosedRange<Double>?
     var sequence: Int64 = 0                   // events after the reference (count windows)
     var open: [WindowAccumulator] = []        // event-time windows, ascending start
     var pool: [WindowAccumulator] = []
@@ -56,15 +64,20 @@ public struct FieldMonitor: Sendable {
         case .eventTime(let w, _): guard w >= 1 else { throw bad("event-time window width \(w) < 1") }
         }
         self.config = config
+        if case .count(let n) = config.window { countWindow = n } else { countWindow = 0 }
+        kind = config.kind
+        validRange = config.validRange
         do {
             current = try WindowAccumulator(start: 0, end: 0, cap: config.sampleCap, seed: config.seed)
             switch config.reference {
             case .firstEvents(let n):
                 guard n >= 1 else { throw bad("firstEvents \(n) < 1") }
                 builder = try ReferenceBuilder(kind: config.kind, cap: config.referenceCap, sketchK: config.referenceSketchK)
+                referenceMode = 1
             case .eventTimeRange(let s, let e):
                 guard s < e else { throw bad("empty reference time range [\(s), \(e))") }
                 builder = try ReferenceBuilder(kind: config.kind, cap: config.referenceCap, sketchK: config.referenceSketchK)
+                referenceMode = 2
             case .fixed(let ref, let info):
                 guard ref.kind == config.kind else { throw bad("fixed reference is \(ref.kind.rawValue)") }
                 reference = ref
@@ -129,7 +142,7 @@ public struct FieldMonitor: Sendable {
         var i = 0
         let n = values.count
         while i < n {
-            if builder != nil || (reference == nil && !isRolling) {
+            if referenceMode != 0 {
                 ingest(.number(values[i]), nil)
                 i += 1
                 continue
@@ -148,44 +161,60 @@ public struct FieldMonitor: Sendable {
 
     var isRolling: Bool { if case .rolling = config.reference { return true }; return false }
 
-    @usableFromInline
+    /// Per-value path: the count-window case is inlined; the reference phase and event-time windows
+    /// take ``ingestSlow(_:_:)``.
+    @inlinable @inline(__always)
     mutating func ingest(_ v: MonitoredValue, _ t: Int64?) {
-        if builder != nil {
-            switch config.reference {
-            case .firstEvents(let n):
+        if referenceMode == 0 && countWindow > 0 {
+            current.add(v, kind: kind, range: validRange)
+            eventsInWindow &+= 1
+            if eventsInWindow >= countWindow { closeCountWindow() }
+        } else {
+            ingestSlow(v, t)
+        }
+    }
+
+    @usableFromInline
+    mutating func ingestSlow(_ v: MonitoredValue, _ t: Int64?) {
+        switch referenceMode {
+        case 1:
+            if case .firstEvents(let n) = config.reference {
                 referenceEvents += 1
                 addToReference(v, t)
                 if referenceEvents >= n { finishReference() }
-                return
-            case .eventTimeRange(let s, let e):
-                guard let t else { ignoredEvents += 1; return }
-                if t < s { ignoredEvents += 1; return }
-                if t < e { addToReference(v, t); return }
-            default:
-                break
             }
-        } else if case .eventTimeRange(let s, let e) = config.reference, let t, t < e {
-            _ = s
-            ignoredEvents += 1
+            return
+        case 2, 3:
+            if case .eventTimeRange(let s, let e) = config.reference {
+                guard let t else { ignoredEvents += 1; return }
+                if referenceMode == 2 {
+                    if t < s { ignoredEvents += 1; return }
+                    if t < e { addToReference(v, t); return }
+                } else if t < e {
+                    ignoredEvents += 1
+                    return
+                }
+            }
+        default:
+            break
+        }
+        if countWindow > 0 {
+            current.add(v, kind: kind, range: validRange)
+            eventsInWindow += 1
+            if eventsInWindow >= countWindow { closeCountWindow() }
             return
         }
-        switch config.window {
-        case .count(let size):
-            current.add(v, kind: config.kind, range: config.validRange)
-            eventsInWindow += 1
-            if eventsInWindow >= size { closeCountWindow() }
-        case .eventTime(let width, let origin):
-            guard let t else { lateEvents += 1; return }
-            let (d, o) = t.subtractingReportingOverflow(origin)
-            if o { lateEvents += 1; return }
-            var start = (d / width) * width
-            if d < 0 && d % width != 0 { start -= width }
-            let (s, o1) = start.addingReportingOverflow(origin)
-            let (e, o2) = s.addingReportingOverflow(width)
-            if o1 || o2 || e <= watermark { lateEvents += 1; return }
-            let i = openWindowIndex(start: s, end: e)
-            open[i].add(v, kind: config.kind, range: config.validRange)
-        }
+        guard case .eventTime(let width, let origin) = config.window else { return }
+        guard let t else { lateEvents += 1; return }
+        let (d, o) = t.subtractingReportingOverflow(origin)
+        if o { lateEvents += 1; return }
+        var start = (d / width) * width
+        if d < 0 && d % width != 0 { start -= width }
+        let (s, o1) = start.addingReportingOverflow(origin)
+        let (e, o2) = s.addingReportingOverflow(width)
+        if o1 || o2 || e <= watermark { lateEvents += 1; return }
+        let i = openWindowIndex(start: s, end: e)
+        open[i].add(v, kind: kind, range: validRange)
     }
 
     mutating func addToReference(_ v: MonitoredValue, _ t: Int64?) {
@@ -204,6 +233,7 @@ public struct FieldMonitor: Sendable {
     mutating func finishReference() {
         guard let b = builder else { return }
         builder = nil
+        referenceMode = referenceMode == 2 ? 3 : 0
         let ref = (try? b.build(bins: config.bins)) ?? .empty(config.kind)
         reference = ref
         let f = config.feature
@@ -265,6 +295,7 @@ public struct FieldMonitor: Sendable {
         pool.append(w)
     }
 
+    @usableFromInline
     mutating func closeCountWindow() {
         let size = Int64(eventsInWindow)
         current.start = sequence

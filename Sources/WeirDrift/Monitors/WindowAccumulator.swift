@@ -2,12 +2,13 @@ import WeirStats
 
 /// One open current window of one field: quality counters, the capped reservoir sample (numeric)
 /// or category counts (categorical). Reset and reused, so steady-state feeding never allocates.
+@usableFromInline
 struct WindowAccumulator: Sendable {
-    var start: Int64
-    var end: Int64
-    var quality = QualityCounters()
-    var sample: ReservoirSample
-    var categories = CategoryCounts()
+    @usableFromInline var start: Int64
+    @usableFromInline var end: Int64
+    @usableFromInline var quality = QualityCounters()
+    @usableFromInline var sample: ReservoirSample
+    @usableFromInline var categories = CategoryCounts()
 
     init(start: Int64, end: Int64, cap: Int, seed: UInt64) throws(StatsError) {
         self.start = start
@@ -23,7 +24,7 @@ struct WindowAccumulator: Sendable {
         categories.reset()
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func add(_ v: MonitoredValue, kind: FieldKind, range: ClosedRange<Double>?) {
         switch v {
         case .number(let x):
