@@ -3,8 +3,9 @@
 /// Used for category values (per field) and for keys of keyed state. Ids are dense from 0;
 /// a removed id is reused by a later insert. Lookups hash the bytes in place: no `String`,
 /// no allocation. Inserting allocates only when the arena or table must grow (amortised);
-/// a removed id's arena bytes are reused by the next key that fits, and the arena is compacted
-/// only when more than half of it is garbage.
+/// keys of up to 16 bytes get a 16-byte arena cell that is reused by the next key after removal,
+/// so a steady population of short keys never grows the arena (it is bounded by the peak number of
+/// live ids × 16 bytes); the arena is compacted only when freed cells of longer keys exceed half of it.
 ///
 /// Invariant: `table` load factor ≤ 1/2; every live id appears exactly once in `table`.
 /// - Complexity: lookup/insert/remove O(1) expected (+ O(length) hashing and compare).
@@ -19,11 +20,12 @@ public struct ByteInterner: Sendable {
         @usableFromInline static let empty = Slot(tag: 0, id: -1, inline: 0)
     }
     @usableFromInline var table: ContiguousArray<Slot>
-    /// Per id: hash, arena start and length (a free id has `length = −(capacity + 1)`).
+    /// Per id: hash, arena start, length (−1 = free id) and arena capacity.
     @usableFromInline struct Meta: Sendable {
         @usableFromInline var hash: UInt64
         @usableFromInline var start: Int32
         @usableFromInline var length: Int32
+        @usableFromInline var cap: Int32
     }
     @usableFromInline var meta: ContiguousArray<Meta>
     @usableFromInline var arena: ContiguousArray<UInt8>
@@ -102,28 +104,35 @@ public struct ByteInterner: Sendable {
         let id: Int32
         if let f = freeIds.popLast() {
             id = f
-            let cap = Int(-meta[Int(f)].length - 1)
+            var cap = Int(meta[Int(f)].cap)
             var start = meta[Int(f)].start
             if n <= cap {
-                // reuse the freed bytes in place (no arena growth)
+                // reuse the freed cell in place (no arena growth)
                 arena.withUnsafeMutableBufferPointer { a in
                     if n > 0 { (a.baseAddress! + Int(start)).update(from: p.assumingMemoryBound(to: UInt8.self), count: n) }
                 }
-                garbage -= n
+                if cap > 16 { garbage -= cap }
             } else {
-                start = Int32(arena.count)
-                arena.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
+                (start, cap) = appendCell(p, n)
             }
-            meta[Int(f)] = Meta(hash: h, start: start, length: Int32(n))
+            meta[Int(f)] = Meta(hash: h, start: start, length: Int32(n), cap: Int32(cap))
         } else {
             id = Int32(meta.count)
-            let start = Int32(arena.count)
-            arena.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
-            meta.append(Meta(hash: h, start: start, length: Int32(n)))
+            let (start, cap) = appendCell(p, n)
+            meta.append(Meta(hash: h, start: start, length: Int32(n), cap: Int32(cap)))
         }
         placeInTable(id, hash: h)
         count += 1
         return id
+    }
+
+    /// Appends a cell of `max(n, 16)` bytes holding the key; returns its start and capacity.
+    mutating func appendCell(_ p: UnsafeRawPointer, _ n: Int) -> (Int32, Int) {
+        let start = Int32(arena.count)
+        arena.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
+        let cap = max(n, 16)
+        if cap > n { arena.append(contentsOf: repeatElement(0, count: cap - n)) }
+        return (start, cap)
     }
 
     @usableFromInline
@@ -150,10 +159,10 @@ public struct ByteInterner: Sendable {
         var newArena = ContiguousArray<UInt8>()
         newArena.reserveCapacity(arena.count - garbage + 64)
         for id in 0..<meta.count {
-            if meta[id].length < 0 { meta[id].start = 0; meta[id].length = -1; continue }  // free: capacity 0
-            let s = Int(meta[id].start)
+            if meta[id].length < 0 { meta[id].start = 0; meta[id].cap = 0; continue }  // free: no cell
+            let s = Int(meta[id].start), c = Int(meta[id].cap)
             meta[id].start = Int32(newArena.count)
-            newArena.append(contentsOf: arena[s..<s + Int(meta[id].length)])
+            newArena.append(contentsOf: arena[s..<s + c])
         }
         arena = newArena
         garbage = 0
@@ -180,8 +189,9 @@ public struct ByteInterner: Sendable {
             j = (j + 1) & mask
         }
         table[hole] = .empty
-        garbage += Int(meta[Int(id)].length)
-        meta[Int(id)].length = -meta[Int(id)].length - 1
+        // 16-byte cells of free ids are always reusable, so only larger cells count as garbage
+        if meta[Int(id)].cap > 16 { garbage += Int(meta[Int(id)].cap) }
+        meta[Int(id)].length = -1
         freeIds.append(id)
         count -= 1
     }
@@ -201,7 +211,7 @@ public struct ByteInterner: Sendable {
 
     /// Approximate heap bytes held.
     public var memoryBytes: Int {
-        table.capacity * 16 + meta.capacity * 16 + arena.capacity + freeIds.capacity * 4
+        table.capacity * 16 + meta.capacity * 24 + arena.capacity + freeIds.capacity * 4
     }
 }
 

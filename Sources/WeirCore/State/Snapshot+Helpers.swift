@@ -51,7 +51,7 @@ extension ByteInterner {
     func serialize(into w: inout ByteWriter) {
         w.writeHeader(tag: "WBIN", version: 1)
         w.writeArray(ContiguousArray(table.map(\.id))); w.write(UInt64(meta.count))
-        for m in meta { w.write(m.hash); w.write(m.start); w.write(m.length) }
+        for m in meta { w.write(m.hash); w.write(m.start); w.write(m.length); w.write(m.cap) }
         w.writeArray(arena); w.writeArray(freeIds)
         w.write(garbage); w.write(count)
     }
@@ -60,16 +60,16 @@ extension ByteInterner {
         try r.readHeader(tag: "WBIN", supportedVersions: 1...1)
         self.init(capacity: 1)
         let ids = try r.readInt32s("ByteInterner.table")
-        let n = try r.readCount(field: "ByteInterner.meta", limit: r.remaining / 16)
+        let n = try r.readCount(field: "ByteInterner.meta", limit: r.remaining / 20)
         meta = []
-        for _ in 0..<n { meta.append(Meta(hash: try r.readUInt64(), start: try r.readInt32(), length: try r.readInt32())) }
+        for _ in 0..<n { meta.append(Meta(hash: try r.readUInt64(), start: try r.readInt32(), length: try r.readInt32(), cap: try r.readInt32())) }
         arena = try r.readUInt8s("ByteInterner.arena")
         freeIds = try r.readInt32s("ByteInterner.freeIds")
         garbage = try r.readInt()
         let c = try r.readInt()
         guard ids.count >= 16, ids.count & (ids.count - 1) == 0, c >= 0, c <= n
         else { throw .invalidValue(field: "ByteInterner", detail: "inconsistent sizes") }
-        for (i, m) in meta.enumerated() where m.start < 0 || Int(m.start) + Int(m.length >= 0 ? m.length : -m.length - 1) > arena.count {
+        for (i, m) in meta.enumerated() where m.start < 0 || m.cap < 0 || m.length < -1 || m.length > m.cap || Int(m.start) + Int(m.cap) > arena.count {
             throw .invalidValue(field: "ByteInterner.starts", detail: "id \(i) outside arena")
         }
         for id in ids where id >= n || (id >= 0 && meta[Int(id)].length < 0) {
