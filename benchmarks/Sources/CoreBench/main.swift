@@ -221,6 +221,9 @@ if let pe = perEvent {
 }
 print("  state: user window \(String(format: "%.1f", timed.userBytesPerWindow)) B per key-window (\(timed.userLiveWindows) live windows, \(timed.userKeys) keys at end)  [target < 300: \(pf(timed.userBytesPerWindow < 300))]")
 print("         global window \(String(format: "%.1f", timed.globalBytesPerWindow)) B per live window")
+if let load = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) {
+    print("  machine load average (1/5/15 min): \(load.split(separator: " ").prefix(3).joined(separator: " ")) on \(ProcessInfo.processInfo.activeProcessorCount) cores")
+}
 if let rss = peakRSSBytes() { print("  peak RSS: \(rss / 1_048_576) MiB (includes the \(bytes.count / 1_048_576) MiB input)") }
 print("")
 print("contract checksums (N=1M):")
