@@ -1,3 +1,5 @@
+import WeirStats
+
 /// The shape of a model's input: dense numeric features followed by a sparse block.
 ///
 /// Weight index of numeric feature `i` is `i`; of sparse index `k` it is `numericCount + k`.
@@ -168,5 +170,35 @@ public struct SparseWriter {
         values[_count] = value
         _count += 1
         return true
+    }
+}
+
+extension ModelInput {
+    /// Writes the numeric block and the sparse entries in use (no header; the layout is the caller's).
+    func write(into w: inout ByteWriter) {
+        for v in numeric { w.write(v) }
+        w.write(_sparseCount)
+        for k in 0..<_sparseCount { w.write(_sparseIndices[k]); w.write(_sparseValues[k]) }
+    }
+
+    /// Reads what ``write(into:)`` wrote, for this input's layout.
+    mutating func read(from r: inout ByteReader) throws(SerializationError) {
+        for i in 0..<numeric.count { numeric[i] = try r.readDouble() }
+        let n = try r.readCount(field: "sparseCount", limit: _sparseIndices.count)
+        _sparseCount = 0
+        for _ in 0..<n {
+            let i = try r.readInt32(), v = try r.readDouble()
+            guard appendSparse(index: i, value: v) else { throw .invalidValue(field: "sparse index", detail: "\(i)") }
+        }
+    }
+}
+
+extension FeatureLayout {
+    func write(into w: inout ByteWriter) { w.write(numericCount); w.write(sparseDimension); w.write(sparseCapacity) }
+
+    static func read(from r: inout ByteReader) throws(SerializationError) -> FeatureLayout {
+        let a = try r.readCount(field: "numericCount"), b = try r.readCount(field: "sparseDimension")
+        let c = try r.readCount(field: "sparseCapacity")
+        return FeatureLayout(numericCount: a, sparseDimension: b, sparseCapacity: c)
     }
 }

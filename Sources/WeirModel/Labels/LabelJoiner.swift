@@ -1,3 +1,5 @@
+import WeirStats
+
 /// Bounds of a ``LabelJoiner``.
 public struct LabelJoinerConfig: Sendable, Equatable {
     /// Most events waiting for a label; adding beyond it evicts the oldest (counted as expired).
@@ -191,5 +193,53 @@ public struct LabelJoiner: Sendable {
         pendingCount -= 1
         counts.joined += 1
         return e
+    }
+}
+
+extension LabelJoiner: ByteSerializable {
+    /// Writes the bounds, counters and the ring (pending events with their features, and freed
+    /// slots not yet reclaimed) in arrival order, so a restored joiner evicts and expires exactly
+    /// as the original would.
+    public func serialize(into w: inout ByteWriter) {
+        w.writeHeader(tag: "WMLJ", version: 1)
+        layout.write(into: &w)
+        w.write(config.capacity); w.write(config.maxWait)
+        for c in [counts.added, counts.joined, counts.expired, counts.evicted, counts.unmatchedLabels, counts.replaced] { w.write(c) }
+        w.write(used)
+        var x = ModelInput(layout: layout)
+        for k in 0..<used {
+            let s = (head + k) % config.capacity
+            w.write(states[s])
+            guard states[s] != 0 else { continue }
+            w.write(ids[s]); w.write(times[s]); w.write(scores[s])
+            slab.load(s, into: &x)
+            x.write(into: &w)
+        }
+    }
+
+    public init(deserializing r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WMLJ", supportedVersions: 1...1)
+        let layout = try FeatureLayout.read(from: &r)
+        let cap = try r.readCount(field: "capacity", limit: 1 << 26)
+        let wait = try r.readInt64()
+        self.init(layout: layout, config: LabelJoinerConfig(capacity: cap, maxWait: wait))
+        counts.added = try r.readInt(); counts.joined = try r.readInt(); counts.expired = try r.readInt()
+        counts.evicted = try r.readInt(); counts.unmatchedLabels = try r.readInt(); counts.replaced = try r.readInt()
+        let n = try r.readCount(field: "used", limit: config.capacity)
+        var x = ModelInput(layout: layout)
+        for s in 0..<n {
+            let st = try r.readUInt8()
+            guard st <= 2 else { throw .invalidValue(field: "slot state", detail: "\(st)") }
+            states[s] = st
+            guard st != 0 else { continue }
+            ids[s] = try r.readUInt64(); times[s] = try r.readInt64(); scores[s] = try r.readDouble()
+            try x.read(from: &r)
+            slab.store(x, at: s)
+            guard position(of: ids[s]) == nil else { throw .invalidValue(field: "event id", detail: "duplicate \(ids[s])") }
+            insertIntoTable(slot: s)
+            pendingCount += 1
+        }
+        head = 0
+        used = n
     }
 }

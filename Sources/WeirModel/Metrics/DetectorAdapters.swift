@@ -37,3 +37,29 @@ public struct PageHinkleyLossDetector: LossDriftDetector {
 
     public mutating func reset() { detector.reset() }
 }
+
+extension ADWINLossDetector: ByteSerializable {
+    public func serialize(into w: inout ByteWriter) {
+        w.writeHeader(tag: "WMAD", version: 1)
+        w.write(increasesOnly)
+        adwin.serialize(into: &w)
+    }
+
+    public init(deserializing r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WMAD", supportedVersions: 1...1)
+        increasesOnly = try r.readBool()
+        adwin = try ADWIN(deserializing: &r)
+    }
+}
+
+extension PageHinkleyLossDetector: ByteSerializable {
+    public func serialize(into w: inout ByteWriter) {
+        w.writeHeader(tag: "WMPH", version: 1)
+        detector.serialize(into: &w)
+    }
+
+    public init(deserializing r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WMPH", supportedVersions: 1...1)
+        detector = try PageHinkley(deserializing: &r)
+    }
+}

@@ -1,3 +1,5 @@
+import WeirStats
+
 /// A change detector fed with the per-event loss of the champion model (concept drift).
 ///
 /// Conforming types are structs; ``OnlineLearner`` is generic over them. Adapters over WeirStats'
@@ -14,4 +16,11 @@ public struct NoDriftDetector: LossDriftDetector {
     public init() {}
     public mutating func update(_ loss: Double) -> Bool { false }
     public mutating func reset() {}
+}
+
+extension NoDriftDetector: ByteSerializable {
+    public func serialize(into w: inout ByteWriter) { w.writeHeader(tag: "WMND", version: 1) }
+    public init(deserializing r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WMND", supportedVersions: 1...1)
+    }
 }

@@ -1,3 +1,5 @@
+import WeirStats
+
 /// Prequential (test-then-train) log loss and accuracy over the whole stream, computed as River's
 /// `metrics.LogLoss` and `metrics.Accuracy`: the log loss clamps `p` to `[1e-15, 1 − 1e-15]` and is
 /// averaged with River's incremental mean; the predicted class is 1 when `p > 0.5` (River's
@@ -53,4 +55,47 @@ public struct BinaryMetricValues: Sendable, Equatable {
     /// Exact ROC AUC over the window (Mann–Whitney U with tied scores counted as 1/2).
     public var rocAUC = 0.5
     public init() {}
+}
+
+extension PrequentialMetrics: ByteSerializable {
+    public func serialize(into w: inout ByteWriter) {
+        w.writeHeader(tag: "WMPQ", version: 1)
+        w.write(count); w.write(logLoss); w.write(correct)
+    }
+
+    public init(deserializing r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WMPQ", supportedVersions: 1...1)
+        count = try r.readInt(); logLoss = try r.readDouble(); correct = try r.readInt()
+    }
+}
+
+extension WindowMode {
+    func write(into w: inout ByteWriter) {
+        switch self {
+        case .sliding(let n): w.write(UInt8(0)); w.write(n)
+        case .tumbling(let n): w.write(UInt8(1)); w.write(n)
+        }
+    }
+
+    static func read(from r: inout ByteReader) throws(SerializationError) -> WindowMode {
+        let k = try r.readUInt8(), n = try r.readCount(field: "window size", limit: 1 << 26)
+        switch k {
+        case 0: return .sliding(n)
+        case 1: return .tumbling(n)
+        default: throw .invalidValue(field: "WindowMode", detail: "kind \(k)")
+        }
+    }
+}
+
+extension BinaryMetricValues {
+    func write(into w: inout ByteWriter) {
+        w.write(count); w.write(logLoss); w.write(accuracy); w.write(precision); w.write(recall); w.write(rocAUC)
+    }
+
+    static func read(from r: inout ByteReader) throws(SerializationError) -> BinaryMetricValues {
+        var v = BinaryMetricValues()
+        v.count = try r.readInt(); v.logLoss = try r.readDouble(); v.accuracy = try r.readDouble()
+        v.precision = try r.readDouble(); v.recall = try r.readDouble(); v.rocAUC = try r.readDouble()
+        return v
+    }
 }

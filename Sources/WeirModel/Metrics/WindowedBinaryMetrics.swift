@@ -1,3 +1,5 @@
+import WeirStats
+
 /// Log loss, accuracy, precision, recall and exact ROC AUC over a sliding or tumbling window
 /// of the last events (by count). Predicted class is 1 when `p > 0.5`, as ``PrequentialMetrics``.
 ///
@@ -111,4 +113,33 @@ public func exactAUC(_ pairs: inout [(Double, UInt8)]) -> Double {
     let neg = Double(n) - pos
     guard pos > 0, neg > 0 else { return 0.5 }
     return (rankSum - pos * (pos + 1) / 2) / (pos * neg)
+}
+
+extension WindowedBinaryMetrics: ByteSerializable {
+    public func serialize(into w: inout ByteWriter) {
+        w.writeHeader(tag: "WMWB", version: 1)
+        mode.write(into: &w)
+        w.write(ps); w.write(losses); w.writeBytes(ys)
+        for v in [start, filled, correct, tp, fp, fn, sinceResum] { w.write(v) }
+        w.write(lossSum)
+        w.write(lastCompleted != nil)
+        lastCompleted?.write(into: &w)
+    }
+
+    public init(deserializing r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WMWB", supportedVersions: 1...1)
+        self.init(mode: try WindowMode.read(from: &r))
+        let p = try r.readDoubles(field: "ps"), l = try r.readDoubles(field: "losses"), y = try r.readBytes(field: "ys")
+        guard p.count == ps.count, l.count == ps.count, y.count == ps.count else {
+            throw .invalidValue(field: "WindowedBinaryMetrics", detail: "ring size does not match the window")
+        }
+        ps = ContiguousArray(p); losses = ContiguousArray(l); ys = ContiguousArray(y)
+        start = try r.readInt(); filled = try r.readInt(); correct = try r.readInt(); tp = try r.readInt()
+        fp = try r.readInt(); fn = try r.readInt(); sinceResum = try r.readInt()
+        lossSum = try r.readDouble()
+        guard start >= 0, start < ps.count, filled >= 0, filled <= ps.count else {
+            throw .invalidValue(field: "WindowedBinaryMetrics", detail: "start \(start) filled \(filled)")
+        }
+        lastCompleted = try r.readBool() ? try BinaryMetricValues.read(from: &r) : nil
+    }
 }

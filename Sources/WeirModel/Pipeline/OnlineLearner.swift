@@ -1,3 +1,5 @@
+import WeirStats
+
 /// Configuration of an ``OnlineLearner``.
 public struct OnlineLearnerConfig: Sendable, Equatable {
     /// Standardise numeric inputs online (Welford) before scoring.
@@ -173,5 +175,57 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
     /// Snapshot of the champion (with the standardiser).
     public var snapshot: ModelSnapshot<O> {
         ModelSnapshot(version: _gate.championVersion, model: _gate.champion, standardizer: _standardizer)
+    }
+}
+
+extension OnlineLearnerConfig {
+    func write(into w: inout ByteWriter) {
+        w.write(standardize); w.write(joiner.capacity); w.write(joiner.maxWait)
+        window.write(into: &w)
+        retraining.write(into: &w)
+    }
+
+    static func read(from r: inout ByteReader) throws(SerializationError) -> OnlineLearnerConfig {
+        let std = try r.readBool()
+        let cap = try r.readCount(field: "joiner capacity", limit: 1 << 26), wait = try r.readInt64()
+        let window = try WindowMode.read(from: &r)
+        return OnlineLearnerConfig(standardize: std, joiner: LabelJoinerConfig(capacity: cap, maxWait: wait), window: window,
+                                   retraining: try RetrainingConfig.read(from: &r))
+    }
+}
+
+extension OnlineLearner: ByteSerializable where D: ByteSerializable {
+    /// A full checkpoint: configuration, gate (champion, challenger, shadow, buffer, pending
+    /// decisions), standardiser, pending labels with their features, metrics, the drift
+    /// detector and counters. Restoring and continuing gives exactly the outputs of an
+    /// uninterrupted run.
+    public func serialize(into w: inout ByteWriter) {
+        w.writeHeader(tag: "WMOL", version: 1)
+        config.write(into: &w)
+        _gate.serialize(into: &w)
+        w.write(_standardizer != nil)
+        _standardizer?.serialize(into: &w)
+        _joiner.serialize(into: &w)
+        _prequential.serialize(into: &w)
+        _window.serialize(into: &w)
+        detector.serialize(into: &w)
+        for c in [_counts.scored, _counts.invalidInputs, _counts.invalidLabels, _counts.driftDetections, _counts.driftIgnored,
+                  requestSeq, promotionsSeen] { w.write(c) }
+    }
+
+    public init(deserializing r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WMOL", supportedVersions: 1...1)
+        config = try OnlineLearnerConfig.read(from: &r)
+        _gate = try RetrainingGate<O>(deserializing: &r)
+        _standardizer = try r.readBool() ? try OnlineStandardizer(deserializing: &r) : nil
+        _joiner = try LabelJoiner(deserializing: &r)
+        _prequential = try PrequentialMetrics(deserializing: &r)
+        _window = try WindowedBinaryMetrics(deserializing: &r)
+        detector = try D(deserializing: &r)
+        _counts = OnlineLearnerCounts()
+        _counts.scored = try r.readInt(); _counts.invalidInputs = try r.readInt(); _counts.invalidLabels = try r.readInt()
+        _counts.driftDetections = try r.readInt(); _counts.driftIgnored = try r.readInt()
+        requestSeq = try r.readInt(); promotionsSeen = try r.readInt()
+        scratch = ModelInput(layout: _gate.champion.config.layout)
     }
 }

@@ -1,3 +1,5 @@
+import WeirStats
+
 /// A bounded ring of recent labelled events (features copied into a preallocated slab, label,
 /// time) used to train challengers. Holds at most `capacity` events; ``forEach(since:scratch:_:)``
 /// skips events older than a cutoff, so the age bound is applied when training.
@@ -45,4 +47,34 @@ public struct LabelledBuffer: Sendable {
 
     /// Forgets every event.
     public mutating func removeAll() { start = 0; count = 0 }
+}
+
+extension LabelledBuffer: ByteSerializable {
+    /// Writes the layout, capacity and the held events oldest first.
+    public func serialize(into w: inout ByteWriter) {
+        w.writeHeader(tag: "WMLB", version: 1)
+        slab.layout.write(into: &w)
+        w.write(capacity); w.write(count)
+        var x = ModelInput(layout: slab.layout)
+        for k in 0..<count {
+            let s = (start + k) % capacity
+            w.write(labels[s]); w.write(times[s])
+            slab.load(s, into: &x)
+            x.write(into: &w)
+        }
+    }
+
+    public init(deserializing r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WMLB", supportedVersions: 1...1)
+        let layout = try FeatureLayout.read(from: &r)
+        let cap = try r.readCount(field: "capacity", limit: 1 << 26)
+        self.init(layout: layout, capacity: cap)
+        let n = try r.readCount(field: "count", limit: capacity)
+        var x = ModelInput(layout: layout)
+        for _ in 0..<n {
+            let y = try r.readDouble(), t = try r.readInt64()
+            try x.read(from: &r)
+            append(x, label: y, time: t)
+        }
+    }
 }

@@ -1,3 +1,5 @@
+import WeirStats
+
 /// Configuration of a ``RetrainingGate``.
 public struct RetrainingConfig: Sendable, Equatable {
     /// Most recent labelled events kept for training a challenger.
@@ -199,5 +201,83 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
         latestVersion = max(latestVersion, version.version)
         _challenger = nil
         _challengerVersion = nil
+    }
+}
+
+extension RetrainingConfig {
+    func write(into w: inout ByteWriter) {
+        w.write(bufferCapacity); w.write(bufferMaxAge); w.write(minTrainingEvents); w.write(trainingEpochs)
+        w.write(minShadowEvents); w.write(margin); w.write(warmupEvents)
+    }
+
+    static func read(from r: inout ByteReader) throws(SerializationError) -> RetrainingConfig {
+        let cap = try r.readCount(field: "bufferCapacity", limit: 1 << 26)
+        let age = try r.readInt64()
+        let minTrain = try r.readInt(), epochs = try r.readCount(field: "trainingEpochs", limit: 1 << 16)
+        let minShadow = try r.readInt(), margin = try r.readDouble(), warm = try r.readInt()
+        return RetrainingConfig(bufferCapacity: cap, bufferMaxAge: age, minTrainingEvents: minTrain, trainingEpochs: epochs,
+                                minShadowEvents: minShadow, margin: margin, warmupEvents: warm)
+    }
+}
+
+extension RetrainDecision {
+    func write(into w: inout ByteWriter) {
+        w.write(kind.rawValue); w.write(modelId); w.write(time); w.write(championVersion); w.write(challengerVersion)
+        w.write(requestId); w.write(reason); w.write(trainedEvents); w.write(trainLogLoss); w.write(shadowEvents)
+        w.write(championLogLoss); w.write(challengerLogLoss); w.write(championAccuracy); w.write(challengerAccuracy)
+        w.write(margin); w.write(improvement); w.write(detail)
+    }
+
+    static func read(from r: inout ByteReader) throws(SerializationError) -> RetrainDecision {
+        let k = try r.readString(field: "kind")
+        guard let kind = RetrainDecisionKind(rawValue: k) else { throw .invalidValue(field: "kind", detail: k) }
+        var d = RetrainDecision(kind: kind, modelId: try r.readString(field: "modelId"), time: try r.readInt64(),
+                                championVersion: try r.readInt(), challengerVersion: try r.readInt(),
+                                requestId: try r.readString(field: "requestId"), reason: try r.readString(field: "reason"))
+        d.trainedEvents = try r.readInt(); d.trainLogLoss = try r.readDouble(); d.shadowEvents = try r.readInt()
+        d.championLogLoss = try r.readDouble(); d.challengerLogLoss = try r.readDouble()
+        d.championAccuracy = try r.readDouble(); d.challengerAccuracy = try r.readDouble()
+        d.margin = try r.readDouble(); d.improvement = try r.readDouble(); d.detail = try r.readString(field: "detail")
+        return d
+    }
+}
+
+extension RetrainingGate: ByteSerializable {
+    /// Everything: champion and challenger (with versions), the shadow comparison, the training
+    /// buffer, counters and decisions not yet taken.
+    public func serialize(into w: inout ByteWriter) {
+        w.writeHeader(tag: "WMRG", version: 1)
+        config.write(into: &w)
+        _champion.serialize(into: &w)
+        _championVersion.serialize(into: &w)
+        w.write(_challenger != nil)
+        if let c = _challenger, let v = _challengerVersion { c.serialize(into: &w); v.serialize(into: &w) }
+        freshOptimizer.serialize(into: &w)
+        buffer.serialize(into: &w)
+        w.write(shadow.n); w.write(shadow.champLoss); w.write(shadow.challLoss)
+        w.write(shadow.champCorrect); w.write(shadow.challCorrect)
+        w.write(latestVersion); w.write(_ignoredRequests); w.write(_promotions); w.write(_rejections)
+        w.write(_decisions.count)
+        for d in _decisions { d.write(into: &w) }
+    }
+
+    public init(deserializing r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WMRG", supportedVersions: 1...1)
+        let config = try RetrainingConfig.read(from: &r)
+        let champ = try LinearModel<O>(deserializing: &r)
+        let version = try ModelVersion(deserializing: &r)
+        var chall: (LinearModel<O>, ModelVersion)?
+        if try r.readBool() { chall = (try LinearModel<O>(deserializing: &r), try ModelVersion(deserializing: &r)) }
+        let fresh = try O(deserializing: &r)
+        self.init(champion: champ, version: version, freshOptimizer: fresh, config: config)
+        _challenger = chall?.0
+        _challengerVersion = chall?.1
+        buffer = try LabelledBuffer(deserializing: &r)
+        shadow.n = try r.readInt(); shadow.champLoss = try r.readDouble(); shadow.challLoss = try r.readDouble()
+        shadow.champCorrect = try r.readInt(); shadow.challCorrect = try r.readInt()
+        latestVersion = try r.readInt(); _ignoredRequests = try r.readInt(); _promotions = try r.readInt()
+        _rejections = try r.readInt()
+        let nd = try r.readCount(field: "decisions", limit: 1 << 20)
+        for _ in 0..<nd { _decisions.append(try RetrainDecision.read(from: &r)) }
     }
 }
