@@ -48,7 +48,7 @@ public struct LoadedSample: Sendable, Equatable {
 ///
 /// Each file holds either JSONL events (with `field`: one JSON object per line; the field's value is
 /// read; absent/null counts as missing, a wrong type as invalid) or one value per line (without
-/// `field`). Blank lines are skipped. Numeric lines may be `nan`/`inf` (counted in quality, excluded).
+/// `field`; lines are parsed strictly by ``JSONLineScanner``, numbers correctly rounded). Blank lines are skipped. Numeric lines may be `nan`/`inf` (counted in quality, excluded).
 /// The result is one ``DriftRecord`` (window 0, `window_start` 0, `window_end` = value lines of the
 /// current file; `reference.kind` "file", `reference_id` = the reference path), KS p-value by scipy's
 /// default method, no per-window sample cap.
@@ -79,14 +79,17 @@ public enum DriftCompare {
             if line.isEmpty { continue }
             out.lines += 1
             if let field = options.field {
-                guard let data = line.data(using: .utf8),
-                      let obj = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else {
-                    throw .badLine(file: file, line: lineNo, detail: "not valid JSON")
+                var scanner = JSONLineScanner(Substring(line))
+                let value: JSONLineScanner.Value?
+                do { value = try scanner.field(field) } catch {
+                    switch error {
+                    case .notAnObject:
+                        throw .badLine(file: file, line: lineNo, detail: "expected a JSON object with field \"\(field)\"")
+                    case .invalid(let why):
+                        throw .badLine(file: file, line: lineNo, detail: "not valid JSON: \(why)")
+                    }
                 }
-                guard let dict = obj as? [String: Any] else {
-                    throw .badLine(file: file, line: lineNo, detail: "expected a JSON object with field \"\(field)\"")
-                }
-                record(dict[field], into: &out, categorical: options.categorical)
+                record(value, into: &out, categorical: options.categorical)
             } else {
                 if line.hasPrefix("{") {
                     throw .badLine(file: file, line: lineNo, detail: "a JSON object, but no --field was given")
@@ -107,26 +110,23 @@ public enum DriftCompare {
         return out
     }
 
-    /// JSON true/false (JSONSerialization gives a Bool-typed value; numbers are NSNumber).
-    static func isBool(_ v: Any) -> Bool { "\(type(of: v))".lowercased().contains("bool") }
-
-    static func record(_ v: Any?, into out: inout LoadedSample, categorical: Bool) {
-        guard let v, !(v is NSNull) else { out.quality.recordMissing(); return }
-        if isBool(v) { out.quality.recordInvalidType(); return }
-        if categorical {
-            if let s = v as? String {
-                out.quality.recordCategory(known: true); out.categories.append(s)
-            } else if let n = v as? NSNumber {
-                out.quality.recordCategory(known: true); out.categories.append(n.stringValue)
-            } else {
-                out.quality.recordInvalidType()
-            }
-        } else if let n = v as? NSNumber {
-            let x = n.doubleValue
-            out.quality.record(x)
-            out.values.append(x)
-        } else {
+    static func record(_ v: JSONLineScanner.Value?, into out: inout LoadedSample, categorical: Bool) {
+        switch v {
+        case nil, .null?:
+            out.quality.recordMissing()
+        case .bool?, .composite?:
             out.quality.recordInvalidType()
+        case .string(let s)?:
+            if categorical { out.quality.recordCategory(known: true); out.categories.append(s) } else { out.quality.recordInvalidType() }
+        case .number(let x)?:
+            if categorical {
+                // numeric category codes: the shortest text of the number (1 and 1.0 are the same category)
+                out.quality.recordCategory(known: true)
+                out.categories.append(x == x.rounded() && abs(x) < 1e15 ? String(Int64(x)) : "\(x)")
+            } else {
+                out.quality.record(x)
+                out.values.append(x)
+            }
         }
     }
 

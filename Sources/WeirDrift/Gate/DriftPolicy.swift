@@ -56,10 +56,12 @@ public struct DriftPolicy: Sendable, Equatable {
         self.criticalPSI = criticalPSI; self.criticalEffect = criticalEffect
     }
 
-    /// The workload contract's rule: `psi > 0.2 or ks_pvalue < 0.01` (no effect floor), alert after
-    /// 2 consecutive drifted windows, no minimum size, no cooldown.
+    /// The workload contract's rule: drifted = `psi > 0.2 or ks_pvalue < 0.01` (no effect floor);
+    /// every other window is clear (no hysteresis band), so one non-drifted window ends a run and
+    /// resolves; an alert opens when a run reaches 2; no minimum size, no cooldown.
     public static let contract = DriftPolicy(ksStatisticFloor: 0, chi2PValueThreshold: 0.01, jsDistanceFloor: 0,
-                                             minWindowSize: 1, windowsToOpen: 2, windowsToResolve: 1,
+                                             minWindowSize: 1, psiResolveBelow: 0.2.nextUp, ksStatisticResolveBelow: 0,
+                                             jsDistanceResolveBelow: 0, windowsToOpen: 2, windowsToResolve: 1,
                                              alertCooldownWindows: 0)
 
     /// The verdict on one window.
