@@ -1,0 +1,114 @@
+import WeirStats
+
+extension WindowAccumulator {
+    func serialize(into w: inout ByteWriter) {
+        w.write(Int64(start)); w.write(Int64(end))
+        quality.serialize(into: &w)
+        sample.serialize(into: &w)
+        categories.serialize(into: &w)
+    }
+
+    init(deserializing r: inout ByteReader) throws(SerializationError) {
+        start = try r.readInt64()
+        end = try r.readInt64()
+        quality = try QualityCounters(deserializing: &r)
+        sample = try ReservoirSample(deserializing: &r)
+        categories = try CategoryCounts(deserializing: &r)
+    }
+}
+
+extension ReferenceBuilder: ByteSerializable {
+    public func serialize(into w: inout ByteWriter) {
+        w.writeHeader(tag: "WRBL", version: 1)
+        w.write(UInt8(kind == .numeric ? 0 : 1))
+        w.write(cap)
+        w.write(sketchK)
+        w.write(raw)
+        w.write(sketch != nil)
+        sketch?.serialize(into: &w)
+        moments.serialize(into: &w)
+        categories.serialize(into: &w)
+    }
+
+    public init(deserializing r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WRBL", supportedVersions: 1...1)
+        let k = try r.readUInt8()
+        guard k <= 1 else { throw .invalidValue(field: "ReferenceBuilder.kind", detail: "\(k)") }
+        kind = k == 0 ? .numeric : .categorical
+        cap = try r.readInt()
+        sketchK = try r.readInt()
+        raw = try r.readDoubles(field: "ReferenceBuilder.raw")
+        sketch = try r.readBool() ? try KLLSketch(deserializing: &r) : nil
+        moments = try RunningMoments(deserializing: &r)
+        categories = try CategoryCounts(deserializing: &r)
+        guard cap >= 1, raw.count <= cap, raw.allSatisfy({ $0.isFinite }) else {
+            throw .invalidValue(field: "ReferenceBuilder", detail: "cap \(cap), \(raw.count) raw values")
+        }
+    }
+}
+
+extension FieldMonitor {
+    /// The monitor's state as bytes (tag "WFMN", version 1): reference or reference builder, open
+    /// windows (quality, reservoir with its random state, category counts), counters and watermark.
+    /// Records not yet drained are **not** included: call ``drainRecords()`` first.
+    /// Restoring with the same config and continuing gives the same records as never stopping.
+    public func snapshot() -> [UInt8] {
+        var w = ByteWriter()
+        w.writeHeader(tag: "WFMN", version: 1)
+        w.write(config.feature)
+        w.write(UInt8(kind == .numeric ? 0 : 1))
+        w.write(reference != nil); reference?.serialize(into: &w)
+        w.write(referenceInfo != nil); referenceInfo?.serialize(into: &w)
+        w.write(builder != nil); builder?.serialize(into: &w)
+        w.write(referenceEvents); w.write(Int64(referenceTimeMin)); w.write(Int64(referenceTimeMax))
+        w.write(referenceMode)
+        current.serialize(into: &w)
+        w.write(eventsInWindow); w.write(Int64(sequence))
+        w.write(UInt64(open.count))
+        for a in open { a.serialize(into: &w) }
+        w.write(Int64(watermark)); w.write(nextWindow); w.write(pendingDeadLetters)
+        w.write(lateEvents); w.write(ignoredEvents)
+        w.write(UInt64(categoryNames.count))
+        for n in categoryNames { w.write(n) }
+        return w.bytes
+    }
+
+    /// Restores a monitor from ``snapshot()`` bytes with the configuration it ran with.
+    /// - Throws: ``SerializationError`` on damaged bytes, or when the feature, kind or sample cap
+    ///   differ from `config` (`invalidValue(field: "FieldMonitor.config", …)`).
+    public init(_ config: MonitorConfig, restoring bytes: [UInt8]) throws(SerializationError) {
+        do { try self.init(config) } catch {
+            throw .invalidValue(field: "FieldMonitor.config", detail: "\(error)")
+        }
+        var r = ByteReader(bytes)
+        try r.readHeader(tag: "WFMN", supportedVersions: 1...1)
+        let feature = try r.readString(field: "FieldMonitor.feature")
+        let k = try r.readUInt8()
+        guard feature == config.feature, k == (config.kind == .numeric ? 0 : 1) else {
+            throw .invalidValue(field: "FieldMonitor.config", detail: "snapshot of \(feature) (kind \(k)) for \(config.feature)")
+        }
+        reference = try r.readBool() ? try FieldReference(deserializing: &r) : nil
+        referenceInfo = try r.readBool() ? try ReferenceInfo(deserializing: &r) : nil
+        builder = try r.readBool() ? try ReferenceBuilder(deserializing: &r) : nil
+        referenceEvents = try r.readInt()
+        referenceTimeMin = try r.readInt64(); referenceTimeMax = try r.readInt64()
+        referenceMode = try r.readUInt8()
+        current = try WindowAccumulator(deserializing: &r)
+        eventsInWindow = try r.readInt(); sequence = try r.readInt64()
+        let n = try r.readCount(field: "FieldMonitor.open", limit: 1_000_000)
+        open = []
+        for _ in 0..<n { open.append(try WindowAccumulator(deserializing: &r)) }
+        watermark = try r.readInt64(); nextWindow = try r.readInt(); pendingDeadLetters = try r.readInt()
+        lateEvents = try r.readInt(); ignoredEvents = try r.readInt()
+        let c = try r.readCount(field: "FieldMonitor.categoryNames", limit: 100_000_000)
+        categoryNames = []
+        for _ in 0..<c { categoryNames.append(try r.readString(field: "FieldMonitor.categoryName")) }
+        guard r.isAtEnd else { throw .invalidValue(field: "FieldMonitor", detail: "\(r.remaining) trailing bytes") }
+        let caps = ([current] + open).map(\.sample.capacity)
+        guard caps.allSatisfy({ $0 == config.sampleCap }), referenceMode <= 3, (builder == nil) == (referenceMode == 0 || referenceMode == 3),
+              eventsInWindow >= 0, referenceEvents >= 0, countWindow == 0 || eventsInWindow < countWindow,
+              reference.map({ $0.kind == config.kind }) ?? true else {
+            throw .invalidValue(field: "FieldMonitor.config", detail: "snapshot inconsistent with the configuration")
+        }
+    }
+}
