@@ -111,7 +111,7 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
         } else {
             g = z < -18 ? 1 / e : (z > 18 ? 1 : 1 / (e + 1))
         }
-        learn(x, label: y, weight: s, rawScore: z, lossGradient: g)
+        _ = learn(x, label: y, weight: s, rawScore: z, lossGradient: g)
         return p
     }
 
