@@ -23,13 +23,19 @@ public struct RecordDecoder: Sendable {
     public let schema: Schema
     /// Per-field category interners (empty for non-category fields). Part of snapshots.
     public internal(set) var categories: [ByteInterner]
+    /// Per-field decoding facts, in one POD record per field.
+    @usableFromInline struct FieldInfo: Sendable {
+        var type: FieldType
+        var required: Bool
+        var hasBounds: Bool
+        var closed: Bool
+        var lo: Double
+        var hi: Double
+        var maxCategories: Int
+    }
+    @usableFromInline let info: ContiguousArray<FieldInfo>
     @usableFromInline let types: ContiguousArray<FieldType>
     @usableFromInline let required: ContiguousArray<Bool>
-    @usableFromInline let lo: ContiguousArray<Double>
-    @usableFromInline let hi: ContiguousArray<Double>
-    @usableFromInline let hasBounds: ContiguousArray<Bool>
-    @usableFromInline let closedSet: ContiguousArray<Bool>
-    @usableFromInline let maxCats: ContiguousArray<Int>
     @usableFromInline var scratch: ContiguousArray<UInt8>
     /// Field names as bytes, for the key-order prediction fast path.
     let nameBytes: ContiguousArray<UInt8>
@@ -51,11 +57,10 @@ public struct RecordDecoder: Sendable {
         categories = cats
         types = ContiguousArray(schema.fields.map(\.type))
         required = ContiguousArray(schema.fields.map(\.required))
-        lo = ContiguousArray(schema.fields.map { $0.min ?? -Double.infinity })
-        hi = ContiguousArray(schema.fields.map { $0.max ?? Double.infinity })
-        hasBounds = ContiguousArray(schema.fields.map { $0.min != nil || $0.max != nil })
-        closedSet = ContiguousArray(schema.fields.map { $0.categories != nil })
-        maxCats = ContiguousArray(schema.fields.map { $0.maxCategories })
+        info = ContiguousArray(schema.fields.map {
+            FieldInfo(type: $0.type, required: $0.required, hasBounds: $0.min != nil || $0.max != nil, closed: $0.categories != nil,
+                      lo: $0.min ?? -Double.infinity, hi: $0.max ?? Double.infinity, maxCategories: $0.maxCategories)
+        })
         scratch = []
         scratch.reserveCapacity(256)
         var nb = ContiguousArray<UInt8>(), ns = ContiguousArray<Int>()
@@ -227,7 +232,8 @@ public struct RecordDecoder: Sendable {
             try sc.literal("null")
             return  // null = absent (required fields then fail the presence check)
         }
-        switch types[f] {
+        let fi = info[f]
+        switch fi.type {
         case .double:
             guard c == UInt8(ascii: "-") || (c >= 48 && c <= 57) || c == UInt8(ascii: "N") || c == UInt8(ascii: "I") else {
                 try skipValue(&sc)
@@ -235,7 +241,7 @@ public struct RecordDecoder: Sendable {
             }
             let v = try parseNumber(&sc, field: f)
             guard v.isFinite else { throw .notFinite(field: f, name: schema.fields[f].name, offset: at) }
-            if hasBounds[f] && !(v >= lo[f] && v <= hi[f]) { throw .outOfRange(field: f, name: schema.fields[f].name, value: v, offset: at) }
+            if fi.hasBounds && !(v >= fi.lo && v <= fi.hi) { throw .outOfRange(field: f, name: schema.fields[f].name, value: v, offset: at) }
             row.set(f, Int64(bitPattern: v.bitPattern))
         case .int:
             guard c == UInt8(ascii: "-") || (c >= 48 && c <= 57) || c == UInt8(ascii: "N") || c == UInt8(ascii: "I") else {
@@ -243,7 +249,7 @@ public struct RecordDecoder: Sendable {
                 throw wrongType(f, at)
             }
             let v = try parseInteger(&sc, field: f)
-            if hasBounds[f] && !(Double(v) >= lo[f] && Double(v) <= hi[f]) {
+            if fi.hasBounds && !(Double(v) >= fi.lo && Double(v) <= fi.hi) {
                 throw .outOfRange(field: f, name: schema.fields[f].name, value: Double(v), offset: at)
             }
             row.set(f, v)
@@ -266,8 +272,8 @@ public struct RecordDecoder: Sendable {
         case .category:
             guard c == UInt8(ascii: "\"") else { try skipValue(&sc); throw wrongType(f, at) }
             let s = try scanString(&sc)
-            let closed = closedSet[f]
-            let limit = maxCats[f]
+            let closed = fi.closed
+            let limit = fi.maxCategories
             let id: Int32? = withStringPointer(s, sc.p) { kp, kn in
                 let h = weirHashBytes(kp, kn)
                 if let id = categories[f].lookup(kp, kn, hash: h) { return id }
@@ -292,7 +298,7 @@ public struct RecordDecoder: Sendable {
                 try skipValue(&sc)
                 throw wrongType(f, at)
             }
-            if hasBounds[f] && !(Double(v) >= lo[f] && Double(v) <= hi[f]) {
+            if fi.hasBounds && !(Double(v) >= fi.lo && Double(v) <= fi.hi) {
                 throw .outOfRange(field: f, name: schema.fields[f].name, value: Double(v), offset: at)
             }
             row.set(f, v)

@@ -14,13 +14,7 @@ public func weirHashBytes(_ p: UnsafeRawPointer, _ n: Int) -> UInt64 {
         i += 8
     }
     if i < n {
-        var w: UInt64 = 0
-        var s: UInt64 = 0
-        while i < n {
-            w |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << s
-            s += 8
-            i += 1
-        }
+        let w = loadShort(p + i, n - i)
         h = (h ^ w) &* 0xBF58_476D_1CE4_E5B9
     }
     h ^= h >> 29
