@@ -1,0 +1,110 @@
+import WeirStats
+
+/// Several field monitors and one retraining gate, as a topology wires them: feed values by field
+/// index, advance the watermark, then ``drain()`` the drift records, alerts and retrain requests.
+///
+/// ``drain()`` collects every monitor's closed windows, groups the records by window sequence
+/// number (ascending) and hands each group to the gate, so fields whose windows close together
+/// (count windows fed on every event, or event-time windows of one width) are judged together.
+/// - Complexity: feeding is the monitor's (O(1), allocation-free); draining O(records).
+public struct DriftPipeline: Sendable {
+    /// The monitors, in configuration order (read-only outside the module; use the feed methods).
+    public internal(set) var monitors: [FieldMonitor]
+    public private(set) var gate: RetrainingGate
+
+    /// - Throws: ``MonitorError`` for an invalid monitor configuration or duplicate feature names.
+    public init(monitors configs: [MonitorConfig], gate: GateConfig = GateConfig()) throws(MonitorError) {
+        var seen = Set<String>()
+        var ms: [FieldMonitor] = []
+        for c in configs {
+            guard seen.insert(c.feature).inserted else { throw .invalidConfig(feature: c.feature, detail: "monitored twice") }
+            ms.append(try FieldMonitor(c))
+        }
+        monitors = ms
+        self.gate = RetrainingGate(config: gate)
+    }
+
+    /// Index of a monitored feature (look it up once, then feed by index).
+    public func index(of feature: String) -> Int? { monitors.firstIndex { $0.config.feature == feature } }
+
+    /// Feeds one observation to monitor `field` (an index from ``index(of:)``; out-of-range indices are ignored).
+    public mutating func feed(field: Int, _ value: MonitoredValue, eventTime: Int64? = nil) {
+        guard field >= 0 && field < monitors.count else { return }
+        monitors[field].feed(value, eventTime: eventTime)
+    }
+
+    /// Dead letters (e.g. undecodable events) counted in every field's next closed window.
+    public mutating func addDeadLetters(_ n: Int) {
+        for i in monitors.indices { monitors[i].addDeadLetters(n) }
+    }
+
+    /// Advances every monitor's watermark (closes event-time windows, builds time-range references).
+    public mutating func advanceWatermark(to wm: Int64) {
+        for i in monitors.indices { monitors[i].advanceWatermark(to: wm) }
+    }
+
+    /// Closes every open event-time window now (end of input).
+    public mutating func closeOpenWindows() {
+        for i in monitors.indices { monitors[i].closeOpenWindows() }
+    }
+
+    /// What ``drain()`` returns.
+    public struct Output: Sendable, Equatable {
+        public var drift: [DriftRecord] = []
+        public var alerts: [AlertRecord] = []
+        public var retrainRequests: [RetrainRequestRecord] = []
+        public init() {}
+        /// Drift records, then alerts, then retrain requests, as JSON lines.
+        public var jsonLines: [String] {
+            drift.map { $0.json() } + alerts.map { $0.json() } + retrainRequests.map { $0.json() }
+        }
+    }
+
+    /// Drains closed windows from all monitors and runs them through the gate.
+    public mutating func drain() -> Output {
+        var out = Output()
+        var all: [DriftRecord] = []
+        for i in monitors.indices where monitors[i].pendingRecordCount > 0 { all += monitors[i].drainRecords() }
+        guard !all.isEmpty else { return out }
+        all.sort { ($0.window, $0.feature) < ($1.window, $1.feature) }
+        var start = 0
+        while start < all.count {
+            var end = start + 1
+            while end < all.count && all[end].window == all[start].window { end += 1 }
+            let group = Array(all[start..<end])
+            let g = gate.observe(group)
+            out.drift += group
+            out.alerts += g.alerts
+            out.retrainRequests += g.retrainRequests
+            start = end
+        }
+        return out
+    }
+
+    /// All state as bytes (tag "WDPL" v1): each monitor's snapshot and the gate's. Drain first
+    /// (undrained records are not included). Restore with the same configurations.
+    public func snapshot() -> [UInt8] {
+        var w = ByteWriter()
+        w.writeHeader(tag: "WDPL", version: 1)
+        w.write(UInt64(monitors.count))
+        for m in monitors { w.writeBytes(m.snapshot()) }
+        w.writeBytes(gate.snapshot())
+        return w.bytes
+    }
+
+    /// Restores from ``snapshot()`` bytes.
+    /// - Throws: ``SerializationError`` for damaged bytes or configurations that do not match.
+    public init(monitors configs: [MonitorConfig], gate config: GateConfig, restoring bytes: [UInt8]) throws(SerializationError) {
+        var r = ByteReader(bytes)
+        try r.readHeader(tag: "WDPL", supportedVersions: 1...1)
+        let n = try r.readCount(field: "DriftPipeline.monitors", limit: 1_000_000)
+        guard n == configs.count else {
+            throw .invalidValue(field: "DriftPipeline.monitors", detail: "\(n) in snapshot, \(configs.count) configured")
+        }
+        var ms: [FieldMonitor] = []
+        for c in configs { ms.append(try FieldMonitor(c, restoring: try r.readBytes(field: "DriftPipeline.monitor"))) }
+        monitors = ms
+        gate = try RetrainingGate(config: config, restoring: try r.readBytes(field: "DriftPipeline.gate"))
+        guard r.isAtEnd else { throw .invalidValue(field: "DriftPipeline", detail: "\(r.remaining) trailing bytes") }
+    }
+}
