@@ -37,6 +37,9 @@ extension ReferenceBuilder: ByteSerializable {
         kind = k == 0 ? .numeric : .categorical
         cap = try r.readInt()
         sketchK = try r.readInt()
+        do { emptySketch = try KLLSketch(k: sketchK) } catch {
+            throw .invalidValue(field: "ReferenceBuilder.sketchK", detail: "\(error)")
+        }
         raw = try r.readDoubles(field: "ReferenceBuilder.raw")
         sketch = try r.readBool() ? try KLLSketch(deserializing: &r) : nil
         moments = try RunningMoments(deserializing: &r)

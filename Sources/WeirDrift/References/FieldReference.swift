@@ -63,11 +63,13 @@ public struct ReferenceBuilder: Sendable {
     var moments = RunningMoments()
     var categories = CategoryCounts()
     let sketchK: Int
+    /// An empty sketch with `sketchK`, validated at init (copied when the cap is passed).
+    let emptySketch: KLLSketch
 
     /// - Throws: ``StatsError/invalidParameter(name:detail:)`` for `cap < 1` or a bad `sketchK`.
     public init(kind: FieldKind, cap: Int = 1_000_000, sketchK: Int = 400) throws(StatsError) {
         guard cap >= 1 else { throw .invalidParameter(name: "cap", detail: "\(cap) < 1") }
-        _ = try KLLSketch(k: sketchK)
+        emptySketch = try KLLSketch(k: sketchK)
         self.kind = kind; self.cap = cap; self.sketchK = sketchK
     }
 
@@ -79,7 +81,7 @@ public struct ReferenceBuilder: Sendable {
         moments.add(x)
         if sketch == nil {
             if raw.count < cap { raw.append(x); return }
-            var s = try! KLLSketch(k: sketchK)   // k validated in init
+            var s = emptySketch
             for v in raw { s.insert(v) }
             raw = []
             sketch = s

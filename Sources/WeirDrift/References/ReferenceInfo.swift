@@ -8,7 +8,8 @@ public struct ReferenceInfo: Sendable, Equatable {
         case firstEvents = "first_events"
         /// Events whose event time is in `[timeStart, timeEnd)`.
         case eventTimeRange = "event_time_range"
-        /// Loaded from a saved profile (the profile keeps the kind it was originally built with in `origin`).
+        /// Given directly (e.g. built elsewhere). A reference loaded from a ``ReferenceProfile`` file keeps
+        /// the info it was saved with (its original kind, id, n and time range).
         case profile
         /// The previous window (rolling reference).
         case rolling
