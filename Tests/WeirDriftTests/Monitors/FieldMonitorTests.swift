@@ -32,6 +32,21 @@ import WeirTestSupport
         }
     }
 
+    /// The shared golden vectors through a monitor (reference = first N events, one window = the
+    /// current sample): the record's KS and PSI equal scipy's.
+    @Test func monitorRecordsMatchScipyOnSharedVectors() throws {
+        for c in try jsonLines("numeric_drift.jsonl") {
+            let ref = try #require(c["reference"] as? [Double]), cur = try #require(c["current"] as? [Double])
+            var m = try FieldMonitor(numericConfig("v", window: cur.count, reference: ref.count))
+            m.feedAll(ref + cur)
+            let r = try #require(m.drainRecords().first)
+            let s = try #require(r.numeric)
+            #expect(isClose(s.ksStatistic, try #require(c["ks_statistic"] as? Double), relative: 1e-9))
+            #expect(isClose(s.ksPValue, try #require(c["ks_pvalue_auto"] as? Double), relative: 1e-6, absolute: 1e-300))
+            #expect(isClose(s.psi, try #require(c["psi_10_quantile_bins"] as? Double), relative: 1e-9, absolute: 1e-15))
+        }
+    }
+
     @Test func perValueFeedEqualsBulkFeed() throws {
         let values = Self.gaussians(8_000, seed: 2)
         var a = try FieldMonitor(numericConfig(window: 500, reference: 3_000, cap: 200))
