@@ -34,15 +34,18 @@ public struct OnlineLearnerCounts: Sendable, Equatable {
     /// Labels other than 0/1 (skipped: no metrics, no learning).
     public var invalidLabels = 0
     public var driftDetections = 0
-    /// Detections ignored because a challenger was already in shadow or the champion was still
+    /// Detections ignored because a challenger was already in shadow (or waiting for post-drift
+    /// data) or the champion was still
     /// in its warm-up (`RetrainingConfig.warmupEvents`).
     public var driftIgnored = 0
     public init() {}
 }
 
-/// Binary classification, prequentially: score on arrival (test), learn when the label joins
-/// (then train), metrics from the emitted score, the loss fed to a drift detector, and gated
-/// retraining. Pure and single-threaded; one instance per model line.
+/// Prequential online learning: score on arrival (test), learn when the label joins (then
+/// train), metrics from the emitted score, the loss fed to a drift detector, and gated
+/// retraining. Binary classification (task `.logistic`: labels 0/1, log loss, ``prequential``
+/// and ``window``) or regression (task `.linear`: finite labels, squared error,
+/// ``prequentialMSE`` and ``regression``). Pure and single-threaded; one instance per model line.
 ///
 /// Per event: ``score(eventId:time:input:)`` (standardises `input` in place if configured,
 /// scores, keeps a copy for the label) then later ``applyLabel(eventId:label:now:)``; or, when the
@@ -63,6 +66,12 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
     @usableFromInline var _window: WindowedBinaryMetrics
     public var detector: D
     @inlinable public var counts: OnlineLearnerCounts { _counts }
+    /// Regression (task `.linear`): windowed MAE / RMSE of the emitted predictions.
+    @inlinable public var regression: WindowedRegressionMetrics { _regression }
+    @usableFromInline var _regression: WindowedRegressionMetrics
+    /// Regression (task `.linear`): prequential mean squared error over the whole stream.
+    @inlinable public var prequentialMSE: Double { _squaredError.mean }
+    @usableFromInline var _squaredError = RunningMean()
     @usableFromInline var _counts: OnlineLearnerCounts = OnlineLearnerCounts()
     @usableFromInline var scratch: ModelInput
     @usableFromInline var requestSeq = 0
@@ -76,6 +85,7 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
         _standardizer = config.standardize ? OnlineStandardizer(numericCount: model.config.layout.numericCount) : nil
         _joiner = LabelJoiner(layout: model.config.layout, config: config.joiner)
         _window = WindowedBinaryMetrics(mode: config.window)
+        _regression = WindowedRegressionMetrics(mode: config.window)
         self.detector = detector
         scratch = ModelInput(layout: model.config.layout)
     }
@@ -130,31 +140,41 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
     @discardableResult
     @inlinable mutating func learnJoined(_ x: ModelInput, label y: Double, score p: Double, learnable: Bool, time: Int64,
                                          rawScore: Double? = nil) -> LearnOutcome {
-        guard y == 0 || y == 1 else { _counts.invalidLabels += 1; return .skippedInvalidLabel }
-        let loss = binaryLogLoss(p: p, y: y)
-        _prequential.update(p: p, y: y, loss: loss)
-        _window.update(p: p, y: y, loss: loss)
+        let loss: Double
+        if _gate._champion.config.task == .logistic {
+            guard y == 0 || y == 1 else { _counts.invalidLabels += 1; return .skippedInvalidLabel }
+            loss = binaryLogLoss(p: p, y: y)
+            _prequential.update(p: p, y: y, loss: loss)
+            _window.update(p: p, y: y, loss: loss)
+        } else {
+            guard y.isFinite else { _counts.invalidLabels += 1; return .skippedInvalidLabel }
+            loss = (p - y) * (p - y)
+            _regression.update(p: p, y: y)
+            _squaredError.update(loss)
+        }
         guard learnable else { return .skippedInvalidFeature }
         let z = rawScore ?? _gate._champion.rawScore(x)
         let outcome = _gate.learn(x, label: y, time: time, championScore: p, championRawScore: z)
         if detector.update(loss) {
             _counts.driftDetections += 1
-            if _gate.inShadow || _gate._champion.counts.learned < config.retraining.warmupEvents {
+            if _gate.inShadow || _gate.waiting != nil || _gate._champion.counts.learned < config.retraining.warmupEvents {
                 _counts.driftIgnored += 1
             } else {
                 requestSeq += 1
-                _gate.request(requestId: "drift-\(requestSeq)", reason: "concept_drift", now: time)
+                // Train on the events labelled after the detection (the new concept only).
+                _gate.request(requestId: "drift-\(requestSeq)", reason: "concept_drift", now: time, since: time)
             }
         }
         if _gate.promotions > promotionsSeen { promotionsSeen = _gate.promotions; detector.reset() }
         return outcome
     }
 
-    /// An explicit retrain request (e.g. from the drift gate). Returns false when ignored because
-    /// a challenger is already in shadow.
+    /// An explicit retrain request (e.g. from the drift gate); see
+    /// ``RetrainingGate/request(requestId:reason:now:since:)`` for `since`. Returns false when
+    /// ignored because a challenger is already in shadow or a request is waiting.
     @discardableResult
-    public mutating func requestRetrain(requestId: String, reason: String, now: Int64) -> Bool {
-        _gate.request(requestId: requestId, reason: reason, now: now)
+    public mutating func requestRetrain(requestId: String, reason: String, now: Int64, since: Int64? = nil) -> Bool {
+        _gate.request(requestId: requestId, reason: reason, now: now, since: since)
     }
 
     /// Drops pending events older than `now − maxWait`; returns how many expired.
@@ -208,6 +228,8 @@ extension OnlineLearner: ByteSerializable where D: ByteSerializable {
         _joiner.serialize(into: &w)
         _prequential.serialize(into: &w)
         _window.serialize(into: &w)
+        _regression.serialize(into: &w)
+        w.write(_squaredError.count); w.write(_squaredError.mean)
         detector.serialize(into: &w)
         for c in [_counts.scored, _counts.invalidInputs, _counts.invalidLabels, _counts.driftDetections, _counts.driftIgnored,
                   requestSeq, promotionsSeen] { w.write(c) }
@@ -221,6 +243,8 @@ extension OnlineLearner: ByteSerializable where D: ByteSerializable {
         _joiner = try LabelJoiner(deserializing: &r)
         _prequential = try PrequentialMetrics(deserializing: &r)
         _window = try WindowedBinaryMetrics(deserializing: &r)
+        _regression = try WindowedRegressionMetrics(deserializing: &r)
+        _squaredError = RunningMean(count: try r.readInt(), mean: try r.readDouble())
         detector = try D(deserializing: &r)
         _counts = OnlineLearnerCounts()
         _counts.scored = try r.readInt(); _counts.invalidInputs = try r.readInt(); _counts.invalidLabels = try r.readInt()

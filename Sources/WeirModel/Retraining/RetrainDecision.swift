@@ -22,7 +22,8 @@ public struct RetrainDecision: Sendable, Equatable {
     public var reason: String
     /// Buffer events the challenger was trained on (per epoch).
     public var trainedEvents = 0
-    /// Progressive log loss of the challenger over its training pass(es).
+    /// Progressive loss of the challenger over its training pass(es): log loss, or squared error
+    /// for linear regression (the same holds for the champion/challenger losses below).
     public var trainLogLoss = 0.0
     /// Shadow events compared (0 for `model_trained`).
     public var shadowEvents = 0

@@ -30,9 +30,11 @@ public struct RetrainingConfig: Sendable, Equatable {
     }
 }
 
-/// Champion/challenger retraining as a pure state machine (no clock, no I/O).
+/// Champion/challenger retraining as a pure state machine (no clock, no I/O). Losses are the
+/// model's own: log loss (logistic) or squared error (linear regression; accuracies are then 0).
 ///
-/// States: *idle* (champion only) → on ``request(requestId:reason:now:)`` a challenger is trained
+/// States: *idle* (champion only) → on ``request(requestId:reason:now:since:)`` (at once, or once
+/// enough post-drift events are buffered) a challenger is trained
 /// (fresh weights, same config and optimiser settings) on the buffered recent labelled events →
 /// *shadow*: every labelled event is predicted by the challenger before it learns from it and
 /// compared with the champion's score → after `minShadowEvents`, *promote* (challenger becomes
@@ -65,6 +67,7 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
     @usableFromInline var scratch: ModelInput
     @usableFromInline var shadow = ShadowScore()
     @usableFromInline var latestVersion: Int
+    @usableFromInline var waiting: WaitingRequest?
 
     @usableFromInline struct ShadowScore: Sendable {
         @usableFromInline var n = 0, champLoss = 0.0, challLoss = 0.0, champCorrect = 0, challCorrect = 0
@@ -104,13 +107,14 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
         let outcome = _champion.learn(x, label: y, rawScore: z)
         guard outcome.didLearn else { return outcome }
         buffer.append(x, label: y, time: time)
+        if waiting != nil { noteBuffered(time: time) }
         if _challenger != nil {
             let z = _challenger!.rawScore(x)
             let pc = _challenger!.link(z)
             _challenger!.learn(x, label: y, rawScore: z)
             shadow.n += 1
-            shadow.champLoss += binaryLogLoss(p: championScore, y: y)
-            shadow.challLoss += binaryLogLoss(p: pc, y: y)
+            shadow.champLoss += _champion.loss(prediction: championScore, label: y)
+            shadow.challLoss += _champion.loss(prediction: pc, label: y)
             if (championScore > 0.5 ? 1.0 : 0.0) == y { shadow.champCorrect += 1 }
             if (pc > 0.5 ? 1.0 : 0.0) == y { shadow.challCorrect += 1 }
             if shadow.n >= config.minShadowEvents { decide(time: time) }
@@ -118,12 +122,47 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
         return outcome
     }
 
-    /// A retrain request (from the drift gate or concept drift). Trains a challenger on the buffer
-    /// and starts the shadow run, or rejects at once when the buffer holds too few usable events.
-    /// Returns false when ignored because a challenger is already in shadow.
+    /// A retrain request (from the drift gate or concept drift).
+    ///
+    /// Without `since`: trains a challenger at once on the buffered events no older than
+    /// `bufferMaxAge` and starts the shadow run, or rejects at once ("insufficient_data") when
+    /// fewer than `minTrainingEvents` are usable. With `since` (e.g. the time drift was detected):
+    /// the request waits until `minTrainingEvents` labelled events with `time >= since` have been
+    /// buffered, then trains on exactly those, so a challenger after a concept change learns the
+    /// new concept only. Returns false when ignored because a challenger is already in shadow
+    /// or another request is waiting.
     @discardableResult
-    public mutating func request(requestId: String, reason: String, now: Int64) -> Bool {
-        guard _challenger == nil else { _ignoredRequests += 1; return false }
+    public mutating func request(requestId: String, reason: String, now: Int64, since: Int64? = nil) -> Bool {
+        guard _challenger == nil, waiting == nil else { _ignoredRequests += 1; return false }
+        if let since {
+            waiting = WaitingRequest(requestId: requestId, reason: reason, since: since, requestedAt: now)
+            return true
+        }
+        let (lim, overflow) = now.subtractingReportingOverflow(config.bufferMaxAge)
+        train(requestId: requestId, reason: reason, now: now, cutoff: overflow ? Int64.min : lim, rejectIfShort: true)
+        return true
+    }
+
+    /// A request waiting for post-drift data (see ``request(requestId:reason:now:since:)``).
+    public var waitingRequestId: String? { waiting?.requestId }
+
+    @usableFromInline struct WaitingRequest: Sendable, Equatable {
+        @usableFromInline var requestId: String, reason: String, since: Int64, requestedAt: Int64
+        @usableFromInline var seen = 0
+    }
+
+    /// Counts a buffered event for a waiting request and trains once enough have arrived.
+    @usableFromInline mutating func noteBuffered(time: Int64) {
+        guard var w = waiting else { return }
+        if time >= w.since { w.seen += 1 }
+        waiting = w
+        if w.seen >= config.minTrainingEvents {
+            waiting = nil
+            train(requestId: w.requestId, reason: w.reason, now: time, cutoff: w.since, rejectIfShort: false)
+        }
+    }
+
+    mutating func train(requestId: String, reason: String, now: Int64, cutoff: Int64, rejectIfShort: Bool) {
         latestVersion += 1
         let v = ModelVersion(modelId: _championVersion.modelId, version: latestVersion, createdAt: now,
                              parentVersion: _championVersion.version, referenceId: _championVersion.referenceId,
@@ -131,33 +170,30 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
         var d = RetrainDecision(kind: .modelTrained, modelId: v.modelId, time: now, championVersion: _championVersion.version,
                                 challengerVersion: v.version, requestId: requestId, reason: reason)
         d.margin = config.margin
-        let (lim, overflow) = now.subtractingReportingOverflow(config.bufferMaxAge)
-        let cutoff = overflow ? Int64.min : lim
         var model = LinearModel(config: _champion.config, optimizer: freshOptimizer)
         var lossSum = 0.0, seen = 0, trained = 0
         for _ in 0..<config.trainingEpochs {
             trained = buffer.forEach(since: cutoff, scratch: &scratch) { x, y, _ in
                 let z = model.rawScore(x)
-                lossSum += binaryLogLoss(p: model.link(z), y: y)
+                lossSum += model.loss(prediction: model.link(z), label: y)
                 seen += 1
                 model.learn(x, label: y, rawScore: z)
             }
         }
         d.trainedEvents = trained
         d.trainLogLoss = seen == 0 ? 0 : lossSum / Double(seen)
-        if trained < config.minTrainingEvents {
+        if rejectIfShort && trained < config.minTrainingEvents {
             d.kind = .modelRejected
             d.detail = "insufficient_data"
             _rejections += 1
             _decisions.append(d)
-            return true
+            return
         }
         d.detail = "trained"
         _decisions.append(d)
         _challenger = model
         _challengerVersion = v
         shadow = ShadowScore()
-        return true
     }
 
     @usableFromInline mutating func decide(time: Int64) {
@@ -171,8 +207,10 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
         d.shadowEvents = shadow.n
         d.championLogLoss = champ
         d.challengerLogLoss = chall
-        d.championAccuracy = Double(shadow.champCorrect) / n
-        d.challengerAccuracy = Double(shadow.challCorrect) / n
+        if _champion.config.task == .logistic {
+            d.championAccuracy = Double(shadow.champCorrect) / n
+            d.challengerAccuracy = Double(shadow.challCorrect) / n
+        }
         d.margin = config.margin
         d.improvement = champ > 0 ? (champ - chall) / champ : 0
         d.detail = promote ? "better_by_margin" : "not_better_by_margin"
@@ -201,6 +239,7 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
         latestVersion = max(latestVersion, version.version)
         _challenger = nil
         _challengerVersion = nil
+        waiting = nil
     }
 }
 
@@ -259,6 +298,8 @@ extension RetrainingGate: ByteSerializable {
         w.write(latestVersion); w.write(_ignoredRequests); w.write(_promotions); w.write(_rejections)
         w.write(_decisions.count)
         for d in _decisions { d.write(into: &w) }
+        w.write(waiting != nil)
+        if let q = waiting { w.write(q.requestId); w.write(q.reason); w.write(q.since); w.write(q.requestedAt); w.write(q.seen) }
     }
 
     public init(deserializing r: inout ByteReader) throws(SerializationError) {
@@ -279,5 +320,11 @@ extension RetrainingGate: ByteSerializable {
         _rejections = try r.readInt()
         let nd = try r.readCount(field: "decisions", limit: 1 << 20)
         for _ in 0..<nd { _decisions.append(try RetrainDecision.read(from: &r)) }
+        if try r.readBool() {
+            var q = WaitingRequest(requestId: try r.readString(field: "requestId"), reason: try r.readString(field: "reason"),
+                                   since: try r.readInt64(), requestedAt: try r.readInt64())
+            q.seen = try r.readInt()
+            waiting = q
+        }
     }
 }

@@ -21,13 +21,15 @@ import WeirStats
         var straight = try make()
         var resumed = try make()
         var x = ModelInput(layout: layout)
-        var sawShadowCheckpoint = false
+        var sawShadowCheckpoint = false, sawWaitingCheckpoint = false
         var decisions = 0
         for (i, e) in stream.enumerated() {
             // Checkpoint and restore `resumed` every 1,500 events (and whenever a challenger is in shadow
             // at a multiple of 100), through bytes.
-            if i % 1_500 == 0 || (resumed.gate.inShadow && i % 100 == 0) {
+            let waiting = resumed.gate.waitingRequestId != nil
+            if i % 1_500 == 0 || (resumed.gate.inShadow && i % 100 == 0) || (waiting && i % 50 == 0) {
                 if resumed.gate.inShadow { sawShadowCheckpoint = true }
+                if waiting { sawWaitingCheckpoint = true }
                 let bytes = resumed.serialized()
                 resumed = try OnlineLearner<SGD, ADWINLossDetector>(serialized: bytes)
                 #expect(resumed.serialized() == bytes, "restore is lossless at \(i)")
@@ -50,6 +52,7 @@ import WeirStats
         }
         #expect(straight.serialized() == resumed.serialized())
         #expect(sawShadowCheckpoint, "a checkpoint was taken while a challenger was in shadow")
+        #expect(sawWaitingCheckpoint, "a checkpoint was taken while a drift request waited for data")
         #expect(decisions >= 2)
         #expect(straight.joiner.counts.expired > 0)
         // Damaged checkpoints are rejected with a typed error.

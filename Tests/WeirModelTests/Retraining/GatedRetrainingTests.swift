@@ -45,7 +45,8 @@ import WeirModel
         // Drift was detected after the flip, a challenger trained, then promoted.
         let trained = try #require(decisions.first { $0.kind == .modelTrained && $0.reason == "concept_drift" })
         #expect(trained.time >= 20_000, "no drift-triggered retrain before the flip")
-        #expect(trained.trainedEvents == 1_000)
+        // Trained on the events labelled after the detection only (≥ minTrainingEvents of them).
+        #expect(trained.trainedEvents >= 200 && trained.trainedEvents <= 210)
         let promoted = try #require(decisions.first { $0.kind == .modelPromoted })
         #expect(promoted.challengerVersion == trained.challengerVersion)
         #expect(promoted.challengerLogLoss < promoted.championLogLoss * 0.95)
@@ -109,5 +110,60 @@ import WeirModel
         let acceptedC = gated.requestRetrain(requestId: "c", reason: "manual", now: 301)
         #expect(!acceptedC)
         #expect(gated.gate.ignoredRequests == 1)
+    }
+}
+
+/// The same loop for linear regression: squared error to ADWIN, MSE in the shadow comparison.
+@Suite struct GatedRegressionTests {
+    @Test func regressionConceptFlipPromotesAndBeatsTheKeptChampion() throws {
+        let w = [1.0, -2.0, 0.5]
+        var rng = SeededGeneratorBox(seed: 51)
+        var stream = [SynthEvent]()
+        for i in 0..<24_000 {
+            let x = w.map { _ in rng.gaussian() }
+            let sign: Double = i < 12_000 ? 1 : -1
+            var y = 0.3
+            for k in 0..<3 { y += sign * w[k] * x[k] }
+            stream.append(SynthEvent(x: x, y: y + 0.2 * rng.gaussian()))
+        }
+        let layout = FeatureLayout(numericCount: 3)
+        let cfg = OnlineLearnerConfig(window: .sliding(1_000),
+                                      retraining: RetrainingConfig(bufferCapacity: 500, minTrainingEvents: 200, trainingEpochs: 3,
+                                                                   minShadowEvents: 300, margin: 0.1, warmupEvents: 2_000))
+        func make<D: LossDriftDetector>(_ d: D) -> OnlineLearner<SGD, D> {
+            OnlineLearner(model: LinearModel(config: LinearModelConfig(layout: layout, task: .linear,
+                                                                       interceptRate: .constant(0.002)),
+                                             optimizer: SGD(lr: 0.002)),
+                          version: ModelVersion(modelId: "amount"), freshOptimizer: SGD(lr: 0.002), detector: d, config: cfg)
+        }
+        var gated = make(try ADWINLossDetector())
+        var keep = make(NoDriftDetector())
+        var x = ModelInput(layout: layout)
+        var promotedAt: Int?
+        var seGated = 0.0, seKeep = 0.0, n = 0
+        var decisions = [RetrainDecision]()
+        for (i, e) in stream.enumerated() {
+            fillNumeric(&x, e.x)
+            let pg = gated.scoreAndLearn(input: &x, label: e.y, time: Int64(i))
+            fillNumeric(&x, e.x)
+            let pk = keep.scoreAndLearn(input: &x, label: e.y, time: Int64(i))
+            let d = gated.takeDecisions()
+            decisions += d
+            if promotedAt == nil, d.contains(where: { $0.kind == .modelPromoted }) { promotedAt = i }
+            if let p = promotedAt, i > p, i < p + 3_000 {
+                seGated += (pg - e.y) * (pg - e.y); seKeep += (pk - e.y) * (pk - e.y); n += 1
+            }
+        }
+        #expect(decisions.allSatisfy { $0.time >= 12_000 }, "no retraining before the flip")
+        let p = try #require(promotedAt)
+        #expect(p < 15_000)
+        print("regression: promoted at \(p); MSE over the next \(n): gated \(seGated / Double(n)) vs kept \(seKeep / Double(n))")
+        #expect(seGated < seKeep)
+        // Converged on the new concept: windowed RMSE near the noise level (0.2).
+        #expect(abs(gated.regression.rmse - 0.2) < 0.05, "rmse \(gated.regression.rmse)")
+        #expect(gated.prequentialMSE > 0)
+        #expect(gated.counts.invalidLabels == 0)
+        _ = gated.scoreAndLearn(input: &x, label: .nan, time: 99_999)
+        #expect(gated.counts.invalidLabels == 1)
     }
 }
