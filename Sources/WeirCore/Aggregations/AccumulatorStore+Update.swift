@@ -172,6 +172,38 @@ extension AccumulatorStore {
         }
     }
 
+    /// Fast path of ``output(_:into:at:only:)`` for stores without sketches: flagged aggregates
+    /// of entry `e` into `out[0...]`, through raw pointers (no per-column checks).
+    @inline(__always)
+    func outputScalars(_ e: Int32, into out: inout ContiguousArray<Double>, mask: ContiguousArray<Bool>) {
+        let base = Int(e) * stride
+        slots.withUnsafeBufferPointer { sb in
+            aggs.withUnsafeBufferPointer { ab in
+                mask.withUnsafeBufferPointer { mb in
+                    out.withUnsafeMutableBufferPointer { ob in
+                        let s = sb.baseAddress! + base
+                        for i in 0..<ab.count where mb[i] {
+                            let a = ab[i]
+                            let o = a.slot
+                            var v = 0.0
+                            switch a.op {
+                            case .count: v = s[o]
+                            case .sum: v = s[o] + s[o + 1]
+                            case .mean: v = s[o] > 0 ? (s[o + 1] + s[o + 2]) / s[o] : 0
+                            case .variance: v = s[o] > 1 ? Swift.max(0, s[o + 3] / (s[o] - 1)) : 0
+                            case .std: v = s[o] > 1 ? Swift.max(0, s[o + 3] / (s[o] - 1)).squareRoot() : 0
+                            case .min, .max, .ewma: v = s[o] > 0 ? s[o + 1] : 0
+                            case .first, .last: v = s[o] > 0 ? s[o + 2] : 0
+                            case .distinct, .quantile, .topK: v = 0
+                            }
+                            ob[a.column] = v.isFinite ? v : 0
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Bytes of state held by one entry (slots + its sketches).
     public var bytesPerEntry: Int {
         var b = stride * 8

@@ -217,7 +217,11 @@ public struct WindowOperator: Sendable {
     @inline(__always)
     mutating func captureCurrent(_ e: Int32) {
         guard needsCurrent else { return }
-        store.output(e, into: &current, at: 0, only: currentMask)
+        if store.hasSketches {
+            store.output(e, into: &current, at: 0, only: currentMask)
+        } else {
+            store.outputScalars(e, into: &current, mask: currentMask)
+        }
     }
 
     @inline(__always)
