@@ -6,7 +6,7 @@
 //   References/  ReferenceSpec, FieldReference, ReferenceInfo, ReferenceBuilder, ReferenceProfile (file)
 //   Monitors/    MonitorConfig, WindowSpec, FieldMonitor (count and event-time windows), ContractDriftMonitor
 //   Quality/     QualityFigures (per field and window, JSON)
-//   Gate/        DriftPolicy (verdicts), GateConfig, RetrainingGate (state machine, snapshots)
+//   Gate/        DriftPolicy (verdicts), GateConfig, DriftGate (state machine, snapshots)
 //   Records/     JSONWriter, DriftRecord, AlertRecord, RetrainRequestRecord
 //   Compare/     DriftCompare (`weir compare` logic: file loading with line-numbered errors)
 // Exact definitions: docs/drift.md. JSON Schemas: schemas/*.schema.json.

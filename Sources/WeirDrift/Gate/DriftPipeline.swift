@@ -10,7 +10,7 @@ import WeirStats
 public struct DriftPipeline: Sendable {
     /// The monitors, in configuration order (read-only outside the module; use the feed methods).
     public internal(set) var monitors: [FieldMonitor]
-    public private(set) var gate: RetrainingGate
+    public private(set) var gate: DriftGate
 
     /// - Throws: ``MonitorError`` for an invalid monitor configuration or duplicate feature names.
     public init(monitors configs: [MonitorConfig], gate: GateConfig = GateConfig()) throws(MonitorError) {
@@ -21,7 +21,7 @@ public struct DriftPipeline: Sendable {
             ms.append(try FieldMonitor(c))
         }
         monitors = ms
-        self.gate = RetrainingGate(config: gate)
+        self.gate = DriftGate(config: gate)
     }
 
     /// Index of a monitored feature (look it up once, then feed by index).
@@ -104,7 +104,7 @@ public struct DriftPipeline: Sendable {
         var ms: [FieldMonitor] = []
         for c in configs { ms.append(try FieldMonitor(c, restoring: try r.readBytes(field: "DriftPipeline.monitor"))) }
         monitors = ms
-        gate = try RetrainingGate(config: config, restoring: try r.readBytes(field: "DriftPipeline.gate"))
+        gate = try DriftGate(config: config, restoring: try r.readBytes(field: "DriftPipeline.gate"))
         guard r.isAtEnd else { throw .invalidValue(field: "DriftPipeline", detail: "\(r.remaining) trailing bytes") }
     }
 }

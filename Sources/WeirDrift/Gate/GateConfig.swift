@@ -1,4 +1,4 @@
-/// Configuration of a ``RetrainingGate``: a default policy, optional per-field policies, and the
+/// Configuration of a ``DriftGate``: a default policy, optional per-field policies, and the
 /// gate-wide retrain cooldown.
 public struct GateConfig: Sendable, Equatable {
     /// Name used in alert and request ids.
@@ -22,7 +22,7 @@ public struct GateConfig: Sendable, Equatable {
     public func policy(for feature: String) -> DriftPolicy { fieldPolicies[feature] ?? defaultPolicy }
 }
 
-/// Alerts and retrain requests produced by one ``RetrainingGate/observe(_:)`` call.
+/// Alerts and retrain requests produced by one ``DriftGate/observe(_:)`` call.
 public struct GateOutput: Sendable, Equatable {
     public var alerts: [AlertRecord] = []
     public var retrainRequests: [RetrainRequestRecord] = []

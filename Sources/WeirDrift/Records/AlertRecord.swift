@@ -1,4 +1,4 @@
-/// An alert opened or resolved by the ``RetrainingGate`` for one field, with the statistics of the
+/// An alert opened or resolved by the ``DriftGate`` for one field, with the statistics of the
 /// window that caused it. Schema: schemas/alert-record.schema.json.
 public struct AlertRecord: Sendable, Equatable {
     public enum Status: String, Sendable, Equatable { case opened, resolved }

@@ -1,4 +1,4 @@
-/// A request to retrain, emitted by the ``RetrainingGate`` when at least one alert opens outside
+/// A request to retrain, emitted by the ``DriftGate`` when at least one alert opens outside
 /// the gate's retrain cooldown. Schema: schemas/retrain-request.schema.json.
 public struct RetrainRequestRecord: Sendable, Equatable {
     /// "<gate>-retrain-<sequence>" (deterministic, so replays give the same ids).

@@ -58,7 +58,7 @@ import Testing
         }
         #expect(v(0.2, 0.5) == .clear && v(0.2.nextUp, 0.5).isDrifted && v(0.01, 0.0099).isDrifted && v(0.01, 0.01) == .clear)
         // run semantics: an alert when a run reaches 2, once per run, a non-drifted window ends the run
-        var gate = RetrainingGate(config: GateConfig(defaultPolicy: p, retrainCooldownWindows: 0))
+        var gate = DriftGate(config: GateConfig(defaultPolicy: p, retrainCooldownWindows: 0))
         let psis = [0.3, 0.3, 0.3, 0.1, 0.3, 0.1, 0.3, 0.3]
         var openedAt: [Int] = []
         for (w, x) in psis.enumerated() {

@@ -14,7 +14,7 @@ import WeirTestSupport
         var cat = try FieldMonitor(MonitorConfig(feature: "merchant", kind: .categorical, window: .count(500),
                                                  reference: .firstEvents(2_000)))
         cat.categoryNames = ["a", "b", "c", "d\"quoted\"\n"]
-        var gate = RetrainingGate(config: GateConfig(defaultPolicy: DriftPolicy(windowsToOpen: 2, windowsToResolve: 2),
+        var gate = DriftGate(config: GateConfig(defaultPolicy: DriftPolicy(windowsToOpen: 2, windowsToResolve: 2),
                                                      retrainCooldownWindows: 0))
         var g = SeededGenerator(seed: 9)
         for w in 0..<(4 + 12) {

@@ -5,7 +5,7 @@
 //       (sort + PSI + KS + Wasserstein + JS + record)                                   target < 2 ms
 //   (c) ContractDriftMonitor on the contract (3 features, ref 200,000, windows 10,000), per event,
 //       and the Python contract step on the same values (peer_contract.py), ratio
-//   (d) RetrainingGate.observe per record, DriftRecord.json() per record
+//   (d) DriftGate.observe per record, DriftRecord.json() per record
 // Allocation counts need LD_PRELOAD=<build>/libMallocInterposerSwift.so.
 import BenchSupport
 import Foundation
@@ -132,7 +132,7 @@ do {
 
 // MARK: (d) gate
 do {
-    var gate = RetrainingGate()
+    var gate = DriftGate()
     var recs: [DriftRecord] = []
     var m = try FieldMonitor(MonitorConfig(feature: "x", window: .count(100), reference: .firstEvents(1_000)))
     for i in 0..<(1_000 + 100 * 200) { m.feed(data[i] + (i > 10_000 ? 0.5 : 0)) }
@@ -145,7 +145,7 @@ do {
             for r in recs { out += gg.observe([r]).alerts.count }
         }
     }
-    gate = RetrainingGate()
-    print("(d) RetrainingGate.observe: \(fmt(ns(t, reps * recs.count) / 1000, 2)) µs/record (\(out / reps) alerts per pass)")
+    gate = DriftGate()
+    print("(d) DriftGate.observe: \(fmt(ns(t, reps * recs.count) / 1000, 2)) µs/record (\(out / reps) alerts per pass)")
 }
 if let rss = peakRSSBytes() { print("peak RSS: \(rss / 1_048_576) MiB") }

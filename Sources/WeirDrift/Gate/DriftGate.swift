@@ -1,6 +1,7 @@
 import WeirStats
 
-/// The retraining gate: a pure, deterministic state machine from drift records to alert and
+/// The retraining gate (named DriftGate to keep it apart from WeirModel.RetrainingGate, which consumes
+/// its retrain requests): a pure, deterministic state machine from drift records to alert and
 /// retrain-request records. Feed it each window's drift records (any number of fields) with
 /// ``observe(_:)``; it evaluates each field's ``DriftPolicy`` (see there for drifted / clear /
 /// insufficient) and per field:
@@ -15,7 +16,7 @@ import WeirStats
 /// State snapshots to bytes (``snapshot()``, ``init(config:restoring:)``); restoring and continuing
 /// gives the same records as never stopping. The config is not in the snapshot: restore with the same config.
 /// - Complexity: O(records) per call; state O(fields).
-public struct RetrainingGate: Sendable, Equatable {
+public struct DriftGate: Sendable, Equatable {
     public let config: GateConfig
 
     struct OpenAlert: Sendable, Equatable {
@@ -123,7 +124,7 @@ public struct RetrainingGate: Sendable, Equatable {
     }
 }
 
-extension RetrainingGate {
+extension DriftGate {
     /// The gate's state as bytes (tag "WGAT", version 1).
     public func snapshot() -> [UInt8] {
         var w = ByteWriter()
@@ -156,25 +157,25 @@ extension RetrainingGate {
         requestSequence = try r.readInt()
         let hasLast = try r.readBool(); let last = try r.readInt()
         lastRequestWindow = hasLast ? last : nil
-        let n = try r.readCount(field: "RetrainingGate.fields", limit: 10_000_000)
+        let n = try r.readCount(field: "DriftGate.fields", limit: 10_000_000)
         for _ in 0..<n {
-            let name = try r.readString(field: "RetrainingGate.name")
+            let name = try r.readString(field: "DriftGate.name")
             var s = FieldState()
             s.driftRun = try r.readInt(); s.clearRun = try r.readInt(); s.cooldownUntil = try r.readInt()
             s.runWindows = try readInts(&r); s.clearWindows = try readInts(&r)
             if try r.readBool() {
-                let id = try r.readString(field: "RetrainingGate.alertID")
+                let id = try r.readString(field: "DriftGate.alertID")
                 let ow = try r.readInt()
-                let sev = try r.readString(field: "RetrainingGate.severity")
+                let sev = try r.readString(field: "DriftGate.severity")
                 s.open = OpenAlert(id: id, openedWindow: ow, severity: sev, windows: try readInts(&r))
             }
             guard s.driftRun >= 0, s.clearRun >= 0 else {
-                throw .invalidValue(field: "RetrainingGate.runs", detail: "\(name): \(s.driftRun), \(s.clearRun)")
+                throw .invalidValue(field: "DriftGate.runs", detail: "\(name): \(s.driftRun), \(s.clearRun)")
             }
             fields[name] = s
         }
         guard alertSequence >= 0, requestSequence >= 0, r.isAtEnd else {
-            throw .invalidValue(field: "RetrainingGate", detail: "bad sequences or \(r.remaining) trailing bytes")
+            throw .invalidValue(field: "DriftGate", detail: "bad sequences or \(r.remaining) trailing bytes")
         }
     }
 }
@@ -185,7 +186,7 @@ private func writeInts(_ v: [Int], _ w: inout ByteWriter) {
 }
 
 private func readInts(_ r: inout ByteReader) throws(SerializationError) -> [Int] {
-    let n = try r.readCount(field: "RetrainingGate.windows", limit: 1_000_000)
+    let n = try r.readCount(field: "DriftGate.windows", limit: 1_000_000)
     guard n * 8 <= r.remaining else { throw .truncated(offset: r.offset, needed: n * 8, available: r.remaining) }
     var out: [Int] = []
     out.reserveCapacity(n)

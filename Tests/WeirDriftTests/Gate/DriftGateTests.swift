@@ -18,12 +18,12 @@ func syntheticRecord(_ feature: String, window: Int, psi: Double, ks: Double = 0
 
 let drifted = 0.3, between = 0.15, clear = 0.01
 
-@Suite struct RetrainingGateTests {
+@Suite struct DriftGateTests {
     /// End to end: monitor → gate on a stream that drifts at a known point and comes back.
     @Test func driftAtKnownPointOpensOneAlertAfterKWindowsOneRequestAndResolves() throws {
         // reference > 10,000 values: KS uses the asymptotic p-value (the exact one is slow in debug builds)
         var m = try FieldMonitor(numericConfig("amount", window: 1_000, reference: 12_000))
-        var gate = RetrainingGate(config: GateConfig(defaultPolicy: DriftPolicy(windowsToOpen: 3, windowsToResolve: 3)))
+        var gate = DriftGate(config: GateConfig(defaultPolicy: DriftPolicy(windowsToOpen: 3, windowsToResolve: 3)))
         var g = SeededGenerator(seed: 21)
         var values = (0..<12_000).map { _ in g.nextGaussian() }
         for w in 0..<80 {
@@ -58,7 +58,7 @@ let drifted = 0.3, between = 0.15, clear = 0.01
 
     @Test func alertAndRetrainCooldownsAreRespected() {
         let policy = DriftPolicy(windowsToOpen: 2, windowsToResolve: 1, alertCooldownWindows: 5)
-        var gate = RetrainingGate(config: GateConfig(defaultPolicy: policy, retrainCooldownWindows: 20))
+        var gate = DriftGate(config: GateConfig(defaultPolicy: policy, retrainCooldownWindows: 20))
         var script: [Int: Double] = [:]
         for w in 0..<40 { script[w] = clear }
         for w in [0, 1, 3, 4, 5, 6, 7, 8, 30, 31] { script[w] = drifted }
@@ -76,7 +76,7 @@ let drifted = 0.3, between = 0.15, clear = 0.01
     }
 
     @Test func runsNeedKConsecutiveAndHysteresisHoldsAnAlertOpen() {
-        var gate = RetrainingGate(config: GateConfig(defaultPolicy: DriftPolicy(minWindowSize: 100, windowsToOpen: 3, windowsToResolve: 2)))
+        var gate = DriftGate(config: GateConfig(defaultPolicy: DriftPolicy(minWindowSize: 100, windowsToOpen: 3, windowsToResolve: 2)))
         func step(_ w: Int, _ psi: Double, n: Int = 1_000) -> GateOutput { gate.observe([syntheticRecord("f", window: w, psi: psi, n: n)]) }
         // drifted, drifted, between (breaks the run), drifted, drifted: no alert
         for (w, p) in [drifted, drifted, between, drifted, drifted].enumerated() { #expect(step(w, p).alerts.isEmpty) }
@@ -103,14 +103,14 @@ let drifted = 0.3, between = 0.15, clear = 0.01
 
     @Test func fieldsOpeningTogetherShareOneRequestAndPoliciesArePerField() {
         let loose = DriftPolicy(psiThreshold: 0.05, windowsToOpen: 1)
-        var gate = RetrainingGate(config: GateConfig(name: "g", defaultPolicy: DriftPolicy(windowsToOpen: 2),
+        var gate = DriftGate(config: GateConfig(name: "g", defaultPolicy: DriftPolicy(windowsToOpen: 2),
                                                      fieldPolicies: ["score": loose]))
         var out = gate.observe([syntheticRecord("amount", window: 0, psi: drifted), syntheticRecord("score", window: 0, psi: 0.07)])
         #expect(out.alerts.map(\.feature) == ["score"])
         out = gate.observe([syntheticRecord("amount", window: 1, psi: drifted), syntheticRecord("score", window: 1, psi: 0.07)])
         #expect(out.alerts.map(\.feature) == ["amount"])
         #expect(out.retrainRequests.isEmpty)   // within the retrain cooldown of window 0
-        var g2 = RetrainingGate(config: GateConfig(name: "g", defaultPolicy: DriftPolicy(windowsToOpen: 1)))
+        var g2 = DriftGate(config: GateConfig(name: "g", defaultPolicy: DriftPolicy(windowsToOpen: 1)))
         out = g2.observe([syntheticRecord("b", window: 3, psi: drifted), syntheticRecord("a", window: 3, psi: 0.9)])
         #expect(out.alerts.map(\.feature) == ["a", "b"])
         #expect(out.alerts.map(\.severity) == ["critical", "warning"])
@@ -133,7 +133,7 @@ let drifted = 0.3, between = 0.15, clear = 0.01
         let pool = Array(all[100_000...])
         var m = try FieldMonitor(numericConfig("score", window: size, reference: 100_000, cap: cap))
         m.feedAll(reference)
-        var gate = RetrainingGate()
+        var gate = DriftGate()
         var opened = 0, requests = 0, records = 0, maxPSI = 0.0, minP = 1.0
         pool.withUnsafeBufferPointer { p in
             for _ in 0..<windows {
@@ -169,23 +169,23 @@ let drifted = 0.3, between = 0.15, clear = 0.01
                 return syntheticRecord(f, window: w, psi: psi, n: u == 9 ? 5 : 1_000)
             })
         }
-        var straight = RetrainingGate(config: config)
+        var straight = DriftGate(config: config)
         var expected: [String] = []
         for b in batches { expected += straight.observe(b).jsonLines }
         #expect(expected.count > 20)   // the stream exercises opens, resolves and requests
         for cut in [1, 150, 299] {
-            var first = RetrainingGate(config: config)
+            var first = DriftGate(config: config)
             var got: [String] = []
             for b in batches[..<cut] { got += first.observe(b).jsonLines }
             let bytes = first.snapshot()
-            var restored = try RetrainingGate(config: config, restoring: bytes)
+            var restored = try DriftGate(config: config, restoring: bytes)
             #expect(restored == first)
             for b in batches[cut...] { got += restored.observe(b).jsonLines }
             #expect(got == expected)
             #expect(restored == straight)
             // damaged snapshots are errors, never crashes
-            #expect(throws: SerializationError.self) { try RetrainingGate(config: config, restoring: Array(bytes.dropLast(3))) }
-            #expect(throws: SerializationError.self) { try RetrainingGate(config: config, restoring: [0x57] + bytes) }
+            #expect(throws: SerializationError.self) { try DriftGate(config: config, restoring: Array(bytes.dropLast(3))) }
+            #expect(throws: SerializationError.self) { try DriftGate(config: config, restoring: [0x57] + bytes) }
         }
     }
 }
