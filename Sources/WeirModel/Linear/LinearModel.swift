@@ -53,10 +53,12 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
             while i < nc { s0 += w[i] * x0[i]; i += 1 }
         }
         var s = (s0 + s1) + (s2 + s3)
-        let off = config.layout.numericCount
+        let off = config.layout.numericCount, sd = UInt32(truncatingIfNeeded: config.layout.sparseDimension)
         x._sparseIndices.withUnsafeBufferPointer { idx in
             x._sparseValues.withUnsafeBufferPointer { vals in
-                for k in 0..<x._sparseCount { s += w[off &+ Int(idx[k])] * vals[k] }
+                // Indices outside this model's sparse space (an input built for another layout)
+                // are ignored, never read out of bounds.
+                for k in 0..<x._sparseCount where UInt32(bitPattern: idx[k]) < sd { s += w[off &+ Int(idx[k])] * vals[k] }
             }
         }
         return s + intercept
@@ -164,10 +166,10 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
             let x0 = xs.baseAddress!
             clamps += _optimizer.updateDense(weights: w, x: x0, count: nc, g: g, l2: l2, rate: rate, maxAbs: maxW)
         }
-        let off = config.layout.numericCount
+        let off = config.layout.numericCount, sd = UInt32(truncatingIfNeeded: config.layout.sparseDimension)
         x._sparseIndices.withUnsafeBufferPointer { idx in
             x._sparseValues.withUnsafeBufferPointer { vals in
-                for k in 0..<x._sparseCount {
+                for k in 0..<x._sparseCount where UInt32(bitPattern: idx[k]) < sd {
                     let j = off &+ Int(idx[k])
                     let wj = w[j]
                     let nw = _optimizer.update(j, weight: wj, gradient: vals[k] * g + l2 * wj, rate: rate)
@@ -192,7 +194,9 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
             c[j] += w[j] - t
         }
         for j in 0..<min(config.layout.numericCount, x.numeric.count) { apply(j) }
-        for k in 0..<x._sparseCount { apply(config.layout.numericCount + Int(x.sparseIndices[k])) }
+        for k in 0..<x._sparseCount where Int(x.sparseIndices[k]) < config.layout.sparseDimension && x.sparseIndices[k] >= 0 {
+            apply(config.layout.numericCount + Int(x.sparseIndices[k]))
+        }
     }
 
     /// The loss of prediction `p` (from ``predict(_:)``) for label `y`: log loss with `p` clamped to

@@ -36,7 +36,9 @@ public struct SoftmaxRegression<O: OnlineOptimizer>: Sendable, Equatable {
         var s = intercepts[k]
         for i in 0..<min(config.layout.numericCount, x.numeric.count) { s += w[i] * x.numeric[i] }
         let off = config.layout.numericCount
-        for k in 0..<x.sparseCount { s += w[off + Int(x.sparseIndices[k])] * x.sparseValues[k] }
+        for k in 0..<x.sparseCount where x.sparseIndices[k] >= 0 && Int(x.sparseIndices[k]) < config.layout.sparseDimension {
+            s += w[off + Int(x.sparseIndices[k])] * x.sparseValues[k]
+        }
         return s
     }
 
@@ -90,7 +92,9 @@ public struct SoftmaxRegression<O: OnlineOptimizer>: Sendable, Equatable {
                 if abs(nw) <= maxW { w[j] = nw } else { clamps += 1; w[j] = nw.isNaN ? 0 : (nw < 0 ? -maxW : maxW) }
             }
             for j in 0..<nc { step(j, x.numeric[j]) }
-            for s in 0..<x.sparseCount { step(config.layout.numericCount + Int(x.sparseIndices[s]), x.sparseValues[s]) }
+            for s in 0..<x.sparseCount where x.sparseIndices[s] >= 0 && Int(x.sparseIndices[s]) < config.layout.sparseDimension {
+                step(config.layout.numericCount + Int(x.sparseIndices[s]), x.sparseValues[s])
+            }
         }
         optimizer.endStep()
         if outcome == .learnedClipped { counts.clipped += 1 }

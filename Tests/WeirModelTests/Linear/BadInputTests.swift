@@ -92,3 +92,21 @@ import WeirModel
         #expect(learner.applyLabel(eventId: 99, label: 1, now: 3) == .unmatched)
     }
 }
+
+@Suite struct LayoutMismatchTests {
+    /// An input built for a wider layout never reads or writes outside the model's weights.
+    @Test func foreignSparseIndicesAreIgnored() {
+        let small = FeatureLayout(numericCount: 2, sparseDimension: 4, sparseCapacity: 2)
+        let wide = FeatureLayout(numericCount: 5, sparseDimension: 1 << 20, sparseCapacity: 2)
+        var m = LinearModel(config: LinearModelConfig(layout: small), optimizer: SGD(lr: 0.1))
+        var x = ModelInput(layout: wide)
+        x.setNumeric(0, 1); x.setNumeric(4, 100)
+        x.appendSparse(index: 1 << 19)
+        x.appendSparse(index: 3)
+        let p = m.predictThenLearn(x, label: 1)
+        #expect(p == 0.5)
+        #expect(m.weights.count == 6)
+        #expect(m.weights[0] > 0 && m.weights[1] == 0)   // numeric 4 is outside the model: ignored
+        #expect(m.weights[5] > 0)                        // sparse 3 learned; 2^19 ignored
+    }
+}
