@@ -69,7 +69,7 @@ extension FieldMonitor {
         w.write(eventsInWindow); w.write(Int64(sequence))
         w.write(UInt64(open.count))
         for a in open { a.serialize(into: &w) }
-        w.write(Int64(watermark)); w.write(nextWindow); w.write(pendingDeadLetters)
+        w.write(Int64(watermark)); w.write(Int64(forceClosedThrough)); w.write(nextWindow); w.write(pendingDeadLetters)
         w.write(lateEvents); w.write(ignoredEvents)
         w.write(UInt64(categoryNames.count))
         for n in categoryNames { w.write(n) }
@@ -101,7 +101,8 @@ extension FieldMonitor {
         let n = try r.readCount(field: "FieldMonitor.open", limit: 1_000_000)
         open = []
         for _ in 0..<n { open.append(try WindowAccumulator(deserializing: &r)) }
-        watermark = try r.readInt64(); nextWindow = try r.readInt(); pendingDeadLetters = try r.readInt()
+        watermark = try r.readInt64(); forceClosedThrough = try r.readInt64()
+        nextWindow = try r.readInt(); pendingDeadLetters = try r.readInt()
         lateEvents = try r.readInt(); ignoredEvents = try r.readInt()
         let c = try r.readCount(field: "FieldMonitor.categoryNames", limit: 100_000_000)
         categoryNames = []

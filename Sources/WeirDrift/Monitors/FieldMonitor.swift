@@ -38,6 +38,8 @@ public struct FieldMonitor: Sendable {
     var pool: [WindowAccumulator] = []
     /// Event-time windows ending at or before this are closed.
     public internal(set) var watermark = Int64.min
+    /// Windows ending at or before this were force-closed (more than `maxOpenWindows` open).
+    var forceClosedThrough = Int64.min
     var nextWindow = 0
     var pendingDeadLetters = 0
     var records: [DriftRecord] = []
@@ -212,8 +214,8 @@ public struct FieldMonitor: Sendable {
         if d < 0 && d % width != 0 { start -= width }
         let (s, o1) = start.addingReportingOverflow(origin)
         let (e, o2) = s.addingReportingOverflow(width)
-        if o1 || o2 || e <= watermark { lateEvents += 1; return }
-        let i = openWindowIndex(start: s, end: e)
+        if o1 || o2 || e <= watermark || e <= forceClosedThrough { lateEvents += 1; return }
+        guard let i = openWindowIndex(start: s, end: e) else { lateEvents += 1; return }
         open[i].add(v, kind: kind, range: validRange)
     }
 
@@ -254,10 +256,18 @@ public struct FieldMonitor: Sendable {
     }
 
     /// Index of the open event-time window `[start, end)`, opening it (from the pool) if needed.
-    mutating func openWindowIndex(start: Int64, end: Int64) -> Int {
+    /// With `maxOpenWindows` open, the oldest is force-closed first (later values for it are late);
+    /// nil when the new window would itself be the oldest (the value is then late).
+    mutating func openWindowIndex(start: Int64, end: Int64) -> Int? {
         var i = open.count
         while i > 0 && open[i - 1].start > start { i -= 1 }
         if i > 0 && open[i - 1].start == start { return i - 1 }
+        if open.count >= config.maxOpenWindows {
+            if i == 0 { return nil }
+            forceClosedThrough = Swift.max(forceClosedThrough, open[0].end)
+            closeEventTimeWindow(at: 0)
+            i -= 1
+        }
         var w: WindowAccumulator
         if var p = pool.popLast() {
             p.reset(start: start, end: end)
@@ -267,10 +277,6 @@ public struct FieldMonitor: Sendable {
             w.reset(start: start, end: end)
         }
         open.insert(w, at: i)
-        if open.count > config.maxOpenWindows {
-            closeEventTimeWindow(at: 0)
-            return i - 1
-        }
         return i
     }
 

@@ -44,7 +44,8 @@ public struct MonitorConfig: Sendable, Equatable {
     public var options: NumericDriftOptions
     /// Seed of the reservoir sampler (deterministic results).
     public var seed: UInt64
-    /// Event-time windows open at once; a new window beyond this force-closes the oldest.
+    /// Event-time windows open at once; a new window beyond this force-closes the oldest (values for a
+    /// force-closed window, or older than every open window when full, are counted as late).
     public var maxOpenWindows: Int
 
     public init(feature: String, kind: FieldKind = .numeric, window: WindowSpec = .count(10_000),

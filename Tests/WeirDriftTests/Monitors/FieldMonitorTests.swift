@@ -204,3 +204,24 @@ import WeirTestSupport
         }
     }
 }
+
+@Suite struct FieldMonitorOpenWindowLimitTests {
+    /// Beyond `maxOpenWindows`, the oldest window is force-closed; values for it (or older) are late,
+    /// never a second record for the same window.
+    @Test func oldestWindowIsForceClosedAndLaterValuesForItAreLate() throws {
+        var m = try FieldMonitor(MonitorConfig(feature: "w", window: .eventTime(width: 10), reference: .firstEvents(5),
+                                               policy: DriftPolicy(minWindowSize: 1), maxOpenWindows: 3))
+        for x in [1.0, 2, 3, 4, 5] { m.feed(x, eventTime: 0) }
+        for t in [Int64(0), 10, 20] { m.feed(1.0, eventTime: t) }
+        #expect(m.drainRecords().isEmpty)
+        m.feed(1.0, eventTime: 30)               // a 4th window: [0,10) is force-closed
+        var recs = m.drainRecords()
+        #expect(recs.map(\.windowStart) == [0])
+        m.feed(2.0, eventTime: 5)                // its window was force-closed: late
+        #expect(m.lateEvents == 1)
+        m.advanceWatermark(to: 100)
+        recs += m.drainRecords()
+        #expect(recs.map(\.windowStart) == [0, 10, 20, 30])
+        #expect(recs.allSatisfy { $0.nCurrent == 1 })
+    }
+}
