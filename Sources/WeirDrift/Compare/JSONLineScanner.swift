@@ -22,6 +22,9 @@ struct JSONLineScanner {
 
     let b: [UInt8]
     var i = 0
+    var depth = 0
+    /// Deeper nesting is rejected (bounded recursion: a hostile line cannot exhaust the stack).
+    static let maxDepth = 256
 
     init(_ line: Substring) { b = Array(line.utf8) }
 
@@ -92,6 +95,9 @@ struct JSONLineScanner {
     }
 
     mutating func composite() throws(Failure) {
+        depth += 1
+        defer { depth -= 1 }
+        if depth > Self.maxDepth { throw .invalid("nesting deeper than \(Self.maxDepth) at column \(i + 1)") }
         let close = b[i] == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
         let isObject = close == UInt8(ascii: "}")
         i += 1

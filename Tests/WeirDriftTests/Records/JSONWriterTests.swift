@@ -49,6 +49,11 @@ import Testing
             #expect(throws: JSONLineScanner.Failure.self, "\(bad)") { try get(bad) }
         }
         #expect(throws: JSONLineScanner.Failure.notAnObject) { try get("[1,2]") }
+        // hostile nesting is an error, not a stack overflow
+        let deep = "{\"a\":" + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
+        #expect(throws: JSONLineScanner.Failure.self) { try get(deep) }
+        let ok = "{\"a\":" + String(repeating: "[", count: 200) + String(repeating: "]", count: 200) + "}"
+        #expect(try get(ok) == .composite)
     }
 
     @Test func contractPolicyMatchesTheContractRule() {
