@@ -153,6 +153,7 @@ delayed = OnlineLearner(model: LinearModel(config: LinearModelConfig(layout: lay
 runDelayed(2_000)
 let delayedSeconds = measureSeconds { runDelayed(n) }
 let delayedRate = Double(n) / delayedSeconds
+let delayedAllocs = countAllocations { runDelayed(100_000) }
 
 // River on the first `riverEvents` events of the same stream.
 var riverRate: Double?
@@ -197,7 +198,7 @@ if let a = allocs {
 }
 print("  same with AdaGrad: \(formatRate(adagradRate)); FTRL-Proximal: \(formatRate(ftrlRate)) (one pass each)")
 print("  OnlineLearner.scoreAndLearn (prequential metrics + window + retrain buffer): \(formatRate(learnerRate)); allocations \(learnerAllocs.map { "\($0) in 100,000" } ?? "n/a")")
-print("  OnlineLearner score → LabelJoiner → applyLabel (labels 1,000 events late): \(formatRate(delayedRate))")
+print("  OnlineLearner score → LabelJoiner → applyLabel (labels 1,000 events late): \(formatRate(delayedRate)); allocations \(delayedAllocs.map { "\($0) in 100,000" } ?? "n/a")")
 print("  River 0.26.1 predict_proba_one + learn_one on first \(riverEvents): \(riverLine)")
 if let r = riverRate {
     let ratio = rate / r
