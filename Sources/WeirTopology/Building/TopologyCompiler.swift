@@ -57,11 +57,12 @@ public enum TopologyCompiler {
             let agg = coreAggregate(f.name, aggregate, field: field, parameter: parameter)
             if let i = windows.firstIndex(where: { $0.kind == kind && $0.keyField == by }) {
                 windows[i].aggregates.append(agg)
+                windows[i].emitResults = windows[i].emitResults || f.emit
                 windowColumns[f.name] = (windows[i].name, agg.columnNames[0])
             } else {
                 let name = "w\(windows.count)"
                 windows.append(WeirCore.WindowSpec(name: name, keyBy: by, kind: kind, allowedLateness: spec.source.allowedLatenessMs,
-                                                   aggregates: [agg], emitResults: true, maxKeys: spec.processing.maxKeys))
+                                                   aggregates: [agg], emitResults: f.emit, maxKeys: spec.processing.maxKeys))
                 windowColumns[f.name] = (name, agg.columnNames[0])
             }
         }

@@ -220,7 +220,7 @@ struct TopologyParser {
                 }
                 continue
             }
-            let allowed = ["window", "by", "aggregate", "field", "expr", "one_hot", "categories", "quantile", "k", "alpha"]
+            let allowed = ["window", "by", "aggregate", "field", "expr", "one_hot", "categories", "quantile", "k", "alpha", "emit"]
             guard let e = reader.mapping(value, "feature '\(name)'", allowed: allowed) else { continue }
             var dict: [String: Node] = [:]
             for (k, _, v) in e { dict[k] = v }
@@ -254,8 +254,9 @@ struct TopologyParser {
             if let q = dict["quantile"] { parameter = reader.double(q, "feature '\(name)'.quantile") }
             if let k = dict["k"] { parameter = reader.int(k, "feature '\(name)'.k", min: 1).map(Double.init) }
             if let a = dict["alpha"] { parameter = reader.double(a, "feature '\(name)'.alpha") }
+            let emit = dict["emit"].flatMap { reader.bool($0, "feature '\(name)'.emit") } ?? false
             out.append(FeatureDeclaration(name: name, kind: .windowed(window: window, by: by == "global" ? nil : by, aggregate: agg, field: field,
-                                                               parameter: parameter), location: loc))
+                                                                      parameter: parameter), emit: emit, location: loc))
         }
         return out
     }

@@ -112,6 +112,8 @@ public struct FeatureDeclaration: Sendable, Equatable {
     }
     public var name: String
     public var kind: Kind
+    /// Windowed features only: emit the window's results to the `windows` sink when it fires.
+    public var emit: Bool = false
     public var location: SourceLocation?
 }
 

@@ -1,0 +1,89 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Deterministic synthetic card transactions for `topologies/card-fraud.yaml`, with drift
+/// injected from event `driftAt` on:
+/// - `amount` (lognormal) is scaled ×`amountShift`;
+/// - the merchant mix is reversed and two new merchants (`crypto`, `gift_cards`) appear;
+/// - the label rule flips its amount effect (concept drift), so the old model gets worse.
+/// `device_age_days` never drifts (a control). About `labelRate` of events carry a label.
+///
+/// Same seed, same events, on every machine.
+public struct CardFraudGenerator: Sendable {
+    public var seed: UInt64
+    public var users: Int
+    public var driftAt: Int?
+    public var amountShift: Double
+    public var labelRate: Double
+    /// Event time of event 0 (epoch ms); each event is 10 ms later, with up to 1.5 s of disorder.
+    public var startTime: Int64
+
+    public static let merchants = ["grocery", "fuel", "restaurant", "travel", "electronics", "fashion", "pharmacy", "entertainment"]
+    public static let newMerchants = ["crypto", "gift_cards"]
+    static let countries = ["US", "GB", "DE", "FR", "ES", "IT", "NL", "PL"]
+    static let risk: [Double] = [-0.8, -0.5, 0.1, 0.6, 0.9, -0.2, -0.6, 0.3, 1.4, 1.2]
+
+    public init(seed: UInt64 = 42, users: Int = 2000, driftAt: Int? = nil, amountShift: Double = 1.8,
+                labelRate: Double = 0.3, startTime: Int64 = 1_700_000_000_000) {
+        self.seed = seed
+        self.users = users
+        self.driftAt = driftAt
+        self.amountShift = amountShift
+        self.labelRate = labelRate
+        self.startTime = startTime
+    }
+
+    /// Event `i` as one JSON line (no newline).
+    public func event(_ i: Int) -> String {
+        var rng = SplitMix(seed: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
+        let drifted = driftAt.map { i >= $0 } ?? false
+        let ts = startTime + Int64(i) * 10 - Int64(rng.next() % 1500)
+        let user = "u\(rng.next() % UInt64(users))"
+        var amount = exp(3.4 + 0.7 * rng.gaussian())
+        if drifted { amount *= amountShift }
+        amount = (amount * 100).rounded() / 100
+        let m: Int
+        if drifted && rng.uniform() < 0.15 {
+            m = Self.merchants.count + Int(rng.next() % 2)
+        } else {
+            // Zipf-like 1/(k+1), reversed after the drift point.
+            let k = Self.merchants.count
+            var weights = (0..<k).map { 1.0 / Double($0 + 1) }
+            if drifted { weights.reverse() }
+            var u = rng.uniform() * weights.reduce(0, +)
+            var pick = k - 1
+            for (j, w) in weights.enumerated() { if u < w { pick = j; break }; u -= w }
+            m = pick
+        }
+        let merchant = m < Self.merchants.count ? Self.merchants[m] : Self.newMerchants[m - Self.merchants.count]
+        let country = Self.countries[Int(rng.next() % UInt64(Self.countries.count))]
+        let age = Int(-400 * log(max(1e-12, rng.uniform())))
+        var line = "{\"event_id\":\"e\(i)\",\"ts\":\(ts),\"user\":\"\(user)\",\"amount\":\(amount),\"merchant\":\"\(merchant)\",\"country\":\"\(country)\",\"device_age_days\":\(age)"
+        if rng.uniform() < labelRate {
+            let sign = drifted ? -1.0 : 1.0
+            let z = -1.6 + sign * 1.3 * (log(amount) - 3.4) + sign * Self.risk[m] - 0.002 * Double(age)
+            let y = rng.uniform() < 1 / (1 + exp(-z)) ? 1 : 0
+            line += ",\"label\":\(y)"
+        }
+        return line + "}"
+    }
+}
+
+/// SplitMix64, seeded per event so any event can be generated on its own.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
+    mutating func gaussian() -> Double {
+        let u1 = max(uniform(), 1e-300), u2 = uniform()
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
+    }
+}

@@ -1,0 +1,104 @@
+import WeirModel
+import WeirStats
+import WeirTopology
+
+/// The topology's model, one concrete learner per optimiser (an enum, so scoring is statically
+/// dispatched: no existential per event).
+///
+/// Binary logistic models run through ``OnlineLearner`` (prequential metrics, concept-drift
+/// detection on the loss, champion/challenger retraining). Linear regression is not wired into
+/// the runtime yet and is rejected by ``init(spec:dimension:topologyName:)``.
+public enum ModelStage: Sendable {
+    case sgd(OnlineLearner<SGD, ADWINLossDetector>)
+    case adagrad(OnlineLearner<AdaGrad, ADWINLossDetector>)
+    case ftrl(OnlineLearner<FTRLProximal, ADWINLossDetector>)
+
+    public enum SetupError: Error, CustomStringConvertible {
+        case unsupported(String)
+        public var description: String { switch self { case .unsupported(let s): return s } }
+    }
+
+    public init(spec: ModelSpec, dimension: Int, topologyName: String) throws {
+        guard spec.type == .logistic else {
+            throw SetupError.unsupported("model type '\(spec.type.rawValue)' is not wired into the runtime yet (logistic only)")
+        }
+        let layout = FeatureLayout(numericCount: dimension)
+        let config = LinearModelConfig(layout: layout, task: .logistic, l2: spec.l2, l1: spec.l1,
+                                       interceptRate: .constant(spec.interceptLearningRate ?? spec.learningRate))
+        let version = ModelVersion(modelId: topologyName)
+        var learnerConfig = OnlineLearnerConfig(standardize: spec.standardize)
+        if let r = spec.retraining {
+            learnerConfig.retraining.bufferCapacity = r.bufferEvents
+            learnerConfig.retraining.minShadowEvents = r.shadowEvents
+            learnerConfig.retraining.margin = r.margin
+        }
+        let detector = try ADWINLossDetector()
+        switch spec.optimizer {
+        case .sgd:
+            let o = SGD(lr: spec.learningRate)
+            self = .sgd(OnlineLearner(model: LinearModel(config: config, optimizer: o), version: version, freshOptimizer: o,
+                                      detector: detector, config: learnerConfig))
+        case .adagrad:
+            let o = AdaGrad(.constant(spec.learningRate))
+            self = .adagrad(OnlineLearner(model: LinearModel(config: config, optimizer: o), version: version, freshOptimizer: o,
+                                          detector: detector, config: learnerConfig))
+        case .ftrl:
+            let o = FTRLProximal(alpha: spec.learningRate, l1: spec.l1, l2: spec.l2)
+            self = .ftrl(OnlineLearner(model: LinearModel(config: config, optimizer: o), version: version, freshOptimizer: o,
+                                       detector: detector, config: learnerConfig))
+        }
+    }
+
+    /// Test-then-train: scores `input`; learns when `label` is given. Returns P(y = 1).
+    @inlinable
+    public mutating func process(_ input: inout ModelInput, label: Double?, time: Int64) -> Double {
+        switch self {
+        case .sgd(var l): defer { self = .sgd(l) }; return Self.step(&l, &input, label, time)
+        case .adagrad(var l): defer { self = .adagrad(l) }; return Self.step(&l, &input, label, time)
+        case .ftrl(var l): defer { self = .ftrl(l) }; return Self.step(&l, &input, label, time)
+        }
+    }
+
+    @inlinable
+    static func step<O, D>(_ l: inout OnlineLearner<O, D>, _ input: inout ModelInput, _ label: Double?, _ time: Int64) -> Double {
+        if let label { return l.scoreAndLearn(input: &input, label: label, time: time) }
+        l.standardizer?.transform(&input)
+        return l.gate.score(input)
+    }
+
+    /// Asks for a challenger (from the drift gate's retrain request).
+    public mutating func requestRetrain(id: String, reason: String, now: Int64) {
+        switch self {
+        case .sgd(var l): l.requestRetrain(requestId: id, reason: reason, now: now); self = .sgd(l)
+        case .adagrad(var l): l.requestRetrain(requestId: id, reason: reason, now: now); self = .adagrad(l)
+        case .ftrl(var l): l.requestRetrain(requestId: id, reason: reason, now: now); self = .ftrl(l)
+        }
+    }
+
+    /// Retraining decisions since the last call, as JSON records.
+    public mutating func takeDecisionRecords() -> [[UInt8]] {
+        func records<O, D>(_ l: inout OnlineLearner<O, D>) -> [[UInt8]] { l.takeDecisions().map { $0.json() } }
+        switch self {
+        case .sgd(var l): defer { self = .sgd(l) }; return records(&l)
+        case .adagrad(var l): defer { self = .adagrad(l) }; return records(&l)
+        case .ftrl(var l): defer { self = .ftrl(l) }; return records(&l)
+        }
+    }
+
+    public var version: Int {
+        switch self {
+        case .sgd(let l): return l.gate.championVersion.version
+        case .adagrad(let l): return l.gate.championVersion.version
+        case .ftrl(let l): return l.gate.championVersion.version
+        }
+    }
+
+    /// Prequential log loss and accuracy over every labelled event so far.
+    public var prequential: PrequentialMetrics {
+        switch self {
+        case .sgd(let l): return l.prequential
+        case .adagrad(let l): return l.prequential
+        case .ftrl(let l): return l.prequential
+        }
+    }
+}

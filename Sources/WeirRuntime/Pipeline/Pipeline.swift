@@ -1,0 +1,223 @@
+import WeirCore
+import WeirModel
+import WeirTopology
+
+/// Running totals of a pipeline, for summaries and metrics.
+public struct PipelineCounters: Sendable, Equatable {
+    public var records = 0
+    public var deadLetters = 0
+    public var scored = 0
+    public var labelled = 0
+    public var windowResults = 0
+    public var lateEvents = 0
+    public var modelDecisions = 0
+}
+
+/// A topology running on batches of raw messages, with no I/O of its own: decode/validate →
+/// event time → windows → features → model (test-then-train) → records into an ``OutputSink``.
+/// The same value runs behind `weir replay` (files) and `weir run` (Kafka).
+///
+/// Output records (see `docs/records.md`): one score per valid event when the topology has a
+/// model; one window record per emitted window result; one late record per event later than the
+/// allowed lateness; one dead letter per bad record (original bytes, reason, field, position).
+public struct Pipeline: Sendable {
+    public let compiled: CompiledTopology
+    public private(set) var graph: StreamGraph
+    public private(set) var model: ModelStage?
+    public private(set) var counters = PipelineCounters()
+    private var input: ModelInput
+    private var json = JSONBytes(capacity: 512)
+    private let keyField: Int?
+    private let keyType: FieldType?
+    private let labelField: Int?
+    private let labelType: FieldType?
+    private let fieldNames: [String]
+    private let windowNames: [String]
+
+    /// - Parameter partitions: how many source partitions the watermark spans.
+    public init(compiled: CompiledTopology, partitions: Int = 1, now: Int64 = 0) throws {
+        var c = compiled
+        if case .eventTime(let f, var wm) = c.graph.time {
+            wm.partitionCount = max(1, partitions)
+            c.graph.time = .eventTime(field: f, watermark: wm)
+        }
+        self.compiled = c
+        graph = try StreamGraph(c.graph, now: now)
+        let schema = c.graph.schema
+        fieldNames = schema.fields.map(\.name)
+        keyField = c.spec.source.keyField.flatMap { schema.index(of: $0) }
+        keyType = keyField.map { schema.fields[$0].type }
+        if let m = c.spec.model, case .field(let label) = m.labels, let i = schema.index(of: label) {
+            labelField = i
+            labelType = schema.fields[i].type
+        } else {
+            labelField = nil
+            labelType = nil
+        }
+        let dimension = graph.assembler?.names.count ?? 0
+        model = try c.spec.model.map { try ModelStage(spec: $0, dimension: dimension, topologyName: c.spec.name) }
+        input = ModelInput(layout: FeatureLayout(numericCount: dimension))
+        windowNames = c.graph.windows.map(\.name)
+    }
+
+    /// Processes one batch (e.g. one Kafka poll) read from `topic`, writing every output to `sink`.
+    public mutating func process(_ batch: InputBatch, topic: String, now: Int64, into sink: inout some OutputSink) throws {
+        graph.process(batch, now: now)
+        try emitDeadLetters(batch, topic: topic, into: &sink)
+        try emitScores(topic: topic, into: &sink)
+        try emitWindowsAndLate(into: &sink)
+    }
+
+    /// Advances time without input (idle sources), so windows fire when traffic stops.
+    public mutating func tick(now: Int64, into sink: inout some OutputSink) throws {
+        graph.clearOutputs()
+        graph.tick(now: now)
+        try emitWindowsAndLate(into: &sink)
+    }
+
+    /// End of input: fires every window still open (a bounded input's final watermark).
+    public mutating func finish(into sink: inout some OutputSink) throws {
+        graph.clearOutputs()
+        graph.flush()
+        try emitWindowsAndLate(into: &sink)
+    }
+
+    // MARK: outputs
+
+    private mutating func emitDeadLetters(_ batch: InputBatch, topic: String, into sink: inout some OutputSink) throws {
+        let dead = graph.outputs.deadLetters
+        guard !dead.isEmpty else { return }
+        counters.deadLetters += dead.count
+        var j = 0
+        try batch.bytes.withUnsafeBytes { all in
+            for d in dead {
+                while j < batch.count && !(batch.partitions[j] == d.partition && batch.offsets[j] == d.offset) { j += 1 }
+                guard j < batch.count else { break }
+                let original = UnsafeRawBufferPointer(rebasing: all[batch.starts[j]..<batch.starts[j + 1]])
+                let field = d.error.fieldIndex.flatMap { $0 < fieldNames.count ? fieldNames[$0] : nil }
+                try sink.deadLetter(original: original, reason: d.error.description, field: field,
+                                    source: SourcePosition(topic: topic, partition: d.partition, offset: d.offset))
+            }
+        }
+    }
+
+    private mutating func emitScores(topic: String, into sink: inout some OutputSink) throws {
+        let records = graph.outputs.records
+        counters.records += records.count
+        guard model != nil else { return }
+        let features = graph.outputs.features
+        for i in 0..<features.count {
+            let row = features.recordRow(i)
+            features.withVector(i) { v in
+                input.withUnsafeMutableNumeric { dst in _ = dst.initialize(from: v) }
+            }
+            var label: Double?
+            if let lf = labelField, records.isPresent(row, lf) { label = records.numeric(row, lf, type: labelType!) }
+            let time = records.eventTime(row)
+            let p = model!.process(&input, label: label, time: time)
+            counters.scored += 1
+            if label != nil { counters.labelled += 1 }
+            json.reset()
+            json.begin()
+            json.key("key")
+            writeKey(records, row)
+            json.field("event_time", time)
+            json.field("score", p)
+            if let label { json.field("label", label) }
+            json.field("model_id", compiled.spec.name)
+            json.field("model_version", model!.version)
+            json.field("topic", topic)
+            json.field("partition", Int64(records.partition(row)))
+            json.field("offset", records.offset(row))
+            json.end()
+            try writeKeyed(.scores, records, row, into: &sink)
+        }
+        for decision in model!.takeDecisionRecords() {
+            counters.modelDecisions += 1
+            try decision.withUnsafeBytes { try sink.write(.models, key: nil, value: $0) }
+        }
+    }
+
+    private func keyIsString() -> Bool { keyType == .string }
+
+    private mutating func writeKey(_ records: RecordBatch, _ row: Int) {
+        guard let kf = keyField, records.isPresent(row, kf) else { json.null(); return }
+        switch keyType! {
+        case .string: records.withStringBytes(row, kf) { json.string(bytes: $0) }
+        case .category: json.string(graph.decoder.categoryName(field: kf, id: records.category(row, kf)) ?? "")
+        default: json.number(records.numeric(row, kf, type: keyType!))
+        }
+    }
+
+    private mutating func writeKeyed(_ kind: OutputKind, _ records: RecordBatch, _ row: Int, into sink: inout some OutputSink) throws {
+        let bytes = json.bytes
+        if let kf = keyField, keyType == .string, records.isPresent(row, kf) {
+            try records.withStringBytes(row, kf) { key in
+                try bytes.withUnsafeBytes { try sink.write(kind, key: key, value: $0) }
+            }
+        } else {
+            try bytes.withUnsafeBytes { try sink.write(kind, key: nil, value: $0) }
+        }
+    }
+
+    private mutating func emitWindowsAndLate(into sink: inout some OutputSink) throws {
+        let results = graph.outputs.windowResults
+        counters.windowResults += results.count
+        for i in 0..<results.count {
+            let w = Int(results.window[i])
+            let columns = graph.windows[w].columnNames
+            let keyBytes = results.keyBytes(i)
+            json.reset()
+            json.begin()
+            json.field("window", windowNames[w])
+            json.key("key")
+            if keyBytes.isEmpty {
+                json.null()
+            } else if compiled.graph.windows[w].keyField.flatMap({ compiled.graph.schema.index(of: $0) }).map({ compiled.graph.schema.fields[$0].type == .string }) ?? false {
+                Array(keyBytes).withUnsafeBytes { json.string(bytes: $0) }
+            } else {
+                var slot: Int64 = 0
+                for (k, b) in keyBytes.enumerated() where k < 8 { slot |= Int64(b) << (8 * Int64(k)) }
+                json.number(slot)
+            }
+            json.field("start", results.start[i])
+            json.field("end", results.end[i])
+            json.field("kind", Self.kindName(results.kind[i]))
+            json.key("values")
+            json.begin()
+            for (c, v) in zip(columns, results.values(i)) {
+                json.key(c)
+                json.number(v)
+            }
+            json.end()
+            json.end()
+            let bytes = json.bytes
+            try Array(keyBytes).withUnsafeBytes { key in
+                try bytes.withUnsafeBytes { try sink.write(.windows, key: key.isEmpty ? nil : key, value: $0) }
+            }
+        }
+        let late = graph.outputs.late
+        counters.lateEvents += late.count
+        for e in late {
+            json.reset()
+            json.begin()
+            json.field("window", windowNames[e.window])
+            json.field("partition", Int64(e.partition))
+            json.field("offset", e.offset)
+            json.field("event_time", e.eventTime)
+            json.field("watermark", e.watermark)
+            json.end()
+            try json.bytes.withUnsafeBytes { try sink.write(.late, key: nil, value: $0) }
+        }
+    }
+
+    static func kindName(_ k: ResultKind) -> String {
+        switch k {
+        case .onTime: return "on_time"
+        case .lateUpdate: return "late_update"
+        case .countReached: return "count"
+        case .perEvent: return "per_event"
+        default: return "flushed"
+        }
+    }
+}
