@@ -3,15 +3,18 @@ import WeirStats
 /// Prequential (test-then-train) log loss and accuracy over the whole stream, computed as River's
 /// `metrics.LogLoss` and `metrics.Accuracy`: the log loss clamps `p` to `[1e-15, 1 − 1e-15]` and is
 /// averaged with River's incremental mean; the predicted class is 1 when `p > 0.5` (River's
-/// `predict_one` takes the larger of `1 − p` and `p`, ties to 0).
+/// `predict_one` takes the larger of `1 − p` and `p`, ties to 0), or when `p >= 0.5` with
+/// `positiveAtHalf` (the bench workload contract's `Accuracy(y, p >= 0.5)`).
 /// - Complexity: O(1) per update; never allocates.
 public struct PrequentialMetrics: Sendable, Equatable {
     public private(set) var count = 0
     /// Mean log loss so far (0 before the first update).
     public private(set) var logLoss = 0.0
     public private(set) var correct = 0
+    /// Predict class 1 at exactly `p = 0.5` (default false, as River's `predict_one`).
+    public let positiveAtHalf: Bool
 
-    public init() {}
+    public init(positiveAtHalf: Bool = false) { self.positiveAtHalf = positiveAtHalf }
 
     /// Adds one prediction `p` = P(y = 1) for label `y` (0 or 1; other labels are ignored).
     public mutating func update(p: Double, y: Double) {
@@ -24,7 +27,7 @@ public struct PrequentialMetrics: Sendable, Equatable {
         guard y == 0 || y == 1 else { return }
         count += 1
         logLoss += (1 / Double(count)) * (loss - logLoss)
-        if (p > 0.5 ? 1.0 : 0.0) == y { correct += 1 }
+        if ((p > 0.5 || (positiveAtHalf && p == 0.5)) ? 1.0 : 0.0) == y { correct += 1 }
     }
 
     /// Fraction of correct predictions (0 before the first update).
@@ -60,12 +63,13 @@ public struct BinaryMetricValues: Sendable, Equatable {
 extension PrequentialMetrics: ByteSerializable {
     public func serialize(into w: inout ByteWriter) {
         w.writeHeader(tag: "WMPQ", version: 1)
-        w.write(count); w.write(logLoss); w.write(correct)
+        w.write(count); w.write(logLoss); w.write(correct); w.write(positiveAtHalf)
     }
 
     public init(deserializing r: inout ByteReader) throws(SerializationError) {
         try r.readHeader(tag: "WMPQ", supportedVersions: 1...1)
         count = try r.readInt(); logLoss = try r.readDouble(); correct = try r.readInt()
+        positiveAtHalf = try r.readBool()
     }
 }
 

@@ -1,7 +1,8 @@
 import WeirStats
 
 /// Log loss, accuracy, precision, recall and exact ROC AUC over a sliding or tumbling window
-/// of the last events (by count). Predicted class is 1 when `p > 0.5`, as ``PrequentialMetrics``.
+/// of the last events (by count). Predicted class is 1 when `p > 0.5` (or `p >= 0.5` with
+/// `positiveAtHalf`), as ``PrequentialMetrics``.
 ///
 /// Keeps a ring of `(p, y)`; sums are updated incrementally and re-summed from the ring every
 /// `size` events so floating-point drift from subtraction stays bounded.
@@ -20,8 +21,12 @@ public struct WindowedBinaryMetrics: Sendable, Equatable {
     /// For tumbling windows: the last complete block (nil before the first completes).
     public private(set) var lastCompleted: BinaryMetricValues?
 
-    public init(mode: WindowMode) {
+    /// Predict class 1 at exactly `p = 0.5`.
+    public let positiveAtHalf: Bool
+
+    public init(mode: WindowMode, positiveAtHalf: Bool = false) {
         self.mode = mode
+        self.positiveAtHalf = positiveAtHalf
         ps = ContiguousArray(repeating: 0, count: mode.size)
         ys = ContiguousArray(repeating: 0, count: mode.size)
         losses = ContiguousArray(repeating: 0, count: mode.size)
@@ -57,7 +62,7 @@ public struct WindowedBinaryMetrics: Sendable, Equatable {
 
     func contribution(_ i: Int) -> (loss: Double, correct: Int, tp: Int, fp: Int, fn: Int) {
         let p = ps[i], y = ys[i]
-        let pred: UInt8 = p > 0.5 ? 1 : 0
+        let pred: UInt8 = (p > 0.5 || (positiveAtHalf && p == 0.5)) ? 1 : 0
         return (losses[i], pred == y ? 1 : 0,
                 pred == 1 && y == 1 ? 1 : 0, pred == 1 && y == 0 ? 1 : 0, pred == 0 && y == 1 ? 1 : 0)
     }
@@ -119,6 +124,7 @@ extension WindowedBinaryMetrics: ByteSerializable {
     public func serialize(into w: inout ByteWriter) {
         w.writeHeader(tag: "WMWB", version: 1)
         mode.write(into: &w)
+        w.write(positiveAtHalf)
         w.write(ps); w.write(losses); w.writeBytes(ys)
         for v in [start, filled, correct, tp, fp, fn, sinceResum] { w.write(v) }
         w.write(lossSum)
@@ -128,7 +134,8 @@ extension WindowedBinaryMetrics: ByteSerializable {
 
     public init(deserializing r: inout ByteReader) throws(SerializationError) {
         try r.readHeader(tag: "WMWB", supportedVersions: 1...1)
-        self.init(mode: try WindowMode.read(from: &r))
+        let mode = try WindowMode.read(from: &r)
+        self.init(mode: mode, positiveAtHalf: try r.readBool())
         let p = try r.readDoubles(field: "ps"), l = try r.readDoubles(field: "losses"), y = try r.readBytes(field: "ys")
         guard p.count == ps.count, l.count == ps.count, y.count == ps.count else {
             throw .invalidValue(field: "WindowedBinaryMetrics", detail: "ring size does not match the window")

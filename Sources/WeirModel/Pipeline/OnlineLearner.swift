@@ -8,10 +8,15 @@ public struct OnlineLearnerConfig: Sendable, Equatable {
     /// Window of the windowed metrics.
     public var window: WindowMode
     public var retraining: RetrainingConfig
+    /// Accuracy counts `p = 0.5` as class 1 (the bench workload's `p >= 0.5`); default false
+    /// (River's `predict_one`, `p > 0.5`).
+    public var positiveAtHalf: Bool
 
     public init(standardize: Bool = false, joiner: LabelJoinerConfig = LabelJoinerConfig(),
-                window: WindowMode = .sliding(1_000), retraining: RetrainingConfig = RetrainingConfig()) {
+                window: WindowMode = .sliding(1_000), retraining: RetrainingConfig = RetrainingConfig(),
+                positiveAtHalf: Bool = false) {
         self.standardize = standardize
+        self.positiveAtHalf = positiveAtHalf
         self.joiner = joiner
         self.window = window
         self.retraining = retraining
@@ -84,7 +89,8 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
         _gate = RetrainingGate(champion: model, version: version, freshOptimizer: freshOptimizer, config: config.retraining)
         _standardizer = config.standardize ? OnlineStandardizer(numericCount: model.config.layout.numericCount) : nil
         _joiner = LabelJoiner(layout: model.config.layout, config: config.joiner)
-        _window = WindowedBinaryMetrics(mode: config.window)
+        _prequential = PrequentialMetrics(positiveAtHalf: config.positiveAtHalf)
+        _window = WindowedBinaryMetrics(mode: config.window, positiveAtHalf: config.positiveAtHalf)
         _regression = WindowedRegressionMetrics(mode: config.window)
         self.detector = detector
         scratch = ModelInput(layout: model.config.layout)
@@ -200,17 +206,17 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
 
 extension OnlineLearnerConfig {
     func write(into w: inout ByteWriter) {
-        w.write(standardize); w.write(joiner.capacity); w.write(joiner.maxWait)
+        w.write(standardize); w.write(positiveAtHalf); w.write(joiner.capacity); w.write(joiner.maxWait)
         window.write(into: &w)
         retraining.write(into: &w)
     }
 
     static func read(from r: inout ByteReader) throws(SerializationError) -> OnlineLearnerConfig {
-        let std = try r.readBool()
+        let std = try r.readBool(), half = try r.readBool()
         let cap = try r.readCount(field: "joiner capacity", limit: 1 << 26), wait = try r.readInt64()
         let window = try WindowMode.read(from: &r)
         return OnlineLearnerConfig(standardize: std, joiner: LabelJoinerConfig(capacity: cap, maxWait: wait), window: window,
-                                   retraining: try RetrainingConfig.read(from: &r))
+                                   retraining: try RetrainingConfig.read(from: &r), positiveAtHalf: half)
     }
 }
 

@@ -108,6 +108,16 @@ import WeirTestSupport
         #expect(abs(a3 - 1.0 / 3.0) < 1e-12)
     }
 
+    @Test func tieAtHalfFollowsTheConfiguredRule() {
+        var river = PrequentialMetrics(), contract = PrequentialMetrics(positiveAtHalf: true)
+        var wRiver = WindowedBinaryMetrics(mode: .sliding(10)), wContract = WindowedBinaryMetrics(mode: .sliding(10), positiveAtHalf: true)
+        river.update(p: 0.5, y: 1); contract.update(p: 0.5, y: 1)
+        wRiver.update(p: 0.5, y: 1); wContract.update(p: 0.5, y: 1)
+        #expect(river.accuracy == 0 && contract.accuracy == 1)
+        #expect(wRiver.values.accuracy == 0 && wContract.values.accuracy == 1)
+        #expect(wContract.values.recall == 1)
+    }
+
     @Test func prequentialIgnoresInvalidLabels() {
         var m = PrequentialMetrics()
         m.update(p: 0.9, y: 1)
