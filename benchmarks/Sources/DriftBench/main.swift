@@ -97,11 +97,18 @@ do {
     }
     var m = try ContractDriftMonitor(referenceCount: ContractDriftMonitor.referenceCount(totalEvents: n))
     var drift = 0, alerts = 0
+    var emitted: [String] = []   // drift record then its alert, per feature, as the workload emits them
+    emitted.reserveCapacity(1_000)
     let t = measureSeconds {
         rows.withUnsafeBufferPointer { p in
             for i in 0..<n where m.add(UnsafeBufferPointer(rebasing: p[(3 * i)..<(3 * i + 3)])) {
-                drift += m.drainDriftRecords().count
-                alerts += m.drainAlerts().count
+                let d = m.drainDriftRecords(), a = m.drainAlerts()
+                drift += d.count
+                alerts += a.count
+                for r in d {
+                    emitted.append(r.json())
+                    if let x = a.first(where: { $0.feature == r.feature }) { emitted.append(x.json()) }
+                }
             }
         }
     }
@@ -114,7 +121,8 @@ do {
     let python = root.appendingPathComponent(".venv/bin/python").path
     let p = Process()
     p.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: python) ? python : "/usr/bin/python3")
-    p.arguments = [here.appendingPathComponent("peer_contract.py").path, path, "\(n)"]
+    let peerOut = path + ".out.jsonl"
+    p.arguments = [here.appendingPathComponent("peer_contract.py").path, path, "\(n)", peerOut]
     let pipe = Pipe()
     p.standardOutput = pipe
     do {
@@ -125,6 +133,19 @@ do {
         if let s = out.split(separator: " ").first.flatMap({ Double($0) }) {
             print("    Weir is \(fmt(s / t, 1))x faster on the drift step")
         }
+        // agreement: same records; window/feature/n/psi/ks/drift identical text, p within 1e-9 relative
+        let theirs = ((try? String(contentsOfFile: peerOut, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        func split(_ line: String) -> (String, Double?) {
+            guard let r = line.range(of: #""p":[^,}]*"#, options: .regularExpression) else { return (line, nil) }
+            return (line.replacingCharacters(in: r, with: "\"p\":_"), Double(line[r].dropFirst(4)))
+        }
+        var same = 0
+        for (a, b) in zip(emitted, theirs) {
+            let (ta, pa) = split(a), (tb, pb) = split(b)
+            if ta == tb, let pa, let pb, pa == pb || abs(pa - pb) <= 1e-9 * max(abs(pa), abs(pb)) { same += 1 }
+        }
+        let agree = same == emitted.count && emitted.count == theirs.count
+        print("    output agreement with the peer: \(same)/\(theirs.count) records (\(emitted.count) from Weir)  [\(verdict(agree))]")
     } catch {
         print("    peer: not run (\(error))")
     }

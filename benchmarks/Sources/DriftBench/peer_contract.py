@@ -1,6 +1,7 @@
 """DriftBench peer: the workload contract's drift step (shared/bench/workload.py DriftMonitor:
 numpy PSI + scipy ks_2samp) on the same values as DriftBench (c). Prints "<seconds> s, <ns> ns/event".
-Usage: python peer_contract.py ROWS.f64 N   (ROWS: N x 3 float64, little-endian)"""
+Usage: python peer_contract.py ROWS.f64 N [OUT.jsonl]   (ROWS: N x 3 float64, little-endian;
+OUT: the emitted records as workload.dumps JSON lines, for DriftBench's agreement check)"""
 import os
 import sys
 import time
@@ -23,3 +24,7 @@ for i in range(n):
     add(a[i], b[i], c[i])
 t = time.perf_counter() - t0
 print(f"{t:.3f} s, {t / n * 1e9:.0f} ns/event ({len(out)} records)")
+if len(sys.argv) > 3:
+    with open(sys.argv[3], "w") as f:
+        for r in out:
+            f.write(W.dumps(r).decode() + "\n")
