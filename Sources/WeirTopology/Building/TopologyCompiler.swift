@@ -132,7 +132,7 @@ public enum TopologyCompiler {
 
     static func coreAggregate(_ name: String, _ a: AggregationKind, field: String?, parameter: Double?) -> AggregateSpec {
         switch a {
-        case .count: return .count(name)
+        case .count: return .count(name, field: field)
         case .sum: return .sum(field!, as: name)
         case .mean: return .mean(field!, as: name)
         case .variance: return .variance(field!, as: name)
