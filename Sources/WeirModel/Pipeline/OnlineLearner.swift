@@ -36,12 +36,12 @@ public struct OnlineLearnerCounts: Sendable, Equatable {
     public var scored = 0
     /// Events scored with non-finite feature values (replaced by 0 for scoring; never learned).
     public var invalidInputs = 0
-    /// Labels other than 0/1 (skipped: no metrics, no learning).
+    /// Labels other than 0/1 (logistic) or not finite (linear): skipped, no metrics, no learning.
     public var invalidLabels = 0
     public var driftDetections = 0
-    /// Detections ignored because a challenger was already in shadow (or waiting for post-drift
-    /// data) or the champion was still
-    /// in its warm-up (`RetrainingConfig.warmupEvents`).
+    /// Detections ignored because a challenger was already in shadow (or a request was waiting
+    /// for post-drift data) or the champion was still in its warm-up
+    /// (`RetrainingConfig.warmupEvents`).
     public var driftIgnored = 0
     public init() {}
 }

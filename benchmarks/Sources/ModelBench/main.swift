@@ -2,6 +2,8 @@
 // Weir's logistic regression (SGD), versus River's predict_proba_one + learn_one on the same
 // stream (scripts/bench/model_river_rate.py, run via Process).
 // Targets: >= 10,000,000 events/s on one core, 0 allocations/event, >= 100x River.
+// Env: WEIR_REPO (default /work/main, for the River script), WEIR_PYTHON (default the repo venv),
+// MODELBENCH_PASSES, MODELBENCH_CORE_ONLY=1 (print the score+learn rates only).
 import BenchSupport
 import Foundation
 import WeirModel
@@ -173,7 +175,7 @@ do {
     let script = URL(fileURLWithPath: ProcessInfo.processInfo.environment["WEIR_REPO"] ?? "/work/main")
         .appendingPathComponent("scripts/bench/model_river_rate.py")
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/work/main/.venv/bin/python")
+    p.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.environment["WEIR_PYTHON"] ?? "/work/main/.venv/bin/python")
     p.arguments = [script.path, csv.path]
     let pipe = Pipe()
     p.standardOutput = pipe
