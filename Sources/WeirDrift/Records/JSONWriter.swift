@@ -9,7 +9,11 @@ public struct JSONWriter: Sendable {
     public private(set) var text: String = ""
     private var first: [Bool] = []
 
-    public init() {}
+    /// - Parameter capacity: bytes to reserve (a drift record is about 1 KB).
+    public init(capacity: Int = 1_024) {
+        text.reserveCapacity(capacity)
+        first.reserveCapacity(8)
+    }
 
     private mutating func separator() {
         if let f = first.last {
@@ -37,8 +41,8 @@ public struct JSONWriter: Sendable {
         key(k)
         if let v { Self.appendString(v, to: &text) } else { text += "null" }
     }
-    public mutating func field(_ k: String, _ v: Int?) { key(k); text += v.map { String($0) } ?? "null" }
-    public mutating func field(_ k: String, _ v: Int64?) { key(k); text += v.map { String($0) } ?? "null" }
+    public mutating func field(_ k: String, _ v: Int?) { key(k); if let v { text += String(v) } else { text += "null" } }
+    public mutating func field(_ k: String, _ v: Int64?) { key(k); if let v { text += String(v) } else { text += "null" } }
     public mutating func field(_ k: String, _ v: Bool?) { key(k); text += v.map { $0 ? "true" : "false" } ?? "null" }
     public mutating func field(_ k: String, _ v: Double?) { key(k); Self.appendDouble(v, to: &text) }
     public mutating func field(_ k: String, strings: [String]) {
@@ -61,6 +65,12 @@ public struct JSONWriter: Sendable {
 
     /// Appends `s` as a JSON string (quotes, backslash and control characters escaped).
     public static func appendString(_ s: String, to out: inout String) {
+        if s.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x22 && $0 != 0x5C }) {   // nothing to escape (common case)
+            out += "\""
+            out += s
+            out += "\""
+            return
+        }
         out += "\""
         for u in s.unicodeScalars {
             switch u {
