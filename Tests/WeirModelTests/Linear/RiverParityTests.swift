@@ -49,3 +49,23 @@ import WeirModel
         #expect(metrics.logLoss <= river.0 * 1.02, "Weir \(metrics.logLoss) vs River \(river.0)")
     }
 }
+
+/// River's lazy sparse L2 and cumulative L1 penalty, event by event (first 10,000 parity rows).
+@Suite struct RiverRegularisationParityTests {
+    @Test(arguments: ["l2", "l1"]) func matchesRiver(penalty: String) throws {
+        let rows = try loadParityRows().prefix(10_000)
+        let ref = try fixtureText("model_river_regularised.csv").split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",").map { Double($0)! } }
+        #expect(ref.count == 10_000)
+        let cfg = penalty == "l2" ? LinearModelConfig(layout: parityLayout, l2: 0.01) : LinearModelConfig(layout: parityLayout, l1: 0.001)
+        var m = LinearModel(config: cfg, optimizer: SGD(lr: 0.01))
+        var input = ModelInput(layout: parityLayout)
+        var worst = 0.0
+        for (i, r) in rows.enumerated() {
+            fill(&input, r)
+            worst = max(worst, abs(m.predict(input) - ref[i][penalty == "l2" ? 0 : 1]))
+            m.learn(input, label: r.y)
+        }
+        #expect(worst <= 1e-9, "\(penalty): max |Weir − River| = \(worst)")
+    }
+}
