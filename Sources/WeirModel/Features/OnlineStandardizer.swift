@@ -4,7 +4,9 @@ import WeirStats
 /// per feature): `x ← (x − mean) / sd`, with `sd` the population standard deviation; a feature
 /// whose variance is still 0 maps to 0 (River's `StandardScaler` does the same).
 ///
-/// Non-finite values are ignored by the statistics and left for the model to reject.
+/// Non-finite values are ignored by the statistics and left for the model to reject; a finite
+/// value whose update would overflow the moments is standardised with the current statistics
+/// without updating them (so the statistics never become infinite or NaN).
 /// - Complexity: O(numericCount) per event, one division and one square root per feature;
 ///   never allocates.
 public struct OnlineStandardizer: Sendable, Equatable {
@@ -31,14 +33,18 @@ public struct OnlineStandardizer: Sendable, Equatable {
         for i in 0..<n {
             let x = input.numeric[i]
             guard x.isFinite else { continue }
-            let c = counts[i] + 1
-            _counts[i] = c
+            let c = _counts[i] + 1
             let d = x - _means[i]
             let mean = _means[i] + d / c
-            _means[i] = mean
-            _m2[i] += d * (x - mean)
-            let v = m2[i] / c
-            input.numeric[i] = v > 0 ? (x - mean) / v.squareRoot() : 0
+            let m2 = _m2[i] + d * (x - mean)
+            if mean.isFinite && m2.isFinite {
+                _counts[i] = c; _means[i] = mean; _m2[i] = m2
+            }
+            // A value so extreme that the moments would overflow is standardised with the
+            // previous statistics and not absorbed into them.
+            let v = _m2[i] / _counts[i]
+            let z = v > 0 ? (x - _means[i]) / v.squareRoot() : 0
+            input.numeric[i] = z.isFinite ? z : 0
         }
     }
 

@@ -55,3 +55,19 @@ import WeirTestSupport
         #expect(Array(x.numeric) == [1, 2])
     }
 }
+
+@Suite struct StandardizerRobustnessTests {
+    @Test func extremeValuesNeverPoisonTheStatistics() {
+        var s = OnlineStandardizer(numericCount: 1)
+        var x = ModelInput(layout: FeatureLayout(numericCount: 1))
+        for v in [1.0, 2.0, 3.0, 1e300, -1e308, 2.0, .nan, .infinity] {
+            x.setNumeric(0, v)
+            s.observeAndTransform(&x)
+            #expect(s.means[0].isFinite && s.m2[0].isFinite)
+            if v.isFinite { #expect(x.numeric[0].isFinite) }
+        }
+        x.setNumeric(0, 2.5)
+        s.observeAndTransform(&x)
+        #expect(x.numeric[0].isFinite && abs(x.numeric[0]) < 1)
+    }
+}
