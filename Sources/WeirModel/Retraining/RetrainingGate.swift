@@ -107,7 +107,6 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
         let outcome = _champion.learn(x, label: y, rawScore: z)
         guard outcome.didLearn else { return outcome }
         buffer.append(x, label: y, time: time)
-        if waiting != nil { noteBuffered(time: time) }
         if _challenger != nil {
             let z = _challenger!.rawScore(x)
             let pc = _challenger!.link(z)
@@ -119,6 +118,8 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
             if (pc > 0.5 ? 1.0 : 0.0) == y { shadow.challCorrect += 1 }
             if shadow.n >= config.minShadowEvents { decide(time: time) }
         }
+        // After the shadow step, so a challenger trained now is compared on later events only.
+        if waiting != nil { noteBuffered(time: time) }
         return outcome
     }
 
