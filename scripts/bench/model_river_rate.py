@@ -4,7 +4,8 @@ learn_one per event on the stream ModelBench writes (run by ModelBench via Proce
 Usage: model_river_rate.py CSV
 CSV: header `f0..f24,c0..c4,y`; numeric features as floats, categories as strings `v<id>`.
 River gets x = {f0..f24: value, "c<j>=<value>": 1.0 for each category} (one-hot by name).
-Dicts are built before timing; only predict_proba_one + learn_one are timed.
+Dicts are built before timing; only predict_proba_one + learn_one (and the LogLoss update) are
+timed; best of two runs, each with a fresh model.
 Prints one line: `events <n> seconds <s> rate <events/s> logloss <prequential log loss>`.
 """
 import sys
@@ -27,15 +28,18 @@ def main():
                 x[f"c{j}={p[nnum + j]}"] = 1.0
             xs.append(x)
             ys.append(p[-1] == "1")
-    model = linear_model.LogisticRegression(optimizer=optim.SGD(0.01))
-    ll = metrics.LogLoss()
-    t0 = time.perf_counter()
-    for x, y in zip(xs, ys):
-        p = model.predict_proba_one(x)[True]
-        ll.update(y, p)
-        model.learn_one(x, y)
-    dt = time.perf_counter() - t0
-    print(f"events {len(xs)} seconds {dt:.6f} rate {len(xs) / dt:.1f} logloss {ll.get():.6f}")
+    best = None
+    for _ in range(2):  # best of two runs (fresh model each), as the Weir side takes its best pass
+        model = linear_model.LogisticRegression(optimizer=optim.SGD(0.01))
+        ll = metrics.LogLoss()
+        t0 = time.perf_counter()
+        for x, y in zip(xs, ys):
+            p = model.predict_proba_one(x)[True]
+            ll.update(y, p)
+            model.learn_one(x, y)
+        dt = time.perf_counter() - t0
+        best = dt if best is None else min(best, dt)
+    print(f"events {len(xs)} seconds {best:.6f} rate {len(xs) / best:.1f} logloss {ll.get():.6f}")
 
 
 if __name__ == "__main__":

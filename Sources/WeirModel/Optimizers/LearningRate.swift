@@ -39,12 +39,12 @@ extension LearningRate {
 
 #if canImport(Glibc)
 import Glibc
-@usableFromInline func _pow(_ a: Double, _ b: Double) -> Double { Glibc.pow(a, b) }
-@usableFromInline func _exp(_ a: Double) -> Double { Glibc.exp(a) }
-@usableFromInline func _log(_ a: Double) -> Double { Glibc.log(a) }
+@inlinable func _pow(_ a: Double, _ b: Double) -> Double { Glibc.pow(a, b) }
+@inlinable func _exp(_ a: Double) -> Double { Glibc.exp(a) }
+@inlinable func _log(_ a: Double) -> Double { Glibc.log(a) }
 #else
 import Darwin
-@usableFromInline func _pow(_ a: Double, _ b: Double) -> Double { Darwin.pow(a, b) }
-@usableFromInline func _exp(_ a: Double) -> Double { Darwin.exp(a) }
-@usableFromInline func _log(_ a: Double) -> Double { Darwin.log(a) }
+@inlinable func _pow(_ a: Double, _ b: Double) -> Double { Darwin.pow(a, b) }
+@inlinable func _exp(_ a: Double) -> Double { Darwin.exp(a) }
+@inlinable func _log(_ a: Double) -> Double { Darwin.log(a) }
 #endif

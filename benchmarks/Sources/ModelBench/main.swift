@@ -10,7 +10,7 @@ import WeirModel
 
 let numeric = 25, categories = 5, vocab = 200, hashBits = 18
 let n = 1_000_000
-let passes = Int(ProcessInfo.processInfo.environment["MODELBENCH_PASSES"] ?? "") ?? 5
+let passes = Int(ProcessInfo.processInfo.environment["MODELBENCH_PASSES"] ?? "") ?? 10
 let riverEvents = 100_000
 
 // Deterministic stream (SplitMix64).
