@@ -59,7 +59,7 @@ let package = Package(
         // Running topologies: the pipeline, file and Kafka sources and sinks.
         .target(
             name: "WeirRuntime",
-            dependencies: ["WeirCore", "WeirModel", "WeirStats", "WeirTopology", "WeirKafka",
+            dependencies: ["WeirCore", "WeirModel", "WeirStats", "WeirDrift", "WeirTopology", "WeirKafka",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import WeirCore
+import WeirDrift
 import WeirModel
 import WeirTopology
 
@@ -11,6 +12,10 @@ public struct PipelineCounters: Sendable, Equatable {
     public var windowResults = 0
     public var lateEvents = 0
     public var modelDecisions = 0
+    public var driftRecords = 0
+    public var driftedRecords = 0
+    public var alerts = 0
+    public var retrainRequests = 0
 }
 
 /// A topology running on batches of raw messages, with no I/O of its own: decode/validate →
@@ -24,6 +29,9 @@ public struct Pipeline: Sendable {
     public let compiled: CompiledTopology
     public private(set) var graph: StreamGraph
     public private(set) var model: ModelStage?
+    private var drift: DriftStage?
+    /// Whether a retrain request from the gate asks the model for a challenger.
+    private let retrainOnRequest: Bool
     public private(set) var counters = PipelineCounters()
     private var input: ModelInput
     private var json = JSONBytes(capacity: 512)
@@ -58,6 +66,11 @@ public struct Pipeline: Sendable {
         model = try c.spec.model.map { try ModelStage(spec: $0, dimension: dimension, topologyName: c.spec.name) }
         input = ModelInput(layout: FeatureLayout(numericCount: dimension))
         windowNames = c.graph.windows.map(\.name)
+        retrainOnRequest = (c.spec.drift?.gate.retrain ?? false) && c.spec.model?.retraining != nil
+        let featureNames = graph.assembler?.names ?? []
+        drift = try c.spec.drift.map {
+            try DriftStage(spec: $0, topologyName: c.spec.name, schema: schema, featureNames: featureNames)
+        }
     }
 
     /// Processes one batch (e.g. one Kafka poll) read from `topic`, writing every output to `sink`.
@@ -66,6 +79,7 @@ public struct Pipeline: Sendable {
         try emitDeadLetters(batch, topic: topic, into: &sink)
         try emitScores(topic: topic, into: &sink)
         try emitWindowsAndLate(into: &sink)
+        try emitDrift(now: now, into: &sink)
     }
 
     /// Advances time without input (idle sources), so windows fire when traffic stops.
@@ -73,6 +87,7 @@ public struct Pipeline: Sendable {
         graph.clearOutputs()
         graph.tick(now: now)
         try emitWindowsAndLate(into: &sink)
+        try emitDrift(now: now, into: &sink)
     }
 
     /// End of input: fires every window still open (a bounded input's final watermark).
@@ -104,7 +119,11 @@ public struct Pipeline: Sendable {
     private mutating func emitScores(topic: String, into sink: inout some OutputSink) throws {
         let records = graph.outputs.records
         counters.records += records.count
-        guard model != nil else { return }
+        if !graph.outputs.deadLetters.isEmpty { drift?.pipeline.addDeadLetters(graph.outputs.deadLetters.count) }
+        guard model != nil else {
+            if drift != nil { for row in 0..<records.count { drift!.feed(records, row: row, features: nil, score: nil) } }
+            return
+        }
         let features = graph.outputs.features
         for i in 0..<features.count {
             let row = features.recordRow(i)
@@ -115,6 +134,7 @@ public struct Pipeline: Sendable {
             if let lf = labelField, records.isPresent(row, lf) { label = records.numeric(row, lf, type: labelType!) }
             let time = records.eventTime(row)
             let p = model!.process(&input, label: label, time: time)
+            if drift != nil { features.withVector(i) { v in drift!.feed(records, row: row, features: v, score: p) } }
             counters.scored += 1
             if label != nil { counters.labelled += 1 }
             json.reset()
@@ -132,13 +152,52 @@ public struct Pipeline: Sendable {
             json.end()
             try writeKeyed(.scores, records, row, into: &sink)
         }
+        try emitModelDecisions(into: &sink)
+    }
+
+    private mutating func emitModelDecisions(into sink: inout some OutputSink) throws {
+        guard model != nil else { return }
         for decision in model!.takeDecisionRecords() {
             counters.modelDecisions += 1
             try decision.withUnsafeBytes { try sink.write(.models, key: nil, value: $0) }
         }
     }
 
-    private func keyIsString() -> Bool { keyType == .string }
+    private mutating func emitDrift(now: Int64, into sink: inout some OutputSink) throws {
+        guard drift != nil else { return }
+        drift!.syncCategoryNames(graph.decoder)
+        if compiled.spec.drift.map({ if case .tumbling = $0.window { return true } else { return false } }) ?? false {
+            drift!.pipeline.advanceWatermark(to: graph.watermark)
+        }
+        let out = drift!.pipeline.drain()
+        guard !out.drift.isEmpty || !out.alerts.isEmpty || !out.retrainRequests.isEmpty else { return }
+        for r in out.drift {
+            counters.driftRecords += 1
+            if r.drifted { counters.driftedRecords += 1 }
+            try writeText(.drift, key: r.feature, r.json(), into: &sink)
+        }
+        for a in out.alerts {
+            counters.alerts += 1
+            try writeText(.alerts, key: a.feature, a.json(), into: &sink)
+        }
+        for r in out.retrainRequests {
+            counters.retrainRequests += 1
+            try writeText(.retrain, key: nil, r.json(), into: &sink)
+            if retrainOnRequest { model?.requestRetrain(id: r.requestID, reason: "data_drift", now: max(now, graph.watermark)) }
+        }
+        try emitModelDecisions(into: &sink)
+    }
+
+    private func writeText(_ kind: OutputKind, key: String?, _ text: String, into sink: inout some OutputSink) throws {
+        var text = text
+        try text.withUTF8 { value in
+            if var k = key {
+                try k.withUTF8 { try sink.write(kind, key: UnsafeRawBufferPointer($0), value: UnsafeRawBufferPointer(value)) }
+            } else {
+                try sink.write(kind, key: nil, value: UnsafeRawBufferPointer(value))
+            }
+        }
+    }
 
     private mutating func writeKey(_ records: RecordBatch, _ row: Int) {
         guard let kf = keyField, records.isPresent(row, kf) else { json.null(); return }

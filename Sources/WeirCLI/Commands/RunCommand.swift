@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Logging
+import WeirKafka
+import WeirRuntime
+import WeirTopology
+
+/// `weir run`: the deployed consumer.
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a topology as a Kafka consumer: read the source topic, write scores, windows, drift, alerts, retrain requests, model decisions and dead letters to the sink topics.",
+        discussion: "Processing is at least once: offsets are committed only after the outputs they caused are acknowledged. Progress goes to stderr once a second."
+    )
+
+    @Argument(help: "The topology file (YAML).") var topology: String
+    @Option(help: "Bootstrap servers, HOST:PORT[,HOST:PORT...].") var brokers: String?
+    @Flag(help: "Run on an in-process embedded broker instead (the source topic is created with 4 partitions).") var embedded = false
+    @Option(help: "Consumer group id (default: weir-<topology name>).") var groupID: String?
+    @Option(help: "Where a new group starts: earliest or latest.") var from: String = "earliest"
+    @Flag(help: "Exit 0 once every assigned partition is consumed to its end and all outputs are flushed.") var stopAtEnd = false
+    @Option(name: .customShort("X"), help: "A librdkafka property, as name=value (repeatable).") var properties: [String] = []
+
+    func validate() throws {
+        if brokers == nil && !embedded { throw ValidationError("give --brokers HOST:PORT, or --embedded") }
+        if OffsetResetPolicy(rawValue: from) == nil || from == "fail" { throw ValidationError("--from must be earliest or latest, got '\(from)'") }
+        for p in properties where !p.contains("=") { throw ValidationError("-X \(p): expected name=value") }
+    }
+
+    func run() throws {
+        let compiled = try loadTopology(topology)
+        var broker: EmbeddedBroker?
+        var bootstrap = brokers ?? ""
+        if embedded {
+            let b = try EmbeddedBroker()
+            for t in compiled.spec.source.topics { try b.createTopic(t, partitions: 4) }
+            bootstrap = b.bootstrapServers
+            broker = b
+            FileHandle.standardError.write(Data("weir run: embedded broker at \(bootstrap)\n".utf8))
+        }
+        var options = KafkaRunner.Options(brokers: bootstrap, groupID: groupID ?? "weir-\(compiled.spec.name)")
+        options.from = OffsetResetPolicy(rawValue: from)!
+        options.stopAtEnd = stopAtEnd
+        for p in properties {
+            let parts = p.split(separator: "=", maxSplits: 1)
+            options.properties[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
+        }
+        var runner = KafkaRunner(options: options, embedded: broker)
+        runner.onProgress = { p in FileHandle.standardError.write(Data((progressLine(p) + "\n").utf8)) }
+        let stop = StopFlag()
+        stop.installSignalHandlers()
+        runner.shouldStop = { stop.isSet }
+        let pipeline = try runner.run(compiled)
+        FileHandle.standardError.write(Data("weir run: done, \(pipeline.counters.records + pipeline.counters.deadLetters) events\n".utf8))
+    }
+}
+
+/// Loads and compiles a topology, printing every problem and exiting 1 on error.
+func loadTopology(_ path: String) throws -> CompiledTopology {
+    do {
+        return try TopologyCompiler.compile(try TopologyLoader.load(path: path))
+    } catch {
+        FileHandle.standardError.write(Data((error.description + "\n").utf8))
+        throw ExitCode(1)
+    }
+}
+
+func progressLine(_ p: RunProgress) -> String {
+    let c = p.counters
+    var s = String(format: "[%6.1fs] %d events (%.0f/s), %d dead letters, %d scored, %d drift records (%d drifted), %d alerts, %d retrain requests, %d model decisions",
+                   p.seconds, p.events, Double(p.events) / max(p.seconds, 1e-9), c.deadLetters, c.scored, c.driftRecords, c.driftedRecords,
+                   c.alerts, c.retrainRequests, c.modelDecisions)
+    if let l = p.logLoss, let a = p.accuracy { s += String(format: ", log loss %.4f, accuracy %.4f", l, a) }
+    return s
+}
+
+/// A flag set by SIGINT/SIGTERM, read by the processing loop. Guarded by a lock.
+final class StopFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var set = false
+    private var sources: [any DispatchSourceSignal] = []
+    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return set }
+    func fire() { lock.lock(); set = true; lock.unlock() }
+    func installSignalHandlers() {
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { [weak self] in self?.fire() }
+            s.resume()
+            sources.append(s)
+        }
+    }
+}

@@ -1,0 +1,172 @@
+import Foundation
+import Logging
+import WeirCore
+import WeirKafka
+import WeirTopology
+
+/// Progress of a running topology, reported to a callback about once a second.
+public struct RunProgress: Sendable {
+    public var seconds: Double
+    public var events: Int
+    public var counters: PipelineCounters
+    public var logLoss: Double?
+    public var accuracy: Double?
+}
+
+/// `weir run`: Kafka source → ``Pipeline`` → Kafka sinks, at least once.
+///
+/// Offsets are committed only after every output the processed records caused has been
+/// acknowledged by the brokers (producer flush), every `commitInterval` and at the end; a
+/// crash replays from the last commit, so outputs may repeat but nothing is lost. Output topics
+/// are created when missing (models compacted on real clusters).
+public struct KafkaRunner {
+    public struct Options: Sendable {
+        public var brokers: String
+        public var groupID: String
+        public var from: OffsetResetPolicy = .earliest
+        /// Exit once every assigned partition is read to its end and outputs are flushed.
+        public var stopAtEnd = false
+        public var commitInterval: Duration = .seconds(1)
+        public var properties: [String: String] = [:]
+        /// Stop after this long (nil: run until stopped).
+        public var maxDuration: Duration?
+        public init(brokers: String, groupID: String) {
+            self.brokers = brokers
+            self.groupID = groupID
+        }
+    }
+
+    public var options: Options
+    public var logger: Logger
+    public var embedded: EmbeddedBroker?
+    public var onProgress: ((RunProgress) -> Void)?
+    /// Shown every alert, retrain request and model decision record as it is produced.
+    public var onOutput: ((OutputKind, UnsafeRawBufferPointer) -> Void)?
+    /// Set to true (from another thread) to stop gracefully.
+    public var shouldStop: @Sendable () -> Bool = { false }
+
+    public init(options: Options, logger: Logger = Logger(label: "weir.run"), embedded: EmbeddedBroker? = nil) {
+        self.options = options
+        self.logger = logger
+        self.embedded = embedded
+    }
+
+    /// Runs until stopped (or, with `stopAtEnd`, until the input is consumed). Returns the pipeline.
+    public func run(_ compiled: CompiledTopology) throws -> Pipeline {
+        let spec = compiled.spec
+        let client = KafkaConfiguration(bootstrapServers: options.brokers, clientID: "weir-\(spec.name)", properties: options.properties)
+        let admin = try KafkaAdmin(configuration: client, embeddedBroker: embedded)
+        let topics = try admin.listTopics()
+        guard let source = spec.source.topics.first, let sourceInfo = topics.first(where: { $0.name == source }) else {
+            throw KafkaError.invalidState("source topic \(spec.source.topics.first ?? "?") does not exist on \(options.brokers)")
+        }
+        if spec.source.topics.count > 1 { throw KafkaError.invalidState("weir run reads one source topic for now; the topology lists \(spec.source.topics.count)") }
+        var newTopics = KafkaSink.topicNames(spec.sinks).map { NewTopic(name: $0, partitions: 1) }
+        newTopics[newTopics.firstIndex { $0.name == spec.sinks.models }!].configs = ["cleanup.policy": "compact"]
+        _ = try admin.createTopics(newTopics)
+
+        let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client, lingerMs: 5))
+        let observe = onOutput ?? { _, _ in }
+        var sink = TeeSink(base: try KafkaSink(producer: producer, sinks: spec.sinks), kinds: [.alerts, .retrain, .models], observe: observe)
+        let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
+            client: client, groupID: options.groupID, offsetReset: options.from, reportEndOfPartition: options.stopAtEnd))
+        var pipeline = try Pipeline(compiled: compiled, partitions: sourceInfo.partitions.count, now: Self.nowMs())
+
+        // Processed positions (next offset) per partition, committed after outputs are acknowledged.
+        var processed: [Int32: Int64] = [:]
+        // End offset reported per partition; a partition is at its end while processed >= that.
+        var endOffset: [Int32: Int64] = [:]
+        var assigned = Set<Int32>()
+        func commitProcessed(_ only: Set<Int32>? = nil) throws {
+            try producer.flush(timeout: .seconds(60))
+            if producer.counts.failed > 0 {
+                throw KafkaError.invalidState("\(producer.counts.failed) output records were not delivered (last error \(String(describing: producer.counts.lastError))); not committing")
+            }
+            let offsets = processed.filter { only?.contains($0.key) ?? true }
+                .map { TopicPartitionOffset(topic: source, partition: $0.key, offset: $0.value) }
+            try consumer.commit(offsets)
+        }
+        consumer.onRebalance = { event in
+            switch event {
+            case .assigned(let ps):
+                for p in ps { assigned.insert(p.partition); endOffset.removeValue(forKey: p.partition) }
+            case .revoked(let ps), .lost(let ps):
+                // Before the partitions move: flush outputs and commit what was processed.
+                let revoked = Set(ps.map(\.partition))
+                do { try commitProcessed(revoked) } catch { self.logger.error("commit on revoke failed: \(error)") }
+                for p in revoked { assigned.remove(p); processed.removeValue(forKey: p); endOffset.removeValue(forKey: p) }
+            }
+        }
+        consumer.onEvent = { event in
+            switch event {
+            case .endOfPartition(let tp, let offset): endOffset[tp.partition] = offset
+            case .dataLoss(let r): self.logger.error("\(r.description)")
+            case .error(let e): self.logger.warning("\(e.description)")
+            case .offsetReset: break
+            }
+        }
+        try consumer.subscribe([source])
+
+        var batch = InputBatch(capacity: 4096)
+        let clock = ContinuousClock()
+        let start = clock.now
+        var lastCommit = start
+        var lastProgress = start
+        var events = 0
+        var sawInput = false
+        func processBatch() throws {
+            guard batch.count > 0 else { return }
+            try pipeline.process(batch, topic: source, now: Self.nowMs(), into: &sink)
+            events += batch.count
+            for i in 0..<batch.count {
+                processed[batch.partitions[i]] = max(processed[batch.partitions[i]] ?? 0, batch.offsets[i] + 1)
+            }
+            batch.removeAll()
+            sawInput = true
+        }
+        var failure: (any Error)?
+        while !shouldStop() {
+            sawInput = false
+            // Bounded batches: drift decisions and retrain requests take effect within ~1k events.
+            try consumer.poll(timeout: .milliseconds(100)) { m in
+                guard failure == nil, let v = m.value else { return }
+                batch.append(v, partition: m.partition, offset: m.offset)
+                if batch.count >= 1024 {
+                    do { try processBatch() } catch { failure = error }
+                }
+            }
+            if let failure { throw failure }
+            try processBatch()
+            if !sawInput { try pipeline.tick(now: Self.nowMs(), into: &sink) }
+            producer.poll()
+            if clock.now - lastCommit >= options.commitInterval {
+                try commitProcessed()
+                lastCommit = clock.now
+            }
+            if clock.now - lastProgress >= .seconds(1), let onProgress {
+                onProgress(progress(pipeline, events: events, since: start, clock: clock))
+                lastProgress = clock.now
+            }
+            if options.stopAtEnd && !assigned.isEmpty && !sawInput && assigned.allSatisfy({ p in
+                endOffset[p].map { end in (processed[p] ?? end) >= end } ?? false
+            }) { break }
+            if let max = options.maxDuration, clock.now - start >= max { break }
+        }
+        try commitProcessed()
+        onProgress?(progress(pipeline, events: events, since: start, clock: clock))
+        consumer.close()
+        // The handlers capture the consumer and producer: release them so the clients are destroyed.
+        consumer.onRebalance = nil
+        consumer.onEvent = nil
+        producer.close()
+        return pipeline
+    }
+
+    private func progress(_ p: Pipeline, events: Int, since start: ContinuousClock.Instant, clock: ContinuousClock) -> RunProgress {
+        let d = clock.now - start
+        return RunProgress(seconds: Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18, events: events,
+                           counters: p.counters, logLoss: p.model?.prequential.logLoss, accuracy: p.model?.prequential.accuracy)
+    }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+}

@@ -1,0 +1,100 @@
+import WeirCore
+import WeirDrift
+import WeirTopology
+
+/// The topology's drift monitors and retraining gate, fed from decoded records, features and
+/// scores.
+struct DriftStage: Sendable {
+    enum Source: Sendable {
+        case field(index: Int, type: FieldType)
+        case category(index: Int)
+        case feature(column: Int)
+        case score
+    }
+
+    var pipeline: DriftPipeline
+    let sources: [Source]
+    /// Category names already given to each categorical monitor.
+    var namedCategories: [Int]
+
+    init(spec: DriftDeclaration, topologyName: String, schema: Schema, featureNames: [String]) throws {
+        let g = spec.gate
+        let policy = DriftPolicy(
+            psiThreshold: g.psi, ksPValueThreshold: g.ksPValue, ksStatisticFloor: g.ksMinStatistic ?? 0,
+            wassersteinNormalizedThreshold: g.wassersteinNormalized, chi2PValueThreshold: g.chi2PValue,
+            jsDistanceFloor: g.jsDistance ?? 0.1, minWindowSize: g.minWindowSize,
+            psiResolveBelow: g.resolveBelowPSI ?? g.psi ?? 0.1, windowsToOpen: g.consecutive,
+            windowsToResolve: g.resolveAfterWindows, alertCooldownWindows: g.cooldownWindows)
+        let window: WeirDrift.WindowSpec
+        switch spec.window {
+        case .count(let n): window = .count(n)
+        case .tumbling(let size, let offset): window = .eventTime(width: size, origin: offset)
+        default: window = .count(10_000)
+        }
+        let reference: ReferenceSpec
+        switch spec.reference {
+        case .firstEvents(let n): reference = .firstEvents(n)
+        case .previousWindow: reference = .rolling
+        case .profile(let path): throw ModelStage.SetupError.unsupported("drift.reference.profile (\(path)) is not wired into the runtime yet")
+        }
+        var configs: [MonitorConfig] = []
+        var sources: [Source] = []
+        for m in spec.monitors {
+            let kind: FieldKind = m.categorical ? .categorical : .numeric
+            configs.append(MonitorConfig(feature: m.field, kind: kind, window: window, reference: reference,
+                                         sampleCap: spec.sampleCap, bins: spec.bins, policy: policy))
+            if m.field == "score" {
+                sources.append(.score)
+            } else if let i = schema.index(of: m.field) {
+                sources.append(m.categorical ? .category(index: i) : .field(index: i, type: schema.fields[i].type))
+            } else if let c = featureNames.firstIndex(of: m.field) {
+                sources.append(.feature(column: c))
+            } else {
+                throw ModelStage.SetupError.unsupported("drift monitor '\(m.field)' is a feature the model does not read; monitor a field, a model input or 'score'")
+            }
+        }
+        pipeline = try DriftPipeline(monitors: configs, gate: GateConfig(name: topologyName, defaultPolicy: policy,
+                                                                        retrainCooldownWindows: g.cooldownWindows))
+        self.sources = sources
+        namedCategories = Array(repeating: 0, count: sources.count)
+    }
+
+    /// Feeds every monitor one event: record row `row`, its feature vector (if any) and score.
+    mutating func feed(_ records: RecordBatch, row: Int, features: UnsafeBufferPointer<Double>?, score: Double?) {
+        let t = records.eventTime(row)
+        for (m, s) in sources.enumerated() {
+            switch s {
+            case let .field(i, type):
+                if records.isPresent(row, i) {
+                    pipeline.feed(field: m, .number(records.numeric(row, i, type: type)), eventTime: t)
+                } else {
+                    pipeline.feed(field: m, .missing, eventTime: t)
+                }
+            case .category(let i):
+                if records.isPresent(row, i) {
+                    pipeline.feed(field: m, .category(records.category(row, i)), eventTime: t)
+                } else {
+                    pipeline.feed(field: m, .missing, eventTime: t)
+                }
+            case .feature(let c):
+                if let features { pipeline.feed(field: m, .number(features[c]), eventTime: t) }
+            case .score:
+                if let score { pipeline.feed(field: m, .number(score), eventTime: t) }
+            }
+        }
+    }
+
+    /// Gives categorical monitors the names of ids interned since the last call.
+    mutating func syncCategoryNames(_ decoder: RecordDecoder) {
+        for (m, s) in sources.enumerated() {
+            guard case .category(let i) = s else { continue }
+            var names: [String] = []
+            var id: Int32 = 0
+            while let n = decoder.categoryName(field: i, id: id) { names.append(n); id += 1 }
+            if names.count != namedCategories[m] {
+                pipeline.setCategoryNames(field: m, names)
+                namedCategories[m] = names.count
+            }
+        }
+    }
+}
