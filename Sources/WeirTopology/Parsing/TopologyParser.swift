@@ -65,7 +65,7 @@ struct TopologyParser {
         var schema: [FieldDeclaration] = []
         var features: [FeatureDeclaration] = []
         var model: ModelSpec?
-        var drift: DriftSpec?
+        var drift: DriftDeclaration?
         var sinksNode: Node?
         var processing = ProcessingSpec(guarantee: .atLeastOnce, checkpointIntervalMs: 1000, maxKeys: 1_000_000)
         for (key, _, value) in entries {
@@ -339,10 +339,10 @@ struct TopologyParser {
 
     // MARK: drift
 
-    func parseDrift(_ node: Node) -> DriftSpec? {
+    func parseDrift(_ node: Node) -> DriftDeclaration? {
         let allowed = ["reference", "window", "bins", "sample_cap", "monitors", "gate"]
         guard let e = reader.mapping(node, "drift", allowed: allowed) else { return nil }
-        var spec = DriftSpec(reference: .firstEvents(10_000), window: .count(events: 10_000), bins: 10, sampleCap: 100_000, monitors: [],
+        var spec = DriftDeclaration(reference: .firstEvents(10_000), window: .count(events: 10_000), bins: 10, sampleCap: 100_000, monitors: [],
                              gate: GateSpec(rule: .any, psi: 0.2, ksPValue: 0.01, ksMinStatistic: 0.1, chi2PValue: 0.01,
                                             wassersteinNormalized: nil, jsDistance: nil, minWindowSize: 100, consecutive: 2,
                                             resolveBelowPSI: 0.1, resolveAfterWindows: 2, cooldownWindows: 10, retrain: true,
@@ -376,10 +376,10 @@ struct TopologyParser {
         return spec
     }
 
-    func parseMonitors(_ node: Node) -> [DriftSpec.Monitor] {
+    func parseMonitors(_ node: Node) -> [DriftDeclaration.Monitor] {
         if case .sequence = node {
             return (reader.list(node, "drift.monitors") ?? []).compactMap { item in
-                reader.string(item, "drift monitor").map { DriftSpec.Monitor(field: $0, categorical: false, location: diags.location(item)) }
+                reader.string(item, "drift monitor").map { DriftDeclaration.Monitor(field: $0, categorical: false, location: diags.location(item)) }
             }
         }
         guard let e = reader.mapping(node, "drift.monitors", allowed: []) else { return [] }
@@ -388,7 +388,7 @@ struct TopologyParser {
             if case .mapping = value, let m = reader.mapping(value, "drift monitor '\(name)'", allowed: ["categorical"]) {
                 for (_, _, v) in m { categorical = reader.bool(v, "drift monitor '\(name)'.categorical") ?? false }
             }
-            return DriftSpec.Monitor(field: name, categorical: categorical, location: diags.location(keyNode))
+            return DriftDeclaration.Monitor(field: name, categorical: categorical, location: diags.location(keyNode))
         }
     }
 

@@ -10,7 +10,7 @@ public struct TopologySpec: Sendable, Equatable {
     public var schema: [FieldDeclaration]
     public var features: [FeatureDeclaration]
     public var model: ModelSpec?
-    public var drift: DriftSpec?
+    public var drift: DriftDeclaration?
     public var sinks: SinksSpec
     public var processing: ProcessingSpec
     /// The file the spec came from (for messages).
@@ -154,7 +154,7 @@ public struct RetrainingSpec: Sendable, Equatable {
 }
 
 /// Drift monitoring and the retraining gate.
-public struct DriftSpec: Sendable, Equatable {
+public struct DriftDeclaration: Sendable, Equatable {
     public enum Reference: Sendable, Equatable {
         case firstEvents(Int)
         case previousWindow

@@ -147,7 +147,7 @@ struct TopologyValidator {
         if m.retraining != nil && !hasDrift { at(m.location, "model.retraining needs a 'drift' section (the gate decides when to retrain)") }
     }
 
-    private func validateDrift(_ d: DriftSpec, fields: [String: FieldDeclaration], features: Set<String>, hasModel: Bool) {
+    private func validateDrift(_ d: DriftDeclaration, fields: [String: FieldDeclaration], features: Set<String>, hasModel: Bool) {
         if d.monitors.isEmpty { at(d.location, "drift needs at least one monitor") }
         for m in d.monitors {
             if m.field == "score" {
