@@ -105,6 +105,14 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
             learn(x, label: y, weight: s, rawScore: z)
             return link(z)
         }
+        let (p, g) = probabilityAndGradient(label: y, rawScore: z)
+        _ = learn(x, label: y, weight: s, rawScore: z, lossGradient: g)
+        return p
+    }
+
+    /// Logistic task: the probability `link(z)` and the loss gradient for label `y` from one
+    /// `exp(−z)` (equal to ``link(_:)`` and ``lossGradient(label:rawScore:)`` up to rounding).
+    @inlinable public func probabilityAndGradient(label y: Double, rawScore z: Double) -> (p: Double, g: Double) {
         let e = _exp(-z)
         let p: Double = z.isNaN ? 0.5 : (z < -30 ? 0 : (z > 30 ? 1 : 1 / (1 + e)))
         let g: Double
@@ -113,8 +121,7 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
         } else {
             g = z < -18 ? 1 / e : (z > 18 ? 1 : 1 / (e + 1))
         }
-        _ = learn(x, label: y, weight: s, rawScore: z, lossGradient: g)
-        return p
+        return (p, g)
     }
 
     /// One learning step on `(x, y)` with sample weight `s`. Bad input is skipped and counted.
@@ -130,8 +137,11 @@ public struct LinearModel<O: OnlineOptimizer>: Sendable, Equatable {
         learn(x, label: y, weight: s, rawScore: z, lossGradient: lossGradient(label: y, rawScore: z))
     }
 
-    @inlinable @inline(__always) mutating func learn(_ x: ModelInput, label y: Double, weight s: Double, rawScore z: Double,
-                                   lossGradient lg: Double) -> LearnOutcome {
+    /// One learning step with the raw score and loss gradient already known (`lg` must be
+    /// ``lossGradient(label:rawScore:)`` of `z`, or the `g` of ``probabilityAndGradient(label:rawScore:)``).
+    @inlinable @inline(__always)
+    public mutating func learn(_ x: ModelInput, label y: Double, weight s: Double, rawScore z: Double,
+                               lossGradient lg: Double) -> LearnOutcome {
         switch config.task {
         case .logistic:
             guard y == 0 || y == 1 else { _counts.skippedInvalidLabel += 1; return .skippedInvalidLabel }

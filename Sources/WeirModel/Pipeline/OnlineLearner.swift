@@ -138,6 +138,11 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
     /// Score then learn an event whose label came with it (prequential). Returns the score.
     @inlinable public mutating func scoreAndLearn(input: inout ModelInput, label y: Double, time: Int64) -> Double {
         let (z, valid) = prepareAndScore(&input)
+        if _gate._champion.config.task == .logistic {
+            let (p, g) = _gate._champion.probabilityAndGradient(label: y, rawScore: z)
+            learnJoined(input, label: y, score: p, learnable: valid, time: time, rawScore: z, gradient: g)
+            return p
+        }
         let p = _gate._champion.link(z)
         learnJoined(input, label: y, score: p, learnable: valid, time: time, rawScore: z)
         return p
@@ -145,7 +150,7 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
 
     @discardableResult
     @inlinable mutating func learnJoined(_ x: ModelInput, label y: Double, score p: Double, learnable: Bool, time: Int64,
-                                         rawScore: Double? = nil) -> LearnOutcome {
+                                         rawScore: Double? = nil, gradient: Double? = nil) -> LearnOutcome {
         let loss: Double
         if _gate._champion.config.task == .logistic {
             guard y == 0 || y == 1 else { _counts.invalidLabels += 1; return .skippedInvalidLabel }
@@ -160,7 +165,7 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
         }
         guard learnable else { return .skippedInvalidFeature }
         let z = rawScore ?? _gate._champion.rawScore(x)
-        let outcome = _gate.learn(x, label: y, time: time, championScore: p, championRawScore: z)
+        let outcome = _gate.learn(x, label: y, time: time, championScore: p, championRawScore: z, championGradient: gradient)
         if detector.update(loss) {
             _counts.driftDetections += 1
             if _gate.inShadow || _gate.waiting != nil || _gate._champion.counts.learned < config.retraining.warmupEvents {

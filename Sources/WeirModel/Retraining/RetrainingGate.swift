@@ -100,11 +100,12 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
     }
 
     /// As ``learn(_:label:time:championScore:)`` with the champion's current raw score for `x`
-    /// already known (saves a dot product).
+    /// (and optionally its loss gradient) already known (saves a dot product and an `exp`).
     @inlinable @discardableResult
     public mutating func learn(_ x: ModelInput, label y: Double, time: Int64, championScore: Double,
-                               championRawScore z: Double) -> LearnOutcome {
-        let outcome = _champion.learn(x, label: y, rawScore: z)
+                               championRawScore z: Double, championGradient: Double? = nil) -> LearnOutcome {
+        let outcome = _champion.learn(x, label: y, weight: 1, rawScore: z,
+                                      lossGradient: championGradient ?? _champion.lossGradient(label: y, rawScore: z))
         guard outcome.didLearn else { return outcome }
         buffer.append(x, label: y, time: time)
         if _challenger != nil {
