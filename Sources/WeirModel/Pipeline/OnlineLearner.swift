@@ -181,11 +181,14 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
     }
 
     /// An explicit retrain request (e.g. from the drift gate); see
-    /// ``RetrainingGate/request(requestId:reason:now:since:)`` for `since`. Returns false when
+    /// ``RetrainingGate/request(requestId:reason:now:since:referenceId:)`` for `since` and
+    /// `referenceId` (e.g. a WeirDrift `RetrainRequestRecord`'s `requestID`, `reason` and
+    /// `referenceID`). Returns false when
     /// ignored because a challenger is already in shadow or a request is waiting.
     @discardableResult
-    public mutating func requestRetrain(requestId: String, reason: String, now: Int64, since: Int64? = nil) -> Bool {
-        _gate.request(requestId: requestId, reason: reason, now: now, since: since)
+    public mutating func requestRetrain(requestId: String, reason: String, now: Int64, since: Int64? = nil,
+                                        referenceId: String? = nil) -> Bool {
+        _gate.request(requestId: requestId, reason: reason, now: now, since: since, referenceId: referenceId)
     }
 
     /// Drops pending events older than `now − maxWait`; returns how many expired.

@@ -33,7 +33,7 @@ public struct RetrainingConfig: Sendable, Equatable {
 /// Champion/challenger retraining as a pure state machine (no clock, no I/O). Losses are the
 /// model's own: log loss (logistic) or squared error (linear regression; accuracies are then 0).
 ///
-/// States: *idle* (champion only) → on ``request(requestId:reason:now:since:)`` (at once, or once
+/// States: *idle* (champion only) → on ``request(requestId:reason:now:since:referenceId:)`` (at once, or once
 /// enough post-drift events are buffered) a challenger is trained
 /// (fresh weights, same config and optimiser settings) on the buffered recent labelled events →
 /// *shadow*: every labelled event is predicted by the challenger before it learns from it and
@@ -132,24 +132,28 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
     /// the request waits until `minTrainingEvents` labelled events with `time >= since` have been
     /// buffered, then trains on exactly those, so a challenger after a concept change learns the
     /// new concept only. Returns false when ignored because a challenger is already in shadow
-    /// or another request is waiting.
+    /// or another request is waiting. `referenceId` (e.g. the drift gate's reference) goes into
+    /// the challenger's lineage; without it the champion's is kept.
     @discardableResult
-    public mutating func request(requestId: String, reason: String, now: Int64, since: Int64? = nil) -> Bool {
+    public mutating func request(requestId: String, reason: String, now: Int64, since: Int64? = nil,
+                                 referenceId: String? = nil) -> Bool {
         guard _challenger == nil, waiting == nil else { _ignoredRequests += 1; return false }
         if let since {
-            waiting = WaitingRequest(requestId: requestId, reason: reason, since: since, requestedAt: now)
+            waiting = WaitingRequest(requestId: requestId, reason: reason, since: since, requestedAt: now, referenceId: referenceId)
             return true
         }
         let (lim, overflow) = now.subtractingReportingOverflow(config.bufferMaxAge)
-        train(requestId: requestId, reason: reason, now: now, cutoff: overflow ? Int64.min : lim, rejectIfShort: true)
+        train(requestId: requestId, reason: reason, now: now, cutoff: overflow ? Int64.min : lim, rejectIfShort: true,
+              referenceId: referenceId)
         return true
     }
 
-    /// A request waiting for post-drift data (see ``request(requestId:reason:now:since:)``).
+    /// A request waiting for post-drift data (see ``request(requestId:reason:now:since:referenceId:)``).
     public var waitingRequestId: String? { waiting?.requestId }
 
     @usableFromInline struct WaitingRequest: Sendable, Equatable {
         @usableFromInline var requestId: String, reason: String, since: Int64, requestedAt: Int64
+        @usableFromInline var referenceId: String?
         @usableFromInline var seen = 0
     }
 
@@ -160,14 +164,16 @@ public struct RetrainingGate<O: OnlineOptimizer>: Sendable {
         waiting = w
         if w.seen >= config.minTrainingEvents {
             waiting = nil
-            train(requestId: w.requestId, reason: w.reason, now: time, cutoff: w.since, rejectIfShort: false)
+            train(requestId: w.requestId, reason: w.reason, now: time, cutoff: w.since, rejectIfShort: false,
+                  referenceId: w.referenceId)
         }
     }
 
-    mutating func train(requestId: String, reason: String, now: Int64, cutoff: Int64, rejectIfShort: Bool) {
+    mutating func train(requestId: String, reason: String, now: Int64, cutoff: Int64, rejectIfShort: Bool,
+                        referenceId: String?) {
         latestVersion += 1
         let v = ModelVersion(modelId: _championVersion.modelId, version: latestVersion, createdAt: now,
-                             parentVersion: _championVersion.version, referenceId: _championVersion.referenceId,
+                             parentVersion: _championVersion.version, referenceId: referenceId ?? _championVersion.referenceId,
                              retrainRequestId: requestId, reason: reason)
         var d = RetrainDecision(kind: .modelTrained, modelId: v.modelId, time: now, championVersion: _championVersion.version,
                                 challengerVersion: v.version, requestId: requestId, reason: reason)
@@ -301,7 +307,10 @@ extension RetrainingGate: ByteSerializable {
         w.write(_decisions.count)
         for d in _decisions { d.write(into: &w) }
         w.write(waiting != nil)
-        if let q = waiting { w.write(q.requestId); w.write(q.reason); w.write(q.since); w.write(q.requestedAt); w.write(q.seen) }
+        if let q = waiting {
+            w.write(q.requestId); w.write(q.reason); w.write(q.since); w.write(q.requestedAt); w.write(q.seen)
+            w.write(q.referenceId != nil); w.write(q.referenceId ?? "")
+        }
     }
 
     public init(deserializing r: inout ByteReader) throws(SerializationError) {
@@ -324,8 +333,10 @@ extension RetrainingGate: ByteSerializable {
         for _ in 0..<nd { _decisions.append(try RetrainDecision.read(from: &r)) }
         if try r.readBool() {
             var q = WaitingRequest(requestId: try r.readString(field: "requestId"), reason: try r.readString(field: "reason"),
-                                   since: try r.readInt64(), requestedAt: try r.readInt64())
+                                   since: try r.readInt64(), requestedAt: try r.readInt64(), referenceId: nil)
             q.seen = try r.readInt()
+            let hasRef = try r.readBool(), ref = try r.readString(field: "referenceId")
+            q.referenceId = hasRef ? ref : nil
             waiting = q
         }
     }

@@ -104,9 +104,12 @@ import WeirModel
             fillNumeric(&x, e.x)
             _ = gated.scoreAndLearn(input: &x, label: e.y, time: Int64(100 + i))
         }
-        let acceptedB = gated.requestRetrain(requestId: "b", reason: "manual", now: 300)
+        let acceptedB = gated.requestRetrain(requestId: "b", reason: "manual", now: 300, referenceId: "ref-9")
         #expect(acceptedB)
         #expect(gated.gate.inShadow)
+        #expect(gated.gate.challengerVersion?.referenceId == "ref-9")
+        #expect(gated.gate.challengerVersion?.retrainRequestId == "b")
+        #expect(gated.gate.challengerVersion?.parentVersion == 1)
         let acceptedC = gated.requestRetrain(requestId: "c", reason: "manual", now: 301)
         #expect(!acceptedC)
         #expect(gated.gate.ignoredRequests == 1)
