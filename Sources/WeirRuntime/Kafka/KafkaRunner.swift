@@ -61,9 +61,19 @@ public struct KafkaRunner {
             throw KafkaError.invalidState("source topic \(spec.source.topics.first ?? "?") does not exist on \(options.brokers)")
         }
         if spec.source.topics.count > 1 { throw KafkaError.invalidState("weir run reads one source topic for now; the topology lists \(spec.source.topics.count)") }
-        var newTopics = KafkaSink.topicNames(spec.sinks).map { NewTopic(name: $0, partitions: 1) }
-        newTopics[newTopics.firstIndex { $0.name == spec.sinks.models }!].configs = ["cleanup.policy": "compact"]
-        _ = try admin.createTopics(newTopics)
+        let existing = Set(topics.map(\.name))
+        let missing = KafkaSink.topicNames(spec.sinks).filter { !existing.contains($0) }.map { name in
+            NewTopic(name: name, partitions: 1, configs: name == spec.sinks.models ? ["cleanup.policy": "compact"] : [:])
+        }
+        if !missing.isEmpty {
+            do {
+                _ = try admin.createTopics(missing, timeout: .seconds(5))
+            } catch {
+                // E.g. a standalone `weir broker` (librdkafka's mock has no CreateTopics): it creates
+                // topics when they are first produced to.
+                logger.warning("could not create output topics (\(error)); relying on the broker creating them on first use")
+            }
+        }
 
         let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client, lingerMs: 5))
         let observe = onOutput ?? { _, _ in }

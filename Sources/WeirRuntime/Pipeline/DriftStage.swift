@@ -84,6 +84,9 @@ struct DriftStage: Sendable {
         }
     }
 
+    /// True when a monitor closed a window whose record has not been drained yet.
+    var hasPendingRecords: Bool { pipeline.monitors.contains { $0.pendingRecordCount > 0 } }
+
     /// Gives categorical monitors the names of ids interned since the last call.
     mutating func syncCategoryNames(_ decoder: RecordDecoder) {
         for (m, s) in sources.enumerated() {

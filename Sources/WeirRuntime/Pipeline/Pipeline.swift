@@ -77,7 +77,7 @@ public struct Pipeline: Sendable {
     public mutating func process(_ batch: InputBatch, topic: String, now: Int64, into sink: inout some OutputSink) throws {
         graph.process(batch, now: now)
         try emitDeadLetters(batch, topic: topic, into: &sink)
-        try emitScores(topic: topic, into: &sink)
+        try emitScores(topic: topic, now: now, into: &sink)
         try emitWindowsAndLate(into: &sink)
         try emitDrift(now: now, into: &sink)
     }
@@ -116,12 +116,35 @@ public struct Pipeline: Sendable {
         }
     }
 
-    private mutating func emitScores(topic: String, into sink: inout some OutputSink) throws {
+    private mutating func emitScores(topic: String, now: Int64, into sink: inout some OutputSink) throws {
         let records = graph.outputs.records
         counters.records += records.count
-        if !graph.outputs.deadLetters.isEmpty { drift?.pipeline.addDeadLetters(graph.outputs.deadLetters.count) }
+        // The graph has decoded (and interned the categories of) the whole batch: name them before
+        // any drift window of this batch closes.
+        drift?.syncCategoryNames(graph.decoder)
+        // Dead letters count in the drift window of the next valid event (stream order), so the
+        // attribution does not depend on batch boundaries.
+        let dead = graph.outputs.deadLetters
+        var deadCursor = 0
+        func deadLettersBefore(_ row: Int) -> Int {
+            // In batch order: those of the same partition below the record's offset.
+            var n = 0
+            while deadCursor < dead.count && dead[deadCursor].partition == records.partition(row)
+                && dead[deadCursor].offset < records.offset(row) {
+                n += 1
+                deadCursor += 1
+            }
+            return n
+        }
+        defer { if drift != nil && deadCursor < dead.count { drift!.pipeline.addDeadLetters(dead.count - deadCursor) } }
         guard model != nil else {
-            if drift != nil { for row in 0..<records.count { drift!.feed(records, row: row, features: nil, score: nil) } }
+            if drift != nil {
+                for row in 0..<records.count {
+                    drift!.pipeline.addDeadLetters(deadLettersBefore(row))
+                    drift!.feed(records, row: row, features: nil, score: nil)
+                    if drift!.hasPendingRecords { try emitDrift(now: now, into: &sink) }
+                }
+            }
             return
         }
         let features = graph.outputs.features
@@ -134,7 +157,10 @@ public struct Pipeline: Sendable {
             if let lf = labelField, records.isPresent(row, lf) { label = records.numeric(row, lf, type: labelType!) }
             let time = records.eventTime(row)
             let p = model!.process(&input, label: label, time: time)
-            if drift != nil { features.withVector(i) { v in drift!.feed(records, row: row, features: v, score: p) } }
+            if drift != nil {
+                drift!.pipeline.addDeadLetters(deadLettersBefore(row))
+                features.withVector(i) { v in drift!.feed(records, row: row, features: v, score: p) }
+            }
             counters.scored += 1
             if label != nil { counters.labelled += 1 }
             json.reset()
@@ -151,6 +177,9 @@ public struct Pipeline: Sendable {
             json.field("offset", records.offset(row))
             json.end()
             try writeKeyed(.scores, records, row, into: &sink)
+            // A drift window closed at this event: judge it now, so a retrain request takes effect
+            // from the next event whatever the batch boundaries (replay and run agree).
+            if drift?.hasPendingRecords == true { try emitDrift(now: now, into: &sink) }
         }
         try emitModelDecisions(into: &sink)
     }
