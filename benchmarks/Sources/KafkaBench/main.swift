@@ -131,8 +131,14 @@ func weirProduce(_ ev: Events, bootstrap: String) throws -> Double {
 func weirConsume(n: Int, bootstrap: String, assign: Bool) throws -> (Double, Double, UInt64) {
     let clock = ContinuousClock()
     let t0 = clock.now
+    // Extra librdkafka consumer properties for experiments: WEIR_BENCH_CONSUMER_PROPS="a=1,b=2".
+    var extra: [String: String] = [:]
+    for kv in (ProcessInfo.processInfo.environment["WEIR_BENCH_CONSUMER_PROPS"] ?? "").split(separator: ",") {
+        let p = kv.split(separator: "=", maxSplits: 1).map(String.init)
+        extra[p[0]] = p.count > 1 ? p[1] : ""
+    }
     let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
-        client: KafkaConfiguration(bootstrapServers: bootstrap, clientID: "weir-bench"),
+        client: KafkaConfiguration(bootstrapServers: bootstrap, clientID: "weir-bench", properties: extra),
         groupID: "weir-bench-\(UInt32.random(in: 0...UInt32.max))"))
     if assign {
         try consumer.assign((0..<4).map { TopicPartitionOffset(topic: "events", partition: $0, offset: TopicPartitionOffset.beginning) })
