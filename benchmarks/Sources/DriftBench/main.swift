@@ -12,29 +12,9 @@ import Foundation
 import WeirDrift
 import WeirStats
 
-struct Gen {
-    var s: UInt64
-    mutating func next() -> UInt64 {
-        s &+= 0x9E37_79B9_7F4A_7C15
-        var z = s
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-    mutating func gaussian() -> Double {
-        let u1 = max(unit(), 1e-300), u2 = unit()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-    }
-}
-
-func ns(_ s: Double, _ n: Int) -> Double { s / Double(n) * 1e9 }
-func fmt(_ x: Double, _ d: Int = 2) -> String { String(format: "%.\(d)f", x) }
-func verdict(_ ok: Bool) -> String { ok ? "PASS" : "FAIL" }
-func allocText(_ n: Int?) -> String { n.map { "\($0)" } ?? "n/a (no LD_PRELOAD)" }
 
 print("DriftBench — WeirDrift (release), \(Date())")
-var g = Gen(s: 7)
+var g = BenchRandom(seed: 7)
 let data = (0..<1_048_576).map { _ in g.gaussian() }
 
 // MARK: (a) feed
@@ -86,7 +66,7 @@ do {
 // MARK: (c) contract mode vs the Python contract step
 do {
     let n = 1_000_000
-    var gg = Gen(s: 42)
+    var gg = BenchRandom(seed: 42)
     var rows = [Double]()
     rows.reserveCapacity(3 * n)
     for i in 0..<n {

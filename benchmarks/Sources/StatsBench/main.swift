@@ -12,30 +12,10 @@ import WeirStats
 import Glibc
 #endif
 
-struct Gen {
-    var s: UInt64
-    mutating func next() -> UInt64 {
-        s &+= 0x9E37_79B9_7F4A_7C15
-        var z = s
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func unit() -> Double { Double(next() >> 11) * 0x1p-53 }
-    mutating func gaussian() -> Double {
-        let u1 = max(unit(), 1e-300), u2 = unit()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-    }
-}
-
-func ns(_ seconds: Double, _ n: Int) -> Double { seconds / Double(n) * 1e9 }
-func fmt(_ x: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", x) }
-func verdict(_ ok: Bool) -> String { ok ? "PASS" : "FAIL" }
-func allocText(_ n: Int?) -> String { n.map { "\($0)" } ?? "n/a (run with LD_PRELOAD=…libMallocInterposerSwift.so)" }
 
 print("StatsBench — WeirStats (release), \(Date())")
 print("allocation counting: \(allocationCountingAvailable ? "on" : "off")")
-var g = Gen(s: 42)
+var g = BenchRandom(seed: 42)
 
 // MARK: (a) feed cost
 let feedData = (0..<1_048_576).map { _ in g.gaussian() }
