@@ -13,6 +13,10 @@ struct DriftStage: Sendable {
     }
 
     var pipeline: DriftPipeline
+    /// `drift.mode: contract`: the workload contract's monitor instead of monitors and gate.
+    var contract: ContractDriftMonitor?
+    private var contractValues: [Double]
+    private var contractReady = false
     let sources: [Source]
     /// Category names already given to each categorical monitor.
     var namedCategories: [Int]
@@ -53,7 +57,11 @@ struct DriftStage: Sendable {
                 throw ModelStage.SetupError.unsupported("drift monitor '\(m.field)' is a feature the model does not read; monitor a field, a model input or 'score'")
             }
         }
-        pipeline = try DriftPipeline(monitors: configs, gate: GateConfig(name: topologyName, defaultPolicy: policy,
+        if spec.mode == .contract, case .firstEvents(let n) = spec.reference, case .count(let w) = spec.window {
+            contract = try ContractDriftMonitor(features: spec.monitors.map(\.field), referenceCount: n, windowSize: w)
+        }
+        contractValues = Array(repeating: .nan, count: sources.count)
+        pipeline = try DriftPipeline(monitors: contract == nil ? configs : [], gate: GateConfig(name: topologyName, defaultPolicy: policy,
                                                                         retrainCooldownWindows: g.cooldownWindows))
         self.sources = sources
         namedCategories = Array(repeating: 0, count: sources.count)
@@ -61,6 +69,18 @@ struct DriftStage: Sendable {
 
     /// Feeds every monitor one event: record row `row`, its feature vector (if any) and score.
     mutating func feed(_ records: RecordBatch, row: Int, features: UnsafeBufferPointer<Double>?, score: Double?) {
+        if contract != nil {
+            for (m, s) in sources.enumerated() {
+                switch s {
+                case let .field(i, type): contractValues[m] = records.isPresent(row, i) ? records.numeric(row, i, type: type) : .nan
+                case .feature(let c): contractValues[m] = features?[c] ?? .nan
+                case .score: contractValues[m] = score ?? .nan
+                case .category: contractValues[m] = .nan
+                }
+            }
+            if contractValues.withUnsafeBufferPointer({ contract!.add($0) }) { contractReady = true }
+            return
+        }
         let t = records.eventTime(row)
         for (m, s) in sources.enumerated() {
             switch s {
@@ -85,7 +105,15 @@ struct DriftStage: Sendable {
     }
 
     /// True when a monitor closed a window whose record has not been drained yet.
-    var hasPendingRecords: Bool { pipeline.monitors.contains { $0.pendingRecordCount > 0 } }
+    var hasPendingRecords: Bool { contractReady || pipeline.monitors.contains { $0.pendingRecordCount > 0 } }
+
+    /// Contract mode: the drift records and alerts completed since the last call, as JSON with their feature.
+    mutating func drainContract() -> (drift: [(String, String, Bool)], alerts: [(String, String)]) {
+        contractReady = false
+        guard contract != nil else { return ([], []) }
+        return (contract!.drainDriftRecords().map { ($0.feature, $0.json(), $0.drift) },
+                contract!.drainAlerts().map { ($0.feature, $0.json()) })
+    }
 
     /// Gives categorical monitors the names of ids interned since the last call.
     mutating func syncCategoryNames(_ decoder: RecordDecoder) {

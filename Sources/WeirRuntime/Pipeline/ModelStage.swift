@@ -9,9 +9,9 @@ import WeirTopology
 /// detection on the loss, champion/challenger retraining). Linear regression is not wired into
 /// the runtime yet and is rejected by ``init(spec:dimension:topologyName:)``.
 public enum ModelStage: Sendable {
-    case sgd(OnlineLearner<SGD, ADWINLossDetector>)
-    case adagrad(OnlineLearner<AdaGrad, ADWINLossDetector>)
-    case ftrl(OnlineLearner<FTRLProximal, ADWINLossDetector>)
+    case sgd(OnlineLearner<SGD, OptionalLossDetector>)
+    case adagrad(OnlineLearner<AdaGrad, OptionalLossDetector>)
+    case ftrl(OnlineLearner<FTRLProximal, OptionalLossDetector>)
 
     public enum SetupError: Error, CustomStringConvertible {
         case unsupported(String)
@@ -26,13 +26,15 @@ public enum ModelStage: Sendable {
         let config = LinearModelConfig(layout: layout, task: .logistic, l2: spec.l2, l1: spec.l1,
                                        interceptRate: .constant(spec.interceptLearningRate ?? spec.learningRate))
         let version = ModelVersion(modelId: topologyName)
-        var learnerConfig = OnlineLearnerConfig(standardize: spec.standardize)
+        var learnerConfig = OnlineLearnerConfig(standardize: spec.standardize, positiveAtHalf: spec.positiveAtHalf)
         if let r = spec.retraining {
             learnerConfig.retraining.bufferCapacity = r.bufferEvents
             learnerConfig.retraining.minShadowEvents = r.shadowEvents
             learnerConfig.retraining.margin = r.margin
         }
-        let detector = try ADWINLossDetector()
+        // Concept-drift detection on the loss only when the topology asks for retraining: a model
+        // without `retraining` never replaces itself.
+        let detector = OptionalLossDetector(adwin: spec.retraining == nil ? nil : try ADWINLossDetector())
         switch spec.optimizer {
         case .sgd:
             let o = SGD(lr: spec.learningRate)
@@ -101,4 +103,12 @@ public enum ModelStage: Sendable {
         case .ftrl(let l): return l.prequential
         }
     }
+}
+
+/// ADWIN on the loss, or nothing (never fires).
+public struct OptionalLossDetector: LossDriftDetector {
+    public var adwin: ADWINLossDetector?
+    public init(adwin: ADWINLossDetector?) { self.adwin = adwin }
+    public mutating func update(_ loss: Double) -> Bool { adwin?.update(loss) ?? false }
+    public mutating func reset() { adwin?.reset() }
 }

@@ -198,6 +198,19 @@ public struct Pipeline: Sendable {
         if compiled.spec.drift.map({ if case .tumbling = $0.window { return true } else { return false } }) ?? false {
             drift!.pipeline.advanceWatermark(to: graph.watermark)
         }
+        if drift!.contract != nil {
+            let (records, alerts) = drift!.drainContract()
+            for (feature, json, drifted) in records {
+                counters.driftRecords += 1
+                if drifted { counters.driftedRecords += 1 }
+                try writeText(.drift, key: feature, json, into: &sink)
+            }
+            for (feature, json) in alerts {
+                counters.alerts += 1
+                try writeText(.alerts, key: feature, json, into: &sink)
+            }
+            return
+        }
         let out = drift!.pipeline.drain()
         guard !out.drift.isEmpty || !out.alerts.isEmpty || !out.retrainRequests.isEmpty else { return }
         for r in out.drift {

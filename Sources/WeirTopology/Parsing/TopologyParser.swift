@@ -277,7 +277,8 @@ struct TopologyParser {
     // MARK: model
 
     func parseModel(_ node: Node) -> ModelSpec? {
-        let allowed = ["type", "label", "label_topic", "inputs", "optimizer", "learning_rate", "intercept_learning_rate", "l1", "l2", "standardize", "retraining"]
+        let allowed = ["type", "label", "label_topic", "inputs", "optimizer", "learning_rate", "intercept_learning_rate", "l1", "l2", "standardize",
+                       "positive_at_half", "retraining"]
         guard let e = reader.mapping(node, "model", allowed: allowed) else { return nil }
         var spec = ModelSpec(type: .logistic, labels: .field("label"), inputs: [], inputLocations: [], optimizer: .sgd, learningRate: 0.01,
                              interceptLearningRate: nil, l1: 0, l2: 0, standardize: false, retraining: nil, location: diags.location(node))
@@ -319,6 +320,7 @@ struct TopologyParser {
             case "l1": spec.l1 = reader.double(v, "model.l1") ?? 0
             case "l2": spec.l2 = reader.double(v, "model.l2") ?? 0
             case "standardize": spec.standardize = reader.bool(v, "model.standardize") ?? false
+            case "positive_at_half": spec.positiveAtHalf = reader.bool(v, "model.positive_at_half") ?? false
             case "retraining":
                 guard let r = reader.mapping(v, "model.retraining", allowed: ["buffer_events", "shadow_events", "margin"]) else { break }
                 var rs = RetrainingSpec(bufferEvents: 20_000, shadowEvents: 5_000, margin: 0.01)
@@ -340,7 +342,7 @@ struct TopologyParser {
     // MARK: drift
 
     func parseDrift(_ node: Node) -> DriftDeclaration? {
-        let allowed = ["reference", "window", "bins", "sample_cap", "monitors", "gate"]
+        let allowed = ["mode", "reference", "window", "bins", "sample_cap", "monitors", "gate"]
         guard let e = reader.mapping(node, "drift", allowed: allowed) else { return nil }
         var spec = DriftDeclaration(reference: .firstEvents(10_000), window: .count(events: 10_000), bins: 10, sampleCap: 100_000, monitors: [],
                              gate: GateSpec(rule: .any, psi: 0.2, ksPValue: 0.01, ksMinStatistic: 0.1, chi2PValue: 0.01,
@@ -366,6 +368,7 @@ struct TopologyParser {
                     default: diags.error(v, "drift.window must be a count or tumbling window")
                     }
                 }
+            case "mode": spec.mode = reader.oneOf(v, "drift.mode", DriftDeclaration.Mode.self) ?? spec.mode
             case "bins": spec.bins = reader.int(v, "drift.bins", min: 2) ?? spec.bins
             case "sample_cap": spec.sampleCap = reader.int(v, "drift.sample_cap", min: 10) ?? spec.sampleCap
             case "monitors": spec.monitors = parseMonitors(v)

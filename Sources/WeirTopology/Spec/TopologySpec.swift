@@ -139,6 +139,8 @@ public struct ModelSpec: Sendable, Equatable {
     public var l2: Double
     /// Standardise numeric inputs online before the model sees them.
     public var standardize: Bool
+    /// Accuracy counts p = 0.5 as predicting 1 (the workload contract's rule; River's is p > 0.5).
+    public var positiveAtHalf: Bool = false
     public var retraining: RetrainingSpec?
     public var location: SourceLocation?
 }
@@ -166,6 +168,15 @@ public struct DriftDeclaration: Sendable, Equatable {
         public var categorical: Bool
         public var location: SourceLocation?
     }
+    public enum Mode: String, Sendable, Equatable, CaseIterable {
+        /// Monitors, quality figures and the gate (drift, alert and retrain-request records).
+        case standard
+        /// The benchmark workload contract exactly: PSI on reference deciles and KS per window,
+        /// drift = PSI > gate.psi or KS p < gate.ks_pvalue, an alert when a run of drifted windows
+        /// reaches gate.consecutive; its own record shapes (see ../shared/bench/README.md).
+        case contract
+    }
+    public var mode: Mode = .standard
     public var reference: Reference
     public var window: WindowDeclaration
     public var bins: Int

@@ -164,6 +164,11 @@ struct TopologyValidator {
                 at(m.location, "drift monitor '\(m.field)' is not a schema field, a feature, or 'score'")
             }
         }
+        if d.mode == .contract {
+            if case .firstEvents = d.reference {} else { at(d.location, "drift.mode contract needs reference: {first_events: N}") }
+            if case .count = d.window {} else { at(d.location, "drift.mode contract needs window: {count: N}") }
+            for m in d.monitors where m.categorical { at(m.location, "drift.mode contract monitors numeric values only; '\(m.field)' is categorical") }
+        }
         let g = d.gate
         for (name, p) in [("ks_pvalue", g.ksPValue), ("chi2_pvalue", g.chi2PValue)] {
             if let p, !(p > 0 && p < 1) { at(g.location, "drift.gate.\(name) must be between 0 and 1, got \(p)") }
