@@ -71,8 +71,7 @@ public enum TopologyCompiler {
         var features: [WeirCore.FeatureSpec] = []
         var inputNames: [String] = []
         let declared = Dictionary(spec.features.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for (i, input) in (spec.model?.inputs ?? []).enumerated() {
-            let loc = spec.model.flatMap { i < $0.inputLocations.count ? $0.inputLocations[i] : $0.location }
+        for input in spec.model?.inputs ?? [] {
             if let f = declared[input] {
                 switch f.kind {
                 case .windowed:
@@ -96,7 +95,6 @@ public enum TopologyCompiler {
                 features.append(.field(input, name: input))
                 inputNames.append(input)
             }
-            _ = loc
         }
         if !errors.isEmpty { throw TopologyError(diagnostics: errors) }
         let graph = GraphSpec(schema: schema, time: time, windows: windows, features: features)
