@@ -52,7 +52,9 @@ struct BrokerCommand: AsyncParsableCommand {
         }
         FileHandle.standardOutput.write(Data((broker.bootstrapServers + "\n").utf8))
         FileHandle.standardError.write(Data("weir broker: \(brokerCount) broker(s) at \(broker.bootstrapServers); Ctrl-C to stop\n".utf8))
-        let signal = await Signals.waitForTermination()
+        let stop = StopFlag()
+        stop.installSignalHandlers()
+        let signal = await stop.waitForTermination()
         broker.stop()
         FileHandle.standardError.write(Data("weir broker: stopped on \(signal)\n".utf8))
     }

@@ -73,21 +73,3 @@ func progressLine(_ p: RunProgress) -> String {
     if let l = p.logLoss, let a = p.accuracy { s += String(format: ", log loss %.4f, accuracy %.4f", l, a) }
     return s
 }
-
-/// A flag set by SIGINT/SIGTERM, read by the processing loop. Guarded by a lock.
-final class StopFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var set = false
-    private var sources: [any DispatchSourceSignal] = []
-    var isSet: Bool { lock.lock(); defer { lock.unlock() }; return set }
-    func fire() { lock.lock(); set = true; lock.unlock() }
-    func installSignalHandlers() {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { [weak self] in self?.fire() }
-            s.resume()
-            sources.append(s)
-        }
-    }
-}

@@ -1,42 +1,42 @@
 import Dispatch
 import Foundation
 
-/// Waits for SIGINT or SIGTERM without killing the process, so commands can shut down cleanly.
-enum Signals {
-    /// Suspends until SIGINT or SIGTERM arrives; returns its name.
-    static func waitForTermination() async -> String {
-        await withCheckedContinuation { (cont: CheckedContinuation<String, Never>) in
-            let box = SignalBox(cont)
-            for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-                source.setEventHandler { box.fire(name) }
-                source.resume()
-                box.keep(source)
-            }
-        }
-    }
-}
-
-/// Resumes the continuation once, whichever signal comes first. Its state is guarded by a lock.
-private final class SignalBox: @unchecked Sendable {
+/// Set by SIGINT or SIGTERM (which then no longer kill the process), so commands can shut down
+/// cleanly: processing loops poll ``isSet``; ``waitForTermination()`` suspends until it is set.
+/// State guarded by a lock; the signal sources are kept alive by the flag.
+final class StopFlag: @unchecked Sendable {
     private let lock = NSLock()
-    private var cont: CheckedContinuation<String, Never>?
+    private var signalName: String?
     private var sources: [any DispatchSourceSignal] = []
 
-    init(_ cont: CheckedContinuation<String, Never>) { self.cont = cont }
+    var isSet: Bool { received != nil }
 
-    func keep(_ s: any DispatchSourceSignal) {
+    /// The signal received, if any.
+    var received: String? { lock.withLock { signalName } }
+
+    private func fire(_ name: String) {
         lock.lock()
-        sources.append(s)
+        if signalName == nil { signalName = name }
         lock.unlock()
     }
 
-    func fire(_ name: String) {
-        lock.lock()
-        let c = cont
-        cont = nil
-        lock.unlock()
-        c?.resume(returning: name)
+    func installSignalHandlers() {
+        for (sig, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { [weak self] in self?.fire(name) }
+            s.resume()
+            lock.lock()
+            sources.append(s)
+            lock.unlock()
+        }
+    }
+
+    /// Suspends until a signal arrives; returns its name.
+    func waitForTermination() async -> String {
+        while true {
+            if let name = received { return name }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
     }
 }

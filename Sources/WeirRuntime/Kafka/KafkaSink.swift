@@ -11,26 +11,27 @@ public struct KafkaSink: OutputSink {
 
     public init(producer: KafkaProducer, sinks: SinksSpec) throws {
         self.producer = producer
-        topics = try OutputKind.allCases.map { kind in
-            let name: String
-            switch kind {
-            case .scores: name = sinks.scores
-            case .features: name = sinks.features
-            case .windows: name = sinks.windows
-            case .late: name = sinks.late
-            case .drift: name = sinks.drift
-            case .alerts: name = sinks.alerts
-            case .retrain: name = sinks.retrain
-            case .models: name = sinks.models
-            }
-            return try producer.topic(name)
-        }
+        topics = try OutputKind.allCases.map { try producer.topic(Self.topicName($0, sinks)) }
         dlq = try producer.topic(sinks.deadLetters)
     }
 
-    /// Every sink topic name with its kind, for creating topics on start.
+    /// The topic a kind of output goes to.
+    public static func topicName(_ kind: OutputKind, _ sinks: SinksSpec) -> String {
+        switch kind {
+        case .scores: return sinks.scores
+        case .features: return sinks.features
+        case .windows: return sinks.windows
+        case .late: return sinks.late
+        case .drift: return sinks.drift
+        case .alerts: return sinks.alerts
+        case .retrain: return sinks.retrain
+        case .models: return sinks.models
+        }
+    }
+
+    /// Every sink topic name (outputs and dead letters), for creating topics on start.
     public static func topicNames(_ sinks: SinksSpec) -> [String] {
-        [sinks.scores, sinks.features, sinks.windows, sinks.late, sinks.drift, sinks.alerts, sinks.retrain, sinks.models, sinks.deadLetters]
+        OutputKind.allCases.map { topicName($0, sinks) } + [sinks.deadLetters]
     }
 
     public mutating func write(_ kind: OutputKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) throws {

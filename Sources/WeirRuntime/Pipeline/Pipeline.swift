@@ -41,6 +41,8 @@ public struct Pipeline: Sendable {
     private let labelType: FieldType?
     private let fieldNames: [String]
     private let windowNames: [String]
+    /// Per window operator: its key is a `string` field (written as text; other keys as numbers).
+    private let windowKeyIsString: [Bool]
 
     /// - Parameter partitions: how many source partitions the watermark spans.
     public init(compiled: CompiledTopology, partitions: Int = 1, now: Int64 = 0) throws {
@@ -66,6 +68,9 @@ public struct Pipeline: Sendable {
         model = try c.spec.model.map { try ModelStage(spec: $0, dimension: dimension, topologyName: c.spec.name) }
         input = ModelInput(layout: FeatureLayout(numericCount: dimension))
         windowNames = c.graph.windows.map(\.name)
+        windowKeyIsString = c.graph.windows.map { w in
+            w.keyField.flatMap { schema.index(of: $0) }.map { schema.fields[$0].type == .string } ?? false
+        }
         retrainOnRequest = (c.spec.drift?.gate.retrain ?? false) && c.spec.model?.retraining != nil
         let featureNames = graph.assembler?.names ?? []
         drift = try c.spec.drift.map {
@@ -267,15 +272,15 @@ public struct Pipeline: Sendable {
         for i in 0..<results.count {
             let w = Int(results.window[i])
             let columns = graph.windows[w].columnNames
-            let keyBytes = results.keyBytes(i)
+            let keyBytes = Array(results.keyBytes(i))
             json.reset()
             json.begin()
             json.field("window", windowNames[w])
             json.key("key")
             if keyBytes.isEmpty {
                 json.null()
-            } else if compiled.graph.windows[w].keyField.flatMap({ compiled.graph.schema.index(of: $0) }).map({ compiled.graph.schema.fields[$0].type == .string }) ?? false {
-                Array(keyBytes).withUnsafeBytes { json.string(bytes: $0) }
+            } else if windowKeyIsString[w] {
+                keyBytes.withUnsafeBytes { json.string(bytes: $0) }
             } else {
                 var slot: Int64 = 0
                 for (k, b) in keyBytes.enumerated() where k < 8 { slot |= Int64(b) << (8 * Int64(k)) }
@@ -293,7 +298,7 @@ public struct Pipeline: Sendable {
             json.end()
             json.end()
             let bytes = json.bytes
-            try Array(keyBytes).withUnsafeBytes { key in
+            try keyBytes.withUnsafeBytes { key in
                 try bytes.withUnsafeBytes { try sink.write(.windows, key: key.isEmpty ? nil : key, value: $0) }
             }
         }
