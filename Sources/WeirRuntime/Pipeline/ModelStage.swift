@@ -105,10 +105,43 @@ public enum ModelStage: Sendable {
     }
 }
 
+extension ModelStage: ByteSerializable {
+    /// The whole learner (champion, challenger and shadow state, retraining buffer, pending
+    /// labels, metrics, detector, counters) behind a tag naming the optimiser. Restoring and
+    /// continuing gives exactly the outputs of an uninterrupted run.
+    public func serialize(into w: inout ByteWriter) {
+        w.writeHeader(tag: "WMST", version: 1)
+        switch self {
+        case .sgd(let l): w.write(UInt8(0)); l.serialize(into: &w)
+        case .adagrad(let l): w.write(UInt8(1)); l.serialize(into: &w)
+        case .ftrl(let l): w.write(UInt8(2)); l.serialize(into: &w)
+        }
+    }
+
+    public init(deserializing r: inout ByteReader) throws(SerializationError) {
+        try r.readHeader(tag: "WMST", supportedVersions: 1...1)
+        switch try r.readUInt8() {
+        case 0: self = .sgd(try OnlineLearner(deserializing: &r))
+        case 1: self = .adagrad(try OnlineLearner(deserializing: &r))
+        case 2: self = .ftrl(try OnlineLearner(deserializing: &r))
+        case let k: throw .invalidValue(field: "model stage optimiser", detail: "unknown tag \(k)")
+        }
+    }
+}
+
 /// ADWIN on the loss, or nothing (never fires).
-public struct OptionalLossDetector: LossDriftDetector {
+public struct OptionalLossDetector: LossDriftDetector, ByteSerializable {
     public var adwin: ADWINLossDetector?
     public init(adwin: ADWINLossDetector?) { self.adwin = adwin }
     public mutating func update(_ loss: Double) -> Bool { adwin?.update(loss) ?? false }
     public mutating func reset() { adwin?.reset() }
+
+    public func serialize(into w: inout ByteWriter) {
+        w.write(adwin != nil)
+        adwin?.serialize(into: &w)
+    }
+
+    public init(deserializing r: inout ByteReader) throws(SerializationError) {
+        adwin = try r.readBool() ? try ADWINLossDetector(deserializing: &r) : nil
+    }
 }
