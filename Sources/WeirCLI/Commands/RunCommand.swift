@@ -46,12 +46,20 @@ struct RunCommand: ParsableCommand {
             options.properties[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
         }
         var runner = KafkaRunner(options: options, embedded: broker)
-        runner.onProgress = { p in FileHandle.standardError.write(Data((progressLine(p) + "\n").utf8)) }
         let stop = StopFlag()
         stop.installSignalHandlers()
         runner.shouldStop = { stop.isSet }
+        var last: RunProgress?
+        runner.onProgress = { p in
+            last = p
+            FileHandle.standardError.write(Data((progressLine(p) + "\n").utf8))
+        }
         let pipeline = try runner.run(compiled)
-        FileHandle.standardError.write(Data("weir run: done, \(pipeline.counters.records + pipeline.counters.deadLetters) events\n".utf8))
+        let total = pipeline.counters.records + pipeline.counters.deadLetters
+        let active = last?.activeSeconds ?? 0
+        FileHandle.standardError.write(Data(String(
+            format: "weir run: done, %d events in %.3f s from the first event to the last output flushed (%.0f events/s)\n",
+            total, active, active > 0 ? Double(total) / active : 0).utf8))
     }
 }
 

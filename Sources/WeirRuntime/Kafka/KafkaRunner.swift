@@ -6,7 +6,11 @@ import WeirTopology
 
 /// Progress of a running topology, reported to a callback about once a second.
 public struct RunProgress: Sendable {
+    /// Since the runner started (includes connecting and joining the group).
     public var seconds: Double
+    /// Since the first input message arrived (the peers' throughput clock: first event in →
+    /// last output flushed); 0 before any input.
+    public var activeSeconds: Double
     public var events: Int
     public var counters: PipelineCounters
     public var logLoss: Double?
@@ -124,8 +128,10 @@ public struct KafkaRunner {
         var lastProgress = start
         var events = 0
         var sawInput = false
+        var firstInput: ContinuousClock.Instant?
         func processBatch() throws {
             guard batch.count > 0 else { return }
+            if firstInput == nil { firstInput = clock.now }
             try pipeline.process(batch, topic: source, now: Self.nowMs(), into: &sink)
             events += batch.count
             for i in 0..<batch.count {
@@ -154,7 +160,7 @@ public struct KafkaRunner {
                 lastCommit = clock.now
             }
             if clock.now - lastProgress >= .seconds(1), let onProgress {
-                onProgress(progress(pipeline, events: events, since: start, clock: clock))
+                onProgress(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock))
                 lastProgress = clock.now
             }
             if options.stopAtEnd && !assigned.isEmpty && !sawInput && assigned.allSatisfy({ p in
@@ -163,7 +169,7 @@ public struct KafkaRunner {
             if let max = options.maxDuration, clock.now - start >= max { break }
         }
         try commitProcessed()
-        onProgress?(progress(pipeline, events: events, since: start, clock: clock))
+        onProgress?(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock))
         consumer.close()
         // The handlers capture the consumer and producer: release them so the clients are destroyed.
         consumer.onRebalance = nil
@@ -172,9 +178,11 @@ public struct KafkaRunner {
         return pipeline
     }
 
-    private func progress(_ p: Pipeline, events: Int, since start: ContinuousClock.Instant, clock: ContinuousClock) -> RunProgress {
-        let d = clock.now - start
-        return RunProgress(seconds: Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18, events: events,
+    private func progress(_ p: Pipeline, events: Int, since start: ContinuousClock.Instant, firstInput: ContinuousClock.Instant?,
+                          clock: ContinuousClock) -> RunProgress {
+        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+        let now = clock.now
+        return RunProgress(seconds: seconds(now - start), activeSeconds: firstInput.map { seconds(now - $0) } ?? 0, events: events,
                            counters: p.counters, logLoss: p.model?.prequential.logLoss, accuracy: p.model?.prequential.accuracy)
     }
 
