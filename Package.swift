@@ -4,7 +4,9 @@
 // Dependency arrows point one way (see README "Architecture"):
 //   CRdKafka <- WeirKafka                                  (Kafka, the only C)
 //   WeirStats <- WeirCore <- WeirModel, WeirDrift           (pure Swift, no Kafka)
-//   ... <- WeirTopology <- WeirRuntime <- WeirCLI (`weir`)
+//   ... <- WeirTopology <- WeirRuntime <- WeirService <- WeirCLI (`weir`)
+// WeirRuntime records metrics through the swift-metrics API only; WeirService (configuration,
+// log handlers, the HTTP endpoint) is the only module with SwiftNIO (via Hummingbird).
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -28,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // C shim over the system librdkafka (apt: librdkafka-dev).
@@ -60,14 +65,27 @@ let package = Package(
         .target(
             name: "WeirRuntime",
             dependencies: ["WeirCore", "WeirModel", "WeirStats", "WeirDrift", "WeirTopology", "WeirKafka",
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")],
+            swiftSettings: swiftSettings
+        ),
+        // Operating `weir run`: configuration (flags > WEIR_* env > file), log handlers, and the
+        // HTTP endpoint (/metrics in Prometheus text, /healthz, /readyz). The only module with NIO.
+        .target(
+            name: "WeirService",
+            dependencies: ["WeirRuntime", "WeirKafka",
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Prometheus", package: "swift-prometheus"),
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // The `weir` command.
         .executableTarget(
             name: "WeirCLI",
             dependencies: [
-                "WeirKafka", "WeirStats", "WeirCore", "WeirDrift", "WeirTopology", "WeirRuntime",
+                "WeirKafka", "WeirStats", "WeirCore", "WeirDrift", "WeirTopology", "WeirRuntime", "WeirService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -84,6 +102,11 @@ let package = Package(
         .testTarget(name: "WeirModelTests", dependencies: ["WeirModel", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "WeirServiceTests", dependencies: ["WeirService", "WeirRuntime", "WeirTopology",
+                                                             .product(name: "Logging", package: "swift-log"),
+                                                             .product(name: "Metrics", package: "swift-metrics"),
+                                                             .product(name: "Prometheus", package: "swift-prometheus")],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "WeirRuntimeTests", dependencies: ["WeirRuntime", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "WeirTopologyTests", dependencies: ["WeirTopology", "WeirCore"], exclude: ["Broken"],

@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import Logging
+import WeirRuntime
+import WeirService
+import WeirTopology
+
+/// `weir run`'s operational options: configuration file, metrics/probe endpoint, logs.
+/// Every option here (and --brokers, --group-id, --from, -X) may also come from `WEIR_*`
+/// environment variables or the config file; flags win over the environment, which wins over the
+/// file (see docs/deploying.md).
+struct OperationsOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("A YAML config file (keys as in docs/deploying.md). Also WEIR_CONFIG.", valueName: "file"))
+    var config: String?
+    @Option(help: ArgumentHelp("Port of the HTTP endpoint serving /metrics (Prometheus), /healthz and /readyz: a number (0: any free port) or off. Default 9464. Also WEIR_METRICS_PORT.", valueName: "port|off"))
+    var metricsPort: String?
+    @Option(help: ArgumentHelp("Address the HTTP endpoint binds (default 0.0.0.0). Also WEIR_METRICS_HOST.", valueName: "address"))
+    var metricsHost: String?
+    @Option(help: ArgumentHelp("Log format: text (default) or json (one object per line). Also WEIR_LOG_FORMAT.", valueName: "text|json"))
+    var logFormat: String?
+    @Option(help: ArgumentHelp("Log level: trace, debug, info (default), notice, warning, error, critical. Also WEIR_LOG_LEVEL.", valueName: "level"))
+    var logLevel: String?
+    @Flag(help: "Print the resolved configuration (secrets redacted) and where each setting came from, then exit.")
+    var printConfig = false
+}
+
+/// What `weir run` sets up before running: configuration, logging, the HTTP endpoint.
+struct Operations {
+    let configuration: RunConfiguration
+    let logger: Logger
+    let status = RuntimeStatus()
+    /// Nil when the endpoint is off (`--metrics-port off`): no metrics are recorded either.
+    let endpoint: OperationsEndpoint.Running?
+
+    /// Resolves flags > WEIR_* environment > config file, bootstraps logging and, unless off,
+    /// metrics and the HTTP endpoint. Prints the configuration and exits with `--print-config`.
+    /// Configuration errors exit 2 with the setting, its source and the bad value (never a secret).
+    init(_ o: OperationsOptions, brokers: String?, groupID: String?, from: String?, properties: [String]) throws {
+        var flags: [ConfigKey: String] = [:]
+        flags[.brokers] = brokers
+        flags[.groupID] = groupID
+        flags[.from] = from
+        flags[.metricsPort] = o.metricsPort
+        flags[.metricsHost] = o.metricsHost
+        flags[.logFormat] = o.logFormat
+        flags[.logLevel] = o.logLevel
+        let resolved: ResolvedConfiguration
+        do {
+            resolved = try ConfigurationResolver().resolve(configFile: o.config, environment: ProcessInfo.processInfo.environment,
+                                                           flags: flags, properties: properties)
+        } catch {
+            FileHandle.standardError.write(Data("weir run: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        configuration = resolved.configuration
+        WeirLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+        var logger = Logger(label: "weir.run")
+        logger.logLevel = configuration.logLevel
+        self.logger = logger
+        for w in resolved.warnings { logger.warning("\(w)") }
+        if o.printConfig {
+            for line in configuration.redactedLines(origins: resolved.origins) { print(line) }
+            throw ExitCode.success
+        }
+        if let port = configuration.metricsPort {
+            let registry = OperationsEndpoint.bootstrapMetrics()
+            var httpLogger = Logger(label: "weir.http")
+            httpLogger.logLevel = max(configuration.logLevel, .warning)
+            do {
+                let e = try OperationsEndpoint.startBlocking(host: configuration.metricsHost, port: port, registry: registry,
+                                                             status: status, logger: httpLogger)
+                logger.info("serving /metrics, /healthz and /readyz", metadata: ["address": "http://\(e.host):\(e.port)", "port": "\(e.port)"])
+                endpoint = e
+            } catch {
+                logger.error("\(error)")
+                throw ExitCode(1)
+            }
+        } else {
+            endpoint = nil
+        }
+    }
+
+    /// The runtime metrics for a topology, when the endpoint is on.
+    func metrics(for compiled: CompiledTopology) -> RuntimeMetrics? {
+        endpoint == nil ? nil : RuntimeMetrics(compiled: compiled, sourceTopic: compiled.spec.source.topics.first ?? "")
+    }
+
+    /// A progress or summary line: as is on stderr in text mode (scripts read these), as an
+    /// `info` log record in JSON mode (so every line of stderr is JSON).
+    func report(_ line: String) {
+        if configuration.logFormat == .json {
+            logger.info("\(line.hasPrefix("weir run: ") ? String(line.dropFirst("weir run: ".count)) : line)")
+        } else {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        }
+    }
+
+    /// Loads the topology, logging every problem (as JSON records in JSON mode) and exiting 1 on error.
+    func loadTopology(_ path: String) throws -> CompiledTopology {
+        guard configuration.logFormat == .json else { return try WeirCLI.loadTopology(path) }
+        do {
+            return try TopologyCompiler.compile(try TopologyLoader.load(path: path))
+        } catch {
+            logger.error("invalid topology", metadata: ["file": "\(path)", "problems": "\(error)"])
+            throw ExitCode(1)
+        }
+    }
+
+    /// Runs `body`; in JSON mode an error is logged as a JSON record before exiting 1.
+    func logErrors<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as ExitCode { throw e } catch {
+            if configuration.logFormat == .json {
+                logger.error("weir run failed", metadata: ["error": "\(error)"])
+                throw ExitCode(1)
+            }
+            throw error
+        }
+    }
+}

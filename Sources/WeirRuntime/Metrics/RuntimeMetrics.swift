@@ -1,0 +1,301 @@
+import CoreMetrics
+import Foundation
+import WeirCore
+import WeirTopology
+
+/// The runtime's metrics, through the swift-metrics API only (the exporter is chosen by whoever
+/// bootstraps `MetricsSystem`; `weir run` serves Prometheus text, see `docs/metrics.md`).
+///
+/// Handles are created once (per topic, window, partition or feature the first time it is seen)
+/// and updated per batch from ``Pipeline/counters`` deltas, never per event: the per-event cost
+/// of metrics is zero, the per-batch cost a few dozen atomic adds. Without a bootstrapped
+/// metrics system every handle is a no-op.
+///
+/// Not thread-safe: the runner thread calls it (HTTP scrapes read the exporter's registry, not
+/// this object).
+public final class RuntimeMetrics: @unchecked Sendable {
+    /// Output kinds whose records ``observe(_:_:)`` reads (drift statistics, alert states).
+    public static let observedKinds: Set<OutputKind> = [.drift, .alerts]
+
+    private let sourceTopic: String
+    private let eventsIn: Counter
+    private let eventsOut: [Counter]  // by OutputKind.rawValue
+    private let deadLettersOut: Counter
+    private let deadLetters: [Counter]  // by DeadLetterReason
+    private var decodeErrors: [DecodeErrorKey: Counter] = [:]
+    private let lateEvents: [Counter]  // by window
+    private let windowResults: Counter
+    private let windowKeys: [Gauge]
+    private let windowOpen: [Gauge]
+    private let windowBytes: [Gauge]
+    private let scored: Counter
+    private let labelled: Counter
+    private let modelVersion: Gauge
+    private let modelLogLoss: Gauge
+    private let modelAccuracy: Gauge
+    private let modelDecisions: Counter
+    private let retrainRequests: Counter
+    private let batchDuration: CoreMetrics.Timer
+    private let batchEvents: Recorder
+    private let offsetCommits: Counter
+    private let rebalances: Counter
+    private let assigned: Gauge
+    private let transactionCommits: Counter
+    private let transactionAborts: Counter
+    private let alertsOpen: Gauge
+    private let alertsOpened: Counter
+    private let alertsResolved: Counter
+    private var lag: [Int32: Gauge] = [:]
+    private var drift: [String: DriftHandles] = [:]
+    private var openAlerts = Set<String>()
+
+    private var last = PipelineCounters()
+    private var lastLate: [Int]
+    private var lastRefresh: ContinuousClock.Instant?
+    private let clock = ContinuousClock()
+    private let windowNames: [String]
+
+    private struct DecodeErrorKey: Hashable { var reason: Int; var field: Int }
+    private struct DriftHandles {
+        var psi: Gauge
+        var ksStatistic: Gauge
+        var ksPValue: Gauge
+        var windows: Counter
+        var drifted: Counter
+    }
+
+    /// Dead-letter reasons: the ``DecodeError`` kinds, in a fixed order (label `reason`).
+    public static let deadLetterReasons = ["malformed_json", "missing_required", "wrong_type", "out_of_range",
+                                           "not_finite", "unknown_category", "invalid_timestamp"]
+
+    /// - Parameters:
+    ///   - compiled: the running topology (windows, sinks, model).
+    ///   - sourceTopic: the topic read (label `topic` of `weir_events_in_total`).
+    public init(compiled: CompiledTopology, sourceTopic: String) {
+        self.sourceTopic = sourceTopic
+        let sinks = compiled.spec.sinks
+        let topology = compiled.spec.name
+        let t = ("topology", topology)
+        eventsIn = Counter(label: "weir_events_in_total", dimensions: [t, ("topic", sourceTopic)])
+        eventsOut = OutputKind.allCases.map {
+            Counter(label: "weir_events_out_total", dimensions: [t, ("topic", KafkaSink.topicName($0, sinks)), ("kind", $0.name)])
+        }
+        deadLettersOut = Counter(label: "weir_events_out_total", dimensions: [t, ("topic", sinks.deadLetters), ("kind", "dead_letters")])
+        deadLetters = Self.deadLetterReasons.map { Counter(label: "weir_dead_letters_total", dimensions: [t, ("reason", $0)]) }
+        windowNames = compiled.graph.windows.map(\.name)
+        lateEvents = windowNames.map { Counter(label: "weir_late_events_total", dimensions: [t, ("window", $0)]) }
+        lastLate = Array(repeating: 0, count: windowNames.count)
+        windowResults = Counter(label: "weir_window_results_total", dimensions: [t])
+        windowKeys = windowNames.map { Gauge(label: "weir_window_keys", dimensions: [t, ("window", $0)]) }
+        windowOpen = windowNames.map { Gauge(label: "weir_window_open_windows", dimensions: [t, ("window", $0)]) }
+        windowBytes = windowNames.map { Gauge(label: "weir_window_state_bytes", dimensions: [t, ("window", $0)]) }
+        scored = Counter(label: "weir_model_scored_total", dimensions: [t])
+        labelled = Counter(label: "weir_model_labelled_total", dimensions: [t])
+        modelVersion = Gauge(label: "weir_model_version", dimensions: [t])
+        modelLogLoss = Gauge(label: "weir_model_prequential_log_loss", dimensions: [t])
+        modelAccuracy = Gauge(label: "weir_model_prequential_accuracy", dimensions: [t])
+        modelDecisions = Counter(label: "weir_model_decisions_total", dimensions: [t])
+        retrainRequests = Counter(label: "weir_retrain_requests_total", dimensions: [t])
+        batchDuration = CoreMetrics.Timer(label: "weir_batch_duration_seconds", dimensions: [t])
+        batchEvents = Recorder(label: "weir_batch_events", dimensions: [t], aggregate: true)
+        offsetCommits = Counter(label: "weir_offset_commits_total", dimensions: [t])
+        rebalances = Counter(label: "weir_rebalances_total", dimensions: [t])
+        assigned = Gauge(label: "weir_assigned_partitions", dimensions: [t])
+        transactionCommits = Counter(label: "weir_transactions_total", dimensions: [t, ("outcome", "commit")])
+        transactionAborts = Counter(label: "weir_transactions_total", dimensions: [t, ("outcome", "abort")])
+        alertsOpen = Gauge(label: "weir_alerts_open", dimensions: [t])
+        alertsOpened = Counter(label: "weir_alerts_total", dimensions: [t, ("status", "opened")])
+        alertsResolved = Counter(label: "weir_alerts_total", dimensions: [t, ("status", "resolved")])
+        self.topology = topology
+        alertsOpen.record(0)
+        assigned.record(0)
+    }
+
+    private let topology: String
+
+    // MARK: per batch
+
+    /// After ``Pipeline/process(_:topic:now:into:)``: counts the batch's input events, its dead
+    /// letters by reason (and by reason and field), every output written, and its duration.
+    /// - Complexity: O(dead letters in the batch + windows); nothing per valid event.
+    public func batchProcessed(_ pipeline: Pipeline, events: Int, duration: Duration) {
+        eventsIn.increment(by: Int64(events))
+        batchEvents.record(events)
+        let (s, a) = duration.components
+        batchDuration.recordNanoseconds(s * 1_000_000_000 + a / 1_000_000_000)
+        for d in pipeline.graph.outputs.deadLetters {
+            let r = Self.reasonIndex(d.error)
+            deadLetters[r].increment()
+            let f = d.error.fieldIndex ?? -1
+            let key = DecodeErrorKey(reason: r, field: f)
+            if let c = decodeErrors[key] {
+                c.increment()
+            } else {
+                let names = pipeline.compiled.graph.schema.fields
+                let field = f >= 0 && f < names.count ? names[f].name : ""
+                let c = Counter(label: "weir_decode_errors_total",
+                                dimensions: [("topology", topology), ("reason", Self.deadLetterReasons[r]), ("field", field)])
+                decodeErrors[key] = c
+                c.increment()
+            }
+        }
+        outputsWritten(pipeline)
+    }
+
+    /// After ``Pipeline/tick(now:into:)`` or ``Pipeline/finish(into:)``: counts outputs written
+    /// without input (windows fired by the clock, drift windows closed).
+    public func outputsWritten(_ pipeline: Pipeline) {
+        let c = pipeline.counters
+        func add(_ kind: OutputKind, _ now: Int, _ before: Int) {
+            if now > before { eventsOut[kind.rawValue].increment(by: Int64(now - before)) }
+        }
+        add(.scores, c.scored, last.scored)
+        add(.windows, c.windowResults, last.windowResults)
+        add(.late, c.lateEvents, last.lateEvents)
+        add(.drift, c.driftRecords, last.driftRecords)
+        add(.alerts, c.alerts, last.alerts)
+        add(.retrain, c.retrainRequests, last.retrainRequests)
+        add(.models, c.modelDecisions, last.modelDecisions)
+        if c.deadLetters > last.deadLetters { deadLettersOut.increment(by: Int64(c.deadLetters - last.deadLetters)) }
+        if c.scored > last.scored { scored.increment(by: Int64(c.scored - last.scored)) }
+        if c.labelled > last.labelled { labelled.increment(by: Int64(c.labelled - last.labelled)) }
+        if c.windowResults > last.windowResults { windowResults.increment(by: Int64(c.windowResults - last.windowResults)) }
+        if c.modelDecisions > last.modelDecisions { modelDecisions.increment(by: Int64(c.modelDecisions - last.modelDecisions)) }
+        if c.retrainRequests > last.retrainRequests { retrainRequests.increment(by: Int64(c.retrainRequests - last.retrainRequests)) }
+        last = c
+        let windows = pipeline.graph.windows
+        for w in 0..<min(windows.count, lateEvents.count) {
+            let n = windows[w].stats.lateEvents
+            if n > lastLate[w] { lateEvents[w].increment(by: Int64(n - lastLate[w])) }
+            lastLate[w] = n
+        }
+        let now = clock.now
+        if lastRefresh.map({ now - $0 >= .milliseconds(500) }) ?? true {
+            refreshGauges(pipeline)
+            lastRefresh = now
+        }
+    }
+
+    /// Window state sizes and model figures (gauges). Called at most twice a second from
+    /// ``outputsWritten(_:)``; call it directly before a final scrape.
+    /// - Complexity: O(windows).
+    public func refreshGauges(_ pipeline: Pipeline) {
+        let windows = pipeline.graph.windows
+        for w in 0..<min(windows.count, windowKeys.count) {
+            windowKeys[w].record(windows[w].keyCount)
+            windowOpen[w].record(windows[w].liveWindows)
+            windowBytes[w].record(windows[w].stateBytes)
+        }
+        if let m = pipeline.model {
+            modelVersion.record(m.version)
+            let p = m.prequential
+            if p.logLoss.isFinite { modelLogLoss.record(p.logLoss) }
+            if p.accuracy.isFinite { modelAccuracy.record(p.accuracy) }
+        }
+    }
+
+    // MARK: records
+
+    /// Reads a drift record or an alert (kinds in ``observedKinds``; others are ignored) to keep
+    /// the last PSI and KS per field and the number of open alerts. Drift records and alerts are
+    /// produced once per monitor window, so parsing them here costs nothing per event.
+    public func observe(_ kind: OutputKind, _ bytes: UnsafeRawBufferPointer) {
+        guard Self.observedKinds.contains(kind),
+              let r = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
+              let feature = r["feature"] as? String else { return }
+        switch kind {
+        case .drift:
+            let h = driftHandles(feature)
+            if let psi = Self.number(r["psi"]) { h.psi.record(psi) }
+            if let ks = Self.number(r["ks_statistic"] ?? r["ks"]) { h.ksStatistic.record(ks) }
+            if let p = Self.number(r["ks_pvalue"] ?? r["p"]) { h.ksPValue.record(p) }
+            h.windows.increment()
+            let drifted = (r["drifted"] ?? r["drift"]) as? Bool ?? false
+            if drifted { h.drifted.increment() }
+            // Contract mode alerts have no resolution record: a field's alert is open while its
+            // latest window drifted.
+            if r["drift"] != nil && r["drifted"] == nil && !drifted { closeAlert(feature) }
+        case .alerts:
+            switch r["status"] as? String {
+            case "resolved":
+                alertsResolved.increment()
+                closeAlert(feature)
+            default:  // "opened", or a contract-mode alert (no status)
+                alertsOpened.increment()
+                openAlerts.insert(feature)
+                alertsOpen.record(openAlerts.count)
+            }
+        default: break
+        }
+    }
+
+    private func closeAlert(_ feature: String) {
+        if openAlerts.remove(feature) != nil { alertsOpen.record(openAlerts.count) }
+    }
+
+    private func driftHandles(_ feature: String) -> DriftHandles {
+        if let h = drift[feature] { return h }
+        let d = [("topology", topology), ("feature", feature)]
+        let h = DriftHandles(psi: Gauge(label: "weir_drift_psi", dimensions: d),
+                             ksStatistic: Gauge(label: "weir_drift_ks_statistic", dimensions: d),
+                             ksPValue: Gauge(label: "weir_drift_ks_pvalue", dimensions: d),
+                             windows: Counter(label: "weir_drift_windows_total", dimensions: d),
+                             drifted: Counter(label: "weir_drift_windows_drifted_total", dimensions: d))
+        drift[feature] = h
+        return h
+    }
+
+    // MARK: consumer, commits, transactions
+
+    /// Lag (messages behind the high watermark) per assigned partition; partitions absent from
+    /// `lag` are dropped from the exposition.
+    public func setLag(_ lag: [Int32: Int64]) {
+        for (p, g) in self.lag where lag[p] == nil {
+            g.destroy()
+            self.lag.removeValue(forKey: p)
+        }
+        for (p, v) in lag {
+            let g = self.lag[p] ?? {
+                let g = Gauge(label: "weir_consumer_lag", dimensions: [("topology", topology), ("topic", sourceTopic), ("partition", String(p))])
+                self.lag[p] = g
+                return g
+            }()
+            g.record(v)
+        }
+    }
+
+    /// A rebalance gave or took partitions; `count` is the number now assigned.
+    public func rebalanced(assignedCount count: Int) {
+        rebalances.increment()
+        assigned.record(count)
+    }
+
+    /// Offsets were committed (after the outputs they cover were acknowledged).
+    public func offsetsCommitted() { offsetCommits.increment() }
+
+    /// An exactly-once transaction committed.
+    public func transactionCommitted() { transactionCommits.increment() }
+
+    /// An exactly-once transaction aborted (its outputs are discarded and the batch replayed).
+    public func transactionAborted() { transactionAborts.increment() }
+
+    // MARK: helpers
+
+    static func reasonIndex(_ e: DecodeError) -> Int {
+        switch e {
+        case .malformedJSON: return 0
+        case .missingRequiredField: return 1
+        case .wrongType: return 2
+        case .outOfRange: return 3
+        case .notFinite: return 4
+        case .unknownCategory: return 5
+        case .invalidTimestamp: return 6
+        }
+    }
+
+    private static func number(_ v: Any?) -> Double? {
+        guard let n = v as? NSNumber, !(v is Bool) else { return nil }
+        let d = n.doubleValue
+        return d.isFinite ? d : nil
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import Hummingbird
+import Logging
+import Metrics
+import Prometheus
+import WeirRuntime
+
+/// The HTTP endpoint of a running `weir run`: `/metrics` (Prometheus text format 0.0.4),
+/// `/healthz` (the process is alive and its HTTP loop answers) and `/readyz` (200 only when
+/// partitions are assigned, state is restored and the brokers are reachable; 503 with a JSON
+/// reason otherwise), for Kubernetes probes and Prometheus scrapes.
+///
+/// The endpoint runs on SwiftNIO event loops, apart from the runner thread: a scrape reads the
+/// registry (lock-protected by swift-prometheus) and ``RuntimeStatus`` (one lock), never the
+/// pipeline.
+public enum OperationsEndpoint {
+    /// Content type of the Prometheus text exposition format.
+    public static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    /// The routes, without a server (for tests and embedding).
+    public static func router(registry: PrometheusCollectorRegistry, status: RuntimeStatus) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("metrics") { _, _ -> Response in
+            var bytes: [UInt8] = []
+            registry.emit(into: &bytes)
+            return Response(status: .ok, headers: [.contentType: metricsContentType],
+                            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        router.get("healthz") { _, _ -> Response in
+            json(.ok, #"{"status":"alive"}"#)
+        }
+        router.get("readyz") { _, _ -> Response in
+            let s = status.snapshot
+            return json(s.isReady ? .ok : .serviceUnavailable, readinessJSON(s))
+        }
+        return router
+    }
+
+    /// The `/readyz` body: `{"ready":bool,"reasons":[...],"assigned_partitions":[...],
+    /// "state_restored":bool,"broker_reachable":bool,"lag":{"partition":n}}`.
+    public static func readinessJSON(_ s: RuntimeStatus.Snapshot) -> String {
+        var out = "{\"ready\":\(s.isReady),\"reasons\":["
+        for (i, r) in s.notReadyReasons.enumerated() {
+            if i > 0 { out += "," }
+            JSONLogHandler.appendString(r, to: &out)
+        }
+        out += "],\"assigned_partitions\":[" + s.assignedPartitions.map(String.init).joined(separator: ",") + "]"
+        out += ",\"state_restored\":\(s.stateRestored),\"broker_reachable\":\(s.brokerReachable)"
+        out += ",\"lag\":{" + s.lag.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}}"
+        return out
+    }
+
+    private static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    /// A registry and the swift-metrics factory writing to it, with bucket boundaries suited to
+    /// Weir's per-batch histograms. Bootstrap `MetricsSystem` with `factory` once per process.
+    public static func makeFactory(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) -> PrometheusMetricsFactory {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // One batch is up to ~1k events: tens of microseconds to a few seconds.
+        factory.durationHistogramBuckets["weir_batch_duration_seconds"] = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+            .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+        ]
+        factory.valueHistogramBuckets["weir_batch_events"] = [1, 8, 64, 256, 512, 1024, 4096]
+        return factory
+    }
+
+    /// A started endpoint: the port it listens on, and the task serving it (cancel to stop).
+    public struct Running: Sendable {
+        public let host: String
+        public let port: Int
+        public let task: Task<Void, any Error>
+    }
+
+    /// Starts serving on `host:port` (0: any free port) in the background and waits until it
+    /// listens (at most `timeout`).
+    /// - Throws: ``StartError`` when the port cannot be bound (in use, not permitted) in time.
+    public static func start(host: String, port: Int, registry: PrometheusCollectorRegistry, status: RuntimeStatus,
+                             logger: Logger, timeout: Duration = .seconds(10)) async throws -> Running {
+        let bound = AsyncStream<Int>.makeStream()
+        let app = Application(
+            router: router(registry: registry, status: status),
+            configuration: .init(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in
+                bound.continuation.yield(channel.localAddress?.port ?? port)
+                bound.continuation.finish()
+            },
+            logger: logger)
+        let task = Task {
+            do { try await app.run() } catch {
+                bound.continuation.finish()
+                throw error
+            }
+            bound.continuation.finish()
+        }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            bound.continuation.finish()
+        }
+        defer { timer.cancel() }
+        for await p in bound.stream { return Running(host: host, port: p, task: task) }
+        task.cancel()
+        if case .failure(let e) = await task.result { throw StartError.cannotListen(host: host, port: port, reason: "\(e)") }
+        throw StartError.cannotListen(host: host, port: port, reason: "not listening after \(timeout)")
+    }
+
+    public enum StartError: Error, Equatable, CustomStringConvertible {
+        case cannotListen(host: String, port: Int, reason: String)
+        public var description: String {
+            switch self {
+            case let .cannotListen(h, p, r): return "cannot serve metrics and probes on \(h):\(p): \(r)"
+            }
+        }
+    }
+}
+
+extension OperationsEndpoint {
+    /// ``start(host:port:registry:status:logger:timeout:)`` for synchronous callers (`weir run`'s
+    /// blocking runner): starts the server on the concurrency pool and blocks this thread until it
+    /// listens. Never call it from a task (it blocks the calling thread).
+    public static func startBlocking(host: String, port: Int, registry: PrometheusCollectorRegistry, status: RuntimeStatus,
+                                     logger: Logger) throws -> Running {
+        let box = ResultBox()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do { box.set(.success(try await start(host: host, port: port, registry: registry, status: status, logger: logger))) } catch {
+                box.set(.failure(error))
+            }
+            done.signal()
+        }
+        done.wait()
+        return try box.get()
+    }
+
+    private final class ResultBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var result: Result<Running, any Error>?
+        func set(_ r: Result<Running, any Error>) { lock.withLock { result = r } }
+        func get() throws -> Running { try lock.withLock { result! }.get() }
+    }
+}
+
+extension OperationsEndpoint {
+    /// Creates the Prometheus registry and makes it the process's swift-metrics backend
+    /// (`MetricsSystem.bootstrap`, once per process).
+    public static func bootstrapMetrics() -> PrometheusCollectorRegistry {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(makeFactory(registry: registry))
+        return registry
+    }
+}

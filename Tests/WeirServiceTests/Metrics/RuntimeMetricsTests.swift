@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+import WeirCore
+import WeirRuntime
+import WeirService
+import WeirTopology
+
+/// A sink that keeps its own counts of what the pipeline wrote (independent of the metrics).
+struct CountingSink: OutputSink {
+    var written: [OutputKind: Int] = [:]
+    var deadLetters = 0
+    var lastPSI: [String: Double] = [:]
+    var lastKS: [String: Double] = [:]
+    var openAlerts = Set<String>()
+    var metrics: RuntimeMetrics?
+
+    mutating func write(_ kind: OutputKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) throws {
+        written[kind, default: 0] += 1
+        if RuntimeMetrics.observedKinds.contains(kind) { metrics?.observe(kind, value) }
+        let r = try JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] ?? [:]
+        if kind == .drift, let f = r["feature"] as? String {
+            if let p = r["psi"] as? Double { lastPSI[f] = p }
+            if let k = r["ks_statistic"] as? Double { lastKS[f] = k }
+        }
+        if kind == .alerts, let f = r["feature"] as? String {
+            if r["status"] as? String == "opened" { openAlerts.insert(f) } else { openAlerts.remove(f) }
+        }
+    }
+
+    mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws {
+        deadLetters += 1
+    }
+}
+
+struct RuntimeMetricsTests {
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// card-fraud.yaml scaled down (reference 2,000 events, windows of 1,000) and renamed, so its
+    /// metrics do not share labels with any other test's.
+    func topology(name: String) throws -> CompiledTopology {
+        let text = try String(contentsOf: Self.repo.appendingPathComponent("topologies/card-fraud.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "reference: {first_events: 20000}", with: "reference: {first_events: 2000}")
+            .replacingOccurrences(of: "window: {count: 5000}", with: "window: {count: 1000}")
+            .replacingOccurrences(of: "name: card-fraud", with: "name: \(name)")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("weir-metrics-\(UUID().uuidString).yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try TopologyCompiler.compile(try TopologyLoader.load(path: path))
+    }
+
+    /// 12,000 generated events with drift from 6,000 and 5 bad records of known kinds, in batches
+    /// of 1,000 on 2 partitions: the scraped counters equal what went in and what the sink received.
+    @Test func countersAndGaugesMatchWhatThePipelineDid() throws {
+        _ = sharedRegistry
+        let compiled = try topology(name: "metrics-test")
+        let metrics = RuntimeMetrics(compiled: compiled, sourceTopic: "transactions")
+        var pipeline = try Pipeline(compiled: compiled, partitions: 2)
+        var sink = CountingSink(metrics: metrics)
+        let gen = CardFraudGenerator(seed: 7, driftAt: 6_000)
+        var lines = (0..<12_000).map { gen.event($0) }
+        let bad: [(Int, String, String)] = [  // position, record, expected reason
+            (100, #"{"event_id":"x","ts":1700000000000,"#, "malformed_json"),
+            (2_500, #"{"event_id":"x","ts":1700000000000,"user":"u1","merchant":"fuel","device_age_days":1}"#, "missing_required"),
+            (5_000, #"{"event_id":"x","ts":1700000000000,"user":"u1","amount":"ten","merchant":"fuel","device_age_days":1}"#, "wrong_type"),
+            (7_000, #"{"event_id":"x","ts":1700000000000,"user":"u1","amount":-5,"merchant":"fuel","device_age_days":1}"#, "out_of_range"),
+            (9_000, #"{"event_id":"x","ts":"soon","user":"u1","amount":5,"merchant":"fuel","device_age_days":1}"#, "invalid_timestamp"),
+        ]
+        for (i, line, _) in bad { lines.insert(line, at: i) }
+        var batch = InputBatch(capacity: 1_000)
+        var offsets: [Int32: Int64] = [0: 0, 1: 0]
+        for (i, line) in lines.enumerated() {
+            let p = Int32(i % 2)
+            batch.append(Array(line.utf8), partition: p, offset: offsets[p]!)
+            offsets[p]! += 1
+            if batch.count == 1_000 || i == lines.count - 1 {
+                try pipeline.process(batch, topic: "transactions", now: 0, into: &sink)
+                metrics.batchProcessed(pipeline, events: batch.count, duration: .microseconds(300))
+                batch.removeAll()
+            }
+        }
+        metrics.refreshGauges(pipeline)
+        let s = parseExposition(sharedRegistry.emitToString())
+        let t = ["topology": "metrics-test"]
+        func v(_ name: String, _ labels: [String: String] = [:]) -> Double? { s.value(name, labels.merging(t) { a, _ in a }) }
+
+        #expect(v("weir_events_in_total", ["topic": "transactions"]) == Double(lines.count))
+        #expect(v("weir_events_out_total", ["topic": "metrics-test.scores"]) == Double(sink.written[.scores] ?? -1))
+        #expect(sink.written[.scores] == lines.count - bad.count)
+        #expect(v("weir_events_out_total", ["topic": "metrics-test.dlq"]) == Double(bad.count))
+        #expect(sink.deadLetters == bad.count)
+        #expect(v("weir_events_out_total", ["kind": "drift"]) == Double(sink.written[.drift] ?? -1))
+        #expect(v("weir_events_out_total", ["kind": "alerts"]) == Double(sink.written[.alerts, default: 0]))
+        for (_, _, reason) in bad { #expect(v("weir_dead_letters_total", ["reason": reason]) == 1, "\(reason)") }
+        #expect(v("weir_dead_letters_total", ["reason": "not_finite"]) == 0)
+        #expect(v("weir_decode_errors_total", ["reason": "wrong_type", "field": "amount"]) == 1)
+        #expect(v("weir_decode_errors_total", ["reason": "missing_required", "field": "amount"]) == 1)
+        #expect(v("weir_batch_duration_seconds_count") == Double((lines.count + 999) / 1_000))
+        #expect(v("weir_model_scored_total") == Double(lines.count - bad.count))
+
+        // Drift: the last PSI and KS per field are those of the last drift record of that field.
+        #expect((sink.written[.drift] ?? 0) >= 8)
+        for (feature, psi) in sink.lastPSI { #expect(v("weir_drift_psi", ["feature": feature]) == psi, "\(feature)") }
+        for (feature, ks) in sink.lastKS { #expect(v("weir_drift_ks_statistic", ["feature": feature]) == ks, "\(feature)") }
+        #expect(sink.written[.alerts, default: 0] >= 1)
+        #expect(v("weir_alerts_open") == Double(sink.openAlerts.count))
+
+        // State and model gauges.
+        let windows = pipeline.graph.windows
+        for w in windows {
+            #expect(v("weir_window_keys", ["window": w.spec.name]) == Double(w.keyCount))
+            #expect(v("weir_window_state_bytes", ["window": w.spec.name]) == Double(w.stateBytes))
+        }
+        #expect(try #require(v("weir_model_prequential_log_loss")) == pipeline.model!.prequential.logLoss)
+        #expect(v("weir_model_version") == Double(pipeline.model!.version))
+    }
+
+    @Test func lagTransactionsAndRebalances() throws {
+        _ = sharedRegistry
+        let metrics = RuntimeMetrics(compiled: try topology(name: "metrics-lag-test"), sourceTopic: "transactions")
+        metrics.setLag([0: 10, 1: 3])
+        metrics.setLag([1: 4])  // partition 0 revoked: its series goes away
+        metrics.transactionCommitted()
+        metrics.transactionCommitted()
+        metrics.transactionAborted()
+        metrics.rebalanced(assignedCount: 1)
+        let s = parseExposition(sharedRegistry.emitToString())
+        let t = ["topology": "metrics-lag-test"]
+        #expect(s.value("weir_consumer_lag", t.merging(["partition": "1"]) { a, _ in a }) == 4)
+        #expect(s.value("weir_consumer_lag", t.merging(["partition": "0"]) { a, _ in a }) == nil)
+        #expect(s.value("weir_transactions_total", t.merging(["outcome": "commit"]) { a, _ in a }) == 2)
+        #expect(s.value("weir_transactions_total", t.merging(["outcome": "abort"]) { a, _ in a }) == 1)
+        #expect(s.value("weir_assigned_partitions", t) == 1)
+    }
+}
