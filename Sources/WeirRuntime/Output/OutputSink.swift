@@ -38,4 +38,14 @@ public protocol OutputSink {
     mutating func write(_ kind: OutputKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) throws
     /// A record that failed decoding or validation: the original bytes, why, and where from.
     mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws
+    /// The source record (of the pipeline's topic) that the next outputs follow from: the event
+    /// itself for scores and for drift records judged at it, the batch's last record for window
+    /// results fired by a batch. Sinks that tag records with their origin (Kafka headers) keep it.
+    mutating func position(partition: Int32, offset: Int64)
+}
+
+extension OutputSink {
+    /// Default: positions are not recorded.
+    @inlinable
+    public mutating func position(partition: Int32, offset: Int64) {}
 }

@@ -19,4 +19,8 @@ public struct TeeSink<Base: OutputSink>: OutputSink {
     public mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws {
         try base.deadLetter(original: original, reason: reason, field: field, source: source)
     }
+
+    public mutating func position(partition: Int32, offset: Int64) {
+        base.position(partition: partition, offset: offset)
+    }
 }

@@ -15,8 +15,8 @@ struct DriftStage: Sendable {
     var pipeline: DriftPipeline
     /// `drift.mode: contract`: the workload contract's monitor instead of monitors and gate.
     var contract: ContractDriftMonitor?
-    private var contractValues: [Double]
-    private var contractReady = false
+    var contractValues: [Double]
+    var contractReady = false
     let sources: [Source]
     /// Category names already given to each categorical monitor.
     var namedCategories: [Int]

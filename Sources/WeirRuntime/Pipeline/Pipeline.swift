@@ -27,12 +27,12 @@ public struct PipelineCounters: Sendable, Equatable {
 /// allowed lateness; one dead letter per bad record (original bytes, reason, field, position).
 public struct Pipeline: Sendable {
     public let compiled: CompiledTopology
-    public private(set) var graph: StreamGraph
-    public private(set) var model: ModelStage?
-    private var drift: DriftStage?
+    public internal(set) var graph: StreamGraph
+    public internal(set) var model: ModelStage?
+    var drift: DriftStage?
     /// Whether a retrain request from the gate asks the model for a challenger.
     private let retrainOnRequest: Bool
-    public private(set) var counters = PipelineCounters()
+    public internal(set) var counters = PipelineCounters()
     private var input: ModelInput
     private var json = JSONBytes(capacity: 512)
     private let keyField: Int?
@@ -83,6 +83,8 @@ public struct Pipeline: Sendable {
         graph.process(batch, now: now)
         try emitDeadLetters(batch, topic: topic, into: &sink)
         try emitScores(topic: topic, now: now, into: &sink)
+        // Outputs not caused by one event (windows fired by the batch) name its last record.
+        if batch.count > 0 { sink.position(partition: batch.partitions[batch.count - 1], offset: batch.offsets[batch.count - 1]) }
         try emitWindowsAndLate(into: &sink)
         try emitDrift(now: now, into: &sink)
     }
@@ -145,6 +147,7 @@ public struct Pipeline: Sendable {
         guard model != nil else {
             if drift != nil {
                 for row in 0..<records.count {
+                    sink.position(partition: records.partition(row), offset: records.offset(row))
                     drift!.pipeline.addDeadLetters(deadLettersBefore(row))
                     drift!.feed(records, row: row, features: nil, score: nil)
                     if drift!.hasPendingRecords { try emitDrift(now: now, into: &sink) }
@@ -155,6 +158,7 @@ public struct Pipeline: Sendable {
         let features = graph.outputs.features
         for i in 0..<features.count {
             let row = features.recordRow(i)
+            sink.position(partition: records.partition(row), offset: records.offset(row))
             features.withVector(i) { v in
                 input.withUnsafeMutableNumeric { dst in _ = dst.initialize(from: v) }
             }

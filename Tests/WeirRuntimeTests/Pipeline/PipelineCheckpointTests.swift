@@ -1,0 +1,135 @@
+import Foundation
+import Testing
+import WeirCore
+import WeirTopology
+@testable import WeirRuntime
+
+/// Every output in order, with its kind, key, value and the source position the sink was given.
+struct RecordingSink: OutputSink {
+    struct Record: Equatable {
+        var kind: Int
+        var key: [UInt8]?
+        var value: [UInt8]
+        var partition: Int32
+        var offset: Int64
+    }
+    var records: [Record] = []
+    var partition: Int32 = -1
+    var offset: Int64 = -1
+
+    mutating func write(_ kind: OutputKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) throws {
+        records.append(Record(kind: kind.rawValue, key: key.map { Array($0) }, value: Array(value), partition: partition, offset: offset))
+    }
+    mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws {
+        records.append(Record(kind: -1, key: nil, value: Array(original) + Array(reason.utf8), partition: source.partition, offset: source.offset))
+    }
+    mutating func position(partition: Int32, offset: Int64) {
+        self.partition = partition
+        self.offset = offset
+    }
+    func count(_ kind: OutputKind) -> Int { records.filter { $0.kind == kind.rawValue }.count }
+}
+
+/// Snapshot → restore into a fresh pipeline → continue equals an uninterrupted run, bit for bit:
+/// every output record (scores, windows, drift, alerts, retrain requests, model decisions) and
+/// the final state bytes. Cuts at several batch boundaries, including before the drift
+/// reference is complete, inside a drift window, and after retraining began.
+@Suite struct PipelineCheckpointTests {
+    static func batches(_ lines: [String], size: Int) -> [InputBatch] {
+        var out: [InputBatch] = []
+        var b = InputBatch(capacity: size)
+        for (i, l) in lines.enumerated() {
+            b.append(Array(l.utf8), partition: 0, offset: Int64(i))
+            if b.count == size { out.append(b); b = InputBatch(capacity: size) }
+        }
+        if b.count > 0 { out.append(b) }
+        return out
+    }
+
+    /// Runs `batches` uninterrupted, then from each cut: restore the state taken at the cut into a
+    /// fresh pipeline and run the rest; the outputs after the cut and the final state must equal.
+    static func checkCuts(_ compiled: CompiledTopology, _ batches: [InputBatch], cuts: [Int], topic: String) throws -> RecordingSink {
+        var full = try Pipeline(compiled: compiled, partitions: 1, now: 0)
+        var sink = RecordingSink()
+        var states: [Int: (state: [UInt8], outputs: Int)] = [:]
+        for (i, b) in batches.enumerated() {
+            if cuts.contains(i) { states[i] = (full.checkpointState(), sink.records.count) }
+            try full.process(b, topic: topic, now: 0, into: &sink)
+        }
+        let finalState = full.checkpointState()
+        for cut in cuts {
+            let (state, outputs) = try #require(states[cut])
+            var restored = try Pipeline(compiled: compiled, partitions: 1, now: 0)
+            try restored.restoreState(state)
+            // Restoring is exact: the restored pipeline's state serialises to the same bytes.
+            #expect(restored.checkpointState() == state, "cut \(cut): state differs after restore")
+            var tail = RecordingSink()
+            for b in batches[cut...] { try restored.process(b, topic: topic, now: 0, into: &tail) }
+            let expected = Array(sink.records[outputs...])
+            #expect(tail.records.count == expected.count, "cut \(cut): \(tail.records.count) outputs after restore, \(expected.count) uninterrupted")
+            if let i = zip(tail.records, expected).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
+                Issue.record("cut \(cut): output \(i) differs: \(String(decoding: tail.records[i].value, as: UTF8.self)) vs \(String(decoding: expected[i].value, as: UTF8.self))")
+            }
+            #expect(restored.checkpointState() == finalState, "cut \(cut): final state differs")
+            #expect(restored.counters == full.counters)
+        }
+        return sink
+    }
+
+    @Test func cardFraudRestoresBitForBit() throws {
+        // Scaled like the end-to-end test: reference 5,000 events, drift windows of 2,500.
+        let text = try String(contentsOfFile: repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path, encoding: .utf8)
+        let scaled = text.replacingOccurrences(of: "reference: {first_events: 20000}", with: "reference: {first_events: 5000}")
+            .replacingOccurrences(of: "window: {count: 5000}", with: "window: {count: 2500}")
+        #expect(scaled != text)
+        let compiled = try TopologyCompiler.compile(try TopologyLoader.parse(scaled, file: "card-fraud.yaml"))
+        let gen = CardFraudGenerator(seed: 11, users: 400, driftAt: 9_000)
+        var lines = (0..<16_000).map { gen.event($0) }
+        lines[1234] = #"{"event_id":"x","ts":1700000001000,"user":"u1","amount":"#
+        lines[12_001] = #"{"event_id":"x","ts":1700000001000,"user":"u1","amount":-1,"merchant":"fuel","device_age_days":3}"#
+        let batches = Self.batches(lines, size: 700)
+        // Cuts: inside the reference, inside a drift window after the drift, during retraining.
+        let sink = try Self.checkCuts(compiled, batches, cuts: [3, 14, 18, 21], topic: "transactions")
+        // The run exercised what the state must carry: windows, drift, alerts, retraining.
+        #expect(sink.count(.scores) == 15_998)
+        #expect(sink.count(.models) > 1)
+        #expect(sink.count(.drift) > 0)
+        #expect(sink.count(.alerts) > 0)
+        #expect(sink.count(.retrain) > 0)
+        #expect(sink.records.contains { $0.kind == -1 })
+    }
+
+    @Test func fraudContractRestoresBitForBit() throws {
+        let dir = tempDir()
+        let gz = Process()
+        gz.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        gz.arguments = ["gzip", "-dc", try ContractParityTests.fixture("contract-100k.jsonl.gz").path]
+        FileManager.default.createFile(atPath: dir + "/events.jsonl", contents: nil)
+        gz.standardOutput = FileHandle(forWritingAtPath: dir + "/events.jsonl")
+        try gz.run()
+        gz.waitUntilExit()
+        let lines = try String(contentsOfFile: dir + "/events.jsonl", encoding: .utf8).split(separator: "\n").prefix(50_000).map(String.init)
+        let text = try String(contentsOfFile: repoRoot.appendingPathComponent("benchmarks/fraud-contract.yaml").path, encoding: .utf8)
+        let scaled = text.replacingOccurrences(of: "reference: {first_events: 200000}", with: "reference: {first_events: 20000}")
+        let compiled = try TopologyCompiler.compile(try TopologyLoader.parse(scaled, file: "fraud-contract.yaml"))
+        let batches = Self.batches(lines, size: 1024)
+        // Cuts: inside the reference, right after it, inside the second window.
+        let sink = try Self.checkCuts(compiled, batches, cuts: [5, 20, 36], topic: "events")
+        #expect(sink.count(.drift) == 9)
+        #expect(sink.count(.windows) > 0)
+    }
+
+    @Test func restoreRejectsOtherTopologiesAndDamage() throws {
+        let a = try TopologyCompiler.compile(try TopologyLoader.load(path: repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path))
+        let text = try String(contentsOfFile: repoRoot.appendingPathComponent("benchmarks/fraud-contract.yaml").path, encoding: .utf8)
+        let b = try TopologyCompiler.compile(try TopologyLoader.parse(text, file: "fraud-contract.yaml"))
+        var pa = try Pipeline(compiled: a)
+        var pb = try Pipeline(compiled: b)
+        let state = pa.checkpointState()
+        #expect(throws: CheckpointRestoreError.otherTopology(found: "card-fraud", expected: "fraud-contract")) { try pb.restoreState(state) }
+        #expect(throws: CheckpointRestoreError.self) { try pa.restoreState(Array(state.dropLast(3))) }
+        #expect(throws: CheckpointRestoreError.self) { try pa.restoreState(state + [0]) }
+        try pa.restoreState(state)
+        #expect(pa.checkpointState() == state)
+    }
+}
