@@ -39,6 +39,7 @@ extension RetrainDecision {
 /// The record published to the model topic (compacted by `model_id`) for a model version.
 ///
 /// JSON fields, in order:
+/// - `type`: `"model_version"` (the model topic also carries ``RetrainDecision`` records).
 /// - `model_id` (string, the compaction key), `version` (integer), `created_at` (integer).
 /// - `parent_version` (integer or null), `reference_id`, `retrain_request_id`, `reason`
 ///   (string or null): lineage.
@@ -48,10 +49,13 @@ extension RetrainDecision {
 ///   `skipped_invalid_label`, `skipped_invalid_gradient`, `weight_clamps`.
 /// - `intercept` (number), `weights` (array of `[index, value]` for every non-zero weight,
 ///   index in the layout's weight space: numeric `i`, sparse `numeric_count + k`).
+/// - `inputs` (array of strings, only when names are given): the name of numeric input `i`.
 /// The bit-exact state travels separately as ``ModelSnapshot`` bytes.
 public enum ModelVersionRecord {
-    public static func json<O: OnlineOptimizer>(version v: ModelVersion, model m: LinearModel<O>, into w: inout JSONWriter) {
+    public static func json<O: OnlineOptimizer>(version v: ModelVersion, model m: LinearModel<O>, inputNames: [String]? = nil,
+                                                into w: inout JSONWriter) {
         w.beginObject()
+        w.key("type"); w.value("model_version")
         w.key("model_id"); w.value(v.modelId)
         w.key("version"); w.value(v.version)
         w.key("created_at"); w.value(v.createdAt)
@@ -77,12 +81,17 @@ public enum ModelVersionRecord {
         let ws = m.weights
         for i in 0..<ws.count where ws[i] != 0 { w.beginArray(); w.value(i); w.value(ws[i]); w.endArray() }
         w.endArray()
+        if let inputNames {
+            w.key("inputs"); w.beginArray()
+            for n in inputNames { w.value(n) }
+            w.endArray()
+        }
         w.endObject()
     }
 
-    public static func json<O: OnlineOptimizer>(version: ModelVersion, model: LinearModel<O>) -> [UInt8] {
+    public static func json<O: OnlineOptimizer>(version: ModelVersion, model: LinearModel<O>, inputNames: [String]? = nil) -> [UInt8] {
         var w = JSONWriter()
-        json(version: version, model: model, into: &w)
+        json(version: version, model: model, inputNames: inputNames, into: &w)
         return w.bytes
     }
 }

@@ -5,9 +5,9 @@ import WeirTopology
 /// The topology's model, one concrete learner per optimiser (an enum, so scoring is statically
 /// dispatched: no existential per event).
 ///
-/// Binary logistic models run through ``OnlineLearner`` (prequential metrics, concept-drift
-/// detection on the loss, champion/challenger retraining). Linear regression is not wired into
-/// the runtime yet and is rejected by ``init(spec:dimension:topologyName:)``.
+/// Binary logistic models and linear regression run through ``OnlineLearner`` (prequential
+/// metrics — log loss and accuracy, or squared error, MAE and RMSE — concept-drift detection on
+/// the loss, champion/challenger retraining).
 public enum ModelStage: Sendable {
     case sgd(OnlineLearner<SGD, OptionalLossDetector>)
     case adagrad(OnlineLearner<AdaGrad, OptionalLossDetector>)
@@ -19,14 +19,12 @@ public enum ModelStage: Sendable {
     }
 
     public init(spec: ModelSpec, dimension: Int, topologyName: String) throws {
-        guard spec.type == .logistic else {
-            throw SetupError.unsupported("model type '\(spec.type.rawValue)' is not wired into the runtime yet (logistic only)")
-        }
         let layout = FeatureLayout(numericCount: dimension)
-        let config = LinearModelConfig(layout: layout, task: .logistic, l2: spec.l2, l1: spec.l1,
+        let config = LinearModelConfig(layout: layout, task: spec.type == .logistic ? .logistic : .linear, l2: spec.l2, l1: spec.l1,
                                        interceptRate: .constant(spec.interceptLearningRate ?? spec.learningRate))
         let version = ModelVersion(modelId: topologyName)
         var learnerConfig = OnlineLearnerConfig(standardize: spec.standardize, positiveAtHalf: spec.positiveAtHalf)
+        if case .topic(_, _, _, let maxWait) = spec.labels { learnerConfig.joiner.maxWait = maxWait }
         if let r = spec.retraining {
             learnerConfig.retraining.bufferCapacity = r.bufferEvents
             learnerConfig.retraining.minShadowEvents = r.shadowEvents
@@ -51,7 +49,8 @@ public enum ModelStage: Sendable {
         }
     }
 
-    /// Test-then-train: scores `input`; learns when `label` is given. Returns P(y = 1).
+    /// Test-then-train: scores `input`; learns when `label` is given. Returns P(y = 1)
+    /// (logistic) or the predicted value (linear).
     @inlinable
     public mutating func process(_ input: inout ModelInput, label: Double?, time: Int64) -> Double {
         switch self {
@@ -68,6 +67,50 @@ public enum ModelStage: Sendable {
         return l.gate.score(input)
     }
 
+    /// Scores an event whose label arrives later (label topic): the event is kept, bounded in
+    /// count and wait, until ``applyLabel(eventID:label:now:)`` joins it. Returns the score.
+    @inlinable
+    public mutating func score(eventID: UInt64, input: inout ModelInput, time: Int64) -> Double {
+        switch self {
+        case .sgd(var l): defer { self = .sgd(l) }; return l.score(eventId: eventID, time: time, input: &input)
+        case .adagrad(var l): defer { self = .adagrad(l) }; return l.score(eventId: eventID, time: time, input: &input)
+        case .ftrl(var l): defer { self = .ftrl(l) }; return l.score(eventId: eventID, time: time, input: &input)
+        }
+    }
+
+    /// Joins a label to its scored event and learns from it; false when no such event is pending
+    /// (unknown, already labelled, or expired).
+    public mutating func applyLabel(eventID: UInt64, label: Double, now: Int64) -> Bool {
+        func apply<O, D>(_ l: inout OnlineLearner<O, D>) -> Bool {
+            if case .joined = l.applyLabel(eventId: eventID, label: label, now: now) { return true }
+            return false
+        }
+        switch self {
+        case .sgd(var l): defer { self = .sgd(l) }; return apply(&l)
+        case .adagrad(var l): defer { self = .adagrad(l) }; return apply(&l)
+        case .ftrl(var l): defer { self = .ftrl(l) }; return apply(&l)
+        }
+    }
+
+    /// Drops events waiting for a label longer than the bound; returns how many.
+    @discardableResult
+    public mutating func expire(now: Int64) -> Int {
+        switch self {
+        case .sgd(var l): defer { self = .sgd(l) }; return l.expire(now: now)
+        case .adagrad(var l): defer { self = .adagrad(l) }; return l.expire(now: now)
+        case .ftrl(var l): defer { self = .ftrl(l) }; return l.expire(now: now)
+        }
+    }
+
+    /// The label joiner's counters (added, joined, expired, evicted, unmatched labels).
+    public var labelCounts: LabelJoinerCounts {
+        switch self {
+        case .sgd(let l): return l.joiner.counts
+        case .adagrad(let l): return l.joiner.counts
+        case .ftrl(let l): return l.joiner.counts
+        }
+    }
+
     /// Asks for a challenger (from the drift gate's retrain request).
     public mutating func requestRetrain(id: String, reason: String, now: Int64) {
         switch self {
@@ -77,9 +120,14 @@ public enum ModelStage: Sendable {
         }
     }
 
-    /// Retraining decisions since the last call, as JSON records.
-    public mutating func takeDecisionRecords() -> [[UInt8]] {
-        func records<O, D>(_ l: inout OnlineLearner<O, D>) -> [[UInt8]] { l.takeDecisions().map { $0.json() } }
+    /// Retraining decisions since the last call, as (message key, JSON record). The key,
+    /// `<model_id>/<type>/<challenger_version>`, is unique per decision, so compacting the model
+    /// topic (by key) never drops a decision, while version records (keyed by `model_id`) keep
+    /// only the newest champion.
+    public mutating func takeDecisionRecords() -> [(key: String, json: [UInt8])] {
+        func records<O, D>(_ l: inout OnlineLearner<O, D>) -> [(key: String, json: [UInt8])] {
+            l.takeDecisions().map { ("\($0.modelId)/\($0.kind.rawValue)/\($0.challengerVersion)", $0.json()) }
+        }
         switch self {
         case .sgd(var l): defer { self = .sgd(l) }; return records(&l)
         case .adagrad(var l): defer { self = .adagrad(l) }; return records(&l)
@@ -95,7 +143,55 @@ public enum ModelStage: Sendable {
         }
     }
 
-    /// Prequential log loss and accuracy over every labelled event so far.
+    /// Whether the model is a regression (scores are predicted values, metrics are errors).
+    public var isRegression: Bool {
+        switch self {
+        case .sgd(let l): return l.champion.config.task == .linear
+        case .adagrad(let l): return l.champion.config.task == .linear
+        case .ftrl(let l): return l.champion.config.task == .linear
+        }
+    }
+
+    /// Regression: prequential root mean squared error over every labelled event so far.
+    public var prequentialRMSE: Double {
+        switch self {
+        case .sgd(let l): return l.prequentialMSE.squareRoot()
+        case .adagrad(let l): return l.prequentialMSE.squareRoot()
+        case .ftrl(let l): return l.prequentialMSE.squareRoot()
+        }
+    }
+
+    /// Prequential metrics for people: "log loss 0.35423, accuracy 0.85531 over N labelled
+    /// events" (logistic) or "RMSE 1.234 over N labelled events" (linear).
+    public var metricsSummary: String {
+        let p = prequential
+        if isRegression { return "RMSE \(Self.fixed(prequentialRMSE, 5))" }
+        return "log loss \(Self.fixed(p.logLoss, 5)), accuracy \(Self.fixed(p.accuracy, 5))"
+    }
+
+    static func fixed(_ v: Double, _ digits: Int) -> String {
+        guard v.isFinite else { return "-" }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let r = (v * scale).rounded() / scale
+        var s = "\(r)"
+        if let dot = s.firstIndex(of: ".") {
+            let decimals = s.distance(from: s.index(after: dot), to: s.endIndex)
+            if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
+        }
+        return s
+    }
+
+    /// The model-version record of the current champion (see `docs/records.md`, section models).
+    public func versionRecord(inputNames: [String]) -> [UInt8] {
+        switch self {
+        case .sgd(let l): return ModelVersionRecord.json(version: l.championVersion, model: l.champion, inputNames: inputNames)
+        case .adagrad(let l): return ModelVersionRecord.json(version: l.championVersion, model: l.champion, inputNames: inputNames)
+        case .ftrl(let l): return ModelVersionRecord.json(version: l.championVersion, model: l.champion, inputNames: inputNames)
+        }
+    }
+
+    /// Prequential log loss and accuracy over every labelled event so far (logistic).
     public var prequential: PrequentialMetrics {
         switch self {
         case .sgd(let l): return l.prequential

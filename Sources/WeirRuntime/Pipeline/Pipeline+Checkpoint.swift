@@ -43,7 +43,8 @@ extension Pipeline {
         }
         let c = counters
         for v in [c.records, c.deadLetters, c.scored, c.labelled, c.windowResults, c.lateEvents, c.modelDecisions,
-                  c.modelVersions, c.publishedModelVersion, c.driftRecords, c.driftedRecords, c.alerts, c.retrainRequests] {
+                  c.modelVersions, c.publishedModelVersion, c.driftRecords, c.driftedRecords, c.alerts, c.retrainRequests,
+                  c.labelsJoined, c.labelsUnmatched, c.labelsExpired, c.labelDeadLetters] {
             w.write(v)
         }
         return w.bytes
@@ -86,6 +87,8 @@ extension Pipeline {
             c.windowResults = try r.readInt(); c.lateEvents = try r.readInt(); c.modelDecisions = try r.readInt()
             c.modelVersions = try r.readInt(); c.publishedModelVersion = try r.readInt()
             c.driftRecords = try r.readInt(); c.driftedRecords = try r.readInt(); c.alerts = try r.readInt(); c.retrainRequests = try r.readInt()
+            c.labelsJoined = try r.readInt(); c.labelsUnmatched = try r.readInt(); c.labelsExpired = try r.readInt()
+            c.labelDeadLetters = try r.readInt()
             guard r.isAtEnd else { throw SerializationError.invalidValue(field: "Pipeline", detail: "\(r.remaining) trailing bytes") }
             graph = g
             model = m

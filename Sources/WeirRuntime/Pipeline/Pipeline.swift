@@ -12,6 +12,17 @@ public struct PipelineCounters: Sendable, Equatable {
     public var windowResults = 0
     public var lateEvents = 0
     public var modelDecisions = 0
+    /// Model-version records written to the model topic.
+    public var modelVersions = 0
+    /// The champion version last written to the model topic (0: none yet). State, not a
+    /// statistic: a version record is written whenever the champion's version differs.
+    public var publishedModelVersion = 0
+    /// Label topic: labels joined to their scored event, labels with no pending event, events
+    /// dropped unlabelled after the wait bound or the capacity, and undecodable label records.
+    public var labelsJoined = 0
+    public var labelsUnmatched = 0
+    public var labelsExpired = 0
+    public var labelDeadLetters = 0
     public var driftRecords = 0
     public var driftedRecords = 0
     public var alerts = 0
@@ -38,6 +49,8 @@ public struct Pipeline: Sendable {
     private let keyField: Int?
     private let keyType: FieldType?
     private let labelField: Int?
+    /// Labels from their own topic (`model.label_topic`), instead of `labelField`.
+    var labelTopic: LabelTopicJoin?
     private let labelType: FieldType?
     private let fieldNames: [String]
     private let windowNames: [String]
@@ -64,6 +77,9 @@ public struct Pipeline: Sendable {
             labelField = nil
             labelType = nil
         }
+        if let m = c.spec.model, case .topic(let topic, let idField, let labelField, _) = m.labels {
+            labelTopic = try LabelTopicJoin(topic: topic, idField: idField, labelField: labelField, eventSchema: schema)
+        }
         let dimension = graph.assembler?.names.count ?? 0
         model = try c.spec.model.map { try ModelStage(spec: $0, dimension: dimension, topologyName: c.spec.name) }
         input = ModelInput(layout: FeatureLayout(numericCount: dimension))
@@ -87,6 +103,49 @@ public struct Pipeline: Sendable {
         if batch.count > 0 { sink.position(partition: batch.partitions[batch.count - 1], offset: batch.offsets[batch.count - 1]) }
         try emitWindowsAndLate(into: &sink)
         try emitDrift(now: now, into: &sink)
+    }
+
+    /// Processes one batch of label records read from the label topic (`model.label_topic`):
+    /// each joins its scored event and the model learns from it (then decisions and version
+    /// records follow). Undecodable records are dead letters; labels with no pending event are
+    /// counted. Events waiting longer than `max_wait` (event time, against the watermark) expire.
+    public mutating func processLabels(_ batch: InputBatch, topic: String, into sink: inout some OutputSink) throws {
+        guard var join = labelTopic, model != nil else { return }
+        defer { labelTopic = join }
+        let now = graph.watermark
+        expireLabels()
+        join.batch.removeAll()
+        try batch.bytes.withUnsafeBytes { all in
+            for j in 0..<batch.count {
+                let bytes = UnsafeRawBufferPointer(rebasing: all[batch.starts[j]..<batch.starts[j + 1]])
+                do throws(DecodeError) {
+                    let row = try join.decoder.decode(bytes, into: &join.batch, partition: batch.partitions[j], offset: batch.offsets[j])
+                    let (id, label) = join.label(row)
+                    if model!.applyLabel(eventID: id, label: label, now: now) {
+                        counters.labelsJoined += 1
+                        counters.labelled += 1
+                    } else {
+                        counters.labelsUnmatched += 1
+                    }
+                } catch {
+                    counters.labelDeadLetters += 1
+                    counters.deadLetters += 1
+                    let names = join.decoder.schema.fields.map(\.name)
+                    let field = error.fieldIndex.flatMap { $0 < names.count ? names[$0] : nil }
+                    try sink.deadLetter(original: bytes, reason: error.description, field: field,
+                                        source: SourcePosition(topic: topic, partition: batch.partitions[j], offset: batch.offsets[j]))
+                }
+            }
+        }
+        try emitModelDecisions(into: &sink)
+    }
+
+    /// Drops events that waited longer than the label bound; counts every event dropped unlabelled
+    /// (expired, or evicted when the joiner was full).
+    private mutating func expireLabels() {
+        model!.expire(now: graph.watermark)
+        let c = model!.labelCounts
+        counters.labelsExpired = c.expired + c.evicted
     }
 
     /// Advances time without input (idle sources), so windows fire when traffic stops.
@@ -165,7 +224,12 @@ public struct Pipeline: Sendable {
             var label: Double?
             if let lf = labelField, records.isPresent(row, lf) { label = records.numeric(row, lf, type: labelType!) }
             let time = records.eventTime(row)
-            let p = model!.process(&input, label: label, time: time)
+            let p: Double
+            if let join = labelTopic, let id = join.eventID(records, row) {
+                p = model!.score(eventID: id, input: &input, time: time)
+            } else {
+                p = model!.process(&input, label: label, time: time)
+            }
             if drift != nil {
                 drift!.pipeline.addDeadLetters(deadLettersBefore(row))
                 features.withVector(i) { v in drift!.feed(records, row: row, features: v, score: p) }
@@ -190,14 +254,23 @@ public struct Pipeline: Sendable {
             // from the next event whatever the batch boundaries (replay and run agree).
             if drift?.hasPendingRecords == true { try emitDrift(now: now, into: &sink) }
         }
+        if labelTopic != nil { expireLabels() }
         try emitModelDecisions(into: &sink)
     }
 
+    /// Retraining decisions, then the new champion's version record when it changed (also the
+    /// first champion, on the first batch).
     private mutating func emitModelDecisions(into sink: inout some OutputSink) throws {
         guard model != nil else { return }
         for decision in model!.takeDecisionRecords() {
             counters.modelDecisions += 1
-            try decision.withUnsafeBytes { try sink.write(.models, key: nil, value: $0) }
+            try writeText(.models, key: decision.key, decision.json, into: &sink)
+        }
+        let version = model!.version
+        if version != counters.publishedModelVersion {
+            counters.publishedModelVersion = version
+            counters.modelVersions += 1
+            try writeText(.models, key: compiled.spec.name, model!.versionRecord(inputNames: graph.assembler?.names ?? []), into: &sink)
         }
     }
 
@@ -241,12 +314,18 @@ public struct Pipeline: Sendable {
 
     private func writeText(_ kind: OutputKind, key: String?, _ text: String, into sink: inout some OutputSink) throws {
         var text = text
-        try text.withUTF8 { value in
-            if var k = key {
-                try k.withUTF8 { try sink.write(kind, key: UnsafeRawBufferPointer($0), value: UnsafeRawBufferPointer(value)) }
-            } else {
-                try sink.write(kind, key: nil, value: UnsafeRawBufferPointer(value))
-            }
+        try text.withUTF8 { try writeText(kind, key: key, UnsafeRawBufferPointer($0), into: &sink) }
+    }
+
+    private func writeText(_ kind: OutputKind, key: String?, _ bytes: [UInt8], into sink: inout some OutputSink) throws {
+        try bytes.withUnsafeBytes { try writeText(kind, key: key, $0, into: &sink) }
+    }
+
+    private func writeText(_ kind: OutputKind, key: String?, _ value: UnsafeRawBufferPointer, into sink: inout some OutputSink) throws {
+        if var k = key {
+            try k.withUTF8 { try sink.write(kind, key: UnsafeRawBufferPointer($0), value: value) }
+        } else {
+            try sink.write(kind, key: nil, value: value)
         }
     }
 

@@ -59,8 +59,11 @@ import WeirModel
         m.learn(x, label: 1)
         let v = ModelVersion(modelId: "fraud", version: 2, createdAt: 7, parentVersion: 1, referenceId: nil,
                              retrainRequestId: "req-9", reason: "manual")
-        let bytes = ModelVersionRecord.json(version: v, model: m)
+        let bytes = ModelVersionRecord.json(version: v, model: m, inputNames: ["amount", "age"])
         let o = try parse(bytes)
+        #expect(o["type"] as? String == "model_version")
+        #expect(o["inputs"] as? [String] == ["amount", "age"])
+        #expect(try parse(ModelVersionRecord.json(version: v, model: m))["inputs"] == nil)
         #expect(String(decoding: bytes, as: UTF8.self).contains("[0,\(m.weights[0])]"))
         #expect(o["model_id"] as? String == "fraud")
         #expect((o["version"] as? NSNumber)?.intValue == 2)
