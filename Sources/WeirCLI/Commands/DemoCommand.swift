@@ -58,6 +58,8 @@ struct DemoCommand: ParsableCommand {
                 say("  ALERT \(r["status"] ?? "") \(r["severity"] ?? ""): \(r["feature"] ?? "") drifted in window \(r["window"] ?? "") (\((r["reasons"] as? [String])?.joined(separator: ", ") ?? ""))")
             case .retrain:
                 say("  RETRAIN REQUEST \(r["request_id"] ?? ""): \(r["reason"] ?? "")")
+            case .models where r["type"] as? String == "model_version":
+                if (r["version"] as? NSNumber)?.intValue ?? 1 > 1 { say("  MODEL v\(r["version"] ?? "") is now the champion (parent v\(r["parent_version"] ?? ""), \(r["reason"] ?? ""))") }
             case .models:
                 say("  MODEL \(r["type"] ?? ""): champion v\(r["champion_version"] ?? "") vs challenger v\(r["challenger_version"] ?? "") (\(r["detail"] ?? ""))")
             default: break
@@ -66,7 +68,7 @@ struct DemoCommand: ParsableCommand {
         let pipeline = try runner.run(compiled)
         let c = pipeline.counters
         say("\nDone: \(c.records) events scored, \(c.driftRecords) drift records (\(c.driftedRecords) drifted), \(c.alerts) alerts, \(c.retrainRequests) retrain requests, \(c.modelDecisions) model decisions.")
-        if let m = pipeline.model { say(String(format: "Prequential log loss %.4f, accuracy %.4f over %d labelled events.", m.prequential.logLoss, m.prequential.accuracy, c.labelled)) }
+        if let m = pipeline.model { say("Prequential \(m.metricsSummary) over \(c.labelled) labelled events.") }
         say("\nAlerts:")
         for a in alerts {
             let stats = a["statistics"] as? [String: Any] ?? [:]

@@ -2,18 +2,26 @@ import ArgumentParser
 import Foundation
 import WeirRuntime
 
-/// `weir generate`: seeded synthetic events for `topologies/card-fraud.yaml`.
+/// `weir generate`: seeded synthetic events for a topology's schema (card transactions for
+/// `topologies/card-fraud.yaml` by default).
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Write seeded synthetic card transactions (JSONL) for topologies/card-fraud.yaml, optionally with drift.",
-        discussion: "From event --drift-at on, amounts grow, the merchant mix reverses, new merchants appear and the label rule flips (concept drift). device_age_days never drifts."
+        abstract: "Write seeded synthetic events (JSONL) for a topology's schema, optionally with drift.",
+        discussion: """
+        Without --topology: card transactions for topologies/card-fraud.yaml; from event --drift-at on, amounts grow, the merchant mix reverses, new merchants appear and the label rule flips (concept drift); device_age_days never drifts.
+        With --topology FILE: events for that file's schema (bounds, categories, key and event-time fields, label field); from --drift-at on, numeric fields shift by --shift standard deviations (except the first, a control), category weights reverse and the label rule flips.
+        Publish with `weir produce FILE --topic T`.
+        """
     )
+
+    @Option(help: "Generate for this topology's schema instead of the card-fraud demo.") var topology: String?
+    @Option(help: "With --topology: drift size in standard deviations.") var shift = 1.5
 
     @Option(help: "Number of events.") var count = 100_000
     @Option(help: "Index of the first drifted event (none by default).") var driftAt: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 42
-    @Option(help: "Number of distinct users.") var users = 2_000
+    @Option(help: "Number of distinct users (keys).") var users = 2_000
     @Option(help: "Output file (default: stdout).") var output: String?
 
     func validate() throws {
@@ -23,7 +31,15 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let gen = CardFraudGenerator(seed: seed, users: users, driftAt: driftAt)
+        let event: (Int) -> String
+        if let topology {
+            let spec = try loadTopology(topology).spec
+            let gen = SchemaEventGenerator(spec: spec, seed: seed, driftAt: driftAt, shift: shift, keys: users)
+            event = gen.event
+        } else {
+            let gen = CardFraudGenerator(seed: seed, users: users, driftAt: driftAt)
+            event = gen.event
+        }
         let out: FileHandle
         if let output {
             FileManager.default.createFile(atPath: output, contents: nil)
@@ -35,7 +51,7 @@ struct GenerateCommand: ParsableCommand {
         var buf = [UInt8]()
         buf.reserveCapacity(1 << 20)
         for i in 0..<count {
-            buf.append(contentsOf: gen.event(i).utf8)
+            buf.append(contentsOf: event(i).utf8)
             buf.append(0x0A)
             if buf.count > 1 << 20 { out.write(Data(buf)); buf.removeAll(keepingCapacity: true) }
         }

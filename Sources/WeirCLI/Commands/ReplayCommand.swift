@@ -41,7 +41,7 @@ struct ReplayCommand: ParsableCommand {
             + "(\(Int(Double(c.records + c.deadLetters) / max(secs, 1e-9))) events/s): \(c.records) valid, \(c.deadLetters) dead letters, "
             + "\(c.scored) scored (\(c.labelled) labelled), \(c.windowResults) window results, \(c.lateEvents) late"
         if let m = pipeline.model {
-            summary += String(format: "; prequential log loss %.5f, accuracy %.5f", m.prequential.logLoss, m.prequential.accuracy)
+            summary += "; prequential " + m.metricsSummary
         }
         FileHandle.standardError.write(Data((summary + "\n").utf8))
     }
