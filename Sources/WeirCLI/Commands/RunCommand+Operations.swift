@@ -29,11 +29,15 @@ struct Operations {
     let configuration: RunConfiguration
     let logger: Logger
     let status = RuntimeStatus()
-    /// Nil when the endpoint is off (`--metrics-port off`): no metrics are recorded either.
-    let endpoint: OperationsEndpoint.Running?
+    /// Nil when the endpoint is off (`--metrics-port off`) or not started: no metrics are recorded either.
+    private(set) var endpoint: OperationsEndpoint.Running?
+    /// The metrics port was configured (flag, environment or file), not the default.
+    private let metricsPortExplicit: Bool
 
-    /// Resolves flags > WEIR_* environment > config file, bootstraps logging and, unless off,
-    /// metrics and the HTTP endpoint. Prints the configuration and exits with `--print-config`.
+    /// Resolves flags > WEIR_* environment > config file and bootstraps logging (standard error
+    /// through a ``StderrGuard`` in JSON mode or when secrets are configured, so librdkafka's own
+    /// lines are JSON too and no secret value is ever printed). Prints the configuration and exits
+    /// with `--print-config`.
     /// Configuration errors exit 2 with the setting, its source and the bad value (never a secret).
     init(_ o: OperationsOptions, brokers: String?, groupID: String?, from: String?, properties: [String]) throws {
         var flags: [ConfigKey: String] = [:]
@@ -53,7 +57,14 @@ struct Operations {
             throw ExitCode(2)
         }
         configuration = resolved.configuration
-        WeirLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel)
+        metricsPortExplicit = resolved.origins[ConfigKey.metricsPort.rawValue] != nil
+        let secrets = configuration.kafkaProperties.filter { SecretProperties.isSecret($0.key) }.map(\.value)
+        var output = LogOutput.standardError
+        if !o.printConfig && (configuration.logFormat == .json || !secrets.isEmpty),
+           let guarded = StderrGuard.install(format: configuration.logFormat, secrets: secrets) {
+            output = guarded.output
+        }
+        WeirLogging.bootstrap(format: configuration.logFormat, level: configuration.logLevel, output: output)
         var logger = Logger(label: "weir.run")
         logger.logLevel = configuration.logLevel
         self.logger = logger
@@ -62,6 +73,12 @@ struct Operations {
             for line in configuration.redactedLines(origins: resolved.origins) { print(line) }
             throw ExitCode.success
         }
+    }
+
+    /// Starts metrics and the HTTP endpoint unless `metrics_port` is off. A port that cannot be
+    /// bound is fatal when it was configured; the default port (9464) being taken only gives a
+    /// warning (e.g. several instances or tests on one machine) and the run goes on without it.
+    mutating func startEndpoint() throws {
         if let port = configuration.metricsPort {
             let registry = OperationsEndpoint.bootstrapMetrics()
             var httpLogger = Logger(label: "weir.http")
@@ -71,12 +88,12 @@ struct Operations {
                                                              status: status, logger: httpLogger)
                 logger.info("serving /metrics, /healthz and /readyz", metadata: ["address": "http://\(e.host):\(e.port)", "port": "\(e.port)"])
                 endpoint = e
+            } catch where !metricsPortExplicit {
+                logger.warning("\(error); running without metrics and probes (set --metrics-port to choose a port, or off)")
             } catch {
                 logger.error("\(error)")
                 throw ExitCode(1)
             }
-        } else {
-            endpoint = nil
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import WeirKafka
 import WeirRuntime
+import WeirService
 import WeirTopology
 
 /// `weir run`: the deployed consumer.
@@ -14,52 +15,58 @@ struct RunCommand: ParsableCommand {
     )
 
     @Argument(help: "The topology file (YAML).") var topology: String
-    @Option(help: "Bootstrap servers, HOST:PORT[,HOST:PORT...].") var brokers: String?
+    @Option(help: "Bootstrap servers, HOST:PORT[,HOST:PORT...]. Also WEIR_BROKERS.") var brokers: String?
     @Flag(help: "Run on an in-process embedded broker instead (the source topic is created with 4 partitions).") var embedded = false
-    @Option(help: "Consumer group id (default: weir-<topology name>).") var groupID: String?
-    @Option(help: "Where a new group starts: earliest or latest.") var from: String = "earliest"
+    @Option(help: "Consumer group id (default: weir-<topology name>). Also WEIR_GROUP_ID.") var groupID: String?
+    @Option(help: "Where a new group starts: earliest (default) or latest. Also WEIR_FROM.") var from: String?
     @Flag(help: "Exit 0 once every assigned partition is consumed to its end and all outputs are flushed.") var stopAtEnd = false
-    @Option(name: .customShort("X"), help: "A librdkafka property, as name=value (repeatable).") var properties: [String] = []
+    @Option(name: .customShort("X"), help: "A librdkafka property, as name=value (repeatable); name_file=PATH reads the value from a file. Also WEIR_KAFKA_<NAME>[_FILE]. Secrets belong in files or the environment, not here.") var properties: [String] = []
+    @OptionGroup(title: "Operations") var operations: OperationsOptions
 
     func validate() throws {
-        if brokers == nil && !embedded { throw ValidationError("give --brokers HOST:PORT, or --embedded") }
-        if OffsetResetPolicy(rawValue: from) == nil || from == "fail" { throw ValidationError("--from must be earliest or latest, got '\(from)'") }
         for p in properties where !p.contains("=") { throw ValidationError("-X \(p): expected name=value") }
     }
 
     func run() throws {
-        let compiled = try loadTopology(topology)
+        // [ops] flags > WEIR_* environment > config file; logging, metrics and probes.
+        var ops = try Operations(operations, brokers: brokers, groupID: groupID, from: from, properties: properties)
+        let config = ops.configuration
+        if config.brokers == nil && !embedded {
+            ops.logger.error("give --brokers HOST:PORT (or WEIR_BROKERS, or brokers: in the config file), or --embedded")
+            throw ExitCode(2)
+        }
+        let compiled = try ops.loadTopology(topology)
+        try ops.startEndpoint()
         var broker: EmbeddedBroker?
-        var bootstrap = brokers ?? ""
+        var bootstrap = config.brokers ?? ""
         if embedded {
             let b = try EmbeddedBroker()
             for t in compiled.spec.source.topics { try b.createTopic(t, partitions: 4) }
             bootstrap = b.bootstrapServers
             broker = b
-            FileHandle.standardError.write(Data("weir run: embedded broker at \(bootstrap)\n".utf8))
+            ops.report("weir run: embedded broker at \(bootstrap)")
         }
-        var options = KafkaRunner.Options(brokers: bootstrap, groupID: groupID ?? "weir-\(compiled.spec.name)")
-        options.from = OffsetResetPolicy(rawValue: from)!
+        var options = KafkaRunner.Options(brokers: bootstrap, groupID: config.groupID ?? "weir-\(compiled.spec.name)")
+        options.from = OffsetResetPolicy(rawValue: config.from)!
         options.stopAtEnd = stopAtEnd
-        for p in properties {
-            let parts = p.split(separator: "=", maxSplits: 1)
-            options.properties[String(parts[0])] = parts.count > 1 ? String(parts[1]) : ""
-        }
-        var runner = KafkaRunner(options: options, embedded: broker)
+        options.properties = config.kafkaProperties
+        var runner = KafkaRunner(options: options, logger: ops.logger, embedded: broker)
+        runner.status = ops.status
+        runner.metrics = ops.metrics(for: compiled)
         let stop = StopFlag()
         stop.installSignalHandlers()
         runner.shouldStop = { stop.isSet }
         var last: RunProgress?
         runner.onProgress = { p in
             last = p
-            FileHandle.standardError.write(Data((progressLine(p) + "\n").utf8))
+            ops.report(progressLine(p))
         }
-        let pipeline = try runner.run(compiled)
+        let pipeline = try ops.logErrors { try runner.run(compiled) }
         let total = pipeline.counters.records + pipeline.counters.deadLetters
         let active = last?.activeSeconds ?? 0
-        FileHandle.standardError.write(Data(String(
-            format: "weir run: done, %d events in %.3f s from the first event to the last output flushed (%.0f events/s)\n",
-            total, active, active > 0 ? Double(total) / active : 0).utf8))
+        ops.report(String(
+            format: "weir run: done, %d events in %.3f s from the first event to the last output flushed (%.0f events/s)",
+            total, active, active > 0 ? Double(total) / active : 0))
     }
 }
 

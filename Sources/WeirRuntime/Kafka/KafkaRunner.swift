@@ -48,6 +48,9 @@ public struct KafkaRunner {
     public var onOutput: ((OutputKind, UnsafeRawBufferPointer) -> Void)?
     /// Set to true (from another thread) to stop gracefully.
     public var shouldStop: @Sendable () -> Bool = { false }
+    // [ops] Metrics (nil: none) and readiness status (read by /readyz), updated per batch/rebalance.
+    public var metrics: RuntimeMetrics?
+    public var status: RuntimeStatus?
 
     public init(options: Options, logger: Logger = Logger(label: "weir.run"), embedded: EmbeddedBroker? = nil) {
         self.options = options
@@ -61,6 +64,7 @@ public struct KafkaRunner {
         let client = KafkaConfiguration(bootstrapServers: options.brokers, clientID: "weir-\(spec.name)", properties: options.properties)
         let admin = try KafkaAdmin(configuration: client, embeddedBroker: embedded)
         let topics = try admin.listTopics()
+        status?.setBrokerReachable(true)  // [ops]
         guard let source = spec.source.topics.first, let sourceInfo = topics.first(where: { $0.name == source }) else {
             throw KafkaError.invalidState("source topic \(spec.source.topics.first ?? "?") does not exist on \(options.brokers)")
         }
@@ -81,10 +85,19 @@ public struct KafkaRunner {
 
         let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client, lingerMs: 5))
         let observe = onOutput ?? { _, _ in }
-        var sink = TeeSink(base: try KafkaSink(producer: producer, sinks: spec.sinks), kinds: [.alerts, .retrain, .models], observe: observe)
+        // [ops] The metrics read drift records and alerts (once per monitor window) for PSI/KS and open alerts.
+        let metrics = self.metrics
+        var sink = TeeSink(base: try KafkaSink(producer: producer, sinks: spec.sinks),
+                           kinds: Set<OutputKind>([.alerts, .retrain, .models]).union(metrics == nil ? [] : RuntimeMetrics.observedKinds),
+                           observe: { kind, bytes in
+                               metrics?.observe(kind, bytes)
+                               if kind != .drift || metrics == nil { observe(kind, bytes) }
+                           })
         let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
             client: client, groupID: options.groupID, offsetReset: options.from, reportEndOfPartition: options.stopAtEnd))
         var pipeline = try Pipeline(compiled: compiled, partitions: sourceInfo.partitions.count, now: Self.nowMs())
+        // [ops] Readiness: state is restored once the pipeline is built (move after restoring a checkpoint).
+        status?.setStateRestored(true)
 
         // Processed positions (next offset) per partition, committed after outputs are acknowledged.
         var processed: [Int32: Int64] = [:]
@@ -99,40 +112,55 @@ public struct KafkaRunner {
             let offsets = processed.filter { only?.contains($0.key) ?? true }
                 .map { TopicPartitionOffset(topic: source, partition: $0.key, offset: $0.value) }
             try consumer.commit(offsets)
+            metrics?.offsetsCommitted()  // [ops]
         }
         consumer.onRebalance = { event in
             switch event {
             case .assigned(let ps):
                 for p in ps { assigned.insert(p.partition); endOffset.removeValue(forKey: p.partition) }
+                self.status?.assign(ps.map(\.partition))  // [ops]
+                self.metrics?.rebalanced(assignedCount: assigned.count)
             case .revoked(let ps), .lost(let ps):
                 // Before the partitions move: flush outputs and commit what was processed.
                 let revoked = Set(ps.map(\.partition))
                 do { try commitProcessed(revoked) } catch { self.logger.error("commit on revoke failed: \(error)") }
                 for p in revoked { assigned.remove(p); processed.removeValue(forKey: p); endOffset.removeValue(forKey: p) }
+                self.status?.revoke(Array(revoked))  // [ops]
+                self.metrics?.rebalanced(assignedCount: assigned.count)
             }
         }
         consumer.onEvent = { event in
             switch event {
             case .endOfPartition(let tp, let offset): endOffset[tp.partition] = offset
             case .dataLoss(let r): self.logger.error("\(r.description)")
-            case .error(let e): self.logger.warning("\(e.description)")
+            case .error(let e):
+                self.logger.warning("\(e.description)")
+                // [ops] Readiness: all brokers down makes the instance unready until the next fetch or commit.
+                if case .broker(let code, _, _, _, _) = e, code == .allBrokersDown {
+                    self.status?.setBrokerReachable(false, error: e.description)
+                }
             case .offsetReset: break
             }
         }
         try consumer.subscribe([source])
+        status?.setRunning(true)  // [ops]
+        defer { status?.setRunning(false) }
 
         var batch = InputBatch(capacity: 4096)
         let clock = ContinuousClock()
         let start = clock.now
         var lastCommit = start
         var lastProgress = start
+        var lastLag = start  // [ops]
         var events = 0
         var sawInput = false
         var firstInput: ContinuousClock.Instant?
         func processBatch() throws {
             guard batch.count > 0 else { return }
             if firstInput == nil { firstInput = clock.now }
+            let began = clock.now  // [ops]
             try pipeline.process(batch, topic: source, now: Self.nowMs(), into: &sink)
+            metrics?.batchProcessed(pipeline, events: batch.count, duration: clock.now - began)  // [ops]
             events += batch.count
             for i in 0..<batch.count {
                 processed[batch.partitions[i]] = max(processed[batch.partitions[i]] ?? 0, batch.offsets[i] + 1)
@@ -153,11 +181,26 @@ public struct KafkaRunner {
             }
             if let failure { throw failure }
             try processBatch()
-            if !sawInput { try pipeline.tick(now: Self.nowMs(), into: &sink) }
+            if !sawInput {
+                try pipeline.tick(now: Self.nowMs(), into: &sink)
+                metrics?.outputsWritten(pipeline)  // [ops]
+            }
             producer.poll()
             if clock.now - lastCommit >= options.commitInterval {
                 try commitProcessed()
                 lastCommit = clock.now
+                status?.setBrokerReachable(true)  // [ops] a commit succeeded
+            }
+            // [ops] Lag per partition (high watermark - next offset to process), every few seconds.
+            if status != nil || metrics != nil, clock.now - lastLag >= .seconds(2) {
+                lastLag = clock.now
+                var lag: [Int32: Int64] = [:]
+                for p in assigned {
+                    guard let w = try? consumer.watermarks(TopicPartition(topic: source, partition: p), timeout: .milliseconds(500)) else { continue }
+                    lag[p] = max(0, w.high - (processed[p] ?? w.low))
+                }
+                status?.setLag(lag)
+                metrics?.setLag(lag)
             }
             if clock.now - lastProgress >= .seconds(1), let onProgress {
                 onProgress(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock))

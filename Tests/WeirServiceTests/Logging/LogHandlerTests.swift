@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Testing
-import WeirService
+@testable import WeirService
 
 /// JSON logs: one valid object per line whatever the message; the text default stays on one line.
 struct LogHandlerTests {
@@ -40,5 +40,24 @@ struct LogHandlerTests {
         logger.warning("two\nlines", metadata: ["topic": "transactions"])
         #expect(out.lines.count == 1)
         #expect(out.lines[0].hasSuffix(" warning weir.run: two\\nlines topic=transactions"), "\(out.lines)")
+    }
+
+    /// librdkafka's own stderr lines become JSON records with its level; secrets are redacted in
+    /// every mode; lines that are JSON objects already pass unchanged.
+    @Test func stderrGuardWrapsLibrdkafkaLinesAndRedactsSecrets() throws {
+        let json = StderrGuard.rewriter(format: .json, secrets: ["hunter2", "k3y-pem-material"])
+        let line = "%4|1795439793.730|CONFWARN|weir-card-fraud#producer-1| [thrd:app]: Configuration property `sasl.username` only applies when ..."
+        let wrapped = try #require(try JSONSerialization.jsonObject(with: Data(json.rewrite(line).utf8)) as? [String: Any])
+        #expect(wrapped["level"] as? String == "warning")
+        #expect(wrapped["label"] as? String == "librdkafka")
+        #expect((wrapped["message"] as? String)?.hasPrefix("[thrd:app]: Configuration property") == true)
+        #expect((wrapped["metadata"] as? [String: String]) == ["client": "weir-card-fraud#producer-1", "facility": "CONFWARN"])
+        let stray = try #require(try JSONSerialization.jsonObject(with: Data(json.rewrite("weir run: fatal: password hunter2 rejected").utf8)) as? [String: Any])
+        #expect(stray["label"] as? String == "stderr")
+        #expect(stray["message"] as? String == "weir run: fatal: password <redacted> rejected")
+        let record = #"{"ts":"x","level":"info","label":"weir.run","message":"ok"}"#
+        #expect(json.rewrite(record) == record)
+        let text = StderrGuard.rewriter(format: .text, secrets: ["hunter2"])
+        #expect(text.rewrite("%7|1|CONF|c| sasl.password=hunter2") == "%7|1|CONF|c| sasl.password=<redacted>")
     }
 }
