@@ -25,5 +25,8 @@ let package = Package(
             dependencies: ["BenchSupport", .product(name: "WeirDrift", package: "main"), .product(name: "WeirStats", package: "main")],
             exclude: ["peer_contract.py"]
         ),
+        // Issue 7 end to end: drives `weir produce`/`weir run`/`weir replay`, kcat and the Python
+        // peers as processes, so it links no Weir module.
+        .executableTarget(name: "FraudBench"),
     ]
 )
