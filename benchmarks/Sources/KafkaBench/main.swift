@@ -99,7 +99,13 @@ final class BenchBroker {
         }
         bootstrap = String(decoding: line, as: UTF8.self)
     }
-    deinit { process.terminate(); process.waitUntilExit() }
+    /// Stops the broker (top-level globals are never deinitialised, so `main` calls this).
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+    deinit { stop() }
 }
 
 func weirProduce(_ ev: Events, bootstrap: String) throws -> Double {
@@ -216,3 +222,4 @@ Targets:
 - Weir consumer whole run >= kcat whole process (both assign partitions directly): \(String(format: "%.2fx", best(weirAssignWhole) / best(kcat))) -> \(best(weirAssignWhole) >= best(kcat) ? "PASS" : "FAIL")
 - Weir producer >= 500,000 msgs/s: \(produceRate >= 500_000 ? "PASS" : "FAIL")
 """)
+broker.stop()
