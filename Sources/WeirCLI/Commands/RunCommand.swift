@@ -11,7 +11,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a topology as a Kafka consumer: read the source topic, write scores, windows, drift, alerts, retrain requests, model decisions and dead letters to the sink topics.",
-        discussion: "Processing is at least once: offsets are committed only after the outputs they caused are acknowledged. Progress goes to stderr once a second."
+        discussion: "Every checkpoint interval (default 1 s) the state and the source offsets it covers are checkpointed to <topology>.changelog after the outputs are acknowledged (at least once) or in one transaction with them (exactly once); a restart resumes from the newest checkpoint. SIGINT/SIGTERM checkpoint and exit 0; a fenced instance exits 2. Progress goes to stderr once a second. See docs/fault-tolerance.md."
     )
 
     @Argument(help: "The topology file (YAML).") var topology: String
@@ -22,6 +22,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Exit 0 once every assigned partition is consumed to its end and all outputs are flushed.") var stopAtEnd = false
     @Option(name: .customShort("X"), help: "A librdkafka property, as name=value (repeatable); name_file=PATH reads the value from a file. Also WEIR_KAFKA_<NAME>[_FILE]. Secrets belong in files or the environment, not here.") var properties: [String] = []
     @OptionGroup(title: "Operations") var operations: OperationsOptions
+    @OptionGroup(title: "Checkpoints and guarantees") var faultTolerance: FaultToleranceOptions
 
     func validate() throws {
         for p in properties where !p.contains("=") { throw ValidationError("-X \(p): expected name=value") }
@@ -50,6 +51,7 @@ struct RunCommand: ParsableCommand {
         options.from = OffsetResetPolicy(rawValue: config.from)!
         options.stopAtEnd = stopAtEnd
         options.properties = config.kafkaProperties
+        faultTolerance.apply(to: &options)
         var runner = KafkaRunner(options: options, logger: ops.logger, embedded: broker)
         runner.status = ops.status
         runner.metrics = ops.metrics(for: compiled)
@@ -61,7 +63,7 @@ struct RunCommand: ParsableCommand {
             last = p
             ops.report(progressLine(p))
         }
-        let pipeline = try ops.logErrors { try runner.run(compiled) }
+        let pipeline = try ops.logErrors { try runReportingFatal { try runner.run(compiled) } }
         let total = pipeline.counters.records + pipeline.counters.deadLetters
         let active = last?.activeSeconds ?? 0
         ops.report(String(
@@ -85,6 +87,6 @@ func progressLine(_ p: RunProgress) -> String {
     var s = String(format: "[%6.1fs] %d events (%.0f/s), %d dead letters, %d scored, %d drift records (%d drifted), %d alerts, %d retrain requests, %d model decisions",
                    p.seconds, p.events, Double(p.events) / max(p.seconds, 1e-9), c.deadLetters, c.scored, c.driftRecords, c.driftedRecords,
                    c.alerts, c.retrainRequests, c.modelDecisions)
-    if let l = p.logLoss, let a = p.accuracy { s += String(format: ", log loss %.4f, accuracy %.4f", l, a) }
+    if let m = p.modelSummary { s += ", " + m }
     return s
 }

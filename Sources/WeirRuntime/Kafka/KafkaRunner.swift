@@ -15,25 +15,54 @@ public struct RunProgress: Sendable {
     public var counters: PipelineCounters
     public var logLoss: Double?
     public var accuracy: Double?
+    /// The model's prequential metrics, as ``ModelStage/metricsSummary``.
+    public var modelSummary: String?
+    /// Checkpoints written so far and the newest epoch.
+    public var checkpoints = 0
+    public var epoch: UInt64 = 0
 }
 
-/// `weir run`: Kafka source → ``Pipeline`` → Kafka sinks, at least once.
+/// `weir run`: Kafka source → ``Pipeline`` → Kafka sinks, with checkpoints (see
+/// `docs/fault-tolerance.md`).
 ///
-/// Offsets are committed only after every output the processed records caused has been
-/// acknowledged by the brokers (producer flush), every `commitInterval` and at the end; a
-/// crash replays from the last commit, so outputs may repeat but nothing is lost. Output topics
-/// are created when missing (models compacted on real clusters).
+/// Every checkpoint interval, on partition revocation and at shutdown, a
+/// ``CheckpointCoordinator`` writes the pipeline's state with the source offsets it covers, after
+/// the outputs they caused are acknowledged (at least once) or in one transaction with them
+/// (exactly once), then commits the group offsets. On start the newest checkpoint is restored
+/// and the source partitions resume from its offsets. Without checkpoints (`checkpoints: .none`)
+/// only group offsets are committed, after the outputs are acknowledged. Output topics (and the
+/// changelog) are created when missing (models and changelog compacted on real clusters).
 public struct KafkaRunner {
+    /// Where checkpoints are kept.
+    public enum CheckpointLocation: Sendable, Equatable {
+        /// The changelog topic `<topology>.changelog` on the same cluster (the default).
+        case kafka
+        /// Files in a local directory (exactly-once needs `.kafka`).
+        case directory(String)
+        /// No checkpoints: state starts empty on every start; only group offsets are committed.
+        case none
+    }
+
     public struct Options: Sendable {
         public var brokers: String
         public var groupID: String
         public var from: OffsetResetPolicy = .earliest
         /// Exit once every assigned partition is read to its end and outputs are flushed.
         public var stopAtEnd = false
+        /// Offset commit interval when checkpoints are off.
         public var commitInterval: Duration = .seconds(1)
         public var properties: [String: String] = [:]
         /// Stop after this long (nil: run until stopped).
         public var maxDuration: Duration?
+        public var checkpoints: CheckpointLocation = .kafka
+        /// Overrides the topology's `processing.guarantee`.
+        public var guarantee: ProcessingSpec.Guarantee?
+        /// Overrides the topology's `processing.checkpoint_interval_ms`.
+        public var checkpointInterval: Duration?
+        /// This process's name in checkpoints and transactions (default: host, pid and start time).
+        public var instanceID: String?
+        /// Consumer `session.timeout.ms` (how soon a stopped member loses its partitions).
+        public var sessionTimeoutMs = 10_000
         public init(brokers: String, groupID: String) {
             self.brokers = brokers
             self.groupID = groupID
@@ -59,8 +88,16 @@ public struct KafkaRunner {
     }
 
     /// Runs until stopped (or, with `stopAtEnd`, until the input is consumed). Returns the pipeline.
+    /// - Throws: ``CheckpointError/fenced(topology:ownEpoch:newerOwner:newerEpoch:)`` when another
+    ///   instance took over; ``KafkaError`` for fatal client errors (fenced producer, data loss,
+    ///   undeliverable outputs); ``CheckpointRestoreError`` when the checkpoint does not fit.
     public func run(_ compiled: CompiledTopology) throws -> Pipeline {
         let spec = compiled.spec
+        let guarantee = options.guarantee ?? spec.processing.guarantee
+        let interval = options.checkpointInterval ?? .milliseconds(spec.processing.checkpointIntervalMs)
+        if guarantee == .exactlyOnce && options.checkpoints != .kafka {
+            throw KafkaError.invalidState("exactly_once needs checkpoints in the Kafka changelog (not a directory or none)")
+        }
         let client = KafkaConfiguration(bootstrapServers: options.brokers, clientID: "weir-\(spec.name)", properties: options.properties)
         let admin = try KafkaAdmin(configuration: client, embeddedBroker: embedded)
         let topics = try admin.listTopics()
@@ -70,8 +107,11 @@ public struct KafkaRunner {
         }
         if spec.source.topics.count > 1 { throw KafkaError.invalidState("weir run reads one source topic for now; the topology lists \(spec.source.topics.count)") }
         let existing = Set(topics.map(\.name))
-        let missing = KafkaSink.topicNames(spec.sinks).filter { !existing.contains($0) }.map { name in
-            NewTopic(name: name, partitions: 1, configs: name == spec.sinks.models ? ["cleanup.policy": "compact"] : [:])
+        let changelog = KafkaChangelogStore.topicName(spec.name)
+        var wanted = KafkaSink.topicNames(spec.sinks)
+        if options.checkpoints == .kafka { wanted.append(changelog) }
+        let missing = wanted.filter { !existing.contains($0) }.map { name in
+            NewTopic(name: name, partitions: 1, configs: name == spec.sinks.models || name == changelog ? ["cleanup.policy": "compact"] : [:])
         }
         if !missing.isEmpty {
             do {
@@ -83,36 +123,84 @@ public struct KafkaRunner {
             }
         }
 
-        let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client, lingerMs: 5))
+        let owner = options.instanceID ?? CheckpointCoordinator.defaultOwner()
+        // Exactly once: one transactional id per topology and group (this runner checkpoints its whole
+        // state), so a restarted instance fences the previous one on real clusters.
+        let producer = try KafkaProducer(configuration: ProducerConfiguration(
+            client: client, transactionalID: guarantee == .exactlyOnce ? "weir-\(spec.name)-\(options.groupID)" : nil, lingerMs: 5))
+        let store: (any CheckpointStore)?
+        switch options.checkpoints {
+        case .kafka: store = try KafkaChangelogStore(topology: spec.name, producer: producer, client: client)
+        case .directory(let dir): store = try DirectoryCheckpointStore(directory: dir, topology: spec.name)
+        case .none: store = nil
+        }
+        let coordinator = CheckpointCoordinator(store: store, guarantee: guarantee, owner: owner, topology: spec.name,
+                                                sourceTopic: source, producer: producer, logger: logger)
+        coordinator.metrics = metrics
+        var pipeline = try Pipeline(compiled: compiled, partitions: sourceInfo.partitions.count, now: Self.nowMs())
+        // Processed positions (next offset) per partition: what the pipeline's state covers.
+        var processed: [Int32: Int64] = [:]
+        let restored = try coordinator.restore(into: &pipeline)
+        status?.setStateRestored(true)  // [ops] readiness: state restored (or nothing to restore)
+
         let observe = onOutput ?? { _, _ in }
         // [ops] The metrics read drift records and alerts (once per monitor window) for PSI/KS and open alerts.
         let metrics = self.metrics
-        var sink = TeeSink(base: try KafkaSink(producer: producer, sinks: spec.sinks),
+        var kafkaSink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: source, tagging: store != nil)
+        kafkaSink.transactionOwner = guarantee == .exactlyOnce ? owner : nil
+        kafkaSink.begin(epoch: coordinator.epoch + 1)
+        var sink = TeeSink(base: kafkaSink,
                            kinds: Set<OutputKind>([.alerts, .retrain, .models]).union(metrics == nil ? [] : RuntimeMetrics.observedKinds),
                            observe: { kind, bytes in
                                metrics?.observe(kind, bytes)
                                if kind != .drift || metrics == nil { observe(kind, bytes) }
                            })
+        // Resuming from a checkpoint: an offset that is no longer in the log is lost input (fatal).
+        // One poll serves at most this many messages, so checkpoints (and progress) keep their
+        // interval while a large backlog is read.
+        var consumerClient = client
+        if consumerClient.properties["consume.callback.max.messages"] == nil { consumerClient.properties["consume.callback.max.messages"] = "2048" }
         let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
-            client: client, groupID: options.groupID, offsetReset: options.from, reportEndOfPartition: options.stopAtEnd))
-        var pipeline = try Pipeline(compiled: compiled, partitions: sourceInfo.partitions.count, now: Self.nowMs())
-        // [ops] Readiness: state is restored once the pipeline is built (move after restoring a checkpoint).
-        status?.setStateRestored(true)
+            client: consumerClient, groupID: options.groupID, offsetReset: restored == nil ? options.from : .fail,
+            reportEndOfPartition: options.stopAtEnd, sessionTimeoutMs: options.sessionTimeoutMs))
+        coordinator.consumer = consumer
+        if let restored {
+            consumer.setStartOffsets(restored.offsets.map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) })
+            for o in restored.offsets { processed[o.partition] = o.offset }
+        }
+        try coordinator.start()
 
-        // Processed positions (next offset) per partition, committed after outputs are acknowledged.
-        var processed: [Int32: Int64] = [:]
         // End offset reported per partition; a partition is at its end while processed >= that.
         var endOffset: [Int32: Int64] = [:]
         var assigned = Set<Int32>()
-        func commitProcessed(_ only: Set<Int32>? = nil) throws {
-            try producer.flush(timeout: .seconds(60))
-            if producer.counts.failed > 0 {
-                throw KafkaError.invalidState("\(producer.counts.failed) output records were not delivered (last error \(String(describing: producer.counts.lastError))); not committing")
+        var batch = InputBatch(capacity: 4096)
+        var failure: (any Error)?
+        var dirty = false
+        var events = 0
+        var sawInput = false
+        let clock = ContinuousClock()
+        var firstInput: ContinuousClock.Instant?
+        var deadLetterLog = DeadLetterLog(logger: logger)  // [ops]
+        func processBatch() throws {
+            guard batch.count > 0 else { return }
+            if firstInput == nil { firstInput = clock.now }
+            let began = clock.now  // [ops]
+            try pipeline.process(batch, topic: source, now: Self.nowMs(), into: &sink)
+            metrics?.batchProcessed(pipeline, events: batch.count, duration: clock.now - began)  // [ops]
+            deadLetterLog.batchProcessed(pipeline, topic: source)  // [ops] rate-limited, with topic/partition/offset/field
+            events += batch.count
+            for i in 0..<batch.count {
+                processed[batch.partitions[i]] = max(processed[batch.partitions[i]] ?? 0, batch.offsets[i] + 1)
             }
-            let offsets = processed.filter { only?.contains($0.key) ?? true }
-                .map { TopicPartitionOffset(topic: source, partition: $0.key, offset: $0.value) }
-            try consumer.commit(offsets)
-            metrics?.offsetsCommitted()  // [ops]
+            batch.removeAll()
+            sawInput = true
+            dirty = true
+        }
+        /// A checkpoint of everything processed (covering `processed`), or a plain offset commit.
+        func checkpoint() throws {
+            guard dirty || sink.base.written > 0 else { return }
+            try coordinator.checkpoint(pipeline, offsets: processed, sink: &sink.base)
+            dirty = false
         }
         consumer.onRebalance = { event in
             switch event {
@@ -120,10 +208,29 @@ public struct KafkaRunner {
                 for p in ps { assigned.insert(p.partition); endOffset.removeValue(forKey: p.partition) }
                 self.status?.assign(ps.map(\.partition))  // [ops]
                 self.metrics?.rebalanced(assignedCount: assigned.count)
-            case .revoked(let ps), .lost(let ps):
-                // Before the partitions move: flush outputs and commit what was processed.
+            case .lost(let ps):
+                // The group moved these partitions without asking (e.g. this process was stopped
+                // longer than the session timeout): another member may own them and be writing
+                // checkpoints. Never commit for them; stop and let a restart resume from the newest checkpoint.
+                if failure == nil {
+                    failure = CheckpointError.partitionsLost(ps.map(\.partition).sorted())
+                    self.logger.error("partitions \(ps.map(\.partition)) lost to the group: this instance was fenced")
+                }
+                for p in ps { assigned.remove(p.partition); processed.removeValue(forKey: p.partition) }
+                self.status?.revoke(ps.map(\.partition))  // [ops]
+            case .revoked(let ps):
+                // Before the partitions move: process what was read, then checkpoint it (outputs
+                // acknowledged first), so the next owner resumes exactly here.
                 let revoked = Set(ps.map(\.partition))
-                do { try commitProcessed(revoked) } catch { self.logger.error("commit on revoke failed: \(error)") }
+                if failure == nil {
+                    do {
+                        try processBatch()
+                        try checkpoint()
+                    } catch {
+                        self.logger.error("checkpoint on revoke failed: \(error)")
+                        failure = error
+                    }
+                }
                 for p in revoked { assigned.remove(p); processed.removeValue(forKey: p); endOffset.removeValue(forKey: p) }
                 self.status?.revoke(Array(revoked))  // [ops]
                 self.metrics?.rebalanced(assignedCount: assigned.count)
@@ -142,91 +249,89 @@ public struct KafkaRunner {
             case .offsetReset: break
             }
         }
-        try consumer.subscribe([source])
-        status?.setRunning(true)  // [ops]
-        defer { status?.setRunning(false) }
+        defer {
+            // The handlers capture the consumer and producer: release them so the clients are destroyed.
+            consumer.onRebalance = nil
+            consumer.onEvent = nil
+            coordinator.consumer = nil
+        }
+        do {
+            try consumer.subscribe([source])
+            status?.setRunning(true)  // [ops]
+            defer { status?.setRunning(false) }
 
-        var batch = InputBatch(capacity: 4096)
-        let clock = ContinuousClock()
-        let start = clock.now
-        var lastCommit = start
-        var lastProgress = start
-        var lastLag = start  // [ops]
-        var events = 0
-        var sawInput = false
-        var firstInput: ContinuousClock.Instant?
-        func processBatch() throws {
-            guard batch.count > 0 else { return }
-            if firstInput == nil { firstInput = clock.now }
-            let began = clock.now  // [ops]
-            try pipeline.process(batch, topic: source, now: Self.nowMs(), into: &sink)
-            metrics?.batchProcessed(pipeline, events: batch.count, duration: clock.now - began)  // [ops]
-            events += batch.count
-            for i in 0..<batch.count {
-                processed[batch.partitions[i]] = max(processed[batch.partitions[i]] ?? 0, batch.offsets[i] + 1)
-            }
-            batch.removeAll()
-            sawInput = true
-        }
-        var failure: (any Error)?
-        while !shouldStop() {
-            sawInput = false
-            // Bounded batches: drift decisions and retrain requests take effect within ~1k events.
-            try consumer.poll(timeout: .milliseconds(100)) { m in
-                guard failure == nil, let v = m.value else { return }
-                batch.append(v, partition: m.partition, offset: m.offset)
-                if batch.count >= 1024 {
-                    do { try processBatch() } catch { failure = error }
+            let start = clock.now
+            var lastCheckpoint = start
+            var lastProgress = start
+            var lastLag = start  // [ops]
+            let every = store == nil ? options.commitInterval : interval
+            while !shouldStop() {
+                sawInput = false
+                // Bounded batches: drift decisions and retrain requests take effect within ~1k events.
+                try consumer.poll(timeout: .milliseconds(100)) { m in
+                    guard failure == nil, let v = m.value else { return }
+                    batch.append(v, partition: m.partition, offset: m.offset)
+                    if batch.count >= 1024 {
+                        do { try processBatch() } catch { failure = error }
+                    }
                 }
+                if let failure { throw failure }
+                try processBatch()
+                if !sawInput {
+                    try pipeline.tick(now: Self.nowMs(), into: &sink)
+                    metrics?.outputsWritten(pipeline)  // [ops]
+                }
+                producer.poll()
+                if let fatal = producer.fatalError { throw fatal }
+                if every > .zero && clock.now - lastCheckpoint >= every {
+                    try checkpoint()
+                    lastCheckpoint = clock.now
+                    status?.setBrokerReachable(true)  // [ops] a commit succeeded
+                }
+                // [ops] Lag per partition (high watermark - next offset to process), every few seconds.
+                if status != nil || metrics != nil, clock.now - lastLag >= .seconds(2) {
+                    lastLag = clock.now
+                    var lag: [Int32: Int64] = [:]
+                    for p in assigned {
+                        guard let w = try? consumer.watermarks(TopicPartition(topic: source, partition: p), timeout: .milliseconds(500)) else { continue }
+                        lag[p] = max(0, w.high - (processed[p] ?? w.low))
+                    }
+                    status?.setLag(lag)
+                    metrics?.setLag(lag)
+                }
+                if clock.now - lastProgress >= .seconds(1), let onProgress {
+                    onProgress(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock, coordinator))
+                    lastProgress = clock.now
+                }
+                if options.stopAtEnd && !assigned.isEmpty && !sawInput && assigned.allSatisfy({ p in
+                    endOffset[p].map { end in (processed[p] ?? end) >= end } ?? false
+                }) { break }
+                if let max = options.maxDuration, clock.now - start >= max { break }
             }
-            if let failure { throw failure }
+            // Graceful stop: checkpoint what was processed (or commit the open transaction), then
+            // leave the group.
             try processBatch()
-            if !sawInput {
-                try pipeline.tick(now: Self.nowMs(), into: &sink)
-                metrics?.outputsWritten(pipeline)  // [ops]
-            }
-            producer.poll()
-            if clock.now - lastCommit >= options.commitInterval {
-                try commitProcessed()
-                lastCommit = clock.now
-                status?.setBrokerReachable(true)  // [ops] a commit succeeded
-            }
-            // [ops] Lag per partition (high watermark - next offset to process), every few seconds.
-            if status != nil || metrics != nil, clock.now - lastLag >= .seconds(2) {
-                lastLag = clock.now
-                var lag: [Int32: Int64] = [:]
-                for p in assigned {
-                    guard let w = try? consumer.watermarks(TopicPartition(topic: source, partition: p), timeout: .milliseconds(500)) else { continue }
-                    lag[p] = max(0, w.high - (processed[p] ?? w.low))
-                }
-                status?.setLag(lag)
-                metrics?.setLag(lag)
-            }
-            if clock.now - lastProgress >= .seconds(1), let onProgress {
-                onProgress(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock))
-                lastProgress = clock.now
-            }
-            if options.stopAtEnd && !assigned.isEmpty && !sawInput && assigned.allSatisfy({ p in
-                endOffset[p].map { end in (processed[p] ?? end) >= end } ?? false
-            }) { break }
-            if let max = options.maxDuration, clock.now - start >= max { break }
+            try checkpoint()
+            coordinator.abort()
+            onProgress?(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock, coordinator))
+        } catch {
+            coordinator.abort()
+            consumer.close()
+            producer.close(timeout: .seconds(5))
+            throw error
         }
-        try commitProcessed()
-        onProgress?(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock))
         consumer.close()
-        // The handlers capture the consumer and producer: release them so the clients are destroyed.
-        consumer.onRebalance = nil
-        consumer.onEvent = nil
         producer.close()
         return pipeline
     }
 
     private func progress(_ p: Pipeline, events: Int, since start: ContinuousClock.Instant, firstInput: ContinuousClock.Instant?,
-                          clock: ContinuousClock) -> RunProgress {
+                          clock: ContinuousClock, _ c: CheckpointCoordinator) -> RunProgress {
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
         let now = clock.now
         return RunProgress(seconds: seconds(now - start), activeSeconds: firstInput.map { seconds(now - $0) } ?? 0, events: events,
-                           counters: p.counters, logLoss: p.model?.prequential.logLoss, accuracy: p.model?.prequential.accuracy)
+                           counters: p.counters, logLoss: p.model?.prequential.logLoss, accuracy: p.model?.prequential.accuracy,
+                           modelSummary: p.model?.metricsSummary, checkpoints: c.written, epoch: c.epoch)
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -1,18 +1,49 @@
 import WeirKafka
 import WeirTopology
 
-/// Writes outputs to the topology's sink topics with an idempotent producer. Dead letters carry
-/// the original bytes as value and headers `weir.error`, `weir.field`, `weir.source.topic`,
-/// `weir.source.partition`, `weir.source.offset`.
+/// Writes outputs to the topology's sink topics with an idempotent (or transactional) producer.
+///
+/// Every output record carries the headers of `docs/records.md` (section "Kafka headers"):
+/// `weir.source.topic`, `weir.source.partition`, `weir.source.offset` (the input record it
+/// follows from, see ``OutputSink/position(partition:offset:)``), `weir.seq` (its ordinal among
+/// the records of the same output topic following from that input record), `weir.epoch` (the
+/// checkpoint epoch that will cover it) and, exactly-once, `weir.txn` (`<owner>/<epoch>/<n>`: the
+/// transaction and the record's index in it). A consumer drops duplicates by (topic,
+/// `weir.source.partition`, `weir.source.offset`, `weir.seq`).
+///
+/// Dead letters carry the original bytes as value and headers `weir.error`, `weir.field`,
+/// `weir.source.topic`, `weir.source.partition`, `weir.source.offset` (and the epoch headers).
 public struct KafkaSink: OutputSink {
     public let producer: KafkaProducer
     private let topics: [ProducerTopic]
     private let dlq: ProducerTopic
+    /// Tag records with origin and epoch headers.
+    public var tagging: Bool
+    public let sourceTopic: String
+    /// The checkpoint epoch being written (records are tagged with it).
+    public var epoch: UInt64 = 1
+    /// Exactly-once: the transaction owner (records get `weir.txn`).
+    public var transactionOwner: String?
+    /// Output records written in the current epoch (including dead letters).
+    public private(set) var written: UInt64 = 0
+    private var partition: Int32 = -1
+    private var offset: Int64 = -1
+    // Per output kind: the position of its last record and the ordinal there.
+    private var lastPartition = [Int32](repeating: -1, count: OutputKind.allCases.count + 1)
+    private var lastOffset = [Int64](repeating: -1, count: OutputKind.allCases.count + 1)
+    private var seq = [Int](repeating: 0, count: OutputKind.allCases.count + 1)
+    private var headers: [KafkaHeader] = []
+    private var epochHeader = KafkaHeader(name: "weir.epoch", string: "1")
+    private let topicHeader: KafkaHeader
 
-    public init(producer: KafkaProducer, sinks: SinksSpec) throws {
+    public init(producer: KafkaProducer, sinks: SinksSpec, sourceTopic: String = "", tagging: Bool = false) throws {
         self.producer = producer
         topics = try OutputKind.allCases.map { try producer.topic(Self.topicName($0, sinks)) }
         dlq = try producer.topic(sinks.deadLetters)
+        self.sourceTopic = sourceTopic
+        self.tagging = tagging
+        topicHeader = KafkaHeader(name: "weir.source.topic", string: sourceTopic)
+        headers.reserveCapacity(8)
     }
 
     /// The topic a kind of output goes to.
@@ -34,8 +65,44 @@ public struct KafkaSink: OutputSink {
         OutputKind.allCases.map { topicName($0, sinks) } + [sinks.deadLetters]
     }
 
+    /// Starts a new epoch: records written from now on are tagged with it and counted afresh.
+    public mutating func begin(epoch: UInt64) {
+        self.epoch = epoch
+        epochHeader = KafkaHeader(name: "weir.epoch", string: String(epoch))
+        written = 0
+    }
+
+    public mutating func position(partition: Int32, offset: Int64) {
+        self.partition = partition
+        self.offset = offset
+    }
+
+    /// Fills `headers` for a record of kind slot `k` at the current position.
+    private mutating func tag(_ k: Int) {
+        headers.removeAll(keepingCapacity: true)
+        if lastPartition[k] == partition && lastOffset[k] == offset {
+            seq[k] += 1
+        } else {
+            lastPartition[k] = partition
+            lastOffset[k] = offset
+            seq[k] = 0
+        }
+        headers.append(topicHeader)
+        headers.append(KafkaHeader(name: "weir.source.partition", string: String(partition)))
+        headers.append(KafkaHeader(name: "weir.source.offset", string: String(offset)))
+        headers.append(KafkaHeader(name: "weir.seq", string: String(seq[k])))
+        headers.append(epochHeader)
+        if let owner = transactionOwner { headers.append(KafkaHeader(name: "weir.txn", string: "\(owner)/\(epoch)/\(written)")) }
+    }
+
     public mutating func write(_ kind: OutputKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) throws {
-        try producer.send(to: topics[kind.rawValue], key: key, value: value)
+        if tagging {
+            tag(kind.rawValue)
+            try producer.send(to: topics[kind.rawValue], key: key, value: value, headers: headers)
+        } else {
+            try producer.send(to: topics[kind.rawValue], key: key, value: value)
+        }
+        written &+= 1
     }
 
     public mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws {
@@ -44,6 +111,11 @@ public struct KafkaSink: OutputSink {
                        KafkaHeader(name: "weir.source.partition", string: String(source.partition)),
                        KafkaHeader(name: "weir.source.offset", string: String(source.offset))]
         if let field { headers.append(KafkaHeader(name: "weir.field", string: field)) }
+        if tagging {
+            headers.append(epochHeader)
+            if let owner = transactionOwner { headers.append(KafkaHeader(name: "weir.txn", string: "\(owner)/\(epoch)/\(written)")) }
+        }
         try producer.send(to: dlq, key: nil, value: original, headers: headers)
+        written &+= 1
     }
 }

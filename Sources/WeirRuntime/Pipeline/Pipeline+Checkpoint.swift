@@ -102,4 +102,10 @@ extension Pipeline {
             throw .damaged(.invalidValue(field: "Pipeline", detail: "\(error)"))
         }
     }
+
+    /// After restoring a checkpoint taken `delta` ms of wall-clock time ago: see
+    /// `StreamGraph.shiftWallClock(by:)` (idleness does not count the downtime).
+    public mutating func shiftWallClock(by delta: Int64) {
+        graph.shiftWallClock(by: delta)
+    }
 }

@@ -1,0 +1,86 @@
+import WeirStats
+
+/// One consistent checkpoint of a running topology: the pipeline's whole state and the source
+/// offsets it covers (the next offset to read per source partition), written after every output
+/// caused by the input before those offsets.
+///
+/// `epoch` grows by one per checkpoint of a topology (across restarts: a restored instance
+/// continues from the restored epoch); `owner` names the process that wrote it (its run id), and
+/// `outputRecords` how many output records it wrote in this epoch (exactly-once: the size of the
+/// transaction the checkpoint closes).
+public struct Checkpoint: Sendable, Equatable {
+    public var topology: String
+    public var epoch: UInt64
+    public var owner: String
+    public var sourceTopic: String
+    /// Next offset to read, per source partition, sorted by partition.
+    public var offsets: [SourceOffset]
+    public var outputRecords: UInt64
+    /// Wall clock (epoch ms) when it was taken.
+    public var wallTimeMs: Int64
+    /// ``Pipeline/checkpointState()`` bytes.
+    public var state: [UInt8]
+
+    public struct SourceOffset: Sendable, Equatable {
+        public var partition: Int32
+        public var offset: Int64
+        public init(partition: Int32, offset: Int64) {
+            self.partition = partition
+            self.offset = offset
+        }
+    }
+
+    public init(topology: String, epoch: UInt64, owner: String, sourceTopic: String, offsets: [SourceOffset],
+                outputRecords: UInt64 = 0, wallTimeMs: Int64 = 0, state: [UInt8]) {
+        self.topology = topology
+        self.epoch = epoch
+        self.owner = owner
+        self.sourceTopic = sourceTopic
+        self.offsets = offsets.sorted { $0.partition < $1.partition }
+        self.outputRecords = outputRecords
+        self.wallTimeMs = wallTimeMs
+        self.state = state
+    }
+
+    /// The offset to resume `partition` from, if the checkpoint covers it.
+    public func offset(of partition: Int32) -> Int64? { offsets.first { $0.partition == partition }?.offset }
+}
+
+/// Why a checkpoint could not be written or read.
+public enum CheckpointError: Error, Equatable, CustomStringConvertible {
+    /// Damaged bytes in a record or file (`what` names it).
+    case damaged(what: String, detail: String)
+    /// Another instance wrote a newer checkpoint of this topology: this one is a zombie and must stop.
+    case fenced(topology: String, ownEpoch: UInt64, newerOwner: String, newerEpoch: UInt64)
+    /// The consumer group took these partitions away without a revocation (this process missed
+    /// its session timeout, e.g. it was paused): another member may own them now.
+    case partitionsLost([Int32])
+    /// The group coordinator refused this member's offset commit (stale generation or unknown
+    /// member): it was replaced.
+    case groupFenced(String)
+    /// The store could not be read or written.
+    case io(String)
+    /// A checkpoint record names chunks that are no longer in the changelog (e.g. deleted by
+    /// retention): the state cannot be restored.
+    case incomplete(epoch: UInt64, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .damaged(what, detail): return "checkpoint \(what) damaged: \(detail)"
+        case let .fenced(t, own, owner, epoch):
+            return "fenced: another instance (\(owner)) wrote checkpoint epoch \(epoch) of topology '\(t)' after this instance's epoch \(own); stopping without committing"
+        case .partitionsLost(let ps):
+            return "fenced: the consumer group reassigned partitions \(ps.map(String.init).joined(separator: ",")) of this instance (it missed its session timeout); stopping without committing"
+        case .groupFenced(let s): return "fenced: the consumer group no longer accepts this member's commits (\(s)); stopping without writing a checkpoint"
+        case .io(let s): return "checkpoint store: \(s)"
+        case let .incomplete(epoch, detail): return "checkpoint epoch \(epoch) is incomplete: \(detail)"
+        }
+    }
+}
+
+/// FNV-1a 64 of bytes: the checkpoint's integrity check (not cryptographic).
+func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01b3 }
+    return h
+}

@@ -1,0 +1,178 @@
+import Foundation
+import Logging
+import WeirKafka
+import WeirTopology
+
+/// Writes the checkpoints of a running topology in the order that makes them consistent:
+///
+/// at least once: flush outputs (every output of the covered input acknowledged) → commit the
+/// group offsets (the broker's generation check fences a replaced member; restore uses the
+/// checkpoint, these are for monitoring tools and rebalances) → check changelog ownership →
+/// write the checkpoint (state + source offsets + epoch) → flush it;
+///
+/// exactly once: flush the transaction's outputs → check ownership → write the checkpoint into
+/// the open transaction → send the
+/// offsets to the transaction → commit it (outputs, checkpoint and offsets together) → commit the
+/// group offsets as well (the embedded broker does not store transactional offsets) → begin the
+/// next transaction. On any failure the transaction is aborted and the error rethrown: the
+/// instance must stop and restart from the last committed checkpoint.
+public final class CheckpointCoordinator {
+    public let store: (any CheckpointStore)?
+    public let guarantee: ProcessingSpec.Guarantee
+    public let owner: String
+    public let topology: String
+    public let sourceTopic: String
+    let producer: KafkaProducer
+    /// The source consumer (its group offsets are committed with each checkpoint).
+    public var consumer: KafkaConsumer?
+    let logger: Logger
+    /// The newest checkpoint written or restored (0: none).
+    public private(set) var epoch: UInt64 = 0
+    /// Sizes and durations of the checkpoints written, for benchmarks and logs.
+    public private(set) var lastStateBytes = 0
+    public private(set) var lastDuration: Duration = .zero
+    public private(set) var written = 0
+    public var metrics: RuntimeMetrics?
+    var transactionOpen = false
+
+    public init(store: (any CheckpointStore)?, guarantee: ProcessingSpec.Guarantee, owner: String, topology: String,
+                sourceTopic: String, producer: KafkaProducer, logger: Logger) {
+        self.store = store
+        self.guarantee = guarantee
+        self.owner = owner
+        self.topology = topology
+        self.sourceTopic = sourceTopic
+        self.producer = producer
+        self.logger = logger
+    }
+
+    /// Reads the newest checkpoint and restores `pipeline` from it; returns its offsets.
+    public func restore(into pipeline: inout Pipeline) throws -> Checkpoint? {
+        guard let store, let c = try store.load() else { return nil }
+        guard c.sourceTopic == sourceTopic else {
+            throw CheckpointError.damaged(what: "checkpoint in \(store.location)", detail: "it covers topic \(c.sourceTopic), the topology reads \(sourceTopic)")
+        }
+        try pipeline.restoreState(c.state)
+        // Idleness resumes where it stopped: the downtime is not silence of the sources.
+        let delta = Int64(Date().timeIntervalSince1970 * 1000) - c.wallTimeMs
+        if c.wallTimeMs > 0 && delta > 0 { pipeline.shiftWallClock(by: delta) }
+        epoch = c.epoch
+        logger.info("restored checkpoint epoch \(c.epoch) (\(c.state.count) bytes, by \(c.owner)) from \(store.location); offsets \(c.offsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))")
+        return c
+    }
+
+    /// Exactly once: opens the first transaction.
+    public func start() throws {
+        if guarantee == .exactlyOnce {
+            try producer.initTransactions()
+            try producer.beginTransaction()
+            transactionOpen = true
+        }
+    }
+
+    func checkDelivered() throws {
+        if producer.counts.failed > 0 {
+            throw KafkaError.invalidState("\(producer.counts.failed) output records were not delivered (last error \(String(describing: producer.counts.lastError))); not committing")
+        }
+        if let fatal = producer.fatalError { throw fatal }
+    }
+
+    /// Writes one checkpoint covering `offsets` (next offset per partition) and commits them.
+    /// - Parameter sink: its epoch and record count go into the checkpoint; it starts the next epoch.
+    public func checkpoint(_ pipeline: Pipeline, offsets: [Int32: Int64], sink: inout KafkaSink) throws {
+        let clock = ContinuousClock()
+        let began = clock.now
+        let tpos = offsets.map { TopicPartitionOffset(topic: sourceTopic, partition: $0.key, offset: $0.value) }
+        guard let store else {
+            try producer.flush(timeout: .seconds(60))
+            try checkDelivered()
+            if !tpos.isEmpty { try commitGroupOffsets(tpos, fencing: true) }
+            return
+        }
+        let next = sink.epoch
+        do {
+            // Outputs first, acknowledged: a checkpoint record is never visible before the outputs
+            // it covers (exactly once this also holds on brokers that do not enforce transactions).
+            try producer.flush(timeout: .seconds(60))
+            try checkDelivered()
+            if guarantee == .atLeastOnce && !tpos.isEmpty {
+                // The group offsets first: the broker checks the group generation, so a member that
+                // was replaced (e.g. paused past its session timeout) is refused here, before it
+                // can write a checkpoint. A restart restores the checkpoint, not these offsets.
+                try commitGroupOffsets(tpos, fencing: true)
+            }
+            try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set(offsets.keys))
+            let state = pipeline.checkpointState()
+            let c = Checkpoint(topology: topology, epoch: next, owner: owner, sourceTopic: sourceTopic,
+                               offsets: offsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
+                               outputRecords: sink.written, wallTimeMs: Int64(Date().timeIntervalSince1970 * 1000), state: state)
+            try store.save(c)
+            if guarantee == .exactlyOnce {
+                if !tpos.isEmpty, let consumer { try producer.sendOffsetsToTransaction(tpos, consumer: consumer) }
+                try producer.commitTransaction()
+                transactionOpen = false
+                metrics?.transactionCommitted()
+            } else {
+                try producer.flush(timeout: .seconds(60))
+                try checkDelivered()
+            }
+            try store.saved(c)
+            epoch = next
+            lastStateBytes = state.count
+            written += 1
+            if guarantee == .exactlyOnce && !tpos.isEmpty {
+                // Also outside the transaction: the embedded broker does not store transactional offsets.
+                try commitGroupOffsets(tpos, fencing: false)
+            }
+            sink.begin(epoch: next + 1)
+            if guarantee == .exactlyOnce {
+                try producer.beginTransaction()
+                transactionOpen = true
+            }
+            lastDuration = clock.now - began
+        } catch {
+            abort()
+            throw error
+        }
+    }
+
+    /// Commits group offsets. Fencing: a refused generation or member id means this instance was
+    /// replaced (``CheckpointError/groupFenced(_:)``); other failures (e.g. a rebalance in
+    /// progress) are logged: the checkpoint, not the group offsets, is what a restart restores.
+    func commitGroupOffsets(_ tpos: [TopicPartitionOffset], fencing: Bool) throws {
+        guard let consumer else { return }
+        do {
+            try consumer.commit(tpos)
+            metrics?.offsetsCommitted()
+        } catch {
+            let message = error.description
+            if fencing && Self.isFencing(error) { throw CheckpointError.groupFenced(message) }
+            logger.warning("group offset commit failed: \(message)")
+        }
+    }
+
+    /// ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID.
+    static func isFencing(_ e: KafkaError) -> Bool {
+        guard case .broker(let code, _, _, _, _) = e else { return false }
+        return code.rawValue == 22 || code.rawValue == 25 || code.rawValue == 82
+    }
+
+    /// Exactly once: aborts the open transaction (its outputs are discarded on real clusters).
+    public func abort() {
+        guard guarantee == .exactlyOnce, transactionOpen else { return }
+        transactionOpen = false
+        do {
+            try producer.abortTransaction(timeout: .seconds(10))
+            metrics?.transactionAborted()
+        } catch {
+            logger.warning("abort transaction failed: \(error)")
+        }
+    }
+
+    /// A run id for checkpoint ownership and transaction headers: host, process id and start time.
+    public static func defaultOwner() -> String {
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, 255)
+        return "\(String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))-\(getpid())-\(Int64(Date().timeIntervalSince1970 * 1000))"
+    }
+}

@@ -1,0 +1,174 @@
+import WeirStats
+
+/// The records a checkpoint is written as: `chunkCount` chunk records of at most `maxChunkBytes`
+/// of state each (the state packed with ``ZeroRunLength``), then one commit record naming the epoch, owner, chunk count, state length and
+/// hash, and the source offsets. A checkpoint exists once its commit record does and every chunk
+/// before it (same owner and epoch) is present; a crash between chunks leaves no commit record,
+/// so readers keep the previous complete checkpoint.
+///
+/// Keys (for log compaction on real clusters): chunk `i` of epoch `e` is `state/<e mod 2>/<i>`,
+/// the commit record `commit`. Two alternating slots keep the chunks of the newest complete
+/// checkpoint while the next one is being written, so compaction never removes them.
+public enum CheckpointRecords {
+    /// Default chunk size: 512 KiB (well under Kafka's default 1 MiB message limit).
+    public static let defaultMaxChunkBytes = 512 * 1024
+
+    public struct Record: Sendable, Equatable {
+        public var key: String
+        public var value: [UInt8]
+    }
+
+    /// The chunk records then the commit record of `c`.
+    /// - Complexity: O(state size).
+    public static func encode(_ c: Checkpoint, maxChunkBytes: Int = defaultMaxChunkBytes) -> [Record] {
+        let packed = ZeroRunLength.pack(c.state)
+        let size = max(1, maxChunkBytes)
+        let count = max(1, (packed.count + size - 1) / size)
+        var out: [Record] = []
+        out.reserveCapacity(count + 1)
+        for i in 0..<count {
+            var w = ByteWriter(capacity: min(size, packed.count) + 64)
+            w.writeHeader(tag: "WCKC", version: 1)
+            w.write(c.owner); w.write(c.epoch); w.write(UInt32(i)); w.write(UInt32(count))
+            let lo = min(i * size, packed.count), hi = min(lo + size, packed.count)
+            w.writeBytes(packed[lo..<hi])
+            out.append(Record(key: "state/\(c.epoch % 2)/\(i)", value: w.bytes))
+        }
+        out.append(Record(key: "commit", value: commitValue(c, chunks: count, packedLength: packed.count)))
+        return out
+    }
+
+    static func commitValue(_ c: Checkpoint, chunks: Int, packedLength: Int) -> [UInt8] {
+        var w = ByteWriter(capacity: 128 + 12 * c.offsets.count)
+        w.writeHeader(tag: "WCKM", version: 1)
+        w.write(c.topology); w.write(c.owner); w.write(c.epoch)
+        w.write(UInt32(chunks)); w.write(UInt64(c.state.count)); w.write(fnv1a64(c.state))
+        w.write(UInt8(1)); w.write(UInt64(packedLength))  // state encoding: 1 = ZeroRunLength
+        w.write(c.sourceTopic)
+        w.write(UInt64(c.offsets.count))
+        for o in c.offsets { w.write(o.partition); w.write(o.offset) }
+        w.write(c.outputRecords); w.write(c.wallTimeMs)
+        return w.bytes
+    }
+
+    /// A decoded commit record (a checkpoint without its state).
+    public struct Commit: Sendable, Equatable {
+        public var checkpoint: Checkpoint
+        public var chunks: Int
+        public var stateLength: Int
+        public var packedLength: Int
+        public var stateHash: UInt64
+
+        /// The state from its packed bytes, checked against the lengths and hash.
+        public func unpack(_ packed: [UInt8]) throws(CheckpointError) -> [UInt8] {
+            guard packed.count == packedLength else {
+                throw .incomplete(epoch: checkpoint.epoch, detail: "\(packed.count) state bytes, \(packedLength) expected")
+            }
+            let state = try ZeroRunLength.unpack(packed, expectedCount: stateLength)
+            guard fnv1a64(state) == stateHash else { throw .incomplete(epoch: checkpoint.epoch, detail: "state hash differs") }
+            return state
+        }
+    }
+
+    public static func isCommit(_ value: [UInt8]) -> Bool { value.count >= 4 && value[0...3].elementsEqual("WCKM".utf8) }
+
+    public static func decodeCommit(_ value: [UInt8]) throws(CheckpointError) -> Commit {
+        do {
+            var r = ByteReader(value)
+            try r.readHeader(tag: "WCKM", supportedVersions: 1...1)
+            let topology = try r.readString(field: "topology"), owner = try r.readString(field: "owner")
+            let epoch = try r.readUInt64()
+            let chunks = Int(try r.readUInt32()), length = Int(try r.readUInt64()), hash = try r.readUInt64()
+            let encoding = try r.readUInt8(), packedLength = Int(try r.readUInt64())
+            guard encoding == 1, length >= 0, packedLength >= 0 else {
+                throw SerializationError.invalidValue(field: "commit", detail: "state encoding \(encoding), lengths \(length)/\(packedLength)")
+            }
+            let source = try r.readString(field: "sourceTopic")
+            let n = try r.readCount(field: "offsets", limit: r.remaining / 12)
+            var offsets: [Checkpoint.SourceOffset] = []
+            for _ in 0..<n { offsets.append(Checkpoint.SourceOffset(partition: try r.readInt32(), offset: try r.readInt64())) }
+            let outputs = try r.readUInt64(), wall = try r.readInt64()
+            guard r.isAtEnd, chunks >= 1 else { throw SerializationError.invalidValue(field: "commit", detail: "\(chunks) chunks, \(r.remaining) trailing bytes") }
+            return Commit(checkpoint: Checkpoint(topology: topology, epoch: epoch, owner: owner, sourceTopic: source, offsets: offsets,
+                                                 outputRecords: outputs, wallTimeMs: wall, state: []),
+                          chunks: chunks, stateLength: length, packedLength: packedLength, stateHash: hash)
+        } catch let e as CheckpointError {
+            throw e
+        } catch {
+            throw .damaged(what: "commit record", detail: "\(error)")
+        }
+    }
+
+    /// A decoded chunk record.
+    public struct Chunk: Sendable {
+        public var owner: String
+        public var epoch: UInt64
+        public var index: Int
+        public var count: Int
+        public var bytes: [UInt8]
+    }
+
+    public static func decodeChunk(_ value: [UInt8]) throws(CheckpointError) -> Chunk {
+        do {
+            var r = ByteReader(value)
+            try r.readHeader(tag: "WCKC", supportedVersions: 1...1)
+            let owner = try r.readString(field: "owner"), epoch = try r.readUInt64()
+            let index = Int(try r.readUInt32()), count = Int(try r.readUInt32())
+            let bytes = try r.readBytes(field: "chunk")
+            guard r.isAtEnd, index < count else { throw SerializationError.invalidValue(field: "chunk", detail: "index \(index) of \(count)") }
+            return Chunk(owner: owner, epoch: epoch, index: index, count: count, bytes: bytes)
+        } catch let e as CheckpointError {
+            throw e
+        } catch {
+            throw .damaged(what: "chunk record", detail: "\(error)")
+        }
+    }
+}
+
+/// Rebuilds the newest complete checkpoint from changelog records read in order.
+///
+/// Keeps the chunks of checkpoints being assembled (only the newest per owner) and the newest
+/// complete checkpoint. A commit record whose chunks are missing or whose hash differs is
+/// remembered as `lastIncomplete` and skipped.
+/// - Complexity: O(bytes read); memory about two checkpoints.
+public struct CheckpointAssembler {
+    private struct Pending { var epoch: UInt64; var chunks: [[UInt8]?] }
+    private var pending: [String: Pending] = [:]
+    public private(set) var latest: Checkpoint?
+    public private(set) var lastIncomplete: CheckpointError?
+    /// Every commit record seen, in order (without state).
+    public private(set) var commits: [Checkpoint] = []
+    public let topology: String
+
+    public init(topology: String) { self.topology = topology }
+
+    public mutating func add(_ value: [UInt8]) throws(CheckpointError) {
+        if CheckpointRecords.isCommit(value) {
+            let c = try CheckpointRecords.decodeCommit(value)
+            guard c.checkpoint.topology == topology else { return }
+            commits.append(c.checkpoint)
+            guard let p = pending[c.checkpoint.owner], p.epoch == c.checkpoint.epoch, p.chunks.count == c.chunks,
+                  p.chunks.allSatisfy({ $0 != nil }) else {
+                lastIncomplete = .incomplete(epoch: c.checkpoint.epoch, detail: "chunks missing before its commit record")
+                return
+            }
+            var packed: [UInt8] = []
+            packed.reserveCapacity(c.packedLength)
+            for ch in p.chunks { packed.append(contentsOf: ch!) }
+            pending[c.checkpoint.owner] = nil
+            do {
+                var cp = c.checkpoint
+                cp.state = try c.unpack(packed)
+                latest = cp
+            } catch {
+                lastIncomplete = error
+            }
+        } else {
+            let ch = try CheckpointRecords.decodeChunk(value)
+            var p = pending[ch.owner] ?? Pending(epoch: ch.epoch, chunks: [])
+            if p.epoch != ch.epoch || p.chunks.count != ch.count { p = Pending(epoch: ch.epoch, chunks: Array(repeating: nil, count: ch.count)) }
+            p.chunks[ch.index] = ch.bytes
+            pending[ch.owner] = p
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import WeirKafka
+
+/// Checkpoints in a Kafka changelog topic (`<topology>.changelog`, partition 0), written through
+/// the runner's producer (so, exactly-once, inside its transaction) as chunk records then a
+/// commit record (see ``CheckpointRecords``).
+///
+/// Reading: from the first retained offset to the high watermark, keeping the newest complete
+/// checkpoint; the topic is bounded by compaction on real clusters (two chunk slots and one
+/// commit key) and by retention on the embedded broker. Ownership: after each durable save the
+/// store remembers the changelog's end; before the next save, if the end moved, the records in
+/// between are read and a commit record of another owner covering one of this instance's partitions fences it.
+public final class KafkaChangelogStore: CheckpointStore {
+    public let topic: String
+    public let topology: String
+    private let producer: KafkaProducer
+    private let producerTopic: ProducerTopic
+    private let reader: KafkaConsumer
+    public var maxChunkBytes = CheckpointRecords.defaultMaxChunkBytes
+    /// The changelog's end after this instance's last load or durable save.
+    private var knownEnd: Int64?
+
+    public init(topology: String, producer: KafkaProducer, client: KafkaConfiguration, topic: String? = nil) throws {
+        self.topology = topology
+        self.topic = topic ?? Self.topicName(topology)
+        self.producer = producer
+        producerTopic = try producer.topic(self.topic)
+        reader = try KafkaConsumer(configuration: ConsumerConfiguration(
+            client: client, groupID: "weir-\(topology)-changelog-reader", offsetReset: .earliest, isolation: .readCommitted,
+            reportEndOfPartition: false))
+    }
+
+    deinit { reader.close() }
+
+    public static func topicName(_ topology: String) -> String { topology + ".changelog" }
+
+    public var location: String { "topic \(topic)" }
+
+    private var tp: TopicPartition { TopicPartition(topic: topic, partition: 0) }
+
+    private func end() throws -> (low: Int64, high: Int64)? {
+        do {
+            return try reader.watermarks(tp, timeout: .seconds(10))
+        } catch {
+            if Self.isUnknownTopic(error) { return nil }
+            throw error
+        }
+    }
+
+    static func isUnknownTopic(_ e: KafkaError) -> Bool {
+        guard case .broker(let code, _, _, _, _) = e else { return false }
+        return code == .unknownTopicOrPartition || code == .unknownTopic || code == .unknownPartition
+    }
+
+    /// Reads [from, to) of the changelog, feeding values to `body`.
+    private func read(from: Int64, to: Int64, _ body: ([UInt8]) throws -> Void) throws {
+        guard to > from else { return }
+        try reader.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: from)])
+        defer { try? reader.assign([]) }
+        var next = from
+        var failure: (any Error)?
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(60)
+        while next < to && failure == nil {
+            guard clock.now < deadline else { throw CheckpointError.io("reading \(topic) timed out at offset \(next) of \(to)") }
+            try reader.poll(timeout: .milliseconds(200)) { m in
+                guard failure == nil, m.offset >= next else { return }
+                next = m.offset + 1
+                guard let v = m.value else { return }
+                do { try body(Array(v)) } catch { failure = error }
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    public func load() throws -> Checkpoint? {
+        guard let marks = try end() else { knownEnd = 0; return nil }
+        let (low, high) = marks
+        var assembler = CheckpointAssembler(topology: topology)
+        try read(from: max(0, low), to: high) { try assembler.add($0) }
+        knownEnd = high
+        if let latest = assembler.latest { return latest }
+        if let incomplete = assembler.lastIncomplete { throw incomplete }
+        return nil
+    }
+
+    public func save(_ c: Checkpoint) throws {
+        for r in CheckpointRecords.encode(c, maxChunkBytes: maxChunkBytes) {
+            // The commit record also names its transaction in headers, for tools that do not parse it.
+            let headers = r.key == "commit"
+                ? [KafkaHeader(name: "weir.owner", string: c.owner), KafkaHeader(name: "weir.epoch", string: String(c.epoch)),
+                   KafkaHeader(name: "weir.records", string: String(c.outputRecords))]
+                : []
+            try producer.send(to: producerTopic, partition: 0, key: Array(r.key.utf8), value: r.value, headers: headers)
+        }
+    }
+
+    public func saved(_ c: Checkpoint) throws {
+        knownEnd = try end()?.high
+    }
+
+    public func checkOwnership(owner: String, epoch: UInt64, partitions: Set<Int32>) throws {
+        guard let known = knownEnd, let high = try end()?.high, high > known else { return }
+        var newer: Checkpoint?
+        try read(from: known, to: high) { v in
+            guard CheckpointRecords.isCommit(v) else { return }
+            let c = try CheckpointRecords.decodeCommit(v).checkpoint
+            // Only a checkpoint covering a partition this instance still processes fences it
+            // (after a rebalance the other members checkpoint their own partitions).
+            if c.topology == topology && c.owner != owner && c.offsets.contains(where: { partitions.contains($0.partition) }) { newer = c }
+        }
+        if let newer {
+            throw CheckpointError.fenced(topology: topology, ownEpoch: epoch, newerOwner: newer.owner, newerEpoch: newer.epoch)
+        }
+        knownEnd = high
+    }
+}
