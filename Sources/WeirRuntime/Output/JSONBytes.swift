@@ -26,7 +26,8 @@ public struct JSONBytes: Sendable {
         comma()
         bytes.append(UInt8(ascii: "\""))
         k.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
@@ -44,24 +45,50 @@ public struct JSONBytes: Sendable {
         }
     }
 
+    /// Integral values below 1e15 as integers, others as Swift's shortest round-trip text
+    /// (`Double.description`), written without building a `String`.
     public mutating func number(_ v: Double) {
         comma()
         if v.isFinite {
             if v == v.rounded(), abs(v) < 1e15 {
-                bytes.append(contentsOf: String(Int64(v)).utf8)
+                digits(Int64(v))
             } else {
-                bytes.append(contentsOf: v.description.utf8)
+                // Double.write(to:) hands its stack-formatted ASCII to `_writeASCII`.
+                var sink = ASCIISink()
+                swap(&sink.bytes, &bytes)
+                v.write(to: &sink)
+                swap(&sink.bytes, &bytes)
             }
         } else {
-            bytes.append(contentsOf: "null".utf8)
+            appendNull()
         }
         needsComma = true
     }
 
     public mutating func number(_ v: Int64) {
         comma()
-        bytes.append(contentsOf: String(v).utf8)
+        digits(v)
         needsComma = true
+    }
+
+    /// Decimal digits of `v`, formatted on the stack.
+    private mutating func digits(_ v: Int64) {
+        var m = v.magnitude
+        if v < 0 { bytes.append(UInt8(ascii: "-")) }
+        if m < 10 { bytes.append(UInt8(truncatingIfNeeded: m) &+ 48); return }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            var i = 20
+            while m > 0 {
+                i -= 1
+                buf[i] = UInt8(truncatingIfNeeded: m % 10) &+ 48
+                m /= 10
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[i..<20]))
+        }
+    }
+
+    private mutating func appendNull() {
+        bytes.append(UInt8(ascii: "n")); bytes.append(UInt8(ascii: "u")); bytes.append(UInt8(ascii: "l")); bytes.append(UInt8(ascii: "l"))
     }
 
     public mutating func bool(_ v: Bool) {
@@ -72,7 +99,7 @@ public struct JSONBytes: Sendable {
 
     public mutating func null() {
         comma()
-        bytes.append(contentsOf: "null".utf8)
+        appendNull()
         needsComma = true
     }
 
@@ -85,8 +112,12 @@ public struct JSONBytes: Sendable {
     public mutating func string(bytes raw: UnsafeRawBufferPointer) {
         comma()
         bytes.append(UInt8(ascii: "\""))
-        let valid = String(validating: raw, as: UTF8.self) != nil
-        if valid {
+        // Fast path: printable ASCII without quote or backslash is copied as it is.
+        var plain = true
+        for b in raw where b >= 0x80 || b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") { plain = false; break }
+        if plain {
+            bytes.append(contentsOf: raw)
+        } else if String(validating: raw, as: UTF8.self) != nil {
             for b in raw { escape(b) }
         } else {
             for scalar in String(decoding: raw, as: UTF8.self).utf8 { escape(scalar) }
@@ -115,4 +146,11 @@ public struct JSONBytes: Sendable {
     public mutating func field(_ k: StaticString, _ v: Bool) { key(k); bool(v) }
     public mutating func field(_ k: StaticString, _ v: String) { key(k); string(v) }
     public mutating func field(_ k: StaticString, _ v: String?) { key(k); if let v { string(v) } else { null() } }
+}
+
+/// Receives `Double.write(to:)`'s ASCII digits straight into a byte buffer.
+private struct ASCIISink: TextOutputStream {
+    var bytes: [UInt8] = []
+    mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
+    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
 }
