@@ -53,18 +53,28 @@ public enum ModelStage: Sendable {
     /// (logistic) or the predicted value (linear).
     @inlinable
     public mutating func process(_ input: inout ModelInput, label: Double?, time: Int64) -> Double {
-        switch self {
-        case .sgd(var l): defer { self = .sgd(l) }; return Self.step(&l, &input, label, time)
-        case .adagrad(var l): defer { self = .adagrad(l) }; return Self.step(&l, &input, label, time)
-        case .ftrl(var l): defer { self = .ftrl(l) }; return Self.step(&l, &input, label, time)
+        processVersioned(&input, label: label, time: time).score
+    }
+
+    /// ``process(_:label:time:)`` that also returns the champion's version after the event (the
+    /// version a score record names), without copying the learner out of the enum.
+    @inlinable
+    public mutating func processVersioned(_ input: inout ModelInput, label: Double?, time: Int64) -> (score: Double, version: Int) {
+        // `consume self` moves the learner out instead of copying it (a copy would retain every
+        // buffer and make the learner's arrays copy on write at the next update).
+        switch consume self {
+        case .sgd(var l): defer { self = .sgd(l) }; return (Self.step(&l, &input, label, time), l.championVersion.version)
+        case .adagrad(var l): defer { self = .adagrad(l) }; return (Self.step(&l, &input, label, time), l.championVersion.version)
+        case .ftrl(var l): defer { self = .ftrl(l) }; return (Self.step(&l, &input, label, time), l.championVersion.version)
         }
     }
 
     @inlinable
     static func step<O, D>(_ l: inout OnlineLearner<O, D>, _ input: inout ModelInput, _ label: Double?, _ time: Int64) -> Double {
         if let label { return l.scoreAndLearn(input: &input, label: label, time: time) }
-        l.standardizer?.transform(&input)
-        return l.gate.score(input)
+        if l.standardizer != nil { l.standardizer!.transform(&input) }
+        // `l.gate.score` would copy the whole gate (buffers, challenger) per event.
+        return l.gate.champion.predict(input)
     }
 
     /// Scores an event whose label arrives later (label topic): the event is kept, bounded in

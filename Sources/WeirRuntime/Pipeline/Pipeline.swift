@@ -225,10 +225,13 @@ public struct Pipeline: Sendable {
             if let lf = labelField, records.isPresent(row, lf) { label = records.numeric(row, lf, type: labelType!) }
             let time = records.eventTime(row)
             let p: Double
+            let version: Int
             if let join = labelTopic, let id = join.eventID(records, row) {
                 p = model!.score(eventID: id, input: &input, time: time)
+                version = model!.version
             } else {
-                p = model!.process(&input, label: label, time: time)
+                // One call for score and version: `model!.version` alone copies the learner.
+                (p, version) = model!.processVersioned(&input, label: label, time: time)
             }
             if drift != nil {
                 drift!.pipeline.addDeadLetters(deadLettersBefore(row))
@@ -244,7 +247,7 @@ public struct Pipeline: Sendable {
             json.field("score", p)
             if let label { json.field("label", label) }
             json.field("model_id", compiled.spec.name)
-            json.field("model_version", model!.version)
+            json.field("model_version", version)
             json.field("topic", topic)
             json.field("partition", Int64(records.partition(row)))
             json.field("offset", records.offset(row))
