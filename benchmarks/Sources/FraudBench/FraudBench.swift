@@ -78,8 +78,16 @@ struct FraudBench {
     }
 
     private mutating func weirRun(_ run: Int, _ v: Variant) throws {
-        let group = "fraudbench-\(UUID().uuidString.prefix(8))"
-        let args = ["run", v.topology ?? opts.topology, "--brokers", bootstrap, "--stop-at-end", "--group-id", group] + v.args
+        let tag = UUID().uuidString.prefix(8).lowercased()
+        let group = "fraudbench-\(tag)"
+        // A fresh topology name per run: `weir run` restores the newest checkpoint of
+        // `<name>.changelog`, which would resume a previous run at its end.
+        let topology = try renamed(v.topology ?? opts.topology, suffix: tag)
+        defer { try? FileManager.default.removeItem(atPath: topology) }
+        var args = ["run", topology, "--brokers", bootstrap, "--stop-at-end", "--group-id", group]
+        // Metrics stay on (the default), on any free port so concurrent runs never clash.
+        if !v.args.contains("--metrics-port") { args += ["--metrics-port", "0"] }
+        args += v.args
         let r = try runChild(opts.weir, args, keepStdout: false)
         var row = Row(run: run, name: v.name, kind: .weirRun, rate: nil, wallSeconds: r.wallSeconds, rssMiB: r.peakRSSMiB)
         if r.status != 0 {
@@ -100,6 +108,17 @@ struct FraudBench {
         if !warnings.isEmpty { row.note += " \(warnings.count) warning/error lines, first: \(warnings[0].prefix(160))" }
         try outputs(into: &row)
         add(row)
+    }
+
+    /// A copy of `path` whose top-level `name:` has `-<suffix>` appended.
+    private func renamed(_ path: String, suffix: String) throws -> String {
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let i = lines.firstIndex(where: { $0.hasPrefix("name:") }) else { throw BenchError.failed("\(path) has no top-level name:") }
+        lines[i] = lines[i].trimmingCharacters(in: .whitespaces) + "-\(suffix)"
+        let out = "\(scratch)/topology-\(suffix).yaml"
+        try lines.joined(separator: "\n").write(toFile: out, atomically: true, encoding: .utf8)
+        return out
     }
 
     private mutating func outputs(into row: inout Row) throws {
