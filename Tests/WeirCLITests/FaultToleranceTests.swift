@@ -272,11 +272,12 @@ struct FaultToleranceTests {
     @Test func gracefulShutdownResumesWithoutDuplicates() throws {
         let (dir, topology, lines) = try Self.setUp(events: 12_000, driftAt: 6_000, seed: 5)
         let broker = try BrokerProcess(topics: Self.topics, dir: dir)
-        let producer = Self.produceGradually(lines, chunks: 6, pause: 0.5, broker: broker.bootstrap, dir: dir)
+        let producer = Self.produceGradually(lines, chunks: 12, pause: 1.0, broker: broker.bootstrap, dir: dir)
         let args = [topology, "--brokers", broker.bootstrap] + Self.runFlags
         for (i, sig) in [SIGTERM, SIGINT].enumerated() {
             let run = try RunProcess(args, dir: dir, tag: "graceful-\(i)")
-            Thread.sleep(forTimeInterval: 2.5)
+            #expect(run.waitForEvents(timeout: 20), "run \(i) processed nothing: \(run.stderr)")
+            Thread.sleep(forTimeInterval: 0.5)
             run.signal(sig)
             let started = Date()
             let status = run.wait(10)
@@ -300,10 +301,11 @@ struct FaultToleranceTests {
     @Test func pausedInstanceIsFencedWhenResumed() throws {
         let (dir, topology, lines) = try Self.setUp(events: 12_000, driftAt: 6_000, seed: 9)
         let broker = try BrokerProcess(topics: Self.topics, dir: dir)
-        let producer = Self.produceGradually(lines, chunks: 8, pause: 0.6, broker: broker.bootstrap, dir: dir)
+        let producer = Self.produceGradually(lines, chunks: 16, pause: 1.0, broker: broker.bootstrap, dir: dir)
         let args = [topology, "--brokers", broker.bootstrap] + Self.runFlags
         let zombie = try RunProcess(args + ["--instance-id", "zombie"], dir: dir, tag: "zombie")
-        Thread.sleep(forTimeInterval: 2.5)
+        #expect(zombie.waitForEvents(timeout: 20), "zombie processed nothing: \(zombie.stderr)")
+        Thread.sleep(forTimeInterval: 1)
         zombie.signal(SIGSTOP)
         let replacement = try RunProcess(args + ["--instance-id", "replacement"], dir: dir, tag: "replacement")
         // The replacement gets the partition once the zombie's session (3 s) expires, then checkpoints.

@@ -79,14 +79,16 @@ public final class CheckpointCoordinator {
 
     /// Writes one checkpoint covering `offsets` (next offset per partition) and commits them.
     /// - Parameter sink: its epoch and record count go into the checkpoint; it starts the next epoch.
-    public func checkpoint(_ pipeline: Pipeline, offsets: [Int32: Int64], sink: inout KafkaSink) throws {
+    /// - Parameter revoking: called from a revocation: the group's generation may already have moved
+    ///   on (a rebalance is in progress), so a refused group commit is not taken as fencing.
+    public func checkpoint(_ pipeline: Pipeline, offsets: [Int32: Int64], sink: inout KafkaSink, revoking: Bool = false) throws {
         let clock = ContinuousClock()
         let began = clock.now
         let tpos = offsets.map { TopicPartitionOffset(topic: sourceTopic, partition: $0.key, offset: $0.value) }
         guard let store else {
             try producer.flush(timeout: .seconds(60))
             try checkDelivered()
-            if !tpos.isEmpty { try commitGroupOffsets(tpos, fencing: true) }
+            if !tpos.isEmpty { try commitGroupOffsets(tpos, fencing: !revoking) }
             return
         }
         let next = sink.epoch
@@ -99,7 +101,7 @@ public final class CheckpointCoordinator {
                 // The group offsets first: the broker checks the group generation, so a member that
                 // was replaced (e.g. paused past its session timeout) is refused here, before it
                 // can write a checkpoint. A restart restores the checkpoint, not these offsets.
-                try commitGroupOffsets(tpos, fencing: true)
+                try commitGroupOffsets(tpos, fencing: !revoking)
             }
             try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set(offsets.keys))
             let state = pipeline.checkpointState()

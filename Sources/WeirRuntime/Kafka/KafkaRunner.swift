@@ -173,6 +173,7 @@ public struct KafkaRunner {
         // End offset reported per partition; a partition is at its end while processed >= that.
         var endOffset: [Int32: Int64] = [:]
         var assigned = Set<Int32>()
+        var everAssigned = false
         var batch = InputBatch(capacity: 4096)
         var failure: (any Error)?
         var dirty = false
@@ -197,15 +198,16 @@ public struct KafkaRunner {
             dirty = true
         }
         /// A checkpoint of everything processed (covering `processed`), or a plain offset commit.
-        func checkpoint() throws {
+        func checkpoint(revoking: Bool = false) throws {
             guard dirty || sink.base.written > 0 else { return }
-            try coordinator.checkpoint(pipeline, offsets: processed, sink: &sink.base)
+            try coordinator.checkpoint(pipeline, offsets: processed, sink: &sink.base, revoking: revoking)
             dirty = false
         }
         consumer.onRebalance = { event in
             switch event {
             case .assigned(let ps):
                 for p in ps { assigned.insert(p.partition); endOffset.removeValue(forKey: p.partition) }
+                everAssigned = true
                 self.status?.assign(ps.map(\.partition))  // [ops]
                 self.metrics?.rebalanced(assignedCount: assigned.count)
             case .lost(let ps):
@@ -225,7 +227,7 @@ public struct KafkaRunner {
                 if failure == nil {
                     do {
                         try processBatch()
-                        try checkpoint()
+                        try checkpoint(revoking: true)
                     } catch {
                         self.logger.error("checkpoint on revoke failed: \(error)")
                         failure = error
@@ -316,13 +318,29 @@ public struct KafkaRunner {
             onProgress?(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock, coordinator))
         } catch {
             coordinator.abort()
-            consumer.close()
+            Self.close(consumer, everAssigned: everAssigned)
             producer.close(timeout: .seconds(5))
             throw error
         }
-        consumer.close()
+        Self.close(consumer, everAssigned: everAssigned)
         producer.close()
         return pipeline
+    }
+
+    /// Consumers stopped before their first assignment, kept alive: librdkafka 2.0.2 asserts when
+    /// a cooperative-sticky consumer is destroyed before its first assignment
+    /// (confluentinc/librdkafka#4312, fixed in 2.3.0), which would abort a SIGTERM during start-up.
+    nonisolated(unsafe) private static var unassigned: [KafkaConsumer] = []
+    private static let unassignedLock = NSLock()
+
+    private static func close(_ consumer: KafkaConsumer, everAssigned: Bool) {
+        if everAssigned {
+            consumer.close()
+        } else {
+            unassignedLock.lock()
+            unassigned.append(consumer)
+            unassignedLock.unlock()
+        }
     }
 
     private func progress(_ p: Pipeline, events: Int, since start: ContinuousClock.Instant, firstInput: ContinuousClock.Instant?,
