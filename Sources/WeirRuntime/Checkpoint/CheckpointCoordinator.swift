@@ -34,6 +34,7 @@ public final class CheckpointCoordinator {
     public private(set) var written = 0
     public var metrics: RuntimeMetrics?
     var transactionOpen = false
+    var initialized = false
 
     public init(store: (any CheckpointStore)?, guarantee: ProcessingSpec.Guarantee, owner: String, topology: String,
                 sourceTopic: String, producer: KafkaProducer, logger: Logger) {
@@ -64,7 +65,8 @@ public final class CheckpointCoordinator {
     /// Exactly once: opens the first transaction.
     public func start() throws {
         if guarantee == .exactlyOnce {
-            try producer.initTransactions()
+            if !initialized { try producer.initTransactions() }
+            initialized = true
             try producer.beginTransaction()
             transactionOpen = true
         }

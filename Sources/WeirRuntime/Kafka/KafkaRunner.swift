@@ -174,6 +174,7 @@ public struct KafkaRunner {
         var endOffset: [Int32: Int64] = [:]
         var assigned = Set<Int32>()
         var everAssigned = false
+        var lost = Set<Int32>()
         var batch = InputBatch(capacity: 4096)
         var failure: (any Error)?
         var dirty = false
@@ -211,14 +212,13 @@ public struct KafkaRunner {
                 self.status?.assign(ps.map(\.partition))  // [ops]
                 self.metrics?.rebalanced(assignedCount: assigned.count)
             case .lost(let ps):
-                // The group moved these partitions without asking (e.g. this process was stopped
-                // longer than the session timeout): another member may own them and be writing
-                // checkpoints. Never commit for them; stop and let a restart resume from the newest checkpoint.
-                if failure == nil {
-                    failure = CheckpointError.partitionsLost(ps.map(\.partition).sorted())
-                    self.logger.error("partitions \(ps.map(\.partition)) lost to the group: this instance was fenced")
-                }
-                for p in ps { assigned.remove(p.partition); processed.removeValue(forKey: p.partition) }
+                // The group took these partitions without a revocation (this process missed its
+                // session timeout: it was paused, or the coordinator was unreachable). Never commit
+                // for them; the main loop finds out whether another member took over (fenced: stop)
+                // or not (resume from the newest checkpoint).
+                self.logger.warning("partitions \(ps.map(\.partition)) lost to the group (session timed out)")
+                lost.formUnion(ps.map(\.partition))
+                for p in ps { assigned.remove(p.partition) }
                 self.status?.revoke(ps.map(\.partition))  // [ops]
             case .revoked(let ps):
                 // Before the partitions move: process what was read, then checkpoint it (outputs
@@ -278,6 +278,34 @@ public struct KafkaRunner {
                     }
                 }
                 if let failure { throw failure }
+                if !lost.isEmpty, store != nil {
+                    // Lost partitions: if another instance checkpointed them since, this one is a
+                    // zombie (fenced, stop). Otherwise drop what was not checkpointed and resume
+                    // from the newest checkpoint when the partitions come back.
+                    do {
+                        try store!.checkOwnership(owner: owner, epoch: coordinator.epoch, partitions: lost)
+                    } catch let e as CheckpointError {
+                        if case .fenced = e { throw CheckpointError.partitionsLost(lost.sorted()) }
+                        throw e
+                    }
+                    coordinator.abort()
+                    batch.removeAll()
+                    pipeline = try Pipeline(compiled: compiled, partitions: sourceInfo.partitions.count, now: Self.nowMs())
+                    processed = [:]
+                    if let c = try coordinator.restore(into: &pipeline) {
+                        consumer.setStartOffsets(c.offsets.map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) })
+                        for o in c.offsets where assigned.contains(o.partition) || lost.contains(o.partition) { processed[o.partition] = o.offset }
+                        // Partitions still assigned go back to the checkpoint with the state.
+                        let back = c.offsets.filter { assigned.contains($0.partition) }
+                            .map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) }
+                        if !back.isEmpty { try consumer.seek(back) }
+                    }
+                    sink.base.begin(epoch: coordinator.epoch + 1)
+                    try coordinator.start()
+                    dirty = false
+                    logger.warning("resuming partitions \(lost.sorted()) from checkpoint epoch \(coordinator.epoch) when they are assigned again")
+                    lost.removeAll()
+                }
                 try processBatch()
                 if !sawInput {
                     try pipeline.tick(now: Self.nowMs(), into: &sink)
