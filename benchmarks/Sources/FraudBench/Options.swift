@@ -20,7 +20,7 @@ struct Options {
     var python = "/tmp/bench-venv/bin/python"
     var peers: Set<String> = ["kcat", "plain", "quix", "replay", "mem"]
     var variants = [Variant(name: "weir run", topology: nil, args: [])]
-    var load = "weir"
+    var load = "python"
 
     static let allPeers: Set<String> = ["kcat", "plain", "quix", "replay", "mem"]
 
@@ -35,7 +35,9 @@ struct Options {
           --variants  weir run configurations, each a fresh consumer group; args are appended to
                       `weir run TOPOLOGY --brokers BS --stop-at-end --group-id G`, a first argument
                       ending in .yaml replaces the topology (default: one variant, no extra args)
-          --load      load the topic with `weir produce` (default) or ../shared/bench/load_events.py
+          --load      load the topic with ../shared/bench/load_events.py (default: the peers' loader, small
+                      batches) or `weir produce` (faster; its ~9,000-message batches make every
+                      consumer read coarser runs per partition, which moves drift windows and log loss)
         """
 
     init() {
