@@ -11,6 +11,10 @@ import WeirService
 /// The endpoint over real HTTP on a free port: /healthz, /readyz following ``RuntimeStatus``,
 /// /metrics in the text format.
 struct OperationsEndpointTests {
+    /// Generous: in the whole suite, long synchronous tests can occupy the 2-core machine's
+    /// cooperative pool for a minute or more, and the server starts on that pool.
+    static let startTimeout: Duration = .seconds(180)
+
     func get(_ port: Int, _ path: String) async throws -> (status: Int, contentType: String, body: String) {
         let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
         let http = try #require(response as? HTTPURLResponse)
@@ -22,7 +26,7 @@ struct OperationsEndpointTests {
         let registry = sharedRegistry
         Counter(label: "weir_endpoint_test_total", dimensions: [("case", "probe")]).increment(by: 7)
         let endpoint = try await OperationsEndpoint.start(host: "127.0.0.1", port: 0, registry: registry, status: status,
-                                                          logger: Logger(label: "test"))
+                                                          logger: Logger(label: "test"), timeout: Self.startTimeout)
         defer { endpoint.task.cancel() }
         #expect(endpoint.port > 0)
 
@@ -75,11 +79,11 @@ struct OperationsEndpointTests {
 
     @Test func aBusyPortIsAClearError() async throws {
         let first = try await OperationsEndpoint.start(host: "127.0.0.1", port: 0, registry: sharedRegistry, status: RuntimeStatus(),
-                                                       logger: Logger(label: "test"))
+                                                       logger: Logger(label: "test"), timeout: Self.startTimeout)
         defer { first.task.cancel() }
         do {
             let second = try await OperationsEndpoint.start(host: "127.0.0.1", port: first.port, registry: sharedRegistry,
-                                                            status: RuntimeStatus(), logger: Logger(label: "test"), timeout: .seconds(5))
+                                                            status: RuntimeStatus(), logger: Logger(label: "test"), timeout: Self.startTimeout)
             second.task.cancel()
             Issue.record("a second server bound the same port")
         } catch let e as OperationsEndpoint.StartError {
