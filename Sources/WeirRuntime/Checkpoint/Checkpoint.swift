@@ -10,6 +10,8 @@ import WeirStats
 /// transaction the checkpoint closes).
 public struct Checkpoint: Sendable, Equatable {
     public var topology: String
+    /// The consumer group: instances of one topology in different groups keep separate checkpoints.
+    public var group: String
     public var epoch: UInt64
     public var owner: String
     public var sourceTopic: String
@@ -30,9 +32,10 @@ public struct Checkpoint: Sendable, Equatable {
         }
     }
 
-    public init(topology: String, epoch: UInt64, owner: String, sourceTopic: String, offsets: [SourceOffset],
+    public init(topology: String, group: String = "", epoch: UInt64, owner: String, sourceTopic: String, offsets: [SourceOffset],
                 outputRecords: UInt64 = 0, wallTimeMs: Int64 = 0, state: [UInt8]) {
         self.topology = topology
+        self.group = group
         self.epoch = epoch
         self.owner = owner
         self.sourceTopic = sourceTopic

@@ -21,6 +21,7 @@ public final class CheckpointCoordinator {
     public let guarantee: ProcessingSpec.Guarantee
     public let owner: String
     public let topology: String
+    public let group: String
     public let sourceTopic: String
     let producer: KafkaProducer
     /// The source consumer (its group offsets are committed with each checkpoint).
@@ -36,12 +37,13 @@ public final class CheckpointCoordinator {
     var transactionOpen = false
     var initialized = false
 
-    public init(store: (any CheckpointStore)?, guarantee: ProcessingSpec.Guarantee, owner: String, topology: String,
+    public init(store: (any CheckpointStore)?, guarantee: ProcessingSpec.Guarantee, owner: String, topology: String, group: String = "",
                 sourceTopic: String, producer: KafkaProducer, logger: Logger) {
         self.store = store
         self.guarantee = guarantee
         self.owner = owner
         self.topology = topology
+        self.group = group
         self.sourceTopic = sourceTopic
         self.producer = producer
         self.logger = logger
@@ -107,7 +109,7 @@ public final class CheckpointCoordinator {
             }
             try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set(offsets.keys))
             let state = pipeline.checkpointState()
-            let c = Checkpoint(topology: topology, epoch: next, owner: owner, sourceTopic: sourceTopic,
+            let c = Checkpoint(topology: topology, group: group, epoch: next, owner: owner, sourceTopic: sourceTopic,
                                offsets: offsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
                                outputRecords: sink.written, wallTimeMs: Int64(Date().timeIntervalSince1970 * 1000), state: state)
             try store.save(c)

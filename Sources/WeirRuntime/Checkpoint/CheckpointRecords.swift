@@ -48,6 +48,7 @@ public enum CheckpointRecords {
         w.write(UInt64(c.offsets.count))
         for o in c.offsets { w.write(o.partition); w.write(o.offset) }
         w.write(c.outputRecords); w.write(c.wallTimeMs)
+        w.write(c.group)
         return w.bytes
     }
 
@@ -88,8 +89,9 @@ public enum CheckpointRecords {
             var offsets: [Checkpoint.SourceOffset] = []
             for _ in 0..<n { offsets.append(Checkpoint.SourceOffset(partition: try r.readInt32(), offset: try r.readInt64())) }
             let outputs = try r.readUInt64(), wall = try r.readInt64()
+            let group = try r.readString(field: "group")
             guard r.isAtEnd, chunks >= 1 else { throw SerializationError.invalidValue(field: "commit", detail: "\(chunks) chunks, \(r.remaining) trailing bytes") }
-            return Commit(checkpoint: Checkpoint(topology: topology, epoch: epoch, owner: owner, sourceTopic: source, offsets: offsets,
+            return Commit(checkpoint: Checkpoint(topology: topology, group: group, epoch: epoch, owner: owner, sourceTopic: source, offsets: offsets,
                                                  outputRecords: outputs, wallTimeMs: wall, state: []),
                           chunks: chunks, stateLength: length, packedLength: packedLength, stateHash: hash)
         } catch let e as CheckpointError {
@@ -139,13 +141,17 @@ public struct CheckpointAssembler {
     /// Every commit record seen, in order (without state).
     public private(set) var commits: [Checkpoint] = []
     public let topology: String
+    public let group: String
 
-    public init(topology: String) { self.topology = topology }
+    public init(topology: String, group: String = "") {
+        self.topology = topology
+        self.group = group
+    }
 
     public mutating func add(_ value: [UInt8]) throws(CheckpointError) {
         if CheckpointRecords.isCommit(value) {
             let c = try CheckpointRecords.decodeCommit(value)
-            guard c.checkpoint.topology == topology else { return }
+            guard c.checkpoint.topology == topology, c.checkpoint.group == group else { return }
             commits.append(c.checkpoint)
             guard let p = pending[c.checkpoint.owner], p.epoch == c.checkpoint.epoch, p.chunks.count == c.chunks,
                   p.chunks.allSatisfy({ $0 != nil }) else {

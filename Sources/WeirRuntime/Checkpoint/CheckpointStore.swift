@@ -20,17 +20,20 @@ public protocol CheckpointStore: AnyObject {
     var location: String { get }
 }
 
-/// Checkpoints as files in a directory: `<dir>/<topology>.checkpoint`, replaced atomically
+/// Checkpoints as files in a directory: `<dir>/<topology>.checkpoint` (`<topology>.<group>.checkpoint`
+/// when a group is given), replaced atomically
 /// (write to a temporary file, fsync, rename). The file holds the commit record then the state,
 /// so it is checked (length, hash) on load like the Kafka form.
 public final class DirectoryCheckpointStore: CheckpointStore {
     public let directory: String
     public let topology: String
+    public let group: String
     private var lastSeen: (owner: String, epoch: UInt64)?
 
-    public init(directory: String, topology: String) throws {
+    public init(directory: String, topology: String, group: String = "") throws {
         self.directory = directory
         self.topology = topology
+        self.group = group
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -39,7 +42,7 @@ public final class DirectoryCheckpointStore: CheckpointStore {
     }
 
     public var location: String { path }
-    var path: String { directory + "/" + topology + ".checkpoint" }
+    var path: String { directory + "/" + topology + (group.isEmpty ? "" : "." + group) + ".checkpoint" }
 
     public func load() throws -> Checkpoint? {
         guard let data = FileManager.default.contents(atPath: path) else { lastSeen = nil; return nil }

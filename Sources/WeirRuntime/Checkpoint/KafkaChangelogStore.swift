@@ -12,6 +12,7 @@ import WeirKafka
 public final class KafkaChangelogStore: CheckpointStore {
     public let topic: String
     public let topology: String
+    public let group: String
     private let producer: KafkaProducer
     private let producerTopic: ProducerTopic
     private let reader: KafkaConsumer
@@ -19,8 +20,9 @@ public final class KafkaChangelogStore: CheckpointStore {
     /// The changelog's end after this instance's last load or durable save.
     private var knownEnd: Int64?
 
-    public init(topology: String, producer: KafkaProducer, client: KafkaConfiguration, topic: String? = nil) throws {
+    public init(topology: String, group: String, producer: KafkaProducer, client: KafkaConfiguration, topic: String? = nil) throws {
         self.topology = topology
+        self.group = group
         self.topic = topic ?? Self.topicName(topology)
         self.producer = producer
         producerTopic = try producer.topic(self.topic)
@@ -75,7 +77,7 @@ public final class KafkaChangelogStore: CheckpointStore {
     public func load() throws -> Checkpoint? {
         guard let marks = try end() else { knownEnd = 0; return nil }
         let (low, high) = marks
-        var assembler = CheckpointAssembler(topology: topology)
+        var assembler = CheckpointAssembler(topology: topology, group: group)
         try read(from: max(0, low), to: high) { try assembler.add($0) }
         knownEnd = high
         if let latest = assembler.latest { return latest }
@@ -106,7 +108,7 @@ public final class KafkaChangelogStore: CheckpointStore {
             let c = try CheckpointRecords.decodeCommit(v).checkpoint
             // Only a checkpoint covering a partition this instance still processes fences it
             // (after a rebalance the other members checkpoint their own partitions).
-            if c.topology == topology && c.owner != owner && c.offsets.contains(where: { partitions.contains($0.partition) }) { newer = c }
+            if c.topology == topology && c.group == group && c.owner != owner && c.offsets.contains(where: { partitions.contains($0.partition) }) { newer = c }
         }
         if let newer {
             throw CheckpointError.fenced(topology: topology, ownEpoch: epoch, newerOwner: newer.owner, newerEpoch: newer.epoch)

@@ -130,11 +130,11 @@ public struct KafkaRunner {
             client: client, transactionalID: guarantee == .exactlyOnce ? "weir-\(spec.name)-\(options.groupID)" : nil, lingerMs: 5))
         let store: (any CheckpointStore)?
         switch options.checkpoints {
-        case .kafka: store = try KafkaChangelogStore(topology: spec.name, producer: producer, client: client)
-        case .directory(let dir): store = try DirectoryCheckpointStore(directory: dir, topology: spec.name)
+        case .kafka: store = try KafkaChangelogStore(topology: spec.name, group: options.groupID, producer: producer, client: client)
+        case .directory(let dir): store = try DirectoryCheckpointStore(directory: dir, topology: spec.name, group: options.groupID)
         case .none: store = nil
         }
-        let coordinator = CheckpointCoordinator(store: store, guarantee: guarantee, owner: owner, topology: spec.name,
+        let coordinator = CheckpointCoordinator(store: store, guarantee: guarantee, owner: owner, topology: spec.name, group: options.groupID,
                                                 sourceTopic: source, producer: producer, logger: logger)
         coordinator.metrics = metrics
         var pipeline = try Pipeline(compiled: compiled, partitions: sourceInfo.partitions.count, now: Self.nowMs())

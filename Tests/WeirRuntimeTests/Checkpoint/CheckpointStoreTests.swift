@@ -41,6 +41,14 @@ import Testing
         other.topology = "u"
         for r in CheckpointRecords.encode(other) { try b.add(r.value) }
         #expect(b.latest == c2)
+        // So are another consumer group's (each group keeps its own checkpoints).
+        var otherGroup = Self.checkpoint(epoch: 10, size: 10)
+        otherGroup.group = "g2"
+        for r in CheckpointRecords.encode(otherGroup) { try b.add(r.value) }
+        #expect(b.latest == c2)
+        var g2 = CheckpointAssembler(topology: "t", group: "g2")
+        for r in CheckpointRecords.encode(otherGroup) { try g2.add(r.value) }
+        #expect(g2.latest == otherGroup)
         // A damaged record is an error, not a crash.
         #expect(throws: CheckpointError.self) { try b.add(Array(r2[0].value.prefix(9))) }
         // An empty state is one (empty) chunk.

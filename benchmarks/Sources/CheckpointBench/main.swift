@@ -1,0 +1,75 @@
+// CheckpointBench (issue 8): the cost of checkpoints, without Kafka.
+//
+// For the fraud-contract and card-fraud topologies with 10,000 keys (users): the pipeline state
+// after N events, the time to take a checkpoint (state bytes, zero-run packing, chunk records),
+// its size raw and packed, and the time to restore it (assemble the records, unpack, restore a
+// fresh pipeline). The share of one core a 1 s checkpoint interval costs is time / 1 s.
+// The end-to-end figures (weir run with and without checkpoints) are FraudBench variants.
+import BenchSupport
+import Foundation
+import WeirCore
+import WeirRuntime
+import WeirTopology
+
+let keys = 10_000
+let events = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 200_000 : 200_000
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+func load(_ path: String, _ edit: (String) -> String = { $0 }) throws -> CompiledTopology {
+    let text = try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
+    return try TopologyCompiler.compile(try TopologyLoader.parse(edit(text), file: path))
+}
+
+struct NullSink: OutputSink {
+    var records = 0
+    mutating func write(_ kind: OutputKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) throws { records += 1 }
+    mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws { records += 1 }
+}
+
+func bench(_ name: String, _ compiled: CompiledTopology) throws {
+    let gen = CardFraudGenerator(seed: 7, users: keys)
+    var pipeline = try Pipeline(compiled: compiled, partitions: 4, now: 0)
+    var sink = NullSink()
+    var batch = InputBatch(capacity: 4096)
+    for i in 0..<events {
+        batch.append(Array(gen.event(i).utf8), partition: Int32(i % 4), offset: Int64(i / 4))
+        if batch.count == 4096 { try pipeline.process(batch, topic: "events", now: 0, into: &sink); batch.removeAll() }
+    }
+    if batch.count > 0 { try pipeline.process(batch, topic: "events", now: 0, into: &sink) }
+    let offsets = (0..<4).map { Checkpoint.SourceOffset(partition: Int32($0), offset: Int64(events / 4)) }
+
+    var best = (take: Double.infinity, encode: Double.infinity, restore: Double.infinity)
+    var raw = 0, packed = 0, chunks = 0
+    for _ in 0..<5 {
+        var state: [UInt8] = []
+        let take = measureSeconds { state = pipeline.checkpointState() }
+        let c = Checkpoint(topology: compiled.spec.name, epoch: 1, owner: "bench", sourceTopic: "events", offsets: offsets, state: state)
+        var records: [CheckpointRecords.Record] = []
+        let encode = measureSeconds { records = CheckpointRecords.encode(c) }
+        raw = state.count
+        packed = records.reduce(0) { $0 + $1.value.count }
+        chunks = records.count - 1
+        var restored = try Pipeline(compiled: compiled, partitions: 4, now: 0)
+        let restore = try measureSeconds {
+            var a = CheckpointAssembler(topology: compiled.spec.name)
+            for r in records { try a.add(r.value) }
+            guard let cp = a.latest else { throw CheckpointError.io("no checkpoint assembled") }
+            try restored.restoreState(cp.state)
+        }
+        precondition(restored.checkpointState() == state, "restore is not exact")
+        best = (min(best.take, take), min(best.encode, encode), min(best.restore, restore))
+    }
+    let total = best.take + best.encode
+    print("\(name): \(events) events, \(keys) keys, \(pipeline.counters.deadLetters) dead letters")
+    print("  state \(fmt(Double(raw) / 1e6)) MB raw, \(fmt(Double(packed) / 1e6)) MB in \(chunks) chunk record(s) of <= 512 KiB")
+    print("  checkpoint: state \(fmt(best.take * 1e3)) ms + pack/chunk \(fmt(best.encode * 1e3)) ms = \(fmt(total * 1e3)) ms"
+          + " (\(fmt(total * 100, 1))% of one core at a 1 s interval, before Kafka I/O)")
+    print("  restore (assemble, unpack, check, restore): \(fmt(best.restore * 1e3)) ms")
+}
+
+print("CheckpointBench — \(Date())")
+try bench("fraud-contract", try load("benchmarks/fraud-contract.yaml") {
+    $0.replacingOccurrences(of: "reference: {first_events: 200000}", with: "reference: {first_events: \(events / 5)}")
+})
+try bench("card-fraud", try load("topologies/card-fraud.yaml"))
