@@ -136,6 +136,7 @@ public final class CheckpointCoordinator {
                 transactionOpen = true
             }
             lastDuration = clock.now - began
+            logger.debug("checkpoint epoch \(next): \(state.count) state bytes, \(tpos.count) partitions, \(lastDuration)")
         } catch {
             abort()
             throw error
