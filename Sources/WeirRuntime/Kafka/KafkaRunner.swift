@@ -314,7 +314,17 @@ public struct KafkaRunner {
                 producer.poll()
                 if let fatal = producer.fatalError { throw fatal }
                 if every > .zero && clock.now - lastCheckpoint >= every {
-                    try checkpoint()
+                    do {
+                        try checkpoint()
+                    } catch CheckpointError.groupFenced(let why) where store != nil {
+                        // The group dropped this member (e.g. the coordinator was unreachable past
+                        // the session timeout) before librdkafka reported the partitions lost:
+                        // handle it like lost partitions (zombie → stop; otherwise resume from
+                        // the newest checkpoint). Nothing was written.
+                        logger.warning("group commit refused (\(why)); treating the partitions as lost")
+                        lost.formUnion(assigned)
+                        lost.formUnion(processed.keys)
+                    }
                     lastCheckpoint = clock.now
                     status?.setBrokerReachable(true)  // [ops] a commit succeeded
                 }
