@@ -42,7 +42,7 @@ public enum OperationsEndpoint {
         var out = "{\"ready\":\(s.isReady),\"reasons\":["
         for (i, r) in s.notReadyReasons.enumerated() {
             if i > 0 { out += "," }
-            JSONLogHandler.appendString(r, to: &out)
+            JSONText.appendString(r, to: &out)
         }
         out += "],\"assigned_partitions\":[" + s.assignedPartitions.map(String.init).joined(separator: ",") + "]"
         out += ",\"state_restored\":\(s.stateRestored),\"broker_reachable\":\(s.brokerReachable)"

@@ -112,15 +112,15 @@ public final class StderrGuard: @unchecked Sendable {
             metadata = [("client", String(parts[3])), ("facility", String(parts[2]))]
             message = parts[4].trimmingCharacters(in: .whitespaces)
         }
-        var s = "{\"ts\":\"" + JSONLogHandler.timestamp() + "\",\"level\":\"" + level + "\",\"label\":\"" + label + "\",\"message\":"
-        JSONLogHandler.appendString(message, to: &s)
+        var s = "{\"ts\":\"" + JSONText.timestamp() + "\",\"level\":\"" + level + "\",\"label\":\"" + label + "\",\"message\":"
+        JSONText.appendString(message, to: &s)
         if !metadata.isEmpty {
             s += ",\"metadata\":{"
             for (i, (k, v)) in metadata.enumerated() {
                 if i > 0 { s += "," }
-                JSONLogHandler.appendString(k, to: &s)
+                JSONText.appendString(k, to: &s)
                 s += ":"
-                JSONLogHandler.appendString(v, to: &s)
+                JSONText.appendString(v, to: &s)
             }
             s += "}"
         }

@@ -7,7 +7,7 @@ import Testing
 struct LogHandlerTests {
     @Test func jsonHandlerWritesOneValidObjectPerLine() throws {
         let out = LogOutput.capturing()
-        var logger = Logger(label: "weir.test") { JSONLogHandler(label: $0, level: .debug, output: out) }
+        var logger = Logger(label: "weir.test") { WeirLogHandler(label: $0, format: .json, level: .debug, output: out) }
         logger[metadataKey: "topology"] = "card-fraud"
         let awkward = "quote \" backslash \\ newline \n tab \t bell \u{07} unicode é 🚀 line-sep \u{2028}"
         logger.info("\(awkward)", metadata: ["partition": "3", "offset": .stringConvertible(42),
@@ -36,7 +36,7 @@ struct LogHandlerTests {
 
     @Test func textHandlerKeepsOneLinePerMessage() {
         let out = LogOutput.capturing()
-        let logger = Logger(label: "weir.run") { TextLogHandler(label: $0, level: .info, output: out) }
+        let logger = Logger(label: "weir.run") { WeirLogHandler(label: $0, format: .text, level: .info, output: out) }
         logger.warning("two\nlines", metadata: ["topic": "transactions"])
         #expect(out.lines.count == 1)
         #expect(out.lines[0].hasSuffix(" warning weir.run: two\\nlines topic=transactions"), "\(out.lines)")

@@ -14,7 +14,7 @@ struct DeadLetterLogTests {
         var pipeline = try Pipeline(compiled: compiled, partitions: 1)
         var sink = CountingSink()
         let out = LogOutput.capturing()
-        var log = DeadLetterLog(logger: Logger(label: "weir.run") { JSONLogHandler(label: $0, output: out) }, limit: 3, period: .seconds(3600))
+        var log = DeadLetterLog(logger: Logger(label: "weir.run") { WeirLogHandler(label: $0, format: .json, output: out) }, limit: 3, period: .seconds(3600))
         var batch = InputBatch()
         let bad = #"{"event_id":"x","ts":1700000000000,"user":"u1","amount":"ten","merchant":"fuel","device_age_days":1}"#
         for i in 0..<5 { batch.append(Array(bad.utf8), partition: 0, offset: Int64(40 + i)) }

@@ -1,49 +1,9 @@
 import Foundation
 import Logging
 
-/// A swift-log handler writing one JSON object per line:
-/// `{"ts":"2026-11-23T12:00:00.123Z","level":"info","label":"weir.run","message":"...","metadata":{...}}`.
-///
-/// Metadata values are strings, arrays or objects as swift-log gives them (`stringConvertible`
-/// values as their description). Messages and metadata are escaped per RFC 8259, so every line
-/// parses whatever the text. The handler never adds anything that is not in the log call.
-public struct JSONLogHandler: LogHandler {
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
-    public var logLevel: Logger.Level
-    public let label: String
-    private let output: LogOutput
-
-    public init(label: String, level: Logger.Level = .info, output: LogOutput = .standardError,
-                metadataProvider: Logger.MetadataProvider? = nil) {
-        self.label = label
-        logLevel = level
-        self.output = output
-        self.metadataProvider = metadataProvider
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
-                    file: String, function: String, line: UInt) {
-        var all = metadata
-        if let p = metadataProvider?.get() { all.merge(p) { _, new in new } }
-        if let explicit { all.merge(explicit) { _, new in new } }
-        var s = "{\"ts\":\"" + Self.timestamp() + "\",\"level\":\"" + level.rawValue + "\",\"label\":"
-        Self.appendString(label, to: &s)
-        s += ",\"message\":"
-        Self.appendString(message.description, to: &s)
-        if !all.isEmpty {
-            s += ",\"metadata\":"
-            Self.appendObject(all, to: &s)
-        }
-        s += "}"
-        output.write(line: s)
-    }
-
+/// JSON text helpers shared by the log handler, the stderr guard and the HTTP endpoint:
+/// RFC 3339 timestamps and RFC 8259 string escaping (every line parses, whatever the text).
+enum JSONText {
     /// RFC 3339 UTC with milliseconds.
     static func timestamp(_ date: Date = Date()) -> String {
         var t = time_t(date.timeIntervalSince1970.rounded(.down))
