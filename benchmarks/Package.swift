@@ -28,5 +28,9 @@ let package = Package(
         // Issue 7 end to end: drives `weir produce`/`weir run`/`weir replay`, kcat and the Python
         // peers as processes, so it links no Weir module.
         .executableTarget(name: "FraudBench"),
+        .executableTarget(name: "CheckpointBench", dependencies: [
+            "BenchSupport", .product(name: "WeirRuntime", package: "main"), .product(name: "WeirTopology", package: "main"),
+            .product(name: "WeirCore", package: "main"),
+        ]),
     ]
 )

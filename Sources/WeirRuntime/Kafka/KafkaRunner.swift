@@ -95,6 +95,11 @@ public struct KafkaRunner {
         let spec = compiled.spec
         let guarantee = options.guarantee ?? spec.processing.guarantee
         let interval = options.checkpointInterval ?? .milliseconds(spec.processing.checkpointIntervalMs)
+        if let m = spec.model, case .topic(let labels, _, _, _) = m.labels {
+            // The pipeline joins label records (`Pipeline.processLabels`), but this runner reads
+            // and checkpoints one source topic; refuse rather than score without ever learning.
+            throw KafkaError.invalidState("model.label_topic (\(labels)): weir run does not consume label topics yet; give the label as an event field (model.label), or join labels offline with the Pipeline API")
+        }
         if guarantee == .exactlyOnce && options.checkpoints != .kafka {
             throw KafkaError.invalidState("exactly_once needs checkpoints in the Kafka changelog (not a directory or none)")
         }
