@@ -22,6 +22,17 @@ public struct JSONBytes: Sendable {
         needsComma = true
     }
 
+    public mutating func beginArray() {
+        comma()
+        bytes.append(UInt8(ascii: "["))
+        needsComma = false
+    }
+
+    public mutating func endArray() {
+        bytes.append(UInt8(ascii: "]"))
+        needsComma = true
+    }
+
     public mutating func key(_ k: StaticString) {
         comma()
         bytes.append(UInt8(ascii: "\""))

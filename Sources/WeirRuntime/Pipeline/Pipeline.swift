@@ -49,6 +49,8 @@ public struct Pipeline: Sendable {
     private let keyField: Int?
     private let keyType: FieldType?
     private let labelField: Int?
+    /// Score records carry the feature vector as scored (`model.emit_features`).
+    private let emitFeatures: Bool
     /// Labels from their own topic (`model.label_topic`), instead of `labelField`.
     var labelTopic: LabelTopicJoin?
     private let labelType: FieldType?
@@ -77,6 +79,7 @@ public struct Pipeline: Sendable {
             labelField = nil
             labelType = nil
         }
+        emitFeatures = c.spec.model?.emitFeatures ?? false
         if let m = c.spec.model, case .topic(let topic, let idField, let labelField, _) = m.labels {
             labelTopic = try LabelTopicJoin(topic: topic, idField: idField, labelField: labelField, eventSchema: schema)
         }
@@ -246,6 +249,12 @@ public struct Pipeline: Sendable {
             json.field("event_time", time)
             json.field("score", p)
             if let label { json.field("label", label) }
+            if emitFeatures {
+                json.key("features")
+                json.beginArray()
+                input.withUnsafeMutableNumeric { xs in for x in xs { json.number(x) } }
+                json.endArray()
+            }
             json.field("model_id", compiled.spec.name)
             json.field("model_version", version)
             json.field("topic", topic)

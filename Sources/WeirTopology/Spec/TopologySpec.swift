@@ -141,6 +141,9 @@ public struct ModelSpec: Sendable, Equatable {
     public var standardize: Bool
     /// Accuracy counts p = 0.5 as predicting 1 (the workload contract's rule; River's is p > 0.5).
     public var positiveAtHalf: Bool = false
+    /// Score records carry the model input as scored (`features`, in `inputs` order after one-hot
+    /// expansion and standardisation).
+    public var emitFeatures: Bool = false
     public var retraining: RetrainingSpec?
     public var location: SourceLocation?
 }

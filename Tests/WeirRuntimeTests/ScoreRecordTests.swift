@@ -1,0 +1,58 @@
+import Foundation
+import Testing
+import WeirCore
+import WeirTopology
+@testable import WeirRuntime
+
+/// `model.emit_features`: score records carry the model input as it was scored.
+@Suite struct ScoreRecordTests {
+    static func topology(emit: Bool) -> String {
+        """
+        name: scored
+        source: {topics: [events], key: user, event_time: ts}
+        schema:
+          ts: {type: timestamp}
+          user: {type: string}
+          x: {type: double}
+          kind: {type: category, categories: [a, b]}
+          label: {type: int, min: 0, max: 1, required: false}
+        features:
+          x_scaled: "x / 10"
+          kind_onehot: {one_hot: kind, categories: [a, b]}
+        model:
+          inputs: [x, x_scaled, kind_onehot]
+          emit_features: \(emit)
+        """
+    }
+
+    static func run(emit: Bool) throws -> MemorySink {
+        let path = tempDir() + "/scored.yaml"
+        try topology(emit: emit).write(toFile: path, atomically: true, encoding: .utf8)
+        var pipeline = try Pipeline(compiled: try TopologyCompiler.compile(try TopologyLoader.load(path: path)))
+        var sink = MemorySink()
+        let lines = [#"{"ts":1700000000000,"user":"u1","x":2.5,"kind":"b","label":1}"#,
+                     #"{"ts":1700000000100,"user":"u2","x":-4,"kind":"a"}"#]
+        var batch = InputBatch(capacity: 2)
+        for (i, l) in lines.enumerated() { batch.append(Array(l.utf8), partition: 0, offset: Int64(i)) }
+        try pipeline.process(batch, topic: "events", now: 0, into: &sink)
+        return sink
+    }
+
+    @Test func scoreRecordsCarryTheScoredFeaturesWhenAsked() throws {
+        let scores = try #require(try Self.run(emit: true).records[.scores])
+        #expect(scores.count == 2)
+        let f0 = try #require(scores[0]["features"] as? [NSNumber]).map(\.doubleValue)
+        let f1 = try #require(scores[1]["features"] as? [NSNumber]).map(\.doubleValue)
+        // x, x/10, then the one-hot of kind (a, b).
+        #expect(f0 == [2.5, 0.25, 0, 1])
+        #expect(f1 == [-4, -0.4, 1, 0])
+        #expect(scores[0]["key"] as? String == "u1")
+        #expect((scores[0]["label"] as? NSNumber)?.intValue == 1)
+    }
+
+    @Test func scoreRecordsHaveNoFeaturesByDefault() throws {
+        let scores = try #require(try Self.run(emit: false).records[.scores])
+        #expect(scores.count == 2)
+        #expect(scores.allSatisfy { $0["features"] == nil })
+    }
+}
