@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore", "WeirTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirModelTests", dependencies: ["WeirModel", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI"], swiftSettings: swiftSettings),
+        .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI", "WeirTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirServiceTests", dependencies: ["WeirService", "WeirRuntime", "WeirTopology",
                                                              .product(name: "Logging", package: "swift-log"),
                                                              .product(name: "Metrics", package: "swift-metrics"),

@@ -1,17 +1,6 @@
 import Foundation
 import Testing
-
-/// SplitMix64: the kill points' seeded generator.
-struct KillPoints: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+import WeirTestSupport
 
 /// An output record read back with kcat: its topic, headers and value.
 struct OutputRecord {
@@ -173,7 +162,7 @@ struct FaultToleranceTests {
         let broker = try BrokerProcess(topics: Self.topics, dir: dir)
         // Input keeps arriving while the runs are killed, so every kill lands mid-stream.
         let producer = Self.produceGradually(lines, chunks: 20, pause: 1.2, broker: broker.bootstrap, dir: dir)
-        var rng = KillPoints(state: seed)
+        var rng = SeededGenerator(seed: seed)  // SplitMix64: the seeded kill points
         let args = [topology, "--brokers", broker.bootstrap, "--guarantee", guarantee] + Self.runFlags
         var kills = 0
         var midStream = 0

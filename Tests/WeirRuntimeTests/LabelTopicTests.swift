@@ -5,23 +5,6 @@ import WeirTestSupport
 import WeirTopology
 @testable import WeirRuntime
 
-/// Records kept in memory, per kind, for assertions.
-struct MemorySink: OutputSink {
-    var records: [OutputKind: [[String: Any]]] = [:]
-    var keys: [OutputKind: [String?]] = [:]
-    var deadLetters: [(reason: String, field: String?, source: SourcePosition)] = []
-
-    mutating func write(_ kind: OutputKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) throws {
-        let object = try JSONSerialization.jsonObject(with: Data(value)) as! [String: Any]
-        records[kind, default: []].append(object)
-        keys[kind, default: []].append(key.map { String(decoding: $0, as: UTF8.self) })
-    }
-
-    mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws {
-        deadLetters.append((reason, field, source))
-    }
-}
-
 /// `model.label_topic`: events are scored on arrival; labels arrive later on their own topic,
 /// join their event by id, and the model learns then.
 @Suite struct LabelTopicTests {
@@ -53,7 +36,7 @@ struct MemorySink: OutputSink {
 
     @Test func labelsJoinTheirScoredEventsAndTheModelLearnsFromThem() throws {
         var pipeline = try Pipeline(compiled: try Self.compile())
-        var sink = MemorySink()
+        var sink = RecordingSink()
         var rng = SeededGenerator(seed: 3)
         var offset: Int64 = 0, labelOffset: Int64 = 0
         var pending: [(id: String, y: Int)] = []
@@ -82,29 +65,30 @@ struct MemorySink: OutputSink {
         }
         let c = pipeline.counters
         #expect(c.scored == 4000)
-        #expect(sink.records[.scores]?.count == 4000)
-        #expect(sink.records[.scores]!.allSatisfy { $0["label"] == nil })
+        let scores = try sink.objects(.scores)
+        #expect(scores.count == 4000)
+        #expect(scores.allSatisfy { $0["label"] == nil })
         #expect(c.labelsJoined == sentLabels)
         #expect(c.labelled == sentLabels)
         #expect(c.labelsUnmatched == 1)
         #expect(c.labelDeadLetters == 1)
         #expect(sink.deadLetters.count == 1)
         #expect(sink.deadLetters.first?.field == "is_fraud")
-        #expect(sink.deadLetters.first?.source.topic == "labels")
+        #expect(sink.deadLetters.first?.topic == "labels")
         let model = try #require(pipeline.model)
         // Prequential metrics are over the joined labels, with the score the event got on arrival.
         #expect(model.prequential.count == sentLabels)
         #expect(model.prequential.accuracy > 0.9, "\(model.prequential.accuracy)")
         // Late scores separate the classes: learning really happened from the delayed labels.
-        let late = sink.records[.scores]!.suffix(500)
+        let late = scores.suffix(500)
         let xs = late.map { ($0["score"] as! NSNumber).doubleValue }
         #expect(xs.contains { $0 > 0.8 } && xs.contains { $0 < 0.2 })
-        #expect(sink.keys[.models]?.first == "delayed")
+        #expect(sink.keys(.models).first == "delayed")
     }
 
     @Test func unlabelledEventsExpireAfterTheWaitAndTheirLateLabelsAreUnmatched() throws {
         var pipeline = try Pipeline(compiled: try Self.compile())
-        var sink = MemorySink()
+        var sink = RecordingSink()
         // 200 events over 200 s of event time; max_wait is 60 s.
         let lines = (0..<200).map { n in #"{"event_id":"e\#(n)","ts":\#(1_700_000_000_000 + n * 1000),"user":"u","x":1}"# }
         try pipeline.process(Self.batch(lines, firstOffset: 0), topic: "events", now: 0, into: &sink)

@@ -25,11 +25,11 @@ import WeirTopology
         """
     }
 
-    static func run(emit: Bool) throws -> MemorySink {
+    static func run(emit: Bool) throws -> RecordingSink {
         let path = tempDir() + "/scored.yaml"
         try topology(emit: emit).write(toFile: path, atomically: true, encoding: .utf8)
         var pipeline = try Pipeline(compiled: try TopologyCompiler.compile(try TopologyLoader.load(path: path)))
-        var sink = MemorySink()
+        var sink = RecordingSink()
         let lines = [#"{"ts":1700000000000,"user":"u1","x":2.5,"kind":"b","label":1}"#,
                      #"{"ts":1700000000100,"user":"u2","x":-4,"kind":"a"}"#]
         var batch = InputBatch(capacity: 2)
@@ -39,7 +39,7 @@ import WeirTopology
     }
 
     @Test func scoreRecordsCarryTheScoredFeaturesWhenAsked() throws {
-        let scores = try #require(try Self.run(emit: true).records[.scores])
+        let scores = try Self.run(emit: true).objects(.scores)
         #expect(scores.count == 2)
         let f0 = try #require(scores[0]["features"] as? [NSNumber]).map(\.doubleValue)
         let f1 = try #require(scores[1]["features"] as? [NSNumber]).map(\.doubleValue)
@@ -51,7 +51,7 @@ import WeirTopology
     }
 
     @Test func scoreRecordsHaveNoFeaturesByDefault() throws {
-        let scores = try #require(try Self.run(emit: false).records[.scores])
+        let scores = try Self.run(emit: false).objects(.scores)
         #expect(scores.count == 2)
         #expect(scores.allSatisfy { $0["features"] == nil })
     }

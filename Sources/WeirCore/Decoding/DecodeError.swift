@@ -33,6 +33,15 @@ public enum DecodeError: Error, Equatable, Sendable {
         }
     }
 
+    /// The name of the field the error is about, if any.
+    public var fieldName: String? {
+        switch self {
+        case .malformedJSON: return nil
+        case .missingRequiredField(_, let n), .wrongType(_, let n, _, _), .outOfRange(_, let n, _, _),
+             .notFinite(_, let n, _), .unknownCategory(_, let n, _), .invalidTimestamp(_, let n, _): return n
+        }
+    }
+
     /// The byte offset in the input, if any.
     public var byteOffset: Int? {
         switch self {

@@ -34,13 +34,12 @@ public struct DeadLetterLog {
         }
         guard !dead.isEmpty else { return }
         if windowStart == nil { windowStart = now; logged = 0; suppressed = 0 }
-        let fields = pipeline.compiled.graph.schema.fields
         for d in dead {
             guard logged < limit else { suppressed += 1; continue }
             logged += 1
             var metadata: Logger.Metadata = ["topic": "\(topic)", "partition": "\(d.partition)", "offset": "\(d.offset)",
                                              "reason": "\(d.error.reason)"]
-            if let f = d.error.fieldIndex, f < fields.count { metadata["field"] = "\(fields[f].name)" }
+            if let f = d.error.fieldName { metadata["field"] = "\(f)" }
             if let b = d.error.byteOffset { metadata["byte"] = "\(b)" }
             logger.warning("dead letter: \(d.error.description)", metadata: metadata)
         }

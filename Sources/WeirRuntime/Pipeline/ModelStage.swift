@@ -1,3 +1,4 @@
+import Foundation
 import WeirModel
 import WeirStats
 import WeirTopology
@@ -180,16 +181,7 @@ public enum ModelStage: Sendable {
     }
 
     static func fixed(_ v: Double, _ digits: Int) -> String {
-        guard v.isFinite else { return "-" }
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let r = (v * scale).rounded() / scale
-        var s = "\(r)"
-        if let dot = s.firstIndex(of: ".") {
-            let decimals = s.distance(from: s.index(after: dot), to: s.endIndex)
-            if decimals < digits { s += String(repeating: "0", count: digits - decimals) }
-        }
-        return s
+        v.isFinite ? String(format: "%.\(digits)f", v) : "-"
     }
 
     /// The model-version record of the current champion (see `docs/records.md`, section models).

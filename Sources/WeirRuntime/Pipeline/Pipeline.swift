@@ -54,7 +54,6 @@ public struct Pipeline: Sendable {
     /// Labels from their own topic (`model.label_topic`), instead of `labelField`.
     var labelTopic: LabelTopicJoin?
     private let labelType: FieldType?
-    private let fieldNames: [String]
     private let windowNames: [String]
     /// Per window operator: its key is a `string` field (written as text; other keys as numbers).
     private let windowKeyIsString: [Bool]
@@ -69,7 +68,6 @@ public struct Pipeline: Sendable {
         self.compiled = c
         graph = try StreamGraph(c.graph, now: now)
         let schema = c.graph.schema
-        fieldNames = schema.fields.map(\.name)
         keyField = c.spec.source.keyField.flatMap { schema.index(of: $0) }
         keyType = keyField.map { schema.fields[$0].type }
         if let m = c.spec.model, case .field(let label) = m.labels, let i = schema.index(of: label) {
@@ -133,9 +131,7 @@ public struct Pipeline: Sendable {
                 } catch {
                     counters.labelDeadLetters += 1
                     counters.deadLetters += 1
-                    let names = join.decoder.schema.fields.map(\.name)
-                    let field = error.fieldIndex.flatMap { $0 < names.count ? names[$0] : nil }
-                    try sink.deadLetter(original: bytes, reason: error.description, field: field,
+                    try sink.deadLetter(original: bytes, reason: error.description, field: error.fieldName,
                                         source: SourcePosition(topic: topic, partition: batch.partitions[j], offset: batch.offsets[j]))
                 }
             }
@@ -178,8 +174,7 @@ public struct Pipeline: Sendable {
                 while j < batch.count && !(batch.partitions[j] == d.partition && batch.offsets[j] == d.offset) { j += 1 }
                 guard j < batch.count else { break }
                 let original = UnsafeRawBufferPointer(rebasing: all[batch.starts[j]..<batch.starts[j + 1]])
-                let field = d.error.fieldIndex.flatMap { $0 < fieldNames.count ? fieldNames[$0] : nil }
-                try sink.deadLetter(original: original, reason: d.error.description, field: field,
+                try sink.deadLetter(original: original, reason: d.error.description, field: d.error.fieldName,
                                     source: SourcePosition(topic: topic, partition: d.partition, offset: d.offset))
             }
         }

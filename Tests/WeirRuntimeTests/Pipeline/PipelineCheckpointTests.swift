@@ -4,7 +4,8 @@ import WeirCore
 import WeirTopology
 @testable import WeirRuntime
 
-/// Every output in order, with its kind, key, value and the source position the sink was given.
+/// Every output in order, with its kind, key, value and the source position the sink was given
+/// (dead letters: kind -1, the original bytes and reason, their field and source).
 struct RecordingSink: OutputSink {
     struct Record: Equatable {
         var kind: Int
@@ -12,6 +13,8 @@ struct RecordingSink: OutputSink {
         var value: [UInt8]
         var partition: Int32
         var offset: Int64
+        var field: String? = nil
+        var topic: String? = nil
     }
     var records: [Record] = []
     var partition: Int32 = -1
@@ -21,13 +24,23 @@ struct RecordingSink: OutputSink {
         records.append(Record(kind: kind.rawValue, key: key.map { Array($0) }, value: Array(value), partition: partition, offset: offset))
     }
     mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws {
-        records.append(Record(kind: -1, key: nil, value: Array(original) + Array(reason.utf8), partition: source.partition, offset: source.offset))
+        records.append(Record(kind: -1, key: nil, value: Array(original) + Array(reason.utf8), partition: source.partition, offset: source.offset,
+                              field: field, topic: source.topic))
     }
     mutating func position(partition: Int32, offset: Int64) {
         self.partition = partition
         self.offset = offset
     }
     func count(_ kind: OutputKind) -> Int { records.filter { $0.kind == kind.rawValue }.count }
+    /// The records of `kind`, parsed as JSON objects.
+    func objects(_ kind: OutputKind) throws -> [[String: Any]] {
+        try records.filter { $0.kind == kind.rawValue }.map { try JSONSerialization.jsonObject(with: Data($0.value)) as! [String: Any] }
+    }
+    /// The message keys of the records of `kind`, as text.
+    func keys(_ kind: OutputKind) -> [String?] {
+        records.filter { $0.kind == kind.rawValue }.map { $0.key.map { String(decoding: $0, as: UTF8.self) } }
+    }
+    var deadLetters: [Record] { records.filter { $0.kind == -1 } }
 }
 
 /// Snapshot → restore into a fresh pipeline → continue equals an uninterrupted run, bit for bit:
