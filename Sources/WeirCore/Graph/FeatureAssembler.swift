@@ -5,11 +5,12 @@ import Darwin
 #endif
 
 /// Builds one feature vector per accepted record from the record's fields and the current
-/// values of window operators, as compiled from ``FeatureSpec``s.
-/// - Complexity: O(dimension) per record, allocation-free.
+/// values of window operators, as compiled from ``FeatureSpec``s (programs resolved to
+/// indexed steps once, here).
+/// - Complexity: O(dimension + program instructions) per record, allocation-free.
 public struct FeatureAssembler: Sendable {
     struct Op: Sendable {
-        enum Kind: UInt8 { case field, log1p, window, oneHot }
+        enum Kind: UInt8 { case field, log1p, window, oneHot, program }
         var kind: Kind
         var field: Int
         var type: FieldType
@@ -18,13 +19,16 @@ public struct FeatureAssembler: Sendable {
         var out: Int
         var window: Int
         var column: Int
-        /// oneHot: this op's id → column table is `maps[mapStart..<mapStart + mapCount]`.
+        /// oneHot: this op's id → column table is `maps[mapStart..<mapStart + mapCount]`;
+        /// program: its steps are `steps[mapStart..<mapStart + mapCount]`, its stack depth `window`.
         var mapStart: Int
         var mapCount: Int
     }
     var ops: ContiguousArray<Op>
     /// oneHot tables: category id → output column (−1 none), concatenated.
     var maps: ContiguousArray<Int32>
+    /// Programs' resolved steps, concatenated.
+    var steps: ContiguousArray<ProgramStep>
     /// Feature names, in vector order.
     public let names: [String]
 
@@ -33,6 +37,7 @@ public struct FeatureAssembler: Sendable {
     init(specs: [FeatureSpec], schema: Schema, decoder: inout RecordDecoder, windows: inout [WindowOperator]) throws(SchemaError) {
         var ops = ContiguousArray<Op>()
         var maps = ContiguousArray<Int32>()
+        var steps = ContiguousArray<ProgramStep>()
         var names: [String] = []
         let numeric: Set<FieldType> = [.double, .int, .bool, .timestamp]
         for s in specs {
@@ -71,11 +76,20 @@ public struct FeatureAssembler: Sendable {
                 ops.append(Op(kind: .oneHot, field: i, type: .category, scale: 1, shift: 0, out: out, window: -1, column: -1,
                               mapStart: maps.count, mapCount: map.count))
                 maps.append(contentsOf: map)
+            case let .program(program, name):
+                let start = steps.count
+                for ins in program.instructions {
+                    steps.append(try ProgramStep.resolve(ins, schema: schema, windows: &windows, names: names))
+                }
+                ops.append(Op(kind: .program, field: -1, type: .double, scale: 1, shift: 0, out: names.count, window: program.stackDepth,
+                              column: -1, mapStart: start, mapCount: steps.count - start))
+                names.append(name)
             }
         }
         guard Set(names).count == names.count else { throw .invalidFeature(detail: "duplicate feature names") }
         self.ops = ops
         self.maps = maps
+        self.steps = steps
         self.names = names
     }
 
@@ -83,6 +97,7 @@ public struct FeatureAssembler: Sendable {
     @inline(__always)
     func assemble(_ batch: RecordBatch, row: Int, windows: [WindowOperator], into out: inout FeatureBatch) {
         let base = out.appendZeroed(row: row)
+        let dimension = out.dimension
         out.storage.withUnsafeMutableBufferPointer { v in
           ops.withUnsafeBufferPointer { opsBuf in
             for op in opsBuf {
@@ -105,6 +120,13 @@ public struct FeatureAssembler: Sendable {
                         let c = maps[op.mapStart + id]
                         if c >= 0 { v[base + Int(c)] = 1 }
                     }
+                case .program:
+                    let x = steps.withUnsafeBufferPointer { all in
+                        ProgramStep.run(UnsafeBufferPointer(rebasing: all[op.mapStart..<op.mapStart + op.mapCount]), depth: op.window,
+                                        batch: batch, row: row, windows: windows,
+                                        vector: UnsafeMutableBufferPointer(rebasing: v[base..<base + dimension]))
+                    }
+                    v[base + op.out] = x
                 }
             }
           }

@@ -1,7 +1,8 @@
 /// One feature (or a group of one-hot features) of the assembled feature vector.
 ///
 /// Every feature is finite: missing optional fields, non-finite results (e.g. `log1p` of a value
-/// below −1) and window values of late or rejected events give 0.
+/// below −1) and window values of late or rejected events give 0 (``FeatureProgram`` states the
+/// rule for expressions).
 public enum FeatureSpec: Sendable, Equatable {
     /// `value(field) × scale + shift` for a numeric field.
     case field(String, scale: Double = 1, shift: Double = 0, name: String? = nil)
@@ -13,6 +14,9 @@ public enum FeatureSpec: Sendable, Equatable {
     /// One-hot columns `<prefix><category> = 1.0` for a category field; `categories` defaults to
     /// the field's allowed set (required for open sets).
     case oneHot(String, categories: [String]? = nil, prefix: String? = nil)
+    /// Any arithmetic expression over constants, numeric fields, window columns and earlier
+    /// features, as a postfix ``FeatureProgram`` (e.g. `amount * device_age_days`).
+    case program(FeatureProgram, name: String)
 }
 
 /// The assembled feature vectors of one processing call: row-major `values`, `dimension` per row
