@@ -15,8 +15,11 @@ public struct CompiledTopology: Sendable {
 /// Compiles a validated ``TopologySpec`` into a ``CompiledTopology``.
 ///
 /// Windowed features with the same window and key share one window operator (one aggregate
-/// column per feature). Expressions compile to the engine's feature forms: a field or windowed
-/// feature `× a + b`, and `log1p(field) × a`; others are reported as not supported yet.
+/// column per feature). Every expression compiles: the cheap affine forms (a field `× a + b`, a
+/// windowed feature `× a`, `log1p(field) × a`) to the core's ``WeirCore/FeatureSpec`` cases of
+/// that shape, any other to a ``WeirCore/FeatureProgram`` (postfix, constants folded) that
+/// reads fields, window columns, and other expression features (an earlier model input from the
+/// vector, any other inlined).
 public enum TopologyCompiler {
     /// - Parameter partitions: source partitions the watermark spans (1 for files).
     /// - Throws: ``TopologyError`` naming every declaration the engine cannot run.
@@ -87,8 +90,15 @@ public enum TopologyCompiler {
                         features.append(feature)
                         inputNames.append(input)
                     } else {
-                        fail(f.location, "feature '\(input)': the expression '\(e)' is not supported by the engine yet "
-                             + "(supported: a field or windowed feature times and/or divided by a constant plus a constant, and log1p(field) times a constant)")
+                        var lowering = ExpressionLowering(declared: declared, windowColumns: windowColumns, vector: Set(inputNames),
+                                                          fields: Set(spec.schema.map(\.name)))
+                        do {
+                            let program = try lowering.program(for: input)
+                            features.append(.program(program, name: input))
+                            inputNames.append(input)
+                        } catch {
+                            fail(error.feature.flatMap { declared[$0]?.location } ?? f.location, error.message)
+                        }
                     }
                 }
             } else {

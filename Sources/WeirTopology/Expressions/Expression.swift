@@ -1,8 +1,11 @@
+import WeirCore
+
 /// An arithmetic expression over event fields and features, e.g. `log1p(amount) / 5`.
 ///
 /// Grammar: numbers, identifiers, `+ - * /`, unary `-`, parentheses and the functions in
-/// ``Expression/Function``. Parsed once when the topology loads; evaluation is a flat program
-/// (see ``Expression/evaluate(_:)``), no allocation per event.
+/// ``Expression/Function``. Parsed once when the topology loads; the engine runs it as a flat
+/// postfix ``WeirCore/FeatureProgram`` (see ``TopologyCompiler``), no allocation per event.
+/// ``evaluate(_:)`` is the tree reference with the same arithmetic.
 public indirect enum Expression: Sendable, Equatable, CustomStringConvertible {
     case number(Double)
     case identifier(String)
@@ -45,7 +48,10 @@ public indirect enum Expression: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Evaluates with `lookup` giving each identifier's value. Non-finite results are the caller's to handle.
+    /// Evaluates with `lookup` giving each identifier's value (NaN for a missing one), with the
+    /// engine's arithmetic (``WeirCore/FeatureMath``: IEEE-754, NaN-propagating `min`, `max`,
+    /// `clip`). Non-finite results are the caller's to handle (a feature makes them 0).
+    /// - Complexity: O(nodes), no allocation.
     public func evaluate(_ lookup: (String) -> Double) -> Double {
         switch self {
         case .number(let d): return d
@@ -60,16 +66,16 @@ public indirect enum Expression: Sendable, Equatable, CustomStringConvertible {
             case .divide: return x / y
             }
         case let .call(f, args):
-            let v = args.map { $0.evaluate(lookup) }
+            let x = args[0].evaluate(lookup)
             switch f {
-            case .log: return _log(v[0])
-            case .log1p: return _log1p(v[0])
-            case .exp: return _exp(v[0])
-            case .sqrt: return v[0].squareRoot()
-            case .abs: return Swift.abs(v[0])
-            case .min: return Swift.min(v[0], v[1])
-            case .max: return Swift.max(v[0], v[1])
-            case .clip: return Swift.min(Swift.max(v[0], v[1]), v[2])
+            case .log: return FeatureMath.log(x)
+            case .log1p: return FeatureMath.log1p(x)
+            case .exp: return FeatureMath.exp(x)
+            case .sqrt: return x.squareRoot()
+            case .abs: return Swift.abs(x)
+            case .min: return FeatureMath.min(x, args[1].evaluate(lookup))
+            case .max: return FeatureMath.max(x, args[1].evaluate(lookup))
+            case .clip: return FeatureMath.clip(x, args[1].evaluate(lookup), args[2].evaluate(lookup))
             }
         }
     }
@@ -184,15 +190,3 @@ public struct ExpressionParser {
         throw ExpressionError(message: "unexpected '\(c)'", offset: i)
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-@inline(__always) func _log(_ x: Double) -> Double { Glibc.log(x) }
-@inline(__always) func _log1p(_ x: Double) -> Double { Glibc.log1p(x) }
-@inline(__always) func _exp(_ x: Double) -> Double { Glibc.exp(x) }
-#else
-import Darwin
-@inline(__always) func _log(_ x: Double) -> Double { Darwin.log(x) }
-@inline(__always) func _log1p(_ x: Double) -> Double { Darwin.log1p(x) }
-@inline(__always) func _exp(_ x: Double) -> Double { Darwin.exp(x) }
-#endif

@@ -46,6 +46,7 @@ struct TopologyValidator {
     /// Returns the defined feature names (numeric outputs) for later references.
     private func validateFeatures(_ features: [FeatureDeclaration], fields: [String: FieldDeclaration]) -> Set<String> {
         var defined = Set<String>()
+        let byName = Dictionary(features.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for f in features {
             if defined.contains(f.name) { at(f.location, "feature '\(f.name)' is defined twice") }
             if fields[f.name] != nil { at(f.location, "feature '\(f.name)' has the same name as a schema field; rename it") }
@@ -83,11 +84,19 @@ struct TopologyValidator {
                     if let a = parameter, a > 0, a <= 1 {} else { at(f.location, "feature '\(f.name)': ewma needs 'alpha' in (0, 1]") }
                 }
             case .expression(let e):
-                for id in e.identifiers where !defined.contains(id) {
-                    if let ff = fields[id] {
+                // Features may be read in any order; cycles are reported below.
+                var seen = Set<String>()
+                for id in e.identifiers where seen.insert(id).inserted {
+                    if let g = byName[id] {
+                        if case .oneHot = g.kind {
+                            at(f.location, "feature '\(f.name)': expression reads '\(id)', a one_hot feature (one input per category); expressions read numeric fields, windowed and expression features")
+                        }
+                    } else if let ff = fields[id] {
                         if !ff.type.isNumeric { at(f.location, "feature '\(f.name)': expression reads '\(id)', a \(ff.type.rawValue) field; expressions need numbers") }
                     } else {
-                        at(f.location, "feature '\(f.name)': expression reads '\(id)', which is neither a schema field nor a feature defined above it")
+                        var msg = "feature '\(f.name)': expression reads '\(id)', which is neither a schema field nor a feature"
+                        if let sug = suggestion(for: id, in: fields.keys.sorted() + byName.keys.sorted()) { msg += "; did you mean '\(sug)'?" }
+                        at(f.location, msg)
                     }
                 }
             case .oneHot(let field, let categories):
@@ -102,7 +111,38 @@ struct TopologyValidator {
             }
             defined.insert(f.name)
         }
+        for cycle in expressionCycles(features, byName: byName) {
+            at(byName[cycle[0]]?.location, "feature '\(cycle[0])': expressions read each other in a cycle (\(cycle.joined(separator: " → ")))")
+        }
         return defined
+    }
+
+    /// Each cycle among expression features once, as the names around it back to the first
+    /// (`[a, b, a]`).
+    private func expressionCycles(_ features: [FeatureDeclaration], byName: [String: FeatureDeclaration]) -> [[String]] {
+        func reads(_ name: String) -> [String] {
+            guard case .expression(let e)? = byName[name]?.kind else { return [] }
+            var seen = Set<String>()
+            return e.identifiers.filter { byName[$0] != nil && seen.insert($0).inserted }
+        }
+        var state: [String: Int] = [:]  // 1 on the path, 2 done
+        var path: [String] = []
+        var cycles: [[String]] = []
+        func visit(_ n: String) {
+            state[n] = 1
+            path.append(n)
+            for m in reads(n) {
+                if state[m] == 1 {
+                    cycles.append(Array(path[path.lastIndex(of: m)!...]) + [m])
+                } else if state[m] == nil {
+                    visit(m)
+                }
+            }
+            path.removeLast()
+            state[n] = 2
+        }
+        for f in features where state[f.name] == nil { visit(f.name) }
+        return cycles
     }
 
     private func validateWindow(_ w: WindowDeclaration, _ loc: SourceLocation?, _ what: String) {
