@@ -1,8 +1,9 @@
 import WeirStats
 
-/// One consistent checkpoint of a running topology: the pipeline's whole state and the source
-/// offsets it covers (the next offset to read per source partition), written after every output
-/// caused by the input before those offsets.
+/// One consistent checkpoint of a running topology: the pipeline's whole state and the input
+/// offsets it covers (the next offset to read per (topic, partition): the source topic's and,
+/// with `model.label_topic`, the label topic's), written after every output caused by the input
+/// before those offsets.
 ///
 /// `epoch` grows by one per checkpoint of a topology (across restarts: a restored instance
 /// continues from the restored epoch); `owner` names the process that wrote it (its run id), and
@@ -17,6 +18,11 @@ public struct Checkpoint: Sendable, Equatable {
     public var sourceTopic: String
     /// Next offset to read, per source partition, sorted by partition.
     public var offsets: [SourceOffset]
+    /// The label topic (`model.label_topic`) the checkpoint covers; "" when none (and in
+    /// checkpoints written before label topics were read: commit record version 1).
+    public var labelTopic: String
+    /// Next offset to read, per label-topic partition, sorted by partition (empty when none).
+    public var labelOffsets: [SourceOffset]
     public var outputRecords: UInt64
     /// Wall clock (epoch ms) when it was taken.
     public var wallTimeMs: Int64
@@ -33,6 +39,7 @@ public struct Checkpoint: Sendable, Equatable {
     }
 
     public init(topology: String, group: String = "", epoch: UInt64, owner: String, sourceTopic: String, offsets: [SourceOffset],
+                labelTopic: String = "", labelOffsets: [SourceOffset] = [],
                 outputRecords: UInt64 = 0, wallTimeMs: Int64 = 0, state: [UInt8]) {
         self.topology = topology
         self.group = group
@@ -40,6 +47,8 @@ public struct Checkpoint: Sendable, Equatable {
         self.owner = owner
         self.sourceTopic = sourceTopic
         self.offsets = offsets.sorted { $0.partition < $1.partition }
+        self.labelTopic = labelTopic
+        self.labelOffsets = labelOffsets.sorted { $0.partition < $1.partition }
         self.outputRecords = outputRecords
         self.wallTimeMs = wallTimeMs
         self.state = state
@@ -47,6 +56,9 @@ public struct Checkpoint: Sendable, Equatable {
 
     /// The offset to resume `partition` from, if the checkpoint covers it.
     public func offset(of partition: Int32) -> Int64? { offsets.first { $0.partition == partition }?.offset }
+
+    /// The offset to resume label-topic `partition` from, if the checkpoint covers it.
+    public func labelOffset(of partition: Int32) -> Int64? { labelOffsets.first { $0.partition == partition }?.offset }
 }
 
 /// Why a checkpoint could not be written or read.

@@ -23,6 +23,8 @@ public final class CheckpointCoordinator {
     public let topology: String
     public let group: String
     public let sourceTopic: String
+    /// The label topic (`model.label_topic`) read by the same consumer; "" when none.
+    public let labelTopic: String
     let producer: KafkaProducer
     /// The source consumer (its group offsets are committed with each checkpoint).
     public var consumer: KafkaConsumer?
@@ -38,29 +40,41 @@ public final class CheckpointCoordinator {
     var initialized = false
 
     public init(store: (any CheckpointStore)?, guarantee: ProcessingSpec.Guarantee, owner: String, topology: String, group: String = "",
-                sourceTopic: String, producer: KafkaProducer, logger: Logger) {
+                sourceTopic: String, labelTopic: String = "", producer: KafkaProducer, logger: Logger) {
         self.store = store
         self.guarantee = guarantee
         self.owner = owner
         self.topology = topology
         self.group = group
         self.sourceTopic = sourceTopic
+        self.labelTopic = labelTopic
         self.producer = producer
         self.logger = logger
     }
 
-    /// Reads the newest checkpoint and restores `pipeline` from it; returns its offsets.
+    /// Reads the newest checkpoint and restores `pipeline` from it; returns its offsets. Label
+    /// offsets of another label topic than ``labelTopic`` (the topology changed it), or of a
+    /// version-1 checkpoint (none), come back empty: those partitions start from the group's
+    /// committed offsets or the start policy.
     public func restore(into pipeline: inout Pipeline) throws -> Checkpoint? {
-        guard let store, let c = try store.load() else { return nil }
+        guard let store, var c = try store.load() else { return nil }
         guard c.sourceTopic == sourceTopic else {
             throw CheckpointError.damaged(what: "checkpoint in \(store.location)", detail: "it covers topic \(c.sourceTopic), the topology reads \(sourceTopic)")
         }
         try pipeline.restoreState(c.state)
+        if c.labelTopic != labelTopic {
+            if !c.labelOffsets.isEmpty {
+                logger.warning("checkpoint covers label topic \(c.labelTopic), the topology reads \(labelTopic.isEmpty ? "none" : labelTopic); its label offsets are ignored")
+            }
+            c.labelTopic = labelTopic
+            c.labelOffsets = []
+        }
         // Idleness resumes where it stopped: the downtime is not silence of the sources.
         let delta = Int64(Date().timeIntervalSince1970 * 1000) - c.wallTimeMs
         if c.wallTimeMs > 0 && delta > 0 { pipeline.shiftWallClock(by: delta) }
         epoch = c.epoch
-        logger.info("restored checkpoint epoch \(c.epoch) (\(c.state.count) bytes, by \(c.owner)) from \(store.location); offsets \(c.offsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))")
+        let labels = labelTopic.isEmpty ? "" : "; label offsets \(c.labelOffsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))"
+        logger.info("restored checkpoint epoch \(c.epoch) (\(c.state.count) bytes, by \(c.owner)) from \(store.location); offsets \(c.offsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))\(labels)")
         return c
     }
 
@@ -81,14 +95,17 @@ public final class CheckpointCoordinator {
         if let fatal = producer.fatalError { throw fatal }
     }
 
-    /// Writes one checkpoint covering `offsets` (next offset per partition) and commits them.
+    /// Writes one checkpoint covering `offsets` (next offset per source partition) and
+    /// `labelOffsets` (next offset per label-topic partition) and commits both to the group.
     /// - Parameter sink: its epoch and record count go into the checkpoint; it starts the next epoch.
     /// - Parameter revoking: called from a revocation: the group's generation may already have moved
     ///   on (a rebalance is in progress), so a refused group commit is not taken as fencing.
-    public func checkpoint(_ pipeline: Pipeline, offsets: [Int32: Int64], sink: inout KafkaSink, revoking: Bool = false) throws {
+    public func checkpoint(_ pipeline: Pipeline, offsets: [Int32: Int64], labelOffsets: [Int32: Int64] = [:], sink: inout KafkaSink,
+                           revoking: Bool = false) throws {
         let clock = ContinuousClock()
         let began = clock.now
         let tpos = offsets.map { TopicPartitionOffset(topic: sourceTopic, partition: $0.key, offset: $0.value) }
+            + labelOffsets.map { TopicPartitionOffset(topic: labelTopic, partition: $0.key, offset: $0.value) }
         guard let store else {
             try producer.flush(timeout: .seconds(60))
             try checkDelivered()
@@ -111,6 +128,7 @@ public final class CheckpointCoordinator {
             let state = pipeline.checkpointState()
             let c = Checkpoint(topology: topology, group: group, epoch: next, owner: owner, sourceTopic: sourceTopic,
                                offsets: offsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
+                               labelTopic: labelTopic, labelOffsets: labelOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
                                outputRecords: sink.written, wallTimeMs: Int64(Date().timeIntervalSince1970 * 1000), state: state)
             try store.save(c)
             if guarantee == .exactlyOnce {

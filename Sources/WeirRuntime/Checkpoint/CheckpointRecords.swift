@@ -2,7 +2,7 @@ import WeirStats
 
 /// The records a checkpoint is written as: `chunkCount` chunk records of at most `maxChunkBytes`
 /// of state each (the state packed with ``ZeroRunLength``), then one commit record naming the epoch, owner, chunk count, state length and
-/// hash, and the source offsets. A checkpoint exists once its commit record does and every chunk
+/// hash, and the input offsets. A checkpoint exists once its commit record does and every chunk
 /// before it (same owner and epoch) is present; a crash between chunks leaves no commit record,
 /// so readers keep the previous complete checkpoint.
 ///
@@ -38,9 +38,18 @@ public enum CheckpointRecords {
         return out
     }
 
+    /// Version of the commit record written: 2 adds the label topic and its offsets after the
+    /// group (version 1, still read, has none).
+    public static let commitVersion: UInt16 = 2
+
     static func commitValue(_ c: Checkpoint, chunks: Int, packedLength: Int) -> [UInt8] {
-        var w = ByteWriter(capacity: 128 + 12 * c.offsets.count)
-        w.writeHeader(tag: "WCKM", version: 1)
+        commitValue(c, chunks: chunks, packedLength: packedLength, version: commitVersion)
+    }
+
+    /// The commit record in format `version` (1 drops the label offsets: for compatibility tests).
+    static func commitValue(_ c: Checkpoint, chunks: Int, packedLength: Int, version: UInt16) -> [UInt8] {
+        var w = ByteWriter(capacity: 128 + c.labelTopic.utf8.count + 12 * (c.offsets.count + c.labelOffsets.count))
+        w.writeHeader(tag: "WCKM", version: version)
         w.write(c.topology); w.write(c.owner); w.write(c.epoch)
         w.write(UInt32(chunks)); w.write(UInt64(c.state.count)); w.write(fnv1a64(c.state))
         w.write(UInt8(1)); w.write(UInt64(packedLength))  // state encoding: 1 = ZeroRunLength
@@ -49,6 +58,11 @@ public enum CheckpointRecords {
         for o in c.offsets { w.write(o.partition); w.write(o.offset) }
         w.write(c.outputRecords); w.write(c.wallTimeMs)
         w.write(c.group)
+        if version >= 2 {
+            w.write(c.labelTopic)
+            w.write(UInt64(c.labelOffsets.count))
+            for o in c.labelOffsets { w.write(o.partition); w.write(o.offset) }
+        }
         return w.bytes
     }
 
@@ -76,7 +90,7 @@ public enum CheckpointRecords {
     public static func decodeCommit(_ value: [UInt8]) throws(CheckpointError) -> Commit {
         do {
             var r = ByteReader(value)
-            try r.readHeader(tag: "WCKM", supportedVersions: 1...1)
+            let version = try r.readHeader(tag: "WCKM", supportedVersions: 1...2)
             let topology = try r.readString(field: "topology"), owner = try r.readString(field: "owner")
             let epoch = try r.readUInt64()
             let chunks = Int(try r.readUInt32()), length = Int(try r.readUInt64()), hash = try r.readUInt64()
@@ -90,9 +104,16 @@ public enum CheckpointRecords {
             for _ in 0..<n { offsets.append(Checkpoint.SourceOffset(partition: try r.readInt32(), offset: try r.readInt64())) }
             let outputs = try r.readUInt64(), wall = try r.readInt64()
             let group = try r.readString(field: "group")
+            var labelTopic = ""
+            var labelOffsets: [Checkpoint.SourceOffset] = []
+            if version >= 2 {
+                labelTopic = try r.readString(field: "labelTopic")
+                let m = try r.readCount(field: "labelOffsets", limit: r.remaining / 12)
+                for _ in 0..<m { labelOffsets.append(Checkpoint.SourceOffset(partition: try r.readInt32(), offset: try r.readInt64())) }
+            }
             guard r.isAtEnd, chunks >= 1 else { throw SerializationError.invalidValue(field: "commit", detail: "\(chunks) chunks, \(r.remaining) trailing bytes") }
             return Commit(checkpoint: Checkpoint(topology: topology, group: group, epoch: epoch, owner: owner, sourceTopic: source, offsets: offsets,
-                                                 outputRecords: outputs, wallTimeMs: wall, state: []),
+                                                 labelTopic: labelTopic, labelOffsets: labelOffsets, outputRecords: outputs, wallTimeMs: wall, state: []),
                           chunks: chunks, stateLength: length, packedLength: packedLength, stateHash: hash)
         } catch let e as CheckpointError {
             throw e

@@ -25,6 +25,12 @@ public struct RunProgress: Sendable {
 /// `weir run`: Kafka source → ``Pipeline`` → Kafka sinks, with checkpoints (see
 /// `docs/fault-tolerance.md`).
 ///
+/// With `model.label_topic` the same consumer (same group) also reads the label topic: event
+/// batches go to ``Pipeline/process(_:topic:now:into:)``, label records to
+/// ``Pipeline/processLabels(_:topic:into:)`` once every source partition has been read past
+/// their Kafka timestamp (``LabelHold``: a label is not applied before its event was scored),
+/// and checkpoints and group commits cover the offsets of both topics.
+///
 /// Every checkpoint interval, on partition revocation and at shutdown, a
 /// ``CheckpointCoordinator`` writes the pipeline's state with the source offsets it covers, after
 /// the outputs they caused are acknowledged (at least once) or in one transaction with them
@@ -63,6 +69,10 @@ public struct KafkaRunner {
         public var instanceID: String?
         /// Consumer `session.timeout.ms` (how soon a stopped member loses its partitions).
         public var sessionTimeoutMs = 10_000
+        /// Label topic: most label records held waiting for the source to catch up, and longest
+        /// hold (wall clock) before one is applied anyway (see ``LabelHold``).
+        public var labelHoldCapacity = 65_536
+        public var labelMaxHold: Duration = .seconds(30)
         public init(brokers: String, groupID: String) {
             self.brokers = brokers
             self.groupID = groupID
@@ -95,11 +105,8 @@ public struct KafkaRunner {
         let spec = compiled.spec
         let guarantee = options.guarantee ?? spec.processing.guarantee
         let interval = options.checkpointInterval ?? .milliseconds(spec.processing.checkpointIntervalMs)
-        if let m = spec.model, case .topic(let labels, _, _, _) = m.labels {
-            // The pipeline joins label records (`Pipeline.processLabels`), but this runner reads
-            // and checkpoints one source topic; refuse rather than score without ever learning.
-            throw KafkaError.invalidState("model.label_topic (\(labels)): weir run does not consume label topics yet; give the label as an event field (model.label), or join labels offline with the Pipeline API")
-        }
+        var labelTopic: String?
+        if let m = spec.model, case .topic(let t, _, _, _) = m.labels { labelTopic = t }
         if guarantee == .exactlyOnce && options.checkpoints != .kafka {
             throw KafkaError.invalidState("exactly_once needs checkpoints in the Kafka changelog (not a directory or none)")
         }
@@ -111,6 +118,12 @@ public struct KafkaRunner {
             throw KafkaError.invalidState("source topic \(spec.source.topics.first ?? "?") does not exist on \(options.brokers)")
         }
         if spec.source.topics.count > 1 { throw KafkaError.invalidState("weir run reads one source topic for now; the topology lists \(spec.source.topics.count)") }
+        if let labelTopic {
+            guard labelTopic != source else { throw KafkaError.invalidState("model.label_topic must differ from the source topic (\(source))") }
+            guard topics.contains(where: { $0.name == labelTopic }) else {
+                throw KafkaError.invalidState("label topic \(labelTopic) (model.label_topic) does not exist on \(options.brokers)")
+            }
+        }
         let existing = Set(topics.map(\.name))
         let changelog = KafkaChangelogStore.topicName(spec.name)
         var wanted = KafkaSink.topicNames(spec.sinks)
@@ -140,7 +153,7 @@ public struct KafkaRunner {
         case .none: store = nil
         }
         let coordinator = CheckpointCoordinator(store: store, guarantee: guarantee, owner: owner, topology: spec.name, group: options.groupID,
-                                                sourceTopic: source, producer: producer, logger: logger)
+                                                sourceTopic: source, labelTopic: labelTopic ?? "", producer: producer, logger: logger)
         coordinator.metrics = metrics
         var pipeline = try Pipeline(compiled: compiled, partitions: sourceInfo.partitions.count, now: Self.nowMs())
         // Processed positions (next offset) per partition: what the pipeline's state covers.
@@ -167,11 +180,18 @@ public struct KafkaRunner {
         if consumerClient.properties["consume.callback.max.messages"] == nil { consumerClient.properties["consume.callback.max.messages"] = "2048" }
         let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
             client: consumerClient, groupID: options.groupID, offsetReset: restored == nil ? options.from : .fail,
-            reportEndOfPartition: options.stopAtEnd, sessionTimeoutMs: options.sessionTimeoutMs))
+            reportEndOfPartition: options.stopAtEnd || labelTopic != nil, sessionTimeoutMs: options.sessionTimeoutMs))
         coordinator.consumer = consumer
         if let restored {
             consumer.setStartOffsets(restored.offsets.map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) })
             for o in restored.offsets { processed[o.partition] = o.offset }
+        }
+        // The label topic's side: held records, positions, assignment (nil without a label topic).
+        let maxHoldMs = options.labelMaxHold.components.seconds * 1000 + options.labelMaxHold.components.attoseconds / 1_000_000_000_000_000
+        var labels = labelTopic.map { LabelTopicMerge(labelTopic: $0, capacity: options.labelHoldCapacity, maxHoldMs: maxHoldMs) }
+        if let restored, let labelTopic {
+            try startLabels(from: restored, topic: labelTopic, partitions: topics.first { $0.name == labelTopic }!.partitions.count,
+                            consumer: consumer, labels: &labels!)
         }
         try coordinator.start()
 
@@ -188,6 +208,9 @@ public struct KafkaRunner {
         let clock = ContinuousClock()
         var firstInput: ContinuousClock.Instant?
         var deadLetterLog = DeadLetterLog(logger: logger)  // [ops]
+        // The consumer's topic-table index of the source and label topics, once seen.
+        var sourceIndex = -1
+        var labelIndex = -1
         func processBatch() throws {
             guard batch.count > 0 else { return }
             if firstInput == nil { firstInput = clock.now }
@@ -203,35 +226,72 @@ public struct KafkaRunner {
             sawInput = true
             dirty = true
         }
-        /// A checkpoint of everything processed (covering `processed`), or a plain offset commit.
+        /// With a label topic: processes the held events and labels whose turn has come, in
+        /// timestamp order (``LabelTopicMerge``); without one, the read batch.
+        func processLabels() throws {
+            guard labels != nil else { return }
+            let nowMs = Self.nowMs()
+            while let step = labels!.next(sourceAssigned: assigned, nowMs: nowMs, into: &batch) {
+                switch step {
+                case .events:
+                    try processBatch()
+                case .labels:
+                    let undecodable = pipeline.counters.labelDeadLetters
+                    try pipeline.processLabels(labels!.labelBatch, topic: labels!.labelTopic, into: &sink)
+                    labels!.labelsApplied()
+                    if pipeline.counters.labelDeadLetters > undecodable {
+                        logger.warning("\(pipeline.counters.labelDeadLetters - undecodable) undecodable label records (in the dead-letter topic)",
+                                       metadata: ["topic": "\(labels!.labelTopic)"])
+                    }
+                    sawInput = true
+                    dirty = true
+                }
+            }
+        }
+        /// A checkpoint of everything processed (covering `processed` and the label positions),
+        /// or a plain offset commit.
         func checkpoint(revoking: Bool = false) throws {
             guard dirty || sink.base.written > 0 else { return }
-            try coordinator.checkpoint(pipeline, offsets: processed, sink: &sink.base, revoking: revoking)
+            try coordinator.checkpoint(pipeline, offsets: processed, labelOffsets: labels?.labelProcessed ?? [:], sink: &sink.base, revoking: revoking)
             dirty = false
         }
         consumer.onRebalance = { event in
             switch event {
-            case .assigned(let ps):
-                for p in ps { assigned.insert(p.partition); endOffset.removeValue(forKey: p.partition) }
+            case .assigned(let all):
+                let ps = all.filter { $0.topic == source }
+                for p in all where p.topic != source && labels != nil {
+                    labels!.labelAssigned.insert(p.partition)
+                    labels!.labelEnd.removeValue(forKey: p.partition)
+                    labels!.labelClock.reset(partition: p.partition)
+                }
+                for p in ps { assigned.insert(p.partition); endOffset.removeValue(forKey: p.partition); labels?.sourceClock.reset(partition: p.partition) }
                 everAssigned = true
                 self.status?.assign(ps.map(\.partition))  // [ops]
                 self.metrics?.rebalanced(assignedCount: assigned.count)
-            case .lost(let ps):
+            case .lost(let all):
+                let ps = all.filter { $0.topic == source }
+                if labels != nil {
+                    let l = Set(all.filter { $0.topic != source }.map(\.partition))
+                    labels!.labelLost.formUnion(l)
+                    labels!.labelAssigned.subtract(l)
+                }
                 // The group took these partitions without a revocation (this process missed its
                 // session timeout: it was paused, or the coordinator was unreachable). Never commit
                 // for them; the main loop finds out whether another member took over (fenced: stop)
                 // or not (resume from the newest checkpoint).
-                self.logger.warning("partitions \(ps.map(\.partition)) lost to the group (session timed out)")
+                self.logger.warning("partitions \(all.map { "\($0.topic)/\($0.partition)" }) lost to the group (session timed out)")
                 lost.formUnion(ps.map(\.partition))
                 for p in ps { assigned.remove(p.partition) }
                 self.status?.revoke(ps.map(\.partition))  // [ops]
-            case .revoked(let ps):
+            case .revoked(let all):
                 // Before the partitions move: process what was read, then checkpoint it (outputs
-                // acknowledged first), so the next owner resumes exactly here.
-                let revoked = Set(ps.map(\.partition))
+                // acknowledged first), so the next owner resumes exactly here. Held label records
+                // are not covered: the next owner reads them again.
+                let revoked = Set(all.filter { $0.topic == source }.map(\.partition))
                 if failure == nil {
                     do {
                         try processBatch()
+                        try processLabels()
                         try checkpoint(revoking: true)
                     } catch {
                         self.logger.error("checkpoint on revoke failed: \(error)")
@@ -239,13 +299,24 @@ public struct KafkaRunner {
                     }
                 }
                 for p in revoked { assigned.remove(p); processed.removeValue(forKey: p); endOffset.removeValue(forKey: p) }
+                if labels != nil {
+                    labels!.dropSource(revoked)
+                    labels!.dropLabels(Set(all.filter { $0.topic != source }.map(\.partition)))
+                }
                 self.status?.revoke(Array(revoked))  // [ops]
                 self.metrics?.rebalanced(assignedCount: assigned.count)
             }
         }
         consumer.onEvent = { event in
             switch event {
-            case .endOfPartition(let tp, let offset): endOffset[tp.partition] = offset
+            case .endOfPartition(let tp, let offset):
+                if tp.topic == source {
+                    endOffset[tp.partition] = offset
+                    labels?.sourceClock.reachedEnd(partition: tp.partition)
+                } else if labels != nil {
+                    labels!.labelEnd[tp.partition] = offset
+                    labels!.labelClock.reachedEnd(partition: tp.partition)
+                }
             case .dataLoss(let r): self.logger.error("\(r.description)")
             case .error(let e):
                 self.logger.warning("\(e.description)")
@@ -263,7 +334,7 @@ public struct KafkaRunner {
             coordinator.consumer = nil
         }
         do {
-            try consumer.subscribe([source])
+            try consumer.subscribe(labels.map { [source, $0.labelTopic] } ?? [source])
             status?.setRunning(true)  // [ops]
             defer { status?.setRunning(false) }
 
@@ -274,16 +345,31 @@ public struct KafkaRunner {
             let every = store == nil ? options.commitInterval : interval
             while !shouldStop() {
                 sawInput = false
+                let pollMs = labels == nil ? 0 : Self.nowMs()
                 // Bounded batches: drift decisions and retrain requests take effect within ~1k events.
                 try consumer.poll(timeout: .milliseconds(100)) { m in
                     guard failure == nil, let v = m.value else { return }
+                    if labels != nil {
+                        // Source or label topic, by the consumer's topic index (no string compare per
+                        // event); both are held for the timestamp merge.
+                        if m.topicIndex != sourceIndex {
+                            if m.topicIndex == labelIndex || m.topic != source {
+                                labelIndex = m.topicIndex
+                                labels!.readLabel(v, partition: m.partition, offset: m.offset, timestamp: m.timestamp, nowMs: pollMs)
+                                return
+                            }
+                            sourceIndex = m.topicIndex
+                        }
+                        labels!.readEvent(v, partition: m.partition, offset: m.offset, timestamp: m.timestamp, nowMs: pollMs)
+                        return
+                    }
                     batch.append(v, partition: m.partition, offset: m.offset)
                     if batch.count >= 1024 {
                         do { try processBatch() } catch { failure = error }
                     }
                 }
                 if let failure { throw failure }
-                if !lost.isEmpty, store != nil {
+                if !lost.isEmpty || !(labels?.labelLost.isEmpty ?? true), store != nil {
                     // Lost partitions: if another instance checkpointed them since, this one is a
                     // zombie (fenced, stop). Otherwise drop what was not checkpointed and resume
                     // from the newest checkpoint when the partitions come back.
@@ -297,7 +383,8 @@ public struct KafkaRunner {
                     batch.removeAll()
                     pipeline = try Pipeline(compiled: compiled, partitions: sourceInfo.partitions.count, now: Self.nowMs())
                     processed = [:]
-                    if let c = try coordinator.restore(into: &pipeline) {
+                    let restoredCheckpoint = try coordinator.restore(into: &pipeline)
+                    if let c = restoredCheckpoint {
                         consumer.setStartOffsets(c.offsets.map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) })
                         for o in c.offsets where assigned.contains(o.partition) || lost.contains(o.partition) { processed[o.partition] = o.offset }
                         // Partitions still assigned go back to the checkpoint with the state.
@@ -305,13 +392,16 @@ public struct KafkaRunner {
                             .map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) }
                         if !back.isEmpty { try consumer.seek(back) }
                     }
+                    if labels != nil { try resumeLabels(from: restoredCheckpoint, consumer: consumer, labels: &labels!) }
                     sink.base.begin(epoch: coordinator.epoch + 1)
                     try coordinator.start()
                     dirty = false
                     logger.warning("resuming partitions \(lost.sorted()) from checkpoint epoch \(coordinator.epoch) when they are assigned again")
                     lost.removeAll()
+                    labels?.labelLost.removeAll()
                 }
                 try processBatch()
+                try processLabels()
                 if !sawInput {
                     try pipeline.tick(now: Self.nowMs(), into: &sink)
                     metrics?.outputsWritten(pipeline)  // [ops]
@@ -329,6 +419,7 @@ public struct KafkaRunner {
                         logger.warning("group commit refused (\(why)); treating the partitions as lost")
                         lost.formUnion(assigned)
                         lost.formUnion(processed.keys)
+                        if labels != nil { labels!.labelLost.formUnion(labels!.labelAssigned); labels!.labelLost.formUnion(labels!.labelProcessed.keys) }
                     }
                     lastCheckpoint = clock.now
                     status?.setBrokerReachable(true)  // [ops] a commit succeeded
@@ -350,12 +441,13 @@ public struct KafkaRunner {
                 }
                 if options.stopAtEnd && !assigned.isEmpty && !sawInput && assigned.allSatisfy({ p in
                     endOffset[p].map { end in (processed[p] ?? end) >= end } ?? false
-                }) { break }
+                }) && (labels.map { $0.events.isEmpty && $0.labelsAtEnd } ?? true) { break }
                 if let max = options.maxDuration, clock.now - start >= max { break }
             }
             // Graceful stop: checkpoint what was processed (or commit the open transaction), then
             // leave the group.
             try processBatch()
+            try processLabels()
             try checkpoint()
             coordinator.abort()
             onProgress?(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock, coordinator))
@@ -368,6 +460,49 @@ public struct KafkaRunner {
         Self.close(consumer, everAssigned: everAssigned)
         producer.close()
         return pipeline
+    }
+
+    /// Label partitions at start, after restoring `restored`: those it covers start at its label
+    /// offsets; the others (a version-1 checkpoint has none) at the group's committed offsets, or
+    /// without one where `from` says (the consumer's own reset policy is `fail` after a restore).
+    private func startLabels(from restored: Checkpoint, topic: String, partitions: Int, consumer: KafkaConsumer, labels: inout LabelTopicMerge) throws {
+        consumer.setStartOffsets(restored.labelOffsets.map { TopicPartitionOffset(topic: topic, partition: $0.partition, offset: $0.offset) })
+        for o in restored.labelOffsets { labels.labelProcessed[o.partition] = o.offset; labels.labelStarted[o.partition] = o.offset }
+        let uncovered = (0..<Int32(partitions)).filter { restored.labelOffset(of: $0) == nil }.map { TopicPartition(topic: topic, partition: $0) }
+        guard !uncovered.isEmpty else { return }
+        let committed = try consumer.committed(uncovered)
+        let fallback = options.from == .latest ? TopicPartitionOffset.end : TopicPartitionOffset.beginning
+        let starts = uncovered.map { tp in
+            TopicPartitionOffset(topic: topic, partition: tp.partition,
+                                 offset: committed.first { $0.partition == tp.partition && $0.offset >= 0 }?.offset ?? fallback)
+        }
+        consumer.setStartOffsets(starts)
+        logger.info("checkpoint epoch \(restored.epoch) has no offsets for label topic \(topic) partitions \(uncovered.map(\.partition)); starting them at \(starts.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))")
+    }
+
+    /// After lost partitions, with the pipeline reset to `restored` (nil: to empty state): held
+    /// label records are dropped and every label partition read so far goes back to the
+    /// checkpoint's offset, or to where it started when the checkpoint does not cover it.
+    private func resumeLabels(from restored: Checkpoint?, consumer: KafkaConsumer, labels: inout LabelTopicMerge) throws {
+        let started = labels.labelStarted
+        let touched = labels.labelAssigned.union(labels.labelLost).union(started.keys)
+        labels.reset()
+        labels.labelProcessed = [:]
+        labels.labelStarted = [:]
+        var back: [TopicPartitionOffset] = [], later: [TopicPartitionOffset] = []
+        for p in touched {
+            guard let target = restored?.labelOffset(of: p) ?? started[p] else { continue }
+            let tpo = TopicPartitionOffset(topic: labels.labelTopic, partition: p, offset: target)
+            if labels.labelAssigned.contains(p) {
+                back.append(tpo)
+                labels.labelProcessed[p] = target
+                labels.labelStarted[p] = target
+            } else {
+                later.append(tpo)
+            }
+        }
+        consumer.setStartOffsets(later)
+        if !back.isEmpty { try consumer.seek(back) }
     }
 
     /// Consumers stopped before their first assignment, kept alive: librdkafka 2.0.2 asserts when
@@ -392,7 +527,11 @@ public struct KafkaRunner {
         let now = clock.now
         return RunProgress(seconds: seconds(now - start), activeSeconds: firstInput.map { seconds(now - $0) } ?? 0, events: events,
                            counters: p.counters, logLoss: p.model?.prequential.logLoss, accuracy: p.model?.prequential.accuracy,
-                           modelSummary: p.model?.metricsSummary, checkpoints: c.written, epoch: c.epoch)
+                           modelSummary: p.model.map { m in
+                               guard p.labelTopic != nil else { return m.metricsSummary }
+                               let c = p.counters
+                               return m.metricsSummary + ", labels \(c.labelsJoined) joined (\(m.prequential.count) learned), \(c.labelsUnmatched) unmatched, \(c.labelsExpired) expired, \(c.labelDeadLetters) undecodable"
+                           }, checkpoints: c.written, epoch: c.epoch)
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
