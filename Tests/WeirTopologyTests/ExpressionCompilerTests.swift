@@ -33,7 +33,7 @@ import WeirCore
           inputs: [risk, ratio, combined, uses_hidden, mix, folded, count_shift]
         """
 
-    static func compile(_ text: String = topology) throws -> CompiledTopology {
+    static func compile(_ text: String = topology) throws(TopologyError) -> CompiledTopology {
         try TopologyCompiler.compile(try TopologyLoader.parse(text, file: "expr.yaml"))
     }
 
@@ -161,6 +161,31 @@ import WeirCore
             #expect(error.diagnostics.count == 1)
             #expect(error.diagnostics[0].location.line == 5 || error.diagnostics[0].location.line == 6)
             #expect(error.diagnostics[0].message.contains("cycle (a → b → a)"), "\(error)")
+        }
+    }
+
+    @Test func tooDeepAnExpressionIsALocatedCompileError() throws {
+        // x + (x + (... + x)): right-nested, so the program needs one stack value per level.
+        func nested(_ n: Int) -> String { n == 0 ? "x" : "x + (\(nested(n - 1)))" }
+        func topology(_ n: Int) -> String {
+            """
+            name: t
+            source: {topics: [in], event_time: ts}
+            schema: {ts: timestamp, x: double, label: {type: int, required: false}}
+            features:
+              deep: "\(nested(n))"
+            model: {inputs: [deep]}
+            """
+        }
+        let ok = try Self.compile(topology(63))
+        #expect(Self.program(ok, "deep")?.stackDepth == 64)
+        do {
+            _ = try Self.compile(topology(64))
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.diagnostics.count == 1)
+            #expect(error.diagnostics[0].location == SourceLocation(file: "expr.yaml", line: 5, column: 3))
+            #expect(error.diagnostics[0].message.hasPrefix("feature 'deep': program needs a stack of 65 values (at most 64)"), "\(error)")
         }
     }
 
