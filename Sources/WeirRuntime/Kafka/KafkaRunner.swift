@@ -441,7 +441,7 @@ public struct KafkaRunner {
                 }
                 if options.stopAtEnd && !assigned.isEmpty && !sawInput && assigned.allSatisfy({ p in
                     endOffset[p].map { end in (processed[p] ?? end) >= end } ?? false
-                }) && (labels.map { $0.events.isEmpty && $0.labelsAtEnd } ?? true) { break }
+                }) && (labels?.drained ?? true) { break }
                 if let max = options.maxDuration, clock.now - start >= max { break }
             }
             // Graceful stop: checkpoint what was processed (or commit the open transaction), then

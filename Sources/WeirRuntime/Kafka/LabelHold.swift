@@ -116,9 +116,8 @@ struct HeldRecords {
 
 /// How far one topic has been read, in Kafka message time: per partition the newest message
 /// timestamp read, and whether the partition is at its end (end of partition reported and
-/// nothing read since). ``frontier(assigned:)`` is the minimum over the assigned partitions
-/// (`Int64.max` for one at its end): every record of the topic stamped before it has been read.
-/// - Complexity: O(1) per message; ``frontier(assigned:)`` O(assigned partitions).
+/// nothing read since).
+/// - Complexity: O(1) per message and per ``position(_:)``.
 struct TopicClock {
     private var newest = ContiguousArray<Int64>()
     private var atEnd = ContiguousArray<Bool>()
@@ -156,16 +155,12 @@ struct TopicClock {
         atEnd[p] = false
     }
 
-    /// The time every assigned partition has been read past: `Int64.min` while one has read
-    /// nothing and is not at its end; `Int64.max` when none is assigned.
-    func frontier(assigned: Set<Int32>) -> Int64 {
-        var v = Int64.max
-        for partition in assigned {
-            let p = Int(partition)
-            guard p < newest.count else { return .min }
-            if !atEnd[p] { v = min(v, newest[p]) }
-        }
-        return v
+    /// The newest timestamp read from `partition`: every record still to be read there is stamped
+    /// at or after it (`Int64.min` before the first read); nil when the partition is at its end.
+    func position(_ partition: Int32) -> Int64? {
+        let p = Int(partition)
+        guard p >= 0, p < newest.count else { return .min }
+        return atEnd[p] ? nil : newest[p]
     }
 }
 
@@ -177,22 +172,26 @@ struct TopicClock {
 /// are often read far ahead of the events, or the reverse while catching up a backlog). The label
 /// joiner counts a label whose event is not pending as unmatched, and expires events by event
 /// time, so the fetch order would decide which labels join. Instead, as Kafka Streams
-/// synchronises the partitions of a task, both are held (``HeldRecords``) and:
-/// - the oldest held event goes to the pipeline once every label stamped before it has been
-///   read: its timestamp is at most the label topic's ``TopicClock/frontier(assigned:)`` and at
-///   most the oldest held label's (events first on equal timestamps: a label produced in the
-///   same millisecond as its event joins it);
-/// - the oldest held label goes once every event stamped at or before it has been scored: its
-///   timestamp is below the source frontier and below the oldest held event's.
-/// A partition at its end does not hold the other topic back, so a live stream adds no delay.
-/// Release is in read order per topic, so the offsets a checkpoint records (next offset after
-/// the last record processed per partition) never skip a held record.
+/// synchronises the partitions of a task, records are held per partition (``HeldRecords``) and
+/// go to the pipeline in the order of (timestamp, events before labels, partition): a held
+/// record goes once every assigned partition of both topics holds a later record or has read
+/// past it (``TopicClock/position(_:)``) or is at its end. So a label joins its event whenever it
+/// was produced after it (or in the same millisecond), and events are never scored ahead of
+/// labels produced before them. A partition at its end holds nothing back, so a live stream adds
+/// no delay; one that has read nothing yet holds everything until it reads or reports its end.
+/// Release is in read order within a partition, so the offsets a checkpoint records (next offset
+/// after the last record processed per partition) never skip a held record. With timestamps
+/// non-decreasing within each partition (producer or log-append time) the order is the same for
+/// every fetch interleaving.
 struct LabelTopicMerge {
     enum Step { case events, labels }
 
     let labelTopic: String
-    var events: HeldRecords
-    var labels: HeldRecords
+    let capacity: Int
+    let maxHoldMs: Int64
+    /// Held records per source partition and per label partition (index = partition).
+    private(set) var events: [HeldRecords] = []
+    private(set) var labels: [HeldRecords] = []
     var sourceClock = TopicClock()
     var labelClock = TopicClock()
     /// Label partitions: next offset to apply (what the pipeline's state covers; set to the first
@@ -205,17 +204,25 @@ struct LabelTopicMerge {
     var labelEnd: [Int32: Int64] = [:]
     var labelBatch = InputBatch(capacity: 1024)
 
+    /// - Parameters: capacity and maxHoldMs bound each partition's held records (see ``HeldRecords``).
     init(labelTopic: String, capacity: Int, maxHoldMs: Int64) {
         self.labelTopic = labelTopic
-        events = HeldRecords(capacity: capacity, maxHoldMs: maxHoldMs)
-        labels = HeldRecords(capacity: capacity, maxHoldMs: maxHoldMs)
+        self.capacity = capacity
+        self.maxHoldMs = maxHoldMs
+    }
+
+    private static func hold(_ holds: inout [HeldRecords], _ partition: Int32, _ template: HeldRecords) -> Int {
+        let p = Int(max(0, partition))
+        while holds.count <= p { holds.append(template) }
+        return p
     }
 
     /// An event was read.
     @inline(__always)
     mutating func readEvent(_ value: UnsafeRawBufferPointer, partition: Int32, offset: Int64, timestamp: Int64?, nowMs: Int64) {
         sourceClock.read(partition: partition, timestamp: timestamp)
-        events.append(value, partition: partition, offset: offset, timestamp: timestamp, nowMs: nowMs)
+        let p = Int(partition) < events.count && partition >= 0 ? Int(partition) : Self.hold(&events, partition, HeldRecords(capacity: capacity, maxHoldMs: maxHoldMs))
+        events[p].append(value, partition: partition, offset: offset, timestamp: timestamp, nowMs: nowMs)
     }
 
     /// A label record was read.
@@ -223,17 +230,69 @@ struct LabelTopicMerge {
         if labelProcessed[partition] == nil { labelProcessed[partition] = offset }
         if labelStarted[partition] == nil { labelStarted[partition] = offset }
         labelClock.read(partition: partition, timestamp: timestamp)
-        labels.append(value, partition: partition, offset: offset, timestamp: timestamp, nowMs: nowMs)
+        let p = Self.hold(&labels, partition, HeldRecords(capacity: capacity, maxHoldMs: maxHoldMs))
+        labels[p].append(value, partition: partition, offset: offset, timestamp: timestamp, nowMs: nowMs)
+    }
+
+    /// Records held now, events and labels.
+    var heldEvents: Int { events.reduce(0) { $0 + $1.count } }
+    var heldLabels: Int { labels.reduce(0) { $0 + $1.count } }
+    /// Records let through before their turn (a hold's capacity or age).
+    var forced: Int { events.reduce(0) { $0 + $1.forced } + labels.reduce(0) { $0 + $1.forced } }
+
+    /// Where a partition stands in the merge order: its oldest held record, or (nothing held)
+    /// the newest timestamp read (records still unread come at or after it); nil when it is at
+    /// its end with nothing held.
+    struct Key: Comparable {
+        var timestamp: Int64
+        /// 0 events, 1 labels: events first on equal timestamps.
+        var rank: Int
+        var partition: Int32
+        var held: Bool
+        static func < (a: Key, b: Key) -> Bool {
+            (a.timestamp, a.rank, a.partition) < (b.timestamp, b.rank, b.partition)
+        }
+        static func == (a: Key, b: Key) -> Bool { (a.timestamp, a.rank, a.partition) == (b.timestamp, b.rank, b.partition) }
+    }
+
+    private static func key(_ holds: [HeldRecords], _ clock: TopicClock, _ p: Int32, rank: Int) -> Key? {
+        if p >= 0 && Int(p) < holds.count && !holds[Int(p)].isEmpty {
+            return Key(timestamp: holds[Int(p)].headTimestamp, rank: rank, partition: p, held: true)
+        }
+        return clock.position(p).map { Key(timestamp: $0, rank: rank, partition: p, held: false) }
     }
 
     /// The next run of records that may be processed: events into `batch` (``Step/events``) or
-    /// labels into ``labelBatch`` (``Step/labels``); nil when both must wait for more input.
+    /// labels into ``labelBatch`` (``Step/labels``); nil when everything must wait for more input.
+    /// - Complexity: O(assigned partitions) plus the records moved.
     mutating func next(sourceAssigned: Set<Int32>, nowMs: Int64, into batch: inout InputBatch) -> Step? {
-        let labelBound = min(labelClock.frontier(assigned: labelAssigned), labels.headTimestamp)
-        if events.release(upTo: labelBound, inclusive: true, nowMs: nowMs, into: &batch) > 0 { return .events }
-        let eventBound = min(sourceClock.frontier(assigned: sourceAssigned), events.headTimestamp)
+        var first: Key?, second: Key?
+        func consider(_ k: Key?) {
+            guard let k else { return }
+            if first == nil || k < first! { second = first; first = k } else if second == nil || k < second! { second = k }
+        }
+        for p in sourceAssigned { consider(Self.key(events, sourceClock, p, rank: 0)) }
+        for (i, h) in events.enumerated() where !h.isEmpty && !sourceAssigned.contains(Int32(i)) { consider(Self.key(events, sourceClock, Int32(i), rank: 0)) }
+        for p in labelAssigned { consider(Self.key(labels, labelClock, p, rank: 1)) }
+        for (i, h) in labels.enumerated() where !h.isEmpty && !labelAssigned.contains(Int32(i)) { consider(Self.key(labels, labelClock, Int32(i), rank: 1)) }
         labelBatch.removeAll()
-        if labels.release(upTo: eventBound, inclusive: false, nowMs: nowMs, into: &labelBatch) > 0 { return .labels }
+        if let f = first, f.held {
+            // The oldest record is held: its partition goes up to the next partition's key.
+            let bound = second?.timestamp ?? .max
+            let inclusive = second.map { (f.rank, f.partition) < ($0.rank, $0.partition) } ?? true
+            if f.rank == 0 {
+                if events[Int(f.partition)].release(upTo: bound, inclusive: inclusive, nowMs: nowMs, into: &batch) > 0 { return .events }
+            } else if labels[Int(f.partition)].release(upTo: bound, inclusive: inclusive, nowMs: nowMs, into: &labelBatch) > 0 {
+                return .labels
+            }
+        }
+        // Nothing is due: only records past a hold's bounds go (forced).
+        for i in events.indices where !events[i].isEmpty {
+            if events[i].release(upTo: .min, inclusive: false, nowMs: nowMs, into: &batch) > 0 { return .events }
+        }
+        for i in labels.indices where !labels[i].isEmpty {
+            if labels[i].release(upTo: .min, inclusive: false, nowMs: nowMs, into: &labelBatch) > 0 { return .labels }
+        }
         return nil
     }
 
@@ -246,15 +305,18 @@ struct LabelTopicMerge {
         labelBatch.removeAll()
     }
 
-    /// Every assigned label partition is applied up to its reported end (nothing held).
-    var labelsAtEnd: Bool {
-        labels.isEmpty && labelAssigned.allSatisfy { p in labelEnd[p].map { end in (labelProcessed[p] ?? end) >= end } ?? false }
+    /// Every assigned label partition is applied up to its reported end, and no event is held.
+    var drained: Bool {
+        heldEvents == 0 && heldLabels == 0
+            && labelAssigned.allSatisfy { p in labelEnd[p].map { end in (labelProcessed[p] ?? end) >= end } ?? false }
     }
 
     /// Source partitions revoked or lost: their held events go (read again by the next owner).
     mutating func dropSource(_ partitions: Set<Int32>) {
-        events.remove(partitions: partitions)
-        for p in partitions { sourceClock.reset(partition: p) }
+        for p in partitions {
+            if Int(p) < events.count && p >= 0 { events[Int(p)].removeAll() }
+            sourceClock.reset(partition: p)
+        }
     }
 
     /// Label partitions revoked or lost: forgotten, with their held records.
@@ -265,14 +327,14 @@ struct LabelTopicMerge {
             labelStarted.removeValue(forKey: p)
             labelEnd.removeValue(forKey: p)
             labelClock.reset(partition: p)
+            if Int(p) < labels.count && p >= 0 { labels[Int(p)].removeAll() }
         }
-        labels.remove(partitions: partitions)
     }
 
     /// Everything held is dropped and both clocks restart (the state goes back to a checkpoint).
     mutating func reset() {
-        events.removeAll()
-        labels.removeAll()
+        for i in events.indices { events[i].removeAll() }
+        for i in labels.indices { labels[i].removeAll() }
         sourceClock = TopicClock()
         labelClock = TopicClock()
     }
