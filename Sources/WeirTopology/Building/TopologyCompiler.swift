@@ -175,6 +175,8 @@ public enum TopologyCompiler {
         }
     }
 
+    /// The engine's dedicated form of `e` when it is affine (`field × a + b`, `windowed × a`,
+    /// `log1p(field) × a`), else nil (``ExpressionLowering`` makes it a program).
     static func compileExpression(
         _ e: Expression, name: String, windowColumns: [String: (window: String, column: String)], declared: [String: FeatureDeclaration]
     ) -> WeirCore.FeatureSpec? {
@@ -193,7 +195,7 @@ public enum TopologyCompiler {
         if let wc = windowColumns[id] {
             return b == 0 ? .window(wc.window, column: wc.column, scale: a, name: name) : nil
         }
-        if declared[id] != nil { return nil }  // an expression of an expression: not yet
+        if declared[id] != nil { return nil }  // another feature: a program reads it
         return .field(id, scale: a, shift: b, name: name)
     }
 }
