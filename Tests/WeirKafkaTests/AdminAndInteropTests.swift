@@ -24,6 +24,18 @@ struct AdminAndInteropTests {
         #expect(ContinuousClock.now - start < .seconds(1))
     }
 
+    /// A standalone mock cluster (no embedded handle, e.g. `weir broker` or the benchmark broker)
+    /// is recognised by its cluster id, so CreateTopics fails at once instead of waiting for the
+    /// timeout (librdkafka waits for a controller that never answers CreateTopics).
+    @Test func createTopicsOnAStandaloneMockFailsFast() throws {
+        let broker = try EmbeddedBroker()
+        let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers))
+        #expect(admin.isMockCluster())
+        #expect(throws: KafkaError.unsupportedByEmbeddedBroker(operation: "CreateTopics")) {
+            _ = try admin.createTopics([NewTopic(name: "x", partitions: 1)], timeout: .seconds(30))
+        }
+    }
+
     /// Messages produced by Weir are read back by kcat, and kcat's by Weir's consumer.
     @Test(.enabled(if: kcatAvailable, "kcat is not installed (make test installs it)"))
     func interoperatesWithKcatBothWays() throws {

@@ -35,6 +35,9 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
     @Test func contractTopologyExpressesTheContract() throws {
         let spec = try TopologyLoader.load(path: repoRoot.appendingPathComponent("benchmarks/fraud-contract.yaml").path)
         #expect(spec.sinks.drift == "drift" && spec.sinks.alerts == "alerts" && spec.sinks.windows == "windows")
+        // The contract publishes drift, alerts and windows only: per-event scores are computed, not written.
+        #expect(spec.sinks.disabled == [.scores])
+        #expect(!spec.sinks.isEnabled(.scores) && spec.sinks.isEnabled(.drift))
         #expect(spec.drift?.reference == .firstEvents(200_000))
         #expect(spec.drift?.window == .count(events: 10_000))
         #expect(spec.drift?.gate.psi == 0.2 && spec.drift?.gate.ksPValue == 0.01)

@@ -65,7 +65,17 @@ public final class KafkaAdmin: @unchecked Sendable {
             }
             return out
         }
+        // A standalone librdkafka mock cluster (`weir broker`, the benchmark broker) has no
+        // CreateTopics: librdkafka would wait for the whole timeout. Say so at once instead.
+        if isMockCluster(timeout: timeout) { throw .unsupportedByEmbeddedBroker(operation: "CreateTopics") }
         return try createTopicsOnCluster(topics, timeout: timeout)
+    }
+
+    /// Whether the cluster is librdkafka's mock cluster (its cluster id is `mockCluster<hex>`).
+    public func isMockCluster(timeout: Duration = .seconds(5)) -> Bool {
+        guard let id = rd_kafka_clusterid(rk, Int32(timeout.milliseconds)) else { return false }
+        defer { rd_kafka_mem_free(rk, id) }
+        return String(cString: id).hasPrefix("mockCluster")
     }
 
     private func createTopicsOnCluster(_ topics: [NewTopic], timeout: Duration) throws(KafkaError) -> [String: TopicCreationOutcome] {

@@ -60,9 +60,10 @@ public struct KafkaSink: OutputSink {
         }
     }
 
-    /// Every sink topic name (outputs and dead letters), for creating topics on start.
+    /// Every enabled sink topic name (outputs and dead letters), for creating topics on start.
     public static func topicNames(_ sinks: SinksSpec) -> [String] {
-        OutputKind.allCases.map { topicName($0, sinks) } + [sinks.deadLetters]
+        OutputKind.allCases.filter { SinkKind(rawValue: $0.name).map(sinks.isEnabled) ?? true }.map { topicName($0, sinks) }
+            + [sinks.deadLetters]
     }
 
     /// Starts a new epoch: records written from now on are tagged with it and counted afresh.

@@ -57,6 +57,9 @@ public struct Pipeline: Sendable {
     private let windowNames: [String]
     /// Per window operator: its key is a `string` field (written as text; other keys as numbers).
     private let windowKeyIsString: [Bool]
+    /// Per ``OutputKind`` (by raw value): the topology's sink is enabled (`sinks.<kind>: null`
+    /// disables one; its records are then neither built nor written, only counted).
+    private let outputEnabled: [Bool]
 
     /// - Parameter partitions: how many source partitions the watermark spans.
     public init(compiled: CompiledTopology, partitions: Int = 1, now: Int64 = 0) throws {
@@ -89,6 +92,7 @@ public struct Pipeline: Sendable {
             w.keyField.flatMap { schema.index(of: $0) }.map { schema.fields[$0].type == .string } ?? false
         }
         retrainOnRequest = (c.spec.drift?.gate.retrain ?? false) && c.spec.model?.retraining != nil
+        outputEnabled = OutputKind.allCases.map { kind in SinkKind(rawValue: kind.name).map(c.spec.sinks.isEnabled) ?? true }
         let featureNames = graph.assembler?.names ?? []
         drift = try c.spec.drift.map {
             try DriftStage(spec: $0, topologyName: c.spec.name, schema: schema, featureNames: featureNames)
@@ -213,6 +217,7 @@ public struct Pipeline: Sendable {
             return
         }
         let features = graph.outputs.features
+        let scoresEnabled = outputEnabled[OutputKind.scores.rawValue]
         for i in 0..<features.count {
             let row = features.recordRow(i)
             sink.position(partition: records.partition(row), offset: records.offset(row))
@@ -228,7 +233,6 @@ public struct Pipeline: Sendable {
                 p = model!.score(eventID: id, input: &input, time: time)
                 version = model!.version
             } else {
-                // One call for score and version: `model!.version` alone copies the learner.
                 (p, version) = model!.processVersioned(&input, label: label, time: time)
             }
             if drift != nil {
@@ -237,26 +241,28 @@ public struct Pipeline: Sendable {
             }
             counters.scored += 1
             if label != nil { counters.labelled += 1 }
-            json.reset()
-            json.begin()
-            json.key("key")
-            writeKey(records, row)
-            json.field("event_time", time)
-            json.field("score", p)
-            if let label { json.field("label", label) }
-            if emitFeatures {
-                json.key("features")
-                json.beginArray()
-                input.withUnsafeMutableNumeric { xs in for x in xs { json.number(x) } }
-                json.endArray()
+            if scoresEnabled {
+                json.reset()
+                json.begin()
+                json.key("key")
+                writeKey(records, row)
+                json.field("event_time", time)
+                json.field("score", p)
+                if let label { json.field("label", label) }
+                if emitFeatures {
+                    json.key("features")
+                    json.beginArray()
+                    input.withUnsafeMutableNumeric { xs in for x in xs { json.number(x) } }
+                    json.endArray()
+                }
+                json.field("model_id", compiled.spec.name)
+                json.field("model_version", version)
+                json.field("topic", topic)
+                json.field("partition", Int64(records.partition(row)))
+                json.field("offset", records.offset(row))
+                json.end()
+                try writeKeyed(.scores, records, row, into: &sink)
             }
-            json.field("model_id", compiled.spec.name)
-            json.field("model_version", version)
-            json.field("topic", topic)
-            json.field("partition", Int64(records.partition(row)))
-            json.field("offset", records.offset(row))
-            json.end()
-            try writeKeyed(.scores, records, row, into: &sink)
             // A drift window closed at this event: judge it now, so a retrain request takes effect
             // from the next event whatever the batch boundaries (replay and run agree).
             if drift?.hasPendingRecords == true { try emitDrift(now: now, into: &sink) }
@@ -329,6 +335,7 @@ public struct Pipeline: Sendable {
     }
 
     private func writeText(_ kind: OutputKind, key: String?, _ value: UnsafeRawBufferPointer, into sink: inout some OutputSink) throws {
+        guard outputEnabled[kind.rawValue] else { return }
         if var k = key {
             try k.withUTF8 { try sink.write(kind, key: UnsafeRawBufferPointer($0), value: value) }
         } else {
@@ -346,6 +353,7 @@ public struct Pipeline: Sendable {
     }
 
     private mutating func writeKeyed(_ kind: OutputKind, _ records: RecordBatch, _ row: Int, into sink: inout some OutputSink) throws {
+        guard outputEnabled[kind.rawValue] else { return }
         let bytes = json.bytes
         if let kf = keyField, keyType == .string, records.isPresent(row, kf) {
             try records.withStringBytes(row, kf) { key in
@@ -359,7 +367,7 @@ public struct Pipeline: Sendable {
     private mutating func emitWindowsAndLate(into sink: inout some OutputSink) throws {
         let results = graph.outputs.windowResults
         counters.windowResults += results.count
-        for i in 0..<results.count {
+        for i in 0..<(outputEnabled[OutputKind.windows.rawValue] ? results.count : 0) {
             let w = Int(results.window[i])
             let columns = graph.windows[w].columnNames
             let keyBytes = Array(results.keyBytes(i))
@@ -394,7 +402,7 @@ public struct Pipeline: Sendable {
         }
         let late = graph.outputs.late
         counters.lateEvents += late.count
-        for e in late {
+        for e in late where outputEnabled[OutputKind.late.rawValue] {
             json.reset()
             json.begin()
             json.field("window", windowNames[e.window])

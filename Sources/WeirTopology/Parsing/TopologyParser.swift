@@ -432,6 +432,14 @@ struct TopologyParser {
         let allowed = ["scores", "features", "drift", "alerts", "retrain", "models", "late", "dlq", "windows"]
         guard let e = reader.mapping(node, "sinks", allowed: allowed) else { return s }
         for (k, _, v) in e {
+            if case .scalar(let sc) = v, sc.tag == Tag(.null) || sc.string == "null" || sc.string == "~" {
+                if k == "dlq" {
+                    diags.error(v, "sinks.dlq cannot be disabled: bad records must go somewhere (give a topic name)")
+                } else if let kind = SinkKind(rawValue: k) {
+                    s.disabled.insert(kind)
+                }
+                continue
+            }
             guard let t = reader.string(v, "sinks.\(k)") else { continue }
             switch k {
             case "scores": s.scores = t

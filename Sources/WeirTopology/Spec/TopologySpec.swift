@@ -216,8 +216,18 @@ public struct GateSpec: Sendable, Equatable {
     public var location: SourceLocation?
 }
 
-/// Output topics. Defaults are `<topology name>.<kind>`.
+/// The kinds of sink a topology declares (its `sinks` keys).
+public enum SinkKind: String, Sendable, Equatable, Hashable, CaseIterable {
+    case scores, features, drift, alerts, retrain, models, late, dlq, windows
+}
+
+/// Output topics. Defaults are `<topology name>.<kind>`; a sink set to `null` in the file is
+/// disabled (its records are neither built nor written; the dead-letter sink cannot be disabled).
 public struct SinksSpec: Sendable, Equatable {
+    /// Sinks the topology turned off.
+    public var disabled: Set<SinkKind> = []
+    public func isEnabled(_ kind: SinkKind) -> Bool { !disabled.contains(kind) }
+
     public var scores: String
     public var features: String
     public var drift: String
