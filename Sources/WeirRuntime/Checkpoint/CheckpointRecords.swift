@@ -43,13 +43,8 @@ public enum CheckpointRecords {
     public static let commitVersion: UInt16 = 2
 
     static func commitValue(_ c: Checkpoint, chunks: Int, packedLength: Int) -> [UInt8] {
-        commitValue(c, chunks: chunks, packedLength: packedLength, version: commitVersion)
-    }
-
-    /// The commit record in format `version` (1 drops the label offsets: for compatibility tests).
-    static func commitValue(_ c: Checkpoint, chunks: Int, packedLength: Int, version: UInt16) -> [UInt8] {
         var w = ByteWriter(capacity: 128 + c.labelTopic.utf8.count + 12 * (c.offsets.count + c.labelOffsets.count))
-        w.writeHeader(tag: "WCKM", version: version)
+        w.writeHeader(tag: "WCKM", version: commitVersion)
         w.write(c.topology); w.write(c.owner); w.write(c.epoch)
         w.write(UInt32(chunks)); w.write(UInt64(c.state.count)); w.write(fnv1a64(c.state))
         w.write(UInt8(1)); w.write(UInt64(packedLength))  // state encoding: 1 = ZeroRunLength
@@ -58,11 +53,9 @@ public enum CheckpointRecords {
         for o in c.offsets { w.write(o.partition); w.write(o.offset) }
         w.write(c.outputRecords); w.write(c.wallTimeMs)
         w.write(c.group)
-        if version >= 2 {
-            w.write(c.labelTopic)
-            w.write(UInt64(c.labelOffsets.count))
-            for o in c.labelOffsets { w.write(o.partition); w.write(o.offset) }
-        }
+        w.write(c.labelTopic)
+        w.write(UInt64(c.labelOffsets.count))
+        for o in c.labelOffsets { w.write(o.partition); w.write(o.offset) }
         return w.bytes
     }
 
