@@ -60,6 +60,38 @@ struct ProducerConsumerTests {
         c.close()
     }
 
+    /// A backlog far above `queued.min.messages`, drained by an application slower than the
+    /// fetcher: the fetch waker restarts the stopped fetchers each time the queue drains (instead
+    /// of librdkafka's 1 s timer), and every message still arrives once, in offset order.
+    @Test func fetchersRestartWhenTheQueueDrains() throws {
+        let broker = try EmbeddedBroker()
+        let topic = uniqueName("backlog")
+        try broker.createTopic(topic, partitions: 2)
+        let p = try producer(broker)
+        let t = try p.topic(topic)
+        let n = 40_000
+        for i in 0..<n { try p.send(to: t, key: Array("k\(i % 13)".utf8), value: Array("\(i)".utf8)) }
+        try p.flush()
+        let c = try KafkaConsumer(configuration: ConsumerConfiguration(
+            client: KafkaConfiguration(bootstrapServers: broker.bootstrapServers, properties: ["queued.min.messages": "2000"]),
+            groupID: uniqueName("g"), offsetReset: .earliest))
+        try c.subscribe([topic])
+        var count = 0
+        var problems = 0
+        var next: [Int32: Int64] = [:]
+        try pollUntil([c]) { _, m in
+            if let expected = next[m.partition], expected != m.offset { problems += 1 }
+            next[m.partition] = m.offset + 1
+            count += 1
+            if count % 2000 == 0 { Thread.sleep(forTimeInterval: 0.005) }  // a slow application
+        } done: { count >= n }
+        #expect(count == n)
+        #expect(problems == 0)
+        #expect(next.values.reduce(0, +) == Int64(n))
+        #expect(c.fetchWakeUps > 0)
+        c.close()
+    }
+
     /// Commit, close, reopen with the same group: consumption resumes at the committed offset.
     @Test func resumesAtCommittedOffset() throws {
         let broker = try EmbeddedBroker()

@@ -24,6 +24,8 @@ public final class KafkaConsumer: @unchecked Sendable {
     private var partitionQueues: [TopicPartition: OpaquePointer] = [:]
     private var closed = false
     let logger: Logger
+    /// Restarts fetching when the queue drains (librdkafka 2.0 otherwise waits up to 1 s).
+    private let waker: FetchWaker
 
     /// Called before partitions are assigned or revoked. See ``RebalanceEvent``.
     public var onRebalance: ((RebalanceEvent) -> Void)? {
@@ -39,6 +41,9 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     public var counters: ConsumerCounters { context.counters }
 
+    /// How many times the fetchers were woken after the queue drained (see ``FetchWaker``).
+    public var fetchWakeUps: Int { waker.wakeUps }
+
     public init(configuration: ConsumerConfiguration, logger: Logger = Logger(label: "weir.kafka.consumer")) throws(KafkaError) {
         self.configuration = configuration
         self.logger = logger
@@ -51,11 +56,18 @@ public final class KafkaConsumer: @unchecked Sendable {
         self.rk = try RDConfig.newClient(RD_KAFKA_CONSUMER, conf: conf)
         rd_kafka_poll_set_consumer(rk)
         self.fetchQueue = rd_kafka_queue_new(rk)
+        let minMessages = configuration.librdkafkaProperties.last { $0.0 == "queued.min.messages" }.flatMap { Int($0.1) }
+        self.waker = FetchWaker(rk: rk, threshold: minMessages ?? 100_000)
+        context.fetchQueue = fetchQueue
+        context.waker = waker
         context.consumer = self
     }
 
     deinit {
         if !closed { close() }
+        waker.stop()
+        context.waker = nil
+        context.fetchQueue = nil
         for q in partitionQueues.values { rd_kafka_queue_destroy(q) }
         rd_kafka_queue_destroy(fetchQueue)
         rd_kafka_destroy(rk)
@@ -152,8 +164,10 @@ public final class KafkaConsumer: @unchecked Sendable {
             // message enqueued before the forward is delivered before any enqueued after it.
             reforward()
             serveGroupEvents()
+            waker.observe(queueLength: Int(rd_kafka_queue_length(fetchQueue)))
             rd_kafka_consume_callback_queue(fetchQueue, Int32(timeout.milliseconds), fetchCallback,
                                             Unmanaged.passUnretained(context).toOpaque())
+            waker.observe(queueLength: Int(rd_kafka_queue_length(fetchQueue)))
             return Int(context.counters.messages - before)
         }
         try resolvePendingResets()
@@ -319,6 +333,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     public func close() {
         guard !closed else { return }
         closed = true
+        waker.stop()
         rd_kafka_consumer_close(rk)
         unforward(Array(partitionQueues.keys))
     }
@@ -368,6 +383,10 @@ final class ConsumerContext {
     var startOffsets: [TopicPartition: Int64] = [:]
     var pendingResets: [(TopicPartition, Int64)] = []
     var topicNames: [String] = []
+    /// Set by the consumer: the queue the fetch callback drains and its waker, checked every
+    /// 1,024 messages so fetching restarts while the rest of a large backlog is processed.
+    var fetchQueue: OpaquePointer?
+    var waker: FetchWaker?
     private var rktCache: [(OpaquePointer, Int)] = []
 
     @inline(__always)
@@ -422,6 +441,7 @@ private func fetchCallback(_ m: UnsafeMutablePointer<rd_kafka_message_t>?, _ opa
         return
     }
     ctx.counters.messages &+= 1
+    if ctx.counters.messages & 1023 == 0, let q = ctx.fetchQueue { ctx.waker?.observe(queueLength: Int(rd_kafka_queue_length(q))) }
     ctx.body?(ctx.view(m))
 }
 
