@@ -31,10 +31,24 @@ public enum KolmogorovSmirnov {
     public static let maxAutoExactN = 10_000
 
     /// The KS statistic `D` of two ascending-sorted, non-empty, NaN-free samples.
-    /// - Complexity: O(n + m), one merge walk; no allocation.
+    ///
+    /// When one sample is at least 8 times the size of the other (a drift window against a large
+    /// reference), the larger one is searched (galloping) instead of walked: the extremes of
+    /// `F_a − F_b` lie at the smaller sample's values and just below them, so only those points
+    /// are evaluated; the result is bit-for-bit the merge walk's (same counts, same arithmetic).
+    /// - Complexity: O(n + m) for similar sizes (one merge walk); O(n · log(m / n)) when
+    ///   n ≪ m. No allocation.
     public static func statistic(sortedA a: UnsafeBufferPointer<Double>, sortedB b: UnsafeBufferPointer<Double>) -> Double {
         let n1 = a.count, n2 = b.count
         guard n1 > 0, n2 > 0 else { return 0 }
+        if n2 >= 8 * n1 { return gallopingStatistic(small: a, large: b) }
+        if n1 >= 8 * n2 { return gallopingStatistic(small: b, large: a) }
+        return mergeStatistic(sortedA: a, sortedB: b)
+    }
+
+    /// The merge walk: evaluates `F_a − F_b` at every distinct value of the union.
+    static func mergeStatistic(sortedA a: UnsafeBufferPointer<Double>, sortedB b: UnsafeBufferPointer<Double>) -> Double {
+        let n1 = a.count, n2 = b.count
         let d1 = Double(n1), d2 = Double(n2)
         var i = 0, j = 0
         var maxS = -Double.infinity, minS = Double.infinity
@@ -48,6 +62,53 @@ public enum KolmogorovSmirnov {
             if diff > maxS { maxS = diff }
             if diff < minS { minS = diff }
         }
+        return Swift.max(maxS, Swift.min(1, Swift.max(0, -minS)))
+    }
+
+    /// `D` evaluated at the points where `F_small − F_large` can be extreme: each distinct value
+    /// of `small` (counts ≤ it) and the largest `large` value below each (counts < the next
+    /// distinct value). Between them `F_small` is flat and `F_large` rises, so every other point
+    /// lies between those two. The counts in `large` come from galloping from the last position.
+    static func gallopingStatistic(small a: UnsafeBufferPointer<Double>, large b: UnsafeBufferPointer<Double>) -> Double {
+        let n1 = a.count, n2 = b.count
+        let d1 = Double(n1), d2 = Double(n2)
+        // First index in b at or after `from` whose value is not accepted by `before` (b is sorted).
+        @inline(__always) func advance(_ from: Int, while before: (Double) -> Bool) -> Int {
+            var lo = from
+            guard lo < n2, before(b[lo]) else { return lo }
+            var step = 1
+            var hi = lo + 1
+            while hi < n2 && before(b[hi]) { lo = hi; step &*= 2; hi = lo + step }
+            if hi > n2 { hi = n2 }
+            // b[lo] accepted, b[hi] (if any) not: binary search in (lo, hi].
+            var l = lo + 1, h = hi
+            while l < h { let m = (l + h) >> 1; if before(b[m]) { l = m + 1 } else { h = m } }
+            return l
+        }
+        var maxS = -Double.infinity, minS = Double.infinity
+        @inline(__always) func consider(_ i: Int, _ j: Int) {
+            let diff = Double(i) / d1 - Double(j) / d2
+            if diff > maxS { maxS = diff }
+            if diff < minS { minS = diff }
+        }
+        var i = 0
+        // Below the first value of `small`: i = 0, j = count of b < a[0].
+        var j = advance(0) { $0 < a[0] }
+        consider(0, j)
+        while i < n1 {
+            let v = a[i]
+            while i < n1 && a[i] <= v { i += 1 }
+            j = advance(j) { $0 <= v }
+            consider(i, j)
+            if i < n1 {
+                let next = a[i]
+                j = advance(j) { $0 < next }
+                consider(i, j)
+            } else {
+                consider(n1, n2)
+            }
+        }
+        // The merge walk ends with F_a = F_b = 1 (difference 0); so does this.
         return Swift.max(maxS, Swift.min(1, Swift.max(0, -minS)))
     }
 
