@@ -25,11 +25,11 @@ public struct RunProgress: Sendable {
 /// `weir run`: Kafka source → ``Pipeline`` → Kafka sinks, with checkpoints (see
 /// `docs/fault-tolerance.md`).
 ///
-/// With `model.label_topic` the same consumer (same group) also reads the label topic: event
-/// batches go to ``Pipeline/process(_:topic:now:into:)``, label records to
-/// ``Pipeline/processLabels(_:topic:into:)`` once every source partition has been read past
-/// their Kafka timestamp (``LabelHold``: a label is not applied before its event was scored),
-/// and checkpoints and group commits cover the offsets of both topics.
+/// With `model.label_topic` the same consumer (same group) also reads the label topic; events
+/// and labels go to the pipeline (``Pipeline/process(_:topic:now:into:)``,
+/// ``Pipeline/processLabels(_:topic:into:)``) in Kafka-timestamp order across both topics
+/// (``LabelTopicMerge``: a label produced after its event finds it scored, whatever order the
+/// topics were fetched in), and checkpoints and group commits cover the offsets of both topics.
 ///
 /// Every checkpoint interval, on partition revocation and at shutdown, a
 /// ``CheckpointCoordinator`` writes the pipeline's state with the source offsets it covers, after
@@ -69,8 +69,8 @@ public struct KafkaRunner {
         public var instanceID: String?
         /// Consumer `session.timeout.ms` (how soon a stopped member loses its partitions).
         public var sessionTimeoutMs = 10_000
-        /// Label topic: most label records held waiting for the source to catch up, and longest
-        /// hold (wall clock) before one is applied anyway (see ``LabelHold``).
+        /// Label topic: most records held per partition for the timestamp merge of the source and
+        /// label topics, and longest hold (wall clock) before one goes anyway (``LabelTopicMerge``).
         public var labelHoldCapacity = 65_536
         public var labelMaxHold: Duration = .seconds(30)
         public init(brokers: String, groupID: String) {
@@ -228,7 +228,7 @@ public struct KafkaRunner {
         }
         /// With a label topic: processes the held events and labels whose turn has come, in
         /// timestamp order (``LabelTopicMerge``); without one, the read batch.
-        func processLabels() throws {
+        func processHeld() throws {
             guard labels != nil else { return }
             let nowMs = Self.nowMs()
             while let step = labels!.next(sourceAssigned: assigned, nowMs: nowMs, into: &batch) {
@@ -291,7 +291,7 @@ public struct KafkaRunner {
                 if failure == nil {
                     do {
                         try processBatch()
-                        try processLabels()
+                        try processHeld()
                         try checkpoint(revoking: true)
                     } catch {
                         self.logger.error("checkpoint on revoke failed: \(error)")
@@ -348,21 +348,26 @@ public struct KafkaRunner {
                 let pollMs = labels == nil ? 0 : Self.nowMs()
                 // Bounded batches: drift decisions and retrain requests take effect within ~1k events.
                 try consumer.poll(timeout: .milliseconds(100)) { m in
-                    guard failure == nil, let v = m.value else { return }
+                    guard failure == nil else { return }
                     if labels != nil {
                         // Source or label topic, by the consumer's topic index (no string compare per
                         // event); both are held for the timestamp merge.
                         if m.topicIndex != sourceIndex {
                             if m.topicIndex == labelIndex || m.topic != source {
                                 labelIndex = m.topicIndex
-                                labels!.readLabel(v, partition: m.partition, offset: m.offset, timestamp: m.timestamp, nowMs: pollMs)
+                                // A tombstone label record is an (empty) undecodable record: it is
+                                // applied, so the label offsets move past it.
+                                labels!.readLabel(m.value ?? UnsafeRawBufferPointer(start: nil, count: 0), partition: m.partition,
+                                                  offset: m.offset, timestamp: m.timestamp, nowMs: pollMs)
                                 return
                             }
                             sourceIndex = m.topicIndex
                         }
+                        guard let v = m.value else { return }
                         labels!.readEvent(v, partition: m.partition, offset: m.offset, timestamp: m.timestamp, nowMs: pollMs)
                         return
                     }
+                    guard let v = m.value else { return }
                     batch.append(v, partition: m.partition, offset: m.offset)
                     if batch.count >= 1024 {
                         do { try processBatch() } catch { failure = error }
@@ -401,7 +406,7 @@ public struct KafkaRunner {
                     labels?.labelLost.removeAll()
                 }
                 try processBatch()
-                try processLabels()
+                try processHeld()
                 if !sawInput {
                     try pipeline.tick(now: Self.nowMs(), into: &sink)
                     metrics?.outputsWritten(pipeline)  // [ops]
@@ -447,7 +452,7 @@ public struct KafkaRunner {
             // Graceful stop: checkpoint what was processed (or commit the open transaction), then
             // leave the group.
             try processBatch()
-            try processLabels()
+            try processHeld()
             try checkpoint()
             coordinator.abort()
             onProgress?(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock, coordinator))

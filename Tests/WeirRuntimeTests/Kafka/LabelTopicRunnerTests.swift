@@ -122,6 +122,7 @@ struct LabelTopicRunnerTests {
         options.checkpoints = checkpoints
         options.checkpointInterval = .milliseconds(200)
         options.maxDuration = .seconds(60)
+        options.sessionTimeoutMs = 3000  // a restart in the same group waits less for the previous member
         return try KafkaRunner(options: options, embedded: broker).run(try compile())
     }
 
