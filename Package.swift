@@ -2,8 +2,10 @@
 // Weir: a stream-processing engine for real-time ML features and drift.
 //
 // Dependency arrows point one way (see README "Architecture"):
-//   CRdKafka <- WeirKafka                                  (Kafka, the only C)
-//   WeirStats <- WeirCore <- WeirModel, WeirDrift           (pure Swift, no Kafka)
+//   CRdKafka <- WeirKafka                                  (Kafka, the only C library)
+//   WeirStats <- WeirCore <- WeirModel, WeirDrift           (pure Swift, no Kafka;
+//                                                            WeirCore imports the header-only
+//                                                            CWeirPrefetch hint)
 //   ... <- WeirTopology <- WeirRuntime <- WeirService <- WeirCLI (`weir`)
 // WeirRuntime records metrics through the swift-metrics API only; WeirService (configuration,
 // log handlers, the HTTP endpoint) is the only module with SwiftNIO (via Hummingbird).
@@ -49,8 +51,10 @@ let package = Package(
         ),
         // Pure maths: sketches, two-sample tests, divergences, change detectors.
         .target(name: "WeirStats", swiftSettings: swiftSettings),
+        // Header-only C: a software prefetch hint for WeirCore's batch loop (Swift has none).
+        .target(name: "CWeirPrefetch"),
         // Schema, records, decoder, event time, windows, keyed state, aggregations, graph.
-        .target(name: "WeirCore", dependencies: ["WeirStats"], swiftSettings: swiftSettings),
+        .target(name: "WeirCore", dependencies: ["WeirStats", "CWeirPrefetch"], swiftSettings: swiftSettings),
         // Online models, optimisers, prequential metrics.
         .target(name: "WeirModel", dependencies: ["WeirStats"], swiftSettings: swiftSettings),
         // References, drift monitors, data quality, the retraining gate.

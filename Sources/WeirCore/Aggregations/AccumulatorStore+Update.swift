@@ -1,3 +1,4 @@
+internal import CWeirPrefetch
 import WeirStats
 
 /// Per-event inputs of a window's aggregates, extracted once per record.
@@ -201,6 +202,17 @@ extension AccumulatorStore {
                     }
                 }
             }
+        }
+    }
+
+    /// Prefetches the slots of entry `e` (a speed hint; `e` may be stale).
+    @inline(__always)
+    func prefetchRow(_ e: Int32) {
+        let base = Int(e) * stride
+        guard base + stride <= slots.count else { return }
+        slots.withUnsafeBufferPointer { s in
+            weir_prefetch(s.baseAddress! + base)
+            weir_prefetch(s.baseAddress! + base + stride - 1)
         }
     }
 

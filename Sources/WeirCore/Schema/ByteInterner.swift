@@ -1,3 +1,5 @@
+internal import CWeirPrefetch
+
 /// Interns byte strings to dense `Int32` ids (open addressing, linear probing, power-of-two table).
 ///
 /// Used for category values (per field) and for keys of keyed state. Ids are dense from 0;
@@ -71,6 +73,32 @@ public struct ByteInterner: Sendable {
                 }
                 slot = (slot + 1) & mask
             }
+        }
+    }
+
+    /// Prefetches the table slot where a lookup of `hash` starts (a speed hint).
+    @inline(__always)
+    func prefetchSlot(hash h: UInt64) {
+        table.withUnsafeBufferPointer { t in weir_prefetch(t.baseAddress! + (Int(truncatingIfNeeded: h) & (t.count - 1))) }
+    }
+
+    /// A probable id for `hash` from the table alone (the first slot of its probe chain whose
+    /// 32-bit tag matches), or −1. A hint only: the bytes are not compared.
+    @inline(__always)
+    func hintID(hash h: UInt64) -> Int32 {
+        let tag = UInt32(truncatingIfNeeded: h >> 32)
+        return table.withUnsafeBufferPointer { t in
+            let mask = t.count - 1
+            var slot = Int(truncatingIfNeeded: h) & mask
+            var probes = 0
+            while probes < 8 {
+                let x = t[slot]
+                if x.id < 0 { return -1 }
+                if x.tag == tag { return x.id }
+                slot = (slot + 1) & mask
+                probes += 1
+            }
+            return -1
         }
     }
 

@@ -5,12 +5,13 @@ extension WindowOperator {
     /// window (checked against the brute-force oracle), at one accumulator update per event.
     mutating func processPane(_ batch: RecordBatch, _ row: Int, _ ts: Int64, _ wm: Int64,
                               _ results: inout WindowResults) -> EventOutcome {
-        let p = ts &- floorMod(ts &- offset, slide)
+        let p = alignedStart(ts)
         if isLate(end: p &+ size, watermark: wm) { return .late }
         guard let key = resolveKey(batch, row) else { return .rejectedKey }
         store.extract(batch, row: row, into: &inputs)
-        var pane = keyHead[Int(key)]
-        while pane >= 0 && ents[Int(pane)].start != p { pane = ents[Int(pane)].next }
+        // newest first: an event almost always falls in the key's latest pane
+        var pane = keyTail[Int(key)]
+        while pane >= 0 && ents[Int(pane)].start != p { pane = ents[Int(pane)].prev }
         let isNew = pane < 0
         if isNew {
             pane = allocEntry(key: key, start: p, end: p &+ slide)

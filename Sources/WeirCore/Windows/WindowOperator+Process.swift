@@ -28,12 +28,40 @@ extension WindowOperator {
     @inline(__always)
     func floorMod(_ a: Int64, _ b: Int64) -> Int64 { let r = a % b; return r < 0 ? r + b : r }
 
+    /// The start of the last `slide`-aligned window containing `ts`:
+    /// `ts − floorMod(ts − offset, slide)`. The last result is cached, so events of the same
+    /// slide (the common case) need no division.
+    @inline(__always)
+    mutating func alignedStart(_ ts: Int64) -> Int64 {
+        let c = cachedAlignedStart
+        if c != .min && ts >= c {
+            let (d, o) = ts.subtractingReportingOverflow(c)
+            if !o && d < slide { return c }
+        }
+        let s = ts &- floorMod(ts &- offset, slide)
+        cachedAlignedStart = s
+        return s
+    }
+
     mutating func processAligned(_ batch: RecordBatch, _ row: Int, _ ts: Int64, _ wm: Int64,
                                  _ results: inout WindowResults) -> EventOutcome {
-        let lastStart = ts &- floorMod(ts &- offset, slide)
+        let lastStart = alignedStart(ts)
         if isLate(end: lastStart &+ size, watermark: wm) { return .late }
         guard let key = resolveKey(batch, row) else { return .rejectedKey }
         store.extract(batch, row: row, into: &inputs)
+        if size == slide {
+            // tumbling: the one window [lastStart, lastStart + size) (not late, checked above);
+            // newest first, as an event almost always falls in the key's latest window
+            var e = keyTail[Int(key)]
+            while e >= 0 && ents[Int(e)].start != lastStart { e = ents[Int(e)].prev }
+            if e < 0 {
+                e = allocEntry(key: key, start: lastStart, end: lastStart &+ size)
+                schedule(e, watermark: wm)
+            }
+            updateAligned(e, ts: ts, wm: wm, &results)
+            captureCurrent(e)
+            return .accepted
+        }
         // One pass over the key's windows: update those containing ts, note which exist.
         var found: UInt64 = 0
         var featureEntry: Int32 = -1

@@ -70,6 +70,15 @@ public struct WindowOperator: Sendable {
     public internal(set) var current: ContiguousArray<Double>
     var currentMask: ContiguousArray<Bool>
     var needsCurrent = false
+    /// Batch look-ahead hints per row of the current record batch (speed only, never results):
+    /// the key's hash and its id as last looked up (−1 unknown).
+    var hintHash = ContiguousArray<UInt64>()
+    /// Last result of ``alignedStart(_:)`` (`.min`: none).
+    var cachedAlignedStart = Int64.min
+    var hintKey = ContiguousArray<Int32>()
+
+    /// True when events are keyed by a field (one state per key).
+    public var isKeyed: Bool { keyField >= 0 }
 
     /// Builds the operator against `schema`.
     /// - Throws: ``SchemaError`` for bad window parameters, key or aggregate fields.

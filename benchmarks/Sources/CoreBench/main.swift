@@ -30,6 +30,11 @@ let lineStarts: [Int] = {
     return s
 }()
 let events = lineStarts.count - 1
+/// WEIR_BENCH_PREFETCH=d overrides StreamGraph.prefetchDistance (0 = no prefetch);
+/// WEIR_BENCH_PER_MESSAGE=1 feeds messages one by one (no batch decode, no look-ahead).
+let prefetchOverride = Int(ProcessInfo.processInfo.environment["WEIR_BENCH_PREFETCH"] ?? "")
+let variant = ProcessInfo.processInfo.environment["WEIR_BENCH_VARIANT"] ?? ""  // exploration only: nofeat, noglobal
+let perMessage = ProcessInfo.processInfo.environment["WEIR_BENCH_PER_MESSAGE"] != nil
 print("CoreBench: \(events) events, \(bytes.count) bytes (\(bytes.count / max(events, 1)) B/event) from \(dataPath)")
 
 let merchants = ["grocery", "fuel", "restaurant", "travel", "electronics", "fashion", "pharmacy", "entertainment",
@@ -46,14 +51,17 @@ func makeGraph() throws -> StreamGraph {
     let spec = GraphSpec(
         schema: schema,
         time: .eventTime(field: "ts", watermark: WatermarkConfig(outOfOrderness: 2000, partitionCount: 1)),
-        windows: [
+        windows: variant == "noglobal" ? [
+            WindowSpec(name: "user", keyBy: "user", kind: .tumbling(size: 60_000), allowedLateness: 2000,
+                       aggregates: [.count(), .sum("amount"), .mean("amount"), .max("amount")], emitResults: false)] : [
             WindowSpec(name: "user", keyBy: "user", kind: .tumbling(size: 60_000), allowedLateness: 2000,
                        aggregates: [.count(), .sum("amount"), .mean("amount"), .max("amount")], emitResults: false),
             WindowSpec(name: "global", keyBy: nil, kind: .hopping(size: 300_000, hop: 60_000),
                        aggregates: [.count(), .sum("amount"), .mean("amount"), .max("amount"),
                                     .count("labeled", field: "label"), .sum("label", as: "positives")]),
         ],
-        features: [
+        features: variant == "nofeat" ? [.window("user", column: "count", scale: 0.1, name: "user_count/10"),
+                                         .window("user", column: "mean", scale: 0.01, name: "user_mean/100")] : [
             .field("amount", scale: 0.01, name: "amount/100"), .log1p("amount", scale: 0.2, name: "log1p(amount)/5"),
             .field("device_age_days", scale: 0.001, name: "device_age_days/1000"),
             .window("user", column: "count", scale: 0.1, name: "user_count/10"),
@@ -61,7 +69,9 @@ func makeGraph() throws -> StreamGraph {
             .oneHot("merchant", prefix: "m_"),
         ],
         batchCapacity: 1024)
-    return try StreamGraph(spec, now: 0)
+    var g = try StreamGraph(spec, now: 0)
+    if let d = prefetchOverride { g.prefetchDistance = d }
+    return g
 }
 
 func threadCPUSeconds() -> Double {
@@ -94,7 +104,7 @@ func run(measureAllocs: Bool) throws -> RunResult {
     let ucol = g.assembler!.names.firstIndex(of: "user_count/10")!
     let mcol = g.assembler!.names.firstIndex(of: "user_mean/100")!
     let dim = g.assembler!.names.count
-    let gIdx = g.windowIndex("global")!
+    let gIdx = g.windowIndex("global") ?? -1
     var uc = 0.0, um = 0.0
     func consume(_ g: inout StreamGraph) {
         let f = g.outputs.features
@@ -102,7 +112,7 @@ func run(measureAllocs: Bool) throws -> RunResult {
             for i in 0..<f.count { uc += v[i * dim + ucol]; um += v[i * dim + mcol] }
         }
         let w = g.outputs.windowResults
-        for i in 0..<w.count where Int(w.window[i]) == gIdx && w.kind[i] == .onTime {
+        for i in 0..<w.count where gIdx >= 0 && Int(w.window[i]) == gIdx && w.kind[i] == .onTime {
             r.globalWindows += 1
             r.globalCountSum += w.values[Int(w.valueOffsetOf(i))]
         }
@@ -116,9 +126,18 @@ func run(measureAllocs: Bool) throws -> RunResult {
             while i < hi {
                 let end = min(i + batch, hi)
                 g.clearOutputs()
-                for j in i..<end {
-                    let m = UnsafeRawBufferPointer(rebasing: all[lineStarts[j]..<max(lineStarts[j], lineStarts[j + 1] - 1)])
-                    g.process(m, partition: 0, offset: Int64(j), now: 0)
+                if perMessage {
+                    for j in i..<end {
+                        let m = UnsafeRawBufferPointer(rebasing: all[lineStarts[j]..<max(lineStarts[j], lineStarts[j + 1] - 1)])
+                        g.process(m, partition: 0, offset: Int64(j), now: 0)
+                    }
+                } else {
+                    // the batch API (what Pipeline uses via InputBatch), on the file's bytes in
+                    // place: message j is line j with its '\n' (trailing whitespace is allowed)
+                    lineStarts.withUnsafeBufferPointer { ls in
+                        g.process(messages: all, starts: UnsafeBufferPointer(rebasing: ls[i...end]), partition: 0,
+                                  firstOffset: Int64(i), now: 0)
+                    }
                 }
                 consume(&g)
                 i = end
@@ -140,8 +159,10 @@ func run(measureAllocs: Bool) throws -> RunResult {
     r.userBytesPerWindow = Double(u.stateBytes) / Double(max(1, u.liveWindows))
     r.userLiveWindows = u.liveWindows
     r.userKeys = u.keyCount
-    let gw = g.windows[gIdx]
-    r.globalBytesPerWindow = Double(gw.stateBytes) / Double(max(1, gw.liveWindows))
+    if gIdx >= 0 {
+        let gw = g.windows[gIdx]
+        r.globalBytesPerWindow = Double(gw.stateBytes) / Double(max(1, gw.liveWindows))
+    }
     return r
 }
 
