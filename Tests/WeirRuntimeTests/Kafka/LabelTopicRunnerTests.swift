@@ -30,7 +30,8 @@ struct LabelTopicRunnerTests {
     /// 8 chunks of 500 events, 100 ms of event time apart; after each chunk, the labels of its
     /// events (in production order). Events of the first half with `i % 40 == 7` get no label
     /// (50: they expire, the stream goes on > 60 s past them); chunk 2 has two undecodable label
-    /// records, chunk 3 three labels of unknown events.
+    /// records, chunk 3 three labels of unknown events; the label of event 3100 (chunk 6) is
+    /// produced in chunk 5, before its event: unmatched (as offline), and the event expires.
     struct Stream {
         var chunks: [(events: [String], labels: [String])] = []
         var expected = PipelineCounters()
@@ -45,7 +46,7 @@ struct LabelTopicRunnerTests {
                 for i in (k * 500)..<((k + 1) * 500) {
                     let x = Double.random(in: -2...2, using: &rng)
                     events.append(#"{"event_id":"e\#(i)","ts":\#(1_700_000_000_000 + i * 100),"user":"u\#(i % 7)","x":\#(x)}"#)
-                    if i < 2000 && i % 40 == 7 { continue }
+                    if i < 2000 && i % 40 == 7 || i == 3100 { continue }
                     labels.append(#"{"event_id":"e\#(i)","is_fraud":\#(x + Double.random(in: -0.5...0.5, using: &rng) > 0 ? 1 : 0)}"#)
                     expected.labelsJoined += 1
                 }
@@ -59,11 +60,15 @@ struct LabelTopicRunnerTests {
                     labels += [#"{"event_id":"nope1","is_fraud":1}"#, #"{"event_id":"nope2","is_fraud":0}"#, #"{"event_id":"e999999","is_fraud":1}"#]
                     expected.labelsUnmatched += 3
                 }
+                if k == 5 {
+                    labels.append(#"{"event_id":"e3100","is_fraud":1}"#)
+                    expected.labelsUnmatched += 1
+                }
                 labelOffset += Int64(labels.count)
                 chunks.append((events, labels))
             }
             expected.scored = 4000
-            expected.labelsExpired = 50
+            expected.labelsExpired = 51
             expected.labelled = expected.labelsJoined
         }
 
