@@ -121,8 +121,10 @@ struct LabelTopicRunnerTests {
         return broker
     }
 
-    static func run(_ broker: EmbeddedBroker, group: String, checkpoints: KafkaRunner.CheckpointLocation) throws -> Pipeline {
+    static func run(_ broker: EmbeddedBroker, group: String, checkpoints: KafkaRunner.CheckpointLocation,
+                    guarantee: ProcessingSpec.Guarantee = .atLeastOnce) throws -> Pipeline {
         var options = KafkaRunner.Options(brokers: broker.bootstrapServers, groupID: group)
+        options.guarantee = guarantee
         options.stopAtEnd = true
         options.checkpoints = checkpoints
         options.checkpointInterval = .milliseconds(200)
@@ -165,12 +167,13 @@ struct LabelTopicRunnerTests {
     /// unlabelled events expired, the undecodable labels dead letters with their topic and
     /// offset; the scores are byte for byte those of the offline run in production order (the
     /// model learned from the same labels at the same points), whatever order the two topics
-    /// were fetched in.
-    @Test func runJoinsLabelsAsTheOfflinePipeline() throws {
+    /// were fetched in; at least once and exactly once (offsets of both topics in the transaction).
+    @Test(arguments: [ProcessingSpec.Guarantee.atLeastOnce, .exactlyOnce])
+    func runJoinsLabelsAsTheOfflinePipeline(guarantee: ProcessingSpec.Guarantee) throws {
         let s = Stream(seed: 41)
         let broker = try Self.broker(s)
         defer { broker.stop() }
-        let p = try Self.run(broker, group: "labels-run", checkpoints: .kafka)
+        let p = try Self.run(broker, group: "labels-run", checkpoints: .kafka, guarantee: guarantee)
         let (ref, refSink) = try s.reference(try Self.compile())
         #expect(Self.labelCounters(p.counters) == Self.labelCounters(s.expected))
         #expect(Self.labelCounters(ref.counters) == Self.labelCounters(s.expected))
@@ -185,6 +188,13 @@ struct LabelTopicRunnerTests {
         #expect(dlq.map { $0.headers["weir.source.topic"] } == ["labels", "labels"])
         #expect(dlq.compactMap { $0.headers["weir.source.offset"].flatMap { Int64($0) } } == s.undecodable)
         #expect(dlq.map(\.value) == [#"{"event_id":"e5","is_fraud":"yes"}"#, "not json"])
+        // The group's committed offsets cover both topics (for monitoring tools and rebalances).
+        let client = KafkaConfiguration(bootstrapServers: broker.bootstrapServers, clientID: "label-test-offsets")
+        let probe = try KafkaConsumer(configuration: ConsumerConfiguration(client: client, groupID: "labels-run"))
+        defer { probe.close() }
+        let committed = try probe.committed([TopicPartition(topic: "events", partition: 0), TopicPartition(topic: "labels", partition: 0)])
+        #expect(committed.first { $0.topic == "events" }?.offset == s.eventEnd(8))
+        #expect(committed.first { $0.topic == "labels" }?.offset == s.labelEnd(8))
     }
 
     /// Run to the end of the first half, stopped (checkpoint at shutdown), the second half
