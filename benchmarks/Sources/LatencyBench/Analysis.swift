@@ -1,0 +1,151 @@
+import Foundation
+
+/// Percentiles of a latency sample, in milliseconds.
+struct Percentiles {
+    var count = 0
+    var p50 = 0.0, p90 = 0.0, p99 = 0.0, p999 = 0.0, max = 0.0, mean = 0.0
+
+    /// Nearest-rank percentiles of `ns` (sorted in place).
+    init(ns values: inout [Int64]) {
+        guard !values.isEmpty else { return }
+        values.sort()
+        count = values.count
+        func q(_ f: Double) -> Double {
+            let i = Swift.min(values.count - 1, Swift.max(0, Int((f * Double(values.count)).rounded(.up)) - 1))
+            return Double(values[i]) / 1e6
+        }
+        p50 = q(0.5); p90 = q(0.9); p99 = q(0.99); p999 = q(0.999)
+        max = Double(values[values.count - 1]) / 1e6
+        mean = values.reduce(0.0) { $0 + Double($1) } / Double(values.count) / 1e6
+    }
+
+    init() {}
+
+    var text: String { "p50 \(ms(p50)), p90 \(ms(p90)), p99 \(ms(p99)), p99.9 \(ms(p999)), max \(ms(max)) ms (mean \(ms(mean)), n \(count))" }
+}
+
+func ms(_ x: Double) -> String { x >= 100 ? String(format: "%.0f", x) : x >= 10 ? String(format: "%.1f", x) : String(format: "%.2f", x) }
+
+/// Everything measured for one variant in one run.
+struct VariantResult {
+    var run: Int
+    var name: String
+    var load = ""
+    var exactlyOnce = false
+    var checkpointed = false
+    var targetRate = 0.0
+    var achievedRate = 0.0
+    var maxBacklogMs = 0.0
+    var readySeconds = 0.0
+    var measured = 0
+    var matched = 0
+    var missing = 0
+    var duplicates = 0
+    var unmatched = 0
+    var unparsed = 0
+    /// Arrival at the independent consumer − send of the input (monotonic clock, µs resolution).
+    var arrival = Percentiles()
+    /// Output CreateTime (weir's send) − input CreateTime (our send), wall-clock ms resolution.
+    var createTime = Percentiles()
+    /// Exactly-once: max(arrival, arrival of its transaction's commit record) − send.
+    var committed = Percentiles()
+    var uncommitted = 0
+    var commitCount = 0
+    var commitGapMeanMs = 0.0
+    var commitGapMaxMs = 0.0
+    var owners = 0
+    /// Per measured second: (p50, p99, max) arrival latency in ms and commit records in it.
+    var timeline: [(p50: Double, p99: Double, max: Double, commits: Int)] = []
+    /// The worst 250 ms slices of input (by max latency): start (s into the window), max, and when
+    /// the next commit record arrived after the slice began (ms).
+    var worst: [(at: Double, max: Double, nextCommitMs: Double?)] = []
+    var weirExit: Int32 = 0
+    var weirNotes = ""
+    var weirLastProgress = ""
+
+    var producerKeptUp: Bool { achievedRate >= 0.99 * targetRate && maxBacklogMs <= 100 }
+}
+
+/// Matches outputs to inputs and computes the figures.
+func analyse(_ log: ProduceLog, _ reader: OutputReader, into r: inout VariantResult) {
+    let measured = log.measureStart..<log.measureEnd
+    r.measured = measured.count
+    if log.measureLastNs > log.measureFirstNs {
+        r.achievedRate = Double(measured.count - 1) / (Double(log.measureLastNs - log.measureFirstNs) / 1e9)
+    }
+    r.maxBacklogMs = Double(log.maxBacklog) / r.targetRate * 1000
+    r.readySeconds = log.readyAfterSeconds
+    r.unparsed = reader.unparsed
+    // Input id by partition and offset (a fresh topic: offsets from 0).
+    var byOffset: [[Int32]] = []
+    for d in log.delivered {
+        let p = Int(d.partition)
+        while byOffset.count <= p { byOffset.append([]) }
+        let o = Int(d.offset)
+        if byOffset[p].count <= o { byOffset[p].append(contentsOf: repeatElement(-1, count: o + 1 - byOffset[p].count)) }
+        byOffset[p][o] = d.id
+    }
+    // Commit record arrival per epoch (the first owner's; one weir instance runs).
+    let owner = reader.commits.first?.owner
+    r.owners = Set(reader.commits.map(\.owner)).count
+    var commitAt: [Int64: Int64] = [:]
+    for c in reader.commits where c.owner == owner && commitAt[c.epoch] == nil { commitAt[c.epoch] = c.arrivalNs }
+    var seen = [Bool](repeating: false, count: log.sendNs.count)
+    var arrival: [Int64] = [], create: [Int64] = [], committed: [Int64] = []
+    arrival.reserveCapacity(measured.count); create.reserveCapacity(measured.count)
+    var latencyById = [Int64](repeating: -1, count: measured.count)
+    for s in reader.samples {
+        let p = Int(s.partition), o = Int(s.offset)
+        guard p < byOffset.count, o >= 0, o < byOffset[p].count, byOffset[p][o] >= 0 else { r.unmatched += 1; continue }
+        let id = Int(byOffset[p][o])
+        if seen[id] { r.duplicates += 1; continue }
+        seen[id] = true
+        guard measured.contains(id) else { continue }
+        r.matched += 1
+        let a = s.arrivalNs - log.sendNs[id]
+        arrival.append(a)
+        latencyById[id - measured.lowerBound] = a
+        if s.createMs >= 0 { create.append((s.createMs - log.sendWallMs[id]) * 1_000_000) }
+        if r.exactlyOnce {
+            if let c = commitAt[s.epoch] { committed.append(max(s.arrivalNs, c) - log.sendNs[id]) } else { r.uncommitted += 1 }
+        }
+    }
+    r.missing = measured.count - r.matched
+    r.arrival = Percentiles(ns: &arrival)
+    r.createTime = Percentiles(ns: &create)
+    if r.exactlyOnce { r.committed = Percentiles(ns: &committed) }
+    // Checkpoint cadence during the measured window (commit records arriving in it).
+    let window = log.measureFirstNs...max(log.measureFirstNs, log.measureLastNs)
+    let inWindow = reader.commits.filter { $0.owner == owner && window.contains($0.arrivalNs) }.map(\.arrivalNs)
+    r.commitCount = inWindow.count
+    if inWindow.count > 1 {
+        let gaps = zip(inWindow.dropFirst(), inWindow).map { Double($0 - $1) / 1e6 }
+        r.commitGapMeanMs = gaps.reduce(0, +) / Double(gaps.count)
+        r.commitGapMaxMs = gaps.max() ?? 0
+    }
+    // Timeline by send time: 1 s slices, and the worst 250 ms slices.
+    let allCommits = reader.commits.filter { $0.owner == owner }.map(\.arrivalNs)
+    func slices(_ widthNs: Int64) -> [[Int64]] {
+        var out: [[Int64]] = []
+        for (k, lat) in latencyById.enumerated() where lat >= 0 {
+            let i = Int((log.sendNs[measured.lowerBound + k] - log.measureFirstNs) / widthNs)
+            while out.count <= i { out.append([]) }
+            out[i].append(lat)
+        }
+        return out
+    }
+    for (i, var s) in slices(1_000_000_000).enumerated() {
+        let p = Percentiles(ns: &s)
+        let from = log.measureFirstNs + Int64(i) * 1_000_000_000
+        r.timeline.append((p.p50, p.p99, p.max, allCommits.filter { $0 >= from && $0 < from + 1_000_000_000 }.count))
+    }
+    let quarter: Int64 = 250_000_000
+    let q = slices(quarter).enumerated().compactMap { (i, s) -> (Int, Int64)? in s.max().map { (i, $0) } }
+    for (i, mx) in q.sorted(by: { $0.1 > $1.1 }).prefix(3) {
+        // When did the next commit record arrive after the slice began (checkpoint-caused stalls
+        // show as a commit arriving right after the slow records were sent)?
+        let sliceStart = log.measureFirstNs + Int64(i) * quarter
+        let next = allCommits.first(where: { $0 >= sliceStart }).map { Double($0 - sliceStart) / 1e6 }
+        r.worst.append((Double(i) * 0.25, Double(mx) / 1e6, next))
+    }
+}
