@@ -26,8 +26,8 @@ let package = Package(
             exclude: ["peer_contract.py"]
         ),
         // Issue 7 end to end: drives `weir produce`/`weir run`/`weir replay`, kcat and the Python
-        // peers as processes, so it links no Weir module.
-        .executableTarget(name: "FraudBench"),
+        // peers as processes, so it links no Weir module (BenchSupport: the broker start-up).
+        .executableTarget(name: "FraudBench", dependencies: ["BenchSupport"]),
         .executableTarget(name: "CheckpointBench", dependencies: [
             "BenchSupport", .product(name: "WeirRuntime", package: "main"), .product(name: "WeirTopology", package: "main"),
             .product(name: "WeirCore", package: "main"),

@@ -1,3 +1,4 @@
+import BenchSupport
 import Foundation
 
 /// One participant's figures in one run.
@@ -21,7 +22,7 @@ struct Row {
 /// The benchmark: set-up (broker, load, count check) and the participants of each run.
 struct FraudBench {
     let opts: Options
-    var broker: MockBroker?
+    var broker: BenchBroker?
     var bootstrap = ""
     var marks = TopicMarks()
     var rows: [Row] = []
@@ -30,7 +31,7 @@ struct FraudBench {
     init(opts: Options) { self.opts = opts }
 
     mutating func setUp() throws {
-        let b = try MockBroker(binary: opts.brokerBinary)
+        let b = try BenchBroker(binary: opts.brokerBinary)
         broker = b
         bootstrap = b.bootstrap
         print("  mock broker at \(bootstrap)")

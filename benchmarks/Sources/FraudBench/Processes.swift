@@ -63,43 +63,13 @@ func runChild(_ path: String, _ args: [String], cwd: String? = nil, keepStdout: 
 
 func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 
-/// The uncapped benchmark broker (`/tmp/bench-bin/mock_broker`) as a child: line 1 of its
-/// stdout is the bootstrap address. Killed on `stop()`.
-final class MockBroker {
-    let process = Process()
-    let bootstrap: String
-
-    init(binary: String) throws {
-        process.executableURL = URL(fileURLWithPath: binary)
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = [UInt8]()
-        while true {
-            let b = out.fileHandleForReading.readData(ofLength: 1)
-            if b.isEmpty || b.first == 0x0A { break }
-            line.append(b.first!)
-        }
-        bootstrap = String(decoding: line, as: UTF8.self)
-        guard !bootstrap.isEmpty else { throw BenchError.broker("\(binary) printed no bootstrap address") }
-    }
-
-    func stop() {
-        if process.isRunning { process.terminate(); process.waitUntilExit() }
-    }
-
-    deinit { stop() }
-}
-
 enum BenchError: Error, CustomStringConvertible {
-    case broker(String)
     case missing(String)
     case failed(String)
 
     var description: String {
         switch self {
-        case .broker(let s), .missing(let s), .failed(let s): return s
+        case .missing(let s), .failed(let s): return s
         }
     }
 }

@@ -4,6 +4,7 @@
 // kcat's raw read, the Python peers (plain confluent-kafka + River, Quix Streams + River) and
 // `weir replay` vs the in-memory River peer. Prints events/s, ratios, peak RSS, output checks and
 // PASS/FAIL per target. See benchmarks/README.md for the options.
+import BenchSupport
 import Foundation
 
 var opts: Options

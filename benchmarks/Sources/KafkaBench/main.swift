@@ -82,32 +82,6 @@ func runTool(_ path: String, _ args: [String], env: [String: String] = [:]) thro
     return (String(decoding: data, as: UTF8.self), Date().timeIntervalSince(start))
 }
 
-/// The uncapped benchmark broker, started as a child process.
-final class BenchBroker {
-    let process = Process()
-    let bootstrap: String
-    init(bin: String) throws {
-        process.executableURL = URL(fileURLWithPath: bin)
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        var line = [UInt8]()
-        while true {
-            let b = out.fileHandleForReading.readData(ofLength: 1)
-            if b.isEmpty || b.first == 0x0A { break }
-            line.append(b.first!)
-        }
-        bootstrap = String(decoding: line, as: UTF8.self)
-    }
-    /// Stops the broker (top-level globals are never deinitialised, so `main` calls this).
-    func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
-    }
-    deinit { stop() }
-}
-
 func weirProduce(_ ev: Events, bootstrap: String) throws -> Double {
     let producer = try KafkaProducer(configuration: ProducerConfiguration(
         client: KafkaConfiguration(bootstrapServers: bootstrap, properties: ["queue.buffering.max.kbytes": "2000000"]),
@@ -170,7 +144,7 @@ func weirConsume(n: Int, bootstrap: String, assign: Bool) throws -> (Double, Dou
 let ev = try Events(path: opts.events)
 let n = ev.lines.count
 log("loaded \(n) events from \(opts.events)")
-let broker = try BenchBroker(bin: opts.brokerBin)
+let broker = try BenchBroker(binary: opts.brokerBin)  // BenchSupport
 log("benchmark broker at \(broker.bootstrap)")
 
 let produceRate = try weirProduce(ev, bootstrap: broker.bootstrap)

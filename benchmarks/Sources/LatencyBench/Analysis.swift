@@ -63,6 +63,12 @@ struct VariantResult {
     var weirNotes = ""
     var weirLastProgress = ""
 
+    /// Least-squares slope of latency over send time in the measured window (s per s): 0 when
+    /// weir keeps up; `rate / (1 + slope)` estimates what it sustained when it falls behind.
+    var slope = 0.0
+    var weirKeptUp: Bool { slope < 0.02 }
+    var sustainedRate: Double { targetRate / (1 + max(0, slope)) }
+
     var producerKeptUp: Bool { achievedRate >= 0.99 * targetRate && maxBacklogMs <= 100 }
 }
 
@@ -111,6 +117,13 @@ func analyse(_ log: ProduceLog, _ reader: OutputReader, into r: inout VariantRes
         }
     }
     r.missing = measured.count - r.matched
+    // Latency trend: a backlog that grows through the window means weir is slower than the input.
+    var sx = 0.0, sy = 0.0, sxx = 0.0, sxy = 0.0, n = 0.0
+    for (k, lat) in latencyById.enumerated() where lat >= 0 {
+        let x = Double(log.sendNs[measured.lowerBound + k] - log.measureFirstNs) / 1e9, y = Double(lat) / 1e9
+        sx += x; sy += y; sxx += x * x; sxy += x * y; n += 1
+    }
+    if n > 2, n * sxx - sx * sx > 0 { r.slope = (n * sxy - sx * sy) / (n * sxx - sx * sx) }
     r.arrival = Percentiles(ns: &arrival)
     r.createTime = Percentiles(ns: &create)
     if r.exactlyOnce { r.committed = Percentiles(ns: &committed) }

@@ -126,6 +126,8 @@ try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirect
     print("    outputs: \(r.matched)/\(r.measured) measured inputs matched, \(r.missing) missing, \(r.duplicates) duplicates, "
           + "\(r.unmatched) unmatched, \(r.unparsed) unparsed")
     print("    latency, produce → arrival at the consumer: \(r.arrival.text)")
+    print("    latency trend over the window: \(fmt(r.slope * 1000, 1)) ms per s — "
+          + (r.weirKeptUp ? "weir kept up" : "weir FELL BEHIND (backlog growing; it sustained ≈ \(Int(r.sustainedRate)) events/s)"))
     print("    latency, input CreateTime → output CreateTime (weir's send; 1 ms resolution): \(r.createTime.text)")
     if r.exactlyOnce {
         print("    latency, produce → visible to read_committed (its transaction's commit record arrived): \(r.committed.text)"
@@ -151,7 +153,8 @@ try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirect
 func tableRow(_ r: VariantResult) -> String {
     let eos = r.exactlyOnce ? "\(ms(r.committed.p50)) / \(ms(r.committed.p99)) / \(ms(r.committed.max))" : "–"
     let rate = "\(Int(r.achievedRate))" + (r.producerKeptUp ? "" : " (**below target**)")
-    return "| \(r.run) | \(r.name) | \(r.load) | \(rate) | \(ms(r.arrival.p50)) | \(ms(r.arrival.p90)) | \(ms(r.arrival.p99)) | "
+    let kept = r.weirKeptUp ? "yes" : "**no**, ≈ \(Int(r.sustainedRate))/s"
+    return "| \(r.run) | \(r.name) | \(r.load) | \(rate) | \(kept) | \(ms(r.arrival.p50)) | \(ms(r.arrival.p90)) | \(ms(r.arrival.p99)) | "
         + "\(ms(r.arrival.p999)) | \(ms(r.arrival.max)) | \(eos) | \(r.matched)/\(r.measured) | \(r.checkpointed ? "\(r.commitCount)" : "–") |"
 }
 
@@ -182,8 +185,8 @@ do {
         }
     }
     print("\nMarkdown rows (latency in ms, produce → arrival at an independent consumer; exactly-once: also → visible at commit):\n")
-    print("| run | weir run | load avg (1/5/15 min) | input events/s | p50 | p90 | p99 | p99.9 | max | exactly-once visible at commit p50 / p99 / max | outputs matched | checkpoints in window |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| run | weir run | load avg (1/5/15 min) | input events/s | weir kept up | p50 | p90 | p99 | p99.9 | max | exactly-once visible at commit p50 / p99 / max | outputs matched | checkpoints in window |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results { print(tableRow(r)) }
     let slow = results.filter { !$0.producerKeptUp }
     if !slow.isEmpty { print("\nWARNING: the producer did not keep \(Int(opts.rate))/s in: \(slow.map { "\($0.name) (run \($0.run))" }.joined(separator: ", "))") }
