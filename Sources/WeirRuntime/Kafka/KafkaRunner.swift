@@ -467,49 +467,6 @@ public struct KafkaRunner {
         return pipeline
     }
 
-    /// Label partitions at start, after restoring `restored`: those it covers start at its label
-    /// offsets; the others (a version-1 checkpoint has none) at the group's committed offsets, or
-    /// without one where `from` says (the consumer's own reset policy is `fail` after a restore).
-    private func startLabels(from restored: Checkpoint, topic: String, partitions: Int, consumer: KafkaConsumer, labels: inout LabelTopicMerge) throws {
-        consumer.setStartOffsets(restored.labelOffsets.map { TopicPartitionOffset(topic: topic, partition: $0.partition, offset: $0.offset) })
-        for o in restored.labelOffsets { labels.labelProcessed[o.partition] = o.offset; labels.labelStarted[o.partition] = o.offset }
-        let uncovered = (0..<Int32(partitions)).filter { restored.labelOffset(of: $0) == nil }.map { TopicPartition(topic: topic, partition: $0) }
-        guard !uncovered.isEmpty else { return }
-        let committed = try consumer.committed(uncovered)
-        let fallback = options.from == .latest ? TopicPartitionOffset.end : TopicPartitionOffset.beginning
-        let starts = uncovered.map { tp in
-            TopicPartitionOffset(topic: topic, partition: tp.partition,
-                                 offset: committed.first { $0.partition == tp.partition && $0.offset >= 0 }?.offset ?? fallback)
-        }
-        consumer.setStartOffsets(starts)
-        logger.info("checkpoint epoch \(restored.epoch) has no offsets for label topic \(topic) partitions \(uncovered.map(\.partition)); starting them at \(starts.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))")
-    }
-
-    /// After lost partitions, with the pipeline reset to `restored` (nil: to empty state): held
-    /// label records are dropped and every label partition read so far goes back to the
-    /// checkpoint's offset, or to where it started when the checkpoint does not cover it.
-    private func resumeLabels(from restored: Checkpoint?, consumer: KafkaConsumer, labels: inout LabelTopicMerge) throws {
-        let started = labels.labelStarted
-        let touched = labels.labelAssigned.union(labels.labelLost).union(started.keys)
-        labels.reset()
-        labels.labelProcessed = [:]
-        labels.labelStarted = [:]
-        var back: [TopicPartitionOffset] = [], later: [TopicPartitionOffset] = []
-        for p in touched {
-            guard let target = restored?.labelOffset(of: p) ?? started[p] else { continue }
-            let tpo = TopicPartitionOffset(topic: labels.labelTopic, partition: p, offset: target)
-            if labels.labelAssigned.contains(p) {
-                back.append(tpo)
-                labels.labelProcessed[p] = target
-                labels.labelStarted[p] = target
-            } else {
-                later.append(tpo)
-            }
-        }
-        consumer.setStartOffsets(later)
-        if !back.isEmpty { try consumer.seek(back) }
-    }
-
     /// Consumers stopped before their first assignment, kept alive: librdkafka 2.0.2 asserts when
     /// a cooperative-sticky consumer is destroyed before its first assignment
     /// (confluentinc/librdkafka#4312, fixed in 2.3.0), which would abort a SIGTERM during start-up.
@@ -524,19 +481,6 @@ public struct KafkaRunner {
             unassigned.append(consumer)
             unassignedLock.unlock()
         }
-    }
-
-    private func progress(_ p: Pipeline, events: Int, since start: ContinuousClock.Instant, firstInput: ContinuousClock.Instant?,
-                          clock: ContinuousClock, _ c: CheckpointCoordinator) -> RunProgress {
-        func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
-        let now = clock.now
-        return RunProgress(seconds: seconds(now - start), activeSeconds: firstInput.map { seconds(now - $0) } ?? 0, events: events,
-                           counters: p.counters, logLoss: p.model?.prequential.logLoss, accuracy: p.model?.prequential.accuracy,
-                           modelSummary: p.model.map { m in
-                               guard p.labelTopic != nil else { return m.metricsSummary }
-                               let c = p.counters
-                               return m.metricsSummary + ", labels \(c.labelsJoined) joined (\(m.prequential.count) learned), \(c.labelsUnmatched) unmatched, \(c.labelsExpired) expired, \(c.labelDeadLetters) undecodable"
-                           }, checkpoints: c.written, epoch: c.epoch)
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
