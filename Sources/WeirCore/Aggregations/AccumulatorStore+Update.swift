@@ -27,24 +27,31 @@ extension AccumulatorStore {
     /// Extracts this store's inputs from row `row` of `batch`.
     @inline(__always)
     func extract(_ batch: RecordBatch, row: Int, into inp: inout AggregateInputs) {
-        for i in 0..<aggs.count {
-            let a = aggs[i]
-            if a.field < 0 { inp.present[i] = true; inp.values[i] = 1; continue }
-            guard batch.isPresent(row, a.field) else { inp.present[i] = false; continue }
-            inp.present[i] = true
-            switch a.op {
-            case .distinct:
-                let h: UInt64
-                switch a.type {
-                case .string: h = batch.withStringBytes(row, a.field) { StatsHash.hash(bytes: $0) }
-                case .double: h = StatsHash.hash(batch.double(row, a.field))
-                default: h = StatsHash.hash(batch.int(row, a.field))
+        // through buffer pointers: one uniqueness check per array, not one per element write
+        aggs.withUnsafeBufferPointer { ab in
+            inp.present.withUnsafeMutableBufferPointer { pb in
+                inp.values.withUnsafeMutableBufferPointer { vb in
+                    for i in 0..<ab.count {
+                        let a = ab[i]
+                        if a.field < 0 { pb[i] = true; vb[i] = 1; continue }
+                        guard batch.isPresent(row, a.field) else { pb[i] = false; continue }
+                        pb[i] = true
+                        switch a.op {
+                        case .distinct:
+                            let h: UInt64
+                            switch a.type {
+                            case .string: h = batch.withStringBytes(row, a.field) { StatsHash.hash(bytes: $0) }
+                            case .double: h = StatsHash.hash(batch.double(row, a.field))
+                            default: h = StatsHash.hash(batch.int(row, a.field))
+                            }
+                            vb[i] = Double(bitPattern: h)
+                        case .topK:
+                            vb[i] = Double(Int32(clamping: batch.int(row, a.field)))
+                        default:
+                            vb[i] = batch.numeric(row, a.field, type: a.type)
+                        }
+                    }
                 }
-                inp.values[i] = Double(bitPattern: h)
-            case .topK:
-                inp.values[i] = Double(Int32(clamping: batch.int(row, a.field)))
-            default:
-                inp.values[i] = batch.numeric(row, a.field, type: a.type)
             }
         }
     }

@@ -40,6 +40,12 @@ public struct RecordDecoder: Sendable {
     /// Field names as bytes, for the key-order prediction fast path.
     let nameBytes: ContiguousArray<UInt8>
     let nameStart: ContiguousArray<Int>
+    /// Keys as words for the fast path (``decodeFast(_:_:_:_:)``).
+    let fastKeys: ContiguousArray<FastKey>
+    /// False: every record takes the general path (tests compare the two).
+    var fastPathEnabled = true
+    /// Records decoded by the fast path (lifetime count).
+    var fastPathRecords = 0
     /// The field index seen at each key position of the previous record (−1: none); a key is
     /// first compared with the prediction, and hashed only on a miss.
     var predicted: ContiguousArray<Int32>
@@ -68,6 +74,7 @@ public struct RecordDecoder: Sendable {
         ns.append(nb.count)
         nameBytes = nb
         nameStart = ns
+        fastKeys = Self.fastKeys(schema)
         predicted = ContiguousArray(repeating: -1, count: 64)
     }
 
@@ -130,6 +137,14 @@ public struct RecordDecoder: Sendable {
         let err: DecodeError? = batch.slots.withUnsafeMutableBufferPointer { (sp) -> DecodeError? in
             batch.present.withUnsafeMutableBufferPointer { (pp) -> DecodeError? in
                 let w = RowWriter(slots: sp.baseAddress! + base, present: pp.baseAddress! + base)
+                let mark = batch.strings.count
+                if fastPathEnabled, let p = bytes.baseAddress, decodeFast(p, bytes.count, w, &batch.strings) {
+                    fastPathRecords &+= 1
+                    return nil
+                }
+                // not the fast-path shape: roll its partial writes back, decode in general
+                for f in 0..<batch.fieldCount { w.present[f] = 0 }
+                batch.strings.removeLast(batch.strings.count - mark)
                 do throws(DecodeError) { try decodeFields(bytes, w, &batch.strings) } catch { return error }
                 return nil
             }
@@ -263,9 +278,8 @@ public struct RecordDecoder: Sendable {
             let off = strings.count
             if s.inScratch {
                 strings.append(contentsOf: scratch[s.start..<s.start + s.count])
-            } else if s.count <= 16 {
-                for j in 0..<s.count { strings.append(sc.p.load(fromByteOffset: s.start + j, as: UInt8.self)) }
             } else {
+                // one copy (a byte-by-byte append pays a uniqueness and capacity check per byte)
                 strings.append(contentsOf: UnsafeRawBufferPointer(start: sc.p + s.start, count: s.count))
             }
             row.set(f, Int64(bitPattern: (UInt64(off) << 32) | UInt64(s.count)))
@@ -291,9 +305,15 @@ public struct RecordDecoder: Sendable {
                 }
                 v = ms
             } else if c == UInt8(ascii: "-") || (c >= 48 && c <= 57) || c == UInt8(ascii: "N") || c == UInt8(ascii: "I") {
-                let d = try parseNumber(&sc, field: f)
-                guard d.isFinite, d > -9.2e18, d < 9.2e18 else { throw .notFinite(field: f, name: schema.fields[f].name, offset: at) }
-                v = Int64(d.rounded(.down))
+                let t = try scanNumber(&sc)
+                if t.special == 0 && t.isInteger && !t.truncated && t.exp10 == 0 && t.mantissa <= 1 << 53 {
+                    // epoch millis as a plain integer: exactly what the Double route gives
+                    v = t.negative ? -Int64(t.mantissa) : Int64(t.mantissa)
+                } else {
+                    let d = tokenValue(t, sc.p)
+                    guard d.isFinite, d > -9.2e18, d < 9.2e18 else { throw .notFinite(field: f, name: schema.fields[f].name, offset: at) }
+                    v = Int64(d.rounded(.down))
+                }
             } else {
                 try skipValue(&sc)
                 throw wrongType(f, at)

@@ -2,7 +2,7 @@ internal import CWeirPrefetch
 
 /// Batch look-ahead (``StreamGraph/process(messages:starts:partition:firstOffset:now:)``): the
 /// state a future record will touch is prefetched in three stages, each a few records before the
-/// next, so that the dependent misses of one record (interner slot → key list head → window entry
+/// next, so that the dependent misses of one record (interner slot → key list tail → window entry
 /// and accumulator row) overlap with the work on the records before it. Hints only: stale or
 /// wrong hints cost time, never correctness (a prefetch of any address is harmless).
 extension WindowOperator {
@@ -38,22 +38,23 @@ extension WindowOperator {
     }
 
     /// Stage 2: finds the key's id by its hash only (the slot is cached now; a tag collision
-    /// gives a wrong hint, which is harmless) and prefetches its list head.
+    /// gives a wrong hint, which is harmless) and prefetches its list tail.
     @inline(__always)
     mutating func lookaheadState(row: Int) {
         let id = keys.hintID(hash: hintHash[row])
         hintKey[row] = id
-        if id >= 0 && Int(id) < keyHead.count {
-            keyHead.withUnsafeBufferPointer { weir_prefetch($0.baseAddress! + Int(id)) }
+        if id >= 0 && Int(id) < keyTail.count {
+            keyTail.withUnsafeBufferPointer { weir_prefetch($0.baseAddress! + Int(id)) }
         }
     }
 
-    /// Stage 3: prefetches the key's first window entry and its accumulator row.
+    /// Stage 3: prefetches the key's newest window entry (where tumbling windows and panes
+    /// search first) and its accumulator row.
     @inline(__always)
     mutating func lookaheadEntry(row: Int) {  // mutating: no copy of the operator out of the array
         let id = Int(hintKey[row])
-        guard id >= 0 && id < keyHead.count else { return }
-        let e = Int(keyHead[id])
+        guard id >= 0 && id < keyTail.count else { return }
+        let e = Int(keyTail[id])
         guard e >= 0 && e < ents.count else { return }
         ents.withUnsafeBufferPointer { weir_prefetch($0.baseAddress! + e) }
         store.prefetchRow(Int32(e))

@@ -218,6 +218,11 @@ if ProcessInfo.processInfo.environment["WEIR_BENCH_PROFILE"] != nil {
     print("profile pass: \(r.seconds) s, sum user_count \(r.userCountSum)")
     exit(0)
 }
+if ProcessInfo.processInfo.environment["WEIR_BENCH_DECODE_ONLY"] != nil {
+    // decoder iterations: five decode-only passes
+    print("decode only: " + (try (0..<5).map { _ in formatRate(try decodeOnly()) }).joined(separator: ", "))
+    exit(0)
+}
 let decodeRate = max(try decodeOnly(), try decodeOnly())
 
 let warm = try run(measureAllocs: false)
