@@ -220,6 +220,55 @@ struct LabelTopicRunnerTests {
         #expect(Self.modelRecord(p) == Self.modelRecord(ref))
     }
 
+    /// The broker goes down for 6 s while both topics arrive (longer than the 3 s session: the
+    /// assignment of both topics is lost, the state goes back to the newest checkpoint and both
+    /// topics resume from its offsets): every event scored, every label record applied once, the
+    /// same counters and model as the offline run.
+    @Test func brokerDownMidStreamResumesBothTopics() throws {
+        let s = Stream(seed: 53)
+        let broker = try EmbeddedBroker()
+        defer { broker.stop() }
+        for t in ["events", "labels", "labelled.scores", "labelled.models", "labelled.dlq", "labelled.changelog"] {
+            try broker.createTopic(t, partitions: 1)
+        }
+        let producerThread = Thread {
+            for k in 0..<8 {
+                _ = try? Self.broker(s, chunks: k..<(k + 1), into: broker)
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+        var options = KafkaRunner.Options(brokers: broker.bootstrapServers, groupID: "labels-down")
+        options.checkpointInterval = .milliseconds(300)
+        options.sessionTimeoutMs = 3000
+        options.maxDuration = .seconds(90)
+        var runner = KafkaRunner(options: options, embedded: broker)
+        let labelRecords = s.chunks.reduce(0) { $0 + $1.labels.count }
+        let done = Shared(false), events = Shared(0)
+        runner.onProgress = { p in
+            events.set(p.counters.scored)
+            let c = p.counters
+            if c.scored >= 4000 && c.labelsJoined + c.labelsUnmatched + c.labelDeadLetters >= labelRecords { done.set(true) }
+        }
+        runner.shouldStop = { done.get() }
+        let result = Shared<Result<Pipeline, any Error>?>(nil)
+        let compiled = try Self.compile()
+        let box = Shared(runner)
+        let runnerThread = Thread { result.set(Result { try box.get().run(compiled) }) }
+        runnerThread.start()
+        producerThread.start()
+        let deadline = Date().addingTimeInterval(80)
+        while events.get() == 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        try broker.setBrokerDown(1)
+        Thread.sleep(forTimeInterval: 6)
+        try broker.setBrokerUp(1)
+        while result.get() == nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.1) }
+        let p = try #require(try result.get()?.get())
+        let (ref, _) = try s.reference(compiled)
+        #expect(Self.labelCounters(p.counters) == Self.labelCounters(s.expected))
+        #expect(Self.modelRecord(p) == Self.modelRecord(ref))
+        #expect(p.model?.prequential.logLoss == ref.model?.prequential.logLoss)
+    }
+
     /// The commit record of the code before label topics (version 1), frozen here: no label topic
     /// and no label offsets after the group.
     static func commitV1(_ c: Checkpoint, packedLength: Int) -> [UInt8] {
