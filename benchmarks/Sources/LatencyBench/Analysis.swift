@@ -59,6 +59,11 @@ struct VariantResult {
     /// The worst 250 ms slices of input (by max latency): start (s into the window), max, and when
     /// the next commit record arrived after the slice began (ms).
     var worst: [(at: Double, max: Double, nextCommitMs: Double?)] = []
+    /// From weir's debug log: checkpoints written, their duration (mean, max, ms) and the last state size.
+    var checkpointsLogged = 0
+    var checkpointMeanMs = 0.0
+    var checkpointMaxMs = 0.0
+    var checkpointStateBytes = 0
     var weirExit: Int32 = 0
     var weirNotes = ""
     var weirLastProgress = ""
@@ -69,7 +74,9 @@ struct VariantResult {
     var weirKeptUp: Bool { slope < 0.02 }
     var sustainedRate: Double { targetRate / (1 + max(0, slope)) }
 
-    var producerKeptUp: Bool { achievedRate >= 0.99 * targetRate && maxBacklogMs <= 100 }
+    /// The input kept the target rate: ≥ 99% of it over the window, never more than 500 ms behind.
+    var producerKeptUp: Bool { achievedRate >= 0.99 * targetRate && maxBacklogMs <= 500 }
+    var cpu = CPUUse()
 }
 
 /// Matches outputs to inputs and computes the figures.
@@ -160,5 +167,24 @@ func analyse(_ log: ProduceLog, _ reader: OutputReader, into r: inout VariantRes
         let sliceStart = log.measureFirstNs + Int64(i) * quarter
         let next = allCommits.first(where: { $0 >= sliceStart }).map { Double($0 - sliceStart) / 1e6 }
         r.worst.append((Double(i) * 0.25, Double(mx) / 1e6, next))
+    }
+}
+
+/// Reads weir's `--log-level debug` checkpoint lines:
+/// "checkpoint epoch N: B state bytes, P partitions, D seconds".
+func parseCheckpointLog(_ lines: [Substring], into r: inout VariantResult) {
+    var durations: [Double] = []
+    for l in lines {
+        guard let e = l.range(of: "checkpoint epoch "), let b = l.range(of: " state bytes, ", range: e.upperBound..<l.endIndex),
+              let sec = l.range(of: " seconds", range: b.upperBound..<l.endIndex) else { continue }
+        let colon = l[e.upperBound..<b.lowerBound].range(of: ": ")
+        if let c = colon, let bytes = Int(l[c.upperBound..<b.lowerBound]) { r.checkpointStateBytes = bytes }
+        let head = l[b.upperBound..<sec.lowerBound]
+        if let comma = head.range(of: ", ", options: .backwards), let d = Double(head[comma.upperBound...]) { durations.append(d * 1000) }
+    }
+    r.checkpointsLogged = durations.count
+    if !durations.isEmpty {
+        r.checkpointMeanMs = durations.reduce(0, +) / Double(durations.count)
+        r.checkpointMaxMs = durations.max() ?? 0
     }
 }

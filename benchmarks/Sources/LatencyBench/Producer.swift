@@ -62,7 +62,8 @@ struct ProduceLog {
 /// Sends events at a steady rate: a trickle (200/s) until the reader sees weir's first output,
 /// then `rate` for `warmup + seconds`. Each message: key = user, Kafka timestamp = the wall clock
 /// at `send`, value = the contract event (event time `ts` kept; shifted on later passes).
-func producePaced(bootstrap: String, workload: Workload, opts: Options, shared: Shared) throws -> ProduceLog {
+/// `edge(true)` runs when the measured window starts, `edge(false)` when it ends (CPU snapshots).
+func producePaced(bootstrap: String, workload: Workload, opts: Options, shared: Shared, edge: (Bool) -> Void) throws -> ProduceLog {
     let producer = try KafkaProducer(configuration: ProducerConfiguration(
         client: KafkaConfiguration(bootstrapServers: bootstrap, properties: ["queue.buffering.max.kbytes": "1000000"]),
         lingerMs: opts.lingerMs, batchMessages: 10_000, queueCapacity: 1_000_000))
@@ -121,9 +122,15 @@ func producePaced(bootstrap: String, workload: Workload, opts: Options, shared: 
             let due = min(log.measureEnd, log.steadyStart + Int(Double(monoNs() - start) * perNs))
             log.maxBacklog = max(log.maxBacklog, due - next)
             while next < due {
-                if next == log.measureStart { log.measureFirstNs = monoNs() }
+                if next == log.measureStart {
+                    edge(true)
+                    log.measureFirstNs = monoNs()
+                }
                 try send()
-                if next == log.measureEnd { log.measureLastNs = log.sendNs[next - 1] }
+                if next == log.measureEnd {
+                    log.measureLastNs = log.sendNs[next - 1]
+                    edge(false)
+                }
             }
             producer.poll()
             usleep(200)

@@ -64,7 +64,7 @@ try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirect
     let weir = Process()
     weir.executableURL = URL(fileURLWithPath: opts.weir)
     weir.arguments = ["run", opts.topology!, "--brokers", broker.bootstrap, "--group-id", "latencybench-\(run)-\(getpid())",
-                      "--metrics-port", "0"] + v.args
+                      "--metrics-port", "0", "--log-level", "debug"] + v.args
         + (opts.fetchWaitMs.map { ["-X", "fetch.wait.max.ms=\($0)"] } ?? [])
     weir.standardOutput = FileHandle.nullDevice
     weir.standardError = FileHandle(forWritingAtPath: weirErr)
@@ -81,7 +81,15 @@ try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirect
     }
     thread.start()
     var produced: ProduceLog
-    do { produced = try producePaced(bootstrap: broker.bootstrap, workload: workload, opts: opts, shared: shared) } catch {
+    final class Edges: @unchecked Sendable { var start: CPUSnapshot?; var end: CPUSnapshot? }
+    let edges = Edges()
+    let pids = [weir.processIdentifier, broker.pid, getpid()]
+    do {
+        produced = try producePaced(bootstrap: broker.bootstrap, workload: workload, opts: opts, shared: shared) { starting in
+            let snap = CPUSnapshot(pids: pids, threadsOf: [weir.processIdentifier])
+            if starting { edges.start = snap } else { edges.end = snap }
+        }
+    } catch {
         shared.stop = true
         done.wait()
         throw error
@@ -110,21 +118,24 @@ try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirect
     let err = (try? String(contentsOfFile: weirErr, encoding: .utf8)) ?? ""
     let lines = err.split(separator: "\n")
     r.weirLastProgress = lines.last(where: { $0.contains("events") }).map { String($0.prefix(220)) } ?? ""
+    parseCheckpointLog(lines, into: &r)
     let warnings = lines.filter { $0.contains("warning") || $0.contains("error") }
     if !warnings.isEmpty { r.weirNotes += "\(warnings.count) warning/error lines, first: \(warnings[0].prefix(200)); " }
     if produced.failed > 0 { r.weirNotes += "\(produced.failed) input messages failed delivery; " }
     analyse(produced, reader, into: &r)
+    if let a = edges.start, let b = edges.end { r.cpu = CPUUse(from: a, to: b, weir: pids[0], broker: pids[1], bench: pids[2]) }
     try? FileManager.default.removeItem(atPath: weirErr)
     return r
 }
 
 @MainActor func report(_ r: VariantResult) {
     print("\n  \(r.name) (run \(r.run), load average \(r.load) at start)")
-    let kept = r.producerKeptUp ? "kept the rate" : "DID NOT KEEP the rate"
+    let kept = r.producerKeptUp ? "kept the rate" : "DID NOT KEEP the rate (< 99% or > 500 ms behind)"
     print("    input: \(Int(r.achievedRate)) events/s achieved over the measured \(fmt(opts.seconds, 0)) s (target \(Int(r.targetRate))), "
           + "max backlog \(ms(r.maxBacklogMs)) ms — producer \(kept); weir's first output \(fmt(r.readySeconds, 1)) s after start")
     print("    outputs: \(r.matched)/\(r.measured) measured inputs matched, \(r.missing) missing, \(r.duplicates) duplicates, "
           + "\(r.unmatched) unmatched, \(r.unparsed) unparsed")
+    print("    CPU over the window (cores): \(r.cpu.text)")
     print("    latency, produce → arrival at the consumer: \(r.arrival.text)")
     print("    latency trend over the window: \(fmt(r.slope * 1000, 1)) ms per s — "
           + (r.weirKeptUp ? "weir kept up" : "weir FELL BEHIND (backlog growing; it sustained ≈ \(Int(r.sustainedRate)) events/s)"))
@@ -136,6 +147,8 @@ try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirect
     if r.checkpointed {
         print("    checkpoints: \(r.commitCount) commit records in the window, gap mean \(ms(r.commitGapMeanMs)) ms, max \(ms(r.commitGapMaxMs)) ms"
               + (r.owners > 1 ? " (\(r.owners) owners!)" : ""))
+        print("    checkpoint cost (weir's debug log, whole run): \(r.checkpointsLogged) checkpoints, mean \(ms(r.checkpointMeanMs)) ms, "
+              + "max \(ms(r.checkpointMaxMs)) ms, state \(r.checkpointStateBytes / 1000) kB")
     }
     let worst = r.worst.map { w in
         "at \(fmt(w.at, 2)) s max \(ms(w.max)) ms" + (w.nextCommitMs.map { ", next commit +\(ms($0)) ms" } ?? "")
