@@ -40,6 +40,7 @@ struct VariantResult {
     var measured = 0
     var matched = 0
     var missing = 0
+    var drainSeconds = 0.0
     var duplicates = 0
     var unmatched = 0
     var unparsed = 0

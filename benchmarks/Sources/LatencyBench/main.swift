@@ -94,13 +94,21 @@ try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirect
         done.wait()
         throw error
     }
-    // Drain: every input has its output, and (checkpoints) the newest epoch is committed.
+    // Drain: every input has its output, and (checkpoints) the newest epoch is committed. A weir
+    // that fell behind keeps producing outputs: wait while it makes progress (at most 60 s).
     let drainStart = monoNs()
-    while monoNs() - drainStart < 20_000_000_000 && reader.failure == nil {
+    var lastCount = -1, lastChange = drainStart, lastCommitted: Int64 = -1
+    while monoNs() - drainStart < 60_000_000_000 && monoNs() - lastChange < 5_000_000_000 && reader.failure == nil {
         let p = reader.progress
         if p.count >= produced.sendNs.count && (!v.checkpointed || p.maxCommitted >= p.maxEpoch) { break }
+        if p.count != lastCount || p.maxCommitted != lastCommitted {
+            lastCount = p.count
+            lastCommitted = p.maxCommitted
+            lastChange = monoNs()
+        }
         usleep(50_000)
     }
+    r.drainSeconds = Double(monoNs() - drainStart) / 1e9
     shared.stop = true
     done.wait()
     if let f = reader.failure { r.weirNotes += "reader failed: \(f); " }
@@ -134,7 +142,8 @@ try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirect
     print("    input: \(Int(r.achievedRate)) events/s achieved over the measured \(fmt(opts.seconds, 0)) s (target \(Int(r.targetRate))), "
           + "max backlog \(ms(r.maxBacklogMs)) ms — producer \(kept); weir's first output \(fmt(r.readySeconds, 1)) s after start")
     print("    outputs: \(r.matched)/\(r.measured) measured inputs matched, \(r.missing) missing, \(r.duplicates) duplicates, "
-          + "\(r.unmatched) unmatched, \(r.unparsed) unparsed")
+          + "\(r.unmatched) unmatched, \(r.unparsed) unparsed; drained \(fmt(r.drainSeconds, 1)) s after the last input"
+          + (r.missing > 0 ? " (missing = no output when the drain stopped: 60 s, or 5 s without progress)" : ""))
     print("    CPU over the window (cores): \(r.cpu.text)")
     print("    latency, produce → arrival at the consumer: \(r.arrival.text)")
     print("    latency trend over the window: \(fmt(r.slope * 1000, 1)) ms per s — "
