@@ -68,28 +68,7 @@ extension AccumulatorStore {
                     inp.values.withUnsafeBufferPointer { vb in
                         let s = sb.baseAddress! + base
                         for i in 0..<ab.count where pb[i] {
-                            let a = ab[i]
-                            let x = vb[i]
-                            let o = a.slot
-                            switch a.op {
-                            case .count: s[o] += 1
-                            case .sum: neumaierAdd(s + o, x)
-                            case .mean: s[o] += 1; neumaierAdd(s + o + 1, x)
-                            case .variance, .std:
-                                if s[o] == 0 { s[o + 1] = x }
-                                let y = x - s[o + 1]
-                                let n = s[o] + 1
-                                let d = y - s[o + 2]
-                                let m = s[o + 2] + d / n
-                                s[o + 3] += d * (y - m)
-                                s[o] = n; s[o + 2] = m
-                            case .min: if s[o] == 0 || x < s[o + 1] { s[o + 1] = x }; s[o] += 1
-                            case .max: if s[o] == 0 || x > s[o + 1] { s[o + 1] = x }; s[o] += 1
-                            case .first: if s[o] == 0 || t < s[o + 1] { s[o + 1] = t; s[o + 2] = x }; s[o] += 1
-                            case .last: if s[o] == 0 || t >= s[o + 1] { s[o + 1] = t; s[o + 2] = x }; s[o] += 1
-                            case .ewma: s[o + 1] = s[o] == 0 ? x : a.param * x + (1 - a.param) * s[o + 1]; s[o] += 1
-                            case .distinct, .quantile, .topK: break
-                            }
+                            Self.update(s, ab[i], vb[i], t)
                         }
                         return !sketches
                     }
@@ -106,6 +85,63 @@ extension AccumulatorStore {
             case .quantile: klls[h].insert(x)
             case .topK: tops[h].insert(Int32(x))
             default: break
+            }
+        }
+    }
+
+    /// One scalar aggregate's update of the slots at `s` with input `x` (event time `t`);
+    /// sketch-backed aggregates are left to the caller.
+    @inline(__always)
+    static func update(_ s: UnsafeMutablePointer<Double>, _ a: CompiledAggregate, _ x: Double, _ t: Double) {
+        let o = a.slot
+        switch a.op {
+        case .count: s[o] += 1
+        case .sum: neumaierAdd(s + o, x)
+        case .mean: s[o] += 1; neumaierAdd(s + o + 1, x)
+        case .variance, .std:
+            if s[o] == 0 { s[o + 1] = x }
+            let y = x - s[o + 1]
+            let n = s[o] + 1
+            let d = y - s[o + 2]
+            let m = s[o + 2] + d / n
+            s[o + 3] += d * (y - m)
+            s[o] = n; s[o + 2] = m
+        case .min: if s[o] == 0 || x < s[o + 1] { s[o + 1] = x }; s[o] += 1
+        case .max: if s[o] == 0 || x > s[o + 1] { s[o + 1] = x }; s[o] += 1
+        case .first: if s[o] == 0 || t < s[o + 1] { s[o + 1] = t; s[o + 2] = x }; s[o] += 1
+        case .last: if s[o] == 0 || t >= s[o + 1] { s[o + 1] = t; s[o + 2] = x }; s[o] += 1
+        case .ewma: s[o + 1] = s[o] == 0 ? x : a.param * x + (1 - a.param) * s[o + 1]; s[o] += 1
+        case .distinct, .quantile, .topK: break
+        }
+    }
+
+    /// ``extract(_:row:into:)`` then ``apply(_:_:ts:)`` in one pass, reading the inputs from the
+    /// batch in place (no input arrays). Only for stores without sketches.
+    @inline(__always)
+    mutating func applyRow(_ e: Int32, _ batch: RecordBatch, row: Int, ts: Int64) {
+        let base = Int(e) * stride
+        let t = Double(ts)
+        let rb = row &* batch.fieldCount
+        slots.withUnsafeMutableBufferPointer { sb in
+            aggs.withUnsafeBufferPointer { ab in
+                batch.present.withUnsafeBufferPointer { pb in
+                    batch.slots.withUnsafeBufferPointer { vb in
+                        let s = sb.baseAddress! + base
+                        for a in ab {
+                            let x: Double
+                            if a.field < 0 { x = 1 } else {
+                                guard pb[rb + a.field] != 0 else { continue }
+                                let raw = vb[rb + a.field]
+                                switch a.type {  // as RecordBatch.numeric
+                                case .double: x = Double(bitPattern: UInt64(bitPattern: raw))
+                                case .string: x = 0
+                                case .int, .timestamp, .bool, .category: x = Double(raw)
+                                }
+                            }
+                            Self.update(s, a, x, t)
+                        }
+                    }
+                }
             }
         }
     }

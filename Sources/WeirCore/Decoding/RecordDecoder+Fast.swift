@@ -38,6 +38,54 @@ extension RecordDecoder {
         return loadShort(p, m) == w
     }
 
+    /// Parses the decimal digits at `b[i...]` into `m` (wrapping; callers bound the count),
+    /// eight at a time while eight digits follow; returns the index after the last digit.
+    @inline(__always)
+    static func scanDigits(_ b: UnsafePointer<UInt8>, _ i0: Int, _ n: Int, _ m: inout UInt64) -> Int {
+        var i = i0
+        while i + 8 <= n {
+            let w = UInt64(littleEndian: UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self))
+            // all eight bytes in '0'...'9'
+            guard w & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030,
+                  (w &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030 else { break }
+            var v = w & 0x0F0F_0F0F_0F0F_0F0F
+            v = (v &* 2561) >> 8 & 0x00FF_00FF_00FF_00FF
+            v = (v &* 6_553_601) >> 16 & 0x0000_FFFF_0000_FFFF
+            v = (v &* 42_949_672_960_001) >> 32
+            m = m &* 100_000_000 &+ v
+            i += 8
+        }
+        while i < n {
+            let d = b[i] &- 48
+            if d >= 10 { break }
+            m = m &* 10 &+ UInt64(d)
+            i += 1
+        }
+        return i
+    }
+
+    /// The index of the first byte at or after `i` that is a quote, a backslash or a control
+    /// byte (or `n`), eight bytes at a time while eight remain.
+    @inline(__always)
+    static func scanPlainString(_ b: UnsafePointer<UInt8>, _ i0: Int, _ n: Int) -> Int {
+        var i = i0
+        let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
+        while i + 8 <= n {
+            let w = UInt64(littleEndian: UnsafeRawPointer(b + i).loadUnaligned(as: UInt64.self))
+            let q = w ^ (34 &* ones), k = w ^ (92 &* ones)
+            // per byte: == '"', == '\\', < 0x20 (the lowest flagged byte is always a true match)
+            let hit = ((q &- ones) & ~q | (k &- ones) & ~k | (w &- 0x20 &* ones) & ~w) & highs
+            if hit != 0 { return i + hit.trailingZeroBitCount >> 3 }
+            i += 8
+        }
+        while i < n {
+            let c = b[i]
+            if c == 34 || c == 92 || c < 0x20 { return i }
+            i += 1
+        }
+        return n
+    }
+
     /// Decodes the record at `p[0..<n]` into `row` if it has the fast-path shape; false otherwise
     /// (partial writes to `row` and `strings` are then the caller's to roll back).
     @inline(__always)
@@ -67,12 +115,7 @@ extension RecordDecoder {
                 if b[i] == 45 { neg = true; i += 1 }
                 let ds = i
                 var m: UInt64 = 0
-                while i < n {
-                    let d = b[i] &- 48
-                    if d >= 10 { break }
-                    m = m &* 10 &+ UInt64(d)
-                    i += 1
-                }
+                i = Self.scanDigits(b, i, n, &m)
                 let nd = i - ds
                 // ≤ 15 digits: below 2^53, so a timestamp equals the general path's Double route
                 guard nd >= 1 && nd <= 15 && (nd == 1 || b[ds] != 48) else { return false }
@@ -119,13 +162,8 @@ extension RecordDecoder {
                 guard b[i] == 34 else { return false }
                 i += 1
                 let s = i
-                while i < n {
-                    let c = b[i]
-                    if c == 34 { break }
-                    if c == 92 || c < 0x20 { return false }
-                    i += 1
-                }
-                guard i < n else { return false }
+                i = Self.scanPlainString(b, i, n)
+                guard i < n && b[i] == 34 else { return false }  // escapes, control bytes: general path
                 let len = i - s
                 i += 1
                 if fi.type == .string {

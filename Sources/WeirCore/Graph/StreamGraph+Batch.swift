@@ -45,16 +45,15 @@ extension StreamGraph {
             for row in first..<end { stepRow(row, now: now) }
             return
         }
-        // warm-up of the pipeline: stages for the first rows
-        for row in first..<min(end, first + 3 * d) {
-            for w in keyed { windows[w].lookaheadKey(outputs.records, row: row) }
+        // warm-up of the pipeline: the stages of the first rows
+        for j in 0..<3 * d {
+            let r = first - 3 * d + j
+            Self.lookahead(&windows, keyed, outputs.records, r3: r + 3 * d, r2: r + 2 * d >= first ? r + 2 * d : end,
+                           r1: r + d >= first ? r + d : end, end: end)
         }
-        for row in first..<min(end, first + 2 * d) {
-            for w in keyed { windows[w].lookaheadState(row: row) }
-        }
-        for row in first..<min(end, first + d) {
-            for w in keyed { windows[w].lookaheadEntry(row: row) }
-        }
+        // every row's stage 1 (the key hash) runs before the row itself: resolveKey reuses it
+        for w in keyed { windows[w].hashedRows = first..<end }
+        defer { for w in keyed { windows[w].hashedRows = 0..<0 } }
         for row in first..<end {
             let r3 = row + 3 * d, r2 = row + 2 * d, r1 = row + d
             Self.lookahead(&windows, keyed, outputs.records, r3: r3, r2: r2, r1: r1, end: end)
@@ -66,11 +65,7 @@ extension StreamGraph {
     @inline(__always)
     static func lookahead(_ windows: inout [WindowOperator], _ keyed: ContiguousArray<Int>, _ records: RecordBatch,
                           r3: Int, r2: Int, r1: Int, end: Int) {
-        for w in keyed {
-            if r3 < end { windows[w].lookaheadKey(records, row: r3) }
-            if r2 < end { windows[w].lookaheadState(row: r2) }
-            if r1 < end { windows[w].lookaheadEntry(row: r1) }
-        }
+        for w in keyed { windows[w].lookahead(records, r3: r3, r2: r2, r1: r1, end: end) }
     }
 
     @inline(__always)

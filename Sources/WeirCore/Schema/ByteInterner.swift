@@ -82,6 +82,23 @@ public struct ByteInterner: Sendable {
         table.withUnsafeBufferPointer { t in weir_prefetch(t.baseAddress! + (Int(truncatingIfNeeded: h) & (t.count - 1))) }
     }
 
+    /// Prefetches the record of `id` (hash, arena cell) and its bytes (speed hint).
+    @inline(__always)
+    func prefetchRecord(_ id: Int32) {
+        guard id >= 0 && Int(id) < meta.count else { return }
+        meta.withUnsafeBufferPointer { m in
+            weir_prefetch(m.baseAddress! + Int(id))
+            let s = Int(m[Int(id)].start)
+            if s >= 0 && s < arena.count { arena.withUnsafeBufferPointer { weir_prefetch($0.baseAddress! + s) } }
+        }
+    }
+
+    /// Prefetches what the next insert of a new key reuses: the last freed id's record.
+    @inline(__always)
+    func prefetchNextFree() {
+        if let f = freeIds.last { prefetchRecord(f) }
+    }
+
     /// A probable id for `hash` from the table alone (the first slot of its probe chain whose
     /// 32-bit tag matches), or −1. A hint only: the bytes are not compared.
     @inline(__always)
@@ -252,12 +269,19 @@ func inlineCode(_ p: UnsafeRawPointer, _ n: Int) -> UInt64 {
 /// Loads `n ≤ 8` bytes little-endian into a `UInt64` (zero-padded), without over-reading.
 @inlinable @inline(__always)
 func loadShort(_ p: UnsafeRawPointer, _ n: Int) -> UInt64 {
-    if n == 8 { return UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) }
-    var v: UInt64 = 0
-    var i = 0
-    if n >= 4 { v = UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self))); i = 4 }
-    while i < n { v |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << (8 * UInt64(i)); i += 1 }
-    return v
+    if n >= 8 { return UInt64(littleEndian: p.loadUnaligned(as: UInt64.self)) }
+    if n >= 4 {
+        // two overlapping 4-byte loads (the overlap ORs equal bytes into the same places)
+        let lo = UInt64(UInt32(littleEndian: p.loadUnaligned(as: UInt32.self)))
+        let hi = UInt64(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)))
+        return lo | hi << (8 * UInt64(n - 4))
+    }
+    if n <= 0 { return 0 }
+    // bytes 0, n/2 and n−1 cover every byte of a 1-, 2- or 3-byte run
+    let b0 = UInt64(p.load(as: UInt8.self))
+    let b1 = UInt64(p.load(fromByteOffset: n >> 1, as: UInt8.self))
+    let b2 = UInt64(p.load(fromByteOffset: n - 1, as: UInt8.self))
+    return b0 | b1 << (8 * UInt64(n >> 1)) | b2 << (8 * UInt64(n - 1))
 }
 
 @inlinable @inline(__always)

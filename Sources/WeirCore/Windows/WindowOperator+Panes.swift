@@ -8,7 +8,6 @@ extension WindowOperator {
         let p = alignedStart(ts)
         if isLate(end: p &+ size, watermark: wm) { return .late }
         guard let key = resolveKey(batch, row) else { return .rejectedKey }
-        store.extract(batch, row: row, into: &inputs)
         // newest first: an event almost always falls in the key's latest pane
         var pane = keyTail[Int(key)]
         while pane >= 0 && ents[Int(pane)].start != p { pane = ents[Int(pane)].prev }
@@ -28,7 +27,12 @@ extension WindowOperator {
                 }
             }
         }
-        store.apply(pane, inputs, ts: ts)
+        if store.hasSketches {
+            store.extract(batch, row: row, into: &inputs)
+            store.apply(pane, inputs, ts: ts)
+        } else {
+            store.applyRow(pane, batch, row: row, ts: ts)
+        }
         // windows already past the watermark (within lateness): emit now
         if wm >= p &+ slide &- 1 {
             var end = p &+ slide

@@ -48,7 +48,6 @@ extension WindowOperator {
         let lastStart = alignedStart(ts)
         if isLate(end: lastStart &+ size, watermark: wm) { return .late }
         guard let key = resolveKey(batch, row) else { return .rejectedKey }
-        store.extract(batch, row: row, into: &inputs)
         if size == slide {
             // tumbling: the one window [lastStart, lastStart + size) (not late, checked above);
             // newest first, as an event almost always falls in the key's latest window
@@ -58,10 +57,17 @@ extension WindowOperator {
                 e = allocEntry(key: key, start: lastStart, end: lastStart &+ size)
                 schedule(e, watermark: wm)
             }
-            updateAligned(e, ts: ts, wm: wm, &results)
+            if store.hasSketches {
+                store.extract(batch, row: row, into: &inputs)
+                store.apply(e, inputs, ts: ts)
+            } else {
+                store.applyRow(e, batch, row: row, ts: ts)
+            }
+            noteUpdate(e, wm: wm, &results)
             captureCurrent(e)
             return .accepted
         }
+        store.extract(batch, row: row, into: &inputs)
         // One pass over the key's windows: update those containing ts, note which exist.
         var found: UInt64 = 0
         var featureEntry: Int32 = -1
@@ -107,6 +113,13 @@ extension WindowOperator {
     @inline(__always)
     mutating func updateAligned(_ e: Int32, ts: Int64, wm: Int64, _ results: inout WindowResults) {
         store.apply(e, inputs, ts: ts)
+        noteUpdate(e, wm: wm, &results)
+    }
+
+    /// After an update of entry `e`: a window already past the watermark (within lateness) is
+    /// emitted now.
+    @inline(__always)
+    mutating func noteUpdate(_ e: Int32, wm: Int64, _ results: inout WindowResults) {
         let end = ents[Int(e)].end
         if wm >= end &- 1 {
             let f = ents[Int(e)].flags

@@ -72,10 +72,15 @@ public struct WindowOperator: Sendable {
     var needsCurrent = false
     /// Batch look-ahead hints per row of the current record batch (speed only, never results):
     /// the key's hash and its id as last looked up (−1 unknown).
-    var hintHash = ContiguousArray<UInt64>()
+    var hints = ContiguousArray<LookaheadHint>()
+    struct LookaheadHint { var hash: UInt64; var id: Int32 }
+    /// Rows of the current batch whose `hints[row].hash` is the key's hash (set by the batch
+    /// loop while it runs; empty otherwise).
+    var hashedRows = 0..<0
+    /// Scratch of ``advance(to:results:)``: a run of due timers.
+    var dueTimers = ContiguousArray<Timer>()
     /// Last result of ``alignedStart(_:)`` (`.min`: none).
     var cachedAlignedStart = Int64.min
-    var hintKey = ContiguousArray<Int32>()
 
     /// True when events are keyed by a field (one state per key).
     public var isKeyed: Bool { keyField >= 0 }
@@ -187,21 +192,23 @@ public struct WindowOperator: Sendable {
     mutating func resolveKey(_ batch: RecordBatch, _ row: Int) -> Int32? {
         if keyField < 0 { return 0 }
         let present = batch.isPresent(row, keyField)
+        // the batch look-ahead already hashed this row's key (same bytes, same function)
+        let hashed: UInt64? = hashedRows.contains(row) ? hints[row].hash : nil
         let id: Int32?
         if keyType == .string && present {
-            id = batch.withStringBytes(row, keyField) { b in internKey(b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, b.count) }
+            id = batch.withStringBytes(row, keyField) { b in internKey(b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, b.count, hash: hashed) }
         } else {
             var raw = present ? batch.raw(row, keyField).littleEndian : 0
             let n = present ? 8 : 0
-            id = withUnsafeBytes(of: &raw) { b in internKey(b.baseAddress!, n) }
+            id = withUnsafeBytes(of: &raw) { b in internKey(b.baseAddress!, n, hash: hashed) }
         }
         guard let id else { stats.rejectedKeyEvents += 1; return nil }
         return id
     }
 
     @inline(__always)
-    mutating func internKey(_ p: UnsafeRawPointer, _ n: Int) -> Int32? {
-        let h = weirHashBytes(p, n)
+    mutating func internKey(_ p: UnsafeRawPointer, _ n: Int, hash: UInt64? = nil) -> Int32? {
+        let h = hash ?? weirHashBytes(p, n)
         if let id = keys.lookup(p, n, hash: h) { return id }
         if keys.count >= spec.maxKeys { return nil }
         let id = keys.insertNew(p, n, hash: h)
@@ -255,21 +262,36 @@ public struct WindowOperator: Sendable {
     }
 
     /// Fires and purges windows whose timers are due at watermark `wm`.
+    ///
+    /// Due timers are popped in runs of up to 64 and processed in the same order as popped
+    /// (processing a timer never adds one), so the state each needs can be prefetched a few
+    /// timers ahead (see ``processDue(_:)``); a purge of many windows at once (every key's window
+    /// closing at the same time) then overlaps its cache misses.
     public mutating func advance(to wm: Int64, results: inout WindowResults) {
         while let t = timers.top, t.time <= wm {
-            _ = timers.pop()
-            let i = Int(t.entry)
-            guard i < ents.count, ents[i].gen == t.gen, ents[i].flags & 4 != 0 else { continue }
-            if t.kind == 0 {
-                if ents[i].flags & 1 == 0 {
-                    ents[i].flags |= 1
-                    emit(t.entry, ents[i].flags & 2 != 0 ? .lateUpdate : .onTime, into: &results)
-                }
-            } else if t.kind == 1 {
-                emitPaneWindow(key: ents[i].key, end: t.time &+ 1, kind: .onTime, into: &results)
-            } else {
-                freeEntry(t.entry)
+            dueTimers.removeAll(keepingCapacity: true)
+            while dueTimers.count < 64, let t = timers.top, t.time <= wm {
+                _ = timers.pop()
+                dueTimers.append(t)
             }
+            processDue(&results)
+        }
+    }
+
+    /// Processes one due timer: fires or purges its entry unless the timer is stale.
+    @inline(__always)
+    mutating func processTimer(_ t: Timer, _ results: inout WindowResults) {
+        let i = Int(t.entry)
+        guard i < ents.count, ents[i].gen == t.gen, ents[i].flags & 4 != 0 else { return }
+        if t.kind == 0 {
+            if ents[i].flags & 1 == 0 {
+                ents[i].flags |= 1
+                emit(t.entry, ents[i].flags & 2 != 0 ? .lateUpdate : .onTime, into: &results)
+            }
+        } else if t.kind == 1 {
+            emitPaneWindow(key: ents[i].key, end: t.time &+ 1, kind: .onTime, into: &results)
+        } else {
+            freeEntry(t.entry)
         }
     }
 

@@ -218,6 +218,15 @@ if ProcessInfo.processInfo.environment["WEIR_BENCH_PROFILE"] != nil {
     print("profile pass: \(r.seconds) s, sum user_count \(r.userCountSum)")
     exit(0)
 }
+if let k = Int(ProcessInfo.processInfo.environment["WEIR_BENCH_TIMED_RUNS"] ?? "") {
+    // A/B comparisons on a shared machine: k timed passes, min and median thread CPU
+    var cpu: [Double] = []
+    for _ in 0..<max(1, k) { cpu.append(try run(measureAllocs: false).cpuSeconds) }
+    cpu.sort()
+    print(String(format: "timed passes: %d, thread CPU min %.3f s (%@), median %.3f s", cpu.count, cpu[0],
+                 formatRate(Double(events) / cpu[0]), cpu[cpu.count / 2]))
+    exit(0)
+}
 if ProcessInfo.processInfo.environment["WEIR_BENCH_DECODE_ONLY"] != nil {
     // decoder iterations: five decode-only passes
     print("decode only: " + (try (0..<5).map { _ in formatRate(try decodeOnly()) }).joined(separator: ", "))
