@@ -75,8 +75,9 @@ struct VariantResult {
     var weirKeptUp: Bool { slope < 0.02 }
     var sustainedRate: Double { targetRate / (1 + max(0, slope)) }
 
-    /// The input kept the target rate: ≥ 99% of it over the window, never more than 500 ms behind.
-    var producerKeptUp: Bool { achievedRate >= 0.99 * targetRate && maxBacklogMs <= 500 }
+    /// The input kept the target rate: ≥ 99% of it over the window (a starved producer catches
+    /// up after a stall: `maxBacklogMs` says how far behind it fell).
+    var producerKeptUp: Bool { achievedRate >= 0.99 * targetRate }
     var cpu = CPUUse()
 }
 

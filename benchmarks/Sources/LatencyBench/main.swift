@@ -138,7 +138,8 @@ try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirect
 
 @MainActor func report(_ r: VariantResult) {
     print("\n  \(r.name) (run \(r.run), load average \(r.load) at start)")
-    let kept = r.producerKeptUp ? "kept the rate" : "DID NOT KEEP the rate (< 99% or > 500 ms behind)"
+    let kept = (r.producerKeptUp ? "kept the rate" : "DID NOT KEEP the rate (< 99%)")
+        + (r.maxBacklogMs > 100 ? ", but stalled up to \(ms(r.maxBacklogMs)) ms once (CPU starved) and caught up" : "")
     print("    input: \(Int(r.achievedRate)) events/s achieved over the measured \(fmt(opts.seconds, 0)) s (target \(Int(r.targetRate))), "
           + "max backlog \(ms(r.maxBacklogMs)) ms — producer \(kept); weir's first output \(fmt(r.readySeconds, 1)) s after start")
     print("    outputs: \(r.matched)/\(r.measured) measured inputs matched, \(r.missing) missing, \(r.duplicates) duplicates, "
@@ -175,6 +176,7 @@ try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirect
 func tableRow(_ r: VariantResult) -> String {
     let eos = r.exactlyOnce ? "\(ms(r.committed.p50)) / \(ms(r.committed.p99)) / \(ms(r.committed.max))" : "–"
     let rate = "\(Int(r.achievedRate))" + (r.producerKeptUp ? "" : " (**below target**)")
+        + (r.maxBacklogMs > 100 ? " (stalled ≤ \(ms(r.maxBacklogMs)) ms)" : "")
     let kept = r.weirKeptUp ? "yes" : "**no**, ≈ \(Int(r.sustainedRate))/s"
     return "| \(r.run) | \(r.name) | \(r.load) | \(rate) | \(kept) | \(ms(r.arrival.p50)) | \(ms(r.arrival.p90)) | \(ms(r.arrival.p99)) | "
         + "\(ms(r.arrival.p999)) | \(ms(r.arrival.max)) | \(eos) | \(r.matched)/\(r.measured) | \(r.checkpointed ? "\(r.commitCount)" : "–") |"
