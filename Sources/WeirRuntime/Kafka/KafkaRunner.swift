@@ -73,6 +73,9 @@ public struct KafkaRunner {
         /// label topics, and longest hold (wall clock) before one goes anyway (``LabelTopicMerge``).
         public var labelHoldCapacity = 65_536
         public var labelMaxHold: Duration = .seconds(30)
+        /// Label topic: how often at most the end of idle partitions is confirmed with a
+        /// high-watermark query before held records pass them (the merge's latency at the live edge).
+        public var labelEndCheckInterval: Duration = .milliseconds(100)
         public init(brokers: String, groupID: String) {
             self.brokers = brokers
             self.groupID = groupID
@@ -107,6 +110,10 @@ public struct KafkaRunner {
         let interval = options.checkpointInterval ?? .milliseconds(spec.processing.checkpointIntervalMs)
         var labelTopic: String?
         if let m = spec.model, case .topic(let t, _, _, _) = m.labels { labelTopic = t }
+        // `source.order: timestamp` (the default): the source partitions are merged in message-
+        // timestamp order by the same merge as the label topic (``LabelTopicMerge`` with no label
+        // side), so the pipeline's input order does not depend on how librdkafka interleaved fetches.
+        let ordered = spec.source.order == .timestamp
         if guarantee == .exactlyOnce && options.checkpoints != .kafka {
             throw KafkaError.invalidState("exactly_once needs checkpoints in the Kafka changelog (not a directory or none)")
         }
@@ -180,7 +187,7 @@ public struct KafkaRunner {
         if consumerClient.properties["consume.callback.max.messages"] == nil { consumerClient.properties["consume.callback.max.messages"] = "2048" }
         let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
             client: consumerClient, groupID: options.groupID, offsetReset: restored == nil ? options.from : .fail,
-            reportEndOfPartition: options.stopAtEnd || labelTopic != nil, sessionTimeoutMs: options.sessionTimeoutMs))
+            reportEndOfPartition: options.stopAtEnd || labelTopic != nil || ordered, sessionTimeoutMs: options.sessionTimeoutMs))
         coordinator.consumer = consumer
         if let restored {
             consumer.setStartOffsets(restored.offsets.map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) })
@@ -188,7 +195,8 @@ public struct KafkaRunner {
         }
         // The label topic's side: held records, positions, assignment (nil without a label topic).
         let maxHoldMs = options.labelMaxHold.components.seconds * 1000 + options.labelMaxHold.components.attoseconds / 1_000_000_000_000_000
-        var labels = labelTopic.map { LabelTopicMerge(labelTopic: $0, capacity: options.labelHoldCapacity, maxHoldMs: maxHoldMs) }
+        var labels = labelTopic != nil || ordered
+            ? LabelTopicMerge(labelTopic: labelTopic ?? "", capacity: options.labelHoldCapacity, maxHoldMs: maxHoldMs) : nil
         if let restored, let labelTopic {
             try startLabels(from: restored, topic: labelTopic, partitions: topics.first { $0.name == labelTopic }!.partitions.count,
                             consumer: consumer, labels: &labels!)
@@ -208,6 +216,9 @@ public struct KafkaRunner {
         let clock = ContinuousClock()
         var firstInput: ContinuousClock.Instant?
         var deadLetterLog = DeadLetterLog(logger: logger)  // [ops]
+        // Label topic: last end-of-partition confirmation (wall ms) and the interval between them.
+        var lastEndCheck = Int64.min / 2
+        let endCheckMs = options.labelEndCheckInterval.components.seconds * 1000 + options.labelEndCheckInterval.components.attoseconds / 1_000_000_000_000_000
         // The consumer's topic-table index of the source and label topics, once seen.
         var sourceIndex = -1
         var labelIndex = -1
@@ -230,7 +241,20 @@ public struct KafkaRunner {
         /// timestamp order (``LabelTopicMerge``); without one, the read batch.
         func processHeld() throws {
             guard labels != nil else { return }
-            let nowMs = Self.nowMs()
+            var nowMs = Self.nowMs()
+            // Partitions that reported their end may have new records that librdkafka has not
+            // fetched yet: confirm their end (high watermark) before held records pass them, at
+            // most every labelEndCheckInterval.
+            let ends = labels!.endsToConfirm(sourceAssigned: assigned)
+            if !ends.isEmpty && nowMs - lastEndCheck >= endCheckMs {
+                lastEndCheck = nowMs
+                for (isLabel, p) in ends {
+                    let topic = isLabel ? labels!.labelTopic : source
+                    guard let w = try? consumer.watermarks(TopicPartition(topic: topic, partition: p), timeout: .milliseconds(500)) else { continue }
+                    if isLabel { labels!.labelClock.confirmEnd(partition: p, high: w.high, at: nowMs) } else { labels!.sourceClock.confirmEnd(partition: p, high: w.high, at: nowMs) }
+                }
+                nowMs = Self.nowMs()
+            }
             while let step = labels!.next(sourceAssigned: assigned, nowMs: nowMs, into: &batch) {
                 switch step {
                 case .events:
@@ -312,10 +336,10 @@ public struct KafkaRunner {
             case .endOfPartition(let tp, let offset):
                 if tp.topic == source {
                     endOffset[tp.partition] = offset
-                    labels?.sourceClock.reachedEnd(partition: tp.partition)
+                    labels?.sourceClock.reachedEnd(partition: tp.partition, offset: offset)
                 } else if labels != nil {
                     labels!.labelEnd[tp.partition] = offset
-                    labels!.labelClock.reachedEnd(partition: tp.partition)
+                    labels!.labelClock.reachedEnd(partition: tp.partition, offset: offset)
                 }
             case .dataLoss(let r): self.logger.error("\(r.description)")
             case .error(let e):
@@ -334,7 +358,7 @@ public struct KafkaRunner {
             coordinator.consumer = nil
         }
         do {
-            try consumer.subscribe(labels.map { [source, $0.labelTopic] } ?? [source])
+            try consumer.subscribe(labelTopic.map { [source, $0] } ?? [source])
             status?.setRunning(true)  // [ops]
             defer { status?.setRunning(false) }
 

@@ -115,36 +115,65 @@ struct HeldRecords {
 }
 
 /// How far one topic has been read, in Kafka message time: per partition the newest message
-/// timestamp read, and whether the partition is at its end (end of partition reported and
-/// nothing read since).
-/// - Complexity: O(1) per message and per ``position(_:)``.
+/// timestamp read, the next offset to read, and whether the partition is at its end (end of
+/// partition reported and nothing read since) and when that was last confirmed.
+///
+/// An end-of-partition report alone does not prove that nothing was appended since: librdkafka
+/// may not fetch a partition that reported its end again for a second or more, while it goes on
+/// fetching the other topic (measured on the embedded broker: labels appended 1 s before a batch
+/// of events were read after it). So a partition at its end counts as read past everything only
+/// for records read before its end was confirmed (``confirmEnd(partition:high:at:)``, from a
+/// high-watermark query issued after those records were read).
+/// - Complexity: O(1) per message and per ``position(_:readBefore:)``.
 struct TopicClock {
     private var newest = ContiguousArray<Int64>()
+    private var next = ContiguousArray<Int64>()
     private var atEnd = ContiguousArray<Bool>()
+    private var confirmedAt = ContiguousArray<Int64>()
 
     private mutating func ensure(_ p: Int) {
         while newest.count <= p {
             newest.append(.min)
+            next.append(-1)
             atEnd.append(false)
+            confirmedAt.append(.min)
         }
     }
 
     /// A message of `partition` was read.
     @inline(__always)
-    mutating func read(partition: Int32, timestamp: Int64?) {
+    mutating func read(partition: Int32, offset: Int64, timestamp: Int64?) {
         let p = Int(partition)
         guard p >= 0 else { return }
         if p >= newest.count { ensure(p) }
         if let t = timestamp, t > newest[p] { newest[p] = t }
+        next[p] = offset + 1
         atEnd[p] = false
     }
 
-    /// End of partition reported: everything in it has been read.
-    mutating func reachedEnd(partition: Int32) {
+    /// End of partition reported at `offset` (the next offset to read).
+    mutating func reachedEnd(partition: Int32, offset: Int64) {
         let p = Int(partition)
         guard p >= 0 else { return }
         ensure(p)
         atEnd[p] = true
+        next[p] = offset
+        confirmedAt[p] = .min
+    }
+
+    /// A high-watermark query issued at wall time `at` (ms) found `high`: at or below the next
+    /// offset to read, the end is confirmed for everything read before `at`; above it, records were
+    /// appended since the end was reported (the partition is no longer at its end).
+    mutating func confirmEnd(partition: Int32, high: Int64, at: Int64) {
+        let p = Int(partition)
+        guard p >= 0, p < newest.count, atEnd[p] else { return }
+        if high <= next[p] { confirmedAt[p] = at } else { atEnd[p] = false }
+    }
+
+    /// At its end, but not confirmed for records read up to `readBefore`.
+    func needsConfirmation(_ partition: Int32, readBefore: Int64) -> Bool {
+        let p = Int(partition)
+        return p >= 0 && p < newest.count && atEnd[p] && confirmedAt[p] < readBefore
     }
 
     /// Forgets a partition (assigned anew, or sought back to a checkpoint).
@@ -152,15 +181,18 @@ struct TopicClock {
         let p = Int(partition)
         guard p >= 0, p < newest.count else { return }
         newest[p] = .min
+        next[p] = -1
         atEnd[p] = false
+        confirmedAt[p] = .min
     }
 
-    /// The newest timestamp read from `partition`: every record still to be read there is stamped
-    /// at or after it (`Int64.min` before the first read); nil when the partition is at its end.
-    func position(_ partition: Int32) -> Int64? {
+    /// For records read before wall time `readBefore`: the newest timestamp read from `partition`
+    /// (every record still to be read there is stamped at or after it; `Int64.min` before the first
+    /// read), or nil when the partition is at its end, confirmed after those records were read.
+    func position(_ partition: Int32, readBefore: Int64) -> Int64? {
         let p = Int(partition)
         guard p >= 0, p < newest.count else { return .min }
-        return atEnd[p] ? nil : newest[p]
+        return atEnd[p] && confirmedAt[p] >= readBefore ? nil : newest[p]
     }
 }
 
@@ -175,7 +207,8 @@ struct TopicClock {
 /// synchronises the partitions of a task, records are held per partition (``HeldRecords``) and
 /// go to the pipeline in the order of (timestamp, events before labels, partition): a held
 /// record goes once every assigned partition of both topics holds a later record or has read
-/// past it (``TopicClock/position(_:)``) or is at its end. So a label joins its event whenever it
+/// past it (``TopicClock/position(_:readBefore:)``) or is at its end (confirmed after the held
+/// records were read: ``endsToConfirm(sourceAssigned:)``). So a label joins its event whenever it
 /// was produced after it (or in the same millisecond), and events are never scored ahead of
 /// labels produced before them. A partition at its end holds nothing back, so a live stream adds
 /// no delay; one that has read nothing yet holds everything until it reads or reports its end.
@@ -203,6 +236,8 @@ struct LabelTopicMerge {
     var labelLost = Set<Int32>()
     var labelEnd: [Int32: Int64] = [:]
     var labelBatch = InputBatch(capacity: 1024)
+    /// Wall time (ms) of the newest read: ends must be confirmed after it.
+    private(set) var lastRead: Int64 = .min
 
     /// - Parameters: capacity and maxHoldMs bound each partition's held records (see ``HeldRecords``).
     init(labelTopic: String, capacity: Int, maxHoldMs: Int64) {
@@ -220,7 +255,8 @@ struct LabelTopicMerge {
     /// An event was read.
     @inline(__always)
     mutating func readEvent(_ value: UnsafeRawBufferPointer, partition: Int32, offset: Int64, timestamp: Int64?, nowMs: Int64) {
-        sourceClock.read(partition: partition, timestamp: timestamp)
+        sourceClock.read(partition: partition, offset: offset, timestamp: timestamp)
+        lastRead = max(lastRead, nowMs)
         let p = Int(partition) < events.count && partition >= 0 ? Int(partition) : Self.hold(&events, partition, HeldRecords(capacity: capacity, maxHoldMs: maxHoldMs))
         events[p].append(value, partition: partition, offset: offset, timestamp: timestamp, nowMs: nowMs)
     }
@@ -229,7 +265,8 @@ struct LabelTopicMerge {
     mutating func readLabel(_ value: UnsafeRawBufferPointer, partition: Int32, offset: Int64, timestamp: Int64?, nowMs: Int64) {
         if labelProcessed[partition] == nil { labelProcessed[partition] = offset }
         if labelStarted[partition] == nil { labelStarted[partition] = offset }
-        labelClock.read(partition: partition, timestamp: timestamp)
+        labelClock.read(partition: partition, offset: offset, timestamp: timestamp)
+        lastRead = max(lastRead, nowMs)
         let p = Self.hold(&labels, partition, HeldRecords(capacity: capacity, maxHoldMs: maxHoldMs))
         labels[p].append(value, partition: partition, offset: offset, timestamp: timestamp, nowMs: nowMs)
     }
@@ -255,11 +292,19 @@ struct LabelTopicMerge {
         static func == (a: Key, b: Key) -> Bool { (a.timestamp, a.rank, a.partition) == (b.timestamp, b.rank, b.partition) }
     }
 
-    private static func key(_ holds: [HeldRecords], _ clock: TopicClock, _ p: Int32, rank: Int) -> Key? {
+    private func key(_ holds: [HeldRecords], _ clock: TopicClock, _ p: Int32, rank: Int) -> Key? {
         if p >= 0 && Int(p) < holds.count && !holds[Int(p)].isEmpty {
             return Key(timestamp: holds[Int(p)].headTimestamp, rank: rank, partition: p, held: true)
         }
-        return clock.position(p).map { Key(timestamp: $0, rank: rank, partition: p, held: false) }
+        return clock.position(p, readBefore: lastRead).map { Key(timestamp: $0, rank: rank, partition: p, held: false) }
+    }
+
+    /// Partitions at their end whose end must be confirmed (``TopicClock/confirmEnd(partition:high:at:)``)
+    /// before held records can pass them: (label topic?, partition). Empty when nothing is held.
+    func endsToConfirm(sourceAssigned: Set<Int32>) -> [(label: Bool, partition: Int32)] {
+        guard heldEvents + heldLabels > 0 else { return [] }
+        return sourceAssigned.filter { sourceClock.needsConfirmation($0, readBefore: lastRead) }.map { (false, $0) }
+            + labelAssigned.filter { labelClock.needsConfirmation($0, readBefore: lastRead) }.map { (true, $0) }
     }
 
     /// The next run of records that may be processed: events into `batch` (``Step/events``) or
@@ -271,10 +316,10 @@ struct LabelTopicMerge {
             guard let k else { return }
             if first == nil || k < first! { second = first; first = k } else if second == nil || k < second! { second = k }
         }
-        for p in sourceAssigned { consider(Self.key(events, sourceClock, p, rank: 0)) }
-        for (i, h) in events.enumerated() where !h.isEmpty && !sourceAssigned.contains(Int32(i)) { consider(Self.key(events, sourceClock, Int32(i), rank: 0)) }
-        for p in labelAssigned { consider(Self.key(labels, labelClock, p, rank: 1)) }
-        for (i, h) in labels.enumerated() where !h.isEmpty && !labelAssigned.contains(Int32(i)) { consider(Self.key(labels, labelClock, Int32(i), rank: 1)) }
+        for p in sourceAssigned { consider(key(events, sourceClock, p, rank: 0)) }
+        for (i, h) in events.enumerated() where !h.isEmpty && !sourceAssigned.contains(Int32(i)) { consider(key(events, sourceClock, Int32(i), rank: 0)) }
+        for p in labelAssigned { consider(key(labels, labelClock, p, rank: 1)) }
+        for (i, h) in labels.enumerated() where !h.isEmpty && !labelAssigned.contains(Int32(i)) { consider(key(labels, labelClock, Int32(i), rank: 1)) }
         labelBatch.removeAll()
         if let f = first, f.held {
             // The oldest record is held: its partition goes up to the next partition's key.

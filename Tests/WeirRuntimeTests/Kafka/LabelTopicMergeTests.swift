@@ -79,8 +79,10 @@ import WeirTestSupport
             drain()
         }
         for p: Int32 in [0, 1] {
-            merge.sourceClock.reachedEnd(partition: p)
-            merge.labelClock.reachedEnd(partition: p)
+            merge.sourceClock.reachedEnd(partition: p, offset: Int64(s.events[Int(p)].count))
+            merge.labelClock.reachedEnd(partition: p, offset: Int64(s.labels[Int(p)].count))
+            merge.sourceClock.confirmEnd(partition: p, high: Int64(s.events[Int(p)].count), at: 0)
+            merge.labelClock.confirmEnd(partition: p, high: Int64(s.labels[Int(p)].count), at: 0)
         }
         drain()
         #expect(merge.heldEvents == 0 && merge.heldLabels == 0)
@@ -151,9 +153,19 @@ import WeirTestSupport
         #expect(merge.forced == 3)
         // Labels all applied: the event at 30 waits for the label partition (read up to 24) ...
         #expect(merge.next(sourceAssigned: [0], nowMs: 103, into: &batch) == nil)
-        // ... until it reports its end.
-        merge.labelClock.reachedEnd(partition: 0)
-        #expect(merge.next(sourceAssigned: [0], nowMs: 103, into: &batch) == .events)
+        // ... until it reports its end, and the end is confirmed after the event was read (a
+        // high watermark past the end means records were appended since: still waiting).
+        merge.labelClock.reachedEnd(partition: 0, offset: 5)
+        #expect(merge.endsToConfirm(sourceAssigned: [0]).map(\.partition) == [0])
+        #expect(merge.next(sourceAssigned: [0], nowMs: 103, into: &batch) == nil)
+        merge.labelClock.confirmEnd(partition: 0, high: 5, at: 102)
+        #expect(merge.next(sourceAssigned: [0], nowMs: 103, into: &batch) == nil)
+        merge.labelClock.confirmEnd(partition: 0, high: 6, at: 104)
+        #expect(merge.next(sourceAssigned: [0], nowMs: 104, into: &batch) == nil)
+        merge.labelClock.reachedEnd(partition: 0, offset: 5)
+        merge.labelClock.confirmEnd(partition: 0, high: 5, at: 104)
+        #expect(merge.endsToConfirm(sourceAssigned: [0]).isEmpty)
+        #expect(merge.next(sourceAssigned: [0], nowMs: 104, into: &batch) == .events)
         #expect(merge.labelProcessed[0] == 5)
     }
 
