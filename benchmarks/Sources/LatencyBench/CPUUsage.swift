@@ -9,6 +9,8 @@ struct CPUSnapshot {
     var process: [Int32: Int64] = [:]
     /// utime + stime per thread of each pid.
     var threads: [Int32: [Int32: Int64]] = [:]
+    /// Per thread of each pid: ns on a CPU and ns runnable but waiting for one (/proc/.../schedstat).
+    var sched: [Int32: [Int32: (run: Int64, wait: Int64)]] = [:]
     /// Busy ticks of the whole machine (/proc/stat `cpu` line: all but idle and iowait).
     var machineBusy: Int64 = 0
 
@@ -20,8 +22,17 @@ struct CPUSnapshot {
             process[pid] = Self.ticks("/proc/\(pid)/stat")
             guard threadsOf.contains(pid), let tids = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task") else { continue }
             var t: [Int32: Int64] = [:]
-            for tid in tids { if let id = Int32(tid), let v = Self.ticks("/proc/\(pid)/task/\(tid)/stat") { t[id] = v } }
+            var sc: [Int32: (run: Int64, wait: Int64)] = [:]
+            for tid in tids {
+                guard let id = Int32(tid) else { continue }
+                if let v = Self.ticks("/proc/\(pid)/task/\(tid)/stat") { t[id] = v }
+                if let x = try? String(contentsOfFile: "/proc/\(pid)/task/\(tid)/schedstat", encoding: .utf8) {
+                    let f = x.split(separator: " ").compactMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+                    if f.count >= 2 { sc[id] = (f[0], f[1]) }
+                }
+            }
             threads[pid] = t
+            sched[pid] = sc
         }
         if let s = try? String(contentsOfFile: "/proc/stat", encoding: .utf8), let line = s.split(separator: "\n").first {
             let f = line.split(separator: " ").dropFirst().compactMap { Int64($0) }
@@ -43,6 +54,9 @@ struct CPUSnapshot {
 /// Cores used between two snapshots.
 struct CPUUse {
     var weir = 0.0, weirBusiestThread = 0.0, broker = 0.0, bench = 0.0, machine = 0.0
+    /// The busiest weir thread's share of the window: on a CPU, runnable but waiting for a CPU
+    /// (starved), and the rest: sleeping or blocked (waiting for the broker, a flush, a poll).
+    var busiestRunning = 0.0, busiestStarved = 0.0
 
     init() {}
 
@@ -56,14 +70,22 @@ struct CPUUse {
         self.weir = cores(weir)
         self.broker = cores(broker)
         self.bench = cores(bench)
-        if let ta = a.threads[weir], let tb = b.threads[weir] {
-            weirBusiestThread = tb.compactMap { tid, v in ta[tid].map { Double(v - $0) } }.max().map { $0 / CPUSnapshot.ticksPerSecond / secs } ?? 0
+        if let ta = a.threads[weir], let tb = b.threads[weir],
+           let (tid, ticks) = tb.compactMap({ tid, v in ta[tid].map { (tid, Double(v - $0)) } }).max(by: { $0.1 < $1.1 }) {
+            weirBusiestThread = ticks / CPUSnapshot.ticksPerSecond / secs
+            if let x = a.sched[weir]?[tid], let y = b.sched[weir]?[tid] {
+                busiestRunning = Double(y.run - x.run) / 1e9 / secs
+                busiestStarved = Double(y.wait - x.wait) / 1e9 / secs
+            }
         }
         machine = Double(b.machineBusy - a.machineBusy) / CPUSnapshot.ticksPerSecond / secs
     }
 
     var text: String {
-        "weir \(fmt(weir)) (busiest thread \(fmt(weirBusiestThread))), broker \(fmt(broker)), LatencyBench (producer + reader) \(fmt(bench)), "
+        "weir \(fmt(weir)) (busiest thread \(fmt(weirBusiestThread)): running \(pct(busiestRunning)), waiting for a CPU "
+            + "\(pct(busiestStarved)), sleeping/blocked \(pct(max(0, 1 - busiestRunning - busiestStarved)))), broker \(fmt(broker)), LatencyBench (producer + reader) \(fmt(bench)), "
             + "whole machine \(fmt(machine)) of \(ProcessInfo.processInfo.activeProcessorCount)"
     }
 }
+
+func pct(_ x: Double) -> String { String(format: "%.0f%%", x * 100) }

@@ -63,8 +63,9 @@ try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirect
     FileManager.default.createFile(atPath: weirErr, contents: nil)
     let weir = Process()
     weir.executableURL = URL(fileURLWithPath: opts.weir)
+    // Metrics stay on (as deployed) on any free port, unless the variant sets --metrics-port.
     weir.arguments = ["run", opts.topology!, "--brokers", broker.bootstrap, "--group-id", "latencybench-\(run)-\(getpid())",
-                      "--metrics-port", "0", "--log-level", "debug"] + v.args
+                      "--log-level", "debug"] + (v.args.contains("--metrics-port") ? [] : ["--metrics-port", "0"]) + v.args
         + (opts.fetchWaitMs.map { ["-X", "fetch.wait.max.ms=\($0)"] } ?? [])
     weir.standardOutput = FileHandle.nullDevice
     weir.standardError = FileHandle(forWritingAtPath: weirErr)
