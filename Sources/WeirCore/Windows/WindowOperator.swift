@@ -261,6 +261,13 @@ public struct WindowOperator: Sendable {
         timers.push(Timer(time: o ? .max : c, entry: e, gen: ents[Int(e)].gen, kind: 2))
     }
 
+    /// True when some timer is due at watermark `wm` (``advance(to:results:)`` would act).
+    @inline(__always)
+    public func hasDueTimer(at wm: Int64) -> Bool {
+        guard let t = timers.top else { return false }
+        return t.time <= wm
+    }
+
     /// Fires and purges windows whose timers are due at watermark `wm`.
     ///
     /// Due timers are popped in runs of up to 64 and processed in the same order as popped
