@@ -48,8 +48,11 @@ struct VariantResult {
     var arrival = Percentiles()
     /// Output CreateTime (weir's send) − input CreateTime (our send), wall-clock ms resolution.
     var createTime = Percentiles()
-    /// Exactly-once: max(arrival, arrival of its transaction's commit record) − send.
+    /// Exactly-once: max(arrival, its transaction's commit record produced (CreateTime)) − send.
     var committed = Percentiles()
+    /// The same with the commit record's arrival at the reader (an upper bound: the reader reads
+    /// the checkpoint's chunks, MBs, before the commit record).
+    var committedArrival = Percentiles()
     var uncommitted = 0
     var commitCount = 0
     var commitGapMeanMs = 0.0
@@ -103,10 +106,16 @@ func analyse(_ log: ProduceLog, _ reader: OutputReader, into r: inout VariantRes
     // Commit record arrival per epoch (the first owner's; one weir instance runs).
     let owner = reader.commits.first?.owner
     r.owners = Set(reader.commits.map(\.owner)).count
-    var commitAt: [Int64: Int64] = [:]
-    for c in reader.commits where c.owner == owner && commitAt[c.epoch] == nil { commitAt[c.epoch] = c.arrivalNs }
+    // When weir produced the commit record (its CreateTime, ms, on our monotonic clock); its
+    // arrival here comes later: the reader first reads the checkpoint's chunk records.
+    func produced(_ c: CommitSample) -> Int64 { c.createMs >= 0 ? c.createMs * 1_000_000 - log.wallMinusMonoNs : c.arrivalNs }
+    var commitAt: [Int64: Int64] = [:], commitArrivalAt: [Int64: Int64] = [:]
+    for c in reader.commits where c.owner == owner && commitAt[c.epoch] == nil {
+        commitAt[c.epoch] = produced(c)
+        commitArrivalAt[c.epoch] = c.arrivalNs
+    }
     var seen = [Bool](repeating: false, count: log.sendNs.count)
-    var arrival: [Int64] = [], create: [Int64] = [], committed: [Int64] = []
+    var arrival: [Int64] = [], create: [Int64] = [], committed: [Int64] = [], committedArrival: [Int64] = []
     arrival.reserveCapacity(measured.count); create.reserveCapacity(measured.count)
     var latencyById = [Int64](repeating: -1, count: measured.count)
     for s in reader.samples {
@@ -122,7 +131,12 @@ func analyse(_ log: ProduceLog, _ reader: OutputReader, into r: inout VariantRes
         latencyById[id - measured.lowerBound] = a
         if s.createMs >= 0 { create.append((s.createMs - log.sendWallMs[id]) * 1_000_000) }
         if r.exactlyOnce {
-            if let c = commitAt[s.epoch] { committed.append(max(s.arrivalNs, c) - log.sendNs[id]) } else { r.uncommitted += 1 }
+            if let c = commitAt[s.epoch], let ca = commitArrivalAt[s.epoch] {
+                committed.append(max(s.arrivalNs, c) - log.sendNs[id])
+                committedArrival.append(max(s.arrivalNs, ca) - log.sendNs[id])
+            } else {
+                r.uncommitted += 1
+            }
         }
     }
     r.missing = measured.count - r.matched
@@ -135,10 +149,13 @@ func analyse(_ log: ProduceLog, _ reader: OutputReader, into r: inout VariantRes
     if n > 2, n * sxx - sx * sx > 0 { r.slope = (n * sxy - sx * sy) / (n * sxx - sx * sx) }
     r.arrival = Percentiles(ns: &arrival)
     r.createTime = Percentiles(ns: &create)
-    if r.exactlyOnce { r.committed = Percentiles(ns: &committed) }
+    if r.exactlyOnce {
+        r.committed = Percentiles(ns: &committed)
+        r.committedArrival = Percentiles(ns: &committedArrival)
+    }
     // Checkpoint cadence during the measured window (commit records arriving in it).
     let window = log.measureFirstNs...max(log.measureFirstNs, log.measureLastNs)
-    let inWindow = reader.commits.filter { $0.owner == owner && window.contains($0.arrivalNs) }.map(\.arrivalNs)
+    let inWindow = reader.commits.filter { $0.owner == owner }.map(produced).filter { window.contains($0) }
     r.commitCount = inWindow.count
     if inWindow.count > 1 {
         let gaps = zip(inWindow.dropFirst(), inWindow).map { Double($0 - $1) / 1e6 }
@@ -146,7 +163,7 @@ func analyse(_ log: ProduceLog, _ reader: OutputReader, into r: inout VariantRes
         r.commitGapMaxMs = gaps.max() ?? 0
     }
     // Timeline by send time: 1 s slices, and the worst 250 ms slices.
-    let allCommits = reader.commits.filter { $0.owner == owner }.map(\.arrivalNs)
+    let allCommits = reader.commits.filter { $0.owner == owner }.map(produced)
     func slices(_ widthNs: Int64) -> [[Int64]] {
         var out: [[Int64]] = []
         for (k, lat) in latencyById.enumerated() where lat >= 0 {
@@ -164,8 +181,8 @@ func analyse(_ log: ProduceLog, _ reader: OutputReader, into r: inout VariantRes
     let quarter: Int64 = 250_000_000
     let q = slices(quarter).enumerated().compactMap { (i, s) -> (Int, Int64)? in s.max().map { (i, $0) } }
     for (i, mx) in q.sorted(by: { $0.1 > $1.1 }).prefix(3) {
-        // When did the next commit record arrive after the slice began (checkpoint-caused stalls
-        // show as a commit arriving right after the slow records were sent)?
+        // When was the next commit record produced after the slice began (checkpoint-caused
+        // stalls show as a commit right after the slow records were sent)?
         let sliceStart = log.measureFirstNs + Int64(i) * quarter
         let next = allCommits.first(where: { $0 >= sliceStart }).map { Double($0 - sliceStart) / 1e6 }
         r.worst.append((Double(i) * 0.25, Double(mx) / 1e6, next))

@@ -57,6 +57,8 @@ struct ProduceLog {
     /// Largest backlog seen (messages due but not sent yet), in the steady phase.
     var maxBacklog = 0
     var readyAfterSeconds = 0.0
+    /// CLOCK_REALTIME − CLOCK_MONOTONIC in ns, to place wall-clock Kafka timestamps on our clock.
+    var wallMinusMonoNs: Int64 = 0
 }
 
 /// Sends events at a steady rate: a trickle (200/s) until the reader sees weir's first output,
@@ -70,6 +72,12 @@ func producePaced(bootstrap: String, workload: Workload, opts: Options, shared: 
     let topic = try producer.topic("events")
     let steadyCount = Int(opts.rate * (opts.warmupSeconds + opts.seconds))
     var log = ProduceLog()
+    do {
+        var w = timespec()
+        let m = monoNs()
+        clock_gettime(CLOCK_REALTIME, &w)
+        log.wallMinusMonoNs = Int64(w.tv_sec) * 1_000_000_000 + Int64(w.tv_nsec) - m
+    }
     let capacity = steadyCount + 200 * 120 + 16
     log.sendNs.reserveCapacity(capacity)
     log.sendWallMs.reserveCapacity(capacity)

@@ -17,6 +17,8 @@ struct OutputSample {
 /// A checkpoint commit record seen in `<topology>.changelog` (key `commit`).
 struct CommitSample {
     var arrivalNs: Int64
+    /// Its Kafka timestamp: CreateTime, set when weir produced it (wall-clock ms).
+    var createMs: Int64
     var owner: String
     var epoch: Int64
     var records: Int64
@@ -94,7 +96,7 @@ final class OutputReader: @unchecked Sendable {
                     let owner = m.header("weir.owner").map { String(decoding: $0, as: UTF8.self) } ?? "?"
                     let epoch = m.header("weir.epoch").flatMap(Self.integer) ?? -1
                     let records = m.header("weir.records").flatMap(Self.integer) ?? -1
-                    commits.append(CommitSample(arrivalNs: now, owner: owner, epoch: epoch, records: records))
+                    commits.append(CommitSample(arrivalNs: now, createMs: m.timestamp ?? -1, owner: owner, epoch: epoch, records: records))
                 }
             }
             if got > 0 || !commits.isEmpty {

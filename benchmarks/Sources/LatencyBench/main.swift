@@ -152,11 +152,13 @@ try? FileManager.default.createDirectory(atPath: scratch, withIntermediateDirect
           + (r.weirKeptUp ? "weir kept up" : "weir FELL BEHIND (backlog growing; it sustained ≈ \(Int(r.sustainedRate)) events/s)"))
     print("    latency, input CreateTime → output CreateTime (weir's send; 1 ms resolution): \(r.createTime.text)")
     if r.exactlyOnce {
-        print("    latency, produce → visible to read_committed (its transaction's commit record arrived): \(r.committed.text)"
+        print("    latency, produce → visible to read_committed (its transaction's commit record produced, CreateTime): \(r.committed.text)"
               + (r.uncommitted > 0 ? "; \(r.uncommitted) never committed" : ""))
+        print("      (with the commit record's arrival at this reader instead, which first reads the checkpoint's chunks: "
+              + "p50 \(ms(r.committedArrival.p50)), p99 \(ms(r.committedArrival.p99)), max \(ms(r.committedArrival.max)) ms)")
     }
     if r.checkpointed {
-        print("    checkpoints: \(r.commitCount) commit records in the window, gap mean \(ms(r.commitGapMeanMs)) ms, max \(ms(r.commitGapMaxMs)) ms"
+        print("    checkpoints: \(r.commitCount) commit records produced in the window (CreateTime), gap mean \(ms(r.commitGapMeanMs)) ms, max \(ms(r.commitGapMaxMs)) ms"
               + (r.owners > 1 ? " (\(r.owners) owners!)" : ""))
         print("    checkpoint cost (weir's debug log, whole run): \(r.checkpointsLogged) checkpoints, mean \(ms(r.checkpointMeanMs)) ms, "
               + "max \(ms(r.checkpointMaxMs)) ms, state \(r.checkpointStateBytes / 1000) kB")
