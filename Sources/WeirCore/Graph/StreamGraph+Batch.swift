@@ -8,8 +8,9 @@ extension StreamGraph {
     /// state), then each record goes through the windows, the feature vector and the watermark
     /// in order. While record `i` is processed, the keyed state of record `i + d`
     /// (`d` = ``prefetchDistance``) is prefetched in three stages (key slot at `i + 3d`, key list
-    /// at `i + 2d`, window entry and accumulators at `i + d`), so the cache misses of several
+    /// tail at `i + 2d`, window entry and accumulators at `i + d`), so the cache misses of several
     /// records overlap.
+    /// - Precondition: `starts` is non-decreasing and within `bytes` (as ``InputBatch`` builds it).
     /// - Complexity: O(bytes + records × per-record work); allocation-free in steady state.
     public mutating func process(messages bytes: UnsafeRawBufferPointer, starts: UnsafeBufferPointer<Int>,
                                  partition: Int32 = 0, firstOffset: Int64 = 0, now: Int64) {
@@ -38,7 +39,7 @@ extension StreamGraph {
             }
         }
         let end = outputs.records.count
-        let d = max(0, prefetchDistance)
+        let d = min(max(0, prefetchDistance), 64)  // clamped: any setting is safe
         let keyed = keyedWindows
         if d > 0 { for w in keyed { windows[w].prepareLookahead(rows: end) } }
         if keyed.isEmpty || d == 0 {

@@ -21,8 +21,8 @@ public struct StreamGraph: Sendable {
     let timeField: Int
     /// Processing-time mode: the last `now − 1`.
     var processingWatermark: Int64 = .min
-    /// How many records ahead the batch loop prefetches keyed window state (0: no prefetch).
-    /// Only speed depends on it.
+    /// How many records ahead the batch loop prefetches keyed window state (0: no prefetch;
+    /// clamped to 0...64). Only speed depends on it.
     public var prefetchDistance = 4
     /// Indices of the keyed window operators (the prefetch targets).
     let keyedWindows: ContiguousArray<Int>
