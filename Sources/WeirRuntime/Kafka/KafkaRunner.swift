@@ -110,7 +110,7 @@ public struct KafkaRunner {
         let interval = options.checkpointInterval ?? .milliseconds(spec.processing.checkpointIntervalMs)
         var labelTopic: String?
         if let m = spec.model, case .topic(let t, _, _, _) = m.labels { labelTopic = t }
-        // `source.order: timestamp` (the default): the source partitions are merged in message-
+        // `source.order: timestamp`: the source partitions are merged in message-
         // timestamp order by the same merge as the label topic (``LabelTopicMerge`` with no label
         // side), so the pipeline's input order does not depend on how librdkafka interleaved fetches.
         let ordered = spec.source.order == .timestamp

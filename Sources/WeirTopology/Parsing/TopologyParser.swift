@@ -94,7 +94,7 @@ struct TopologyParser {
     // MARK: source
 
     func parseSource(_ node: Node) -> SourceSpec? {
-        let allowed = ["topics", "topic", "format", "key", "event_time", "out_of_orderness", "idleness", "allowed_lateness", "processing_time"]
+        let allowed = ["topics", "topic", "format", "key", "event_time", "out_of_orderness", "idleness", "allowed_lateness", "processing_time", "order"]
         guard let entries = reader.mapping(node, "source", allowed: allowed) else { return nil }
         var spec = SourceSpec(topics: [], format: "json", keyField: nil, eventTimeField: nil, eventTimeFormat: .epochMillis,
                               outOfOrdernessMs: 0, idlenessMs: 30_000, allowedLatenessMs: 0, processingTime: false,
@@ -128,6 +128,7 @@ struct TopologyParser {
             case "idleness": spec.idlenessMs = reader.duration(value, "source.idleness") ?? spec.idlenessMs
             case "allowed_lateness": spec.allowedLatenessMs = reader.duration(value, "source.allowed_lateness") ?? 0
             case "processing_time": spec.processingTime = reader.bool(value, "source.processing_time") ?? false
+            case "order": spec.order = reader.oneOf(value, "source.order", SourceOrder.self) ?? spec.order
             default: break
             }
         }

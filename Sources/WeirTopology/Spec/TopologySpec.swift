@@ -51,6 +51,17 @@ public struct SourceSpec: Sendable, Equatable {
     /// Where `key` and the event-time field are declared, for messages about them.
     public var keyLocation: SourceLocation?
     public var eventTimeLocation: SourceLocation?
+    /// The order `weir run` hands records of different partitions to the pipeline.
+    public var order: SourceOrder = .arrival
+}
+
+/// How `weir run` interleaves the source's partitions.
+public enum SourceOrder: String, Sendable, Equatable, CaseIterable {
+    /// Merged in Kafka message-timestamp order (ties by partition), whatever order the client
+    /// fetched them in: every run, restart and replay of the same log sees the same sequence.
+    case timestamp
+    /// As fetched (librdkafka's interleaving of partitions; lowest latency, order varies by run).
+    case arrival
 }
 
 public enum EventTimeFormat: String, Sendable, Equatable, CaseIterable {
