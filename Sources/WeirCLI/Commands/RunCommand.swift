@@ -16,7 +16,7 @@ struct RunCommand: ParsableCommand {
 
     @Argument(help: "The topology file (YAML).") var topology: String
     @Option(help: "Bootstrap servers, HOST:PORT[,HOST:PORT...]. Also WEIR_BROKERS.") var brokers: String?
-    @Flag(help: "Run on an in-process embedded broker instead (the source topic is created with 4 partitions).") var embedded = false
+    @Flag(help: "Run on an in-process embedded broker instead (the source topic, and the model's label topic if any, are created with 4 partitions).") var embedded = false
     @Option(help: "Consumer group id (default: weir-<topology name>). Also WEIR_GROUP_ID.") var groupID: String?
     @Option(help: "Where a new group starts: earliest (default) or latest. Also WEIR_FROM.") var from: String?
     @Flag(help: "Exit 0 once every assigned partition is consumed to its end and all outputs are flushed.") var stopAtEnd = false
@@ -43,6 +43,7 @@ struct RunCommand: ParsableCommand {
         if embedded {
             let b = try EmbeddedBroker()
             for t in compiled.spec.source.topics { try b.createTopic(t, partitions: 4) }
+            if let m = compiled.spec.model, case .topic(let labels, _, _, _) = m.labels { try b.createTopic(labels, partitions: 4) }
             bootstrap = b.bootstrapServers
             broker = b
             ops.report("weir run: embedded broker at \(bootstrap)")

@@ -438,6 +438,9 @@ public struct KafkaRunner {
                 producer.poll()
                 if let fatal = producer.fatalError { throw fatal }
                 if every > .zero && clock.now - lastCheckpoint >= every {
+                    // The interval runs from checkpoint start to checkpoint start (not from the end
+                    // of the previous one, which stretched it by the checkpoint's duration).
+                    let began = clock.now
                     do {
                         try checkpoint()
                     } catch CheckpointError.groupFenced(let why) where store != nil {
@@ -450,7 +453,7 @@ public struct KafkaRunner {
                         lost.formUnion(processed.keys)
                         if labels != nil { labels!.labelLost.formUnion(labels!.labelAssigned); labels!.labelLost.formUnion(labels!.labelProcessed.keys) }
                     }
-                    lastCheckpoint = clock.now
+                    lastCheckpoint = began
                     status?.setBrokerReachable(true)  // [ops] a commit succeeded
                 }
                 // [ops] Lag per partition (high watermark - next offset to process), every few seconds.
