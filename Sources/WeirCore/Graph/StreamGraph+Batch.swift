@@ -57,7 +57,7 @@ extension StreamGraph {
         defer { for w in keyed { windows[w].hashedRows = 0..<0 } }
         for row in first..<end {
             let r3 = row + 3 * d, r2 = row + 2 * d, r1 = row + d
-            Self.lookahead(&windows, keyed, outputs.records, r3: r3, r2: r2, r1: r1, end: end)
+            for w in keyed { windows[w].lookahead(outputs.records, r3: r3, r2: r2, r1: r1, end: end) }
             stepRow(row, now: now)
         }
     }
