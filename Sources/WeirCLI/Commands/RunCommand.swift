@@ -20,6 +20,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Consumer group id (default: weir-<topology name>). Also WEIR_GROUP_ID.") var groupID: String?
     @Option(help: "Where a new group starts: earliest (default) or latest. Also WEIR_FROM.") var from: String?
     @Flag(help: "Exit 0 once every assigned partition is consumed to its end and all outputs are flushed.") var stopAtEnd = false
+    @Option(help: "Overrides the topology's source.order: arrival (as fetched) or timestamp (partitions merged by message timestamp).")
+    var order: SourceOrder?
     @Option(name: .customShort("X"), help: "A librdkafka property, as name=value (repeatable); name_file=PATH reads the value from a file. Also WEIR_KAFKA_<NAME>[_FILE]. Secrets belong in files or the environment, not here.") var properties: [String] = []
     @OptionGroup(title: "Operations") var operations: OperationsOptions
     @OptionGroup(title: "Checkpoints and guarantees") var faultTolerance: FaultToleranceOptions
@@ -51,6 +53,7 @@ struct RunCommand: ParsableCommand {
         var options = KafkaRunner.Options(brokers: bootstrap, groupID: config.groupID ?? "weir-\(compiled.spec.name)")
         options.from = OffsetResetPolicy(rawValue: config.from)!
         options.stopAtEnd = stopAtEnd
+        options.order = order
         options.properties = config.kafkaProperties
         faultTolerance.apply(to: &options)
         var runner = KafkaRunner(options: options, logger: ops.logger, embedded: broker)
@@ -91,3 +94,5 @@ func progressLine(_ p: RunProgress) -> String {
     if let m = p.modelSummary { s += ", " + m }
     return s
 }
+
+extension SourceOrder: ExpressibleByArgument {}

@@ -67,6 +67,8 @@ public struct KafkaRunner {
         public var checkpointInterval: Duration?
         /// This process's name in checkpoints and transactions (default: host, pid and start time).
         public var instanceID: String?
+        /// Overrides the topology's `source.order`.
+        public var order: SourceOrder?
         /// Consumer `session.timeout.ms` (how soon a stopped member loses its partitions).
         public var sessionTimeoutMs = 10_000
         /// Label topic: most records held per partition for the timestamp merge of the source and
@@ -113,7 +115,7 @@ public struct KafkaRunner {
         // `source.order: timestamp`: the source partitions are merged in message-
         // timestamp order by the same merge as the label topic (``LabelTopicMerge`` with no label
         // side), so the pipeline's input order does not depend on how librdkafka interleaved fetches.
-        let ordered = spec.source.order == .timestamp
+        let ordered = (options.order ?? spec.source.order) == .timestamp
         if guarantee == .exactlyOnce && options.checkpoints != .kafka {
             throw KafkaError.invalidState("exactly_once needs checkpoints in the Kafka changelog (not a directory or none)")
         }

@@ -310,7 +310,25 @@ struct LabelTopicMerge {
     /// The next run of records that may be processed: events into `batch` (``Step/events``) or
     /// labels into ``labelBatch`` (``Step/labels``); nil when everything must wait for more input.
     /// - Complexity: O(assigned partitions) plus the records moved.
-    mutating func next(sourceAssigned: Set<Int32>, nowMs: Int64, into batch: inout InputBatch) -> Step? {
+    ///
+    /// Events are gathered across partitions, in merge order, until `batch` holds `maxBatch`
+    /// records or the next due record is a label or nothing is due: one pipeline batch per call,
+    /// not one per run of a single partition (which, with partitions interleaved at millisecond
+    /// granularity, was a handful of records: the contract ran at 0.09 M events/s merged vs
+    /// 0.55 M/s as fetched).
+    mutating func next(sourceAssigned: Set<Int32>, nowMs: Int64, into batch: inout InputBatch, maxBatch: Int = 1024) -> Step? {
+        var gathered = false
+        while batch.count < maxBatch {
+            guard let step = nextRun(sourceAssigned: sourceAssigned, nowMs: nowMs, into: &batch, eventsOnly: gathered) else { break }
+            if case .labels = step { return .labels }
+            gathered = true
+        }
+        return gathered ? .events : nil
+    }
+
+    /// One run of records: events of one partition up to the next partition's key, or labels;
+    /// with `eventsOnly`, nil when labels are due first.
+    private mutating func nextRun(sourceAssigned: Set<Int32>, nowMs: Int64, into batch: inout InputBatch, eventsOnly: Bool) -> Step? {
         var first: Key?, second: Key?
         func consider(_ k: Key?) {
             guard let k else { return }
@@ -320,7 +338,8 @@ struct LabelTopicMerge {
         for (i, h) in events.enumerated() where !h.isEmpty && !sourceAssigned.contains(Int32(i)) { consider(key(events, sourceClock, Int32(i), rank: 0)) }
         for p in labelAssigned { consider(key(labels, labelClock, p, rank: 1)) }
         for (i, h) in labels.enumerated() where !h.isEmpty && !labelAssigned.contains(Int32(i)) { consider(key(labels, labelClock, Int32(i), rank: 1)) }
-        labelBatch.removeAll()
+        if eventsOnly, let f = first, f.rank == 1 { return nil }
+        if !eventsOnly { labelBatch.removeAll() }
         if let f = first, f.held {
             // The oldest record is held: its partition goes up to the next partition's key.
             let bound = second?.timestamp ?? .max
@@ -335,7 +354,7 @@ struct LabelTopicMerge {
         for i in events.indices where !events[i].isEmpty {
             if events[i].release(upTo: .min, inclusive: false, nowMs: nowMs, into: &batch) > 0 { return .events }
         }
-        for i in labels.indices where !labels[i].isEmpty {
+        for i in labels.indices where !eventsOnly && !labels[i].isEmpty {
             if labels[i].release(upTo: .min, inclusive: false, nowMs: nowMs, into: &labelBatch) > 0 { return .labels }
         }
         return nil
