@@ -200,7 +200,7 @@ public struct KafkaRunner {
             for o in restored.offsets { processed[o.partition] = o.offset }
         }
         // The label topic's side: held records, positions, assignment (nil without a label topic).
-        let maxHoldMs = options.labelMaxHold.components.seconds * 1000 + options.labelMaxHold.components.attoseconds / 1_000_000_000_000_000
+        let maxHoldMs = Self.milliseconds(options.labelMaxHold)
         var labels = labelTopic != nil || ordered
             ? LabelTopicMerge(labelTopic: labelTopic ?? "", capacity: options.labelHoldCapacity, maxHoldMs: maxHoldMs) : nil
         if let restored, let labelTopic {
@@ -224,7 +224,7 @@ public struct KafkaRunner {
         var deadLetterLog = DeadLetterLog(logger: logger)  // [ops]
         // Label topic: last end-of-partition confirmation (wall ms) and the interval between them.
         var lastEndCheck = Int64.min / 2
-        let endCheckMs = options.labelEndCheckInterval.components.seconds * 1000 + options.labelEndCheckInterval.components.attoseconds / 1_000_000_000_000_000
+        let endCheckMs = Self.milliseconds(options.labelEndCheckInterval)
         // The consumer's topic-table index of the source and label topics, once seen.
         var sourceIndex = -1
         var labelIndex = -1
@@ -518,4 +518,7 @@ public struct KafkaRunner {
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// Whole milliseconds of `d`.
+    static func milliseconds(_ d: Duration) -> Int64 { d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000 }
 }

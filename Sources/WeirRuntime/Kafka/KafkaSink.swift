@@ -62,7 +62,7 @@ public struct KafkaSink: OutputSink {
 
     /// Every enabled sink topic name (outputs and dead letters), for creating topics on start.
     public static func topicNames(_ sinks: SinksSpec) -> [String] {
-        OutputKind.allCases.filter { SinkKind(rawValue: $0.name).map(sinks.isEnabled) ?? true }.map { topicName($0, sinks) }
+        OutputKind.allCases.filter { sinks.isEnabled($0) }.map { topicName($0, sinks) }
             + [sinks.deadLetters]
     }
 

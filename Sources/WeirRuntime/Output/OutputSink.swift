@@ -1,3 +1,5 @@
+import WeirTopology
+
 /// The kinds of records Weir emits, one topic (or file) each. See `docs/records.md`.
 public enum OutputKind: Int, CaseIterable, Sendable {
     case scores, features, windows, late, drift, alerts, retrain, models
@@ -14,6 +16,13 @@ public enum OutputKind: Int, CaseIterable, Sendable {
         case .retrain: return "retrain"
         case .models: return "models"
         }
+    }
+}
+
+extension SinksSpec {
+    /// Whether the topology writes records of `kind` (`sinks.<kind>: null` turns one off).
+    public func isEnabled(_ kind: OutputKind) -> Bool {
+        SinkKind(rawValue: kind.name).map(isEnabled) ?? true
     }
 }
 

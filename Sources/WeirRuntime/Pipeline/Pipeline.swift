@@ -92,7 +92,7 @@ public struct Pipeline: Sendable {
             w.keyField.flatMap { schema.index(of: $0) }.map { schema.fields[$0].type == .string } ?? false
         }
         retrainOnRequest = (c.spec.drift?.gate.retrain ?? false) && c.spec.model?.retraining != nil
-        outputEnabled = OutputKind.allCases.map { kind in SinkKind(rawValue: kind.name).map(c.spec.sinks.isEnabled) ?? true }
+        outputEnabled = OutputKind.allCases.map { c.spec.sinks.isEnabled($0) }
         let featureNames = graph.assembler?.names ?? []
         drift = try c.spec.drift.map {
             try DriftStage(spec: $0, topologyName: c.spec.name, schema: schema, featureNames: featureNames)

@@ -39,6 +39,12 @@ struct NodeReader {
         return out
     }
 
+    /// A YAML null (`null`, `~`, or an empty value): "turned off" where a key allows it.
+    func isNull(_ node: Node) -> Bool {
+        if case .scalar(let s) = node { return s.tag == Tag(.null) || s.string == "null" || s.string == "~" }
+        return false
+    }
+
     func string(_ node: Node, _ what: String) -> String? {
         guard case .scalar(let s) = node, s.tag.rawValue != Tag.Name.null.rawValue || !s.string.isEmpty else {
             diags.error(node, "\(what) must be a string, got \(describe(node))")

@@ -405,7 +405,7 @@ struct TopologyParser {
         guard let e = reader.mapping(node, "drift.gate", allowed: allowed) else { return g }
         for (k, _, v) in e {
             let what = "drift.gate.\(k)"
-            let isNull: Bool = { if case .scalar(let s) = v { return s.tag == Tag(.null) || s.string == "null" || s.string == "~" } else { return false } }()
+            let isNull = reader.isNull(v)
             switch k {
             case "rule": g.rule = reader.oneOf(v, what, GateSpec.Rule.self) ?? g.rule
             case "psi": g.psi = isNull ? nil : reader.double(v, what)
@@ -433,7 +433,7 @@ struct TopologyParser {
         let allowed = ["scores", "features", "drift", "alerts", "retrain", "models", "late", "dlq", "windows"]
         guard let e = reader.mapping(node, "sinks", allowed: allowed) else { return s }
         for (k, _, v) in e {
-            if case .scalar(let sc) = v, sc.tag == Tag(.null) || sc.string == "null" || sc.string == "~" {
+            if reader.isNull(v) {
                 if k == "dlq" {
                     diags.error(v, "sinks.dlq cannot be disabled: bad records must go somewhere (give a topic name)")
                 } else if let kind = SinkKind(rawValue: k) {
