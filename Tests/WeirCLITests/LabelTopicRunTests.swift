@@ -6,19 +6,7 @@ import WeirTestSupport
 /// process on a standalone `weir broker`, with events and labels published by kcat.
 @Suite(.serialized, .timeLimit(.minutes(3)), .enabled(if: kcatInstalled, "kcat is not installed (scripts/test installs it)"))
 struct LabelTopicRunTests {
-    static let topology = """
-    name: labelled
-    source: {topics: [events], key: user, event_time: ts}
-    schema:
-      event_id: {type: string}
-      ts: {type: timestamp}
-      user: {type: string}
-      x: {type: double}
-    model:
-      inputs: [x]
-      label_topic: {topic: labels, id_field: event_id, label_field: is_fraud, max_wait: 60s}
-      learning_rate: 0.5
-    """
+    static let topology = labelTopicTopology(name: "labelled")
 
     static let topics = ["events:1", "labels:1", "labelled.changelog:1", "labelled.scores:1", "labelled.models:1", "labelled.dlq:1"]
 

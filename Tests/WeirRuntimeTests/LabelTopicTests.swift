@@ -8,19 +8,7 @@ import WeirTopology
 /// `model.label_topic`: events are scored on arrival; labels arrive later on their own topic,
 /// join their event by id, and the model learns then.
 @Suite struct LabelTopicTests {
-    static let topology = """
-    name: delayed
-    source: {topics: [events], key: user, event_time: ts}
-    schema:
-      event_id: {type: string}
-      ts: {type: timestamp}
-      user: {type: string}
-      x: {type: double}
-    model:
-      inputs: [x]
-      label_topic: {topic: labels, id_field: event_id, label_field: is_fraud, max_wait: 60s}
-      learning_rate: 0.5
-    """
+    static let topology = labelTopicTopology(name: "delayed")
 
     static func compile() throws -> CompiledTopology {
         let path = tempDir() + "/delayed.yaml"

@@ -13,19 +13,7 @@ import WeirTopology
 /// ``Pipeline`` fed the same records in production order.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct LabelTopicRunnerTests {
-    static let topology = """
-    name: labelled
-    source: {topics: [events], key: user, event_time: ts}
-    schema:
-      event_id: {type: string}
-      ts: {type: timestamp}
-      user: {type: string}
-      x: {type: double}
-    model:
-      inputs: [x]
-      label_topic: {topic: labels, id_field: event_id, label_field: is_fraud, max_wait: 60s}
-      learning_rate: 0.5
-    """
+    static let topology = labelTopicTopology(name: "labelled")
 
     /// 8 chunks of 500 events, 100 ms of event time apart; after each chunk, the labels of its
     /// events (in production order). Events of the first half with `i % 40 == 7` get no label
