@@ -81,6 +81,22 @@ final class RunProcess {
         }
         return false
     }
+    /// Waits until stderr contains `text`.
+    func waitFor(_ text: String, timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline && process.isRunning {
+            if stderr.contains(text) { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return stderr.contains(text)
+    }
+    /// Whether a progress line reported processed events.
+    var processedEvents: Bool {
+        stderr.split(separator: "\n").contains { line in
+            guard line.hasPrefix("["), let close = line.firstIndex(of: "]") else { return false }
+            return (Int(line[line.index(after: close)...].split(separator: " ").first ?? "") ?? 0) > 0
+        }
+    }
     func signal(_ s: Int32) { kill(process.processIdentifier, s) }
     /// Waits for the exit; nil on timeout.
     func wait(_ seconds: TimeInterval) -> Int32? {
@@ -314,5 +330,52 @@ struct FaultToleranceTests {
         let scores = try broker.read("card-fraud.scores")
         let offsets = Set(scores.compactMap { $0.headers["weir.source.offset"] })
         #expect(offsets.count == lines.count - 1, "\(offsets.count) scored offsets for \(lines.count - 1) good events")
+    }
+
+    /// Rebalance: one instance of a topology and group is active at a time (its global state,
+    /// the model and the drift windows, sees every event); others stand by
+    /// (docs/fault-tolerance.md, "Rebalances and multiple instances"). A second instance joins
+    /// mid-stream and stands by; the first leaves and the second takes over with the state; the
+    /// first joins again and stands by; the second leaves and the first takes over again. The
+    /// scores (with the per-key window features they were computed from), drift, alert and retrain
+    /// records equal the uninterrupted run's, each exactly once (hand-overs are graceful: no duplicate, no gap).
+    @Test func joiningAndLeavingInstancesHandTheStateOver() throws {
+        let (dir, topology, lines) = try Self.setUp(events: 16_000, driftAt: 8_000, seed: 13)
+        // Score records carry the model input: the per-key window features at each event.
+        let text = try String(contentsOfFile: topology, encoding: .utf8)
+        try text.replacingOccurrences(of: "  optimizer: sgd\n", with: "  optimizer: sgd\n  emit_features: true\n")
+            .write(toFile: topology, atomically: true, encoding: .utf8)
+        let broker = try BrokerProcess(topics: Self.topics, dir: dir)
+        let producer = Self.produceGradually(lines, chunks: 24, pause: 1.5, broker: broker.bootstrap, dir: dir)
+        let args = [topology, "--brokers", broker.bootstrap] + Self.runFlags
+        var active = try RunProcess(args + ["--instance-id", "first"], dir: dir, tag: "first-1")
+        #expect(active.waitForEvents(timeout: 20), "first processed nothing: \(active.stderr)")
+        for (turn, (leaving, joining)) in [("first", "second"), ("second", "first")].enumerated() {
+            let joined = try RunProcess(args + ["--instance-id", joining], dir: dir, tag: "\(joining)-\(turn + 2)")
+            #expect(joined.waitFor("standby", timeout: 20), "\(joining) did not stand by: \(joined.stderr)")
+            Thread.sleep(forTimeInterval: 1.5)
+            #expect(!joined.processedEvents, "\(joining) processed events while \(leaving) was active: \(joined.stderr)")
+            #expect(active.process.isRunning, "\(leaving) exited: \(active.stderr)")
+            active.signal(SIGTERM)
+            #expect(active.wait(15) == 0, "\(leaving) exit after SIGTERM: \(active.stderr)")
+            #expect(joined.waitForEvents(timeout: 20), "\(joining) did not take over: \(joined.stderr)")
+            #expect(joined.stderr.contains("restored checkpoint"), "\(joining) did not restore the state: \(joined.stderr)")
+            active = joined
+        }
+        while producer.isExecuting { Thread.sleep(forTimeInterval: 0.1) }
+        active.signal(SIGTERM)
+        #expect(active.wait(15) == 0, "last active instance: \(active.stderr)")
+        let last = try RunProcess(args + ["--stop-at-end"], dir: dir, tag: "final")
+        #expect(last.wait(60) == 0, "final run: \(last.stderr)")
+
+        let expected = try Self.reference(topology, dir)
+        #expect(expected["scores"]!.count == lines.count - 1)
+        for kind in ["scores", "drift", "alerts", "retrain"] {
+            let records = try broker.read("card-fraud.\(kind)")
+            #expect(Set(records.map(\.identity)).count == records.count, "\(kind): duplicates after graceful hand-overs")
+            let got = records.map(\.value).sorted()
+            #expect(got == expected[kind]!.sorted(), "\(kind): \(got.count) records, uninterrupted run \(expected[kind]!.count)")
+        }
+        #expect(expected["alerts"]!.count >= 1 && expected["scores"]!.allSatisfy { $0.contains(#""features":["#) })
     }
 }

@@ -111,6 +111,76 @@ public struct KafkaRunner {
     ///   instance took over; ``KafkaError`` for fatal client errors (fenced producer, data loss,
     ///   undeliverable outputs); ``CheckpointRestoreError`` when the checkpoint does not fit.
     public func run(_ compiled: CompiledTopology) throws -> Pipeline {
+        let setup = try prepare(compiled)
+        let owner = options.instanceID ?? CheckpointCoordinator.defaultOwner()
+        let clock = ContinuousClock()
+        let deadline = options.maxDuration.map { clock.now + $0 }
+        // Without checkpoints in Kafka there is no state to hand over: every instance processes the
+        // partitions the group gives it.
+        guard options.checkpoints == .kafka else {
+            return try runActive(compiled, setup, owner: owner, lease: nil, deadline: deadline).pipeline
+        }
+        // One active instance per topology and group (``InstanceLease``); the others stand by and
+        // take over the whole state when it leaves or fails.
+        var leaseClient = setup.client
+        // A standalone embedded broker has no CreateTopics: let it create the changelog on first use.
+        leaseClient.properties["allow.auto.create.topics"] = "true"
+        let lease = try InstanceLease(client: leaseClient, group: options.groupID + ".lease", topic: setup.changelog,
+                                      sessionTimeoutMs: options.sessionTimeoutMs, logger: logger)
+        defer { lease.close() }
+        // After losing the lease: the changelog as this instance last knew it. While it waits for
+        // the lease again, a checkpoint of another instance there means it was replaced (a
+        // zombie: exit fenced); getting the lease back first means it was not (e.g. the broker
+        // was unreachable past the session timeout).
+        var replacedCheck: (store: any CheckpointStore, epoch: UInt64)?
+        let all = Set(0..<Int32(setup.sourcePartitions))
+        while true {
+            status?.setStandby(true)  // [ops]
+            let acquired = try lease.acquire(stop: { shouldStop() || deadline.map { clock.now >= $0 } ?? false }, whileWaiting: {
+                if let c = replacedCheck { try c.store.checkOwnership(owner: owner, epoch: c.epoch, partitions: all) }
+            })
+            guard acquired else { return try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: Self.nowMs()) }
+            status?.setStandby(false)  // [ops]
+            lease.reset()
+            let term = try runActive(compiled, setup, owner: owner, lease: lease, deadline: deadline)
+            switch term.end {
+            case .stopped: return term.pipeline
+            case .leaseRevoked:
+                replacedCheck = nil
+                logger.warning("the lease was handed over after a checkpoint; standing by")
+            case .leaseLost(let store, let epoch):
+                replacedCheck = (store, epoch)
+                logger.warning("the lease was lost; standing by (state and offsets are in the changelog)")
+            }
+        }
+    }
+
+    /// How a term as the active instance ended.
+    enum TermEnd {
+        /// Stopped (signal, `--stop-at-end`, deadline): the final checkpoint is written.
+        case stopped
+        /// The lease group moved the lease; the revocation wrote a checkpoint first.
+        case leaseRevoked
+        /// The lease was lost (session timeout); nothing since `epoch` was committed. `store`
+        /// is the changelog as this term knew it.
+        case leaseLost(store: any CheckpointStore, epoch: UInt64)
+    }
+
+    /// What `run` resolves once: guarantee, topics, the client configuration.
+    struct Setup {
+        var guarantee: ProcessingSpec.Guarantee
+        var interval: Duration
+        var labelTopic: String?
+        var labelPartitions: Int
+        var ordered: Bool
+        var client: KafkaConfiguration
+        var source: String
+        var sourcePartitions: Int
+        var changelog: String
+    }
+
+    /// Checks the topics and creates the missing output topics (and the changelog).
+    func prepare(_ compiled: CompiledTopology) throws -> Setup {
         let spec = compiled.spec
         let guarantee = options.guarantee ?? spec.processing.guarantee
         let interval = options.checkpointInterval ?? .milliseconds(spec.processing.checkpointIntervalMs)
@@ -153,8 +223,17 @@ public struct KafkaRunner {
                 logger.warning("could not create output topics (\(error)); relying on the broker creating them on first use")
             }
         }
+        return Setup(guarantee: guarantee, interval: interval, labelTopic: labelTopic,
+                     labelPartitions: labelTopic.flatMap { t in topics.first { $0.name == t }?.partitions.count } ?? 0,
+                     ordered: ordered, client: client, source: source, sourcePartitions: sourceInfo.partitions.count, changelog: changelog)
+    }
 
-        let owner = options.instanceID ?? CheckpointCoordinator.defaultOwner()
+    /// One term as the active instance: restore the newest checkpoint, join the source group,
+    /// process until stopped (final checkpoint) or until the lease is lost or handed over.
+    func runActive(_ compiled: CompiledTopology, _ setup: Setup, owner: String, lease: InstanceLease?,
+                   deadline: ContinuousClock.Instant?) throws -> (pipeline: Pipeline, end: TermEnd) {
+        let spec = compiled.spec
+        let (guarantee, interval, labelTopic, ordered, client, source) = (setup.guarantee, setup.interval, setup.labelTopic, setup.ordered, setup.client, setup.source)
         // Exactly once: one transactional id per topology and group (this runner checkpoints its whole
         // state), so a restarted instance fences the previous one on real clusters.
         let producer = try KafkaProducer(configuration: ProducerConfiguration(
@@ -168,7 +247,7 @@ public struct KafkaRunner {
         let coordinator = CheckpointCoordinator(store: store, guarantee: guarantee, owner: owner, topology: spec.name, group: options.groupID,
                                                 sourceTopic: source, labelTopic: labelTopic ?? "", producer: producer, logger: logger)
         coordinator.metrics = metrics
-        var pipeline = try Pipeline(compiled: compiled, partitions: sourceInfo.partitions.count, now: Self.nowMs())
+        var pipeline = try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: Self.nowMs())
         // Processed positions (next offset) per partition: what the pipeline's state covers.
         var processed: [Int32: Int64] = [:]
         let restored = try coordinator.restore(into: &pipeline)
@@ -204,7 +283,7 @@ public struct KafkaRunner {
         var labels = labelTopic != nil || ordered
             ? LabelTopicMerge(labelTopic: labelTopic ?? "", capacity: options.labelHoldCapacity, maxHoldMs: maxHoldMs) : nil
         if let restored, let labelTopic {
-            try startLabels(from: restored, topic: labelTopic, partitions: topics.first { $0.name == labelTopic }!.partitions.count,
+            try startLabels(from: restored, topic: labelTopic, partitions: setup.labelPartitions,
                             consumer: consumer, labels: &labels!)
         }
         try coordinator.start()
@@ -357,11 +436,26 @@ public struct KafkaRunner {
             case .offsetReset: break
             }
         }
+        // The lease moves to another instance (a rebalance of the lease group): checkpoint
+        // everything read before it does, as on a partition revocation.
+        var end = TermEnd.stopped
+        lease?.onRevoke = {
+            guard failure == nil else { return }
+            do {
+                try processBatch()
+                try processHeld()
+                try checkpoint(revoking: true)
+            } catch {
+                self.logger.error("checkpoint on lease hand-over failed: \(error)")
+                failure = error
+            }
+        }
         defer {
             // The handlers capture the consumer and producer: release them so the clients are destroyed.
             consumer.onRebalance = nil
             consumer.onEvent = nil
             coordinator.consumer = nil
+            lease?.onRevoke = nil
         }
         do {
             try consumer.subscribe(labelTopic.map { [source, $0] } ?? [source])
@@ -404,6 +498,26 @@ public struct KafkaRunner {
                     }
                 }
                 if let failure { throw failure }
+                if let lease {
+                    try lease.poll()
+                    if let failure { throw failure }
+                    if lease.lost {
+                        // The lease group gave the lease away (this process missed its session
+                        // timeout): another instance may be active now. If it checkpointed since,
+                        // this one is a zombie (fenced, stop); otherwise end the term without
+                        // committing anything and stand by for the lease again.
+                        coordinator.abort()
+                        try store!.checkOwnership(owner: owner, epoch: coordinator.epoch, partitions: Set(0..<Int32(setup.sourcePartitions)))
+                        logger.warning("lease lost (session timed out); dropping what was not checkpointed")
+                        end = .leaseLost(store: store!, epoch: coordinator.epoch)
+                        break
+                    }
+                    if lease.revoked {
+                        logger.notice("lease handed over to another instance after checkpoint epoch \(coordinator.epoch)")
+                        end = .leaseRevoked
+                        break
+                    }
+                }
                 if !lost.isEmpty || !(labels?.labelLost.isEmpty ?? true), store != nil {
                     // Lost partitions: if another instance checkpointed them since, this one is a
                     // zombie (fenced, stop). Otherwise drop what was not checkpointed and resume
@@ -416,7 +530,7 @@ public struct KafkaRunner {
                     }
                     coordinator.abort()
                     batch.removeAll()
-                    pipeline = try Pipeline(compiled: compiled, partitions: sourceInfo.partitions.count, now: Self.nowMs())
+                    pipeline = try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: Self.nowMs())
                     processed = [:]
                     let restoredCheckpoint = try coordinator.restore(into: &pipeline)
                     if let c = restoredCheckpoint {
@@ -480,16 +594,22 @@ public struct KafkaRunner {
                 if options.stopAtEnd && !assigned.isEmpty && !sawInput && assigned.allSatisfy({ p in
                     endOffset[p].map { end in (processed[p] ?? end) >= end } ?? false
                 }) && (labels?.drained ?? true) { break }
-                if let max = options.maxDuration, clock.now - start >= max { break }
+                if let deadline, clock.now >= deadline { break }
             }
-            // Graceful stop: checkpoint what was processed (or commit the open transaction), then
-            // leave the group.
-            try processBatch()
-            try processHeld()
-            try checkpoint()
-            coordinator.abort()
-            onProgress?(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock, coordinator))
-            onClosing?()
+            if case .stopped = end {
+                // Graceful stop: checkpoint what was processed (or commit the open transaction), then
+                // leave the group.
+                try processBatch()
+                try processHeld()
+                try checkpoint()
+                coordinator.abort()
+                onProgress?(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock, coordinator))
+                onClosing?()
+            } else {
+                // Nothing more is committed in this term (a hand-over checkpointed in the revocation).
+                coordinator.abort()
+                consumer.onRebalance = nil
+            }
         } catch {
             coordinator.abort()
             Self.close(consumer, everAssigned: everAssigned)
@@ -498,7 +618,7 @@ public struct KafkaRunner {
         }
         Self.close(consumer, everAssigned: everAssigned)
         producer.close()
-        return pipeline
+        return (pipeline, end)
     }
 
     /// Consumers stopped before their first assignment, kept alive: librdkafka 2.0.2 asserts when
@@ -507,7 +627,7 @@ public struct KafkaRunner {
     nonisolated(unsafe) private static var unassigned: [KafkaConsumer] = []
     private static let unassignedLock = NSLock()
 
-    private static func close(_ consumer: KafkaConsumer, everAssigned: Bool) {
+    static func close(_ consumer: KafkaConsumer, everAssigned: Bool) {
         if everAssigned {
             consumer.close()
         } else {

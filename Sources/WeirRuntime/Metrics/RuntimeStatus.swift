@@ -22,6 +22,8 @@ public final class RuntimeStatus: @unchecked Sendable {
         /// The last broker problem seen, if the brokers are unreachable (never contains secrets:
         /// librdkafka error strings name brokers, not credentials).
         public var lastBrokerError: String?
+        /// Standing by: another instance of the topology holds the lease (``InstanceLease``).
+        public var standby = false
 
         public init() {}
 
@@ -31,6 +33,7 @@ public final class RuntimeStatus: @unchecked Sendable {
         /// Why the instance is not ready (empty when it is), one short phrase per missing condition.
         public var notReadyReasons: [String] {
             var r: [String] = []
+            if standby { r.append("standby: another instance is active") }
             if !running { r.append("consumer not running") }
             if assignedPartitions.isEmpty { r.append("no partitions assigned") }
             if !stateRestored { r.append("state not restored") }
@@ -52,6 +55,7 @@ public final class RuntimeStatus: @unchecked Sendable {
 
     public func setRunning(_ running: Bool) { update { $0.running = running } }
     public func setStateRestored(_ restored: Bool) { update { $0.stateRestored = restored } }
+    public func setStandby(_ standby: Bool) { update { $0.standby = standby } }
 
     public func setBrokerReachable(_ reachable: Bool, error: String? = nil) {
         update {
