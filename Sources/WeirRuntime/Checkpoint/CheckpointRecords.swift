@@ -150,8 +150,13 @@ public enum CheckpointRecords {
 public struct CheckpointAssembler {
     private struct Pending { var epoch: UInt64; var chunks: [[UInt8]?] }
     private var pending: [String: Pending] = [:]
-    public private(set) var latest: Checkpoint?
-    public private(set) var lastIncomplete: CheckpointError?
+    /// The newest complete checkpoints (commit record and packed state), oldest first. They are
+    /// unpacked (and their hash checked) only when ``latest`` is read, newest first: a changelog
+    /// holding many checkpoints (the embedded broker does not compact) costs one unpack, not one
+    /// per checkpoint.
+    private var candidates: [(commit: CheckpointRecords.Commit, packed: [UInt8])] = []
+    private static let keptCandidates = 3
+    private var incomplete: CheckpointError?
     /// Every commit record seen, in order (without state).
     public private(set) var commits: [Checkpoint] = []
     public let topology: String
@@ -162,6 +167,28 @@ public struct CheckpointAssembler {
         self.group = group
     }
 
+    /// The newest complete checkpoint whose state unpacks and matches its hash (nil: none).
+    /// - Complexity: unpacks one checkpoint, more only when the newest are damaged.
+    public var latest: Checkpoint? { resolve().checkpoint }
+
+    /// Why the newest checkpoint could not be used: chunks missing before a commit record, or
+    /// a state that does not match its commit record.
+    public var lastIncomplete: CheckpointError? { resolve().error }
+
+    private func resolve() -> (checkpoint: Checkpoint?, error: CheckpointError?) {
+        var failure = incomplete
+        for candidate in candidates.reversed() {
+            do {
+                var cp = candidate.commit.checkpoint
+                cp.state = try candidate.commit.unpack(candidate.packed)
+                return (cp, failure)
+            } catch {
+                failure = error
+            }
+        }
+        return (nil, failure)
+    }
+
     public mutating func add(_ value: [UInt8]) throws(CheckpointError) {
         if CheckpointRecords.isCommit(value) {
             let c = try CheckpointRecords.decodeCommit(value)
@@ -169,20 +196,15 @@ public struct CheckpointAssembler {
             commits.append(c.checkpoint)
             guard let p = pending[c.checkpoint.owner], p.epoch == c.checkpoint.epoch, p.chunks.count == c.chunks,
                   p.chunks.allSatisfy({ $0 != nil }) else {
-                lastIncomplete = .incomplete(epoch: c.checkpoint.epoch, detail: "chunks missing before its commit record")
+                incomplete = .incomplete(epoch: c.checkpoint.epoch, detail: "chunks missing before its commit record")
                 return
             }
             var packed: [UInt8] = []
             packed.reserveCapacity(c.packedLength)
             for ch in p.chunks { packed.append(contentsOf: ch!) }
             pending[c.checkpoint.owner] = nil
-            do {
-                var cp = c.checkpoint
-                cp.state = try c.unpack(packed)
-                latest = cp
-            } catch {
-                lastIncomplete = error
-            }
+            candidates.append((c, packed))
+            if candidates.count > Self.keptCandidates { candidates.removeFirst() }
         } else {
             let ch = try CheckpointRecords.decodeChunk(value)
             var p = pending[ch.owner] ?? Pending(epoch: ch.epoch, chunks: [])

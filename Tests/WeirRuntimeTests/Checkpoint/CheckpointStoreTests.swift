@@ -49,6 +49,14 @@ import Testing
         var g2 = CheckpointAssembler(topology: "t", group: "g2")
         for r in CheckpointRecords.encode(otherGroup) { try g2.add(r.value) }
         #expect(g2.latest == otherGroup)
+        // The newest checkpoint's state does not match its hash (its bytes changed after it was
+        // written): the previous complete checkpoint is used, and the damage is reported.
+        var damagedValues = r3.map(\.value)
+        damagedValues[0][damagedValues[0].count - 1] ^= 0xFF
+        var d = CheckpointAssembler(topology: "t")
+        for v in r2.map(\.value) + damagedValues { try d.add(v) }
+        #expect(d.latest == c2)
+        #expect(d.lastIncomplete != nil)
         // A damaged record is an error, not a crash.
         #expect(throws: CheckpointError.self) { try b.add(Array(r2[0].value.prefix(9))) }
         // An empty state is one (empty) chunk.
