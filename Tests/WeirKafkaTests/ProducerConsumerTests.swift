@@ -250,6 +250,43 @@ struct ProducerConsumerTests {
         c.close()
     }
 
+    /// Watermarks are queried beside the fetch the broker holds open while the consumer is at
+    /// the end of its partitions (up to `fetch.wait.max.ms`, here 2 s), not behind it: queries at
+    /// the end answer well within one fetch wait, and see a record appended since.
+    @Test func watermarksAtTheEndDoNotWaitForTheOpenFetch() throws {
+        let broker = try EmbeddedBroker()
+        let topic = uniqueName("wm")
+        try broker.createTopic(topic, partitions: 1)
+        let p = try producer(broker)
+        let t = try p.topic(topic)
+        for i in 0..<10 { try p.send(to: t, partition: 0, key: nil, value: [UInt8(i)]) }
+        try p.flush()
+        let c = try KafkaConsumer(configuration: ConsumerConfiguration(
+            client: KafkaConfiguration(bootstrapServers: broker.bootstrapServers, properties: ["fetch.wait.max.ms": "2000"]),
+            groupID: uniqueName("g"), offsetReset: .earliest, reportEndOfPartition: true))
+        var atEnd = false
+        c.onEvent = { e in if case .endOfPartition = e { atEnd = true } }
+        try c.subscribe([topic])
+        var got = 0
+        try pollUntil([c], { _, _ in got += 1 }, done: { atEnd })
+        #expect(got == 10)
+        let tp = TopicPartition(topic: topic, partition: 0)
+        let clock = ContinuousClock()
+        var waited = Duration.zero
+        for _ in 0..<3 {
+            let began = clock.now
+            #expect(try c.watermarks(tp).high == 10)
+            waited += clock.now - began
+        }
+        try p.send(to: t, partition: 0, key: nil, value: [10])
+        try p.flush()
+        let began = clock.now
+        #expect(try c.watermarks(tp).high == 11)
+        waited += clock.now - began
+        #expect(waited < .milliseconds(3000), "4 watermark queries took \(waited) (the open fetch waits 2 s)")
+        c.close()
+    }
+
     /// A tombstone (null value) is delivered as a nil value, never a crash.
     @Test func tombstoneIsNilValue() throws {
         let broker = try EmbeddedBroker()

@@ -38,7 +38,8 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         // The contract publishes drift, alerts and windows only: per-event scores are computed, not written.
         #expect(spec.sinks.disabled == [.scores])
         #expect(!spec.sinks.isEnabled(.scores) && spec.sinks.isEnabled(.drift))
-        #expect(spec.source.order == .arrival)
+        // Merged by message timestamp, so every run sees one sequence (the peers' log loss).
+        #expect(spec.source.order == .timestamp)
         #expect(spec.drift?.reference == .firstEvents(200_000))
         #expect(spec.drift?.window == .count(events: 10_000))
         #expect(spec.drift?.gate.psi == 0.2 && spec.drift?.gate.ksPValue == 0.01)

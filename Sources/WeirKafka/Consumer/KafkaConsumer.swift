@@ -26,6 +26,9 @@ public final class KafkaConsumer: @unchecked Sendable {
     let logger: Logger
     /// Restarts fetching when the queue drains (librdkafka 2.0 otherwise waits up to 1 s).
     private let waker: FetchWaker
+    /// A second client, without a group, that serves ``watermarks(_:timeout:)`` (nil until the first
+    /// query; destroyed by ``close()``). See there for why not `rk`.
+    private var queryClient: OpaquePointer?
 
     /// Called before partitions are assigned or revoked. See ``RebalanceEvent``.
     public var onRebalance: ((RebalanceEvent) -> Void)? {
@@ -65,6 +68,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     deinit {
         if !closed { close() }
+        if let queryClient { rd_kafka_destroy(queryClient) }
         waker.stop()
         context.waker = nil
         context.fetchQueue = nil
@@ -309,14 +313,54 @@ public final class KafkaConsumer: @unchecked Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "resume")) }
     }
 
-    /// The low and high watermarks (first offset, next offset to be written) of a partition.
+    /// The low and high watermarks (first offset, next offset to be written; the last stable
+    /// offset with `read_committed`) of a partition, queried from its leader now.
+    ///
+    /// The query goes through a second client of this consumer (same connection settings and
+    /// isolation level, no group; created on the first call): on the consumer's own connection
+    /// the request waits behind the fetch the broker holds open while the partitions are at their
+    /// end (up to `fetch.wait.max.ms`, 500 ms by default; brokers answer one request per connection
+    /// at a time). Measured on the benchmark broker: ~450 ms per query that way, ~1 ms this way,
+    /// which made `weir run --order timestamp` (end confirmations) and the lag metrics stall.
     public func watermarks(_ tp: TopicPartition, timeout: Duration = .seconds(10)) throws(KafkaError) -> (low: Int64, high: Int64) {
         var low: Int64 = -1
         var high: Int64 = -1
-        let err = rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, Int32(timeout.milliseconds))
+        let err = rd_kafka_query_watermark_offsets(try queryHandle(), tp.topic, tp.partition, &low, &high, Int32(timeout.milliseconds))
         if err != RD_KAFKA_RESP_ERR_NO_ERROR {
             throw .from(err, KafkaErrorContext(operation: "query_watermark_offsets", topic: tp.topic, partition: tp.partition))
         }
+        return (low, high)
+    }
+
+    private func queryHandle() throws(KafkaError) -> OpaquePointer {
+        if let queryClient { return queryClient }
+        let conf = try RDConfig.make([("isolation.level", configuration.isolation.rawValue)] + configuration.client.librdkafkaProperties)
+        let client = try RDConfig.newClient(RD_KAFKA_CONSUMER, conf: conf)
+        queryClient = client
+        return client
+    }
+
+    /// Creates the query client of ``watermarks(_:timeout:)`` and learns the leaders of `topics`
+    /// now, so the first query does not pay for connecting and a metadata round (a new client's
+    /// first query waited for librdkafka's metadata retry timer, hundreds of milliseconds, in the
+    /// middle of a run). Best effort.
+    public func prepareWatermarkQueries(topics: [String]) {
+        guard let client = try? queryHandle() else { return }
+        for t in topics {
+            guard let rkt = rd_kafka_topic_new(client, t, nil) else { continue }
+            var md: UnsafePointer<rd_kafka_metadata>?
+            if rd_kafka_metadata(client, 0, rkt, &md, 5_000) == RD_KAFKA_RESP_ERR_NO_ERROR, let md { rd_kafka_metadata_destroy(md) }
+            rd_kafka_topic_destroy(rkt)
+        }
+    }
+
+    /// The watermarks of a partition as of the last fetch response (librdkafka's cache: no
+    /// request, never blocks); nil before the partition's first fetch. For lag metrics.
+    public func cachedWatermarks(_ tp: TopicPartition) -> (low: Int64, high: Int64)? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let err = rd_kafka_get_watermark_offsets(rk, tp.topic, tp.partition, &low, &high)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
         return (low, high)
     }
 
@@ -336,6 +380,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         waker.stop()
         rd_kafka_consumer_close(rk)
         unforward(Array(partitionQueues.keys))
+        if let queryClient { rd_kafka_destroy(queryClient) }
+        queryClient = nil
     }
 
     /// The name of topic number `index` in this consumer's table.

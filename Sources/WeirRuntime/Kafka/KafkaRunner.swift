@@ -274,6 +274,8 @@ public struct KafkaRunner {
             client: consumerClient, groupID: options.groupID, offsetReset: restored == nil ? options.from : .fail,
             reportEndOfPartition: options.stopAtEnd || labelTopic != nil || ordered, sessionTimeoutMs: options.sessionTimeoutMs))
         coordinator.consumer = consumer
+        // The timestamp merge confirms partition ends with watermark queries: connect their client now.
+        if labelTopic != nil || ordered { consumer.prepareWatermarkQueries(topics: [source] + (labelTopic.map { [$0] } ?? [])) }
         if let restored {
             consumer.setStartOffsets(restored.offsets.map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) })
             for o in restored.offsets { processed[o.partition] = o.offset }
@@ -315,9 +317,20 @@ public struct KafkaRunner {
             metrics?.batchProcessed(pipeline, events: batch.count, duration: clock.now - began)  // [ops]
             deadLetterLog.batchProcessed(pipeline, topic: source)  // [ops] rate-limited, with topic/partition/offset/field
             events += batch.count
-            for i in 0..<batch.count {
-                processed[batch.partitions[i]] = max(processed[batch.partitions[i]] ?? 0, batch.offsets[i] + 1)
+            // Per run of one partition, not per event (a dictionary update per event cost ~1%).
+            var runPartition = batch.partitions[0]
+            var runEnd = batch.offsets[0] + 1
+            for i in 1..<batch.count {
+                let p = batch.partitions[i]
+                if p != runPartition {
+                    processed[runPartition] = max(processed[runPartition] ?? 0, runEnd)
+                    runPartition = p
+                    runEnd = batch.offsets[i] + 1
+                } else {
+                    runEnd = max(runEnd, batch.offsets[i] + 1)
+                }
             }
+            processed[runPartition] = max(processed[runPartition] ?? 0, runEnd)
             batch.removeAll()
             sawInput = true
             dirty = true
@@ -580,8 +593,9 @@ public struct KafkaRunner {
                 if status != nil || metrics != nil, clock.now - lastLag >= .seconds(2) {
                     lastLag = clock.now
                     var lag: [Int32: Int64] = [:]
+                    // From the last fetch responses (no request: a query here stalled the loop).
                     for p in assigned {
-                        guard let w = try? consumer.watermarks(TopicPartition(topic: source, partition: p), timeout: .milliseconds(500)) else { continue }
+                        guard let w = consumer.cachedWatermarks(TopicPartition(topic: source, partition: p)) else { continue }
                         lag[p] = max(0, w.high - (processed[p] ?? w.low))
                     }
                     status?.setLag(lag)
