@@ -377,6 +377,20 @@ public struct KafkaRunner {
             try coordinator.checkpoint(pipeline, offsets: processed, labelOffsets: labels?.labelProcessed ?? [:], sink: &sink.base, revoking: revoking)
             dirty = false
         }
+        /// Partitions (or the lease) move to another instance: process what was read and
+        /// checkpoint it first (outputs acknowledged first), so the next owner resumes exactly
+        /// here. A failure stops the run (at the next poll).
+        func checkpointBeforeHandOver(_ what: String) {
+            guard failure == nil else { return }
+            do {
+                try processBatch()
+                try processHeld()
+                try checkpoint(revoking: true)
+            } catch {
+                logger.error("checkpoint on \(what) failed: \(error)")
+                failure = error
+            }
+        }
         consumer.onRebalance = { event in
             switch event {
             case .assigned(let all):
@@ -410,16 +424,7 @@ public struct KafkaRunner {
                 // acknowledged first), so the next owner resumes exactly here. Held label records
                 // are not covered: the next owner reads them again.
                 let revoked = Set(all.filter { $0.topic == source }.map(\.partition))
-                if failure == nil {
-                    do {
-                        try processBatch()
-                        try processHeld()
-                        try checkpoint(revoking: true)
-                    } catch {
-                        self.logger.error("checkpoint on revoke failed: \(error)")
-                        failure = error
-                    }
-                }
+                checkpointBeforeHandOver("revoke")
                 for p in revoked { assigned.remove(p); processed.removeValue(forKey: p); endOffset.removeValue(forKey: p) }
                 if labels != nil {
                     labels!.dropSource(revoked)
@@ -452,17 +457,7 @@ public struct KafkaRunner {
         // The lease moves to another instance (a rebalance of the lease group): checkpoint
         // everything read before it does, as on a partition revocation.
         var end = TermEnd.stopped
-        lease?.onRevoke = {
-            guard failure == nil else { return }
-            do {
-                try processBatch()
-                try processHeld()
-                try checkpoint(revoking: true)
-            } catch {
-                self.logger.error("checkpoint on lease hand-over failed: \(error)")
-                failure = error
-            }
-        }
+        lease?.onRevoke = { checkpointBeforeHandOver("lease hand-over") }
         defer {
             // The handlers capture the consumer and producer: release them so the clients are destroyed.
             consumer.onRebalance = nil
