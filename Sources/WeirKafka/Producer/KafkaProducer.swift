@@ -82,11 +82,52 @@ public final class KafkaProducer: @unchecked Sendable {
         timestamp: Int64? = nil,
         id: UInt64 = 0
     ) throws(KafkaError) {
+        try produce(to: topic, partition: partition, key: key, value: value, headerCount: headers.count, timestamp: timestamp, id: id) { vus, n in
+            headers.isEmpty ? rd_kafka_produceva(rk, vus.baseAddress, n) : withHeaderVUs(headers, 0, vus, n)
+        }
+    }
+
+    /// ``send(to:partition:key:value:headers:timestamp:id:)`` with the headers of a
+    /// ``HeaderBlock``: no heap allocation on the Swift side.
+    public func send(
+        to topic: ProducerTopic,
+        partition: Int32? = nil,
+        key: UnsafeRawBufferPointer?,
+        value: UnsafeRawBufferPointer?,
+        headers: HeaderBlock,
+        timestamp: Int64? = nil,
+        id: UInt64 = 0
+    ) throws(KafkaError) {
+        try produce(to: topic, partition: partition, key: key, value: value, headerCount: headers.count, timestamp: timestamp, id: id) { vus, n in
+            headers.bytes.withUnsafeBytes { all in
+                var n = n
+                for i in 0..<headers.count {
+                    var v = rd_kafka_vu_t()
+                    v.vtype = RD_KAFKA_VTYPE_HEADER
+                    v.u.header.name = UnsafeRawPointer(headers.names[i].utf8Start).assumingMemoryBound(to: CChar.self)
+                    v.u.header.val = all.baseAddress.map { UnsafeRawPointer($0 + headers.starts[i]) }
+                    v.u.header.size = headers.starts[i + 1] - headers.starts[i]
+                    (vus.baseAddress! + n).initialize(to: v)
+                    n += 1
+                }
+                return rd_kafka_produceva(rk, vus.baseAddress, n)
+            }
+        }
+    }
+
+    /// One produce call: the record's fixed fields, then `headersAndProduce` adds `headerCount`
+    /// header entries after the first `n` and calls `rd_kafka_produceva`. Retries while the local
+    /// queue is full (serving delivery reports); never drops.
+    private func produce(
+        to topic: ProducerTopic, partition: Int32?, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer?,
+        headerCount: Int, timestamp: Int64?, id: UInt64,
+        _ headersAndProduce: (UnsafeMutableBufferPointer<rd_kafka_vu_t>, Int) -> OpaquePointer?
+    ) throws(KafkaError) {
         guard !closed else { throw .invalidState("send on a closed producer") }
         guard topic.index >= 0, topic.index < topics.count else { throw .invalidState("unknown producer topic \(topic.name)") }
         let rkt = topics[topic.index]
         while true {
-            let error: OpaquePointer? = withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7 + headers.count) { vus in
+            let error: OpaquePointer? = withUnsafeTemporaryAllocation(of: rd_kafka_vu_t.self, capacity: 7 + headerCount) { vus in
                 var n = 0
                 func put(_ t: rd_kafka_vtype_t, _ fill: (inout rd_kafka_vu_t) -> Void) {
                     var v = rd_kafka_vu_t()
@@ -104,10 +145,7 @@ public final class KafkaProducer: @unchecked Sendable {
                 }
                 if let timestamp { put(RD_KAFKA_VTYPE_TIMESTAMP) { $0.u.i64 = timestamp } }
                 put(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = UnsafeMutableRawPointer(bitPattern: UInt(id &+ 1)) }
-                if headers.isEmpty {
-                    return rd_kafka_produceva(rk, vus.baseAddress, n)
-                }
-                return withHeaderVUs(headers, 0, vus, n)
+                return headersAndProduce(vus, n)
             }
             guard let error else {
                 state.counts.sent &+= 1

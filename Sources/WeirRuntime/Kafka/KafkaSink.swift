@@ -23,7 +23,9 @@ public struct KafkaSink: OutputSink {
     /// The checkpoint epoch being written (records are tagged with it).
     public var epoch: UInt64 = 1
     /// Exactly-once: the transaction owner (records get `weir.txn`).
-    public var transactionOwner: String?
+    public var transactionOwner: String? {
+        didSet { ownerBytes = Array((transactionOwner ?? "").utf8) }
+    }
     /// Output records written in the current epoch (including dead letters).
     public private(set) var written: UInt64 = 0
     private var partition: Int32 = -1
@@ -32,9 +34,10 @@ public struct KafkaSink: OutputSink {
     private var lastPartition = [Int32](repeating: -1, count: OutputKind.allCases.count + 1)
     private var lastOffset = [Int64](repeating: -1, count: OutputKind.allCases.count + 1)
     private var seq = [Int](repeating: 0, count: OutputKind.allCases.count + 1)
-    private var headers: [KafkaHeader] = []
-    private var epochHeader = KafkaHeader(name: "weir.epoch", string: "1")
-    private let topicHeader: KafkaHeader
+    /// The headers of the record being written, rebuilt per record without allocating.
+    private var headers = HeaderBlock(capacity: 8)
+    private let sourceTopicBytes: [UInt8]
+    private var ownerBytes: [UInt8] = []
 
     public init(producer: KafkaProducer, sinks: SinksSpec, sourceTopic: String = "", tagging: Bool = false) throws {
         self.producer = producer
@@ -42,8 +45,7 @@ public struct KafkaSink: OutputSink {
         dlq = try producer.topic(sinks.deadLetters)
         self.sourceTopic = sourceTopic
         self.tagging = tagging
-        topicHeader = KafkaHeader(name: "weir.source.topic", string: sourceTopic)
-        headers.reserveCapacity(8)
+        sourceTopicBytes = Array(sourceTopic.utf8)
     }
 
     /// The topic a kind of output goes to.
@@ -69,7 +71,6 @@ public struct KafkaSink: OutputSink {
     /// Starts a new epoch: records written from now on are tagged with it and counted afresh.
     public mutating func begin(epoch: UInt64) {
         self.epoch = epoch
-        epochHeader = KafkaHeader(name: "weir.epoch", string: String(epoch))
         written = 0
     }
 
@@ -80,7 +81,7 @@ public struct KafkaSink: OutputSink {
 
     /// Fills `headers` for a record of kind slot `k` at the current position.
     private mutating func tag(_ k: Int) {
-        headers.removeAll(keepingCapacity: true)
+        headers.removeAll()
         if lastPartition[k] == partition && lastOffset[k] == offset {
             seq[k] += 1
         } else {
@@ -88,12 +89,25 @@ public struct KafkaSink: OutputSink {
             lastOffset[k] = offset
             seq[k] = 0
         }
-        headers.append(topicHeader)
-        headers.append(KafkaHeader(name: "weir.source.partition", string: String(partition)))
-        headers.append(KafkaHeader(name: "weir.source.offset", string: String(offset)))
-        headers.append(KafkaHeader(name: "weir.seq", string: String(seq[k])))
-        headers.append(epochHeader)
-        if let owner = transactionOwner { headers.append(KafkaHeader(name: "weir.txn", string: "\(owner)/\(epoch)/\(written)")) }
+        headers.append("weir.source.topic", bytes: sourceTopicBytes)
+        headers.append("weir.source.partition", decimal: Int64(partition))
+        headers.append("weir.source.offset", decimal: offset)
+        headers.append("weir.seq", decimal: Int64(seq[k]))
+        appendEpochAndTransaction()
+    }
+
+    /// `weir.epoch` and, exactly once, `weir.txn: <owner>/<epoch>/<n>`.
+    private mutating func appendEpochAndTransaction() {
+        headers.append("weir.epoch", decimal: Int64(bitPattern: epoch))
+        if transactionOwner != nil {
+            headers.begin("weir.txn")
+            headers.write(ownerBytes)
+            headers.write(ascii: UInt8(ascii: "/"))
+            headers.write(decimal: Int64(bitPattern: epoch))
+            headers.write(ascii: UInt8(ascii: "/"))
+            headers.write(decimal: Int64(bitPattern: written))
+            headers.end()
+        }
     }
 
     public mutating func write(_ kind: OutputKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) throws {
@@ -107,15 +121,13 @@ public struct KafkaSink: OutputSink {
     }
 
     public mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws {
-        var headers = [KafkaHeader(name: "weir.error", string: reason),
-                       KafkaHeader(name: "weir.source.topic", string: source.topic),
-                       KafkaHeader(name: "weir.source.partition", string: String(source.partition)),
-                       KafkaHeader(name: "weir.source.offset", string: String(source.offset))]
-        if let field { headers.append(KafkaHeader(name: "weir.field", string: field)) }
-        if tagging {
-            headers.append(epochHeader)
-            if let owner = transactionOwner { headers.append(KafkaHeader(name: "weir.txn", string: "\(owner)/\(epoch)/\(written)")) }
-        }
+        headers.removeAll()
+        headers.append("weir.error", bytes: Array(reason.utf8))
+        headers.append("weir.source.topic", bytes: Array(source.topic.utf8))
+        headers.append("weir.source.partition", decimal: Int64(source.partition))
+        headers.append("weir.source.offset", decimal: source.offset)
+        if let field { headers.append("weir.field", bytes: Array(field.utf8)) }
+        if tagging { appendEpochAndTransaction() }
         try producer.send(to: dlq, key: nil, value: original, headers: headers)
         written &+= 1
     }
