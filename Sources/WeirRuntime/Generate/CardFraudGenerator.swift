@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import WeirStats
 
 /// Deterministic synthetic card transactions for `topologies/card-fraud.yaml`, with drift
 /// injected from event `driftAt` on:
@@ -36,7 +37,7 @@ public struct CardFraudGenerator: Sendable {
 
     /// Event `i` as one JSON line (no newline).
     public func event(_ i: Int) -> String {
-        var rng = SplitMix(seed: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
+        var rng = SplitMix64(seed: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
         let drifted = driftAt.map { i >= $0 } ?? false
         let ts = startTime + Int64(i) * 10 - Int64(rng.next() % 1500)
         let user = "u\(rng.next() % UInt64(users))"
@@ -70,18 +71,12 @@ public struct CardFraudGenerator: Sendable {
     }
 }
 
-/// SplitMix64, seeded per event so any event can be generated on its own.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
+/// The generators draw from WeirStats' SplitMix64, seeded per event so any event can be
+/// generated on its own.
+extension SplitMix64 {
+    /// Uniform in [0, 1) with 53 random bits.
+    mutating func uniform() -> Double { nextUnit() }
+    /// A standard normal variate (Box-Muller).
     mutating func gaussian() -> Double {
         let u1 = max(uniform(), 1e-300), u2 = uniform()
         return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import WeirStats
 import WeirTopology
 
 /// Deterministic synthetic events for any topology's schema (`weir generate --topology`), with
@@ -52,7 +53,7 @@ public struct SchemaEventGenerator: Sendable {
 
     /// Event `i` as one JSON line (no newline).
     public func event(_ i: Int) -> String {
-        var rng = SplitMix(seed: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
+        var rng = SplitMix64(seed: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
         let drifted = driftAt.map { i >= $0 } ?? false
         var parts: [String] = []
         var linear = 0.0
@@ -114,7 +115,7 @@ public struct SchemaEventGenerator: Sendable {
         }
     }
 
-    static func zipf(_ n: Int, _ rng: inout SplitMix) -> Int {
+    static func zipf(_ n: Int, _ rng: inout SplitMix64) -> Int {
         var total = 0.0
         for k in 0..<n { total += 1 / Double(k + 1) }
         var u = rng.uniform() * total
