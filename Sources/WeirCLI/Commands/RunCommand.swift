@@ -45,7 +45,7 @@ struct RunCommand: ParsableCommand {
         if embedded {
             let b = try EmbeddedBroker()
             for t in compiled.spec.source.topics { try b.createTopic(t, partitions: 4) }
-            if let m = compiled.spec.model, case .topic(let labels, _, _, _) = m.labels { try b.createTopic(labels, partitions: 4) }
+            if let labels = compiled.spec.model?.labelTopic { try b.createTopic(labels, partitions: 4) }
             bootstrap = b.bootstrapServers
             broker = b
             ops.report("weir run: embedded broker at \(bootstrap)")

@@ -103,11 +103,12 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// leader waits for librdkafka's offset-query retry timer: a fixed 500 ms before the first
     /// message (measured on the benchmark broker). Best effort: on failure the assignment
     /// proceeds and librdkafka retries as usual.
-    private func learnLeaders(of topics: Set<String>) {
+    private func learnLeaders(of topics: some Sequence<String>, on client: OpaquePointer? = nil, timeoutMs: Int32 = 2_000) {
+        let client = client ?? rk
         for t in topics {
-            guard let rkt = rd_kafka_topic_new(rk, t, nil) else { continue }
+            guard let rkt = rd_kafka_topic_new(client, t, nil) else { continue }
             var md: UnsafePointer<rd_kafka_metadata>?
-            if rd_kafka_metadata(rk, 0, rkt, &md, 2_000) == RD_KAFKA_RESP_ERR_NO_ERROR, let md { rd_kafka_metadata_destroy(md) }
+            if rd_kafka_metadata(client, 0, rkt, &md, timeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR, let md { rd_kafka_metadata_destroy(md) }
             rd_kafka_topic_destroy(rkt)
         }
     }
@@ -346,12 +347,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// middle of a run). Best effort.
     public func prepareWatermarkQueries(topics: [String]) {
         guard let client = try? queryHandle() else { return }
-        for t in topics {
-            guard let rkt = rd_kafka_topic_new(client, t, nil) else { continue }
-            var md: UnsafePointer<rd_kafka_metadata>?
-            if rd_kafka_metadata(client, 0, rkt, &md, 5_000) == RD_KAFKA_RESP_ERR_NO_ERROR, let md { rd_kafka_metadata_destroy(md) }
-            rd_kafka_topic_destroy(rkt)
-        }
+        learnLeaders(of: topics, on: client, timeoutMs: 5_000)
     }
 
     /// The watermarks of a partition as of the last fetch response (librdkafka's cache: no

@@ -71,9 +71,14 @@ public struct HeaderBlock: Sendable {
         starts.append(bytes.count)
     }
 
+    /// The NUL-terminated name of header `i` (a string literal: valid for the process's life).
+    func name(_ i: Int) -> UnsafePointer<CChar> {
+        UnsafeRawPointer(names[i].utf8Start).assumingMemoryBound(to: CChar.self)
+    }
+
     /// Name (NUL-terminated) and value of header `i`, valid inside `body`.
     func withHeader<R>(_ i: Int, _ body: (UnsafePointer<CChar>, UnsafeRawBufferPointer) -> R) -> R {
-        let name = UnsafeRawPointer(names[i].utf8Start).assumingMemoryBound(to: CChar.self)
+        let name = name(i)
         return bytes.withUnsafeBytes { all in body(name, UnsafeRawBufferPointer(rebasing: all[starts[i]..<starts[i + 1]])) }
     }
 

@@ -104,7 +104,7 @@ public final class KafkaProducer: @unchecked Sendable {
                 for i in 0..<headers.count {
                     var v = rd_kafka_vu_t()
                     v.vtype = RD_KAFKA_VTYPE_HEADER
-                    v.u.header.name = UnsafeRawPointer(headers.names[i].utf8Start).assumingMemoryBound(to: CChar.self)
+                    v.u.header.name = headers.name(i)
                     v.u.header.val = all.baseAddress.map { UnsafeRawPointer($0 + headers.starts[i]) }
                     v.u.header.size = headers.starts[i + 1] - headers.starts[i]
                     (vus.baseAddress! + n).initialize(to: v)

@@ -16,7 +16,7 @@ import WeirKafka
 ///
 /// Invariants: ``holds`` is true only between an assignment of partition 0 and its revocation
 /// or loss; ``lost`` is set when the group took the lease without a revocation (this member
-/// missed its session timeout) and stays set until ``reset()``.
+/// missed its session timeout) and stays set until the lease is acquired again.
 /// Cost: one group membership (heartbeats on librdkafka's threads) and one non-blocking poll per
 /// call of ``poll(timeout:)``.
 final class InstanceLease {
@@ -26,9 +26,9 @@ final class InstanceLease {
     private let logger: Logger
     /// True while this instance holds the lease.
     private(set) var holds = false
-    /// The lease was taken away without a revocation since the last ``reset()``.
+    /// The lease was taken away without a revocation since it was last acquired.
     private(set) var lost = false
-    /// The lease was revoked (handed over in a rebalance) since the last ``reset()``.
+    /// The lease was revoked (handed over in a rebalance) since it was last acquired.
     private(set) var revoked = false
     /// True once the lease was held at least once (see ``KafkaRunner``'s consumer close).
     private(set) var everHeld = false
@@ -51,6 +51,8 @@ final class InstanceLease {
                 // Start at the end: nothing is read before the partition is paused.
                 self.consumer.setStartOffsets([TopicPartitionOffset(topic: topic, partition: 0, offset: TopicPartitionOffset.end)])
                 self.holds = true
+                self.lost = false
+                self.revoked = false
                 self.everHeld = true
                 self.pausePending = true
             case .revoked(let ps):
@@ -96,12 +98,6 @@ final class InstanceLease {
         }
         if waiting { logger.notice("lease acquired: this instance is now active") }
         return true
-    }
-
-    /// Clears ``lost`` and ``revoked`` (a new term begins).
-    func reset() {
-        lost = false
-        revoked = false
     }
 
     /// Leaves the lease group (the next standby takes over). A consumer that never held the

@@ -133,15 +133,13 @@ public struct KafkaRunner {
         // zombie: exit fenced); getting the lease back first means it was not (e.g. the broker
         // was unreachable past the session timeout).
         var replacedCheck: (store: any CheckpointStore, epoch: UInt64)?
-        let all = Set(0..<Int32(setup.sourcePartitions))
         while true {
             status?.setStandby(true)  // [ops]
             let acquired = try lease.acquire(stop: { shouldStop() || deadline.map { clock.now >= $0 } ?? false }, whileWaiting: {
-                if let c = replacedCheck { try c.store.checkOwnership(owner: owner, epoch: c.epoch, partitions: all) }
+                if let c = replacedCheck { try c.store.checkOwnership(owner: owner, epoch: c.epoch, partitions: setup.allSourcePartitions) }
             })
             guard acquired else { return try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: Self.nowMs()) }
             status?.setStandby(false)  // [ops]
-            lease.reset()
             let term = try runActive(compiled, setup, owner: owner, lease: lease, deadline: deadline)
             switch term.end {
             case .stopped: return term.pipeline
@@ -177,6 +175,8 @@ public struct KafkaRunner {
         var source: String
         var sourcePartitions: Int
         var changelog: String
+        /// Every source partition (what ownership checks cover: this runner owns them all).
+        var allSourcePartitions: Set<Int32> { Set(0..<Int32(sourcePartitions)) }
     }
 
     /// Checks the topics and creates the missing output topics (and the changelog).
@@ -184,8 +184,7 @@ public struct KafkaRunner {
         let spec = compiled.spec
         let guarantee = options.guarantee ?? spec.processing.guarantee
         let interval = options.checkpointInterval ?? .milliseconds(spec.processing.checkpointIntervalMs)
-        var labelTopic: String?
-        if let m = spec.model, case .topic(let t, _, _, _) = m.labels { labelTopic = t }
+        let labelTopic = spec.model?.labelTopic
         // `source.order: timestamp`: the source partitions are merged in message-
         // timestamp order by the same merge as the label topic (``LabelTopicMerge`` with no label
         // side), so the pipeline's input order does not depend on how librdkafka interleaved fetches.
@@ -515,7 +514,7 @@ public struct KafkaRunner {
                         // this one is a zombie (fenced, stop); otherwise end the term without
                         // committing anything and stand by for the lease again.
                         coordinator.abort()
-                        try store!.checkOwnership(owner: owner, epoch: coordinator.epoch, partitions: Set(0..<Int32(setup.sourcePartitions)))
+                        try store!.checkOwnership(owner: owner, epoch: coordinator.epoch, partitions: setup.allSourcePartitions)
                         logger.warning("lease lost (session timed out); dropping what was not checkpointed")
                         end = .leaseLost(store: store!, epoch: coordinator.epoch)
                         break

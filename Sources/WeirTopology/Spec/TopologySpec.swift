@@ -140,6 +140,11 @@ public struct ModelSpec: Sendable, Equatable {
     }
     public var type: ModelType
     public var labels: Labels
+    /// The label topic (`label_topic.topic`), when labels come on their own topic.
+    public var labelTopic: String? {
+        if case .topic(let topic, _, _, _) = labels { return topic }
+        return nil
+    }
     public var inputs: [String]
     /// Where each input is declared, parallel to `inputs`.
     public var inputLocations: [SourceLocation]
