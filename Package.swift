@@ -85,7 +85,10 @@ let package = Package(
                            .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
-        // The `weir` command.
+        // The `weir` command. On Linux it runs on jemalloc (apt: libjemalloc-dev): librdkafka's
+        // fetch thread allocates every message and the processing thread frees it, which glibc's
+        // per-thread arenas serve with a lock per free; jemalloc made `weir run` ~12% faster on
+        // the contract workload (benchmarks/RESULTS.md, 2026-11-23 21:30 UTC).
         .executableTarget(
             name: "WeirCLI",
             dependencies: [
@@ -93,7 +96,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
         // Shared test helpers (fixtures, approximate equality). Used by tests only.
         .target(name: "WeirTestSupport", swiftSettings: swiftSettings),

@@ -29,6 +29,26 @@ struct CLITests {
         #expect(FileManager.default.isExecutableFile(atPath: weirBinary.path), "\(weirBinary.path)")
     }
 
+    #if os(Linux)
+    /// On Linux `weir` allocates through jemalloc (Package.swift links it ahead of libc): with
+    /// `MALLOC_CONF=stats_print:true` jemalloc itself prints its statistics when the process
+    /// exits, which only happens if it, not glibc, serves malloc.
+    @Test func weirAllocatesThroughJemalloc() throws {
+        let p = Process()
+        p.executableURL = weirBinary
+        p.arguments = ["validate", repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path]
+        p.environment = ProcessInfo.processInfo.environment.merging(["MALLOC_CONF": "stats_print:true"]) { $1 }
+        let err = Pipe()
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = err
+        try p.run()
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        #expect(text.contains("Begin jemalloc statistics"), "\(text.prefix(500))")
+    }
+    #endif
+
     /// `weir broker` prints its bootstrap address, writes it to --bootstrap-file, serves the
     /// requested topics to an independent client (kcat), and exits 0 on SIGTERM.
     @Test func brokerServesTopicsAndStopsOnSIGTERM() throws {
