@@ -265,12 +265,8 @@ public struct KafkaRunner {
                                if kind != .drift || metrics == nil { observe(kind, bytes) }
                            })
         // Resuming from a checkpoint: an offset that is no longer in the log is lost input (fatal).
-        // One poll serves at most this many messages, so checkpoints (and progress) keep their
-        // interval while a large backlog is read.
-        var consumerClient = client
-        if consumerClient.properties["consume.callback.max.messages"] == nil { consumerClient.properties["consume.callback.max.messages"] = "2048" }
         let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
-            client: consumerClient, groupID: options.groupID, offsetReset: restored == nil ? options.from : .fail,
+            client: Self.sourceConsumerClient(client), groupID: options.groupID, offsetReset: restored == nil ? options.from : .fail,
             reportEndOfPartition: options.stopAtEnd || labelTopic != nil || ordered, sessionTimeoutMs: options.sessionTimeoutMs))
         coordinator.consumer = consumer
         // The timestamp merge confirms partition ends with watermark queries: connect their client now.
@@ -643,6 +639,22 @@ public struct KafkaRunner {
             unassigned.append(consumer)
             unassignedLock.unlock()
         }
+    }
+
+    /// The source consumer's client properties: `client` plus Weir's defaults where it sets none.
+    /// - `consume.callback.max.messages` 2048: one poll serves at most this many messages, so
+    ///   checkpoints (and progress) keep their interval while a large backlog is read.
+    /// - `fetch.wait.max.ms` 100 (librdkafka: 500): how long the broker holds a fetch of a partition
+    ///   with no new data. End of partition is only reported by the fetch after the last record, so
+    ///   this bounds `--stop-at-end`, and the timestamp merge and label join confirming that an idle
+    ///   partition has nothing older. 500 ms cost the contract benchmark ~0.3 s per run (RESULTS.md,
+    ///   2026-11-23 22:20 UTC); 100 ms costs at most 10 empty fetches a second per broker while idle.
+    static func sourceConsumerClient(_ client: KafkaConfiguration) -> KafkaConfiguration {
+        var c = client
+        for (name, value) in [("consume.callback.max.messages", "2048"), ("fetch.wait.max.ms", "100")] where c.properties[name] == nil {
+            c.properties[name] = value
+        }
+        return c
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
