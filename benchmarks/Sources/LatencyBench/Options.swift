@@ -53,8 +53,8 @@ struct Options {
           --fetch-wait-ms  fetch.wait.max.ms of weir's consumer (passed as -X) and of the reader (default 1).
                         The mock broker answers a fetch that finds no data only after the full
                         fetch.wait.max.ms, even when data arrives meanwhile (rdkafka_mock_handlers.c);
-                        a real broker answers as soon as data arrives. With weir's default (500 ms,
-                        `--fetch-wait-ms default`) the mock adds 0-500 ms per empty fetch.
+                        a real broker answers as soon as data arrives. With weir's default (100 ms,
+                        `--fetch-wait-ms default`) the mock adds 0-100 ms per empty fetch.
           --timeline    print per-second latency percentiles of every variant
         """
 
