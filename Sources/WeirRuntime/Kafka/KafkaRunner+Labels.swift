@@ -2,12 +2,12 @@ import Foundation
 import WeirKafka
 
 /// `weir run`'s label-topic positions at start and after lost partitions, and its progress
-/// reports (see ``LabelTopicMerge``).
+/// reports (see ``TimestampMerge``).
 extension KafkaRunner {
     /// Label partitions at start, after restoring `restored`: those it covers start at its label
     /// offsets; the others (a version-1 checkpoint has none) at the group's committed offsets, or
     /// without one where `from` says (the consumer's own reset policy is `fail` after a restore).
-    func startLabels(from restored: Checkpoint, topic: String, partitions: Int, consumer: KafkaConsumer, labels: inout LabelTopicMerge) throws {
+    func startLabels(from restored: Checkpoint, topic: String, partitions: Int, consumer: KafkaConsumer, labels: inout TimestampMerge) throws {
         consumer.setStartOffsets(restored.labelOffsets.map { TopicPartitionOffset(topic: topic, partition: $0.partition, offset: $0.offset) })
         for o in restored.labelOffsets { labels.labelProcessed[o.partition] = o.offset; labels.labelStarted[o.partition] = o.offset }
         let uncovered = (0..<Int32(partitions)).filter { restored.labelOffset(of: $0) == nil }.map { TopicPartition(topic: topic, partition: $0) }
@@ -25,7 +25,7 @@ extension KafkaRunner {
     /// After lost partitions, with the pipeline reset to `restored` (nil: to empty state): held
     /// label records are dropped and every label partition read so far goes back to the
     /// checkpoint's offset, or to where it started when the checkpoint does not cover it.
-    func resumeLabels(from restored: Checkpoint?, consumer: KafkaConsumer, labels: inout LabelTopicMerge) throws {
+    func resumeLabels(from restored: Checkpoint?, consumer: KafkaConsumer, labels: inout TimestampMerge) throws {
         let started = labels.labelStarted
         let touched = labels.labelAssigned.union(labels.labelLost).union(started.keys)
         labels.reset()

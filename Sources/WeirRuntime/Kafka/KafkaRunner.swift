@@ -28,7 +28,7 @@ public struct RunProgress: Sendable {
 /// With `model.label_topic` the same consumer (same group) also reads the label topic; events
 /// and labels go to the pipeline (``Pipeline/process(_:topic:now:into:)``,
 /// ``Pipeline/processLabels(_:topic:into:)``) in Kafka-timestamp order across both topics
-/// (``LabelTopicMerge``: a label produced after its event finds it scored, whatever order the
+/// (``TimestampMerge``: a label produced after its event finds it scored, whatever order the
 /// topics were fetched in), and checkpoints and group commits cover the offsets of both topics.
 ///
 /// Every checkpoint interval, on partition revocation and at shutdown, a
@@ -72,7 +72,7 @@ public struct KafkaRunner {
         /// Consumer `session.timeout.ms` (how soon a stopped member loses its partitions).
         public var sessionTimeoutMs = 10_000
         /// Label topic: most records held per partition for the timestamp merge of the source and
-        /// label topics, and longest hold (wall clock) before one goes anyway (``LabelTopicMerge``).
+        /// label topics, and longest hold (wall clock) before one goes anyway (``TimestampMerge``).
         public var labelHoldCapacity = 65_536
         public var labelMaxHold: Duration = .seconds(30)
         /// Label topic: how often at most the end of idle partitions is confirmed with a
@@ -186,7 +186,7 @@ public struct KafkaRunner {
         let interval = options.checkpointInterval ?? .milliseconds(spec.processing.checkpointIntervalMs)
         let labelTopic = spec.model?.labelTopic
         // `source.order: timestamp`: the source partitions are merged in message-
-        // timestamp order by the same merge as the label topic (``LabelTopicMerge`` with no label
+        // timestamp order by the same merge as the label topic (``TimestampMerge`` with no label
         // side), so the pipeline's input order does not depend on how librdkafka interleaved fetches.
         let ordered = (options.order ?? spec.source.order) == .timestamp
         if guarantee == .exactlyOnce && options.checkpoints != .kafka {
@@ -275,13 +275,14 @@ public struct KafkaRunner {
             consumer.setStartOffsets(restored.offsets.map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) })
             for o in restored.offsets { processed[o.partition] = o.offset }
         }
-        // The label topic's side: held records, positions, assignment (nil without a label topic).
+        // The timestamp merge (source order, label topic): held records, positions, label assignment
+        // (nil with `source.order: arrival` and no label topic).
         let maxHoldMs = Self.milliseconds(options.labelMaxHold)
-        var labels = labelTopic != nil || ordered
-            ? LabelTopicMerge(labelTopic: labelTopic ?? "", capacity: options.labelHoldCapacity, maxHoldMs: maxHoldMs) : nil
+        var merge = labelTopic != nil || ordered
+            ? TimestampMerge(labelTopic: labelTopic ?? "", capacity: options.labelHoldCapacity, maxHoldMs: maxHoldMs) : nil
         if let restored, let labelTopic {
             try startLabels(from: restored, topic: labelTopic, partitions: setup.labelPartitions,
-                            consumer: consumer, labels: &labels!)
+                            consumer: consumer, labels: &merge!)
         }
         try coordinator.start()
 
@@ -331,34 +332,34 @@ public struct KafkaRunner {
             dirty = true
         }
         /// With a label topic: processes the held events and labels whose turn has come, in
-        /// timestamp order (``LabelTopicMerge``); without one, the read batch.
+        /// timestamp order (``TimestampMerge``); without one, the read batch.
         func processHeld() throws {
-            guard labels != nil else { return }
+            guard merge != nil else { return }
             var nowMs = Self.nowMs()
             // Partitions that reported their end may have new records that librdkafka has not
             // fetched yet: confirm their end (high watermark) before held records pass them, at
             // most every labelEndCheckInterval.
-            let ends = labels!.endsToConfirm(sourceAssigned: assigned)
+            let ends = merge!.endsToConfirm(sourceAssigned: assigned)
             if !ends.isEmpty && nowMs - lastEndCheck >= endCheckMs {
                 lastEndCheck = nowMs
                 for (isLabel, p) in ends {
-                    let topic = isLabel ? labels!.labelTopic : source
+                    let topic = isLabel ? merge!.labelTopic : source
                     guard let w = try? consumer.watermarks(TopicPartition(topic: topic, partition: p), timeout: .milliseconds(500)) else { continue }
-                    if isLabel { labels!.labelClock.confirmEnd(partition: p, high: w.high, at: nowMs) } else { labels!.sourceClock.confirmEnd(partition: p, high: w.high, at: nowMs) }
+                    if isLabel { merge!.labelClock.confirmEnd(partition: p, high: w.high, at: nowMs) } else { merge!.sourceClock.confirmEnd(partition: p, high: w.high, at: nowMs) }
                 }
                 nowMs = Self.nowMs()
             }
-            while let step = labels!.next(sourceAssigned: assigned, nowMs: nowMs, into: &batch) {
+            while let step = merge!.next(sourceAssigned: assigned, nowMs: nowMs, into: &batch) {
                 switch step {
                 case .events:
                     try processBatch()
                 case .labels:
                     let undecodable = pipeline.counters.labelDeadLetters
-                    try pipeline.processLabels(labels!.labelBatch, topic: labels!.labelTopic, into: &sink)
-                    labels!.labelsApplied()
+                    try pipeline.processLabels(merge!.labelBatch, topic: merge!.labelTopic, into: &sink)
+                    merge!.labelsApplied()
                     if pipeline.counters.labelDeadLetters > undecodable {
                         logger.warning("\(pipeline.counters.labelDeadLetters - undecodable) undecodable label records (in the dead-letter topic)",
-                                       metadata: ["topic": "\(labels!.labelTopic)"])
+                                       metadata: ["topic": "\(merge!.labelTopic)"])
                     }
                     sawInput = true
                     dirty = true
@@ -369,7 +370,7 @@ public struct KafkaRunner {
         /// or a plain offset commit.
         func checkpoint(revoking: Bool = false) throws {
             guard dirty || sink.base.written > 0 else { return }
-            try coordinator.checkpoint(pipeline, offsets: processed, labelOffsets: labels?.labelProcessed ?? [:], sink: &sink.base, revoking: revoking)
+            try coordinator.checkpoint(pipeline, offsets: processed, labelOffsets: merge?.labelProcessed ?? [:], sink: &sink.base, revoking: revoking)
             dirty = false
         }
         /// Partitions (or the lease) move to another instance: process what was read and
@@ -390,21 +391,21 @@ public struct KafkaRunner {
             switch event {
             case .assigned(let all):
                 let ps = all.filter { $0.topic == source }
-                for p in all where p.topic != source && labels != nil {
-                    labels!.labelAssigned.insert(p.partition)
-                    labels!.labelEnd.removeValue(forKey: p.partition)
-                    labels!.labelClock.reset(partition: p.partition)
+                for p in all where p.topic != source && merge != nil {
+                    merge!.labelAssigned.insert(p.partition)
+                    merge!.labelEnd.removeValue(forKey: p.partition)
+                    merge!.labelClock.reset(partition: p.partition)
                 }
-                for p in ps { assigned.insert(p.partition); endOffset.removeValue(forKey: p.partition); labels?.sourceClock.reset(partition: p.partition) }
+                for p in ps { assigned.insert(p.partition); endOffset.removeValue(forKey: p.partition); merge?.sourceClock.reset(partition: p.partition) }
                 everAssigned = true
                 self.status?.assign(ps.map(\.partition))  // [ops]
                 self.metrics?.rebalanced(assignedCount: assigned.count)
             case .lost(let all):
                 let ps = all.filter { $0.topic == source }
-                if labels != nil {
+                if merge != nil {
                     let l = Set(all.filter { $0.topic != source }.map(\.partition))
-                    labels!.labelLost.formUnion(l)
-                    labels!.labelAssigned.subtract(l)
+                    merge!.labelLost.formUnion(l)
+                    merge!.labelAssigned.subtract(l)
                 }
                 // The group took these partitions without a revocation (this process missed its
                 // session timeout: it was paused, or the coordinator was unreachable). Never commit
@@ -421,9 +422,9 @@ public struct KafkaRunner {
                 let revoked = Set(all.filter { $0.topic == source }.map(\.partition))
                 checkpointBeforeHandOver("revoke")
                 for p in revoked { assigned.remove(p); processed.removeValue(forKey: p); endOffset.removeValue(forKey: p) }
-                if labels != nil {
-                    labels!.dropSource(revoked)
-                    labels!.dropLabels(Set(all.filter { $0.topic != source }.map(\.partition)))
+                if merge != nil {
+                    merge!.dropSource(revoked)
+                    merge!.dropLabels(Set(all.filter { $0.topic != source }.map(\.partition)))
                 }
                 self.status?.revoke(Array(revoked))  // [ops]
                 self.metrics?.rebalanced(assignedCount: assigned.count)
@@ -434,10 +435,10 @@ public struct KafkaRunner {
             case .endOfPartition(let tp, let offset):
                 if tp.topic == source {
                     endOffset[tp.partition] = offset
-                    labels?.sourceClock.reachedEnd(partition: tp.partition, offset: offset)
-                } else if labels != nil {
-                    labels!.labelEnd[tp.partition] = offset
-                    labels!.labelClock.reachedEnd(partition: tp.partition, offset: offset)
+                    merge?.sourceClock.reachedEnd(partition: tp.partition, offset: offset)
+                } else if merge != nil {
+                    merge!.labelEnd[tp.partition] = offset
+                    merge!.labelClock.reachedEnd(partition: tp.partition, offset: offset)
                 }
             case .dataLoss(let r): self.logger.error("\(r.description)")
             case .error(let e):
@@ -472,11 +473,11 @@ public struct KafkaRunner {
             let every = store == nil ? options.commitInterval : interval
             while !shouldStop() {
                 sawInput = false
-                let pollMs = labels == nil ? 0 : Self.nowMs()
+                let pollMs = merge == nil ? 0 : Self.nowMs()
                 // Bounded batches: drift decisions and retrain requests take effect within ~1k events.
                 try consumer.poll(timeout: .milliseconds(100)) { m in
                     guard failure == nil else { return }
-                    if labels != nil {
+                    if merge != nil {
                         // Source or label topic, by the consumer's topic index (no string compare per
                         // event); both are held for the timestamp merge.
                         if m.topicIndex != sourceIndex {
@@ -484,14 +485,14 @@ public struct KafkaRunner {
                                 labelIndex = m.topicIndex
                                 // A tombstone label record is an (empty) undecodable record: it is
                                 // applied, so the label offsets move past it.
-                                labels!.readLabel(m.value ?? UnsafeRawBufferPointer(start: nil, count: 0), partition: m.partition,
+                                merge!.readLabel(m.value ?? UnsafeRawBufferPointer(start: nil, count: 0), partition: m.partition,
                                                   offset: m.offset, timestamp: m.timestamp, nowMs: pollMs)
                                 return
                             }
                             sourceIndex = m.topicIndex
                         }
                         guard let v = m.value else { return }
-                        labels!.readEvent(v, partition: m.partition, offset: m.offset, timestamp: m.timestamp, nowMs: pollMs)
+                        merge!.readEvent(v, partition: m.partition, offset: m.offset, timestamp: m.timestamp, nowMs: pollMs)
                         return
                     }
                     guard let v = m.value else { return }
@@ -521,7 +522,7 @@ public struct KafkaRunner {
                         break
                     }
                 }
-                if !lost.isEmpty || !(labels?.labelLost.isEmpty ?? true), store != nil {
+                if !lost.isEmpty || !(merge?.labelLost.isEmpty ?? true), store != nil {
                     // Lost partitions: if another instance checkpointed them since, this one is a
                     // zombie (fenced, stop). Otherwise drop what was not checkpointed and resume
                     // from the newest checkpoint when the partitions come back.
@@ -544,13 +545,13 @@ public struct KafkaRunner {
                             .map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) }
                         if !back.isEmpty { try consumer.seek(back) }
                     }
-                    if labels != nil { try resumeLabels(from: restoredCheckpoint, consumer: consumer, labels: &labels!) }
+                    if merge != nil { try resumeLabels(from: restoredCheckpoint, consumer: consumer, labels: &merge!) }
                     sink.base.begin(epoch: coordinator.epoch + 1)
                     try coordinator.start()
                     dirty = false
                     logger.warning("resuming partitions \(lost.sorted()) from checkpoint epoch \(coordinator.epoch) when they are assigned again")
                     lost.removeAll()
-                    labels?.labelLost.removeAll()
+                    merge?.labelLost.removeAll()
                 }
                 try processBatch()
                 try processHeld()
@@ -574,7 +575,7 @@ public struct KafkaRunner {
                         logger.warning("group commit refused (\(why)); treating the partitions as lost")
                         lost.formUnion(assigned)
                         lost.formUnion(processed.keys)
-                        if labels != nil { labels!.labelLost.formUnion(labels!.labelAssigned); labels!.labelLost.formUnion(labels!.labelProcessed.keys) }
+                        if merge != nil { merge!.labelLost.formUnion(merge!.labelAssigned); merge!.labelLost.formUnion(merge!.labelProcessed.keys) }
                     }
                     lastCheckpoint = began
                     status?.setBrokerReachable(true)  // [ops] a commit succeeded
@@ -597,7 +598,7 @@ public struct KafkaRunner {
                 }
                 if options.stopAtEnd && !assigned.isEmpty && !sawInput && assigned.allSatisfy({ p in
                     endOffset[p].map { end in (processed[p] ?? end) >= end } ?? false
-                }) && (labels?.drained ?? true) { break }
+                }) && (merge?.drained ?? true) { break }
                 if let deadline, clock.now >= deadline { break }
             }
             if case .stopped = end {

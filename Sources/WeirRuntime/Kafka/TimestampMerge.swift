@@ -1,7 +1,7 @@
 import WeirCore
 
 /// Records read from Kafka and held, in read order, with their message timestamps, until
-/// ``LabelTopicMerge`` lets them through.
+/// ``TimestampMerge`` lets them through.
 ///
 /// Bounds: beyond `capacity` held records the oldest goes through anyway, and so does one held
 /// longer than `maxHoldMs` of wall-clock time (so a topic that neither delivers nor reports its
@@ -196,9 +196,10 @@ struct TopicClock {
     }
 }
 
-/// `weir run` with `model.label_topic`: merges the source topic and the label topic in Kafka
-/// message-timestamp order, so the pipeline sees events and labels in the order they were
-/// produced whatever order librdkafka fetched them in.
+/// `weir run`'s merge in Kafka message-timestamp order: of the source partitions
+/// (`source.order: timestamp`, the default) and, with `model.label_topic`, of the label topic's
+/// too, so the pipeline sees events and labels in the order they were produced whatever order
+/// librdkafka fetched them in. (Named `LabelTopicMerge` until it also served the source order.)
 ///
 /// One consumer reads both topics and interleaves their fetches freely (the small label records
 /// are often read far ahead of the events, or the reverse while catching up a backlog). The label
@@ -216,7 +217,7 @@ struct TopicClock {
 /// after the last record processed per partition) never skip a held record. With timestamps
 /// non-decreasing within each partition (producer or log-append time) the order is the same for
 /// every fetch interleaving.
-struct LabelTopicMerge {
+struct TimestampMerge {
     enum Step { case events, labels }
 
     let labelTopic: String

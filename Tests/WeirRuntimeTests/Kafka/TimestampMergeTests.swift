@@ -4,9 +4,9 @@ import WeirTestSupport
 @testable import WeirRuntime
 
 /// `weir run` with a label topic merges the source and label topics by message timestamp
-/// (``LabelTopicMerge``): whatever order librdkafka reads them in, the pipeline sees the order
+/// (``TimestampMerge``): whatever order librdkafka reads them in, the pipeline sees the order
 /// they were produced in.
-@Suite struct LabelTopicMergeTests {
+@Suite struct TimestampMergeTests {
     struct Item: Equatable, CustomStringConvertible {
         var label: Bool
         var partition: Int32
@@ -38,7 +38,7 @@ import WeirTestSupport
     /// the pipeline would have seen.
     static func run(_ s: (events: [[Item]], labels: [[Item]]), readOrderSeed: UInt64) -> [Item] {
         var rng = SeededGenerator(seed: readOrderSeed)
-        var merge = LabelTopicMerge(labelTopic: "labels", capacity: 10_000, maxHoldMs: 1_000_000)
+        var merge = TimestampMerge(labelTopic: "labels", capacity: 10_000, maxHoldMs: 1_000_000)
         merge.labelAssigned = [0, 1]
         let sourceAssigned: Set<Int32> = [0, 1]
         var cursors = [0, 0, 0, 0]
@@ -122,7 +122,7 @@ import WeirTestSupport
     /// A label waits while a source partition has read nothing past it and is not at its end; the
     /// wait is bounded by the hold's capacity and age (counted as forced).
     @Test func holdsAreBoundedByCountAndAge() {
-        var merge = LabelTopicMerge(labelTopic: "labels", capacity: 3, maxHoldMs: 100)
+        var merge = TimestampMerge(labelTopic: "labels", capacity: 3, maxHoldMs: 100)
         merge.labelAssigned = [0]
         var batch = InputBatch(capacity: 8)
         let one: [UInt8] = [0x31]
