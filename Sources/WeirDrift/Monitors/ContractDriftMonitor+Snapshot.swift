@@ -2,11 +2,13 @@ import WeirStats
 
 /// Snapshots of the contract monitor (tag "WCDM" v1): the samples of the open reference or window,
 /// the sorted reference with its PSI edges and shares, the drift streaks and the window index.
-/// Undrained records are not included (drain first). Restoring and continuing gives exactly the
+/// Undrained records are not included (drain first), nor a window judged in the background
+/// (``ContractDriftMonitor/completePending(wait:)`` first). Restoring and continuing gives exactly the
 /// records of an uninterrupted run.
 /// - Complexity: O(reference + window size).
 extension ContractDriftMonitor: ByteSerializable {
     public func serialize(into w: inout ByteWriter) {
+        precondition(inFlight == nil, "ContractDriftMonitor: completePending() before taking a snapshot")
         w.writeHeader(tag: "WCDM", version: 1)
         w.write(UInt64(features.count))
         for f in features { w.write(f) }

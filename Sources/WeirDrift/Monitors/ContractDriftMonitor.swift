@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import WeirStats
 
 /// The workload contract's drift step (shared/bench/README.md, `workload.py` `DriftMonitor`), reproduced
@@ -42,6 +43,11 @@ public struct ContractDriftMonitor: Sendable {
     var sorter = DoubleSorter()
     var driftOut: [ContractDriftRecord] = []
     var alertOut: [ContractAlertRecord] = []
+    /// Judge closed windows on another thread (``completePending(wait:)`` collects the records); off
+    /// by default. The records are the same either way; only when they become ready differs.
+    public var evaluatesInBackground = false
+    var inFlight: ContractWindowJob?
+    var spareColumns: [[Double]]?
 
     /// - Throws: ``MonitorError/invalidConfig(feature:detail:)`` for no features or non-positive sizes.
     public init(features: [String] = ["amount", "device_age_days", "score"], referenceCount: Int,
@@ -122,41 +128,92 @@ public struct ContractDriftMonitor: Sendable {
     }
 
     mutating func evaluate() {
+        if evaluatesInBackground {
+            // One window in flight at most: the previous one (if any) is judged first.
+            _ = completePending()
+            let job = ContractWindowJob(columns: columns, refSorted: refSorted, refEdges: refEdges, refShares: refShares,
+                                        sorter: sorter)
+            // The job owns the window's samples now; the next window fills the buffers it returned last time.
+            columns = spareColumns ?? features.map { _ in
+                var c = [Double]()
+                c.reserveCapacity(windowSize)
+                return c
+            }
+            spareColumns = nil
+            sorter = DoubleSorter()
+            inFlight = job
+            filled = 0
+            job.start()
+            return
+        }
+        for f in 0..<features.count { sorter.sort(&columns[f]) }
+        let stats = (0..<features.count).map { f in
+            Self.statistics(sortedWindow: columns[f], refSorted: refSorted[f], refEdges: refEdges[f], refShares: refShares[f])
+        }
+        record(stats)
+        for f in 0..<features.count { columns[f].removeAll(keepingCapacity: true) }
+        filled = 0
+    }
+
+    /// Background evaluation: collects the window in flight (if any) and makes its records ready;
+    /// with `wait: false` only if it is already judged. Returns true when it collected one. Call it
+    /// (waiting) before taking a snapshot.
+    public mutating func completePending(wait: Bool = true) -> Bool {
+        guard let job = inFlight, wait || job.isDone else { return false }
+        inFlight = nil
+        let (stats, columns, sorter) = job.wait()
+        record(stats)
+        spareColumns = columns.map { var c = $0; c.removeAll(keepingCapacity: true); return c }
+        self.sorter = sorter
+        return true
+    }
+
+    /// Windows closed so far (judged, or being judged in the background).
+    public var windowsClosed: Int { window + (inFlight == nil ? 0 : 1) }
+
+    /// True while a closed window is being judged in the background (``completePending(wait:)``).
+    public var hasPendingEvaluation: Bool { inFlight != nil }
+
+    /// The records of window `window` from its per-feature statistics; advances the streaks and the window index.
+    mutating func record(_ stats: [WindowStatistics]) {
         let w = window
         for f in 0..<features.count {
-            sorter.sort(&columns[f])
-            let cur = columns[f]
-            let rec: ContractDriftRecord
-            if cur.isEmpty || refSorted[f].isEmpty {
-                // undefined in the contract (NaN there); reported as no drift with zero statistics
-                rec = ContractDriftRecord(window: w, feature: features[f], n: cur.count, psi: 0, ks: 0, p: 1, drift: false)
-            } else {
-                var counts = [Int](repeating: 0, count: Self.psiBins)
-                for x in cur { counts[Self.searchsortedRight(refEdges[f], x)] += 1 }
-                var terms = [Double](repeating: 0, count: Self.psiBins)
-                let n = Double(cur.count)
-                for b in 0..<Self.psiBins {
-                    let c = Swift.max(Double(counts[b]) / n, Self.psiEpsilon)
-                    let r = refShares[f][b]
-                    terms[b] = (c - r) * log(c / r)
-                }
-                let psi = terms.withUnsafeBufferPointer { Self.pairwiseSum($0) }
-                let ks = (try? KolmogorovSmirnov.test(sortedA: refSorted[f], sortedB: cur))
-                    ?? KolmogorovSmirnov.test(statistic: 0, n1: 1, n2: 1)
-                let drift = psi > Self.psiThreshold || ks.pvalue < Self.ksPValueThreshold
-                rec = ContractDriftRecord(window: w, feature: features[f], n: cur.count, psi: psi, ks: ks.statistic,
-                                          p: ks.pvalue, drift: drift)
-            }
+            let s = stats[f]
+            let rec = ContractDriftRecord(window: w, feature: features[f], n: s.n, psi: s.psi, ks: s.ks, p: s.p, drift: s.drift)
             driftOut.append(rec)
             streak[f] = rec.drift ? streak[f] + 1 : 0
             if streak[f] == Self.consecutive {
                 alertOut.append(ContractAlertRecord(window: w, feature: rec.feature, psi: rec.psi, ks: rec.ks, p: rec.p,
                                                     consecutive: Self.consecutive))
             }
-            columns[f].removeAll(keepingCapacity: true)
         }
         window += 1
-        filled = 0
+    }
+
+    /// One feature's statistics for one window (a pure function of the sorted samples and the reference).
+    struct WindowStatistics: Sendable {
+        var n: Int, psi: Double, ks: Double, p: Double, drift: Bool
+    }
+
+    static func statistics(sortedWindow cur: [Double], refSorted: [Double], refEdges: [Double], refShares: [Double]) -> WindowStatistics {
+        if cur.isEmpty || refSorted.isEmpty {
+            // undefined in the contract (NaN there); reported as no drift with zero statistics
+            return WindowStatistics(n: cur.count, psi: 0, ks: 0, p: 1, drift: false)
+        }
+        var counts = [Int](repeating: 0, count: psiBins)
+        for x in cur { counts[searchsortedRight(refEdges, x)] += 1 }
+        var terms = [Double](repeating: 0, count: psiBins)
+        let n = Double(cur.count)
+        for b in 0..<psiBins {
+            let c = Swift.max(Double(counts[b]) / n, psiEpsilon)
+            let r = refShares[b]
+            terms[b] = (c - r) * log(c / r)
+        }
+        let psi = terms.withUnsafeBufferPointer { pairwiseSum($0) }
+        let ks = (try? KolmogorovSmirnov.test(sortedA: refSorted, sortedB: cur))
+            ?? KolmogorovSmirnov.test(statistic: 0, n1: 1, n2: 1)
+        return WindowStatistics(n: cur.count, psi: psi, ks: ks.statistic, p: ks.pvalue,
+                                drift: psi > psiThreshold || ks.pvalue < ksPValueThreshold)
     }
 
     /// `numpy.searchsorted(edges, x, side="right")`: the number of edges `<= x`.
@@ -232,5 +289,48 @@ public struct ContractAlertRecord: Sendable, Equatable {
         w.field("psi", psi); w.field("ks", ks); w.field("p", p); w.field("consecutive", consecutive)
         w.endObject()
         return w.text
+    }
+}
+
+/// One closed window judged on another thread: sorts its samples and computes every feature's
+/// statistics. Owned by one monitor; ``wait()`` is called once, on the monitor's thread.
+final class ContractWindowJob: @unchecked Sendable {
+    private var columns: [[Double]]
+    private var sorter: DoubleSorter
+    private let refSorted: [[Double]], refEdges: [[Double]], refShares: [[Double]]
+    private var stats: [ContractDriftMonitor.WindowStatistics] = []
+    private let done = DispatchSemaphore(value: 0)
+    private var signalled = false
+
+    init(columns: [[Double]], refSorted: [[Double]], refEdges: [[Double]], refShares: [[Double]], sorter: DoubleSorter) {
+        self.columns = columns
+        self.refSorted = refSorted
+        self.refEdges = refEdges
+        self.refShares = refShares
+        self.sorter = sorter
+    }
+
+    func start() {
+        DispatchQueue.global(qos: .userInitiated).async {
+            for f in 0..<self.columns.count { self.sorter.sort(&self.columns[f]) }
+            self.stats = (0..<self.columns.count).map { f in
+                ContractDriftMonitor.statistics(sortedWindow: self.columns[f], refSorted: self.refSorted[f],
+                                                refEdges: self.refEdges[f], refShares: self.refShares[f])
+            }
+            self.done.signal()
+        }
+    }
+
+    /// Whether the statistics are computed (without blocking; the owner's thread only).
+    var isDone: Bool {
+        if !signalled && done.wait(timeout: .now()) == .success { signalled = true }
+        return signalled
+    }
+
+    /// Blocks until the statistics are computed; hands back the buffers for reuse.
+    func wait() -> ([ContractDriftMonitor.WindowStatistics], [[Double]], DoubleSorter) {
+        if !signalled { done.wait(); signalled = true }
+        defer { columns = []; stats = [] }
+        return (stats, columns, sorter)
     }
 }

@@ -247,6 +247,7 @@ public struct KafkaRunner {
                                                 sourceTopic: source, labelTopic: labelTopic ?? "", producer: producer, logger: logger)
         coordinator.metrics = metrics
         var pipeline = try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: Self.nowMs())
+        pipeline.backgroundDriftEvaluation = true
         // Processed positions (next offset) per partition: what the pipeline's state covers.
         var processed: [Int32: Int64] = [:]
         let restored = try coordinator.restore(into: &pipeline)
@@ -369,6 +370,8 @@ public struct KafkaRunner {
         /// A checkpoint of everything processed (covering `processed` and the label positions),
         /// or a plain offset commit.
         func checkpoint(revoking: Bool = false) throws {
+            // Outputs still in flight (a drift window judged in the background) first: the checkpoint covers them.
+            try pipeline.settle(into: &sink)
             guard dirty || sink.base.written > 0 else { return }
             try coordinator.checkpoint(pipeline, offsets: processed, labelOffsets: merge?.labelProcessed ?? [:], sink: &sink.base, revoking: revoking)
             dirty = false
@@ -535,6 +538,7 @@ public struct KafkaRunner {
                     coordinator.abort()
                     batch.removeAll()
                     pipeline = try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: Self.nowMs())
+                    pipeline.backgroundDriftEvaluation = true
                     processed = [:]
                     let restoredCheckpoint = try coordinator.restore(into: &pipeline)
                     if let c = restoredCheckpoint {

@@ -17,6 +17,8 @@ struct DriftStage: Sendable {
     var contract: ContractDriftMonitor?
     var contractValues: [Double]
     var contractReady = false
+    /// Contract mode: the position of the event that closed each window whose records are not written yet.
+    var closedAt: [Int: (partition: Int32, offset: Int64)] = [:]
     let sources: [Source]
     /// Category names already given to each categorical monitor.
     var namedCategories: [Int]
@@ -78,7 +80,11 @@ struct DriftStage: Sendable {
                 case .category: contractValues[m] = .nan
                 }
             }
-            if contractValues.withUnsafeBufferPointer({ contract!.add($0) }) { contractReady = true }
+            let closed = contract!.windowsClosed
+            if contractValues.withUnsafeBufferPointer({ contract!.add($0) }) && !contract!.hasPendingEvaluation { contractReady = true }
+            // The event that closed a window: its drift and alert records name it (weir.source.*
+            // headers), also when they are written later (judged in the background).
+            if contract!.windowsClosed > closed { closedAt[closed] = (records.partition(row), records.offset(row)) }
             return
         }
         let t = records.eventTime(row)
@@ -104,15 +110,22 @@ struct DriftStage: Sendable {
         }
     }
 
+    /// Contract mode with background evaluation: collects the window judged in the background, if
+    /// any (waiting for it, or only if it is done), so its records are pending.
+    mutating func completeContractEvaluation(wait: Bool) {
+        if contract?.completePending(wait: wait) == true { contractReady = true }
+    }
+
     /// True when a monitor closed a window whose record has not been drained yet.
     var hasPendingRecords: Bool { contractReady || pipeline.monitors.contains { $0.pendingRecordCount > 0 } }
 
     /// Contract mode: the drift records and alerts completed since the last call, as JSON with their feature.
-    mutating func drainContract() -> (drift: [(String, String, Bool)], alerts: [(String, String)]) {
+    mutating func drainContract() -> (drift: [(window: Int, feature: String, json: String, drifted: Bool)],
+                                      alerts: [(window: Int, feature: String, json: String)]) {
         contractReady = false
         guard contract != nil else { return ([], []) }
-        return (contract!.drainDriftRecords().map { ($0.feature, $0.json(), $0.drift) },
-                contract!.drainAlerts().map { ($0.feature, $0.json()) })
+        return (contract!.drainDriftRecords().map { ($0.window, $0.feature, $0.json(), $0.drift) },
+                contract!.drainAlerts().map { ($0.window, $0.feature, $0.json()) })
     }
 
     /// Gives categorical monitors the names of ids interned since the last call.

@@ -24,10 +24,11 @@ extension Pipeline {
     /// The pipeline's whole state (tag "WPCK" v1): the graph (watermarks, category interners,
     /// every window operator), the model stage (whole learner), the drift stage (monitors and gate,
     /// or the contract monitor) and the counters. Take it between batches (after ``process(_:topic:now:into:)``
-    /// returned: every output is drained then). Restoring it into a pipeline built from the same
+    /// returned, and after ``settle(into:)``: every output is drained then). Restoring it into a pipeline built from the same
     /// topology and continuing with the same input gives exactly the outputs of an uninterrupted run.
     /// - Complexity: O(state size).
     public func checkpointState() -> [UInt8] {
+        precondition(drift?.contract?.hasPendingEvaluation != true, "Pipeline: settle(into:) before checkpointState()")
         var w = ByteWriter()
         w.writeHeader(tag: "WPCK", version: 1)
         w.write(compiled.spec.name)
@@ -77,6 +78,7 @@ extension Pipeline {
                         throw CheckpointRestoreError.shapeMismatch("contract monitor features or sizes")
                     }
                     d!.contract = c
+                    d!.contract!.evaluatesInBackground = current.contract!.evaluatesInBackground  // a setting, not state
                 }
                 d!.contractReady = try r.readBool()
                 // Category names are in the monitors' state; the next sync re-sends all names (idempotent).

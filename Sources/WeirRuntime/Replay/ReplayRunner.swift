@@ -19,6 +19,7 @@ public struct ReplayRunner {
     /// Processes every line of `path`; returns the pipeline (its counters and model state).
     public func run(_ compiled: CompiledTopology, input path: String, into sink: inout some OutputSink) throws -> Pipeline {
         var pipeline = try Pipeline(compiled: compiled, partitions: 1, now: 0)
+        pipeline.backgroundDriftEvaluation = true
         let topic = compiled.spec.source.topics.first ?? "input"
         guard let file = fopen(path, "rb") else { throw ReplayError.cannotOpen(path) }
         defer { fclose(file) }
@@ -42,7 +43,7 @@ public struct ReplayRunner {
             }
         }
         if batch.count > 0 { try pipeline.process(batch, topic: topic, now: 0, into: &sink) }
-        if flushAtEnd { try pipeline.finish(into: &sink) }
+        if flushAtEnd { try pipeline.finish(into: &sink) } else { try pipeline.settle(into: &sink) }
         return pipeline
     }
 }

@@ -63,6 +63,58 @@ import WeirTestSupport
         #expect(exactText == golden.count, "only \(exactText) of \(golden.count) lines identical")
     }
 
+    /// Judging windows on another thread gives the inline monitor's records, in the same order,
+    /// once collected; a window's records are only ready once collected, `completePending(wait:
+    /// false)` collects only a finished judgement, and a snapshot taken after collecting restores
+    /// to a monitor that continues exactly like the original.
+    @Test func backgroundEvaluationGivesTheInlineRecords() throws {
+        let n = 100_000
+        var inline = try ContractDriftMonitor(referenceCount: ContractDriftMonitor.referenceCount(totalEvents: n))
+        var bg = inline
+        bg.evaluatesInBackground = true
+        var inlineLines: [String] = [], bgLines: [String] = []
+        var pendingSeen = 0, collectedWithoutWaiting = 0
+        var restored: ContractDriftMonitor?
+        func collect(wait: Bool) -> Bool {
+            guard bg.completePending(wait: wait) else { return false }
+            bgLines += bg.drainDriftRecords().map { $0.json() } + bg.drainAlerts().map { $0.json() }
+            return true
+        }
+        for (i, (a, b, c)) in Self.events(n).enumerated() {
+            if inline.add(a, b, c) {
+                inlineLines += inline.drainDriftRecords().map { $0.json() } + inline.drainAlerts().map { $0.json() }
+            }
+            _ = bg.add(a, b, c)
+            if bg.hasPendingEvaluation {
+                pendingSeen += 1
+                let early = bg.drainDriftRecords()
+                #expect(early.isEmpty)   // not ready before it is collected
+                // As the pipeline does at each batch: collect only if done; every 3,000 events, wait.
+                if collect(wait: false) { collectedWithoutWaiting += 1 } else if i % 3000 == 2999 {
+                    let collected = collect(wait: true)
+                    #expect(collected)
+                }
+            }
+            if i == 55_555 {
+                _ = collect(wait: true)
+                restored = try ContractDriftMonitor(serialized: bg.serialized())
+            }
+        }
+        _ = collect(wait: true)
+        #expect(pendingSeen > 0)
+        #expect(collectedWithoutWaiting > 0)
+        #expect(inlineLines.filter { !$0.contains("consecutive") }.count == 24)  // 8 windows × 3 features
+        #expect(bgLines == inlineLines)
+        // The restored copy (inline from there on) continues with the same records as the original.
+        var r = try #require(restored)
+        var tail: [String] = []
+        for (a, b, c) in Self.events(n)[55_556...] where r.add(a, b, c) {
+            tail += r.drainDriftRecords().map { $0.json() } + r.drainAlerts().map { $0.json() }
+        }
+        #expect(!tail.isEmpty)
+        #expect(Array(inlineLines.suffix(tail.count)) == tail)
+    }
+
     func withoutP(_ s: String) -> String {
         s.replacingOccurrences(of: #""p":[^,}]*"#, with: "\"p\":_", options: .regularExpression)
     }
