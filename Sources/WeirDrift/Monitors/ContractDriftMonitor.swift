@@ -327,10 +327,10 @@ final class ContractWindowJob: @unchecked Sendable {
         return signalled
     }
 
-    /// Blocks until the statistics are computed; hands back the buffers for reuse.
+    /// Blocks until the statistics are computed; hands back the buffers for reuse. Idempotent: a
+    /// copy of the monitor that collects the same job again gets the same statistics.
     func wait() -> ([ContractDriftMonitor.WindowStatistics], [[Double]], DoubleSorter) {
         if !signalled { done.wait(); signalled = true }
-        defer { columns = []; stats = [] }
         return (stats, columns, sorter)
     }
 }

@@ -115,6 +115,24 @@ import WeirTestSupport
         #expect(Array(inlineLines.suffix(tail.count)) == tail)
     }
 
+    /// A copy of a monitor taken while a window is being judged collects the same records as the
+    /// original (the job is shared, and collecting it twice is harmless).
+    @Test func copiesOfAMonitorWithAJobInFlightCollectTheSameRecords() throws {
+        var m = try ContractDriftMonitor(features: ["a"], referenceCount: 100, windowSize: 50)
+        m.evaluatesInBackground = true
+        var g = SeededGenerator(seed: 5)
+        while !m.hasPendingEvaluation {
+            var x = g.nextGaussian()
+            _ = withUnsafePointer(to: &x) { m.add(UnsafeBufferPointer(start: $0, count: 1)) }
+        }
+        var copy = m
+        let collectedOriginal = m.completePending(), collectedCopy = copy.completePending()
+        #expect(collectedOriginal && collectedCopy)
+        let a = m.drainDriftRecords(), b = copy.drainDriftRecords()
+        #expect(a.count == 1)
+        #expect(a == b)
+    }
+
     func withoutP(_ s: String) -> String {
         s.replacingOccurrences(of: #""p":[^,}]*"#, with: "\"p\":_", options: .regularExpression)
     }
