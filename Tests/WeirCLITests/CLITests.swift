@@ -23,6 +23,23 @@ func launch(_ args: [String]) throws -> (Process, Pipe, Pipe) {
     return (p, out, err)
 }
 
+/// Runs `weir` to completion with `env` merged into the environment (variables starting with
+/// `dropPrefix` removed first); returns its exit status and standard error.
+func runWeir(_ args: [String], env: [String: String] = [:], dropPrefix: String? = nil) throws -> (status: Int32, stderr: String) {
+    let p = Process()
+    p.executableURL = weirBinary
+    p.arguments = args
+    p.environment = ProcessInfo.processInfo.environment.filter { dropPrefix == nil || !$0.key.hasPrefix(dropPrefix!) }
+        .merging(env) { _, b in b }
+    let err = Pipe()
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = err
+    try p.run()
+    let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    p.waitUntilExit()
+    return (p.terminationStatus, text)
+}
+
 @Suite(.serialized, .timeLimit(.minutes(1)))
 struct CLITests {
     @Test func weirBinaryIsBuilt() {
@@ -34,17 +51,9 @@ struct CLITests {
     /// `MALLOC_CONF=stats_print:true` jemalloc itself prints its statistics when the process
     /// exits, which only happens if it, not glibc, serves malloc.
     @Test func weirAllocatesThroughJemalloc() throws {
-        let p = Process()
-        p.executableURL = weirBinary
-        p.arguments = ["validate", repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path]
-        p.environment = ProcessInfo.processInfo.environment.merging(["MALLOC_CONF": "stats_print:true"]) { $1 }
-        let err = Pipe()
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = err
-        try p.run()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
+        let (status, text) = try runWeir(["validate", repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path],
+                                         env: ["MALLOC_CONF": "stats_print:true"])
+        #expect(status == 0)
         #expect(text.contains("Begin jemalloc statistics"), "\(text.prefix(500))")
     }
     #endif

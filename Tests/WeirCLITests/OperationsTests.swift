@@ -239,17 +239,7 @@ struct OperationsTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try "brokers: b:9092\nlog_fromat: json\n".write(toFile: dir + "/typo.yaml", atomically: true, encoding: .utf8)
         func run(_ args: [String], env: [String: String]) throws -> (Int32, String) {
-            let p = Process()
-            p.executableURL = weirBinary
-            p.arguments = ["run", repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path] + args
-            p.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("WEIR_") }.merging(env) { _, b in b }
-            let err = Pipe()
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = err
-            try p.run()
-            let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            return (p.terminationStatus, text)
+            try runWeir(["run", repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path] + args, env: env, dropPrefix: "WEIR_")
         }
         let port = try run(["--brokers", "b:9092"], env: ["WEIR_METRICS_PORT": "ninety"])
         #expect(port.0 == 2)
