@@ -146,11 +146,7 @@ public struct ContractDriftMonitor: Sendable {
             job.start()
             return
         }
-        for f in 0..<features.count { sorter.sort(&columns[f]) }
-        let stats = (0..<features.count).map { f in
-            Self.statistics(sortedWindow: columns[f], refSorted: refSorted[f], refEdges: refEdges[f], refShares: refShares[f])
-        }
-        record(stats)
+        record(Self.judge(&columns, sorter: &sorter, refSorted: refSorted, refEdges: refEdges, refShares: refShares))
         for f in 0..<features.count { columns[f].removeAll(keepingCapacity: true) }
         filled = 0
     }
@@ -193,6 +189,16 @@ public struct ContractDriftMonitor: Sendable {
     /// One feature's statistics for one window (a pure function of the sorted samples and the reference).
     struct WindowStatistics: Sendable {
         var n: Int, psi: Double, ks: Double, p: Double, drift: Bool
+    }
+
+    /// Sorts each feature's window samples in place and computes its statistics (inline, or in a
+    /// ``ContractWindowJob``).
+    static func judge(_ columns: inout [[Double]], sorter: inout DoubleSorter, refSorted: [[Double]], refEdges: [[Double]],
+                      refShares: [[Double]]) -> [WindowStatistics] {
+        for f in columns.indices { sorter.sort(&columns[f]) }
+        return columns.indices.map { f in
+            statistics(sortedWindow: columns[f], refSorted: refSorted[f], refEdges: refEdges[f], refShares: refShares[f])
+        }
     }
 
     static func statistics(sortedWindow cur: [Double], refSorted: [Double], refEdges: [Double], refShares: [Double]) -> WindowStatistics {
@@ -312,11 +318,8 @@ final class ContractWindowJob: @unchecked Sendable {
 
     func start() {
         DispatchQueue.global(qos: .userInitiated).async {
-            for f in 0..<self.columns.count { self.sorter.sort(&self.columns[f]) }
-            self.stats = (0..<self.columns.count).map { f in
-                ContractDriftMonitor.statistics(sortedWindow: self.columns[f], refSorted: self.refSorted[f],
-                                                refEdges: self.refEdges[f], refShares: self.refShares[f])
-            }
+            self.stats = ContractDriftMonitor.judge(&self.columns, sorter: &self.sorter, refSorted: self.refSorted,
+                                                    refEdges: self.refEdges, refShares: self.refShares)
             self.done.signal()
         }
     }

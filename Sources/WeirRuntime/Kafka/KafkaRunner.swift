@@ -332,8 +332,8 @@ public struct KafkaRunner {
             sawInput = true
             dirty = true
         }
-        /// With a label topic: processes the held events and labels whose turn has come, in
-        /// timestamp order (``TimestampMerge``); without one, the read batch.
+        /// With the timestamp merge (source order or a label topic): processes the held events and
+        /// labels whose turn has come, in timestamp order (``TimestampMerge``); without it, nothing.
         func processHeld() throws {
             guard merge != nil else { return }
             var nowMs = Self.nowMs()
@@ -653,7 +653,7 @@ public struct KafkaRunner {
     ///   with no new data. End of partition is only reported by the fetch after the last record, so
     ///   this bounds `--stop-at-end`, and the timestamp merge and label join confirming that an idle
     ///   partition has nothing older. 500 ms cost the contract benchmark ~0.3 s per run (RESULTS.md,
-    ///   2026-11-23 22:20 UTC); 100 ms costs at most 10 empty fetches a second per broker while idle.
+    ///   2026-11-23 21:40–21:50 UTC); 100 ms costs at most 10 empty fetches a second per broker while idle.
     static func sourceConsumerClient(_ client: KafkaConfiguration) -> KafkaConfiguration {
         var c = client
         for (name, value) in [("consume.callback.max.messages", "2048"), ("fetch.wait.max.ms", "100")] where c.properties[name] == nil {
