@@ -81,7 +81,10 @@ extension AccumulatorStore {
             let h = Int(slots[base + a.slot])
             let x = inp.values[i]
             switch a.op {
-            case .distinct: hlls[h].insert(hash: x.bitPattern)
+            case .distinct:
+                let before = hlls[h].storageBytes
+                hlls[h].insert(hash: x.bitPattern)
+                hllBytes &+= hlls[h].storageBytes &- before
             case .quantile: klls[h].insert(x)
             case .topK: tops[h].insert(Int32(x))
             default: break
@@ -178,7 +181,10 @@ extension AccumulatorStore {
                 if slots[q] > 0 && (slots[o] == 0 || slots[q + 1] >= slots[o + 1]) { slots[o + 1] = slots[q + 1]; slots[o + 2] = slots[q + 2] }
                 slots[o] += slots[q]
             case .ewma: if slots[o] == 0 { slots[o + 1] = slots[q + 1] }; slots[o] += slots[q]
-            case .distinct: try? hlls[Int(slots[o])].merge(hlls[Int(slots[q])])
+            case .distinct:
+                let before = hlls[Int(slots[o])].storageBytes
+                try? hlls[Int(slots[o])].merge(hlls[Int(slots[q])])
+                hllBytes &+= hlls[Int(slots[o])].storageBytes &- before
             case .quantile: try? klls[Int(slots[o])].merge(klls[Int(slots[q])])
             case .topK: try? tops[Int(slots[o])].merge(tops[Int(slots[q])])
             }
@@ -259,12 +265,17 @@ extension AccumulatorStore {
         }
     }
 
-    /// Bytes of state held by one entry (slots + its sketches).
+    /// Bytes of state held by the distinct-count sketches' registers (all entries, live or free).
+    public var distinctSketchBytes: Int { hllBytes }
+
+    /// Fixed bytes of state held by one entry: its slots, the distinct-count sketch headers, and
+    /// the quantile and top-k sketches (preallocated); the distinct-count registers, which grow
+    /// with the data, are ``distinctSketchBytes``.
     public var bytesPerEntry: Int {
         var b = stride * 8
         for a in aggs {
             switch a.op {
-            case .distinct: b += 1 << a.k
+            case .distinct: b += MemoryLayout<HyperLogLog>.stride
             case .quantile: b += 8 * 3 * a.k
             case .topK: b += 24 * a.capacity
             default: break

@@ -40,6 +40,9 @@ public struct AccumulatorStore: Sendable {
     @usableFromInline var klls: [KLLSketch] = []
     @usableFromInline var tops: [SpaceSaving] = []
     @usableFromInline var freeHLL: [Int32] = [], freeKLL: [Int32] = [], freeTop: [Int32] = []
+    /// Register storage held by the distinct-count sketches (sparse lists or dense arrays),
+    /// kept up to date as they grow, promote and are freed (so the state gauge costs O(1)).
+    @usableFromInline var hllBytes = 0
     /// True when some aggregate is sketch-backed.
     public let hasSketches: Bool
     /// True when every aggregate is mergeable.
@@ -132,6 +135,7 @@ public struct AccumulatorStore: Sendable {
         for a in aggs {
             switch a.op {
             case .distinct:
+                // reset keeps the storage (and so the byte count) of a reused sketch
                 if fresh { slots[base + a.slot] = Double(takeHLL(precision: a.k)) } else { hlls[Int(slots[base + a.slot])].reset() }
             case .quantile:
                 if fresh { slots[base + a.slot] = Double(takeKLL(k: a.k)) } else { klls[Int(slots[base + a.slot])] = try! KLLSketch(k: a.k) }
@@ -145,7 +149,8 @@ public struct AccumulatorStore: Sendable {
         }
     }
 
-    /// Returns an entry's sketches to the pools (call when the entry is freed).
+    /// Returns an entry's sketches to the pools (call when the entry is freed); distinct-count
+    /// sketches free their storage there. An entry reused after this needs `reset(fresh: true)`.
     @usableFromInline
     mutating func release(_ e: Int32) {
         guard hasSketches else { return }
@@ -153,7 +158,7 @@ public struct AccumulatorStore: Sendable {
         for a in aggs {
             let h = Int32(slots[base + a.slot])
             switch a.op {
-            case .distinct: hlls[Int(h)].reset(); freeHLL.append(h)
+            case .distinct: hllBytes -= hlls[Int(h)].storageBytes; hlls[Int(h)].clear(); freeHLL.append(h)
             case .quantile: klls[Int(h)] = try! KLLSketch(k: a.k); freeKLL.append(h)
             case .topK: tops[Int(h)].reset(); freeTop.append(h)
             default: break

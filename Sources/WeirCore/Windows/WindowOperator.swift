@@ -142,7 +142,7 @@ public struct WindowOperator: Sendable {
     /// Approximate bytes of state held (slots, sketches, entry metadata, keys, timers).
     public var stateBytes: Int {
         let entries = ents.count
-        return entries * (store.bytesPerEntry + 8 + 8 + 4 + 4 + 4 + 1 + 4)
+        return entries * (store.bytesPerEntry + 8 + 8 + 4 + 4 + 4 + 1 + 4) + store.distinctSketchBytes
             + keys.memoryBytes + keyHead.count * 8 + timers.items.count * 24 + stored.count * 8
     }
 
@@ -155,7 +155,9 @@ public struct WindowOperator: Sendable {
             e = f
             ents[Int(e)].start = start; ents[Int(e)].end = end; ents[Int(e)].key = key
             ents[Int(e)].next = -1; ents[Int(e)].prev = -1; ents[Int(e)].flags = 4; ents[Int(e)].gen &+= 1
-            store.reset(e)
+            // freeEntry returned this entry's sketches to the pools: take sketches anew
+            // (a plain reset would share a pooled sketch with the next entry that takes it)
+            store.reset(e, fresh: true)
         } else {
             e = Int32(ents.count)
             ents.append(Entry(start: start, end: end, key: key, next: -1, prev: -1, gen: 0, flags: 4))

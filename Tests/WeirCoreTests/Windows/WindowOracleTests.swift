@@ -1,5 +1,6 @@
 import Testing
 import WeirCore
+import WeirStats
 import WeirTestSupport
 
 /// Window semantics against brute-force references on randomized out-of-order streams.
@@ -10,7 +11,8 @@ import WeirTestSupport
     /// Simulates Flink semantics from scratch: per event, the windows containing it, lateness,
     /// inline re-emission within lateness, firing on watermark advance, flush at the end.
     private func alignedOracle(_ events: [TestEvent], size: Int64, slide: Int64, offset: Int64, lateness: Int64,
-                               bound: Int64) -> (emissions: [Emission], late: [Int]) {
+                               bound: Int64,
+                               aggregate: ([TestEvent]) -> [Double] = { bruteAggregates($0) }) -> (emissions: [Emission], late: [Int]) {
         struct W { var key: Int; var start: Int64; var events: [TestEvent] = []; var emitted = false; var fired = false }
         var ws: [String: W] = [:]
         var order: [String] = []
@@ -32,7 +34,7 @@ import WeirTestSupport
                 ws[id]!.events.append(e)
                 if wm >= end - 1 {
                     out.append(Emission(key: e.key, start: s, end: end, kind: ws[id]!.emitted ? .lateUpdate : .onTime,
-                                        values: bruteAggregates(ws[id]!.events)))
+                                        values: aggregate(ws[id]!.events)))
                     ws[id]!.emitted = true
                     ws[id]!.fired = true
                 }
@@ -45,7 +47,7 @@ import WeirTestSupport
                 for id in order where !ws[id]!.fired && ws[id]!.start + size - 1 <= wm {
                     let w = ws[id]!
                     out.append(Emission(key: w.key, start: w.start, end: w.start + size, kind: w.emitted ? .lateUpdate : .onTime,
-                                        values: bruteAggregates(w.events)))
+                                        values: aggregate(w.events)))
                     ws[id]!.fired = true
                     ws[id]!.emitted = true
                 }
@@ -53,7 +55,7 @@ import WeirTestSupport
         }
         for id in order where !ws[id]!.fired {
             let w = ws[id]!
-            out.append(Emission(key: w.key, start: w.start, end: w.start + size, kind: .flushed, values: bruteAggregates(w.events)))
+            out.append(Emission(key: w.key, start: w.start, end: w.start + size, kind: .flushed, values: aggregate(w.events)))
         }
         return (out, late)
     }
@@ -100,6 +102,34 @@ import WeirTestSupport
         let want = alignedOracle(evs, size: 60, slide: 20, offset: 5, lateness: 15, bound: 30)
         expectSame(got.emissions, want.emissions, "hopping seed \(seed)")
         #expect(got.late == want.late)
+    }
+
+    /// Distinct counts (sparse HyperLogLogs that promote to dense ones) equal a dense sketch built
+    /// from scratch over each window's values, bit for bit: the estimate depends only on the
+    /// registers, whatever the representation. Many keys churn, so freed window entries are
+    /// reused; precision 4 promotes to dense after a few values, precision 12 mostly stays sparse.
+    @Test(arguments: [(UInt64(41), false), (42, true), (43, false), (44, true)])
+    func distinctCountsEqualADenseSketchOfTheWindow(seed: UInt64, hopping: Bool) throws {
+        let evs = randomStream(seed: seed, count: 2_000, keys: 20, step: 2, disorder: 30)
+        func dense(_ evs: [TestEvent], precision: Int) -> Double {
+            var h = try! HyperLogLog(precision: precision)
+            for e in evs { h.insert(e.value) }
+            return h.estimate
+        }
+        let oracle: ([TestEvent]) -> [Double] = { [Double($0.count), dense($0, precision: 4), dense($0, precision: 12)] }
+        let aggs: [AggregateSpec] = [.count(), .distinct("v", precision: 4, as: "d4"), .distinct("v", precision: 12, as: "d12")]
+        let (size, slide): (Int64, Int64) = hopping ? (600, 200) : (400, 400)
+        let kind: WindowKind = hopping ? .hopping(size: size, hop: slide) : .tumbling(size: size)
+        let spec = WindowSpec(name: "w", keyBy: "k", kind: kind, allowedLateness: 10, aggregates: aggs)
+        let got = try runGraph(evs, window: spec, bound: 15)
+        let want = alignedOracle(evs, size: size, slide: slide, offset: 0, lateness: 10, bound: 15, aggregate: oracle)
+        let g = sorted(got.emissions), w = sorted(want.emissions)
+        #expect(g.count == w.count)
+        for (a, b) in zip(g, w) {
+            #expect(a.key == b.key && a.start == b.start && a.kind == b.kind && a.values == b.values, "seed \(seed): got \(a), expected \(b)")
+            if a.values != b.values { break }
+        }
+        #expect(w.contains { $0.values[0] > 6 }, "some windows promote the precision-4 sketch")
     }
 
     @Test(arguments: Array(UInt64(21)...UInt64(28)))
