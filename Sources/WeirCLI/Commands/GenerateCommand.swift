@@ -21,12 +21,14 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Number of events.") var count = 100_000
     @Option(help: "Index of the first drifted event (none by default).") var driftAt: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 42
-    @Option(help: "Number of distinct users (keys).") var users = 2_000
+    @Option(name: [.customLong("keys"), .customLong("users")],
+            help: "Number of distinct keys (card-fraud users; the topology's key field). --users is the older name.")
+    var keys = 2_000
     @Option(help: "Output file (default: stdout).") var output: String?
 
     func validate() throws {
         guard count >= 0 else { throw ValidationError("--count must not be negative") }
-        guard users >= 1 else { throw ValidationError("--users must be at least 1") }
+        guard keys >= 1 else { throw ValidationError("--keys must be at least 1") }
         if let d = driftAt, d < 0 { throw ValidationError("--drift-at must not be negative") }
     }
 
@@ -34,10 +36,10 @@ struct GenerateCommand: ParsableCommand {
         let event: (Int) -> String
         if let topology {
             let spec = try loadTopology(topology).spec
-            let gen = SchemaEventGenerator(spec: spec, seed: seed, driftAt: driftAt, shift: shift, keys: users)
+            let gen = SchemaEventGenerator(spec: spec, seed: seed, driftAt: driftAt, shift: shift, keys: keys)
             event = gen.event
         } else {
-            let gen = CardFraudGenerator(seed: seed, users: users, driftAt: driftAt)
+            let gen = CardFraudGenerator(seed: seed, users: keys, driftAt: driftAt)
             event = gen.event
         }
         let out: FileHandle
