@@ -84,9 +84,15 @@ extension AccumulatorStore {
             case .distinct:
                 let before = hlls[h].storageBytes
                 hlls[h].insert(hash: x.bitPattern)
-                hllBytes &+= hlls[h].storageBytes &- before
-            case .quantile: klls[h].insert(x)
-            case .topK: tops[h].insert(Int32(x))
+                sketchBytes &+= hlls[h].storageBytes &- before
+            case .quantile:
+                let before = klls[h].storageBytes
+                klls[h].insert(x)
+                sketchBytes &+= klls[h].storageBytes &- before
+            case .topK:
+                let before = tops[h].storageBytes
+                tops[h].insert(Int32(x))
+                sketchBytes &+= tops[h].storageBytes &- before
             default: break
             }
         }
@@ -184,9 +190,15 @@ extension AccumulatorStore {
             case .distinct:
                 let before = hlls[Int(slots[o])].storageBytes
                 try? hlls[Int(slots[o])].merge(hlls[Int(slots[q])])
-                hllBytes &+= hlls[Int(slots[o])].storageBytes &- before
-            case .quantile: try? klls[Int(slots[o])].merge(klls[Int(slots[q])])
-            case .topK: try? tops[Int(slots[o])].merge(tops[Int(slots[q])])
+                sketchBytes &+= hlls[Int(slots[o])].storageBytes &- before
+            case .quantile:
+                let before = klls[Int(slots[o])].storageBytes
+                try? klls[Int(slots[o])].merge(klls[Int(slots[q])])
+                sketchBytes &+= klls[Int(slots[o])].storageBytes &- before
+            case .topK:
+                let before = tops[Int(slots[o])].storageBytes
+                try? tops[Int(slots[o])].merge(tops[Int(slots[q])])
+                sketchBytes &+= tops[Int(slots[o])].storageBytes &- before
             }
         }
     }
@@ -265,19 +277,19 @@ extension AccumulatorStore {
         }
     }
 
-    /// Bytes of state held by the distinct-count sketches' registers (all entries, live or free).
-    public var distinctSketchBytes: Int { hllBytes }
+    /// Bytes of storage held by the sketches (all entries, live or pooled): distinct-count
+    /// registers, quantile levels, top-k counters; they grow with the data.
+    public var sketchStorageBytes: Int { sketchBytes }
 
-    /// Fixed bytes of state held by one entry: its slots, the distinct-count sketch headers, and
-    /// the quantile and top-k sketches (preallocated); the distinct-count registers, which grow
-    /// with the data, are ``distinctSketchBytes``.
+    /// Fixed bytes of state held by one entry: its slots and its sketches' headers; what the
+    /// sketches hold, which grows with the data, is ``sketchStorageBytes``.
     public var bytesPerEntry: Int {
         var b = stride * 8
         for a in aggs {
             switch a.op {
             case .distinct: b += MemoryLayout<HyperLogLog>.stride
-            case .quantile: b += 8 * 3 * a.k
-            case .topK: b += 24 * a.capacity
+            case .quantile: b += MemoryLayout<KLLSketch>.stride
+            case .topK: b += MemoryLayout<SpaceSaving>.stride
             default: break
             }
         }

@@ -40,9 +40,9 @@ public struct AccumulatorStore: Sendable {
     @usableFromInline var klls: [KLLSketch] = []
     @usableFromInline var tops: [SpaceSaving] = []
     @usableFromInline var freeHLL: [Int32] = [], freeKLL: [Int32] = [], freeTop: [Int32] = []
-    /// Register storage held by the distinct-count sketches (sparse lists or dense arrays),
+    /// Storage held by the sketches (distinct-count registers, quantile levels, top-k counters),
     /// kept up to date as they grow, promote and are freed (so the state gauge costs O(1)).
-    @usableFromInline var hllBytes = 0
+    @usableFromInline var sketchBytes = 0
     /// True when some aggregate is sketch-backed.
     public let hasSketches: Bool
     /// True when every aggregate is mergeable.
@@ -138,7 +138,11 @@ public struct AccumulatorStore: Sendable {
                 // reset keeps the storage (and so the byte count) of a reused sketch
                 if fresh { slots[base + a.slot] = Double(takeHLL(precision: a.k)) } else { hlls[Int(slots[base + a.slot])].reset() }
             case .quantile:
-                if fresh { slots[base + a.slot] = Double(takeKLL(k: a.k)) } else { klls[Int(slots[base + a.slot])] = try! KLLSketch(k: a.k) }
+                if fresh { slots[base + a.slot] = Double(takeKLL(k: a.k)) } else {
+                    let h = Int(slots[base + a.slot])
+                    sketchBytes -= klls[h].storageBytes
+                    klls[h] = try! KLLSketch(k: a.k)
+                }
             case .topK:
                 if fresh { slots[base + a.slot] = Double(takeTop(capacity: a.capacity)) } else { tops[Int(slots[base + a.slot])].reset() }
             case .min, .max, .ewma, .sum: slots[base + a.slot] = 0; slots[base + a.slot + 1] = 0
@@ -149,8 +153,8 @@ public struct AccumulatorStore: Sendable {
         }
     }
 
-    /// Returns an entry's sketches to the pools (call when the entry is freed); distinct-count
-    /// sketches free their storage there. An entry reused after this needs `reset(fresh: true)`.
+    /// Returns an entry's sketches to the pools (call when the entry is freed), freeing their
+    /// storage: a pooled sketch is empty and small. An entry reused after this needs `reset(fresh: true)`.
     @usableFromInline
     mutating func release(_ e: Int32) {
         guard hasSketches else { return }
@@ -158,9 +162,9 @@ public struct AccumulatorStore: Sendable {
         for a in aggs {
             let h = Int32(slots[base + a.slot])
             switch a.op {
-            case .distinct: hllBytes -= hlls[Int(h)].storageBytes; hlls[Int(h)].clear(); freeHLL.append(h)
-            case .quantile: klls[Int(h)] = try! KLLSketch(k: a.k); freeKLL.append(h)
-            case .topK: tops[Int(h)].reset(); freeTop.append(h)
+            case .distinct: sketchBytes -= hlls[Int(h)].storageBytes; hlls[Int(h)].clear(); freeHLL.append(h)
+            case .quantile: sketchBytes -= klls[Int(h)].storageBytes; klls[Int(h)] = try! KLLSketch(k: a.k); freeKLL.append(h)
+            case .topK: sketchBytes -= tops[Int(h)].storageBytes; tops[Int(h)] = try! SpaceSaving(capacity: a.capacity); freeTop.append(h)
             default: break
             }
         }
@@ -177,5 +181,11 @@ public struct AccumulatorStore: Sendable {
     mutating func takeTop(capacity: Int) -> Int32 {
         if let h = freeTop.last, tops[Int(h)].capacity == capacity { freeTop.removeLast(); return h }
         tops.append(try! SpaceSaving(capacity: capacity)); return Int32(tops.count - 1)
+    }
+
+    /// Re-counts ``sketchBytes`` from the sketches (after a restore). O(sketches).
+    mutating func recountSketchBytes() {
+        sketchBytes = hlls.reduce(0) { $0 + $1.storageBytes } + klls.reduce(0) { $0 + $1.storageBytes }
+            + tops.reduce(0) { $0 + $1.storageBytes }
     }
 }

@@ -20,11 +20,11 @@ extension AccumulatorStore {
         guard slots.count % stride == 0 else { throw .invalidValue(field: "AccumulatorStore.slots", detail: "not a multiple of stride") }
         let nh = try r.readCount(field: "hlls", limit: r.remaining)
         hlls = []; for _ in 0..<nh { hlls.append(try HyperLogLog(deserializing: &r)) }
-        hllBytes = hlls.reduce(0) { $0 + $1.storageBytes }
         let nk = try r.readCount(field: "klls", limit: r.remaining)
         klls = []; for _ in 0..<nk { klls.append(try KLLSketch(deserializing: &r)) }
         let nt = try r.readCount(field: "tops", limit: r.remaining)
         tops = []; for _ in 0..<nt { tops.append(try SpaceSaving(deserializing: &r)) }
+        recountSketchBytes()
         freeHLL = Array(try r.readInt32s("freeHLL")); freeKLL = Array(try r.readInt32s("freeKLL")); freeTop = Array(try r.readInt32s("freeTop"))
         // sketch handles must point into the pools
         for e in 0..<(slots.count / stride) {

@@ -142,7 +142,7 @@ public struct WindowOperator: Sendable {
     /// Approximate bytes of state held (slots, sketches, entry metadata, keys, timers).
     public var stateBytes: Int {
         let entries = ents.count
-        return entries * (store.bytesPerEntry + 8 + 8 + 4 + 4 + 4 + 1 + 4) + store.distinctSketchBytes
+        return entries * (store.bytesPerEntry + 8 + 8 + 4 + 4 + 4 + 1 + 4) + store.sketchStorageBytes
             + keys.memoryBytes + keyHead.count * 8 + timers.items.count * 24 + stored.count * 8
     }
 

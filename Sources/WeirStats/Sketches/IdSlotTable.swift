@@ -1,23 +1,42 @@
-/// A fixed-size open-addressing map from `Int32` ids to small non-negative slots (linear probing,
+/// A growable open-addressing map from `Int32` ids to small non-negative slots (linear probing,
 /// Fibonacci hashing, backward-shift deletion; load factor ≤ 1/2). Used by ``SpaceSaving`` instead of
 /// `Dictionary`, whose per-process-seeded SipHash dominates the update cost.
-/// - Complexity: O(1) expected per operation; never allocates after `init`.
+///
+/// It starts with 8 cells and doubles when an insert would pass half full, so a summary of a
+/// few ids costs a few dozen bytes; `removeAll` keeps the size reached.
+/// - Complexity: O(1) expected per operation; allocates only when it grows (at most
+///   log2(entries / 4) times over its life).
 @usableFromInline
 struct IdSlotTable: Sendable {
     @usableFromInline var keys: [Int32]
     @usableFromInline var values: [Int32]  // -1 marks an empty cell
-    @usableFromInline let bits: UInt64
-    @usableFromInline let mask: Int
+    @usableFromInline var bits: UInt64
+    @usableFromInline var mask: Int
+    /// Ids stored.
+    @usableFromInline var count = 0
 
-    /// A table for at most `maxEntries` entries.
-    init(maxEntries: Int) {
-        var size = 8
-        var b: UInt64 = 3
-        while size < 2 * maxEntries { size <<= 1; b += 1 }
+    /// An empty table of 8 cells.
+    init() {
+        keys = [Int32](repeating: 0, count: 8)
+        values = [Int32](repeating: -1, count: 8)
+        bits = 3
+        mask = 7
+    }
+
+    /// Bytes of storage held.
+    var storageBytes: Int { 8 * keys.count }
+
+    /// Doubles the table and re-inserts every id.
+    @usableFromInline
+    mutating func grow() {
+        let oldKeys = keys, oldValues = values
+        let size = 2 * keys.count
         keys = [Int32](repeating: 0, count: size)
         values = [Int32](repeating: -1, count: size)
-        bits = b
+        bits += 1
         mask = size - 1
+        count = 0
+        for i in oldValues.indices where oldValues[i] >= 0 { set(oldKeys[i], Int(oldValues[i])) }
     }
 
     @inlinable @inline(__always)
@@ -42,6 +61,14 @@ struct IdSlotTable: Sendable {
     mutating func set(_ id: Int32, _ slot: Int) {
         var i = home(id)
         while values[i] >= 0 && keys[i] != id { i = (i &+ 1) & mask }
+        if values[i] < 0 {
+            if 2 * (count + 1) > keys.count {
+                grow()
+                set(id, slot)
+                return
+            }
+            count += 1
+        }
         keys[i] = id
         values[i] = Int32(truncatingIfNeeded: slot)
     }
@@ -68,9 +95,11 @@ struct IdSlotTable: Sendable {
             i = j
         }
         values[i] = -1
+        count -= 1
     }
 
     mutating func removeAll() {
         for i in values.indices { values[i] = -1 }
+        count = 0
     }
 }

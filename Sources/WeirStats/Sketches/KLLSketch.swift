@@ -18,7 +18,8 @@ import Darwin
 ///
 /// NaN is not inserted (counted in ``nanCount``); ±Inf are ordinary values.
 /// - Complexity: `insert` amortised O(log k) and allocation-free once the level arrays have grown
-///   (they grow O(log(n/k)) times over the sketch's life); memory O(k + log n) doubles;
+///   (they grow O(log k + log(n/k)) times over the sketch's life, from empty); memory
+///   O(min(n, k) + log n) doubles;
 ///   `quantile` O(s log s) for s retained items (use ``sortedView()`` for many queries).
 public struct KLLSketch: Sendable, Equatable {
     /// Size parameter (8...65535); larger is more accurate.
@@ -44,12 +45,12 @@ public struct KLLSketch: Sendable, Equatable {
             throw .invalidParameter(name: "k", detail: "\(k) not in 8...65535")
         }
         self.k = k
+        // level 0 and the scratch grow with the items (a sketch of a few values costs a few
+        // doubles, not k): keyed windows hold many small sketches
         levels = [[]]
-        levels[0].reserveCapacity(k)
         retained = 0
         rng = SplitMix64(seed: seed)
         scratch = []
-        scratch.reserveCapacity(k)
         count_ = 0
         nanCount_ = 0
         minValue = .infinity
@@ -66,6 +67,9 @@ public struct KLLSketch: Sendable, Equatable {
     public var isEmpty: Bool { count == 0 }
     /// Items currently retained.
     public var retainedCount: Int { retained }
+
+    /// Bytes of storage held by the levels and the compaction scratch.
+    public var storageBytes: Int { 8 * (levels.reduce(scratch.capacity) { $0 + $1.capacity }) }
 
     /// The 99%-confidence normalised rank error for this `k`: `2.296 / k^0.9723`.
     public var rankErrorBound: Double { Self.rankErrorBound(k: k) }
@@ -290,7 +294,6 @@ extension KLLSketch: ByteSerializable {
             let (sum, o2) = weight.addingReportingOverflow(w)
             guard !o1, !o2 else { throw .invalidValue(field: "KLLSketch.level\(h)", detail: "weight overflow") }
             weight = sum
-            lv.reserveCapacity(Swift.max(lv.count, k))
             levels.append(lv)
         }
         guard weight == count_, count_ >= 0, nanCount_ >= 0 else {
@@ -298,7 +301,6 @@ extension KLLSketch: ByteSerializable {
         }
         retained = r
         scratch = []
-        scratch.reserveCapacity(k)
         capacityTotal = 0
         capacityTotal = computeTotalCapacity()
     }

@@ -3,13 +3,14 @@
 /// Keeps at most `capacity` counters. A tracked id's `count` over-estimates its true frequency
 /// by at most its `error` (so `count - error <= true <= count`), and every error is at most
 /// `total / capacity`. Any id with true frequency above `total / capacity` is tracked.
-/// Counters live in a binary min-heap keyed by count, with an id → heap-slot open-addressing table
-/// sized up front, so updates never allocate.
+/// Counters live in a binary min-heap keyed by count, with an id → heap-slot open-addressing table;
+/// both grow with the ids tracked (up to `capacity`), so a summary of a few ids is small and
+/// updates allocate only while it grows.
 ///
 /// Merging follows Agarwal et al. 2012 (mergeable summaries): a missing id counts as the other
 /// summary's minimum (when that summary is full), added to both count and error; the largest
 /// `capacity` counters are kept. Bounds hold for the merged stream.
-/// - Complexity: `insert` O(log capacity), allocation-free; `top(_:)` O(c log c).
+/// - Complexity: `insert` O(log capacity), allocation-free once grown; `top(_:)` O(c log c).
 public struct SpaceSaving: Sendable, Equatable {
     /// One tracked id with its estimated count and over-estimation bound.
     public struct Item: Sendable, Equatable {
@@ -42,11 +43,13 @@ public struct SpaceSaving: Sendable, Equatable {
         }
         self.capacity = capacity
         total_ = 0
-        ids = []; ids.reserveCapacity(capacity)
-        counts = []; counts.reserveCapacity(capacity)
-        errors = []; errors.reserveCapacity(capacity)
-        slot = IdSlotTable(maxEntries: capacity)
+        // storage grows with the ids tracked (up to `capacity`), not reserved up front
+        ids = []; counts = []; errors = []
+        slot = IdSlotTable()
     }
+
+    /// Bytes of storage held (counters and the id table); grows with the ids tracked.
+    public var storageBytes: Int { 20 * ids.capacity + slot.storageBytes }
 
     /// Number of tracked ids.
     public var trackedCount: Int { ids.count }
@@ -203,10 +206,10 @@ extension SpaceSaving: ByteSerializable {
         total_ = try reader.readInt()
         let n = Int(try reader.readUInt32())
         guard n <= cap else { throw .invalidValue(field: "SpaceSaving.count", detail: "\(n) > capacity \(cap)") }
-        ids = []; ids.reserveCapacity(cap)
-        counts = []; counts.reserveCapacity(cap)
-        errors = []; errors.reserveCapacity(cap)
-        slot = IdSlotTable(maxEntries: cap)
+        ids = []; ids.reserveCapacity(n)
+        counts = []; counts.reserveCapacity(n)
+        errors = []; errors.reserveCapacity(n)
+        slot = IdSlotTable()
         for i in 0..<n {
             let id = try reader.readInt32()
             let c = try reader.readInt()

@@ -75,10 +75,11 @@ func checkBounds(_ s: SpaceSaving, _ exact: [Int32: Int]) {
         #expect(throws: StatsError.self) { _ = try SpaceSaving(capacity: 0) }
     }
 
-    /// The id → slot table agrees with a Dictionary under random inserts, updates and removals.
+    /// The id → slot table agrees with a Dictionary under random inserts, updates and removals,
+    /// growing from 8 cells as ids arrive (and never past half full).
     @Test func idSlotTableMatchesDictionary() {
         var g = SplitMix64(seed: 12)
-        var table = IdSlotTable(maxEntries: 64)
+        var table = IdSlotTable()
         var oracle = [Int32: Int]()
         for step in 0..<50_000 {
             // ids drawn from a small range plus multiples of the table size, to force collisions
@@ -89,11 +90,33 @@ func checkBounds(_ s: SpaceSaving, _ exact: [Int32: Int]) {
                 let v = Int(g.next(below: 64))
                 table.set(id, v); oracle[id] = v
             }
+            #expect(table.count == oracle.count && 2 * table.count <= table.keys.count)
             if step % 991 == 0 || step == 49_999 {
                 for probe in -60..<25_700 where probe % 7 == 0 || oracle[Int32(probe)] != nil {
                     #expect(table.get(Int32(probe)) == oracle[Int32(probe)], "step \(step) id \(probe)")
                 }
             }
         }
+    }
+
+    /// A summary of a few ids holds a few counters, not `capacity` of them; it grows to track
+    /// up to `capacity` ids with the same answers as before.
+    @Test func storageGrowsWithTheIdsTracked() throws {
+        var s = try SpaceSaving(capacity: 1_000)
+        #expect(s.storageBytes <= 64)
+        for id in [3, 3, 5] as [Int32] { s.insert(id) }
+        #expect(s.storageBytes < 200, "\(s.storageBytes) bytes for 2 ids")
+        #expect(s.top(2).map(\.id) == [3, 5] && s.top(2).map(\.count) == [2, 1])
+        var g = SplitMix64(seed: 4)
+        var exact = [Int32: Int]()
+        for _ in 0..<20_000 {
+            let id = Int32(g.next(below: 900))
+            s.insert(id); exact[id, default: 0] += 1
+        }
+        exact[3, default: 0] += 2; exact[5, default: 0] += 1
+        // 900 + 2 ids fit in 1,000 counters: every count is exact
+        #expect(s.errorBound == 0 && s.trackedCount == exact.count)
+        for (id, c) in exact { #expect(s.item(id)?.count == c, "id \(id)") }
+        #expect(s.storageBytes >= 20 * exact.count)
     }
 }
