@@ -61,6 +61,19 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(spec.processing.guarantee == .atLeastOnce)
         #expect(spec.source.eventTimeFormat == .epochMillis)
         #expect(spec.model == nil && spec.drift == nil)
+        #expect(spec.state.memoryLimitBytes == nil)
+    }
+
+    @Test(arguments: [("512MiB", 536_870_912), ("2GiB", 2_147_483_648), ("800MB", 800_000_000), ("1.5GB", 1_500_000_000),
+                      ("64KiB", 65_536), ("1_000_000", 1_000_000)])
+    func memoryLimitSizes(_ text: String, _ bytes: Int) throws {
+        let spec = try TopologyLoader.parse("""
+            name: tiny
+            source: {topics: [in], event_time: ts}
+            schema: {ts: timestamp, x: double}
+            state: {memory_limit: \(text)}
+            """)
+        #expect(spec.state.memoryLimitBytes == bytes)
     }
 }
 

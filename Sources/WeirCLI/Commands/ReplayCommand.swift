@@ -43,6 +43,13 @@ struct ReplayCommand: ParsableCommand {
         if let m = pipeline.model {
             summary += "; prequential " + m.metricsSummary
         }
+        let rejected = pipeline.graph.windows.reduce(0) { $0 + $1.stats.rejectedKeyEvents }
+        if rejected > 0 {
+            summary += "; \(rejected) window updates of new keys refused (processing.max_keys"
+                + (pipeline.stateBudget.map { " or state.memory_limit: " + $0.summary } ?? "") + ")"
+        } else if let b = pipeline.stateBudget {
+            summary += "; " + b.summary
+        }
         FileHandle.standardError.write(Data((summary + "\n").utf8))
     }
 }

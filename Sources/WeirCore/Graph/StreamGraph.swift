@@ -16,6 +16,15 @@ public struct StreamGraph: Sendable {
     public internal(set) var decoder: RecordDecoder
     public internal(set) var watermarks: WatermarkTracker
     public internal(set) var windows: [WindowOperator]
+
+    /// Bytes of window state in use by live windows and keys, summed over the operators
+    /// (``WindowOperator/liveStateBytes``, each O(1)): what a memory budget compares.
+    public var windowStateBytesInUse: Int { windows.reduce(0) { $0 + $1.liveStateBytes } }
+
+    /// Lets every window operator add new keys, or refuses them (keys already held keep working).
+    public mutating func setAdmitsNewKeys(_ admit: Bool) {
+        for i in windows.indices where windows[i].admitsNewKeys != admit { windows[i].admitsNewKeys = admit }
+    }
     public let assembler: FeatureAssembler?
     public internal(set) var outputs: GraphOutputs
     let timeField: Int

@@ -254,6 +254,13 @@ public struct ByteInterner: Sendable {
     /// The bytes of a live id as a `String` (allocates; not for hot paths).
     public func string(of id: Int32) -> String { withBytes(of: id) { String(decoding: $0, as: UTF8.self) } }
 
+    /// Approximate bytes in use by live ids (table slots at the ≤ 1/2 load factor, metadata and
+    /// their arena cells); less than ``memoryBytes`` once ids were removed, since freed room is
+    /// reused before anything grows.
+    public var liveBytes: Int {
+        count * (2 * MemoryLayout<Slot>.stride + MemoryLayout<Meta>.stride) + max(0, arena.count - garbage - 16 * freeIds.count)
+    }
+
     /// Approximate heap bytes held.
     public var memoryBytes: Int {
         table.capacity * 16 + meta.capacity * 24 + arena.capacity + freeIds.capacity * 4

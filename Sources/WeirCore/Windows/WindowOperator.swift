@@ -19,7 +19,8 @@ public struct WindowOperator: Sendable {
         public var lateEvents = 0
         /// Per-window skips of events late for some (not all) of their hopping windows.
         public var lateWindowSkips = 0
-        /// Events of new keys rejected by the key limit.
+        /// Events of new keys rejected by the key limit or while new keys are refused
+        /// (``WindowOperator/admitsNewKeys``).
         public var rejectedKeyEvents = 0
         /// Result rows emitted.
         public var emitted = 0
@@ -139,6 +140,19 @@ public struct WindowOperator: Sendable {
     /// Number of live keys.
     public var keyCount: Int { keyField < 0 ? (liveWindows > 0 ? 1 : 0) : keys.count }
 
+    /// Whether a key not yet held may be added; false while the state is over its memory budget
+    /// (keys already held keep working). Set by the runtime; not part of snapshots.
+    public var admitsNewKeys = true
+
+    /// Approximate bytes of state in use by live windows and keys: what ``stateBytes`` would be
+    /// if the freed entries, keys and timers were given back. Freed room is reused before the
+    /// state grows, so this is what a memory budget compares (``stateBytes`` never shrinks below
+    /// its peak). O(1).
+    public var liveStateBytes: Int {
+        liveWindows * (store.bytesPerEntry + 8 + 8 + 4 + 4 + 4 + 1 + 4) + store.sketchStorageBytes
+            + keys.liveBytes + keys.count * 8 + timers.items.count * 24 + stored.count * 8
+    }
+
     /// Approximate bytes of state held (slots, sketches, entry metadata, keys, timers).
     public var stateBytes: Int {
         let entries = ents.count
@@ -212,7 +226,7 @@ public struct WindowOperator: Sendable {
     mutating func internKey(_ p: UnsafeRawPointer, _ n: Int, hash: UInt64? = nil) -> Int32? {
         let h = hash ?? weirHashBytes(p, n)
         if let id = keys.lookup(p, n, hash: h) { return id }
-        if keys.count >= spec.maxKeys { return nil }
+        if keys.count >= spec.maxKeys || !admitsNewKeys { return nil }
         let id = keys.insertNew(p, n, hash: h)
         while keyHead.count <= Int(id) { keyHead.append(-1); keyTail.append(-1) }
         keyHead[Int(id)] = -1; keyTail[Int(id)] = -1

@@ -311,6 +311,7 @@ public struct KafkaRunner {
             if firstInput == nil { firstInput = clock.now }
             let began = clock.now  // [ops]
             try pipeline.process(batch, topic: source, now: Self.nowMs(), into: &sink)
+            reportStateBudget(&pipeline)  // [ops]
             metrics?.batchProcessed(pipeline, events: batch.count, duration: clock.now - began)  // [ops]
             deadLetterLog.batchProcessed(pipeline, topic: source)  // [ops] rate-limited, with topic/partition/offset/field
             events += batch.count
@@ -660,6 +661,20 @@ public struct KafkaRunner {
             c.properties[name] = value
         }
         return c
+    }
+
+    /// Logs the window state's budget level changes and publishes the level (readiness).
+    func reportStateBudget(_ pipeline: inout Pipeline) {
+        for c in pipeline.takeStateBudgetChanges() {
+            let text = "window state \(c.bytes / 1_048_576) MiB of its \(c.limit / 1_048_576) MiB budget: \(c.from) → \(c.to)"
+            let metadata: Logger.Metadata = ["state_bytes": "\(c.bytes)", "limit_bytes": "\(c.limit)", "level": "\(c.to)"]
+            switch c.to {
+            case .refusingNewKeys: logger.error("\(text); events of new keys are not aggregated until it shrinks below 90%", metadata: metadata)
+            case .pressure where c.from == .normal: logger.warning("\(text)", metadata: metadata)
+            default: logger.info("\(text)", metadata: metadata)
+            }
+        }
+        if let b = pipeline.stateBudget { status?.setStateMemory(b) }
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -28,6 +28,9 @@ public final class RuntimeMetrics: @unchecked Sendable {
     private let windowKeys: [Gauge]
     private let windowOpen: [Gauge]
     private let windowBytes: [Gauge]
+    private let windowRejectedKeys: [Gauge]
+    /// The window state against its budget (`state.memory_limit`), when the topology sets one.
+    private let stateLimit: Gauge?, stateLevel: Gauge?
     private let scored: Counter
     private let labelled: Counter
     private let modelVersion: Gauge
@@ -89,6 +92,10 @@ public final class RuntimeMetrics: @unchecked Sendable {
         windowKeys = windowNames.map { Gauge(label: "weir_window_keys", dimensions: [t, ("window", $0)]) }
         windowOpen = windowNames.map { Gauge(label: "weir_window_open_windows", dimensions: [t, ("window", $0)]) }
         windowBytes = windowNames.map { Gauge(label: "weir_window_state_bytes", dimensions: [t, ("window", $0)]) }
+        windowRejectedKeys = windowNames.map { Gauge(label: "weir_window_rejected_key_events", dimensions: [t, ("window", $0)]) }
+        let budgeted = compiled.spec.state.memoryLimitBytes != nil
+        stateLimit = budgeted ? Gauge(label: "weir_state_memory_limit_bytes", dimensions: [t]) : nil
+        stateLevel = budgeted ? Gauge(label: "weir_state_memory_level", dimensions: [t]) : nil
         scored = Counter(label: "weir_model_scored_total", dimensions: [t])
         labelled = Counter(label: "weir_model_labelled_total", dimensions: [t])
         modelVersion = Gauge(label: "weir_model_version", dimensions: [t])
@@ -185,6 +192,11 @@ public final class RuntimeMetrics: @unchecked Sendable {
             windowKeys[w].record(windows[w].keyCount)
             windowOpen[w].record(windows[w].liveWindows)
             windowBytes[w].record(windows[w].stateBytes)
+            windowRejectedKeys[w].record(windows[w].stats.rejectedKeyEvents)
+        }
+        if let b = pipeline.stateBudget {
+            stateLimit?.record(b.limit)
+            stateLevel?.record(b.level.rawValue)
         }
         if let m = pipeline.model {
             modelVersion.record(m.version)

@@ -24,11 +24,15 @@ public final class RuntimeStatus: @unchecked Sendable {
         public var lastBrokerError: String?
         /// Standing by: another instance of the topology holds the lease (``InstanceLease``).
         public var standby = false
+        /// The window state against its memory budget (``StateBudget/summary``); nil without one.
+        public var stateMemory: String?
+        /// The state reached its budget: new keys are refused (not ready until it shrinks).
+        public var refusingNewKeys = false
 
         public init() {}
 
         /// Ready to serve traffic: partitions assigned, state restored and brokers reachable.
-        public var isReady: Bool { running && !assignedPartitions.isEmpty && stateRestored && brokerReachable }
+        public var isReady: Bool { running && !assignedPartitions.isEmpty && stateRestored && brokerReachable && !refusingNewKeys }
 
         /// Why the instance is not ready (empty when it is), one short phrase per missing condition.
         public var notReadyReasons: [String] {
@@ -38,6 +42,7 @@ public final class RuntimeStatus: @unchecked Sendable {
             if assignedPartitions.isEmpty { r.append("no partitions assigned") }
             if !stateRestored { r.append("state not restored") }
             if !brokerReachable { r.append("broker not reachable" + (lastBrokerError.map { ": \($0)" } ?? "")) }
+            if refusingNewKeys { r.append("state over its memory budget, new keys refused: " + (stateMemory ?? "")) }
             return r
         }
     }
@@ -77,4 +82,11 @@ public final class RuntimeStatus: @unchecked Sendable {
     }
 
     public func setLag(_ lag: [Int32: Int64]) { update { $0.lag = lag } }
+
+    public func setStateMemory(_ budget: StateBudget) {
+        update {
+            $0.stateMemory = budget.summary
+            $0.refusingNewKeys = budget.level == .refusingNewKeys
+        }
+    }
 }

@@ -60,6 +60,11 @@ public struct Pipeline: Sendable {
     /// Per ``OutputKind`` (by raw value): the topology's sink is enabled (`sinks.<kind>: null`
     /// disables one; its records are then neither built nor written, only counted).
     private let outputEnabled: [Bool]
+    /// The window state's memory budget (`state.memory_limit`); nil when the topology sets none.
+    public private(set) var stateBudget: StateBudget?
+    /// Budget level changes not yet taken by the runner (``takeStateBudgetChanges()``), oldest
+    /// first; at most 16 kept.
+    private var stateBudgetChanges: [StateBudget.Change] = []
 
     /// - Parameter partitions: how many source partitions the watermark spans.
     public init(compiled: CompiledTopology, partitions: Int = 1, now: Int64 = 0) throws {
@@ -97,12 +102,29 @@ public struct Pipeline: Sendable {
         drift = try c.spec.drift.map {
             try DriftStage(spec: $0, topologyName: c.spec.name, schema: schema, featureNames: featureNames)
         }
+        stateBudget = c.spec.state.memoryLimitBytes.map { StateBudget(limit: $0) }
+    }
+
+    /// Checks the window state against its budget (after each batch; O(windows)): refuses new
+    /// keys at the limit and admits them again below 90% of it.
+    private mutating func observeStateBudget() {
+        guard stateBudget != nil, let change = stateBudget!.observe(bytes: graph.windowStateBytesInUse) else { return }
+        graph.setAdmitsNewKeys(change.admitNewKeys)
+        if stateBudgetChanges.count == 16 { stateBudgetChanges.removeFirst() }
+        stateBudgetChanges.append(change)
+    }
+
+    /// The budget level changes since the last call, oldest first (for logs and status).
+    public mutating func takeStateBudgetChanges() -> [StateBudget.Change] {
+        defer { stateBudgetChanges.removeAll() }
+        return stateBudgetChanges
     }
 
     /// Processes one batch (e.g. one Kafka poll) read from `topic`, writing every output to `sink`.
     public mutating func process(_ batch: InputBatch, topic: String, now: Int64, into sink: inout some OutputSink) throws {
         try collectDriftJudgedInBackground(wait: false, into: &sink)
         graph.process(batch, now: now)
+        observeStateBudget()
         try emitDeadLetters(batch, topic: topic, into: &sink)
         try emitScores(topic: topic, now: now, into: &sink)
         // Outputs not caused by one event (windows fired by the batch) name its last record.

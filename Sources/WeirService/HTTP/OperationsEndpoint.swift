@@ -37,7 +37,8 @@ public enum OperationsEndpoint {
     }
 
     /// The `/readyz` body: `{"ready":bool,"reasons":[...],"assigned_partitions":[...],
-    /// "state_restored":bool,"broker_reachable":bool,"lag":{"partition":n}}`.
+    /// "state_restored":bool,"broker_reachable":bool,"state_memory":"…","lag":{"partition":n}}`
+    /// (`state_memory` only when the topology sets `state.memory_limit`).
     public static func readinessJSON(_ s: RuntimeStatus.Snapshot) -> String {
         var out = "{\"ready\":\(s.isReady),\"reasons\":["
         for (i, r) in s.notReadyReasons.enumerated() {
@@ -46,6 +47,7 @@ public enum OperationsEndpoint {
         }
         out += "],\"assigned_partitions\":[" + s.assignedPartitions.map(String.init).joined(separator: ",") + "]"
         out += ",\"state_restored\":\(s.stateRestored),\"broker_reachable\":\(s.brokerReachable)"
+        if let m = s.stateMemory { out += ",\"state_memory\":"; JSONText.appendString(m, to: &out) }
         out += ",\"lag\":{" + s.lag.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}}"
         return out
     }

@@ -105,6 +105,26 @@ struct NodeReader {
         return nil
     }
 
+    /// `512MiB`, `2GiB`, `800MB`, `1.5GB`, `64KiB`, or a whole number of bytes (binary units
+    /// KiB/MiB/GiB/TiB are powers of 1024, decimal KB/MB/GB/TB powers of 1000).
+    func byteSize(_ node: Node, _ what: String) -> Int? {
+        let hint = "a size like 512MiB, 2GiB or 800MB"
+        guard case .scalar(let s) = node else {
+            diags.error(node, "\(what) must be \(hint), got \(describe(node))")
+            return nil
+        }
+        let text = s.string.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "_", with: "")
+        if let v = Int(text), v > 0 { return v }
+        let units: [(String, Double)] = [("KiB", 1024), ("MiB", 1024 * 1024), ("GiB", 1024 * 1024 * 1024), ("TiB", 1024 * 1024 * 1024 * 1024),
+                                         ("KB", 1e3), ("MB", 1e6), ("GB", 1e9), ("TB", 1e12)]
+        for (suffix, mult) in units where text.hasSuffix(suffix) {
+            let num = text.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)
+            if let v = Double(num), v > 0, v.isFinite, v * mult < 9e18 { return Int(v * mult) }
+        }
+        diags.error(node, "\(what) must be \(hint), got '\(text)'")
+        return nil
+    }
+
     func list(_ node: Node, _ what: String) -> [Node]? {
         guard case .sequence(let seq) = node else {
             diags.error(node, "\(what) must be a list, got \(describe(node))")

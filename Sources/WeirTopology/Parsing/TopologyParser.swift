@@ -55,7 +55,7 @@ struct TopologyParser {
     let diags: DiagnosticCollector
     let reader: NodeReader
 
-    static let topKeys = ["name", "description", "source", "schema", "features", "model", "drift", "sinks", "processing"]
+    static let topKeys = ["name", "description", "source", "schema", "features", "model", "drift", "sinks", "processing", "state"]
 
     func parseTopology(_ root: Node) -> TopologySpec? {
         guard let entries = reader.mapping(root, "the topology", allowed: Self.topKeys) else { return nil }
@@ -68,6 +68,7 @@ struct TopologyParser {
         var drift: DriftDeclaration?
         var sinksNode: Node?
         var processing = ProcessingSpec(guarantee: .atLeastOnce, checkpointIntervalMs: 1000, maxKeys: 1_000_000)
+        var state = StateSpec()
         for (key, _, value) in entries {
             switch key {
             case "name": name = reader.identifier(value, "name")
@@ -79,6 +80,7 @@ struct TopologyParser {
             case "drift": drift = parseDrift(value)
             case "sinks": sinksNode = value
             case "processing": processing = parseProcessing(value) ?? processing
+            case "state": state = parseState(value) ?? state
             default: break
             }
         }
@@ -88,7 +90,7 @@ struct TopologyParser {
         guard let name, let source else { return nil }
         let sinks = parseSinks(sinksNode, defaults: SinksSpec.defaults(for: name))
         return TopologySpec(name: name, description: description, source: source, schema: schema, features: features,
-                            model: model, drift: drift, sinks: sinks, processing: processing, file: diags.file)
+                            model: model, drift: drift, sinks: sinks, processing: processing, state: state, file: diags.file)
     }
 
     // MARK: source
@@ -455,6 +457,16 @@ struct TopologyParser {
             }
         }
         return s
+    }
+
+    func parseState(_ node: Node) -> StateSpec? {
+        guard let e = reader.mapping(node, "state", allowed: ["memory_limit"]) else { return nil }
+        var st = StateSpec()
+        for (_, _, v) in e {
+            if reader.isNull(v) { continue }
+            st.memoryLimitBytes = reader.byteSize(v, "state.memory_limit") ?? st.memoryLimitBytes
+        }
+        return st
     }
 
     func parseProcessing(_ node: Node) -> ProcessingSpec? {

@@ -13,8 +13,30 @@ public struct TopologySpec: Sendable, Equatable {
     public var drift: DriftDeclaration?
     public var sinks: SinksSpec
     public var processing: ProcessingSpec
+    /// Limits on keyed state (`state:`).
+    public var state = StateSpec()
     /// The file the spec came from (for messages).
     public var file: String
+
+    public init(name: String, description: String?, source: SourceSpec, schema: [FieldDeclaration],
+                features: [FeatureDeclaration], model: ModelSpec?, drift: DriftDeclaration?, sinks: SinksSpec,
+                processing: ProcessingSpec, state: StateSpec = StateSpec(), file: String) {
+        self.name = name; self.description = description; self.source = source; self.schema = schema
+        self.features = features; self.model = model; self.drift = drift; self.sinks = sinks
+        self.processing = processing; self.state = state; self.file = file
+    }
+}
+
+/// Limits on keyed state (`state:` in a topology).
+///
+/// `memory_limit` is the budget for the window state in use (live windows, their sketches,
+/// keys and timers, summed over windows; freed room is reused before the state grows, so the
+/// held `weir_window_state_bytes` stays near the peak in use). Past 80% of it the run reports pressure; at 100% new keys
+/// are refused (their window features read 0, counted as rejected-key events) until the state
+/// falls below 90%; keys already held keep working. Nil: no budget (only `processing.max_keys`).
+public struct StateSpec: Sendable, Equatable {
+    public var memoryLimitBytes: Int?
+    public init(memoryLimitBytes: Int? = nil) { self.memoryLimitBytes = memoryLimitBytes }
 }
 
 /// A position in a topology file (1-based line and column).
