@@ -1,6 +1,8 @@
 // CheckpointBench (issue 8): the cost of checkpoints, without Kafka.
 //
-// For the fraud-contract and card-fraud topologies with 10,000 keys (users): the pipeline state
+// Usage: CheckpointBench [EVENTS [KEYS [ROUNDS]]] (default 200,000 events, 10,000 keys, 5 rounds;
+// StateBench runs it with 200,000 and 1,000,000 keys).
+// For the fraud-contract and card-fraud topologies with KEYS keys (users): the pipeline state
 // after N events, the time to take a checkpoint (state bytes, zero-run packing, chunk records),
 // its size raw and packed, and the time to restore it (assemble the records, unpack, restore a
 // fresh pipeline). The share of one core a 1 s checkpoint interval costs is time / 1 s.
@@ -11,8 +13,10 @@ import WeirCore
 import WeirRuntime
 import WeirTopology
 
-let keys = 10_000
-let events = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1]) ?? 200_000 : 200_000
+let args = CommandLine.arguments
+let events = args.count > 1 ? Int(args[1]) ?? 200_000 : 200_000
+let keys = args.count > 2 ? Int(args[2]) ?? 10_000 : 10_000
+let rounds = args.count > 3 ? Int(args[3]) ?? 5 : 5
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
@@ -41,7 +45,7 @@ func bench(_ name: String, _ compiled: CompiledTopology) throws {
 
     var best = (take: Double.infinity, encode: Double.infinity, restore: Double.infinity)
     var raw = 0, packed = 0, chunks = 0
-    for _ in 0..<5 {
+    for _ in 0..<rounds {
         var state: [UInt8] = []
         let take = measureSeconds { state = pipeline.checkpointState() }
         let c = Checkpoint(topology: compiled.spec.name, epoch: 1, owner: "bench", sourceTopic: "events", offsets: offsets, state: state)
