@@ -24,22 +24,28 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: [.customLong("keys"), .customLong("users")],
             help: "Number of distinct keys (card-fraud users; the topology's key field). --users is the older name.")
     var keys = 2_000
+    @Option(help: "Events per second of event time (default 100, one every 10 ms; with --topology at most 1000). A higher rate puts more keys in each window.")
+    var rate = 100.0
     @Option(help: "Output file (default: stdout).") var output: String?
 
     func validate() throws {
         guard count >= 0 else { throw ValidationError("--count must not be negative") }
         guard keys >= 1 else { throw ValidationError("--keys must be at least 1") }
         if let d = driftAt, d < 0 { throw ValidationError("--drift-at must not be negative") }
+        guard rate > 0, rate.isFinite else { throw ValidationError("--rate must be positive") }
+        if topology != nil && rate > 1000 { throw ValidationError("--rate above 1000 needs the card-fraud generator (no --topology)") }
     }
 
     func run() throws {
         let event: (Int) -> String
         if let topology {
             let spec = try loadTopology(topology).spec
-            let gen = SchemaEventGenerator(spec: spec, seed: seed, driftAt: driftAt, shift: shift, keys: keys)
+            let gen = SchemaEventGenerator(spec: spec, seed: seed, driftAt: driftAt, shift: shift, keys: keys,
+                                           stepMs: Int64((1000 / rate).rounded()))
             event = gen.event
         } else {
-            let gen = CardFraudGenerator(seed: seed, users: keys, driftAt: driftAt)
+            var gen = CardFraudGenerator(seed: seed, users: keys, driftAt: driftAt)
+            gen.eventsPerSecond = rate
             event = gen.event
         }
         let out: FileHandle

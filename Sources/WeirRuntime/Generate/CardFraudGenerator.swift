@@ -19,6 +19,8 @@ public struct CardFraudGenerator: Sendable {
     public var labelRate: Double
     /// Event time of event 0 (epoch ms); each event is 10 ms later, with up to 1.5 s of disorder.
     public var startTime: Int64
+    /// Events per second of event time (default 100: one every 10 ms).
+    public var eventsPerSecond: Double = 100
 
     public static let merchants = ["grocery", "fuel", "restaurant", "travel", "electronics", "fashion", "pharmacy", "entertainment"]
     public static let newMerchants = ["crypto", "gift_cards"]
@@ -39,7 +41,7 @@ public struct CardFraudGenerator: Sendable {
     public func event(_ i: Int) -> String {
         var rng = SplitMix64(seed: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
         let drifted = driftAt.map { i >= $0 } ?? false
-        let ts = startTime + Int64(i) * 10 - Int64(rng.next() % 1500)
+        let ts = startTime + Int64(Double(i) * 1000 / eventsPerSecond) - Int64(rng.next() % 1500)
         let user = "u\(rng.next() % UInt64(users))"
         var amount = exp(3.4 + 0.7 * rng.gaussian())
         if drifted { amount *= amountShift }
