@@ -62,6 +62,21 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(spec.source.eventTimeFormat == .epochMillis)
         #expect(spec.model == nil && spec.drift == nil)
     }
+
+    @Test func scoreWarmupLabelsIsReadWithADefault() throws {
+        let base = """
+            name: tiny
+            source: {topics: [in], event_time: ts}
+            schema: {ts: timestamp, x: double}
+            drift:
+              monitors: [x]
+
+            """
+        #expect(try TopologyLoader.parse(base).drift?.scoreWarmupLabels == DriftDeclaration.defaultScoreWarmupLabels)
+        #expect(DriftDeclaration.defaultScoreWarmupLabels == 1_000)
+        #expect(try TopologyLoader.parse(base + "  score_warmup_labels: 250\n").drift?.scoreWarmupLabels == 250)
+        #expect(try TopologyLoader.parse(base + "  score_warmup_labels: 0\n").drift?.scoreWarmupLabels == 0)
+    }
 }
 
 /// Each file in Broken/ declares the diagnostics it must produce in `# expect: LINE:COL: message`

@@ -9,6 +9,8 @@ struct WindowAccumulator: Sendable {
     @usableFromInline var quality = QualityCounters()
     @usableFromInline var sample: ReservoirSample
     @usableFromInline var categories = CategoryCounts()
+    /// The window's model inputs (score monitors under a fixed model only).
+    @usableFromInline var inputs: InputSample?
 
     init(start: Int64, end: Int64, cap: Int, seed: UInt64) throws(StatsError) {
         self.start = start
@@ -22,6 +24,7 @@ struct WindowAccumulator: Sendable {
         quality.reset()
         sample.reset()
         categories.reset()
+        inputs?.reset()
     }
 
     @inlinable @inline(__always)

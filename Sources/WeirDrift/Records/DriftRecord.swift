@@ -68,6 +68,19 @@ public enum UndefinedReason: String, Sendable, Equatable {
     case emptyReference = "empty_reference"
     /// No reference yet (first window of a rolling reference; time-range reference not closed).
     case noReference = "no_reference"
+    /// A score monitor under a fixed model (``RescoringConfig``) whose model has learned from fewer
+    /// labels than the warm-up.
+    case modelWarmUp = "model_warm_up"
+}
+
+/// The model state that scored both a window's inputs and its reference inputs (a score monitor
+/// with ``RescoringConfig``), written as `scored_by`.
+public struct ScoringState: Sendable, Equatable {
+    /// The champion's version (grows by one at each promotion).
+    public var modelVersion: Int
+    /// Labels the champion has learned from.
+    public var labelsLearned: Int
+    public init(modelVersion: Int, labelsLearned: Int) { self.modelVersion = modelVersion; self.labelsLearned = labelsLearned }
 }
 
 /// How the window's values were sampled (`sampling` object).
@@ -116,15 +129,19 @@ public struct DriftRecord: Sendable, Equatable {
     public var driftReasons: [String]
     public var quality: QualityFigures
     public var sampling: SamplingInfo
+    /// The model state that scored this window and its reference (score monitors under a fixed
+    /// model, ``RescoringConfig``); nil for values judged as fed.
+    public var scoredBy: ScoringState?
 
     public init(feature: String, kind: FieldKind, window: Int, windowType: WindowType, windowStart: Int64,
                 windowEnd: Int64, reference: ReferenceInfo, nReference: Int, nCurrent: Int,
                 statistics: WindowStatistics, drifted: Bool = false, driftReasons: [String] = [],
-                quality: QualityFigures, sampling: SamplingInfo) {
+                quality: QualityFigures, sampling: SamplingInfo, scoredBy: ScoringState? = nil) {
         self.feature = feature; self.kind = kind; self.window = window; self.windowType = windowType
         self.windowStart = windowStart; self.windowEnd = windowEnd; self.reference = reference
         self.nReference = nReference; self.nCurrent = nCurrent; self.statistics = statistics
         self.drifted = drifted; self.driftReasons = driftReasons; self.quality = quality; self.sampling = sampling
+        self.scoredBy = scoredBy
     }
 
     public var numeric: NumericStatistics? { if case .numeric(let s) = statistics { return s }; return nil }
@@ -174,6 +191,14 @@ public struct DriftRecord: Sendable, Equatable {
         w.field("kept", sampling.kept)
         w.field("sampled", sampling.sampled)
         w.endObject()
+        if let s = scoredBy {
+            w.beginObject("scored_by")
+            w.field("model_version", s.modelVersion)
+            w.field("labels_learned", s.labelsLearned)
+            w.endObject()
+        } else {
+            w.field("scored_by", Optional<Int>.none)
+        }
         reference.write(into: &w)
         w.endObject()
         return w.text

@@ -203,6 +203,11 @@ public struct DriftDeclaration: Sendable, Equatable {
     public var sampleCap: Int
     public var monitors: [Monitor]
     public var gate: GateSpec
+    /// The `score` monitor judges no window before the model has learned from this many labels
+    /// (`drift.score_warmup_labels`).
+    public var scoreWarmupLabels: Int = DriftDeclaration.defaultScoreWarmupLabels
+    /// Default of ``scoreWarmupLabels``.
+    public static let defaultScoreWarmupLabels = 1_000
     public var location: SourceLocation?
 }
 

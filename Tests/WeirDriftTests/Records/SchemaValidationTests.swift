@@ -42,6 +42,16 @@ import WeirTestSupport
         var skm = try FieldMonitor(sk)
         skm.feedAll((0..<5_100).map { Double($0 % 97) })
         lines += (roll.drainRecords() + skm.drainRecords()).map { $0.json() }
+        // a score monitor under a fixed model: a warm-up window, then a judged one (scored_by)
+        var sc = try FieldMonitor(MonitorConfig(feature: "score", window: .count(200), reference: .firstEvents(500),
+                                                rescoring: RescoringConfig(dimension: 2, warmupLabels: 800)))
+        for i in 0..<900 {
+            [g.nextGaussian(), Double(i % 5)].withUnsafeBufferPointer { sc.feed(score: 0.5, inputs: $0) }
+            sc.scoreAwaitingWindows(by: ScoringState(modelVersion: 2, labelsLearned: i)) { 1 / (1 + exp(-$0[0] - $0[1])) }
+            lines += sc.drainRecords().map { $0.json() }
+        }
+        #expect(lines.contains { $0.contains("\"undefined_reason\":\"model_warm_up\"") })
+        #expect(lines.contains { $0.contains("\"scored_by\":{\"model_version\":2,\"labels_learned\":899}") })
         let (status, output) = try validateWithSchemas(lines, name: "all")
         #expect(status == 0, "\(output)")
         #expect(output.contains("ok \(lines.count)"))
