@@ -24,6 +24,7 @@ extension FieldMonitor {
         var cap: Int? = nil
         var seen = 0
         var rollingNext: FieldReference?
+        var histogram: DriftHistogram?
         switch config.kind {
         case .numeric:
             cap = config.sampleCap
@@ -53,6 +54,7 @@ extension FieldMonitor {
                     stats = .undefined(.emptyCurrent)
                 } else if let c = try? ref.compare(sortedCurrent: scratch, options: config.options) {
                     stats = .numeric(NumericStatistics(c))
+                    histogram = DriftHistogram(reference: ref, sortedCurrent: scratch)
                 } else {
                     stats = .undefined(.emptyCurrent)
                 }
@@ -72,10 +74,10 @@ extension FieldMonitor {
                                                                 psiFloor: config.options.psiFloor,
                                                                 jsBase: config.options.jsBase) {
                     let names = categoryNames
-                    stats = .categorical(CategoricalStatistics(c, name: { id in
-                        id >= 0 && Int(id) < names.count ? names[Int(id)] : String(id)
-                    }))
+                    let name = { (id: Int32) in id >= 0 && Int(id) < names.count ? names[Int(id)] : String(id) }
+                    stats = .categorical(CategoricalStatistics(c, name: name))
                     newCategories = c.newCategories.count
+                    histogram = DriftHistogram(reference: ref, current: w.categories, name: name)
                     quality.newCategory = c.newCategoryValueCount
                 } else {
                     stats = .undefined(.emptyCurrent)
@@ -96,7 +98,8 @@ extension FieldMonitor {
             windowStart: w.start, windowEnd: w.end, reference: info, nReference: nReference,
             nCurrent: nCurrent, statistics: stats, drifted: verdict.isDrifted, driftReasons: verdict.reasons,
             quality: QualityFigures(quality, newCategories: newCategories, deadLetters: deadLetters ?? pendingDeadLetters),
-            sampling: SamplingInfo(cap: cap, seen: seen, kept: nCurrent), scoredBy: rescored?.state)
+            sampling: SamplingInfo(cap: cap, seen: seen, kept: nCurrent), scoredBy: rescored?.state,
+            firstEventTime: w.eventTimeSpan?.first, lastEventTime: w.eventTimeSpan?.last, histogram: histogram)
         if deadLetters == nil { pendingDeadLetters = 0 }
         if isRolling {
             reference = rollingNext ?? .empty(config.kind)
@@ -108,3 +111,4 @@ extension FieldMonitor {
         return rec
     }
 }
+

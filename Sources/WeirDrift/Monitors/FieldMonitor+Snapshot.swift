@@ -8,9 +8,10 @@ extension WindowAccumulator {
         categories.serialize(into: &w)
         w.write(inputs != nil)
         inputs?.serialize(into: &w)
+        w.write(firstEventTime); w.write(lastEventTime)
     }
 
-    /// `version`: of the enclosing ``FieldMonitor`` snapshot (1 had no inputs).
+    /// `version`: of the enclosing ``FieldMonitor`` snapshot (1 had no inputs, 1 and 2 no event-time span).
     init(deserializing r: inout ByteReader, version: UInt16) throws(SerializationError) {
         start = try r.readInt64()
         end = try r.readInt64()
@@ -18,6 +19,10 @@ extension WindowAccumulator {
         sample = try ReservoirSample(deserializing: &r)
         categories = try CategoryCounts(deserializing: &r)
         if version >= 2, try r.readBool() { inputs = try InputSample(deserializing: &r) }
+        if version >= 3 {
+            firstEventTime = try r.readInt64()
+            lastEventTime = try r.readInt64()
+        }
     }
 }
 
@@ -55,14 +60,14 @@ extension ReferenceBuilder: ByteSerializable {
 }
 
 extension FieldMonitor {
-    /// The monitor's state as bytes (tag "WFMN", version 2): reference or reference builder, open
-    /// windows (quality, reservoir with its random state, category counts, model inputs), counters
+    /// The monitor's state as bytes (tag "WFMN", version 3): reference or reference builder, open
+    /// windows (quality, reservoir with its random state, category counts, model inputs, event-time span), counters
     /// and watermark; with rescoring, the reference inputs and the windows awaiting their scores.
     /// Records not yet drained are **not** included: call ``drainRecords()`` first.
     /// Restoring with the same config and continuing gives the same records as never stopping.
     public func snapshot() -> [UInt8] {
         var w = ByteWriter()
-        w.writeHeader(tag: "WFMN", version: 2)
+        w.writeHeader(tag: "WFMN", version: 3)
         w.write(config.feature)
         w.write(UInt8(kind == .numeric ? 0 : 1))
         w.write(reference != nil); reference?.serialize(into: &w)
@@ -97,7 +102,7 @@ extension FieldMonitor {
             throw .invalidValue(field: "FieldMonitor.config", detail: "\(error)")
         }
         var r = ByteReader(bytes)
-        let version = try r.readHeader(tag: "WFMN", supportedVersions: 1...2)
+        let version = try r.readHeader(tag: "WFMN", supportedVersions: 1...3)
         let feature = try r.readString(field: "FieldMonitor.feature")
         let k = try r.readUInt8()
         guard feature == config.feature, k == (config.kind == .numeric ? 0 : 1) else {

@@ -200,6 +200,7 @@ public struct FieldMonitor: Sendable {
     mutating func ingest(_ v: MonitoredValue, _ t: Int64?) {
         if referenceMode == 0 && countWindow > 0 {
             current.add(v, kind: kind, range: validRange)
+            if let t { current.noteEventTime(t) }
             eventsInWindow &+= 1
             if eventsInWindow >= countWindow { closeCountWindow() }
         } else {
@@ -238,6 +239,7 @@ public struct FieldMonitor: Sendable {
         }
         if countWindow > 0 {
             current.add(v, kind: kind, range: validRange)
+            if let t { current.noteEventTime(t) }
             if let inputs { current.inputs?.add(inputs) }
             eventsInWindow += 1
             if eventsInWindow >= countWindow { closeCountWindow() }
@@ -254,6 +256,7 @@ public struct FieldMonitor: Sendable {
         if o1 || o2 || e <= watermark || e <= forceClosedThrough { lateEvents += 1; return }
         guard let i = openWindowIndex(start: s, end: e) else { lateEvents += 1; return }
         open[i].add(v, kind: kind, range: validRange)
+        open[i].noteEventTime(t)
         if let inputs { open[i].inputs?.add(inputs) }
     }
 

@@ -11,6 +11,9 @@ struct WindowAccumulator: Sendable {
     @usableFromInline var categories = CategoryCounts()
     /// The window's model inputs (score monitors under a fixed model only).
     @usableFromInline var inputs: InputSample?
+    /// Earliest and latest event time fed to the window (`.max`/`.min` when none had one).
+    @usableFromInline var firstEventTime = Int64.max
+    @usableFromInline var lastEventTime = Int64.min
 
     init(start: Int64, end: Int64, cap: Int, seed: UInt64) throws(StatsError) {
         self.start = start
@@ -25,6 +28,20 @@ struct WindowAccumulator: Sendable {
         sample.reset()
         categories.reset()
         inputs?.reset()
+        firstEventTime = .max
+        lastEventTime = .min
+    }
+
+    /// Widens the window's event-time span to `t` (ms).
+    @inlinable @inline(__always)
+    mutating func noteEventTime(_ t: Int64) {
+        if t < firstEventTime { firstEventTime = t }
+        if t > lastEventTime { lastEventTime = t }
+    }
+
+    /// `[first, last]` event time of the window's events, nil when none had one.
+    var eventTimeSpan: (first: Int64, last: Int64)? {
+        firstEventTime <= lastEventTime ? (firstEventTime, lastEventTime) : nil
     }
 
     @inlinable @inline(__always)

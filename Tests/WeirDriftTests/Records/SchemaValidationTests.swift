@@ -67,6 +67,10 @@ import WeirTestSupport
             good.replacingOccurrences(of: "\"n_current\":1000,", with: ""),                // missing field
             good.replacingOccurrences(of: "\"kind\":\"numeric\"", with: "\"kind\":\"categorical\""),  // wrong keys
             good.replacingOccurrences(of: "\"undefined_reason\":null", with: "\"undefined_reason\":\"empty_current\""),
+            good.replacingOccurrences(of: "\"current\":[0.5,0.5]", with: "\"current\":[1.5,0.5]"),   // share > 1
+            good.replacingOccurrences(of: ",\"current\":[0.5,0.5]", with: ""),                     // histogram without current
+            good.replacingOccurrences(of: "\"first_event_time\":null", with: "\"first_event_time\":\"x\""),
+            good.replacingOccurrences(of: "\"scored_by\":null", with: "\"scored_by\":{\"model_version\":1}"),
         ]
         for (i, b) in broken.enumerated() {
             #expect(b != good)

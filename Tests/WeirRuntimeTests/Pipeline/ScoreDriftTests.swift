@@ -74,5 +74,19 @@ import WeirTopology
         let drift = try Self.lines(out + "/drift.jsonl")
         let before = drift.filter { ($0["window"] as! Int) < changeWindow && $0["drifted"] as? Bool == true }
         #expect(before.isEmpty, "\(before.map { ($0["feature"]!, $0["window"]!) })")
+        // Plottable: every record has its event-time span (the generator's clock: event i at
+        // start + 10·i ms, up to 1.5 s early) and its bins' shares, each summing to 1.
+        #expect(drift.count == 32)
+        for r in drift {
+            let first = try #require(r["first_event_time"] as? Int64), last = try #require(r["last_event_time"] as? Int64)
+            let w = r["window"] as! Int
+            let start = 1_700_000_000_000 + Int64(20_000 + w * 5_000) * 10
+            #expect(first >= start - 1_500 && first <= last && last < start + 50_000, "\(r)")
+            let h = try #require(r["histogram"] as? [String: Any])
+            for side in ["reference", "current"] {
+                let shares = try #require(h[side] as? [Double])
+                #expect(abs(shares.reduce(0, +) - 1) < 1e-9, "\(side): \(shares)")
+            }
+        }
     }
 }
