@@ -74,7 +74,9 @@ extension FieldMonitor {
                                                                 psiFloor: config.options.psiFloor,
                                                                 jsBase: config.options.jsBase) {
                     let names = categoryNames
-                    let name = { (id: Int32) in id >= 0 && Int(id) < names.count ? names[Int(id)] : String(id) }
+                    let name = { (id: Int32) in
+                        id == Self.overflowCategory ? Self.overflowCategoryName : id >= 0 && Int(id) < names.count ? names[Int(id)] : String(id)
+                    }
                     stats = .categorical(CategoricalStatistics(c, name: name))
                     newCategories = c.newCategories.count
                     histogram = DriftHistogram(reference: ref, current: w.categories, name: name)
@@ -97,7 +99,8 @@ extension FieldMonitor {
             feature: config.feature, kind: config.kind, window: index, windowType: windowType,
             windowStart: w.start, windowEnd: w.end, reference: info, nReference: nReference,
             nCurrent: nCurrent, statistics: stats, drifted: verdict.isDrifted, driftReasons: verdict.reasons,
-            quality: QualityFigures(quality, newCategories: newCategories, deadLetters: deadLetters ?? pendingDeadLetters),
+            quality: QualityFigures(quality, newCategories: newCategories, deadLetters: deadLetters ?? pendingDeadLetters,
+                                    categoryOverflow: w.categoryOverflow),
             sampling: SamplingInfo(cap: cap, seen: seen, kept: nCurrent), scoredBy: rescored?.state,
             firstEventTime: w.eventTimeSpan?.first, lastEventTime: w.eventTimeSpan?.last, histogram: histogram)
         if deadLetters == nil { pendingDeadLetters = 0 }

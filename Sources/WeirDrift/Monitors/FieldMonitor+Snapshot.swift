@@ -9,9 +9,11 @@ extension WindowAccumulator {
         w.write(inputs != nil)
         inputs?.serialize(into: &w)
         w.write(firstEventTime); w.write(lastEventTime)
+        w.write(categoryOverflow)
     }
 
-    /// `version`: of the enclosing ``FieldMonitor`` snapshot (1 had no inputs, 1 and 2 no event-time span).
+    /// `version`: of the enclosing ``FieldMonitor`` snapshot (1 had no inputs, 1 and 2 no event-time
+    /// span, 1–3 no overflow count).
     init(deserializing r: inout ByteReader, version: UInt16) throws(SerializationError) {
         start = try r.readInt64()
         end = try r.readInt64()
@@ -23,6 +25,7 @@ extension WindowAccumulator {
             firstEventTime = try r.readInt64()
             lastEventTime = try r.readInt64()
         }
+        if version >= 4 { categoryOverflow = try r.readInt() }
     }
 }
 
@@ -60,14 +63,15 @@ extension ReferenceBuilder: ByteSerializable {
 }
 
 extension FieldMonitor {
-    /// The monitor's state as bytes (tag "WFMN", version 3): reference or reference builder, open
-    /// windows (quality, reservoir with its random state, category counts, model inputs, event-time span), counters
+    /// The monitor's state as bytes (tag "WFMN", version 4): reference or reference builder, open
+    /// windows (quality, reservoir with its random state, category counts, model inputs, event-time
+    /// span, overflow count), which categories are kept (the cap), counters
     /// and watermark; with rescoring, the reference inputs and the windows awaiting their scores.
     /// Records not yet drained are **not** included: call ``drainRecords()`` first.
     /// Restoring with the same config and continuing gives the same records as never stopping.
     public func snapshot() -> [UInt8] {
         var w = ByteWriter()
-        w.writeHeader(tag: "WFMN", version: 3)
+        w.writeHeader(tag: "WFMN", version: 4)
         w.write(config.feature)
         w.write(UInt8(kind == .numeric ? 0 : 1))
         w.write(reference != nil); reference?.serialize(into: &w)
@@ -91,6 +95,10 @@ extension FieldMonitor {
             w.write(UInt8(a.windowType == .count ? 0 : 1))
             w.write(a.deadLetters)
         }
+        w.writeBytes(categoryState)
+        w.write(UInt64(sparseCategoryState.count))
+        for (id, s) in sparseCategoryState.sorted(by: { $0.key < $1.key }) { w.write(id); w.write(s) }
+        w.write(keptCategories)
         return w.bytes
     }
 
@@ -102,7 +110,7 @@ extension FieldMonitor {
             throw .invalidValue(field: "FieldMonitor.config", detail: "\(error)")
         }
         var r = ByteReader(bytes)
-        let version = try r.readHeader(tag: "WFMN", supportedVersions: 1...3)
+        let version = try r.readHeader(tag: "WFMN", supportedVersions: 1...4)
         let feature = try r.readString(field: "FieldMonitor.feature")
         let k = try r.readUInt8()
         guard feature == config.feature, k == (config.kind == .numeric ? 0 : 1) else {
@@ -138,6 +146,18 @@ extension FieldMonitor {
         } else if configuredInputs {
             throw .invalidValue(field: "FieldMonitor.config", detail: "version 1 snapshot predates rescoring (no model inputs kept)")
         }
+        if version >= 4 {
+            categoryState = try r.readBytes(field: "FieldMonitor.categoryState")
+            let k = try r.readCount(field: "FieldMonitor.sparseCategoryState", limit: 100_000_000)
+            sparseCategoryState = [:]
+            for _ in 0..<k { sparseCategoryState[try r.readInt32()] = try r.readUInt8() }
+            keptCategories = try r.readInt()
+            let kept = categoryState.filter { $0 == 1 }.count + sparseCategoryState.values.filter { $0 == 1 }.count
+            guard categoryState.allSatisfy({ $0 <= 2 }), sparseCategoryState.values.allSatisfy({ $0 <= 2 }), kept == keptCategories else {
+                throw .invalidValue(field: "FieldMonitor.categoryState", detail: "\(keptCategories) kept, \(kept) marked")
+            }
+        }
+        // Older snapshots kept every category: the cap counts categories from the restore on.
         guard configuredInputs == (referenceInputs != nil), (current.inputs != nil) == configuredInputs,
               referenceInputs.map({ $0.dimension == config.rescoring?.dimension }) ?? true else {
             throw .invalidValue(field: "FieldMonitor.config", detail: "snapshot's model inputs do not match the rescoring configuration")

@@ -50,6 +50,17 @@ public struct FieldMonitor: Sendable {
     var referenceInputs: InputSample?
     var awaiting: [AwaitingWindow] = []
     var referenceScores: [Double] = []
+    /// Categorical fields, per category id: 0 not seen yet, 1 kept, 2 overflow
+    /// (``MonitorConfig/maxCategories``); ids from ``CategoryCounts/denseLimit`` on in `sparseCategoryState`.
+    @usableFromInline var categoryState: [UInt8] = []
+    var sparseCategoryState: [Int32: UInt8] = [:]
+    /// Distinct categories kept so far.
+    public internal(set) var keptCategories = 0
+
+    /// The category id values beyond the category cap (or with a too-long name) are counted under.
+    public static let overflowCategory = Int32.max
+    /// Name of ``overflowCategory`` in records (`new_categories`, `histogram.categories`).
+    public static let overflowCategoryName = "__overflow__"
 
     /// Values dropped because their event-time window had already closed.
     public internal(set) var lateEvents = 0
@@ -66,6 +77,9 @@ public struct FieldMonitor: Sendable {
         guard config.sampleCap >= 1 else { throw bad("sampleCap \(config.sampleCap) < 1") }
         guard (2...10_000).contains(config.bins) else { throw bad("bins \(config.bins) not in 2...10000") }
         guard config.maxOpenWindows >= 1 else { throw bad("maxOpenWindows < 1") }
+        guard config.maxCategories >= 1, config.maxCategoryLength >= 1 else {
+            throw bad("maxCategories \(config.maxCategories) or maxCategoryLength \(config.maxCategoryLength) < 1")
+        }
         switch config.window {
         case .count(let n): guard n >= 1 else { throw bad("count window \(n) < 1") }
         case .eventTime(let w, _): guard w >= 1 else { throw bad("event-time window width \(w) < 1") }
@@ -198,6 +212,8 @@ public struct FieldMonitor: Sendable {
     /// take ``ingestSlow(_:_:)``.
     @inlinable @inline(__always)
     mutating func ingest(_ v: MonitoredValue, _ t: Int64?) {
+        var v = v
+        if kind == .categorical, case .category(let id) = v { v = .category(admit(id)) }
         if referenceMode == 0 && countWindow > 0 {
             current.add(v, kind: kind, range: validRange)
             if let t { current.noteEventTime(t) }
@@ -206,6 +222,38 @@ public struct FieldMonitor: Sendable {
         } else {
             ingestSlow(v, t)
         }
+    }
+
+    /// The id a category is counted under: itself while fewer than `maxCategories` distinct
+    /// categories were kept (and its name is not too long), else ``overflowCategory``.
+    @inlinable @inline(__always)
+    mutating func admit(_ id: Int32) -> Int32 {
+        let i = Int(id)
+        if i >= 0 && i < categoryState.count {
+            let s = categoryState[i]
+            if s == 1 { return id }
+            if s == 2 { return Self.overflowCategory }
+        }
+        return admitSlow(id)
+    }
+
+    @usableFromInline
+    mutating func admitSlow(_ id: Int32) -> Int32 {
+        guard id >= 0, id != Self.overflowCategory else { return Self.overflowCategory }
+        let dense = id < CategoryCounts.denseLimit
+        if let s = dense ? (Int(id) < categoryState.count ? categoryState[Int(id)] : 0) : sparseCategoryState[id], s != 0 {
+            return s == 1 ? id : Self.overflowCategory
+        }
+        let tooLong = Int(id) < categoryNames.count && categoryNames[Int(id)].utf8.count > config.maxCategoryLength
+        let state: UInt8 = tooLong || keptCategories >= config.maxCategories ? 2 : 1
+        if state == 1 { keptCategories += 1 }
+        if dense {
+            if Int(id) >= categoryState.count { categoryState.append(contentsOf: repeatElement(0, count: Int(id) + 1 - categoryState.count)) }
+            categoryState[Int(id)] = state
+        } else {
+            sparseCategoryState[id] = state
+        }
+        return state == 1 ? id : Self.overflowCategory
     }
 
     @usableFromInline

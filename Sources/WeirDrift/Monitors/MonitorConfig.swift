@@ -78,17 +78,34 @@ public struct MonitorConfig: Sendable, Equatable {
     public var maxOpenWindows: Int
     /// A score judged under one fixed model (numeric fields only); nil: values judged as fed.
     public var rescoring: RescoringConfig?
+    /// Categorical fields: distinct categories the monitor keeps apart (first come, first kept);
+    /// values of any further category, and of a category whose name is longer than
+    /// ``maxCategoryLength`` UTF-8 bytes, go to one overflow bin (``FieldMonitor/overflowCategoryName``)
+    /// and are counted in the quality figures (`category_overflow`). Bounds the monitor's category
+    /// counts, its records and their histograms.
+    public var maxCategories: Int
+    /// Longest category name (UTF-8 bytes) kept as its own category; checked against the names known
+    /// when a category is first seen (``FieldMonitor/categoryNames``).
+    public var maxCategoryLength: Int
+
+    /// Default of ``maxCategories``: 1,000.
+    public static let defaultMaxCategories = 1_000
+    /// Default of ``maxCategoryLength``: 256 bytes.
+    public static let defaultMaxCategoryLength = 256
 
     public init(feature: String, kind: FieldKind = .numeric, window: WindowSpec = .count(10_000),
                 reference: ReferenceSpec = .firstEvents(100_000), sampleCap: Int = 50_000,
                 referenceCap: Int = 1_000_000, referenceSketchK: Int = 400, bins: Int = 10,
                 validRange: ClosedRange<Double>? = nil, policy: DriftPolicy = DriftPolicy(),
                 options: NumericDriftOptions = NumericDriftOptions(), seed: UInt64 = 0x5EED_D51F,
-                maxOpenWindows: Int = 16, rescoring: RescoringConfig? = nil) {
+                maxOpenWindows: Int = 16, rescoring: RescoringConfig? = nil,
+                maxCategories: Int = MonitorConfig.defaultMaxCategories,
+                maxCategoryLength: Int = MonitorConfig.defaultMaxCategoryLength) {
         self.feature = feature; self.kind = kind; self.window = window; self.reference = reference
         self.sampleCap = sampleCap; self.referenceCap = referenceCap; self.referenceSketchK = referenceSketchK
         self.bins = bins; self.validRange = validRange; self.policy = policy; self.options = options
         self.seed = seed; self.maxOpenWindows = maxOpenWindows; self.rescoring = rescoring
+        self.maxCategories = maxCategories; self.maxCategoryLength = maxCategoryLength
     }
 }
 

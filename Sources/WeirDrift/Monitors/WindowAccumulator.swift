@@ -14,6 +14,8 @@ struct WindowAccumulator: Sendable {
     /// Earliest and latest event time fed to the window (`.max`/`.min` when none had one).
     @usableFromInline var firstEventTime = Int64.max
     @usableFromInline var lastEventTime = Int64.min
+    /// Values that went to the overflow category (see ``MonitorConfig/maxCategories``).
+    @usableFromInline var categoryOverflow = 0
 
     init(start: Int64, end: Int64, cap: Int, seed: UInt64) throws(StatsError) {
         self.start = start
@@ -30,6 +32,7 @@ struct WindowAccumulator: Sendable {
         inputs?.reset()
         firstEventTime = .max
         lastEventTime = .min
+        categoryOverflow = 0
     }
 
     /// Widens the window's event-time span to `t` (ms).
@@ -57,6 +60,7 @@ struct WindowAccumulator: Sendable {
             if kind == .categorical {
                 quality.recordCategory(known: true)   // new categories are counted at close
                 categories.add(id)
+                if id == FieldMonitor.overflowCategory { categoryOverflow &+= 1 }
             } else {
                 quality.recordInvalidType()
             }

@@ -55,7 +55,8 @@ struct DriftStage: Sendable {
                 rescoring = RescoringConfig(dimension: featureNames.count, warmupLabels: spec.scoreWarmupLabels)
             }
             configs.append(MonitorConfig(feature: m.field, kind: kind, window: window, reference: reference,
-                                         sampleCap: spec.sampleCap, bins: spec.bins, policy: policy, rescoring: rescoring))
+                                         sampleCap: spec.sampleCap, bins: spec.bins, policy: policy, rescoring: rescoring,
+                                         maxCategories: spec.maxCategories, maxCategoryLength: spec.maxCategoryLength))
             if m.field == "score" {
                 sources.append(.score)
             } else if let i = schema.index(of: m.field) {

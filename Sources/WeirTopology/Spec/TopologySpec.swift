@@ -208,6 +208,11 @@ public struct DriftDeclaration: Sendable, Equatable {
     public var scoreWarmupLabels: Int = DriftDeclaration.defaultScoreWarmupLabels
     /// Default of ``scoreWarmupLabels``.
     public static let defaultScoreWarmupLabels = 1_000
+    /// Categorical monitors keep at most this many distinct categories apart; further ones, and
+    /// names longer than ``maxCategoryLength`` bytes, count in one overflow bin (`drift.max_categories`).
+    public var maxCategories: Int = 1_000
+    /// `drift.max_category_length`: longest category name (UTF-8 bytes) kept as its own category.
+    public var maxCategoryLength: Int = 256
     public var location: SourceLocation?
 }
 

@@ -126,27 +126,12 @@ import WeirTestSupport
         let cfg = Self.config("score", rescoring: true, window: 700)
         var g = SeededGenerator(seed: 12)
         let xs = (0..<7_000).map { i in (0..<Self.dimension).map { _ in g.nextGaussian() + (i > 5_500 ? 1 : 0) } }
-        func run(_ m: inout FieldMonitor, _ r: Range<Int>) -> [String] {
-            var out: [String] = []
-            for i in r {
-                xs[i].withUnsafeBufferPointer { m.feed(score: Double(i), inputs: $0) }
-                m.scoreAwaitingWindows(by: ScoringState(modelVersion: 1, labelsLearned: i)) { Self.score($0, weights: Self.weights(window: i / 700)) }
-                out += m.drainRecords().map { $0.json() }
-            }
-            return out
+        let expected = try expectSnapshotCutsGiveTheSameRecords(cfg, events: 7_000, cuts: [1_500, 4_350, 5_999]) { m, i in
+            xs[i].withUnsafeBufferPointer { m.feed(score: Double(i), inputs: $0) }
+            m.scoreAwaitingWindows(by: ScoringState(modelVersion: 1, labelsLearned: i)) { Self.score($0, weights: Self.weights(window: i / 700)) }
+            return m.drainRecords().map { $0.json() }
         }
-        var straight = try FieldMonitor(cfg)
-        let expected = run(&straight, 0..<7_000)
         #expect(expected.count == 4)
-        for cut in [1_500, 4_350, 5_999] {
-            var first = try FieldMonitor(cfg)
-            var got = run(&first, 0..<cut)
-            let bytes = first.snapshot()
-            var restored = try FieldMonitor(cfg, restoring: bytes)
-            #expect(restored.snapshot() == bytes)
-            got += run(&restored, cut..<7_000)
-            #expect(got == expected, "cut at \(cut)")
-        }
         // A snapshot of a monitor without rescoring does not restore into one with it.
         let plain = try FieldMonitor(Self.config("score", rescoring: false, window: 700))
         #expect(throws: SerializationError.self) { try FieldMonitor(cfg, restoring: plain.snapshot()) }

@@ -10,7 +10,7 @@ import WeirTopology
 @Suite struct ScoreDriftTests {
     /// Replays `events` generated card transactions through `topologies/card-fraud.yaml`, its drift
     /// window replaced by `window` events when given; returns the output directory.
-    static func replay(_ gen: CardFraudGenerator, events: Int, window: Int? = nil) throws -> String {
+    static func replay(_ gen: CardFraudGenerator, events: Int, window: Int? = nil, driftSettings: String? = nil) throws -> String {
         let dir = tempDir()
         let input = dir + "/events.jsonl"
         var text = ""
@@ -21,6 +21,10 @@ import WeirTopology
         if let window {
             #expect(yaml.contains("window: {count: 5000}"))
             yaml = yaml.replacingOccurrences(of: "window: {count: 5000}", with: "window: {count: \(window)}")
+        }
+        if let driftSettings {
+            #expect(yaml.contains("  bins: 10\n"))
+            yaml = yaml.replacingOccurrences(of: "  bins: 10\n", with: "  bins: 10\n\(driftSettings)")
         }
         let topology = dir + "/card-fraud.yaml"
         try yaml.write(toFile: topology, atomically: true, encoding: .utf8)
@@ -88,5 +92,31 @@ import WeirTopology
                 #expect(abs(shares.reduce(0, +) - 1) < 1e-9, "\(side): \(shares)")
             }
         }
+    }
+
+    /// `drift.max_categories: 8` on the demo's stream: the eight usual merchants are kept; the two
+    /// new ones after the change (about 15% of the events) go to the overflow bin, counted in the
+    /// quality figures and judged as a new category; merchant still alerts after the change.
+    @Test func categoryCapCountsTheNewMerchantsAsOverflow() throws {
+        let out = try Self.replay(CardFraudGenerator(seed: 42, driftAt: 30_000), events: 60_000, driftSettings: "  max_categories: 8\n")
+        let merchant = try Self.lines(out + "/drift.jsonl").filter { $0["feature"] as? String == "merchant" }
+        #expect(merchant.count == 8)
+        for r in merchant {
+            let q = try #require(r["quality"] as? [String: Any])
+            let overflow = try #require(q["category_overflow"] as? Int)
+            let h = try #require(r["histogram"] as? [String: Any])
+            let categories = try #require(h["categories"] as? [String])
+            #expect(categories.count <= 9)
+            if (r["window"] as! Int) < 2 {
+                #expect(overflow == 0 && !categories.contains("__overflow__"))
+            } else {
+                #expect(overflow > 400 && overflow < 1_100, "\(overflow)")   // ~15% of 5,000
+                #expect((r["new_categories"] as? [String]) == ["__overflow__"])
+                #expect(q["new_category_values"] as? Int == overflow)
+                #expect(abs((q["new_category_share"] as! Double) - Double(overflow) / 5_000) < 1e-12)
+            }
+        }
+        let alerts = try Self.lines(out + "/alerts.jsonl")
+        #expect(alerts.contains { $0["feature"] as? String == "merchant" && $0["status"] as? String == "opened" })
     }
 }
