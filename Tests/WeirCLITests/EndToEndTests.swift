@@ -126,12 +126,19 @@ struct EndToEndTests {
         #expect(sorted(drift).count >= 8)
     }
 
-    /// `weir demo` exits 0 well within two minutes and prints at least one alert.
-    @Test func demoRunsAndPrintsAlerts() throws {
+    /// `weir demo` exits 0 well within two minutes and prints at least one alert, and no alert
+    /// before the injected drift: it starts at event 30,000, count window 2 after the 20,000-event
+    /// reference (windows of 5,000). Before issue 18 the first was `score drifted in window 1`.
+    @Test func demoRunsAndPrintsAlertsOnlyAfterTheInjection() throws {
         let start = Date()
         let out = try tool(weirBinary.path, ["demo", "--topology", repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path], timeout: 120)
         #expect(Date().timeIntervalSince(start) < 120)
         #expect(out.contains("ALERT opened"))
         #expect(out.contains("Alerts:"))
+        let opened = out.split(separator: "\n").filter { $0.contains("ALERT opened") }
+        let windows = opened.compactMap { line in line.components(separatedBy: "drifted in window ").last?.split(separator: " ").first.flatMap { Int($0) } }
+        #expect(windows.count == opened.count && !windows.isEmpty, "\(opened)")
+        #expect(windows.allSatisfy { $0 >= 2 }, "\(opened)")
+        #expect(["amount", "merchant"].allSatisfy { f in opened.contains { $0.contains(": \(f) drifted") } }, "\(opened)")
     }
 }

@@ -75,6 +75,25 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
             """)
         #expect(spec.state.memoryLimitBytes == bytes)
     }
+
+    /// The drift settings of issue 18 with their defaults: `score_warmup_labels`, `max_categories`,
+    /// `max_category_length` (bad values: Broken/score-warmup-labels.yaml, Broken/category-caps.yaml).
+    @Test func issue18DriftSettingsAreReadWithDefaults() throws {
+        let base = """
+            name: tiny
+            source: {topics: [in], event_time: ts}
+            schema: {ts: timestamp, x: double, m: category}
+            drift:
+              monitors: {x: {}, m: {categorical: true}}
+
+            """
+        let d = try #require(try TopologyLoader.parse(base).drift)
+        #expect(d.scoreWarmupLabels == DriftDeclaration.defaultScoreWarmupLabels && d.scoreWarmupLabels == 1_000)
+        #expect(d.maxCategories == 1_000 && d.maxCategoryLength == 256)
+        let e = try #require(try TopologyLoader.parse(base + "  score_warmup_labels: 250\n  max_categories: 50\n  max_category_length: 32\n").drift)
+        #expect(e.scoreWarmupLabels == 250 && e.maxCategories == 50 && e.maxCategoryLength == 32)
+        #expect(try TopologyLoader.parse(base + "  score_warmup_labels: 0\n").drift?.scoreWarmupLabels == 0)
+    }
 }
 
 /// Each file in Broken/ declares the diagnostics it must produce in `# expect: LINE:COL: message`

@@ -138,6 +138,7 @@ public enum DriftCompare {
         var stats: WindowStatistics
         var nRef = 0, nCur = 0
         var quality = QualityFigures(c.quality)
+        var histogram: DriftHistogram?
         if options.categorical {
             var ids: [String: Int32] = [:]
             var names: [String] = []
@@ -154,6 +155,7 @@ public enum DriftCompare {
                 do {
                     let cmp = try CategoricalDrift.compare(reference: rc, current: cc)
                     stats = .categorical(CategoricalStatistics(cmp, name: { names[Int($0)] }))
+                    histogram = DriftHistogram(reference: rc, current: cc, name: { names[Int($0)] })
                     quality.newCategories = cmp.newCategories.count
                     quality.newCategoryValues = cmp.newCategoryValueCount
                 } catch { stats = .undefined(.emptyCurrent) }
@@ -169,6 +171,7 @@ public enum DriftCompare {
                     let ref = try NumericReference(sample: rv, bins: options.bins)
                     InPlaceSort.sort(&cv)
                     stats = .numeric(NumericStatistics(try ref.compare(sortedCurrent: cv)))
+                    histogram = DriftHistogram(reference: ref, sortedCurrent: cv)
                 } catch {
                     throw .invalidOption("\(error)")
                 }
@@ -180,6 +183,7 @@ public enum DriftCompare {
             windowStart: 0, windowEnd: Int64(c.lines),
             reference: ReferenceInfo(kind: .file, id: referenceID, n: nRef),
             nReference: nRef, nCurrent: nCur, statistics: stats, drifted: verdict.isDrifted,
-            driftReasons: verdict.reasons, quality: quality, sampling: SamplingInfo(cap: nil, seen: nCur, kept: nCur))
+            driftReasons: verdict.reasons, quality: quality, sampling: SamplingInfo(cap: nil, seen: nCur, kept: nCur),
+            histogram: histogram)
     }
 }

@@ -33,6 +33,13 @@ public struct DriftPipeline: Sendable {
         monitors[field].feed(value, eventTime: eventTime)
     }
 
+    /// Feeds monitor `field` a model score with the model input it was computed from (see
+    /// ``FieldMonitor/feed(score:inputs:eventTime:)``).
+    public mutating func feed(field: Int, score: Double, inputs: UnsafeBufferPointer<Double>, eventTime: Int64? = nil) {
+        guard field >= 0 && field < monitors.count else { return }
+        monitors[field].feed(score: score, inputs: inputs, eventTime: eventTime)
+    }
+
     /// Dead letters (e.g. undecodable events) counted in every field's next closed window.
     public mutating func addDeadLetters(_ n: Int) {
         for i in monitors.indices { monitors[i].addDeadLetters(n) }
@@ -46,6 +53,17 @@ public struct DriftPipeline: Sendable {
     /// Closes every open event-time window now (end of input).
     public mutating func closeOpenWindows() {
         for i in monitors.indices { monitors[i].closeOpenWindows() }
+    }
+
+    /// True when a score monitor under a fixed model has closed windows waiting for
+    /// ``scoreAwaitingWindows(by:_:)`` (``drain()`` returns their records only after it).
+    public var needsScoring: Bool { monitors.contains { $0.awaitingScoreCount > 0 } }
+
+    /// Scores the windows of every score monitor under a fixed model (``MonitorConfig/rescoring``)
+    /// that closed since the last call, and their reference inputs, with one model (`score`, in the
+    /// state `state`). Call it before ``drain()``, right after the event that closed the window.
+    public mutating func scoreAwaitingWindows(by state: ScoringState, _ score: (UnsafeBufferPointer<Double>) -> Double) {
+        for i in monitors.indices where monitors[i].awaitingScoreCount > 0 { monitors[i].scoreAwaitingWindows(by: state, score) }
     }
 
     /// What ``drain()`` returns.
@@ -64,7 +82,7 @@ public struct DriftPipeline: Sendable {
     public mutating func drain() -> Output {
         var out = Output()
         var all: [DriftRecord] = []
-        for i in monitors.indices where monitors[i].pendingRecordCount > 0 { all += monitors[i].drainRecords() }
+        for i in monitors.indices where monitors[i].pendingRecordCount > monitors[i].awaitingScoreCount { all += monitors[i].drainRecords() }
         guard !all.isEmpty else { return out }
         all.sort { ($0.window, $0.feature) < ($1.window, $1.feature) }
         var start = 0

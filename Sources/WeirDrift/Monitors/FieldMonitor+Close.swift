@@ -1,9 +1,20 @@
 import WeirStats
 
+/// A window of a score monitor under a fixed model, scored: the model state, the reference of the
+/// reference inputs' scores (nil: no reference yet), and whether the model is still warming up.
+/// The window's sorted scores are in the monitor's `scratch`.
+struct RescoredWindow {
+    var state: ScoringState
+    var reference: FieldReference?
+    var warmUp: Bool
+}
+
 extension FieldMonitor {
     /// Computes the record of a closing window against the current reference; for a rolling
-    /// reference, the window then becomes the reference of the next one.
-    mutating func makeRecord(_ w: inout WindowAccumulator, windowType: WindowType) -> DriftRecord {
+    /// reference, the window then becomes the reference of the next one. `rescored`: the window's
+    /// scores (in `scratch`, sorted) and reference under one model, instead of the fed values.
+    mutating func makeRecord(_ w: inout WindowAccumulator, windowType: WindowType, deadLetters: Int? = nil,
+                             rescored: RescoredWindow? = nil) -> DriftRecord {
         let index = nextWindow
         nextWindow += 1
         var stats: WindowStatistics
@@ -13,16 +24,28 @@ extension FieldMonitor {
         var cap: Int? = nil
         var seen = 0
         var rollingNext: FieldReference?
+        var histogram: DriftHistogram?
         switch config.kind {
         case .numeric:
             cap = config.sampleCap
-            seen = w.sample.seen
-            nCurrent = w.sample.kept
-            if nCurrent > 0 {
-                w.sample.sortedValues(into: &scratch, using: &sorter)
-                if isRolling { rollingNext = (try? NumericReference(sortedSample: scratch, bins: config.bins)).map { .numeric($0) } }
+            let ref: FieldReference?
+            if let r = rescored {
+                seen = w.inputs?.seen ?? 0
+                nCurrent = r.warmUp ? (w.inputs?.kept ?? 0) : scratch.count
+                ref = r.reference
+            } else {
+                seen = w.sample.seen
+                nCurrent = w.sample.kept
+                if nCurrent > 0 {
+                    w.sample.sortedValues(into: &scratch, using: &sorter)
+                    if isRolling { rollingNext = (try? NumericReference(sortedSample: scratch, bins: config.bins)).map { .numeric($0) } }
+                }
+                ref = reference
             }
-            switch reference {
+            if rescored?.warmUp == true {
+                stats = .undefined(.modelWarmUp)
+            } else {
+            switch ref {
             case nil: stats = .undefined(.noReference)
             case .empty?: stats = .undefined(.emptyReference)
             case .categorical?: stats = .undefined(.emptyReference)  // unreachable: kinds are checked
@@ -31,9 +54,11 @@ extension FieldMonitor {
                     stats = .undefined(.emptyCurrent)
                 } else if let c = try? ref.compare(sortedCurrent: scratch, options: config.options) {
                     stats = .numeric(NumericStatistics(c))
+                    histogram = DriftHistogram(reference: ref, sortedCurrent: scratch)
                 } else {
                     stats = .undefined(.emptyCurrent)
                 }
+            }
             }
         case .categorical:
             nCurrent = w.categories.total
@@ -49,10 +74,12 @@ extension FieldMonitor {
                                                                 psiFloor: config.options.psiFloor,
                                                                 jsBase: config.options.jsBase) {
                     let names = categoryNames
-                    stats = .categorical(CategoricalStatistics(c, name: { id in
-                        id >= 0 && Int(id) < names.count ? names[Int(id)] : String(id)
-                    }))
+                    let name = { (id: Int32) in
+                        id == Self.overflowCategory ? Self.overflowCategoryName : id >= 0 && Int(id) < names.count ? names[Int(id)] : String(id)
+                    }
+                    stats = .categorical(CategoricalStatistics(c, name: name))
                     newCategories = c.newCategories.count
+                    histogram = DriftHistogram(reference: ref, current: w.categories, name: name)
                     quality.newCategory = c.newCategoryValueCount
                 } else {
                     stats = .undefined(.emptyCurrent)
@@ -60,15 +87,23 @@ extension FieldMonitor {
             }
         }
         let verdict = config.policy.evaluate(stats, nCurrent: nCurrent)
-        let info = referenceInfo ?? ReferenceInfo(kind: isRolling ? .rolling : .firstEvents,
+        var info = referenceInfo ?? ReferenceInfo(kind: isRolling ? .rolling : .firstEvents,
                                                   id: "\(config.feature)/none", n: 0)
+        let nReference = rescored.map { $0.reference?.count ?? 0 } ?? reference?.count ?? 0
+        if rescored != nil, let ri = referenceInputs {
+            // The reference is the reference events' inputs, scored by the window's model.
+            info.n = ri.kept
+            info.cap = ri.capacity
+        }
         let rec = DriftRecord(
             feature: config.feature, kind: config.kind, window: index, windowType: windowType,
-            windowStart: w.start, windowEnd: w.end, reference: info, nReference: reference?.count ?? 0,
+            windowStart: w.start, windowEnd: w.end, reference: info, nReference: nReference,
             nCurrent: nCurrent, statistics: stats, drifted: verdict.isDrifted, driftReasons: verdict.reasons,
-            quality: QualityFigures(quality, newCategories: newCategories, deadLetters: pendingDeadLetters),
-            sampling: SamplingInfo(cap: cap, seen: seen, kept: nCurrent))
-        pendingDeadLetters = 0
+            quality: QualityFigures(quality, newCategories: newCategories, deadLetters: deadLetters ?? pendingDeadLetters,
+                                    categoryOverflow: w.categoryOverflow),
+            sampling: SamplingInfo(cap: cap, seen: seen, kept: nCurrent), scoredBy: rescored?.state,
+            firstEventTime: w.eventTimeSpan?.first, lastEventTime: w.eventTimeSpan?.last, histogram: histogram)
+        if deadLetters == nil { pendingDeadLetters = 0 }
         if isRolling {
             reference = rollingNext ?? .empty(config.kind)
             referenceInfo = ReferenceInfo(kind: .rolling, id: "\(config.feature)/rolling/\(index)",
@@ -79,3 +114,4 @@ extension FieldMonitor {
         return rec
     }
 }
+

@@ -6,14 +6,26 @@ extension WindowAccumulator {
         quality.serialize(into: &w)
         sample.serialize(into: &w)
         categories.serialize(into: &w)
+        w.write(inputs != nil)
+        inputs?.serialize(into: &w)
+        w.write(firstEventTime); w.write(lastEventTime)
+        w.write(categoryOverflow)
     }
 
-    init(deserializing r: inout ByteReader) throws(SerializationError) {
+    /// `version`: of the enclosing ``FieldMonitor`` snapshot (1 had no inputs, 1 and 2 no event-time
+    /// span, 1–3 no overflow count).
+    init(deserializing r: inout ByteReader, version: UInt16) throws(SerializationError) {
         start = try r.readInt64()
         end = try r.readInt64()
         quality = try QualityCounters(deserializing: &r)
         sample = try ReservoirSample(deserializing: &r)
         categories = try CategoryCounts(deserializing: &r)
+        if version >= 2, try r.readBool() { inputs = try InputSample(deserializing: &r) }
+        if version >= 3 {
+            firstEventTime = try r.readInt64()
+            lastEventTime = try r.readInt64()
+        }
+        if version >= 4 { categoryOverflow = try r.readInt() }
     }
 }
 
@@ -51,13 +63,15 @@ extension ReferenceBuilder: ByteSerializable {
 }
 
 extension FieldMonitor {
-    /// The monitor's state as bytes (tag "WFMN", version 1): reference or reference builder, open
-    /// windows (quality, reservoir with its random state, category counts), counters and watermark.
+    /// The monitor's state as bytes (tag "WFMN", version 4): reference or reference builder, open
+    /// windows (quality, reservoir with its random state, category counts, model inputs, event-time
+    /// span, overflow count), which categories are kept (the cap), counters
+    /// and watermark; with rescoring, the reference inputs and the windows awaiting their scores.
     /// Records not yet drained are **not** included: call ``drainRecords()`` first.
     /// Restoring with the same config and continuing gives the same records as never stopping.
     public func snapshot() -> [UInt8] {
         var w = ByteWriter()
-        w.writeHeader(tag: "WFMN", version: 1)
+        w.writeHeader(tag: "WFMN", version: 4)
         w.write(config.feature)
         w.write(UInt8(kind == .numeric ? 0 : 1))
         w.write(reference != nil); reference?.serialize(into: &w)
@@ -73,6 +87,18 @@ extension FieldMonitor {
         w.write(lateEvents); w.write(ignoredEvents)
         w.write(UInt64(categoryNames.count))
         for n in categoryNames { w.write(n) }
+        w.write(referenceInputs != nil)
+        referenceInputs?.serialize(into: &w)
+        w.write(UInt64(awaiting.count))
+        for a in awaiting {
+            a.window.serialize(into: &w)
+            w.write(UInt8(a.windowType == .count ? 0 : 1))
+            w.write(a.deadLetters)
+        }
+        w.writeBytes(categoryState)
+        w.write(UInt64(sparseCategoryState.count))
+        for (id, s) in sparseCategoryState.sorted(by: { $0.key < $1.key }) { w.write(id); w.write(s) }
+        w.write(keptCategories)
         return w.bytes
     }
 
@@ -84,7 +110,7 @@ extension FieldMonitor {
             throw .invalidValue(field: "FieldMonitor.config", detail: "\(error)")
         }
         var r = ByteReader(bytes)
-        try r.readHeader(tag: "WFMN", supportedVersions: 1...1)
+        let version = try r.readHeader(tag: "WFMN", supportedVersions: 1...4)
         let feature = try r.readString(field: "FieldMonitor.feature")
         let k = try r.readUInt8()
         guard feature == config.feature, k == (config.kind == .numeric ? 0 : 1) else {
@@ -96,17 +122,46 @@ extension FieldMonitor {
         referenceEvents = try r.readInt()
         referenceTimeMin = try r.readInt64(); referenceTimeMax = try r.readInt64()
         referenceMode = try r.readUInt8()
-        current = try WindowAccumulator(deserializing: &r)
+        current = try WindowAccumulator(deserializing: &r, version: version)
         eventsInWindow = try r.readInt(); sequence = try r.readInt64()
         let n = try r.readCount(field: "FieldMonitor.open", limit: 1_000_000)
         open = []
-        for _ in 0..<n { open.append(try WindowAccumulator(deserializing: &r)) }
+        for _ in 0..<n { open.append(try WindowAccumulator(deserializing: &r, version: version)) }
         watermark = try r.readInt64(); forceClosedThrough = try r.readInt64()
         nextWindow = try r.readInt(); pendingDeadLetters = try r.readInt()
         lateEvents = try r.readInt(); ignoredEvents = try r.readInt()
         let c = try r.readCount(field: "FieldMonitor.categoryNames", limit: 100_000_000)
         categoryNames = []
         for _ in 0..<c { categoryNames.append(try r.readString(field: "FieldMonitor.categoryName")) }
+        let configuredInputs = referenceInputs != nil
+        if version >= 2 {
+            referenceInputs = try r.readBool() ? try InputSample(deserializing: &r) : nil
+            let k = try r.readCount(field: "FieldMonitor.awaiting", limit: 1_000_000)
+            awaiting = []
+            for _ in 0..<k {
+                let w = try WindowAccumulator(deserializing: &r, version: version)
+                let t = try r.readUInt8()
+                awaiting.append(AwaitingWindow(window: w, windowType: t == 0 ? .count : .eventTime, deadLetters: try r.readInt()))
+            }
+        } else if configuredInputs {
+            throw .invalidValue(field: "FieldMonitor.config", detail: "version 1 snapshot predates rescoring (no model inputs kept)")
+        }
+        if version >= 4 {
+            categoryState = try r.readBytes(field: "FieldMonitor.categoryState")
+            let k = try r.readCount(field: "FieldMonitor.sparseCategoryState", limit: 100_000_000)
+            sparseCategoryState = [:]
+            for _ in 0..<k { sparseCategoryState[try r.readInt32()] = try r.readUInt8() }
+            keptCategories = try r.readInt()
+            let kept = categoryState.filter { $0 == 1 }.count + sparseCategoryState.values.filter { $0 == 1 }.count
+            guard categoryState.allSatisfy({ $0 <= 2 }), sparseCategoryState.values.allSatisfy({ $0 <= 2 }), kept == keptCategories else {
+                throw .invalidValue(field: "FieldMonitor.categoryState", detail: "\(keptCategories) kept, \(kept) marked")
+            }
+        }
+        // Older snapshots kept every category: the cap counts categories from the restore on.
+        guard configuredInputs == (referenceInputs != nil), (current.inputs != nil) == configuredInputs,
+              referenceInputs.map({ $0.dimension == config.rescoring?.dimension }) ?? true else {
+            throw .invalidValue(field: "FieldMonitor.config", detail: "snapshot's model inputs do not match the rescoring configuration")
+        }
         guard r.isAtEnd else { throw .invalidValue(field: "FieldMonitor", detail: "\(r.remaining) trailing bytes") }
         let caps = ([current] + open).map(\.sample.capacity)
         guard caps.allSatisfy({ $0 == config.sampleCap }), referenceMode <= 3, (builder == nil) == (referenceMode == 0 || referenceMode == 3),

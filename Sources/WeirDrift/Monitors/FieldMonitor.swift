@@ -45,6 +45,22 @@ public struct FieldMonitor: Sendable {
     var records: [DriftRecord] = []
     var scratch: [Double] = []
     var sorter = DoubleSorter()
+    /// Score monitors under a fixed model (`config.rescoring`): the reference events' model inputs,
+    /// windows closed and waiting for ``scoreAwaitingWindows(by:_:)``, and their reference scores.
+    var referenceInputs: InputSample?
+    var awaiting: [AwaitingWindow] = []
+    var referenceScores: [Double] = []
+    /// Categorical fields, per category id: 0 not seen yet, 1 kept, 2 overflow
+    /// (``MonitorConfig/maxCategories``); ids from ``CategoryCounts/denseLimit`` on in `sparseCategoryState`.
+    @usableFromInline var categoryState: [UInt8] = []
+    var sparseCategoryState: [Int32: UInt8] = [:]
+    /// Distinct categories kept so far.
+    public internal(set) var keptCategories = 0
+
+    /// The category id values beyond the category cap (or with a too-long name) are counted under.
+    public static let overflowCategory = Int32.max
+    /// Name of ``overflowCategory`` in records (`new_categories`, `histogram.categories`).
+    public static let overflowCategoryName = "__overflow__"
 
     /// Values dropped because their event-time window had already closed.
     public internal(set) var lateEvents = 0
@@ -61,6 +77,9 @@ public struct FieldMonitor: Sendable {
         guard config.sampleCap >= 1 else { throw bad("sampleCap \(config.sampleCap) < 1") }
         guard (2...10_000).contains(config.bins) else { throw bad("bins \(config.bins) not in 2...10000") }
         guard config.maxOpenWindows >= 1 else { throw bad("maxOpenWindows < 1") }
+        guard config.maxCategories >= 1, config.maxCategoryLength >= 1 else {
+            throw bad("maxCategories \(config.maxCategories) or maxCategoryLength \(config.maxCategoryLength) < 1")
+        }
         switch config.window {
         case .count(let n): guard n >= 1 else { throw bad("count window \(n) < 1") }
         case .eventTime(let w, _): guard w >= 1 else { throw bad("event-time window width \(w) < 1") }
@@ -92,13 +111,31 @@ public struct FieldMonitor: Sendable {
         } catch {
             throw bad("\(error)")
         }
+        if let rc = config.rescoring {
+            guard config.kind == .numeric else { throw bad("rescoring needs a numeric field") }
+            guard rc.referenceCap >= 1, rc.warmupLabels >= 0 else {
+                throw bad("rescoring reference cap \(rc.referenceCap) < 1 or warm-up \(rc.warmupLabels) < 0")
+            }
+            switch config.reference {
+            case .firstEvents, .eventTimeRange: break
+            default: throw bad("rescoring needs a reference of the first events or an event-time range")
+            }
+            do {
+                referenceInputs = try InputSample(dimension: rc.dimension, capacity: rc.referenceCap, seed: config.seed ^ 0x1A7E)
+                current.inputs = try InputSample(dimension: rc.dimension, capacity: config.sampleCap, seed: config.seed ^ 0x1A7F)
+            } catch {
+                throw bad("\(error)")
+            }
+        }
         if case .count(let n) = config.window { current.end = Int64(n) }
     }
 
     /// True once a reference exists (windows can be compared).
     public var hasReference: Bool { reference != nil }
-    /// Records produced and not yet drained.
-    public var pendingRecordCount: Int { records.count }
+    /// Records produced and not yet drained, including windows awaiting their scores.
+    public var pendingRecordCount: Int { records.count + awaiting.count }
+    /// Closed windows of a score monitor under a fixed model waiting for ``scoreAwaitingWindows(by:_:)``.
+    public var awaitingScoreCount: Int { awaiting.count }
 
     /// Returns and removes the records produced so far, oldest first.
     public mutating func drainRecords() -> [DriftRecord] {
@@ -129,6 +166,14 @@ public struct FieldMonitor: Sendable {
     /// Counts an event where the field had the wrong type.
     @inlinable
     public mutating func feedInvalidType(eventTime: Int64? = nil) { ingest(.invalidType, eventTime) }
+
+    /// Feeds a model score with the model input it was computed from, for a monitor with
+    /// ``MonitorConfig/rescoring``: the input joins the reference inputs or the window's inputs
+    /// (`inputs.count` must be the configured dimension, else only the score is used). Without
+    /// rescoring it is ``feed(_:eventTime:)`` of the score.
+    public mutating func feed(score: Double, inputs: UnsafeBufferPointer<Double>, eventTime: Int64? = nil) {
+        if config.rescoring == nil { ingest(.number(score), eventTime) } else { ingestSlow(.number(score), eventTime, inputs: inputs) }
+    }
 
     /// Adds dead-lettered events (e.g. the decoder's count) to the next window that closes.
     public mutating func addDeadLetters(_ n: Int) { if n > 0 { pendingDeadLetters += n } }
@@ -167,8 +212,11 @@ public struct FieldMonitor: Sendable {
     /// take ``ingestSlow(_:_:)``.
     @inlinable @inline(__always)
     mutating func ingest(_ v: MonitoredValue, _ t: Int64?) {
+        var v = v
+        if kind == .categorical, case .category(let id) = v { v = .category(admit(id)) }
         if referenceMode == 0 && countWindow > 0 {
             current.add(v, kind: kind, range: validRange)
+            if let t { current.noteEventTime(t) }
             eventsInWindow &+= 1
             if eventsInWindow >= countWindow { closeCountWindow() }
         } else {
@@ -176,13 +224,46 @@ public struct FieldMonitor: Sendable {
         }
     }
 
+    /// The id a category is counted under: itself while fewer than `maxCategories` distinct
+    /// categories were kept (and its name is not too long), else ``overflowCategory``.
+    @inlinable @inline(__always)
+    mutating func admit(_ id: Int32) -> Int32 {
+        let i = Int(id)
+        if i >= 0 && i < categoryState.count {
+            let s = categoryState[i]
+            if s == 1 { return id }
+            if s == 2 { return Self.overflowCategory }
+        }
+        return admitSlow(id)
+    }
+
     @usableFromInline
-    mutating func ingestSlow(_ v: MonitoredValue, _ t: Int64?) {
+    mutating func admitSlow(_ id: Int32) -> Int32 {
+        guard id >= 0, id != Self.overflowCategory else { return Self.overflowCategory }
+        let dense = id < CategoryCounts.denseLimit
+        if let s = dense ? (Int(id) < categoryState.count ? categoryState[Int(id)] : 0) : sparseCategoryState[id], s != 0 {
+            return s == 1 ? id : Self.overflowCategory
+        }
+        let tooLong = Int(id) < categoryNames.count && categoryNames[Int(id)].utf8.count > config.maxCategoryLength
+        let state: UInt8 = tooLong || keptCategories >= config.maxCategories ? 2 : 1
+        if state == 1 { keptCategories += 1 }
+        if dense {
+            if Int(id) >= categoryState.count { categoryState.append(contentsOf: repeatElement(0, count: Int(id) + 1 - categoryState.count)) }
+            categoryState[Int(id)] = state
+        } else {
+            sparseCategoryState[id] = state
+        }
+        return state == 1 ? id : Self.overflowCategory
+    }
+
+    @usableFromInline
+    mutating func ingestSlow(_ v: MonitoredValue, _ t: Int64?, inputs: UnsafeBufferPointer<Double>? = nil) {
         switch referenceMode {
         case 1:
             if case .firstEvents(let n) = config.reference {
                 referenceEvents += 1
                 addToReference(v, t)
+                if let inputs { referenceInputs?.add(inputs) }
                 if referenceEvents >= n { finishReference() }
             }
             return
@@ -191,7 +272,11 @@ public struct FieldMonitor: Sendable {
                 guard let t else { ignoredEvents += 1; return }
                 if referenceMode == 2 {
                     if t < s { ignoredEvents += 1; return }
-                    if t < e { addToReference(v, t); return }
+                    if t < e {
+                        addToReference(v, t)
+                        if let inputs { referenceInputs?.add(inputs) }
+                        return
+                    }
                 } else if t < e {
                     ignoredEvents += 1
                     return
@@ -202,6 +287,8 @@ public struct FieldMonitor: Sendable {
         }
         if countWindow > 0 {
             current.add(v, kind: kind, range: validRange)
+            if let t { current.noteEventTime(t) }
+            if let inputs { current.inputs?.add(inputs) }
             eventsInWindow += 1
             if eventsInWindow >= countWindow { closeCountWindow() }
             return
@@ -217,6 +304,8 @@ public struct FieldMonitor: Sendable {
         if o1 || o2 || e <= watermark || e <= forceClosedThrough { lateEvents += 1; return }
         guard let i = openWindowIndex(start: s, end: e) else { lateEvents += 1; return }
         open[i].add(v, kind: kind, range: validRange)
+        open[i].noteEventTime(t)
+        if let inputs { open[i].inputs?.add(inputs) }
     }
 
     mutating func addToReference(_ v: MonitoredValue, _ t: Int64?) {
@@ -297,6 +386,11 @@ public struct FieldMonitor: Sendable {
 
     mutating func closeEventTimeWindow(at i: Int) {
         var w = open.remove(at: i)
+        if config.rescoring != nil {
+            awaiting.append(AwaitingWindow(window: w, windowType: .eventTime, deadLetters: pendingDeadLetters))
+            pendingDeadLetters = 0
+            return
+        }
         records.append(makeRecord(&w, windowType: .eventTime))
         pool.append(w)
     }
@@ -309,7 +403,12 @@ public struct FieldMonitor: Sendable {
         sequence += size
         var w = current
         current = WindowAccumulator.placeholder
-        records.append(makeRecord(&w, windowType: .count))
+        if config.rescoring != nil {
+            awaiting.append(AwaitingWindow(window: w, windowType: .count, deadLetters: pendingDeadLetters))
+            pendingDeadLetters = 0
+        } else {
+            records.append(makeRecord(&w, windowType: .count))
+        }
         w.reset(start: sequence, end: sequence)
         current = w
         eventsInWindow = 0
@@ -321,5 +420,42 @@ extension FieldMonitor {
     public func profileField() -> ReferenceProfile.Field? {
         guard let r = reference, let info = referenceInfo else { return nil }
         return ReferenceProfile.Field(feature: config.feature, reference: r, info: info)
+    }
+}
+
+/// A closed window of a score monitor under a fixed model, with what it had at its close.
+struct AwaitingWindow: Sendable {
+    var window: WindowAccumulator
+    var windowType: WindowType
+    var deadLetters: Int
+}
+
+extension FieldMonitor {
+    /// Judges every closed window waiting for its scores (``MonitorConfig/rescoring``): scores the
+    /// reference inputs and the window's inputs with `score` (one model, described by `state`),
+    /// then compares the two score samples as any numeric field. Before the model has learned from
+    /// `warmupLabels` labels the record is undefined (`model_warm_up`). No-op without rescoring.
+    /// - Complexity: O((n_ref + n_window) · cost of `score`) plus two sorts and the comparison.
+    public mutating func scoreAwaitingWindows(by state: ScoringState, _ score: (UnsafeBufferPointer<Double>) -> Double) {
+        guard let rc = config.rescoring, !awaiting.isEmpty else { return }
+        let list = awaiting
+        awaiting.removeAll()
+        for var a in list {
+            var reference: FieldReference?
+            let warmUp = state.labelsLearned < rc.warmupLabels
+            if !warmUp {
+                if let ri = referenceInputs, builder == nil {
+                    ri.scores(into: &referenceScores, score)
+                    sorter.sort(&referenceScores)
+                    reference = referenceScores.isEmpty ? .empty(.numeric)
+                        : ((try? NumericReference(sortedSample: referenceScores, bins: config.bins)).map { .numeric($0) } ?? .empty(.numeric))
+                }
+                a.window.inputs?.scores(into: &scratch, score)
+                sorter.sort(&scratch)
+            }
+            records.append(makeRecord(&a.window, windowType: a.windowType, deadLetters: a.deadLetters,
+                                      rescored: RescoredWindow(state: state, reference: reference, warmUp: warmUp)))
+            if a.windowType == .eventTime { pool.append(a.window) }
+        }
     }
 }

@@ -22,6 +22,35 @@ public enum ReferenceSpec: Sendable, Equatable {
     case rolling
 }
 
+/// A score monitor judged under one fixed model: the monitor keeps the model inputs of its
+/// reference events and of each window (``InputSample``s) besides the scores, and when a window
+/// closes the caller scores both with the model as it is then
+/// (``FieldMonitor/scoreAwaitingWindows(by:_:)``), so the model learning between the reference and the
+/// window never looks like drift; only a change of the inputs' distribution (as the model sees
+/// it) does. The record names the model state that scored both (`scored_by`).
+///
+/// Cost at window close: `reference + window` scores (a dot product each: ~13 doubles for the demo)
+/// and a sort of the reference scores, besides the usual comparison.
+public struct RescoringConfig: Sendable, Equatable {
+    /// Doubles per input vector (the model's numeric inputs, one-hot expanded).
+    public var dimension: Int
+    /// Reference input vectors kept; beyond it a uniform reservoir sample.
+    public var referenceCap: Int
+    /// Windows closing before the model has learned from this many labels are not judged
+    /// (`undefined_reason` "model_warm_up").
+    public var warmupLabels: Int
+
+    /// Default reference cap of ``RescoringConfig``: 50,000 vectors (13 doubles: 5.2 MB).
+    public static let defaultReferenceCap = 50_000
+    /// Default warm-up of ``RescoringConfig``: 1,000 labels.
+    public static let defaultWarmupLabels = 1_000
+
+    public init(dimension: Int, referenceCap: Int = RescoringConfig.defaultReferenceCap,
+                warmupLabels: Int = RescoringConfig.defaultWarmupLabels) {
+        self.dimension = dimension; self.referenceCap = referenceCap; self.warmupLabels = warmupLabels
+    }
+}
+
 /// Configuration of one monitored field (a feature or a model score).
 public struct MonitorConfig: Sendable, Equatable {
     public var feature: String
@@ -47,17 +76,36 @@ public struct MonitorConfig: Sendable, Equatable {
     /// Event-time windows open at once; a new window beyond this force-closes the oldest (values for a
     /// force-closed window, or older than every open window when full, are counted as late).
     public var maxOpenWindows: Int
+    /// A score judged under one fixed model (numeric fields only); nil: values judged as fed.
+    public var rescoring: RescoringConfig?
+    /// Categorical fields: distinct categories the monitor keeps apart (first come, first kept);
+    /// values of any further category, and of a category whose name is longer than
+    /// ``maxCategoryLength`` UTF-8 bytes, go to one overflow bin (``FieldMonitor/overflowCategoryName``)
+    /// and are counted in the quality figures (`category_overflow`). Bounds the monitor's category
+    /// counts, its records and their histograms.
+    public var maxCategories: Int
+    /// Longest category name (UTF-8 bytes) kept as its own category; checked against the names known
+    /// when a category is first seen (``FieldMonitor/categoryNames``).
+    public var maxCategoryLength: Int
+
+    /// Default of ``maxCategories``: 1,000.
+    public static let defaultMaxCategories = 1_000
+    /// Default of ``maxCategoryLength``: 256 bytes.
+    public static let defaultMaxCategoryLength = 256
 
     public init(feature: String, kind: FieldKind = .numeric, window: WindowSpec = .count(10_000),
                 reference: ReferenceSpec = .firstEvents(100_000), sampleCap: Int = 50_000,
                 referenceCap: Int = 1_000_000, referenceSketchK: Int = 400, bins: Int = 10,
                 validRange: ClosedRange<Double>? = nil, policy: DriftPolicy = DriftPolicy(),
                 options: NumericDriftOptions = NumericDriftOptions(), seed: UInt64 = 0x5EED_D51F,
-                maxOpenWindows: Int = 16) {
+                maxOpenWindows: Int = 16, rescoring: RescoringConfig? = nil,
+                maxCategories: Int = MonitorConfig.defaultMaxCategories,
+                maxCategoryLength: Int = MonitorConfig.defaultMaxCategoryLength) {
         self.feature = feature; self.kind = kind; self.window = window; self.reference = reference
         self.sampleCap = sampleCap; self.referenceCap = referenceCap; self.referenceSketchK = referenceSketchK
         self.bins = bins; self.validRange = validRange; self.policy = policy; self.options = options
-        self.seed = seed; self.maxOpenWindows = maxOpenWindows
+        self.seed = seed; self.maxOpenWindows = maxOpenWindows; self.rescoring = rescoring
+        self.maxCategories = maxCategories; self.maxCategoryLength = maxCategoryLength
     }
 }
 

@@ -9,6 +9,13 @@ struct WindowAccumulator: Sendable {
     @usableFromInline var quality = QualityCounters()
     @usableFromInline var sample: ReservoirSample
     @usableFromInline var categories = CategoryCounts()
+    /// The window's model inputs (score monitors under a fixed model only).
+    @usableFromInline var inputs: InputSample?
+    /// Earliest and latest event time fed to the window (`.max`/`.min` when none had one).
+    @usableFromInline var firstEventTime = Int64.max
+    @usableFromInline var lastEventTime = Int64.min
+    /// Values that went to the overflow category (see ``MonitorConfig/maxCategories``).
+    @usableFromInline var categoryOverflow = 0
 
     init(start: Int64, end: Int64, cap: Int, seed: UInt64) throws(StatsError) {
         self.start = start
@@ -22,6 +29,22 @@ struct WindowAccumulator: Sendable {
         quality.reset()
         sample.reset()
         categories.reset()
+        inputs?.reset()
+        firstEventTime = .max
+        lastEventTime = .min
+        categoryOverflow = 0
+    }
+
+    /// Widens the window's event-time span to `t` (ms).
+    @inlinable @inline(__always)
+    mutating func noteEventTime(_ t: Int64) {
+        if t < firstEventTime { firstEventTime = t }
+        if t > lastEventTime { lastEventTime = t }
+    }
+
+    /// `[first, last]` event time of the window's events, nil when none had one.
+    var eventTimeSpan: (first: Int64, last: Int64)? {
+        firstEventTime <= lastEventTime ? (firstEventTime, lastEventTime) : nil
     }
 
     @inlinable @inline(__always)
@@ -37,6 +60,7 @@ struct WindowAccumulator: Sendable {
             if kind == .categorical {
                 quality.recordCategory(known: true)   // new categories are counted at close
                 categories.add(id)
+                if id == FieldMonitor.overflowCategory { categoryOverflow &+= 1 }
             } else {
                 quality.recordInvalidType()
             }

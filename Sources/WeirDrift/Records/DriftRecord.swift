@@ -68,6 +68,57 @@ public enum UndefinedReason: String, Sendable, Equatable {
     case emptyReference = "empty_reference"
     /// No reference yet (first window of a rolling reference; time-range reference not closed).
     case noReference = "no_reference"
+    /// A score monitor under a fixed model (``RescoringConfig``) whose model has learned from fewer
+    /// labels than the warm-up.
+    case modelWarmUp = "model_warm_up"
+}
+
+/// The model state that scored both a window's inputs and its reference inputs (a score monitor
+/// with ``RescoringConfig``), written as `scored_by`.
+public struct ScoringState: Sendable, Equatable {
+    /// The champion's version (grows by one at each promotion).
+    public var modelVersion: Int
+    /// Labels the champion has learned from.
+    public var labelsLearned: Int
+    public init(modelVersion: Int, labelsLearned: Int) { self.modelVersion = modelVersion; self.labelsLearned = labelsLearned }
+}
+
+/// The bins behind a window's PSI and JS distance, to plot the reference against the window
+/// (`histogram` object). Shares are the plain fractions of each sample per bin (no ε floor; each
+/// sums to 1 up to rounding). Numeric: bins are cut at `edges` (the reference's quantile edges, bin
+/// `i` = values with exactly `i` edges `<= v`, so `edges.count + 1` bins, the outer ones open-ended).
+/// Categorical: one bin per category of either sample, ascending by id, named in `categories`.
+public struct DriftHistogram: Sendable, Equatable {
+    /// Numeric fields: the PSI bin edges, ascending (empty for categorical fields).
+    public var edges: [Double]
+    /// Categorical fields: the category of each bin (empty for numeric fields).
+    public var categories: [String]
+    /// Share of the reference in each bin.
+    public var referenceShares: [Double]
+    /// Share of the window in each bin.
+    public var currentShares: [Double]
+
+    public init(edges: [Double] = [], categories: [String] = [], referenceShares: [Double], currentShares: [Double]) {
+        self.edges = edges; self.categories = categories
+        self.referenceShares = referenceShares; self.currentShares = currentShares
+    }
+
+    /// Numeric bins: the reference's PSI edges and bin shares, and the shares of the ascending
+    /// `sortedCurrent` in the same bins. O(edges · log n).
+    public init(reference ref: NumericReference, sortedCurrent cur: [Double]) {
+        var counts = [Int](repeating: 0, count: ref.edges.count + 1)
+        cur.withUnsafeBufferPointer { NumericReference.countPerBin(sorted: $0, edges: ref.edges, into: &counts) }
+        let n = Double(Swift.max(1, cur.count))
+        self.init(edges: ref.edges, referenceShares: ref.binShares, currentShares: counts.map { Double($0) / n })
+    }
+
+    /// Categorical bins: every category of either sample, ascending by id, with both shares.
+    public init(reference ref: CategoryCounts, current cur: CategoryCounts, name: (Int32) -> String) {
+        let ids = Array(Set(ref.categories).union(cur.categories)).sorted()
+        let nr = Double(Swift.max(1, ref.total)), nc = Double(Swift.max(1, cur.total))
+        self.init(categories: ids.map(name), referenceShares: ids.map { Double(ref.count(of: $0)) / nr },
+                  currentShares: ids.map { Double(cur.count(of: $0)) / nc })
+    }
 }
 
 /// How the window's values were sampled (`sampling` object).
@@ -116,15 +167,27 @@ public struct DriftRecord: Sendable, Equatable {
     public var driftReasons: [String]
     public var quality: QualityFigures
     public var sampling: SamplingInfo
+    /// The model state that scored this window and its reference (score monitors under a fixed
+    /// model, ``RescoringConfig``); nil for values judged as fed.
+    public var scoredBy: ScoringState?
+    /// Earliest and latest event time (ms) of the window's events, nil when they had none (e.g.
+    /// `weir compare`). For count windows this is the span to put the window on a time axis.
+    public var firstEventTime: Int64?
+    public var lastEventTime: Int64?
+    /// The bins and both samples' shares in them; nil when the statistics are undefined.
+    public var histogram: DriftHistogram?
 
     public init(feature: String, kind: FieldKind, window: Int, windowType: WindowType, windowStart: Int64,
                 windowEnd: Int64, reference: ReferenceInfo, nReference: Int, nCurrent: Int,
                 statistics: WindowStatistics, drifted: Bool = false, driftReasons: [String] = [],
-                quality: QualityFigures, sampling: SamplingInfo) {
+                quality: QualityFigures, sampling: SamplingInfo, scoredBy: ScoringState? = nil,
+                firstEventTime: Int64? = nil, lastEventTime: Int64? = nil, histogram: DriftHistogram? = nil) {
         self.feature = feature; self.kind = kind; self.window = window; self.windowType = windowType
         self.windowStart = windowStart; self.windowEnd = windowEnd; self.reference = reference
         self.nReference = nReference; self.nCurrent = nCurrent; self.statistics = statistics
         self.drifted = drifted; self.driftReasons = driftReasons; self.quality = quality; self.sampling = sampling
+        self.scoredBy = scoredBy; self.firstEventTime = firstEventTime; self.lastEventTime = lastEventTime
+        self.histogram = histogram
     }
 
     public var numeric: NumericStatistics? { if case .numeric(let s) = statistics { return s }; return nil }
@@ -142,6 +205,8 @@ public struct DriftRecord: Sendable, Equatable {
         w.field("window_type", windowType.rawValue)
         w.field("window_start", windowStart)
         w.field("window_end", windowEnd)
+        w.field("first_event_time", firstEventTime)
+        w.field("last_event_time", lastEventTime)
         w.field("reference_id", reference.id)
         w.field("n_reference", nReference)
         w.field("n_current", nCurrent)
@@ -164,6 +229,15 @@ public struct DriftRecord: Sendable, Equatable {
             w.field("js_distance", s?.jsDistance)
             w.field("new_categories", strings: s?.newCategories ?? [])
         }
+        if let h = histogram {
+            w.beginObject("histogram")
+            if kind == .numeric { w.field("edges", doubles: h.edges) } else { w.field("categories", strings: h.categories) }
+            w.field("reference", doubles: h.referenceShares)
+            w.field("current", doubles: h.currentShares)
+            w.endObject()
+        } else {
+            w.nullField("histogram")
+        }
         w.field("undefined_reason", undefinedReason?.rawValue)
         w.field("drifted", drifted)
         w.field("drift_reasons", strings: driftReasons)
@@ -174,6 +248,14 @@ public struct DriftRecord: Sendable, Equatable {
         w.field("kept", sampling.kept)
         w.field("sampled", sampling.sampled)
         w.endObject()
+        if let s = scoredBy {
+            w.beginObject("scored_by")
+            w.field("model_version", s.modelVersion)
+            w.field("labels_learned", s.labelsLearned)
+            w.endObject()
+        } else {
+            w.nullField("scored_by")
+        }
         reference.write(into: &w)
         w.endObject()
         return w.text

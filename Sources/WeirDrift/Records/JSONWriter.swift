@@ -55,6 +55,12 @@ public struct JSONWriter: Sendable {
         for v in ints { separator(); text += String(v) }
         endArray()
     }
+    /// An array of numbers (a non-finite one is written as `null`).
+    public mutating func field(_ k: String, doubles: [Double]) {
+        beginArray(k)
+        for v in doubles { separator(); Self.appendDouble(v, to: &text) }
+        endArray()
+    }
     public mutating func nullField(_ k: String) { key(k); text += "null" }
 
     /// Appends `v` as a JSON number, or `null` when it is nil, NaN or ±Inf.

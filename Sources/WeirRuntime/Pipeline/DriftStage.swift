@@ -47,8 +47,16 @@ struct DriftStage: Sendable {
         var sources: [Source] = []
         for m in spec.monitors {
             let kind: FieldKind = m.categorical ? .categorical : .numeric
+            // The score is judged under one fixed model (the model at window close scores the
+            // reference events' inputs and the window's), so learning alone never looks like drift.
+            // A previous-window reference compares neighbouring windows and keeps the fed scores.
+            var rescoring: RescoringConfig?
+            if m.field == "score", !m.categorical, !featureNames.isEmpty, reference != .rolling {
+                rescoring = RescoringConfig(dimension: featureNames.count, warmupLabels: spec.scoreWarmupLabels)
+            }
             configs.append(MonitorConfig(feature: m.field, kind: kind, window: window, reference: reference,
-                                         sampleCap: spec.sampleCap, bins: spec.bins, policy: policy))
+                                         sampleCap: spec.sampleCap, bins: spec.bins, policy: policy, rescoring: rescoring,
+                                         maxCategories: spec.maxCategories, maxCategoryLength: spec.maxCategoryLength))
             if m.field == "score" {
                 sources.append(.score)
             } else if let i = schema.index(of: m.field) {
@@ -105,7 +113,10 @@ struct DriftStage: Sendable {
             case .feature(let c):
                 if let features { pipeline.feed(field: m, .number(features[c]), eventTime: t) }
             case .score:
-                if let score { pipeline.feed(field: m, .number(score), eventTime: t) }
+                if let score {
+                    if let features { pipeline.feed(field: m, score: score, inputs: features, eventTime: t) }
+                    else { pipeline.feed(field: m, .number(score), eventTime: t) }
+                }
             }
         }
     }

@@ -124,6 +124,26 @@ public struct ModelStage: Sendable {
         return decisions.map { ("\($0.modelId)/\($0.kind.rawValue)/\($0.challengerVersion)", $0.json()) }
     }
 
+    /// Labels the champion has learned from (a promoted challenger counts its own).
+    public var labelsLearned: Int {
+        sgd?.champion.counts.learned ?? adagrad?.champion.counts.learned ?? ftrl!.champion.counts.learned
+    }
+
+    /// The champion's score of a raw model input (before standardisation, as the features come),
+    /// with the model as it is now: standardised with the current statistics (none are updated),
+    /// then predicted. `scratch` is reused storage of the model's layout. Nothing learns.
+    public func score(raw x: UnsafeBufferPointer<Double>, scratch: inout ModelInput) -> Double {
+        scratch.withUnsafeMutableNumeric { dst in _ = dst.initialize(from: x) }
+        if let l = sgd { return Self.predict(l, &scratch) }
+        if let l = adagrad { return Self.predict(l, &scratch) }
+        return Self.predict(ftrl!, &scratch)
+    }
+
+    static func predict<O, D>(_ l: OnlineLearner<O, D>, _ input: inout ModelInput) -> Double {
+        if let s = l.standardizer { s.transform(&input) }
+        return l.champion.predict(input)
+    }
+
     public var version: Int {
         sgd?.gate.championVersion.version ?? adagrad?.gate.championVersion.version ?? ftrl!.gate.championVersion.version
     }

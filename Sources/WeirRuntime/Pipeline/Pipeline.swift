@@ -357,6 +357,14 @@ public struct Pipeline: Sendable {
             for r in records { drift!.closedAt.removeValue(forKey: r.window) }
             return
         }
+        if drift!.pipeline.needsScoring, let m = model {
+            // Score monitor under one fixed model: the model as it is now (after the event that
+            // closed the window learned) scores the window's inputs and the reference inputs.
+            var scratch = ModelInput(layout: input.layout)
+            drift!.pipeline.scoreAwaitingWindows(by: ScoringState(modelVersion: m.version, labelsLearned: m.labelsLearned)) {
+                m.score(raw: $0, scratch: &scratch)
+            }
+        }
         let out = drift!.pipeline.drain()
         guard !out.drift.isEmpty || !out.alerts.isEmpty || !out.retrainRequests.isEmpty else { return }
         for r in out.drift {

@@ -33,16 +33,21 @@ public struct ReservoirSample: Sendable, Equatable {
 
     /// Offers one value.
     @inlinable
-    public mutating func add(_ x: Double) {
+    public mutating func add(_ x: Double) { _ = offer(x) }
+
+    /// Offers one value; returns the slot (index in ``values``) it was written to, or nil when it
+    /// was dropped. A caller keeping data beside each value (e.g. a vector) mirrors the slots.
+    @inlinable @discardableResult
+    public mutating func offer(_ x: Double) -> Int? {
         seen_ &+= 1
         if buffer.count < capacity {
             buffer.append(x)
-        } else {
-            let j = Int(truncatingIfNeeded: rng.next(below: UInt64(seen_)))
-            if j < capacity {
-                buffer.withUnsafeMutableBufferPointer { $0[j] = x }
-            }
+            return buffer.count - 1
         }
+        let j = Int(truncatingIfNeeded: rng.next(below: UInt64(seen_)))
+        guard j < capacity else { return nil }
+        buffer.withUnsafeMutableBufferPointer { $0[j] = x }
+        return j
     }
 
     /// Copies the kept values into `out` (reusing its storage) and sorts them ascending, ready for

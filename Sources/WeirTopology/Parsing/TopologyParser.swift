@@ -346,7 +346,8 @@ struct TopologyParser {
     // MARK: drift
 
     func parseDrift(_ node: Node) -> DriftDeclaration? {
-        let allowed = ["mode", "reference", "window", "bins", "sample_cap", "monitors", "gate"]
+        let allowed = ["mode", "reference", "window", "bins", "sample_cap", "score_warmup_labels", "max_categories",
+                       "max_category_length", "monitors", "gate"]
         guard let e = reader.mapping(node, "drift", allowed: allowed) else { return nil }
         var spec = DriftDeclaration(reference: .firstEvents(10_000), window: .count(events: 10_000), bins: 10, sampleCap: 100_000, monitors: [],
                              gate: GateSpec(rule: .any, psi: 0.2, ksPValue: 0.01, ksMinStatistic: 0.1, chi2PValue: 0.01,
@@ -375,6 +376,11 @@ struct TopologyParser {
             case "mode": spec.mode = reader.oneOf(v, "drift.mode", DriftDeclaration.Mode.self) ?? spec.mode
             case "bins": spec.bins = reader.int(v, "drift.bins", min: 2) ?? spec.bins
             case "sample_cap": spec.sampleCap = reader.int(v, "drift.sample_cap", min: 10) ?? spec.sampleCap
+            case "score_warmup_labels":
+                spec.scoreWarmupLabels = reader.int(v, "drift.score_warmup_labels", min: 0) ?? spec.scoreWarmupLabels
+            case "max_categories": spec.maxCategories = reader.int(v, "drift.max_categories", min: 1) ?? spec.maxCategories
+            case "max_category_length":
+                spec.maxCategoryLength = reader.int(v, "drift.max_category_length", min: 1) ?? spec.maxCategoryLength
             case "monitors": spec.monitors = parseMonitors(v)
             case "gate": spec.gate = parseGate(v, defaults: spec.gate)
             default: break

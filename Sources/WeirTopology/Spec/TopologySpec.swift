@@ -225,6 +225,16 @@ public struct DriftDeclaration: Sendable, Equatable {
     public var sampleCap: Int
     public var monitors: [Monitor]
     public var gate: GateSpec
+    /// The `score` monitor judges no window before the model has learned from this many labels
+    /// (`drift.score_warmup_labels`).
+    public var scoreWarmupLabels: Int = DriftDeclaration.defaultScoreWarmupLabels
+    /// Default of ``scoreWarmupLabels``.
+    public static let defaultScoreWarmupLabels = 1_000
+    /// Categorical monitors keep at most this many distinct categories apart; further ones, and
+    /// names longer than ``maxCategoryLength`` bytes, count in one overflow bin (`drift.max_categories`).
+    public var maxCategories: Int = 1_000
+    /// `drift.max_category_length`: longest category name (UTF-8 bytes) kept as its own category.
+    public var maxCategoryLength: Int = 256
     public var location: SourceLocation?
 }
 

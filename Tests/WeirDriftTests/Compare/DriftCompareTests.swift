@@ -36,6 +36,13 @@ import WeirTestSupport
             #expect(isClose(psi, try #require(c["psi_10_quantile_bins"] as? Double), relative: 1e-9, absolute: 1e-15), "\(name)")
             #expect(p["n_reference"] as? Int == ref.count && p["n_current"] as? Int == cur.count)
             #expect(p["ks_method"] as? String == (max(ref.count, cur.count) <= 10_000 ? "exact" : "asymptotic"))
+            // The histogram to plot: numpy's edges, each sample's share per bin, no event times.
+            let h = try #require(p["histogram"] as? [String: Any])
+            let edges = try #require(h["edges"] as? [Double]), numpyEdges = try #require(c["psi_edges"] as? [Double])
+            #expect(PlottableRecordTests.close(edges, numpyEdges, 1e-9), "\(name)")
+            #expect(PlottableRecordTests.close(try #require(h["reference"] as? [Double]), PlottableRecordTests.shares(ref, edges: numpyEdges), 1e-12))
+            #expect(PlottableRecordTests.close(try #require(h["current"] as? [Double]), PlottableRecordTests.shares(cur, edges: numpyEdges), 1e-12))
+            #expect(p["first_event_time"] is NSNull && p["last_event_time"] is NSNull)
         }
     }
 

@@ -13,7 +13,8 @@ func syntheticRecord(_ feature: String, window: Int, psi: Double, ks: Double = 0
                        windowStart: Int64(window * n), windowEnd: Int64((window + 1) * n),
                        reference: ReferenceInfo(kind: .firstEvents, id: "\(feature)/ref", n: 5_000),
                        nReference: 5_000, nCurrent: n, statistics: .numeric(stats), quality: QualityFigures(count: n),
-                       sampling: SamplingInfo(cap: 10_000, seen: n, kept: n))
+                       sampling: SamplingInfo(cap: 10_000, seen: n, kept: n),
+                       histogram: DriftHistogram(edges: [0], referenceShares: [0.5, 0.5], currentShares: [0.5, 0.5]))
 }
 
 let drifted = 0.3, between = 0.15, clear = 0.01

@@ -42,6 +42,16 @@ import WeirTestSupport
         var skm = try FieldMonitor(sk)
         skm.feedAll((0..<5_100).map { Double($0 % 97) })
         lines += (roll.drainRecords() + skm.drainRecords()).map { $0.json() }
+        // a score monitor under a fixed model: a warm-up window, then a judged one (scored_by)
+        var sc = try FieldMonitor(MonitorConfig(feature: "score", window: .count(200), reference: .firstEvents(500),
+                                                rescoring: RescoringConfig(dimension: 2, warmupLabels: 800)))
+        for i in 0..<900 {
+            [g.nextGaussian(), Double(i % 5)].withUnsafeBufferPointer { sc.feed(score: 0.5, inputs: $0) }
+            sc.scoreAwaitingWindows(by: ScoringState(modelVersion: 2, labelsLearned: i)) { 1 / (1 + exp(-$0[0] - $0[1])) }
+            lines += sc.drainRecords().map { $0.json() }
+        }
+        #expect(lines.contains { $0.contains("\"undefined_reason\":\"model_warm_up\"") })
+        #expect(lines.contains { $0.contains("\"scored_by\":{\"model_version\":2,\"labels_learned\":899}") })
         let (status, output) = try validateWithSchemas(lines, name: "all")
         #expect(status == 0, "\(output)")
         #expect(output.contains("ok \(lines.count)"))
@@ -57,6 +67,10 @@ import WeirTestSupport
             good.replacingOccurrences(of: "\"n_current\":1000,", with: ""),                // missing field
             good.replacingOccurrences(of: "\"kind\":\"numeric\"", with: "\"kind\":\"categorical\""),  // wrong keys
             good.replacingOccurrences(of: "\"undefined_reason\":null", with: "\"undefined_reason\":\"empty_current\""),
+            good.replacingOccurrences(of: "\"current\":[0.5,0.5]", with: "\"current\":[1.5,0.5]"),   // share > 1
+            good.replacingOccurrences(of: ",\"current\":[0.5,0.5]", with: ""),                     // histogram without current
+            good.replacingOccurrences(of: "\"first_event_time\":null", with: "\"first_event_time\":\"x\""),
+            good.replacingOccurrences(of: "\"scored_by\":null", with: "\"scored_by\":{\"model_version\":1}"),
         ]
         for (i, b) in broken.enumerated() {
             #expect(b != good)

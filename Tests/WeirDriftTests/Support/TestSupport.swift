@@ -71,3 +71,25 @@ extension FieldMonitor {
         values.withUnsafeBufferPointer { feed(contentsOf: $0) }
     }
 }
+
+/// Feeds events `0..<events` with `feed` (which drains and returns the records' JSON) to one monitor
+/// straight through and, for each cut, to a monitor snapshotted at the cut, restored and continued:
+/// the records must be the same (and a restored monitor re-serialises to the same bytes).
+/// Returns the uninterrupted records.
+@discardableResult
+func expectSnapshotCutsGiveTheSameRecords(_ cfg: MonitorConfig, events: Int, cuts: [Int],
+                                          _ feed: (inout FieldMonitor, Int) -> [String]) throws -> [String] {
+    func run(_ m: inout FieldMonitor, _ r: Range<Int>) -> [String] { r.flatMap { feed(&m, $0) } }
+    var straight = try FieldMonitor(cfg)
+    let expected = run(&straight, 0..<events)
+    for cut in cuts {
+        var first = try FieldMonitor(cfg)
+        var got = run(&first, 0..<cut)
+        let bytes = first.snapshot()
+        var restored = try FieldMonitor(cfg, restoring: bytes)
+        #expect(restored.snapshot() == bytes)
+        got += run(&restored, cut..<events)
+        #expect(got == expected, "cut at \(cut)")
+    }
+    return expected
+}

@@ -6,6 +6,8 @@
 //   (c) ContractDriftMonitor on the contract (3 features, ref 200,000, windows 10,000), per event,
 //       and the Python contract step on the same values (peer_contract.py), ratio
 //   (d) DriftGate.observe per record, DriftRecord.json() per record
+//   (e) score monitor under a fixed model (issue 18): window close re-scoring 20,000 reference
+//       inputs and 5,000 window inputs of 13 doubles with a logistic scorer, then comparing  target < 2 ms
 // Allocation counts need LD_PRELOAD=<build>/libMallocInterposerSwift.so.
 import BenchSupport
 import Foundation
@@ -148,5 +150,29 @@ do {
     }
     gate = DriftGate()
     print("(d) DriftGate.observe: \(fmt(ns(t, reps * recs.count) / 1000, 2)) µs/record (\(out / reps) alerts per pass)")
+}
+// MARK: (e) score monitor under a fixed model
+do {
+    let d = 13, windows = 40
+    var m = try FieldMonitor(MonitorConfig(feature: "score", window: .count(5_000), reference: .firstEvents(20_000),
+                                           sampleCap: 100_000, rescoring: RescoringConfig(dimension: d, warmupLabels: 0)))
+    let w = (0..<d).map { _ in g.gaussian() * 0.3 }
+    func score(_ x: UnsafeBufferPointer<Double>) -> Double {
+        var z = -1.5
+        for k in 0..<d { z += w[k] * x[k] }
+        return 1 / (1 + exp(-z))
+    }
+    var x = [Double](repeating: 0, count: d)
+    var tClose = 0.0, records = 0
+    for _ in 0..<(20_000 + windows * 5_000) {
+        for k in 0..<d { x[k] = g.gaussian() }
+        x.withUnsafeBufferPointer { m.feed(score: 0.5, inputs: $0) }
+        if m.awaitingScoreCount > 0 {
+            tClose += measureSeconds { m.scoreAwaitingWindows(by: ScoringState(modelVersion: 1, labelsLearned: 1)) { score($0) } }
+            records += m.drainRecords().count
+        }
+    }
+    let perClose = tClose / Double(windows) * 1e3
+    print("(e) score window close under a fixed model (re-score 20,000 + 5,000 inputs of 13, sort, compare, record): \(fmt(perClose, 3)) ms  [target < 2 ms: \(verdict(perClose < 2))] (\(records) records)")
 }
 if let rss = peakRSSBytes() { print("peak RSS: \(rss / 1_048_576) MiB") }
