@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WeirStats
 @testable import WeirRuntime
 
 @Suite struct CheckpointStoreTests {
@@ -114,5 +115,60 @@ import Testing
         #expect(try ZeroRunLength.unpack(packed, expectedCount: sparse.count) == sparse)
         #expect(ZeroRunLength.pack([]).isEmpty)
         #expect(try ZeroRunLength.unpack([], expectedCount: 0) == [])
+    }
+}
+
+/// The zero-run codec against its definition, computed another way: split the input into runs of
+/// zero and non-zero bytes; a group's literals take runs up to a zero run of at least 4 bytes (or
+/// a zero run that ends the input), which the group then skips.
+@Suite struct ZeroRunLengthTests {
+    private func reference(_ input: [UInt8]) -> [UInt8] {
+        var runs: [(zero: Bool, bytes: ArraySlice<UInt8>)] = []
+        var i = 0
+        while i < input.count {
+            var j = i
+            while j < input.count && (input[j] == 0) == (input[i] == 0) { j += 1 }
+            runs.append((input[i] == 0, input[i..<j]))
+            i = j
+        }
+        func varint(_ v: Int) -> [UInt8] {
+            var v = v, b: [UInt8] = []
+            repeat { b.append(UInt8(v & 0x7F) | (v >= 0x80 ? 0x80 : 0)); v >>= 7 } while v > 0
+            return b
+        }
+        var out: [UInt8] = [], literal: [UInt8] = []
+        for (n, r) in runs.enumerated() {
+            if r.zero && (r.bytes.count >= 4 || n == runs.count - 1) {
+                out += varint(literal.count) + literal + varint(r.bytes.count)
+                literal = []
+            } else {
+                literal += r.bytes
+            }
+        }
+        if !literal.isEmpty { out += varint(literal.count) + literal + varint(0) }
+        return out
+    }
+
+    @Test func packEqualsTheDefinitionAndUnpacksExactly() throws {
+        var g = SplitMix64(seed: 99)
+        for round in 0..<400 {
+            let n = Int(g.next(below: round < 300 ? 300 : 70_000))
+            // zero-heavy data with runs of every length, as serialized state has
+            var bytes = [UInt8](repeating: 0, count: n)
+            var k = 0
+            while k < n {
+                let len = Int(g.next(below: 24)) + 1
+                let zero = g.next(below: 3) != 0
+                for x in k..<min(n, k + len) { bytes[x] = zero ? 0 : UInt8(truncatingIfNeeded: g.next() | 1) }
+                k += len
+            }
+            let packed = ZeroRunLength.pack(bytes)
+            #expect(packed == reference(bytes), "round \(round), \(n) bytes")
+            #expect(try ZeroRunLength.unpack(packed, expectedCount: n) == bytes)
+        }
+        // a long literal (varints of several bytes) and a long zero run
+        let long = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 % 251 + 1) } + [UInt8](repeating: 0, count: 200_000) + [9]
+        #expect(ZeroRunLength.pack(long) == reference(long))
+        #expect(try ZeroRunLength.unpack(ZeroRunLength.pack(long), expectedCount: long.count) == long)
     }
 }
