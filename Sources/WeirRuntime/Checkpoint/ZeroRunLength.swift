@@ -7,57 +7,36 @@ enum ZeroRunLength {
     /// Zero runs shorter than this stay literal (a run costs a varint and a new group).
     static let minRun = 4
 
-    /// Packs `input`. Writes into one buffer sized for the worst case (no per-group appends) and
-    /// skips 8 bytes at a time through data with no zero byte.
     static func pack(_ input: [UInt8]) -> [UInt8] {
-        let n = input.count
-        if n == 0 { return [] }
-        // Every group after the first follows a zero run of ≥ minRun bytes, so there are at most
-        // n / minRun + 1 groups, each adding two varints (≤ 10 bytes each) to its literals.
-        let capacity = n + 20 * (n / minRun + 1)
-        return input.withUnsafeBufferPointer { p in
-            [UInt8](unsafeUninitializedCapacity: capacity) { out, written in
-                var o = 0
-                @inline(__always) func varint(_ value: Int) {
-                    var v = UInt64(value)
-                    while v >= 0x80 { out[o] = UInt8(v & 0x7F) | 0x80; o += 1; v >>= 7 }
-                    out[o] = UInt8(v); o += 1
-                }
-                let base = UnsafeRawPointer(p.baseAddress!)
-                var i = 0
-                while i < n {
-                    // Literals up to the next run of ≥ minRun zeros (or of zeros reaching the end).
-                    let start = i
-                    var runStart = n
-                    var j = i
-                    while j < n {
-                        if j + 8 <= n {
-                            let w = base.loadUnaligned(fromByteOffset: j, as: UInt64.self)
-                            // no zero byte in these 8 bytes: no run starts in them
-                            if (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080 == 0 { j += 8; continue }
-                        }
-                        if p[j] == 0 {
-                            var k = j
-                            while k < n && p[k] == 0 && k - j < minRun { k += 1 }
-                            if k - j >= minRun || k == n { runStart = j; break }
-                            j = k
-                        } else {
-                            j += 1
-                        }
+        var out: [UInt8] = []
+        out.reserveCapacity(input.count / 4 + 16)
+        input.withUnsafeBufferPointer { p in
+            let n = p.count
+            var i = 0
+            while i < n {
+                // Literals up to the next run of >= minRun zeros.
+                let start = i
+                var runStart = n
+                var j = i
+                while j < n {
+                    if p[j] == 0 {
+                        var k = j
+                        while k < n && p[k] == 0 && k - j < minRun { k += 1 }
+                        if k - j >= minRun || k == n { runStart = j; break }
+                        j = k
+                    } else {
+                        j += 1
                     }
-                    varint(runStart - start)
-                    if runStart > start {
-                        (out.baseAddress! + o).update(from: p.baseAddress! + start, count: runStart - start)
-                        o += runStart - start
-                    }
-                    var k = runStart
-                    while k < n && p[k] == 0 { k += 1 }
-                    varint(k - runStart)
-                    i = k
                 }
-                written = o
+                writeVarint(UInt64(runStart - start), &out)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<runStart]))
+                var k = runStart
+                while k < n && p[k] == 0 { k += 1 }
+                writeVarint(UInt64(k - runStart), &out)
+                i = k
             }
         }
+        return out
     }
 
     /// - Throws: ``CheckpointError/damaged(what:detail:)`` on malformed input or a size mismatch.
@@ -91,5 +70,14 @@ enum ZeroRunLength {
         }
         guard out.count == expectedCount else { throw .damaged(what: "state", detail: "\(out.count) bytes unpacked, \(expectedCount) expected") }
         return out
+    }
+
+    static func writeVarint(_ v: UInt64, _ out: inout [UInt8]) {
+        var v = v
+        while v >= 0x80 {
+            out.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
     }
 }
