@@ -174,6 +174,17 @@ public struct StreamGraph: Sendable {
         }
     }
 
+    /// The input of source partition `p` ended (a bounded run reached its end): the partition
+    /// stops holding the watermark back (``WatermarkTracker/markIdle(partition:)``) and windows
+    /// the new watermark passes fire, as a tick would fire them. A partition never read (an
+    /// empty one) otherwise holds the watermark at its start for the whole run.
+    public mutating func partitionEnded(_ p: Int32) {
+        guard timeField >= 0 else { return }
+        let before = watermarks.watermark
+        let nw = watermarks.markIdle(partition: p)
+        if nw > before { fire(nw) }
+    }
+
     mutating func advanceProcessingTime(_ now: Int64) {
         if now &- 1 > processingWatermark {
             processingWatermark = now &- 1

@@ -72,6 +72,19 @@ public struct WatermarkTracker: Sendable, Equatable {
         return watermark
     }
 
+    /// Marks partition `p` idle at once (its input ended in a bounded run): it no longer holds
+    /// the watermark back; like any idle partition it becomes active again on its next event.
+    /// When every partition is idle the watermark is the newest event time's (Flink's rule).
+    /// Returns the watermark. O(partitions).
+    @discardableResult
+    public mutating func markIdle(partition: Int32) -> Int64 {
+        let p = Int(partition)
+        guard p >= 0, p < idle.count, !idle[p] else { return watermark }
+        idle[p] = true
+        recompute()
+        return watermark
+    }
+
     /// Applies idleness at wall-clock `now` (call on ticks / before a batch); returns the watermark.
     @discardableResult
     public mutating func advance(now: Int64) -> Int64 {

@@ -302,6 +302,8 @@ public struct KafkaRunner {
         var deadLetterLog = DeadLetterLog(logger: logger)  // [ops]
         // Label topic: last end-of-partition confirmation (wall ms) and the interval between them.
         var lastEndCheck = Int64.min / 2
+        // Bounded runs (`stopAtEnd`): source partitions read to their end, no longer holding the watermark.
+        var endedPartitions = Set<Int32>()
         let endCheckMs = Self.milliseconds(options.labelEndCheckInterval)
         // The consumer's topic-table index of the source and label topics, once seen.
         var sourceIndex = -1
@@ -600,6 +602,17 @@ public struct KafkaRunner {
                 if clock.now - lastProgress >= .seconds(1), let onProgress {
                     onProgress(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock, coordinator))
                     lastProgress = clock.now
+                }
+                if options.stopAtEnd && (merge?.drained ?? true) {
+                    // A bounded run: a partition read to its end (every fetched record processed;
+                    // an empty one at once) stops holding the watermark back, so its windows fire
+                    // as in `weir replay` instead of waiting for the idleness timeout.
+                    for p in assigned.sorted() where !endedPartitions.contains(p) {
+                        guard let end = endOffset[p], (processed[p] ?? end) >= end else { continue }
+                        endedPartitions.insert(p)
+                        try pipeline.partitionEnded(p, now: Self.nowMs(), into: &sink)
+                        dirty = true
+                    }
                 }
                 if options.stopAtEnd && !assigned.isEmpty && !sawInput && assigned.allSatisfy({ p in
                     endOffset[p].map { end in (processed[p] ?? end) >= end } ?? false

@@ -206,6 +206,16 @@ public struct Pipeline: Sendable {
         try emitDrift(now: now, into: &sink)
     }
 
+    /// Source partition `p` has ended (bounded run, every record of it processed): it stops
+    /// holding the watermark back; the windows that fires are written to `sink`.
+    public mutating func partitionEnded(_ p: Int32, now: Int64, into sink: inout some OutputSink) throws {
+        try settle(into: &sink)
+        graph.clearOutputs()
+        graph.partitionEnded(p)
+        try emitWindowsAndLate(into: &sink)
+        try emitDrift(now: now, into: &sink)
+    }
+
     /// End of input: fires every window still open (a bounded input's final watermark).
     public mutating func finish(into sink: inout some OutputSink) throws {
         try settle(into: &sink)
