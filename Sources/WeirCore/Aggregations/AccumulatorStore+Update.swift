@@ -78,6 +78,9 @@ extension AccumulatorStore {
         if done { return }
         for i in 0..<aggs.count where inp.present[i] {
             let a = aggs[i]
+            // only sketch aggregates hold a pool index in their slot; other slots hold values
+            // (a sum can reach 1e308, which no Int holds)
+            guard a.op == .distinct || a.op == .quantile || a.op == .topK else { continue }
             let h = Int(slots[base + a.slot])
             let x = inp.values[i]
             switch a.op {

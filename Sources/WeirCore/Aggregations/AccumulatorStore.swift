@@ -142,6 +142,7 @@ public struct AccumulatorStore: Sendable {
                     let h = Int(slots[base + a.slot])
                     sketchBytes -= klls[h].storageBytes
                     klls[h] = try! KLLSketch(k: a.k)
+                    sketchBytes += klls[h].storageBytes
                 }
             case .topK:
                 if fresh { slots[base + a.slot] = Double(takeTop(capacity: a.capacity)) } else { tops[Int(slots[base + a.slot])].reset() }
@@ -160,11 +161,24 @@ public struct AccumulatorStore: Sendable {
         guard hasSketches else { return }
         let base = Int(e) * stride
         for a in aggs {
+            // only sketch aggregates hold a pool index in their slot (others hold any value)
+            guard a.op == .distinct || a.op == .quantile || a.op == .topK else { continue }
             let h = Int32(slots[base + a.slot])
             switch a.op {
-            case .distinct: sketchBytes -= hlls[Int(h)].storageBytes; hlls[Int(h)].clear(); freeHLL.append(h)
-            case .quantile: sketchBytes -= klls[Int(h)].storageBytes; klls[Int(h)] = try! KLLSketch(k: a.k); freeKLL.append(h)
-            case .topK: sketchBytes -= tops[Int(h)].storageBytes; tops[Int(h)] = try! SpaceSaving(capacity: a.capacity); freeTop.append(h)
+            case .distinct:
+                sketchBytes -= hlls[Int(h)].storageBytes
+                hlls[Int(h)].clear()
+                freeHLL.append(h)
+            case .quantile:
+                sketchBytes -= klls[Int(h)].storageBytes
+                klls[Int(h)] = try! KLLSketch(k: a.k)
+                sketchBytes += klls[Int(h)].storageBytes
+                freeKLL.append(h)
+            case .topK:
+                sketchBytes -= tops[Int(h)].storageBytes
+                tops[Int(h)] = try! SpaceSaving(capacity: a.capacity)
+                sketchBytes += tops[Int(h)].storageBytes  // an empty summary's id table
+                freeTop.append(h)
             default: break
             }
         }
@@ -172,15 +186,21 @@ public struct AccumulatorStore: Sendable {
 
     mutating func takeHLL(precision: Int) -> Int32 {
         if let h = freeHLL.last, hlls[Int(h)].precision == precision { freeHLL.removeLast(); return h }
-        hlls.append(try! HyperLogLog(precision: precision)); return Int32(hlls.count - 1)
+        hlls.append(try! HyperLogLog(precision: precision))
+        sketchBytes += hlls[hlls.count - 1].storageBytes
+        return Int32(hlls.count - 1)
     }
     mutating func takeKLL(k: Int) -> Int32 {
         if let h = freeKLL.last, klls[Int(h)].k == k { freeKLL.removeLast(); return h }
-        klls.append(try! KLLSketch(k: k)); return Int32(klls.count - 1)
+        klls.append(try! KLLSketch(k: k))
+        sketchBytes += klls[klls.count - 1].storageBytes
+        return Int32(klls.count - 1)
     }
     mutating func takeTop(capacity: Int) -> Int32 {
         if let h = freeTop.last, tops[Int(h)].capacity == capacity { freeTop.removeLast(); return h }
-        tops.append(try! SpaceSaving(capacity: capacity)); return Int32(tops.count - 1)
+        tops.append(try! SpaceSaving(capacity: capacity))
+        sketchBytes += tops[tops.count - 1].storageBytes
+        return Int32(tops.count - 1)
     }
 
     /// Re-counts ``sketchBytes`` from the sketches (after a restore). O(sketches).

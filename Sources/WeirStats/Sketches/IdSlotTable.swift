@@ -2,8 +2,8 @@
 /// Fibonacci hashing, backward-shift deletion; load factor ≤ 1/2). Used by ``SpaceSaving`` instead of
 /// `Dictionary`, whose per-process-seeded SipHash dominates the update cost.
 ///
-/// It starts with 8 cells and doubles when an insert would pass half full, so a summary of a
-/// few ids costs a few dozen bytes; `removeAll` keeps the size reached.
+/// It holds no cells until the first insert, then 8, and doubles when an insert would pass half
+/// full, so a summary of a few ids costs a few dozen bytes; `removeAll` keeps the size reached.
 /// - Complexity: O(1) expected per operation; allocates only when it grows (at most
 ///   log2(entries / 4) times over its life).
 @usableFromInline
@@ -15,10 +15,10 @@ struct IdSlotTable: Sendable {
     /// Ids stored.
     @usableFromInline var count = 0
 
-    /// An empty table of 8 cells.
+    /// An empty table; its first 8 cells are allocated by the first ``set(_:_:)``.
     init() {
-        keys = [Int32](repeating: 0, count: 8)
-        values = [Int32](repeating: -1, count: 8)
+        keys = []
+        values = []
         bits = 3
         mask = 7
     }
@@ -26,14 +26,14 @@ struct IdSlotTable: Sendable {
     /// Bytes of storage held.
     var storageBytes: Int { 8 * keys.count }
 
-    /// Doubles the table and re-inserts every id.
+    /// Doubles the table (or allocates its first 8 cells) and re-inserts every id.
     @usableFromInline
     mutating func grow() {
         let oldKeys = keys, oldValues = values
-        let size = 2 * keys.count
+        let size = keys.isEmpty ? 8 : 2 * keys.count
         keys = [Int32](repeating: 0, count: size)
         values = [Int32](repeating: -1, count: size)
-        bits += 1
+        bits = UInt64(size.trailingZeroBitCount)
         mask = size - 1
         count = 0
         for i in oldValues.indices where oldValues[i] >= 0 { set(oldKeys[i], Int(oldValues[i])) }
@@ -47,6 +47,7 @@ struct IdSlotTable: Sendable {
     /// The slot stored for `id`, or nil.
     @inlinable
     func get(_ id: Int32) -> Int? {
+        if count == 0 { return nil }
         var i = home(id)
         while true {
             let v = values[i]
@@ -59,6 +60,7 @@ struct IdSlotTable: Sendable {
     /// Inserts or updates `id → slot`.
     @inlinable
     mutating func set(_ id: Int32, _ slot: Int) {
+        if keys.isEmpty { grow() }
         var i = home(id)
         while values[i] >= 0 && keys[i] != id { i = (i &+ 1) & mask }
         if values[i] < 0 {
@@ -76,6 +78,7 @@ struct IdSlotTable: Sendable {
     /// Removes `id` if present.
     @inlinable
     mutating func remove(_ id: Int32) {
+        if count == 0 { return }
         var i = home(id)
         while true {
             if values[i] < 0 { return }
