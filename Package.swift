@@ -99,8 +99,8 @@ let package = Package(
             swiftSettings: swiftSettings,
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
-        // Shared test helpers (fixtures, approximate equality). Used by tests only.
-        .target(name: "WeirTestSupport", swiftSettings: swiftSettings),
+        // Shared test helpers (seeded generator, approximate equality). Used by tests only.
+        .target(name: "WeirTestSupport", dependencies: ["WeirStats"], swiftSettings: swiftSettings),
 
         // test targets
         .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "WeirTestSupport"], swiftSettings: swiftSettings),
