@@ -119,6 +119,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "WeirTopologyTests", dependencies: ["WeirTopology", "WeirCore"], exclude: ["Broken"],
                     swiftSettings: swiftSettings),
+        .testTarget(name: "WeirTestSupportTests", dependencies: ["WeirTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirDriftTests", dependencies: ["WeirDrift", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     ]
