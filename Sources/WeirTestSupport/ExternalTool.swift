@@ -47,7 +47,7 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
     public static func python(importing modules: [String], in directories: [String] = searchDirectories()) -> ExternalTool {
         let found = directories.lazy.flatMap { dir in candidates("python3", in: [dir]) + candidates("python", in: [dir]) }
             .first { imports($0, modules) }
-        return ExternalTool(description: (["python"] + modules).joined(separator: " with "), path: found)
+        return ExternalTool(description: "python with " + modules.joined(separator: ", "), path: found)
     }
 
     private static func imports(_ python: String, _ modules: [String]) -> Bool {
@@ -67,7 +67,7 @@ public struct ExternalTool: Sendable, CustomStringConvertible {
         case skip(String)
 
         public init(_ tools: [ExternalTool], environment: [String: String] = ProcessInfo.processInfo.environment) {
-            let reason = "needs " + tools.map(\.description).joined(separator: ", ")
+            let reason = "needs " + tools.map(\.description).joined(separator: " and ")
                 + ", not found in .venv/bin or on PATH (scripts/test installs it)"
             self = environment["CI"] == "true" ? .fail("CI=true: " + reason) : .skip(reason)
         }
@@ -104,7 +104,7 @@ public struct MissingToolError: Error, CustomStringConvertible {
 public struct RequiresToolsTrait: TestTrait, SuiteTrait, TestScoping {
     public let tools: [ExternalTool]
     public var isRecursive: Bool { true }
-    public var comments: [Comment] { [Comment(rawValue: "needs " + tools.map(\.description).joined(separator: ", "))] }
+    public var comments: [Comment] { [Comment(rawValue: "needs " + tools.map(\.description).joined(separator: " and "))] }
 
     public func provideScope(for test: Test, testCase: Test.Case?,
                              performing function: @Sendable () async throws -> Void) async throws {

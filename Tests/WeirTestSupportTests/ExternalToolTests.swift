@@ -39,7 +39,7 @@ import WeirTestSupport
         let full = try Self.dir(["python": "exit 0"])
         let found = ExternalTool.python(importing: ["jsonschema", "prometheus_client"], in: [lacking, full])
         #expect(found.path == full + "/python")
-        #expect(found.description == "python with jsonschema with prometheus_client")
+        #expect(found.description == "python with jsonschema, prometheus_client")
         #expect(ExternalTool.python(importing: ["jsonschema"], in: [lacking, full]).path == lacking + "/python3")
         #expect(ExternalTool.python(importing: ["prometheus_client"], in: [lacking]).path == nil)
     }
