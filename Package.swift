@@ -1,12 +1,15 @@
 // swift-tools-version: 6.1
 // Weir: a stream-processing engine for real-time ML features and drift.
 //
-// Dependency arrows point one way (see README "Architecture"):
-//   CRdKafka <- WeirKafka                                  (Kafka, the only C library)
-//   WeirStats <- WeirCore <- WeirModel, WeirDrift           (pure Swift, no Kafka;
-//                                                            WeirCore imports the header-only
-//                                                            CWeirPrefetch hint)
-//   ... <- WeirTopology <- WeirRuntime <- WeirService <- WeirCLI (`weir`)
+// Dependency arrows point one way (see README "Architecture"); each target declares exactly the
+// modules its files import:
+//   CRdKafka <- WeirKafka                  (only WeirKafka sees librdkafka's C API and pointers)
+//   WeirStats <- WeirCore, WeirModel, WeirDrift
+//                                          (no Kafka; like the layers above they use Swift's unsafe
+//                                           buffers and libc where speed needs them; WeirCore also
+//                                           imports the header-only CWeirPrefetch hint)
+//   WeirCore <- WeirTopology; all of these and WeirKafka <- WeirRuntime <- WeirService
+//   WeirRuntime, WeirService, WeirTopology, WeirDrift, WeirKafka <- WeirCLI (`weir`)
 // WeirRuntime records metrics through the swift-metrics API only; WeirService (configuration,
 // log handlers, the HTTP endpoint) is the only module with SwiftNIO (via Hummingbird).
 import PackageDescription
@@ -43,7 +46,7 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
-        // Kafka client, admin and embedded broker. The only module that touches C pointers.
+        // Kafka client, admin and embedded broker. The only module that sees librdkafka's C API.
         .target(
             name: "WeirKafka",
             dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
@@ -58,7 +61,7 @@ let package = Package(
         // Online models, optimisers, prequential metrics.
         .target(name: "WeirModel", dependencies: ["WeirStats"], swiftSettings: swiftSettings),
         // References, drift monitors, data quality, the retraining gate.
-        .target(name: "WeirDrift", dependencies: ["WeirCore", "WeirStats"], swiftSettings: swiftSettings),
+        .target(name: "WeirDrift", dependencies: ["WeirStats"], swiftSettings: swiftSettings),
         // Topology files: YAML -> validated spec (-> graph).
         .target(
             name: "WeirTopology",
@@ -77,7 +80,7 @@ let package = Package(
         // HTTP endpoint (/metrics in Prometheus text, /healthz, /readyz). The only module with NIO.
         .target(
             name: "WeirService",
-            dependencies: ["WeirRuntime", "WeirKafka",
+            dependencies: ["WeirRuntime",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus"),
@@ -92,34 +95,37 @@ let package = Package(
         .executableTarget(
             name: "WeirCLI",
             dependencies: [
-                "WeirKafka", "WeirStats", "WeirCore", "WeirDrift", "WeirTopology", "WeirRuntime", "WeirService",
+                "WeirKafka", "WeirDrift", "WeirTopology", "WeirRuntime", "WeirService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings,
             linkerSettings: [.linkedLibrary("jemalloc", .when(platforms: [.linux]))]
         ),
-        // Shared test helpers (fixtures, approximate equality). Used by tests only.
-        .target(name: "WeirTestSupport", swiftSettings: swiftSettings),
+        // Shared test helpers (seeded generator, approximate equality). Used by tests only.
+        .target(name: "WeirTestSupport", dependencies: ["WeirStats"], swiftSettings: swiftSettings),
 
         // test targets
         .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "WeirTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirStatsTests", dependencies: ["WeirStats", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore", "WeirTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "WeirModelTests", dependencies: ["WeirModel", "WeirTestSupport"],
+        .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore", "WeirStats", "WeirTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WeirModelTests", dependencies: ["WeirModel", "WeirStats", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
+        // WeirCLI: imported by no test, declared so that the `weir` binary the tests run is built.
         .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI", "WeirTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "WeirServiceTests", dependencies: ["WeirService", "WeirRuntime", "WeirTopology",
+        .testTarget(name: "WeirServiceTests", dependencies: ["WeirService", "WeirRuntime", "WeirTopology", "WeirCore",
                                                              .product(name: "Logging", package: "swift-log"),
                                                              .product(name: "Metrics", package: "swift-metrics"),
                                                              .product(name: "Prometheus", package: "swift-prometheus")],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "WeirRuntimeTests", dependencies: ["WeirRuntime", "WeirTestSupport"],
+        .testTarget(name: "WeirRuntimeTests", dependencies: ["WeirRuntime", "WeirTopology", "WeirCore", "WeirStats", "WeirKafka",
+                                                             "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "WeirTopologyTests", dependencies: ["WeirTopology", "WeirCore"], exclude: ["Broken"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "WeirDriftTests", dependencies: ["WeirDrift", "WeirTestSupport"],
+        .testTarget(name: "WeirTestSupportTests", dependencies: ["WeirTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WeirDriftTests", dependencies: ["WeirDrift", "WeirStats", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
     ]
 )

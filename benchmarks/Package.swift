@@ -19,7 +19,9 @@ let package = Package(
         .executableTarget(name: "KafkaBench", dependencies: ["BenchSupport", .product(name: "WeirKafka", package: "main")]),
         .executableTarget(name: "CoreBench", dependencies: ["BenchSupport", .product(name: "WeirCore", package: "main")]),
         .executableTarget(name: "StatsBench", dependencies: ["BenchSupport", .product(name: "WeirStats", package: "main")]),
-        .executableTarget(name: "ModelBench", dependencies: ["BenchSupport", .product(name: "WeirModel", package: "main")]),
+        .executableTarget(name: "ModelBench", dependencies: [
+            "BenchSupport", .product(name: "WeirModel", package: "main"), .product(name: "WeirStats", package: "main"),
+        ]),
         .executableTarget(
             name: "DriftBench",
             dependencies: ["BenchSupport", .product(name: "WeirDrift", package: "main"), .product(name: "WeirStats", package: "main")],

@@ -1,33 +1,5 @@
-/// A deterministic random number generator (SplitMix64) for reproducible tests.
-///
-/// Same seed, same sequence, on every platform. Not cryptographic.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+import WeirStats
 
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A standard normal variate (Box-Muller).
-    public mutating func nextGaussian() -> Double {
-        let u1 = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &self)
-        let u2 = Double.random(in: 0..<1, using: &self)
-        return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
-    }
-}
-
-#if canImport(Glibc)
-import Glibc
-@inline(__always) private func _log(_ x: Double) -> Double { Glibc.log(x) }
-@inline(__always) private func _cos(_ x: Double) -> Double { Glibc.cos(x) }
-#else
-import Darwin
-@inline(__always) private func _log(_ x: Double) -> Double { Darwin.log(x) }
-@inline(__always) private func _cos(_ x: Double) -> Double { Darwin.cos(x) }
-#endif
+/// The tests' seeded random number generator: WeirStats' ``SplitMix64`` under the name the tests
+/// use (same seed, same sequence, on every platform; `nextGaussian()` for normal variates).
+public typealias SeededGenerator = SplitMix64

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WeirTestSupport
 
 /// The `weir` executable, built next to the test bundle by `swift build --build-tests`.
 let weirBinary: URL = {
@@ -60,24 +61,15 @@ struct CLITests {
 
     /// `weir broker` prints its bootstrap address, writes it to --bootstrap-file, serves the
     /// requested topics to an independent client (kcat), and exits 0 on SIGTERM.
-    @Test func brokerServesTopicsAndStopsOnSIGTERM() throws {
+    @Test(.requires(.kcat)) func brokerServesTopicsAndStopsOnSIGTERM() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("weir-bs-\(UUID().uuidString)").path
         let (p, out, _) = try launch(["broker", "--topic", "orders:3", "--topic", "audit", "--bootstrap-file", file])
         let deadline = Date().addingTimeInterval(20)
         while !FileManager.default.fileExists(atPath: file) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         let bootstrap = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(bootstrap.hasPrefix("127.0.0.1:"))
-        let kcat = Process()
-        kcat.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        kcat.arguments = ["kcat", "-L", "-b", bootstrap, "-t", "orders"]
-        let kout = Pipe()
-        kcat.standardOutput = kout
-        kcat.standardError = FileHandle.nullDevice
-        if (try? kcat.run()) != nil {
-            let text = String(decoding: kout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            kcat.waitUntilExit()
-            #expect(text.contains("topic \"orders\" with 3 partitions"), "\(text)")
-        }
+        let text = try tool("kcat", ["-L", "-b", bootstrap, "-t", "orders"])
+        #expect(text.contains("topic \"orders\" with 3 partitions"), "\(text)")
         p.terminate()  // SIGTERM
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)

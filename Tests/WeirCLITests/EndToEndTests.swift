@@ -1,12 +1,14 @@
 import Foundation
 import Testing
+import WeirTestSupport
 
-/// Runs a tool to completion; returns stdout (fails the test on a non-zero exit).
+/// Runs a tool (a path, or a name found by ``ExternalTool``) to completion; returns stdout
+/// (fails the test on a non-zero exit).
 @discardableResult
 func tool(_ path: String, _ args: [String], timeout: TimeInterval = 120, sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
     let p = Process()
-    p.executableURL = path.hasPrefix("/") ? URL(fileURLWithPath: path) : URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = path.hasPrefix("/") ? args : [path] + args
+    p.executableURL = URL(fileURLWithPath: path.hasPrefix("/") ? path : try ExternalTool.named(path).require(sourceLocation: sourceLocation))
+    p.arguments = args
     // Output goes to temporary files, so a large output can never block the child.
     let outPath = FileManager.default.temporaryDirectory.appendingPathComponent("weir-tool-\(UUID().uuidString)").path
     FileManager.default.createFile(atPath: outPath, contents: nil)
@@ -34,15 +36,13 @@ func jsonLines(_ text: String) -> [[String: Any]] {
     text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
 }
 
-var kcatInstalled: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/kcat") }
-
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct EndToEndTests {
     /// Events published with kcat, `weir run` as a process, outputs read back with kcat: every good
     /// event is scored once, the injected drift gives drifted records, an alert and a retrain
     /// request; the malformed inputs are all in the dead-letter topic and nowhere else. `weir replay`
     /// on the same input gives the same drift, alert and retrain records.
-    @Test(.enabled(if: kcatInstalled, "kcat is not installed (scripts/test installs it)"))
+    @Test(.requires(.kcat))
     func runThroughKafkaWithIndependentClients() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("weir-e2e-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -110,7 +110,7 @@ final class RunProcess {
 
 /// Crash, shutdown and fencing of `weir run` on a standalone `weir broker`. See
 /// docs/fault-tolerance.md for what the embedded broker does and does not enforce.
-@Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: kcatInstalled, "kcat is not installed (scripts/test installs it)"))
+@Suite(.serialized, .timeLimit(.minutes(5)), .requires(.kcat))
 struct FaultToleranceTests {
     /// The card-fraud topology scaled to the embedded broker (reference 5,000, windows 2,500).
     static func setUp(events: Int, driftAt: Int, seed: Int) throws -> (dir: String, topology: String, lines: [String]) {

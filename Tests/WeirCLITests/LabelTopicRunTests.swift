@@ -4,7 +4,7 @@ import WeirTestSupport
 
 /// `weir run` on a topology whose labels arrive on their own topic (`model.label_topic`), as a
 /// process on a standalone `weir broker`, with events and labels published by kcat.
-@Suite(.serialized, .timeLimit(.minutes(3)), .enabled(if: kcatInstalled, "kcat is not installed (scripts/test installs it)"))
+@Suite(.serialized, .timeLimit(.minutes(3)), .requires(.kcat))
 struct LabelTopicRunTests {
     static let topology = labelTopicTopology(name: "labelled")
 

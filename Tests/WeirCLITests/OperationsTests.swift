@@ -3,23 +3,14 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+import WeirTestSupport
 
 /// `weir run` as operators see it: /metrics scraped mid-run and parsed by prometheus_client,
 /// /readyz before and after assignment, JSON logs, secrets never printed, configuration
 /// precedence and errors.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct OperationsTests {
-    static let python = repoRoot.appendingPathComponent(".venv/bin/python").path
-    static var pythonWithPrometheusClient: Bool {
-        guard FileManager.default.isExecutableFile(atPath: python) else { return false }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = ["-c", "import prometheus_client.parser"]
-        p.standardError = FileHandle.nullDevice
-        guard (try? p.run()) != nil else { return false }
-        p.waitUntilExit()
-        return p.terminationStatus == 0
-    }
+    static let python = ExternalTool.python(importing: ["prometheus_client.parser"])
 
     /// GET over HTTP: (status, body); status 0 when nothing answers.
     static func get(_ url: String) -> (status: Int, body: String) {
@@ -38,7 +29,7 @@ struct OperationsTests {
     /// Samples parsed by Python prometheus_client from `text` (nil: it did not parse).
     static func parseWithPrometheusClient(_ text: String) throws -> [[String: Any]]? {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
+        p.executableURL = URL(fileURLWithPath: try python.require())
         p.arguments = [repoRoot.appendingPathComponent("scripts/checks/parse_prometheus.py").path]
         let input = Pipe(), output = Pipe()
         p.standardInput = input
@@ -71,7 +62,7 @@ struct OperationsTests {
     /// partitions and 200 after; a mid-run scrape parses with prometheus_client and its event
     /// counters equal the events produced; every stderr line is a JSON object; neither secret
     /// appears anywhere in stdout or stderr.
-    @Test(.enabled(if: kcatInstalled && pythonWithPrometheusClient, "needs kcat and .venv with prometheus-client (scripts/test)"))
+    @Test(.requires(.kcat, python))
     func metricsReadinessJSONLogsAndNoSecrets() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("weir-ops-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

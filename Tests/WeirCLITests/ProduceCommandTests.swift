@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WeirTestSupport
 
 /// Runs `weir` with `args`; returns the exit status and stderr (stdout is discarded).
 private func weirStatus(_ args: [String], timeout: TimeInterval = 60) throws -> (status: Int32, stderr: String) {
@@ -89,7 +90,7 @@ struct ProduceCommandTests {
     /// Round trip through a 3-partition topic, read back with kcat: every line once, value
     /// byte-identical, key = the top-level `user`, Kafka timestamp = `ts`, each key on one
     /// partition, and each partition's records in file order.
-    @Test(.enabled(if: kcatInstalled, "kcat is not installed (scripts/test installs it)"))
+    @Test(.requires(.kcat))
     func roundTripReadBackWithKcat() throws {
         let broker = try TestBroker(topics: ["events:3"])
         defer { broker.stop() }
@@ -141,7 +142,7 @@ struct ProduceCommandTests {
 
     /// `--partition` sends everything to one partition; without `--timestamp-field` the
     /// timestamp is the time of sending; `--brokers` works as well as `--bootstrap-file`.
-    @Test(.enabled(if: kcatInstalled, "kcat is not installed (scripts/test installs it)"))
+    @Test(.requires(.kcat))
     func explicitPartitionAndSendTime() throws {
         let broker = try TestBroker(topics: ["events:3"])
         defer { broker.stop() }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WeirTestSupport
 @testable import WeirKafka
 
 @Suite(.serialized, .timeLimit(.minutes(2)))
@@ -37,7 +38,7 @@ struct AdminAndInteropTests {
     }
 
     /// Messages produced by Weir are read back by kcat, and kcat's by Weir's consumer.
-    @Test(.enabled(if: kcatAvailable, "kcat is not installed (make test installs it)"))
+    @Test(.requires(.kcat))
     func interoperatesWithKcatBothWays() throws {
         let broker = try EmbeddedBroker()
         let topic = uniqueName("interop")

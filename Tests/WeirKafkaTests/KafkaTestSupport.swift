@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WeirTestSupport
 @testable import WeirKafka
 
 /// One embedded broker per test; unique topic and group names so tests never see each other's data.
@@ -60,12 +61,12 @@ func pollUntil(
     }
 }
 
-/// Runs a command-line tool; returns stdout. Fails if it exits non-zero.
+/// Runs a command-line tool found by ``ExternalTool``; returns stdout. Fails if it exits non-zero.
 @discardableResult
 func run(_ tool: String, _ args: [String], stdin: Data? = nil, timeout: TimeInterval = 60) throws -> String {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = [tool] + args
+    p.executableURL = URL(fileURLWithPath: try ExternalTool.named(tool).require())
+    p.arguments = args
     let out = Pipe()
     let err = Pipe()
     p.standardOutput = out
@@ -86,4 +87,3 @@ func run(_ tool: String, _ args: [String], stdin: Data? = nil, timeout: TimeInte
 
 enum KafkaTestError: Error { case toolFailed(String, Int, String) }
 
-var kcatAvailable: Bool { (try? run("kcat", ["-V"])) != nil }

@@ -91,12 +91,7 @@ public struct LabelJoiner: Sendable {
         mask = size - 1
     }
 
-    func home(_ id: UInt64) -> Int {
-        var z = id &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return Int(truncatingIfNeeded: z ^ (z >> 31)) & mask
-    }
+    func home(_ id: UInt64) -> Int { Int(truncatingIfNeeded: StatsHash.mix64(id)) & mask }
 
     /// Table position holding `id`, or nil.
     func position(of id: UInt64) -> Int? {

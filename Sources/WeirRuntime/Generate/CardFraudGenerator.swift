@@ -39,48 +39,36 @@ public struct CardFraudGenerator: Sendable {
 
     /// Event `i` as one JSON line (no newline).
     public func event(_ i: Int) -> String {
-        var rng = SplitMix64(seed: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
+        var rng = SplitMix64(seed: seed &+ UInt64(i) &* SplitMix64.increment)
         let drifted = driftAt.map { i >= $0 } ?? false
         let ts = startTime + Int64(Double(i) * 1000 / eventsPerSecond) - Int64(rng.next() % 1500)
         let user = "u\(rng.next() % UInt64(users))"
-        var amount = exp(3.4 + 0.7 * rng.gaussian())
+        var amount = exp(3.4 + 0.7 * rng.nextGaussian())
         if drifted { amount *= amountShift }
         amount = (amount * 100).rounded() / 100
         let m: Int
-        if drifted && rng.uniform() < 0.15 {
+        if drifted && rng.nextUnit() < 0.15 {
             m = Self.merchants.count + Int(rng.next() % 2)
         } else {
             // Zipf-like 1/(k+1), reversed after the drift point.
             let k = Self.merchants.count
             var weights = (0..<k).map { 1.0 / Double($0 + 1) }
             if drifted { weights.reverse() }
-            var u = rng.uniform() * weights.reduce(0, +)
+            var u = rng.nextUnit() * weights.reduce(0, +)
             var pick = k - 1
             for (j, w) in weights.enumerated() { if u < w { pick = j; break }; u -= w }
             m = pick
         }
         let merchant = m < Self.merchants.count ? Self.merchants[m] : Self.newMerchants[m - Self.merchants.count]
         let country = Self.countries[Int(rng.next() % UInt64(Self.countries.count))]
-        let age = Int(-400 * log(max(1e-12, rng.uniform())))
+        let age = Int(-400 * log(max(1e-12, rng.nextUnit())))
         var line = "{\"event_id\":\"e\(i)\",\"ts\":\(ts),\"user\":\"\(user)\",\"amount\":\(amount),\"merchant\":\"\(merchant)\",\"country\":\"\(country)\",\"device_age_days\":\(age)"
-        if rng.uniform() < labelRate {
+        if rng.nextUnit() < labelRate {
             let sign = drifted ? -1.0 : 1.0
             let z = -1.6 + sign * 1.3 * (log(amount) - 3.4) + sign * Self.risk[m] - 0.002 * Double(age)
-            let y = rng.uniform() < 1 / (1 + exp(-z)) ? 1 : 0
+            let y = rng.nextUnit() < 1 / (1 + exp(-z)) ? 1 : 0
             line += ",\"label\":\(y)"
         }
         return line + "}"
-    }
-}
-
-/// The generators draw from WeirStats' SplitMix64, seeded per event so any event can be
-/// generated on its own.
-extension SplitMix64 {
-    /// Uniform in [0, 1) with 53 random bits.
-    mutating func uniform() -> Double { nextUnit() }
-    /// A standard normal variate (Box-Muller).
-    mutating func gaussian() -> Double {
-        let u1 = max(uniform(), 1e-300), u2 = uniform()
-        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }

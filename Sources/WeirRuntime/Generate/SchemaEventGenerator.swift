@@ -53,19 +53,19 @@ public struct SchemaEventGenerator: Sendable {
 
     /// Event `i` as one JSON line (no newline).
     public func event(_ i: Int) -> String {
-        var rng = SplitMix64(seed: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
+        var rng = SplitMix64(seed: seed &+ UInt64(i) &* SplitMix64.increment)
         let drifted = driftAt.map { i >= $0 } ?? false
         var parts: [String] = []
         var linear = 0.0
         var numericSeen = 0
         for f in spec.schema where f.name != labelField {
             let optional = !f.required && f.name != spec.source.keyField && f.name != spec.source.eventTimeField
-            if optional && rng.uniform() >= 0.8 { continue }
+            if optional && rng.nextUnit() >= 0.8 { continue }
             let value: String
             switch f.type {
             case .double, .int:
                 let (mean, sd) = Self.center(f)
-                var x = mean + sd * rng.gaussian()
+                var x = mean + sd * rng.nextGaussian()
                 if drifted && f.name != controlField { x += shift * sd }
                 if let lo = f.min { x = Swift.max(lo, x) }
                 if let hi = f.max { x = Swift.min(hi, x) }
@@ -74,7 +74,7 @@ public struct SchemaEventGenerator: Sendable {
                 linear += (numericSeen % 2 == 0 ? -1 : 1) * (x - mean) / sd
                 value = f.type == .int ? String(Int64(x)) : Self.format(x)
             case .bool:
-                value = rng.uniform() < 0.3 ? "true" : "false"
+                value = rng.nextUnit() < 0.3 ? "true" : "false"
             case .category:
                 let names = f.categories ?? (0..<10).map { "\(f.name)_\($0)" }
                 var k = Self.zipf(names.count, &rng)
@@ -93,14 +93,14 @@ public struct SchemaEventGenerator: Sendable {
             }
             parts.append("\"\(f.name)\":\(value)")
         }
-        if let label = labelField, let field = spec.schema.first(where: { $0.name == label }), rng.uniform() < labelRate {
+        if let label = labelField, let field = spec.schema.first(where: { $0.name == label }), rng.nextUnit() < labelRate {
             let z = (drifted ? -1 : 1) * linear * 0.8 - 1
             if spec.model?.type == .linear {
-                var y = 100 + 10 * z + 2 * rng.gaussian()
+                var y = 100 + 10 * z + 2 * rng.nextGaussian()
                 if let lo = field.min { y = Swift.max(lo, y) }
                 parts.append("\"\(label)\":\(Self.format(y))")
             } else {
-                parts.append("\"\(label)\":\(rng.uniform() < 1 / (1 + exp(-z)) ? 1 : 0)")
+                parts.append("\"\(label)\":\(rng.nextUnit() < 1 / (1 + exp(-z)) ? 1 : 0)")
             }
         }
         return "{" + parts.joined(separator: ",") + "}"
@@ -118,7 +118,7 @@ public struct SchemaEventGenerator: Sendable {
     static func zipf(_ n: Int, _ rng: inout SplitMix64) -> Int {
         var total = 0.0
         for k in 0..<n { total += 1 / Double(k + 1) }
-        var u = rng.uniform() * total
+        var u = rng.nextUnit() * total
         for k in 0..<n {
             u -= 1 / Double(k + 1)
             if u < 0 { return k }

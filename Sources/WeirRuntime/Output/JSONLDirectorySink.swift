@@ -2,8 +2,13 @@ import Foundation
 
 /// Writes each output kind to `<directory>/<kind>.jsonl` and dead letters to `dlq.jsonl`
 /// (`{"reason", "field", "topic", "partition", "offset", "value"}` with the original text).
-/// Files are created on first write; buffered, flushed by ``close()``.
+/// Every file, dead letters included, streams: records are buffered per file and written when a
+/// buffer passes ``flushThreshold`` bytes and by ``close()``, so memory stays bounded whatever
+/// the input's size.
 public struct JSONLDirectorySink: OutputSink {
+    /// A file's buffer is written once it holds more than this many bytes (so it never holds more
+    /// than this plus one record).
+    public static let flushThreshold = 1 << 20
     public let directory: String
     private var handles: [Int: FileHandle] = [:]
     private var buffers: [[UInt8]] = Array(repeating: [], count: OutputKind.allCases.count + 1)
@@ -20,9 +25,7 @@ public struct JSONLDirectorySink: OutputSink {
     }
 
     public mutating func write(_ kind: OutputKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) throws {
-        buffers[kind.rawValue].append(contentsOf: value)
-        buffers[kind.rawValue].append(0x0A)
-        if buffers[kind.rawValue].count > 1 << 20 { try flush(kind.rawValue) }
+        try appendLine(kind.rawValue, value)
     }
 
     public mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws {
@@ -36,8 +39,16 @@ public struct JSONLDirectorySink: OutputSink {
         w.key("value")
         w.string(bytes: original)
         w.end()
-        buffers[Self.dlq].append(contentsOf: w.bytes)
-        buffers[Self.dlq].append(0x0A)
+        try w.bytes.withUnsafeBytes { try appendLine(Self.dlq, $0) }
+    }
+
+    /// Bytes buffered and not yet written, over all files.
+    public var bufferedBytes: Int { buffers.reduce(0) { $0 + $1.count } }
+
+    private mutating func appendLine(_ i: Int, _ line: UnsafeRawBufferPointer) throws {
+        buffers[i].append(contentsOf: line)
+        buffers[i].append(0x0A)
+        if buffers[i].count > Self.flushThreshold { try flush(i) }
     }
 
     private mutating func flush(_ i: Int) throws {

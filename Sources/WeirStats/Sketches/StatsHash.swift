@@ -4,14 +4,10 @@
 /// different processes (or restored from snapshots) merge correctly.
 /// - Complexity: O(1) per scalar, O(n) per byte run; never allocates.
 public enum StatsHash {
-    /// SplitMix64's finaliser: a bijective avalanche mix of `x` (0 does not map to 0).
+    /// A bijective avalanche mix of `x` (0 does not map to 0): SplitMix64's output for the state
+    /// `x`, i.e. `SplitMix64(seed: x).next()`.
     @inlinable @inline(__always)
-    public static func mix64(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    public static func mix64(_ x: UInt64) -> UInt64 { SplitMix64.mix(x &+ SplitMix64.increment) }
 
     /// Hash of a `Double`; `-0.0` hashes like `0.0` and every NaN like one canonical NaN.
     @inlinable @inline(__always)

@@ -104,25 +104,3 @@ public enum InPlaceSort {
         }
     }
 }
-
-/// SplitMix64 (Steele, Lea and Flood): a 64-bit state, one add and two multiply-xorshifts per
-/// value. Stored inside sketches and samplers so snapshots restore their randomness; also the
-/// seeded generators' source (`weir generate`). Not cryptographic.
-public struct SplitMix64: Sendable, Equatable {
-    @usableFromInline var state: UInt64
-    @inlinable public init(seed: UInt64) { state = seed }
-    @inlinable @inline(__always)
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1) with 53 random bits.
-    @inlinable @inline(__always)
-    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
-    /// Uniform in 0..<bound (Lemire's multiply-shift; bias below 2^-64·bound, no division).
-    @inlinable @inline(__always)
-    public mutating func next(below bound: UInt64) -> UInt64 { next().multipliedFullWidth(by: bound).high }
-}

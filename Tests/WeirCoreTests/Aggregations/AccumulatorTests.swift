@@ -89,6 +89,55 @@ import WeirTestSupport
         #expect(out(s, 0) == [0, 0, 0, 0, 0, 0])
     }
 
+    /// The definitions in topologies/README.md "Aggregates": one value, no present value (events
+    /// whose field is absent: only `count` without a field counts them), the sample (n − 1)
+    /// variance, the quantile's rank rule while exact, top-k ids, and non-finite results as 0.
+    @Test func aggregatesFollowTheirDocumentedDefinitions() throws {
+        let specs: [AggregateSpec] = [.count(), .count("present", field: "x"), .sum("x"), .mean("x"), .variance("x"), .std("x"),
+                                      .min("x"), .max("x"), .first("x"), .last("x"), .ewma("x", alpha: 0.3),
+                                      .distinct("x"), .quantile("x", 0.5)]
+        var s = try store(specs)
+        for e: Int32 in 0...3 { s.prepare(e) }
+        feed(&s, 0, [7.5])
+        var absent = AggregateInputs(count: s.aggregateCount)
+        for a in 0..<s.aggregateCount { absent.present[a] = s.aggs[a].field < 0; absent.values[a] = 1 }
+        s.apply(1, absent, ts: 0); s.apply(1, absent, ts: 1)
+        let one = out(s, 0)
+        #expect(Array(one[..<11]) == [1, 1, 7.5, 7.5, 0, 0, 7.5, 7.5, 7.5, 7.5, 7.5], "\(one)")
+        #expect(abs(one[11] - 1) < 0.01, "distinct count of one value: \(one[11])")
+        #expect(one[12] == 7.5)
+        #expect(out(s, 1) == [2] + [Double](repeating: 0, count: 12), "absent field: only the event count")
+        feed(&s, 2, [1, 3])
+        let two = out(s, 2)
+        #expect(two[4] == 2 && two[5] == 2.0.squareRoot(), "sample variance of {1, 3} is 2 (n − 1), not 1")
+        feed(&s, 3, [0.0, -0.0, 5])
+        #expect(abs(out(s, 3)[11] - 2) < 0.02, "0.0 and -0.0 are one distinct value")
+        // (a window with a sketch-backed aggregate is not fed a sum past ±2⁶³ here: that traps, see
+        // topologies/README.md "Aggregates")
+        var scalars = try store([.sum("x"), .variance("x")])
+        scalars.prepare(0)
+        feed(&scalars, 0, [1e308, 1e308])
+        #expect(out(scalars, 0) == [0, 0], "a sum (and a variance) that overflows reads 0")
+
+        // quantile: the ⌈q·n⌉-th smallest (the smallest when q·n < 1), exact below k = 200 values
+        var g = SeededGenerator(seed: 4)
+        for (n, q, want) in [(10, 0.25, 3.0), (10, 0.05, 1), (10, 0.5, 5), (10, 0.95, 10), (199, 0.37, 74)] {
+            var qs = try store([.quantile("x", q)])
+            qs.prepare(0)
+            feed(&qs, 0, (1...n).map(Double.init).shuffled(using: &g))
+            #expect(out(qs, 0) == [want], "q \(q) of 1...\(n)")
+        }
+
+        // top-k: ids most frequent first (ties: the smaller id); −1 and count 0 past the values seen
+        var t = try store([.topK("x", k: 3)], .category)
+        for e: Int32 in 0...2 { t.prepare(e) }
+        feed(&t, 1, [4])
+        feed(&t, 2, [5, 2, 5, 2, 9])
+        #expect(out(t, 0) == [-1, 0, -1, 0, -1, 0])
+        #expect(out(t, 1) == [4, 1, -1, 0, -1, 0])
+        #expect(out(t, 2) == [2, 2, 5, 2, 9, 1])
+    }
+
     @Test func hyperLogLogWithinStatedErrorAndMergesToUnion() throws {
         var s = try store([.distinct("x", precision: 12)])
         for e: Int32 in 0...2 { s.prepare(e) }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WeirTestSupport
 @testable import WeirDrift
 
 /// Repository root (resolved through the dev package's symlinks).
@@ -29,21 +30,18 @@ func tempPath(_ name: String) -> String {
 }
 
 /// Runs scripts/checks/validate_records.py (Python `jsonschema`, Draft 2020-12) on `lines`.
-/// Returns (exit status, output). Uses .venv/bin/python when present, else `python3` on PATH.
-func validateWithSchemas(_ lines: [String], name: String = UUID().uuidString) throws -> (Int32, String) {
+/// Returns (exit status, output). The Python is ``ExternalTool/python(importing:in:)``'s: without
+/// one that imports `jsonschema`, the test fails on CI and is skipped with the reason elsewhere.
+func validateWithSchemas(_ lines: [String], name: String = UUID().uuidString,
+                         sourceLocation: SourceLocation = #_sourceLocation) throws -> (Int32, String) {
+    let python = try ExternalTool.python(importing: ["jsonschema"]).require(sourceLocation: sourceLocation)
     let file = tempPath("records-\(name).jsonl")
     try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-    let venv = repoRoot.appendingPathComponent(".venv/bin/python").path
     let p = Process()
     let script = repoRoot.appendingPathComponent("scripts/checks/validate_records.py").path
     let schemas = repoRoot.appendingPathComponent("schemas").path
-    if FileManager.default.isExecutableFile(atPath: venv) {
-        p.executableURL = URL(fileURLWithPath: venv)
-        p.arguments = [script, schemas, file]
-    } else {
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["python3", script, schemas, file]
-    }
+    p.executableURL = URL(fileURLWithPath: python)
+    p.arguments = [script, schemas, file]
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = pipe

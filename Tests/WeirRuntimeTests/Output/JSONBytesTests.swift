@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WeirRuntime
+import WeirTestSupport
 
 /// JSONBytes writes valid JSON (Foundation's parser reads it): numbers as Swift's shortest
 /// round-trip text (checked against `Double.description` and parsed back exactly), integers
@@ -11,14 +12,8 @@ struct JSONBytesTests {
     }
 
     @Test func doublesMatchDescriptionAndRoundTrip() throws {
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng = SeededGenerator(seed: 0x9E37_79B9_7F4A_7C15)
+        func next() -> UInt64 { rng.next() }
         var values: [Double] = [0.1, -0.1, 1e-300, 5e-324, 1.7976931348623157e308, 1e15, 1e15 + 0.5, 123456.789, -2.5, 0.35423]
         for _ in 0..<20_000 {
             let d = Double(bitPattern: next())

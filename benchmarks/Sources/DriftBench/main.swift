@@ -16,8 +16,8 @@ import WeirStats
 
 
 print("DriftBench — WeirDrift (release), \(Date())")
-var g = BenchRandom(seed: 7)
-let data = (0..<1_048_576).map { _ in g.gaussian() }
+var g = SplitMix64(seed: 7)
+let data = (0..<1_048_576).map { _ in g.nextGaussian() }
 
 // MARK: (a) feed
 do {
@@ -44,7 +44,7 @@ do {
 do {
     let ref = Array(data[0..<100_000])
     let windows = 100
-    let stream = (0..<(windows * 10_000)).map { _ in g.gaussian() * 1.05 + 0.02 }
+    let stream = (0..<(windows * 10_000)).map { _ in g.nextGaussian() * 1.05 + 0.02 }
     var m = try FieldMonitor(MonitorConfig(feature: "x", window: .count(10_000),
                                            reference: .fixed(.numeric(try NumericReference(sample: ref)),
                                                              ReferenceInfo(kind: .profile, id: "ref", n: ref.count)),
@@ -68,11 +68,11 @@ do {
 // MARK: (c) contract mode vs the Python contract step
 do {
     let n = 1_000_000
-    var gg = BenchRandom(seed: 42)
+    var gg = SplitMix64(seed: 42)
     var rows = [Double]()
     rows.reserveCapacity(3 * n)
     for i in 0..<n {
-        let u = gg.unit(), v = gg.unit(), w = gg.unit()
+        let u = gg.nextUnit(), v = gg.nextUnit(), w = gg.nextUnit()
         rows.append((10 + 90 * u) * (i >= n / 2 ? 1.5 : 1))
         rows.append(Double(Int(w * 1000)))
         rows.append(v)

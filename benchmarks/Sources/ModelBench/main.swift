@@ -7,22 +7,17 @@
 import BenchSupport
 import Foundation
 import WeirModel
+import WeirStats
 
 let numeric = 25, categories = 5, vocab = 200, hashBits = 18
 let n = 1_000_000
 let passes = Int(ProcessInfo.processInfo.environment["MODELBENCH_PASSES"] ?? "") ?? 10
 let riverEvents = 100_000
 
-// Deterministic stream (SplitMix64).
-var state: UInt64 = 42
-@MainActor func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-}
-@MainActor func uniform() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+// Deterministic stream (WeirStats' SplitMix64).
+var rng = SplitMix64(seed: 42)
+@MainActor func next() -> UInt64 { rng.next() }
+@MainActor func uniform() -> Double { rng.nextUnit() }
 
 let hasher = FeatureHasher(bits: hashBits)
 let slots: [CategorySlots] = (0..<categories).map { j in

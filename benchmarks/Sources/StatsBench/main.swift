@@ -15,10 +15,10 @@ import Glibc
 
 print("StatsBench — WeirStats (release), \(Date())")
 print("allocation counting: \(allocationCountingAvailable ? "on" : "off")")
-var g = BenchRandom(seed: 42)
+var g = SplitMix64(seed: 42)
 
 // MARK: (a) feed cost
-let feedData = (0..<1_048_576).map { _ in g.gaussian() }
+let feedData = (0..<1_048_576).map { _ in g.nextGaussian() }
 /// What a monitored numeric field does per event: quality counters, window sample, moments.
 struct WindowFeed {
     var reservoir: ReservoirSample
@@ -48,11 +48,11 @@ print("    \(fmt(feedNs)) ns/value (\(formatRate(1e9 / feedNs)))  allocations pe
 print("    target < 50 ns: \(verdict(feedNs < 50))")
 
 // MARK: (b) close a window
-let refValues = (0..<100_000).map { _ in g.gaussian() }
+let refValues = (0..<100_000).map { _ in g.nextGaussian() }
 let reference = try NumericReference(sample: refValues)
 let windows: [(String, [Double])] = [
-    ("no drift  N(0,1)", (0..<10_000).map { _ in g.gaussian() }),
-    ("drift N(0.1,1.1)", (0..<10_000).map { _ in 0.1 + 1.1 * g.gaussian() }),
+    ("no drift  N(0,1)", (0..<10_000).map { _ in g.nextGaussian() }),
+    ("drift N(0.1,1.1)", (0..<10_000).map { _ in 0.1 + 1.1 * g.nextGaussian() }),
 ]
 var scratch = [Double]()
 scratch.reserveCapacity(10_000)
