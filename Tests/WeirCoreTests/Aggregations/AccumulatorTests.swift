@@ -112,12 +112,15 @@ import WeirTestSupport
         #expect(two[4] == 2 && two[5] == 2.0.squareRoot(), "sample variance of {1, 3} is 2 (n − 1), not 1")
         feed(&s, 3, [0.0, -0.0, 5])
         #expect(abs(out(s, 3)[11] - 2) < 0.02, "0.0 and -0.0 are one distinct value")
-        // (a window with a sketch-backed aggregate is not fed a sum past ±2⁶³ here: that traps, see
-        // topologies/README.md "Aggregates")
         var scalars = try store([.sum("x"), .variance("x")])
         scalars.prepare(0)
         feed(&scalars, 0, [1e308, 1e308])
         #expect(out(scalars, 0) == [0, 0], "a sum (and a variance) that overflows reads 0")
+        // beside a sketch too (this trapped: every slot was read as a sketch pool index)
+        var mixed = try store([.sum("x"), .distinct("x")])
+        mixed.prepare(0)
+        feed(&mixed, 0, [1e308, 1e308])
+        #expect(out(mixed, 0)[0] == 0 && abs(out(mixed, 0)[1] - 1) < 0.01, "overflowed sum reads 0, one distinct value")
 
         // quantile: the ⌈q·n⌉-th smallest (the smallest when q·n < 1), exact below k = 200 values
         var g = SeededGenerator(seed: 4)
