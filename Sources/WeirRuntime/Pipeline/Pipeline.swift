@@ -371,8 +371,9 @@ public struct Pipeline: Sendable {
             // Score monitor under one fixed model: the model as it is now (after the event that
             // closed the window learned) scores the window's inputs and the reference inputs.
             var scratch = ModelInput(layout: input.layout)
+            let score = m.makeScorer()
             drift!.pipeline.scoreAwaitingWindows(by: ScoringState(modelVersion: m.version, labelsLearned: m.labelsLearned)) {
-                m.score(raw: $0, scratch: &scratch)
+                score($0, &scratch)
             }
         }
         let out = drift!.pipeline.drain()
