@@ -244,6 +244,40 @@ struct DashboardTests {
         #expect((j["status"] as? [String: Any])?["connected"] as? Bool == true)
     }
 
+    /// `weir demo --dashboard` serves the dashboard on the demo's topics, prints its URL, shows the
+    /// run's drift windows, alerts and promotion, stays up after the run and stops on SIGTERM.
+    @Test func demoServesTheDashboardUntilStopped() throws {
+        let dir = try Self.tempDir()
+        let p = Process()
+        p.executableURL = weirBinary
+        p.arguments = ["demo", "--topology", Self.topology, "--dashboard", "--dashboard-port", "0"]
+        FileManager.default.createFile(atPath: dir + "/demo.out", contents: nil)
+        p.standardOutput = FileHandle(forWritingAtPath: dir + "/demo.out")
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate() } }
+        func out() -> String { (try? String(contentsOfFile: dir + "/demo.out", encoding: .utf8)) ?? "" }
+        let deadline = Date().addingTimeInterval(150)
+        while !out().contains("Dashboard stays up at") && p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.2) }
+        let text = out()
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("Dashboard: http://127.0.0.1:") }, "\(text)")
+        let url = String(line.dropFirst("Dashboard: ".count))
+        #expect(text.contains("Dashboard stays up at \(url)"))
+        let j = try Self.state(url) { j in
+            let counts = Self.windowCounts(j)
+            return counts.count == 4 && counts.values.allSatisfy { $0 > 0 }
+                && ((j["timeline"] as? [[String: Any]]) ?? []).contains { $0["kind"] as? String == "model_promoted" }
+        }
+        #expect(Set(Self.windowCounts(j).keys) == Set(Self.monitors))
+        let kinds = ((j["timeline"] as? [[String: Any]]) ?? []).compactMap { $0["kind"] as? String }
+        #expect(kinds.contains("alert_opened") && kinds.contains("retrain_request"), "\(kinds)")
+        #expect((j["health"] as? [String: Any])?["model_version"] as? Int == 2)
+        #expect(p.isRunning)
+        p.terminate()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+
     /// Only loopback by default, and a bad port is refused before anything starts.
     @Test func rejectsABadPort() throws {
         let (status, err) = try runWeir(["dashboard", Self.topology, "--brokers", "127.0.0.1:9", "--port", "70000"])

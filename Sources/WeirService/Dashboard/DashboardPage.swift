@@ -112,6 +112,7 @@ svg .hit:hover, svg .hit.sel { fill: rgba(0,114,178,0.12); }
 .badge.model { color: #6b2e56; border-color: var(--purple); background: #fbf0f6; }
 footer { padding: 0 16px 16px; }
 @media (max-width: 820px) {
+  .card .value { font-size: 15px; }
   main { grid-template-columns: minmax(0, 1fr); }
   .hists { grid-template-columns: minmax(0, 1fr); }
 }
@@ -140,6 +141,13 @@ function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; 
 function num(x, d) { return x === null || x === undefined ? "–" : Number(x).toFixed(d === undefined ? 3 : d); }
 function when(ms) { return ms === null || ms === undefined ? "–" : new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC"; }
 function latest(m) { return m.windows.length ? m.windows[m.windows.length - 1] : null; }
+function widthOf(id, fallback) {
+  // Draw at the size shown, so text stays readable from phones to wide screens.
+  const w = document.getElementById(id).clientWidth;
+  return w > 200 ? Math.min(1000, w) : fallback;
+}
+let resizeTimer = null;
+window.addEventListener("resize", () => { clearTimeout(resizeTimer); resizeTimer = setTimeout(() => { if (state) render(); }, 200); });
 function short(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + "…" : s; }
 
 async function poll() {
@@ -283,7 +291,7 @@ function monitorTimeline(m) {
 }
 
 function chart(m, panels) {
-  const W = 640, PH = 70, L = 52, R = 8, T = 6, gap = 16;
+  const W = widthOf("timelines", 640), PH = 70, L = 52, R = 8, T = 6, gap = 16;
   const H = T + panels.length * (PH + gap) + 14;
   const svg = sv("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "drift statistics of " + m.feature });
   const ws = m.windows;
@@ -372,12 +380,12 @@ function renderHistogram(h) {
   for (const [title, key, color] of [["Reference", "reference", COLOR.ref], ["Current window", "current", COLOR.cur]]) {
     const fig = grid.appendChild(el("figure", { class: "hist " + key }));
     fig.appendChild(el("figcaption", null, title + " (share per " + (h.histogram.categories ? "category" : "bin") + ")"));
-    const shares = h.histogram[key], n = labels.length, rowH = 18, LW = 104, W = 250;
+    const shares = h.histogram[key], n = labels.length, rowH = 18, LW = 112, W = Math.max(230, Math.min(600, fig.clientWidth || 250));
     const hi = Math.max(0.001, ...h.histogram.reference, ...h.histogram.current);
     const svg = sv("svg", { viewBox: "0 0 " + W + " " + (n * rowH + 4), role: "img", "aria-label": title + " histogram of " + h.feature });
     labels.forEach((lab, i) => {
       const y = i * rowH + 2, v = shares[i] || 0, nw = isNew.has(lab);
-      const t = sv("text", { x: LW - 4, y: y + 11, "text-anchor": "end", "font-weight": nw ? "700" : "400" }, (nw ? "NEW " : "") + short(lab, nw ? 11 : 15));
+      const t = sv("text", { x: LW - 4, y: y + 11, "text-anchor": "end", "font-weight": nw ? "700" : "400" }, (nw ? "NEW " : "") + short(lab, nw ? 10 : 16));
       t.appendChild(sv("title", null, lab));
       svg.appendChild(t);
       svg.appendChild(sv("rect", { x: LW, y: y + 2, height: rowH - 4, width: (v / hi * (W - LW - 44)).toFixed(1), fill: nw && key === "current" ? COLOR.newcat : color }));
@@ -417,7 +425,7 @@ function renderPerformance() {
   if (!ps.length) { box.appendChild(el("p", { class: "muted" }, "No model decisions with metrics yet.")); return; }
   const series = [["champion_log_loss", "champion log loss", COLOR.psi, "0"], ["challenger_log_loss", "challenger log loss", COLOR.ks, "5 3"],
                   ["champion_accuracy", "champion accuracy", COLOR.chi2, "0"], ["challenger_accuracy", "challenger accuracy", COLOR.drift, "5 3"]];
-  const W = 420, H = 150, L = 40, R = 8, T = 8, B = 20;
+  const W = widthOf("performance", 420), H = 150, L = 40, R = 8, T = 8, B = 20;
   const t0 = Math.min(...ps.map(p => p.time)), t1 = Math.max(...ps.map(p => p.time));
   const vals = []; for (const p of ps) for (const [k] of series) if (p[k] !== null) vals.push(p[k]);
   const hi = Math.max(1, ...vals);

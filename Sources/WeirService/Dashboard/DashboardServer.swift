@@ -87,3 +87,25 @@ public enum DashboardServer {
         }
     }
 }
+
+extension DashboardServer {
+    /// ``start(store:host:port:logger:timeout:)`` for synchronous callers (`weir demo`): starts the
+    /// server on the concurrency pool and blocks this thread until it listens. Never call it from a task.
+    public static func startBlocking(store: DashboardStore, host: String, port: Int, logger: Logger) throws -> Running {
+        let box = StartBox()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do { box.set(.success(try await start(store: store, host: host, port: port, logger: logger))) } catch { box.set(.failure(error)) }
+            done.signal()
+        }
+        done.wait()
+        return try box.get()
+    }
+
+    private final class StartBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private var result: Result<Running, any Error>?
+        func set(_ r: Result<Running, any Error>) { lock.withLock { result = r } }
+        func get() throws -> Running { try lock.withLock { result! }.get() }
+    }
+}
