@@ -176,6 +176,14 @@ struct DashboardTests {
         #expect(weight > 1000 && weight < 200_000, "page + assets: \(weight) bytes")
         print("dashboard page weight: \(weight) bytes")
 
+        // The page's merge of incremental answers, run in Chromium on the served script.
+        let script = OperationsTests.get(url + "dashboard.js").body
+        try script.write(toFile: dir + "/dashboard.js", atomically: true, encoding: .utf8)
+        try Self.mergeCheckPage.write(toFile: dir + "/merge.html", atomically: true, encoding: .utf8)
+        let mergeDOM = try Self.chromium(chrome, ["--virtual-time-budget=2000", "--allow-file-access-from-files", "--dump-dom",
+                                                  "file://" + dir + "/merge.html"], dir: dir)
+        #expect(mergeDOM.contains(#"<pre id="out">{"x":[1,2,3],"psi1":9,"y":1,"t":["e1","e2"],"r":1}</pre>"#), "\(mergeDOM)")
+
         let started = Date()
         let dom = try Self.chromium(chrome, ["--virtual-time-budget=8000", "--dump-dom", url + "#feature=merchant&window=11"], dir: dir)
         print("chromium --dump-dom took \(String(format: "%.2f", Date().timeIntervalSince(started))) s")
@@ -209,6 +217,24 @@ struct DashboardTests {
         #expect(Self.windowCounts(j2) == Self.windowCounts(j))
         #expect((j2["health"] as? [String: Any])?["open_alerts"] as? Int == 1)
     }
+
+    /// Runs the page's `merge` on an incremental answer: windows merged by number (a newer copy
+    /// replaces the older) and trimmed to the newest `windows_per_monitor`, a new monitor added,
+    /// the timeline trimmed to `timeline_entries`; an answer from another server instance replaces all.
+    static let mergeCheckPage = #"""
+        <!doctype html><html><body><pre id="out">not run</pre><script src="dashboard.js"></script><script>
+        const limits = { windows_per_monitor: 3, timeline_entries: 2 };
+        const old = () => ({ instance: "a", sequence: 2, limits: limits, performance: [], timeline: [{ id: "e0" }],
+          monitors: [{ feature: "x", windows: [{ window: 0 }, { window: 1, psi: 1 }] }] });
+        const inc = () => ({ instance: "a", incremental: true, sequence: 5, limits: limits, performance: [], timeline: [{ id: "e1" }, { id: "e2" }],
+          monitors: [{ feature: "x", windows: [{ window: 1, psi: 9 }, { window: 2 }, { window: 3 }] }, { feature: "y", windows: [{ window: 0 }] }] });
+        const m = merge(old(), inc());
+        const other = Object.assign(inc(), { instance: "b", monitors: [{ feature: "x", windows: [{ window: 7 }] }] });
+        const r = merge(old(), other);
+        document.getElementById("out").textContent = JSON.stringify({ x: m.monitors[0].windows.map(w => w.window),
+          psi1: m.monitors[0].windows[0].psi, y: m.monitors[1].windows.length, t: m.timeline.map(e => e.id), r: r.monitors[0].windows.length });
+        </script></body></html>
+        """#
 
     /// An unreachable broker is a clear message in the API, in the page's banner and in the log;
     /// the server keeps serving.

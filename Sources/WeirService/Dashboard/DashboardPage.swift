@@ -152,16 +152,36 @@ function short(s, n) { s = String(s); return s.length > n ? s.slice(0, n - 1) + 
 
 async function poll() {
   try {
-    const r = await fetch("api/state" + (version === null ? "" : "?since=" + version), { cache: "no-store" });
+    const q = state === null ? "" : "?since=" + version + "&after=" + state.sequence;
+    const r = await fetch("api/state" + q, { cache: "no-store" });
     if (!r.ok) throw new Error("HTTP " + r.status);
     const j = await r.json();
     offline = null;
-    if (!j.unchanged) { state = j; version = j.version; render(); } else { renderBanner(); }
+    if (!j.unchanged) { state = merge(state, j); version = j.version; render(); } else { renderBanner(); }
   } catch (e) {
     offline = "The dashboard server does not answer (" + e.message + "); retrying every 2 s.";
     renderBanner();
   }
   setTimeout(poll, 2000);
+}
+
+// Folds an incremental /api/state answer (only windows, entries and points after the page's
+// sequence) into the page's state; a whole answer, or one from a restarted server, replaces it.
+function merge(old, j) {
+  if (!old || !j.incremental || old.instance !== j.instance) return j;
+  const prev = new Map(old.monitors.map(m => [m.feature, m]));
+  const lim = j.limits.windows_per_monitor, n = j.limits.timeline_entries;
+  for (const m of j.monitors) {
+    const p = prev.get(m.feature);
+    if (!p) continue;
+    const byWindow = new Map(p.windows.map(w => [w.window, w]));
+    for (const w of m.windows) byWindow.set(w.window, w);
+    const all = Array.from(byWindow.values()).sort((a, b) => a.window - b.window);
+    m.windows = all.length > lim ? all.slice(all.length - lim) : all;
+  }
+  j.timeline = old.timeline.concat(j.timeline).slice(-n);
+  j.performance = old.performance.concat(j.performance).slice(-n);
+  return j;
 }
 
 function render() {

@@ -4,7 +4,7 @@ import Logging
 
 /// The dashboard's HTTP side (read-only, GET only): `/` the page, `/dashboard.js` and
 /// `/dashboard.css` its assets (served from ``DashboardPage``; the page loads nothing else),
-/// `/api/state` the JSON state, `/api/histogram?feature=F&window=N` one window's histograms,
+/// `/api/state[?since=VERSION&after=SEQUENCE]` the JSON state (whole, or what changed), `/api/histogram?feature=F&window=N` one window's histograms,
 /// `/healthz`.
 public enum DashboardServer {
     /// The routes, without a server (for tests and embedding).
@@ -15,8 +15,9 @@ public enum DashboardServer {
         router.get("dashboard.css") { _, _ in asset(DashboardPage.style, "text/css; charset=utf-8") }
         router.get("healthz") { _, _ in json(.ok, Data(#"{"status":"alive"}"#.utf8)) }
         router.get("api/state") { request, _ in
-            let since = request.uri.queryParameters.get("since").flatMap { Int(String($0)) }
-            return json(.ok, store.stateJSON(since: since))
+            let q = request.uri.queryParameters
+            let since = q.get("since").flatMap { Int(String($0)) }, after = q.get("after").flatMap { Int(String($0)) }
+            return json(.ok, store.stateJSON(since: since, after: after))
         }
         router.get("api/histogram") { request, _ in
             let q = request.uri.queryParameters

@@ -38,6 +38,8 @@ public struct DashboardState: Sendable, Equatable {
         public var drifted: Bool
         public var reasons: [String]
         public var histogram: Histogram?
+        /// ``DashboardState/sequence`` when it was ingested (for incremental reads).
+        public var seq = 0
     }
 
     /// One monitored field.
@@ -63,6 +65,8 @@ public struct DashboardState: Sendable, Equatable {
         public var time: Int64?
         public var detail: String
         public var reasons: [String]
+        /// ``DashboardState/sequence`` when it was ingested.
+        public var seq = 0
     }
 
     /// Champion and challenger figures of a model decision (shadow evaluation).
@@ -76,6 +80,8 @@ public struct DashboardState: Sendable, Equatable {
         public var championAccuracy: Double?
         public var challengerAccuracy: Double?
         public var shadowEvents: Int?
+        /// ``DashboardState/sequence`` when it was ingested.
+        public var seq = 0
     }
 
     public let limits: Limits
@@ -89,6 +95,9 @@ public struct DashboardState: Sendable, Equatable {
     public private(set) var modelVersion: Int?
     /// Records ingested by kind (`drift`, `alert`, `retrain_request`, `model`), and records ignored.
     public private(set) var counts: [String: Int] = [:]
+    /// Number of records ingested that changed the state; every window, entry and performance
+    /// point is stamped with it, so a reader can ask for what changed after a given sequence.
+    public private(set) var sequence = 0
     /// The drift record seen last.
     public struct LastDrift: Sendable, Equatable {
         public var feature: String
@@ -109,6 +118,7 @@ public struct DashboardState: Sendable, Equatable {
     /// they came from does not matter; anything else is counted as ignored.
     @discardableResult
     public mutating func ingest(_ r: [String: Any]) -> Outcome {
+        sequence += 1
         let outcome: Outcome
         switch (r["record"] as? String, r["type"] as? String) {
         case ("drift", _): outcome = ingestDrift(r)
@@ -117,6 +127,7 @@ public struct DashboardState: Sendable, Equatable {
         case (_, let t?) where t.hasPrefix("model_"): outcome = ingestModel(r, type: t)
         default: outcome = .ignored
         }
+        if outcome == .ignored { sequence -= 1 }
         counts[outcome.rawValue, default: 0] += 1
         return outcome
     }
@@ -140,7 +151,8 @@ public struct DashboardState: Sendable, Equatable {
         let w = Window(window: window, firstEventTime: Self.int64(r["first_event_time"]), lastEventTime: Self.int64(r["last_event_time"]),
                        nCurrent: Self.int(r["n_current"]), psi: Self.double(r["psi"]), ksStatistic: Self.double(r["ks_statistic"]),
                        ksPValue: Self.double(r["ks_pvalue"]), chi2PValue: Self.double(r["chi2_pvalue"]),
-                       drifted: Self.bool(r["drifted"]) ?? false, reasons: r["drift_reasons"] as? [String] ?? [], histogram: hist)
+                       drifted: Self.bool(r["drifted"]) ?? false, reasons: r["drift_reasons"] as? [String] ?? [], histogram: hist,
+                       seq: sequence)
         var m = monitors[feature] ?? Monitor(feature: feature, kind: r["kind"] as? String ?? "numeric")
         if let i = m.windows.lastIndex(where: { $0.window == window }) {
             m.windows[i] = w  // a duplicate (at-least-once) or a replay of the same window replaces it
@@ -207,13 +219,15 @@ public struct DashboardState: Sendable, Equatable {
                                            challengerLogLoss: Self.double(metrics["challenger_log_loss"]),
                                            championAccuracy: Self.double(metrics["champion_accuracy"]),
                                            challengerAccuracy: Self.double(metrics["challenger_accuracy"]),
-                                           shadowEvents: Self.int(metrics["shadow_events"])))
+                                           shadowEvents: Self.int(metrics["shadow_events"]), seq: sequence))
             if performance.count > limits.timelineEntries { performance.removeFirst(performance.count - limits.timelineEntries) }
         }
         return .model
     }
 
     private mutating func append(_ e: Entry) {
+        var e = e
+        e.seq = sequence
         timeline.append(e)
         if timeline.count > limits.timelineEntries {
             timeline.removeFirst(timeline.count - limits.timelineEntries)

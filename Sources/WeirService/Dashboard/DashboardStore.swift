@@ -51,6 +51,8 @@ public final class DashboardStore: @unchecked Sendable {
     private var arrivals: [Date] = []
     private var version = 0
     public let configuration: DashboardConfiguration
+    /// Identifies this process's state, so a page can tell a restarted server from new records.
+    public let instance = UUID().uuidString
 
     public init(configuration: DashboardConfiguration) {
         self.configuration = configuration
@@ -91,27 +93,32 @@ public final class DashboardStore: @unchecked Sendable {
 
     /// `/api/state`: everything but histograms (those come from ``histogramJSON(feature:window:)``).
     /// `since`: the version the page has; when nothing changed the body is `{"version":n,"unchanged":true}`.
-    public func stateJSON(since: Int? = nil, now: Date = Date()) -> Data {
+    /// `after`: the `sequence` the page has; then only windows, timeline entries and performance
+    /// points ingested after it are listed (`"incremental":true`; monitors' other fields, health
+    /// and status are always whole). A page merges them by monitor and window number.
+    public func stateJSON(since: Int? = nil, after: Int? = nil, now: Date = Date()) -> Data {
         let (s, problems, connected, version, rate) = lock.withLock { () -> (DashboardState, [String], Bool, Int, Double) in
             let recent = arrivals.filter { now.timeIntervalSince($0) <= 10 }
             return (state, self.problems.sorted { $0.key < $1.key }.map(\.value), self.connected, self.version, Double(recent.count) / 10)
         }
         if let since, since == version { return Self.encode(["version": version, "unchanged": true]) }
         let c = configuration
+        let incremental = after.map { $0 >= 0 && $0 <= s.sequence } ?? false
+        let cut = incremental ? after! : 0
         let monitors: [[String: Any]] = s.monitors.values.sorted { $0.feature < $1.feature }.map { m in
             ["feature": m.feature, "kind": m.kind, "dropped_windows": m.droppedWindows, "alerts_opened": m.alertsOpened,
-             "windows": m.windows.map { w -> [String: Any] in
+             "windows": m.windows.filter { $0.seq > cut }.map { w -> [String: Any] in
                  ["window": w.window, "first_event_time": Self.v(w.firstEventTime), "last_event_time": Self.v(w.lastEventTime),
                   "n_current": Self.v(w.nCurrent), "psi": Self.v(w.psi), "ks_statistic": Self.v(w.ksStatistic),
                   "ks_pvalue": Self.v(w.ksPValue), "chi2_pvalue": Self.v(w.chi2PValue), "drifted": w.drifted, "reasons": w.reasons,
                   "new_categories": Self.newCategories(w.histogram).count]
              }]
         }
-        let timeline: [[String: Any]] = s.timeline.map {
+        let timeline: [[String: Any]] = s.timeline.filter { $0.seq > cut }.map {
             ["kind": $0.kind, "id": $0.id, "feature": Self.v($0.feature), "window": Self.v($0.window), "time": Self.v($0.time),
              "detail": $0.detail, "reasons": $0.reasons]
         }
-        let performance: [[String: Any]] = s.performance.map {
+        let performance: [[String: Any]] = s.performance.filter { $0.seq > cut }.map {
             ["time": $0.time, "decision": $0.decision, "champion_version": Self.v($0.championVersion),
              "challenger_version": Self.v($0.challengerVersion), "champion_log_loss": Self.v($0.championLogLoss),
              "challenger_log_loss": Self.v($0.challengerLogLoss), "champion_accuracy": Self.v($0.championAccuracy),
@@ -121,6 +128,10 @@ public final class DashboardStore: @unchecked Sendable {
         if let l = s.lastDrift { lastDrift = ["feature": l.feature, "window": l.window, "last_event_time": Self.v(l.lastEventTime)] as [String: Any] }
         let body: [String: Any] = [
             "version": version,
+            "instance": instance,
+            "sequence": s.sequence,
+            "incremental": incremental,
+            "after": cut,
             "topology": c.topology,
             "brokers": c.brokers,
             "topics": ["drift": c.topics.drift, "alerts": c.topics.alerts, "retrain": c.topics.retrain, "models": c.topics.models],

@@ -100,7 +100,7 @@ enum DashboardFixtures {
         #expect(s.timeline[2].detail == "champion v1 vs challenger v2 (better_by_margin)")
         #expect(s.performance == [.init(time: 1_700_000_494_306, decision: "model_promoted", championVersion: 1, challengerVersion: 2,
                                         championLogLoss: 0.41, challengerLogLoss: 0.29, championAccuracy: 0.87, challengerAccuracy: 0.91,
-                                        shadowEvents: 1000)])
+                                        shadowEvents: 1000, seq: 3)])
     }
 
     @Test func unknownAndBrokenRecordsAreCountedAsIgnored() {
@@ -152,6 +152,33 @@ enum DashboardFixtures {
         #expect(j["new_categories"] as? [String] == [F.xss])
         #expect((j["histogram"] as? [String: Any])?["categories"] as? [String] == ["grocery", F.xss])
         #expect(s.histogramJSON(feature: F.xss, window: 7) == nil)
+    }
+
+    /// `after=SEQUENCE` lists only what was ingested after it (all monitors, their new windows,
+    /// new entries); a sequence the server never reached (a restarted server) gets everything.
+    @Test func stateAPIIsIncrementalAfterASequence() throws {
+        let s = store()
+        func state(after: Int?) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: s.stateJSON(after: after)) as? [String: Any])
+        }
+        let first = try state(after: nil)
+        #expect(first["incremental"] as? Bool == false)
+        let seq = try #require(first["sequence"] as? Int)
+        #expect(seq == 2)
+        for r in [F.drift(F.xss, window: 1, psi: 0.1, categorical: true), F.drift("amount", window: 0, psi: 0.1), F.retrain] {
+            s.ingest(json: try JSONSerialization.data(withJSONObject: r), topic: "t.drift")
+        }
+        let inc = try state(after: seq)
+        #expect(inc["incremental"] as? Bool == true && inc["sequence"] as? Int == 5)
+        let monitors = try #require(inc["monitors"] as? [[String: Any]])
+        #expect(monitors.map { $0["feature"] as? String } == [F.xss, "amount"])  // "<" sorts before "a"
+        #expect(monitors.map { ($0["windows"] as? [[String: Any]])?.map { $0["window"] as? Int } } == [[1], [0]])
+        #expect(monitors[0]["alerts_opened"] as? Int == 1)
+        #expect((inc["timeline"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["retrain_request"])
+        let whole = try state(after: 99)
+        #expect(whole["incremental"] as? Bool == false)
+        #expect(((whole["monitors"] as? [[String: Any]])?.first?["windows"] as? [Any])?.count == 2)
+        #expect(first["instance"] as? String == whole["instance"] as? String)
     }
 
     @Test func problemsReachTheStatus() throws {
