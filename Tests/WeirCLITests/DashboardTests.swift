@@ -25,13 +25,13 @@ struct DashboardTests {
     static func fixtures() -> [String: [[String: Any]]] {
         var drift: [[String: Any]] = []
         for w in 0..<windowsPerMonitor {
-            for f in monitors {
+            for (k, f) in monitors.enumerated() {
                 let shifted = w >= 6
                 let cat = f == "merchant"
                 var r: [String: Any] = ["record": "drift", "feature": f, "kind": cat ? "categorical" : "numeric", "window": w,
                                         "window_type": "count", "window_start": w * 5000, "window_end": (w + 1) * 5000,
                                         "first_event_time": 1_700_000_000_000 + w * 50_000, "last_event_time": 1_700_000_049_000 + w * 50_000,
-                                        "n_current": 5000, "psi": shifted ? 0.4 + 0.02 * Double(w) : 0.01 + 0.002 * Double(w),
+                                        "n_current": 5000, "psi": (shifted ? 0.4 + 0.02 * Double(w) : 0.01 + 0.002 * Double(w)) + 0.05 * Double(k),
                                         "ks_statistic": cat ? NSNull() : (shifted ? 0.3 : 0.02), "ks_pvalue": cat ? NSNull() : (shifted ? 0.0 : 0.6),
                                         "chi2_pvalue": cat ? (shifted ? 1e-9 : 0.4) : NSNull(),
                                         "drifted": shifted, "drift_reasons": shifted ? (cat ? ["psi", "chi2"] : ["psi", "ks"]) : [String]()]
@@ -148,6 +148,11 @@ struct DashboardTests {
         return out
     }
 
+    /// Monitor names in the order of the monitors table's rows.
+    static func tableOrder(_ dom: String) -> [String] {
+        dom.components(separatedBy: "<td class=\"name\" title=\"").dropFirst().compactMap { $0.split(separator: "\"").first.map(String.init) }
+    }
+
     static func chromium(_ chrome: String, _ args: [String], dir: String) throws -> String {
         let profile = dir + "/profile-\(UUID().uuidString)"
         return try tool(chrome, ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--no-first-run",
@@ -199,6 +204,11 @@ struct DashboardTests {
         #expect(!dom.lowercased().contains("<img"))
         #expect(dom.contains("data-first-render-ms="))
         #expect(dom.contains("History: the newest 2000 windows per monitor are kept"))
+        // The monitors table: by latest PSI by default (psi grows with the monitor's index in the
+        // fixtures), by alert count with #sort=alerts (amount and merchant have one each).
+        #expect(Self.tableOrder(dom) == ["score", "merchant", "device_age_days", "amount"])
+        let byAlerts = try Self.chromium(chrome, ["--virtual-time-budget=5000", "--dump-dom", url + "#sort=alerts"], dir: dir)
+        #expect(Self.tableOrder(byAlerts) == ["amount", "merchant", "device_age_days", "score"])
 
         for (name, size) in [("desktop", "1280,800"), ("phone", "390,844")] {
             let shot = dir + "/dashboard-\(name).png"

@@ -195,6 +195,17 @@ function render() {
   if (!rendered && state.monitors.length) { rendered = true; document.body.setAttribute("data-first-render-ms", String(Math.round(performance.now()))); }
 }
 
+// The address keeps the sort order and the selected window: #sort=psi|alerts|feature&feature=F&window=N.
+function updateHash() {
+  const q = new URLSearchParams({ sort: sortKey });
+  if (selected) { q.set("feature", selected.feature); q.set("window", String(selected.window)); }
+  history.replaceState(null, "", "#" + q.toString());
+}
+(function () {
+  const s = new URLSearchParams(location.hash.slice(1)).get("sort");
+  if (s === "psi" || s === "alerts" || s === "feature") sortKey = s;
+})();
+
 // A window named in the address (#feature=F&window=N), else the newest drifted window of the
 // monitor with the highest latest PSI, else nothing.
 function initialSelection() {
@@ -240,7 +251,7 @@ function renderTable() {
     const th = el("th", { scope: "col" });
     if (key === "psi" || key === "alerts" || key === "feature") {
       const b = el("button", { type: "button", "aria-pressed": String(sortKey === key) }, label + (sortKey === key ? " ▾" : ""));
-      b.addEventListener("click", () => { sortKey = key; renderTable(); renderTimelines(); });
+      b.addEventListener("click", () => { sortKey = key; updateHash(); renderTable(); renderTimelines(); });
       th.appendChild(b);
     } else th.textContent = label;
     head.appendChild(th);
@@ -368,7 +379,7 @@ function chart(m, panels) {
 
 async function loadHistogram(feature, window, rerender) {
   selected = { feature: feature, window: window };
-  if (rerender) history.replaceState(null, "", "#" + new URLSearchParams({ feature: feature, window: String(window) }).toString());
+  if (rerender) updateHash();
   const box = document.getElementById("histogram");
   try {
     const r = await fetch("api/histogram?feature=" + encodeURIComponent(feature) + "&window=" + window, { cache: "no-store" });
