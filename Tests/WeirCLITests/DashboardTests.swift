@@ -265,6 +265,25 @@ struct DashboardTests {
         #expect(err.contains("cannot reach Kafka at 127.0.0.1:9"), "\(err)")
     }
 
+    /// The broker goes away after the history was read: the status says so, the history stays.
+    @Test func brokerLossIsReportedAndTheHistoryKept() throws {
+        let dir = try Self.tempDir()
+        let (bs, broker) = try Self.brokerWithRecords(dir: dir)
+        defer { if broker.isRunning { broker.terminate(); broker.waitUntilExit() } }
+        let (dash, url) = try Self.startDashboard(brokers: bs, dir: dir, name: "loss")
+        defer { dash.terminate(); dash.waitUntilExit() }
+        let expected = Dictionary(uniqueKeysWithValues: Self.monitors.map { ($0, Self.windowsPerMonitor) })
+        _ = try Self.state(url) { Self.windowCounts($0) == expected }
+        broker.terminate()
+        broker.waitUntilExit()
+        let j = try Self.state(url, timeout: 40) { j in
+            (j["status"] as? [String: Any])?["connected"] as? Bool == false
+                && ((j["status"] as? [String: Any])?["problems"] as? [String] ?? []).contains { $0.contains("cannot reach Kafka at \(bs)") }
+        }
+        #expect(Self.windowCounts(j) == expected)
+        #expect(dash.isRunning)
+    }
+
     /// A reachable broker without the sink topics: the banner names each missing topic.
     @Test func missingTopicsAreNamed() throws {
         let dir = try Self.tempDir()

@@ -44,12 +44,15 @@ public final class DashboardReader: @unchecked Sendable {
             }
         }
         while !isStopped {
-            if Date() >= nextCheck && consumers.count < c.topics.all.count {
+            // Metadata every interval: finds topics that appeared, and tells whether Kafka is
+            // still reachable once every topic is being read (consumers only retry quietly).
+            if Date() >= nextCheck {
                 nextCheck = Date().addingTimeInterval(Double(c.metadataInterval.components.seconds))
                 do {
                     if admin == nil { admin = try KafkaAdmin(configuration: client) }
                     let topics = try admin!.listTopics(timeout: .seconds(5))
                     report("brokers", nil)
+                    store.setProblem("kafka", nil)
                     store.setConnected(true)
                     for name in c.topics.all where consumers[name] == nil {
                         guard let t = topics.first(where: { $0.name == name }) else {
