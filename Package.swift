@@ -77,10 +77,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Operating `weir run`: configuration (flags > WEIR_* env > file), log handlers, and the
-        // HTTP endpoint (/metrics in Prometheus text, /healthz, /readyz). The only module with NIO.
+        // HTTP endpoint (/metrics in Prometheus text, /healthz, /readyz); the drift dashboard
+        // (`weir dashboard`: sink topics read through WeirKafka, page + JSON API). The only module with NIO.
         .target(
             name: "WeirService",
-            dependencies: ["WeirRuntime",
+            dependencies: ["WeirRuntime", "WeirKafka",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus"),

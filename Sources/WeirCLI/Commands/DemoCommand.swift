@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import WeirKafka
+import Logging
 import WeirRuntime
+import WeirService
 import WeirTopology
 
 /// `weir demo`: everything on one machine, in under two minutes.
@@ -15,6 +17,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "The topology to run.") var topology = "topologies/card-fraud.yaml"
     @Option(help: "Number of events to publish.") var events = 60_000
     @Option(help: "Random seed of the generator.") var seed: UInt64 = 42
+    @Flag(help: "Serve the drift dashboard (as `weir dashboard`) on the embedded broker's topics, print its URL, and stay up after the run until Ctrl-C.")
+    var dashboard = false
+    @Option(help: "Port of the dashboard (0: any free port).") var dashboardPort = 8765
 
     func run() throws {
         let compiled = try loadTopology(topology)
@@ -34,6 +39,19 @@ struct DemoCommand: ParsableCommand {
                 try producer.send(to: topic, key: user, value: line)
             }
             try producer.flush()
+        }
+        var served: (DashboardReader, DashboardServer.Running)?
+        if dashboard {
+            let config = DashboardCommand.configuration(for: compiled.spec, topologyPath: topology, brokers: broker.bootstrapServers,
+                                                        host: "127.0.0.1", port: dashboardPort, windows: 2_000)
+            let store = DashboardStore(configuration: config)
+            var logger = Logger(label: "weir.dashboard")
+            logger.logLevel = .critical  // the sink topics appear during the run: no "missing topic" lines (the page shows them)
+            let reader = DashboardReader(store: store, logger: logger)
+            let running = try DashboardServer.startBlocking(store: store, host: config.host, port: config.port, logger: logger)
+            reader.start()
+            served = (reader, running)
+            say("Dashboard: \(running.url)")
         }
         say("Published \(events) transactions to '\(source)' (4 partitions); drift injected from event \(driftAt): amounts ×1.8, merchant mix reversed, new merchants, label rule flipped.")
         say("Running \(topology) (\(compiled.spec.features.count) features, \(compiled.inputNames.count) model inputs, \(compiled.spec.drift?.monitors.count ?? 0) drift monitors)…\n")
@@ -76,6 +94,14 @@ struct DemoCommand: ParsableCommand {
             say("  \(a["alert_id"] ?? "") \(a["status"] ?? "") \(a["severity"] ?? "") feature=\(a["feature"] ?? "") window=\(a["window"] ?? "") psi=\(psi)")
         }
         say("\nRead them with any Kafka client, e.g. kcat -C -b <broker> -t \(compiled.spec.sinks.alerts) -e (the broker stops with this demo).")
+        if let (reader, running) = served {
+            say("Dashboard stays up at \(running.url); Ctrl-C to stop.")
+            let stop = StopFlag()
+            stop.installSignalHandlers()
+            while !stop.isSet { Thread.sleep(forTimeInterval: 0.1) }
+            reader.stop()
+            running.task.cancel()
+        }
         broker.stop()
     }
 

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import WeirKafka
+
+/// Reads the topology's sink topics from the beginning into a ``DashboardStore``, on a thread of
+/// its own, through ``KafkaConsumer`` with a manual assignment: it joins no consumer group and
+/// never commits, so it cannot disturb the topology's group, and every start rebuilds the same
+/// history from the topics. An unreachable broker or a missing topic becomes a problem in the
+/// store (the page's banner) and one log line per change; the reader keeps retrying.
+public final class DashboardReader: @unchecked Sendable {
+    private let store: DashboardStore
+    private let logger: Logger
+    private let lock = NSLock()
+    private var stopped = false
+    private var thread: Thread?
+
+    public init(store: DashboardStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    public func start() {
+        let t = Thread { [self] in run() }
+        t.name = "weir-dashboard-reader"
+        thread = t
+        t.start()
+    }
+
+    public func stop() { lock.withLock { stopped = true } }
+    private var isStopped: Bool { lock.withLock { stopped } }
+
+    private func run() {
+        let c = store.configuration
+        let client = KafkaConfiguration(bootstrapServers: c.brokers, clientID: "weir-dashboard")
+        var consumers: [String: KafkaConsumer] = [:]
+        var nextCheck = Date.distantPast
+        var admin: KafkaAdmin?
+        var lastLogged: [String: String] = [:]
+        func report(_ key: String, _ message: String?) {
+            store.setProblem(key, message)
+            if lastLogged[key] != message {
+                if let message { logger.error("\(message)") } else if lastLogged[key] != nil { logger.info("\(key): resolved") }
+                lastLogged[key] = message
+            }
+        }
+        while !isStopped {
+            // Metadata every interval: finds topics that appeared, and tells whether Kafka is
+            // still reachable once every topic is being read (consumers only retry quietly).
+            if Date() >= nextCheck {
+                nextCheck = Date().addingTimeInterval(Double(c.metadataInterval.components.seconds))
+                do {
+                    if admin == nil { admin = try KafkaAdmin(configuration: client) }
+                    let topics = try admin!.listTopics(timeout: .seconds(5))
+                    report("brokers", nil)
+                    store.setProblem("kafka", nil)
+                    store.setConnected(true)
+                    for name in c.topics.all where consumers[name] == nil {
+                        guard let t = topics.first(where: { $0.name == name }) else {
+                            report("topic \(name)", "topic '\(name)' does not exist on \(c.brokers) (yet): nothing written to it so far; retrying every \(c.metadataInterval)")
+                            continue
+                        }
+                        report("topic \(name)", nil)
+                        let consumer = try KafkaConsumer(
+                            configuration: ConsumerConfiguration(client: client, groupID: "weir-dashboard-\(UUID().uuidString)",
+                                                                 isolation: .readCommitted),
+                            logger: logger)
+                        consumer.onEvent = { [store] e in
+                            if case .error(let err) = e { store.setProblem("kafka", "Kafka reports: \(err)") }
+                        }
+                        try consumer.assign(t.partitions.map { TopicPartitionOffset(topic: name, partition: $0.id, offset: TopicPartitionOffset.beginning) })
+                        consumers[name] = consumer
+                        logger.info("reading \(name) from the beginning (\(t.partitions.count) partitions)")
+                    }
+                } catch {
+                    store.setConnected(false)
+                    report("brokers", "cannot reach Kafka at \(c.brokers): \(error); retrying every \(c.metadataInterval)")
+                }
+            }
+            if consumers.isEmpty {
+                Thread.sleep(forTimeInterval: 0.2)
+                continue
+            }
+            var got = 0
+            for (name, consumer) in consumers.sorted(by: { $0.key < $1.key }) {
+                do {
+                    got += try consumer.poll(timeout: .milliseconds(consumers.count > 1 ? 20 : 100)) { m in
+                        guard let v = m.value else { return }
+                        store.ingest(json: Data(v), topic: name)
+                    }
+                } catch {
+                    report("topic \(name)", "reading '\(name)' failed: \(error)")
+                }
+            }
+            if got > 0 { store.setProblem("kafka", nil) }
+        }
+        for consumer in consumers.values { consumer.close() }
+    }
+}

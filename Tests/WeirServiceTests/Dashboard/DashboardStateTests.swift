@@ -1,0 +1,213 @@
+import Foundation
+import Testing
+@testable import WeirService
+
+/// Records in the shapes of docs/records.md.
+enum DashboardFixtures {
+    static let xss = "<img src=x onerror=alert(1)>"
+
+    static func drift(_ feature: String, window: Int, psi: Double, drifted: Bool = false, categorical: Bool = false) -> [String: Any] {
+        var r: [String: Any] = ["record": "drift", "feature": feature, "kind": categorical ? "categorical" : "numeric", "window": window,
+                                "first_event_time": 1_700_000_000_000 + window * 60_000, "last_event_time": 1_700_000_059_000 + window * 60_000,
+                                "n_current": 5000, "psi": psi, "ks_statistic": categorical ? NSNull() : 0.2,
+                                "ks_pvalue": categorical ? NSNull() : 0.5, "chi2_pvalue": categorical ? 0.001 : NSNull(),
+                                "drifted": drifted, "drift_reasons": drifted ? ["psi"] : [String]()]
+        r["histogram"] = categorical
+            ? ["categories": ["grocery", xss], "reference": [1.0, 0.0], "current": [0.6, 0.4]] as [String: Any]
+            : ["edges": [1.0, 2.0], "reference": [0.3, 0.4, 0.3], "current": [0.1, 0.2, 0.7]] as [String: Any]
+        return r
+    }
+
+    static func alert(_ id: String, _ feature: String, status: String, window: Int) -> [String: Any] {
+        ["record": "alert", "alert_id": id, "status": status, "feature": feature, "kind": "numeric", "severity": "warning",
+         "window": window, "reasons": status == "opened" ? ["psi"] : [String](), "statistics": ["psi": 0.31]]
+    }
+
+    static var retrain: [String: Any] { ["record": "retrain_request", "request_id": "g-retrain-0", "reason": "data_drift", "window": 3,
+                                         "fields": ["amount", xss]] }
+    static var version2: [String: Any] { ["type": "model_version", "model_id": "card-fraud", "version": 2, "created_at": 1_700_000_494_306,
+                                          "parent_version": 1, "reason": "data_drift"] }
+    static var promoted: [String: Any] { ["type": "model_promoted", "model_id": "card-fraud", "time": 1_700_000_494_306, "champion_version": 1,
+                                          "challenger_version": 2, "reason": "data_drift", "detail": "better_by_margin",
+                                          "metrics": ["shadow_events": 1000, "champion_log_loss": 0.41, "challenger_log_loss": 0.29,
+                                                      "champion_accuracy": 0.87, "challenger_accuracy": 0.91]] }
+}
+
+@Suite struct DashboardStateTests {
+    typealias F = DashboardFixtures
+
+    @Test func driftRecordsBuildOneHistoryPerMonitor() throws {
+        var s = DashboardState()
+        #expect(s.ingest(F.drift("amount", window: 0, psi: 0.01)) == .drift)
+        #expect(s.ingest(F.drift("amount", window: 1, psi: 0.5, drifted: true)) == .drift)
+        #expect(s.ingest(F.drift("merchant", window: 0, psi: 0.3, categorical: true)) == .drift)
+        #expect(s.monitors.count == 2)
+        let amount = try #require(s.monitors["amount"])
+        #expect(amount.windows.map(\.window) == [0, 1])
+        #expect(amount.windows[1].psi == 0.5 && amount.windows[1].drifted && amount.windows[1].reasons == ["psi"])
+        #expect(amount.windows[1].ksStatistic == 0.2 && amount.windows[1].chi2PValue == nil)
+        #expect(amount.windows[1].lastEventTime == 1_700_000_119_000)
+        #expect(amount.windows[0].histogram?.edges == [1.0, 2.0])
+        let merchant = try #require(s.monitors["merchant"])
+        #expect(merchant.kind == "categorical")
+        #expect(merchant.windows[0].histogram?.categories == ["grocery", F.xss])
+        #expect(merchant.windows[0].chi2PValue == 0.001 && merchant.windows[0].ksStatistic == nil)
+        #expect(s.lastDrift == .init(feature: "merchant", window: 0, lastEventTime: 1_700_000_059_000))
+    }
+
+    @Test func aDuplicateWindowReplacesTheFirstAndOrderIsKept() {
+        var s = DashboardState()
+        s.ingest(F.drift("amount", window: 2, psi: 0.1))
+        s.ingest(F.drift("amount", window: 1, psi: 0.1))
+        s.ingest(F.drift("amount", window: 2, psi: 0.9))
+        #expect(s.monitors["amount"]!.windows.map(\.window) == [1, 2])
+        #expect(s.monitors["amount"]!.windows[1].psi == 0.9)
+    }
+
+    @Test func historyIsBoundedPerMonitorAndCountsWhatItDropped() {
+        var s = DashboardState(limits: .init(windowsPerMonitor: 5, timelineEntries: 3))
+        for w in 0..<12 { s.ingest(F.drift("amount", window: w, psi: 0.01)) }
+        for w in 0..<2 { s.ingest(F.drift("device", window: w, psi: 0.01)) }
+        #expect(s.monitors["amount"]!.windows.map(\.window) == [7, 8, 9, 10, 11])
+        #expect(s.monitors["amount"]!.droppedWindows == 7)
+        #expect(s.monitors["device"]!.windows.count == 2 && s.monitors["device"]!.droppedWindows == 0)
+        for i in 0..<5 { s.ingest(F.alert("a-\(i)", "amount", status: "opened", window: i)) }
+        #expect(s.timeline.map(\.id) == ["a-2", "a-3", "a-4"])
+        #expect(s.droppedEntries == 2)
+    }
+
+    @Test func alertsOpenAndResolve() {
+        var s = DashboardState()
+        #expect(s.ingest(F.alert("g-alert-0", "amount", status: "opened", window: 3)) == .alert)
+        s.ingest(F.alert("g-alert-0", "amount", status: "opened", window: 3))  // duplicate delivery
+        s.ingest(F.alert("g-alert-1", F.xss, status: "opened", window: 3))
+        #expect(s.openAlerts == ["g-alert-0": "amount", "g-alert-1": F.xss])
+        #expect(s.monitors["amount"]!.alertsOpened == 1)
+        s.ingest(F.alert("g-alert-0", "amount", status: "resolved", window: 9))
+        #expect(s.openAlerts == ["g-alert-1": F.xss])
+        #expect(s.timeline.map(\.kind) == ["alert_opened", "alert_opened", "alert_opened", "alert_resolved"])
+        #expect(s.timeline[0].reasons == ["psi"] && s.timeline[0].detail == "warning, PSI 0.310")
+    }
+
+    @Test func retrainRequestsAndModelRecords() {
+        var s = DashboardState()
+        #expect(s.ingest(F.retrain) == .retrainRequest)
+        #expect(s.ingest(F.version2) == .model)
+        #expect(s.ingest(F.promoted) == .model)
+        #expect(s.modelVersion == 2)
+        #expect(s.timeline.map(\.kind) == ["retrain_request", "model_version", "model_promoted"])
+        #expect(s.timeline[0].detail == "fields: amount, \(F.xss)" && s.timeline[0].reasons == ["data_drift"])
+        #expect(s.timeline[2].detail == "champion v1 vs challenger v2 (better_by_margin)")
+        #expect(s.performance == [.init(time: 1_700_000_494_306, decision: "model_promoted", championVersion: 1, challengerVersion: 2,
+                                        championLogLoss: 0.41, challengerLogLoss: 0.29, championAccuracy: 0.87, challengerAccuracy: 0.91,
+                                        shadowEvents: 1000, seq: 3)])
+    }
+
+    @Test func unknownAndBrokenRecordsAreCountedAsIgnored() {
+        var s = DashboardState()
+        #expect(s.ingest(["record": "score", "score": 0.1]) == .ignored)
+        #expect(s.ingest(["record": "drift"]) == .ignored)  // no feature/window
+        #expect(s.ingest(json: Data("not json".utf8)) == .ignored)
+        #expect(s.ingest(json: try! JSONSerialization.data(withJSONObject: F.drift("x", window: 0, psi: 0))) == .drift)
+        #expect(s.counts == ["ignored": 3, "drift": 1])
+        #expect(s.monitors["x"]!.windows[0].psi == 0)
+    }
+}
+
+@Suite struct DashboardAPITests {
+    typealias F = DashboardFixtures
+
+    func store() -> DashboardStore {
+        var c = DashboardConfiguration(topology: "t", brokers: "127.0.0.1:1",
+                                       topics: DashboardTopics(drift: "t.drift", alerts: "t.alerts", retrain: "t.retrain", models: "t.models"))
+        c.thresholds = DashboardThresholds(psi: 0.2, ksPValue: 0.01, chi2PValue: 0.01)
+        let s = DashboardStore(configuration: c)
+        for r in [F.drift(F.xss, window: 0, psi: 0.3, drifted: true, categorical: true), F.alert("g-alert-0", F.xss, status: "opened", window: 0)] {
+            s.ingest(json: try! JSONSerialization.data(withJSONObject: r), topic: "t.drift")
+        }
+        return s
+    }
+
+    /// Escaping is the page's job: the API hands names over verbatim (as JSON strings).
+    @Test func stateAPIReturnsNamesVerbatim() throws {
+        let s = store()
+        let j = try #require(try JSONSerialization.jsonObject(with: s.stateJSON()) as? [String: Any])
+        let monitors = try #require(j["monitors"] as? [[String: Any]])
+        #expect(monitors.map { $0["feature"] as? String } == [F.xss])
+        #expect((monitors[0]["windows"] as? [[String: Any]])?.first?["new_categories"] as? Int == 1)
+        let timeline = try #require(j["timeline"] as? [[String: Any]])
+        #expect(timeline.first?["feature"] as? String == F.xss)
+        #expect((j["health"] as? [String: Any])?["open_alerts"] as? Int == 1)
+        #expect((j["thresholds"] as? [String: Any])?["psi"] as? Double == 0.2)
+        #expect((j["limits"] as? [String: Any])?["windows_per_monitor"] as? Int == 2000)
+        let v = try #require(j["version"] as? Int)
+        let unchanged = try #require(try JSONSerialization.jsonObject(with: s.stateJSON(since: v)) as? [String: Any])
+        #expect(unchanged["unchanged"] as? Bool == true)
+    }
+
+    @Test func histogramAPIListsNewCategoriesVerbatim() throws {
+        let s = store()
+        let body = try #require(s.histogramJSON(feature: F.xss, window: 0))
+        let j = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+        #expect(j["new_categories"] as? [String] == [F.xss])
+        #expect((j["histogram"] as? [String: Any])?["categories"] as? [String] == ["grocery", F.xss])
+        #expect(s.histogramJSON(feature: F.xss, window: 7) == nil)
+    }
+
+    /// `after=SEQUENCE` lists only what was ingested after it (all monitors, their new windows,
+    /// new entries); a sequence the server never reached (a restarted server) gets everything.
+    @Test func stateAPIIsIncrementalAfterASequence() throws {
+        let s = store()
+        func state(after: Int?) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: s.stateJSON(after: after)) as? [String: Any])
+        }
+        let first = try state(after: nil)
+        #expect(first["incremental"] as? Bool == false)
+        let seq = try #require(first["sequence"] as? Int)
+        #expect(seq == 2)
+        for r in [F.drift(F.xss, window: 1, psi: 0.1, categorical: true), F.drift("amount", window: 0, psi: 0.1), F.retrain] {
+            s.ingest(json: try JSONSerialization.data(withJSONObject: r), topic: "t.drift")
+        }
+        let inc = try state(after: seq)
+        #expect(inc["incremental"] as? Bool == true && inc["sequence"] as? Int == 5)
+        let monitors = try #require(inc["monitors"] as? [[String: Any]])
+        #expect(monitors.map { $0["feature"] as? String } == [F.xss, "amount"])  // "<" sorts before "a"
+        #expect(monitors.map { ($0["windows"] as? [[String: Any]])?.map { $0["window"] as? Int } } == [[1], [0]])
+        #expect(monitors[0]["alerts_opened"] as? Int == 1)
+        #expect((inc["timeline"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["retrain_request"])
+        let whole = try state(after: 99)
+        #expect(whole["incremental"] as? Bool == false)
+        #expect(((whole["monitors"] as? [[String: Any]])?.first?["windows"] as? [Any])?.count == 2)
+        #expect(first["instance"] as? String == whole["instance"] as? String)
+    }
+
+    @Test func problemsReachTheStatus() throws {
+        let s = store()
+        s.setProblem("brokers", "cannot reach Kafka at 127.0.0.1:1")
+        var j = try #require(try JSONSerialization.jsonObject(with: s.stateJSON()) as? [String: Any])
+        #expect((j["status"] as? [String: Any])?["problems"] as? [String] == ["cannot reach Kafka at 127.0.0.1:1"])
+        s.setProblem("brokers", nil)
+        j = try #require(try JSONSerialization.jsonObject(with: s.stateJSON()) as? [String: Any])
+        #expect((j["status"] as? [String: Any])?["problems"] as? [String] == [])
+    }
+
+    /// The page builds the DOM from data with textContent only: the script never assigns
+    /// innerHTML/outerHTML, never calls insertAdjacentHTML or document.write, and the page loads
+    /// nothing from another origin.
+    @Test func pageBuildsTheDOMWithTextContentOnly() {
+        let all = DashboardPage.html + DashboardPage.style + DashboardPage.script
+        for banned in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"] {
+            #expect(!all.contains(banned), "\(banned)")
+        }
+        #expect(DashboardPage.script.contains("textContent"))
+        #expect(!all.replacingOccurrences(of: "http://www.w3.org/2000/svg", with: "").contains("http://"))
+        #expect(!all.contains("https://"))
+        #expect(DashboardPage.contentSecurityPolicy.contains("script-src 'self'"))
+    }
+
+    /// Page + assets stay under 200 KB (the brief's budget).
+    @Test func pageWeightIsUnder200KB() {
+        let bytes = DashboardPage.html.utf8.count + DashboardPage.style.utf8.count + DashboardPage.script.utf8.count
+        #expect(bytes < 200_000, "\(bytes) bytes")
+    }
+}
