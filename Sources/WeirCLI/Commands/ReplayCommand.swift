@@ -33,7 +33,13 @@ struct ReplayCommand: ParsableCommand {
         }
         var sink = try JSONLDirectorySink(directory: outputDir)
         let start = Date()
-        let pipeline = try ReplayRunner(flushAtEnd: flushAtEnd).run(compiled, input: input, into: &sink)
+        let pipeline: Pipeline
+        do {
+            pipeline = try ReplayRunner(flushAtEnd: flushAtEnd).run(compiled, input: input, into: &sink)
+        } catch let e as ProfileReferenceError {
+            FileHandle.standardError.write(Data((e.description + "\n").utf8))
+            throw ExitCode(1)
+        }
         try sink.close()
         let secs = Date().timeIntervalSince(start)
         let c = pipeline.counters

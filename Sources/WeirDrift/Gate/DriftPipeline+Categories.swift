@@ -6,3 +6,13 @@ extension DriftPipeline {
         monitors[field].categoryNames = names
     }
 }
+
+extension DriftPipeline {
+    /// Builds every reference still being collected from what it has (``FieldMonitor/finishReferenceNow()``),
+    /// e.g. at the end of a training file, and returns the monitors' references as profile fields
+    /// (monitors without a reference are left out).
+    public mutating func finishReferencesNow() -> [ReferenceProfile.Field] {
+        for i in monitors.indices { monitors[i].finishReferenceNow() }
+        return monitors.compactMap { $0.profileField() }
+    }
+}

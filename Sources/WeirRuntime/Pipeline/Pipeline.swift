@@ -99,8 +99,11 @@ public struct Pipeline: Sendable {
         retrainOnRequest = (c.spec.drift?.gate.retrain ?? false) && c.spec.model?.retraining != nil
         outputEnabled = OutputKind.allCases.map { c.spec.sinks.isEnabled($0) }
         let featureNames = graph.assembler?.names ?? []
-        drift = try c.spec.drift.map {
-            try DriftStage(spec: $0, topologyName: c.spec.name, schema: schema, featureNames: featureNames)
+        if let d = c.spec.drift {
+            drift = try DriftStage(spec: d, topologyName: c.spec.name, schema: schema, featureNames: featureNames,
+                                   topologyFile: c.spec.file, graph: &graph)
+        } else {
+            drift = nil
         }
         stateBudget = c.spec.state.memoryLimitBytes.map { StateBudget(limit: $0) }
     }
