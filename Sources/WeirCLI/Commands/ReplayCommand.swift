@@ -57,5 +57,8 @@ struct ReplayCommand: ParsableCommand {
             summary += "; " + b.summary
         }
         FileHandle.standardError.write(Data((summary + "\n").utf8))
+        for line in pipeline.calibrationSummaries {
+            FileHandle.standardError.write(Data(("weir replay: gate.calibrate: " + line + "\n").utf8))
+        }
     }
 }

@@ -16,3 +16,11 @@ extension DriftPipeline {
         return monitors.compactMap { $0.profileField() }
     }
 }
+
+extension DriftPipeline {
+    /// Chooses monitor `field`'s calibrated thresholds now if its reference exists (``FieldMonitor/calibrate()``).
+    public mutating func calibrateMonitor(_ field: Int) -> CalibratedThresholds? {
+        guard field >= 0 && field < monitors.count else { return nil }
+        return monitors[field].calibrate()
+    }
+}

@@ -54,6 +54,8 @@ public struct FieldMonitor: Sendable {
     /// (``MonitorConfig/maxCategories``); ids from ``CategoryCounts/denseLimit`` on in `sparseCategoryState`.
     @usableFromInline var categoryState: [UInt8] = []
     var sparseCategoryState: [Int32: UInt8] = [:]
+    /// Thresholds chosen by `gate.calibrate` once the reference exists (not in snapshots: recomputed).
+    public internal(set) var calibrated: CalibratedThresholds?
     /// Distinct categories kept so far.
     public internal(set) var keptCategories = 0
 

@@ -92,6 +92,9 @@ public struct MonitorConfig: Sendable, Equatable {
     /// the model re-scores at each window close. Required then (dimension `rescoring.dimension`);
     /// ignored otherwise.
     public var referenceInputs: InputSample?
+    /// Thresholds calibrated from the reference for a false-alarm rate (``GateCalibration``) instead
+    /// of the policy's fixed ones; count windows and fixed or first-events references only.
+    public var calibration: CalibrationConfig?
 
     /// Default of ``maxCategories``: 1,000.
     public static let defaultMaxCategories = 1_000
@@ -106,13 +109,14 @@ public struct MonitorConfig: Sendable, Equatable {
                 maxOpenWindows: Int = 16, rescoring: RescoringConfig? = nil,
                 maxCategories: Int = MonitorConfig.defaultMaxCategories,
                 maxCategoryLength: Int = MonitorConfig.defaultMaxCategoryLength,
-                referenceInputs: InputSample? = nil) {
+                referenceInputs: InputSample? = nil, calibration: CalibrationConfig? = nil) {
         self.feature = feature; self.kind = kind; self.window = window; self.reference = reference
         self.sampleCap = sampleCap; self.referenceCap = referenceCap; self.referenceSketchK = referenceSketchK
         self.bins = bins; self.validRange = validRange; self.policy = policy; self.options = options
         self.seed = seed; self.maxOpenWindows = maxOpenWindows; self.rescoring = rescoring
         self.maxCategories = maxCategories; self.maxCategoryLength = maxCategoryLength
         self.referenceInputs = referenceInputs
+        self.calibration = calibration
     }
 }
 

@@ -56,6 +56,9 @@ struct DriftStage: Sendable {
             reference = .firstEvents(1)   // replaced per monitor below
         }
         profilePath = profile?.1
+        let calibration = spec.gate.calibrateFalseAlarmRate.map {
+            CalibrationConfig(falseAlarmRate: $0, monitorCount: spec.monitors.count)
+        }
         var configs: [MonitorConfig] = []
         var sources: [Source] = []
         for m in spec.monitors {
@@ -78,7 +81,7 @@ struct DriftStage: Sendable {
             configs.append(MonitorConfig(feature: m.field, kind: kind, window: window, reference: monitorReference,
                                          sampleCap: spec.sampleCap, bins: spec.bins, policy: policy, rescoring: rescoring,
                                          maxCategories: spec.maxCategories, maxCategoryLength: spec.maxCategoryLength,
-                                         referenceInputs: referenceInputs))
+                                         referenceInputs: referenceInputs, calibration: calibration))
             if m.field == "score" {
                 sources.append(.score)
             } else if let i = schema.index(of: m.field) {
@@ -96,6 +99,8 @@ struct DriftStage: Sendable {
         pipeline = try DriftPipeline(monitors: contract == nil ? configs : [], gate: GateConfig(name: topologyName, defaultPolicy: policy,
                                                                         retrainCooldownWindows: g.cooldownWindows))
         self.sources = sources
+        // gate.calibrate with a profile reference: the thresholds are known now
+        for i in pipeline.monitors.indices { _ = pipeline.calibrateMonitor(i) }
         namedCategories = Array(repeating: 0, count: sources.count)
     }
 

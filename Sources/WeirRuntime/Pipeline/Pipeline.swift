@@ -108,6 +108,12 @@ public struct Pipeline: Sendable {
         stateBudget = c.spec.state.memoryLimitBytes.map { StateBudget(limit: $0) }
     }
 
+    /// `gate.calibrate`: one line per monitor whose thresholds are chosen (once its reference
+    /// exists; a profile reference has them from the start), e.g. for the log.
+    public var calibrationSummaries: [String] {
+        drift?.pipeline.monitors.compactMap { m in m.calibrated.map { $0.summary(feature: m.config.feature) } } ?? []
+    }
+
     /// Checks the window state against its budget (after each batch; O(windows)): refuses new
     /// keys at the limit and admits them again below 90% of it.
     private mutating func observeStateBudget() {

@@ -247,6 +247,43 @@ import WeirTopology
         #expect(ok.count == 9)   // 600 / 200 windows × 3 monitors
     }
 
+    /// `drift.gate.calibrate` in a topology: records of the calibrated monitors carry their
+    /// thresholds, split over the topology's 3 monitors; the score monitor (under a fixed model)
+    /// keeps the fixed ones (`calibration` null). With a profile reference the thresholds are chosen
+    /// when the pipeline is built (reported at start: `calibrationSummaries`), and equal those the
+    /// first-events run chooses from the same events.
+    @Test func gateCalibrateInTopologies() throws {
+        let dir = tempDir()
+        try Self.write(Self.tinyEvents(400, categories: ["a", "b", "c"], seed: 4), to: dir + "/train.jsonl")
+        try Self.write(Self.tinyEvents(400, categories: ["a", "b", "c"], seed: 4) + Self.tinyEvents(1_000, categories: ["a", "b", "c"], seed: 5),
+                       to: dir + "/stream.jsonl")
+        func calibrated(_ reference: String) throws -> String {
+            let path = try Self.tiny(dir, name: "cal-\(reference.hashValue).yaml", reference: reference)
+            var text = try String(contentsOfFile: path, encoding: .utf8)
+            text += "\n  gate: {calibrate: {false_alarm_rate: 0.05}}\n"
+            try Self.write(text, to: path)
+            return path
+        }
+        let first = try Self.replay(topology: try calibrated("{first_events: 400}"), input: dir + "/stream.jsonl", out: dir + "/o1")
+        #expect(first.count == 15)      // 1,000 / 200 windows × 3 monitors
+        for r in first {
+            if r["feature"] as? String == "score" { #expect(r["calibration"] is NSNull) ; continue }
+            let c = try #require(r["calibration"] as? [String: Any])
+            #expect(c["monitors"] as? Int == 3 && c["window_size"] as? Int == 200)
+            #expect(abs((c["per_monitor_rate"] as? Double ?? 0) - 0.05 / 3) < 1e-15)
+        }
+        let build = try Self.tiny(dir, name: "build.yaml", reference: "{first_events: 10}")
+        _ = try Self.profile(topology: build, input: dir + "/train.jsonl", output: dir + "/cal.wrpf")
+        let profiled = try calibrated("{profile: cal.wrpf}")
+        let pipeline = try Pipeline(compiled: try TopologyCompiler.compile(try TopologyLoader.load(path: profiled)))
+        let lines = pipeline.calibrationSummaries
+        #expect(lines.count == 2 && lines[0].hasPrefix("x: psi > ") && lines[1].hasPrefix("c: psi > ") && lines[1].contains("js_distance > "))
+        let viaProfile = try Self.replay(topology: profiled, input: dir + "/stream.jsonl", out: dir + "/o2")
+        let a = try #require(first.first { $0["feature"] as? String == "x" }?["calibration"])
+        let b = try #require(viaProfile.first { $0["feature"] as? String == "x" }?["calibration"])
+        #expect(try Self.canonical(a) == Self.canonical(b))
+    }
+
     /// A profile written by this build round-trips (version 2: topology, input names, category
     /// names, model inputs), and a version 1 file (no names, no inputs) still loads.
     @Test func profileFileRoundTripsAndReadsVersion1() throws {
