@@ -35,7 +35,9 @@ struct ReplayCommand: ParsableCommand {
         let start = Date()
         let pipeline: Pipeline
         do {
-            pipeline = try ReplayRunner(flushAtEnd: flushAtEnd).run(compiled, input: input, into: &sink)
+            var runner = ReplayRunner(flushAtEnd: flushAtEnd)
+            runner.onCalibration = { FileHandle.standardError.write(Data(("weir replay: gate.calibrate: " + $0 + "\n").utf8)) }
+            pipeline = try runner.run(compiled, input: input, into: &sink)
         } catch let e as ProfileReferenceError {
             FileHandle.standardError.write(Data((e.description + "\n").utf8))
             throw ExitCode(1)
@@ -57,8 +59,6 @@ struct ReplayCommand: ParsableCommand {
             summary += "; " + b.summary
         }
         FileHandle.standardError.write(Data((summary + "\n").utf8))
-        for line in pipeline.calibrationSummaries {
-            FileHandle.standardError.write(Data(("weir replay: gate.calibrate: " + line + "\n").utf8))
-        }
+
     }
 }

@@ -343,6 +343,7 @@ public struct FieldMonitor: Sendable {
         referenceMode = referenceMode == 2 ? 3 : 0
         let ref = (try? b.build(bins: config.bins)) ?? .empty(config.kind)
         reference = ref
+        defer { if config.calibration != nil { _ = calibrationIfReady() } }   // gate.calibrate: thresholds now
         let f = config.feature
         switch config.reference {
         case .firstEvents(let n):

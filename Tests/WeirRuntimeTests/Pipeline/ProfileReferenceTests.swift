@@ -272,6 +272,16 @@ import WeirTopology
             #expect(c["monitors"] as? Int == 3 && c["window_size"] as? Int == 200)
             #expect(abs((c["per_monitor_rate"] as? Double ?? 0) - 0.05 / 3) < 1e-15)
         }
+        // the replay reports each monitor's thresholds once, when they are chosen (after the reference)
+        final class Lines: @unchecked Sendable { var all: [String] = [] }
+        let reported = Lines()
+        var runner = ReplayRunner(batchSize: 100)
+        runner.onCalibration = { reported.all.append($0) }
+        var sink = try JSONLDirectorySink(directory: dir + "/o3")
+        _ = try runner.run(try TopologyCompiler.compile(try TopologyLoader.load(path: try calibrated("{first_events: 400}"))),
+                           input: dir + "/stream.jsonl", into: &sink)
+        #expect(reported.all.count == 2 && reported.all[0].hasPrefix("x: psi > ") && reported.all[1].hasPrefix("c: psi > "), "\(reported.all)")
+        #expect(reported.all.allSatisfy { $0.contains("false-alarm rate 0.05 per window over 3 monitors") })
         let build = try Self.tiny(dir, name: "build.yaml", reference: "{first_events: 10}")
         _ = try Self.profile(topology: build, input: dir + "/train.jsonl", output: dir + "/cal.wrpf")
         let profiled = try calibrated("{profile: cal.wrpf}")
