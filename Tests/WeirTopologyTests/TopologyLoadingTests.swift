@@ -94,6 +94,22 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
         #expect(e.scoreWarmupLabels == 250 && e.maxCategories == 50 && e.maxCategoryLength == 32)
         #expect(try TopologyLoader.parse(base + "  score_warmup_labels: 0\n").drift?.scoreWarmupLabels == 0)
     }
+
+    /// `gate.calibrate: {false_alarm_rate: r}`: off by default, read when given (bad values and
+    /// unsupported windows/references: Broken/gate-calibrate*.yaml).
+    @Test func gateCalibrateIsReadAndOffByDefault() throws {
+        let base = """
+            name: tiny
+            source: {topics: [in], event_time: ts}
+            schema: {ts: timestamp, x: double}
+            drift:
+              monitors: {x: {}}
+
+            """
+        #expect(try TopologyLoader.parse(base).drift?.gate.calibrateFalseAlarmRate == nil)
+        let d = try #require(try TopologyLoader.parse(base + "  gate: {calibrate: {false_alarm_rate: 0.001}}\n").drift)
+        #expect(d.gate.calibrateFalseAlarmRate == 0.001)
+    }
 }
 
 /// Each file in Broken/ declares the diagnostics it must produce in `# expect: LINE:COL: message`

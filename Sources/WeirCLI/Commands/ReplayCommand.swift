@@ -33,7 +33,15 @@ struct ReplayCommand: ParsableCommand {
         }
         var sink = try JSONLDirectorySink(directory: outputDir)
         let start = Date()
-        let pipeline = try ReplayRunner(flushAtEnd: flushAtEnd).run(compiled, input: input, into: &sink)
+        let pipeline: Pipeline
+        do {
+            var runner = ReplayRunner(flushAtEnd: flushAtEnd)
+            runner.onCalibration = { FileHandle.standardError.write(Data(("weir replay: gate.calibrate: " + $0 + "\n").utf8)) }
+            pipeline = try runner.run(compiled, input: input, into: &sink)
+        } catch let e as ProfileReferenceError {
+            FileHandle.standardError.write(Data((e.description + "\n").utf8))
+            throw ExitCode(1)
+        }
         try sink.close()
         let secs = Date().timeIntervalSince(start)
         let c = pipeline.counters
@@ -51,5 +59,6 @@ struct ReplayCommand: ParsableCommand {
             summary += "; " + b.summary
         }
         FileHandle.standardError.write(Data((summary + "\n").utf8))
+
     }
 }

@@ -105,6 +105,16 @@ public struct RecordDecoder: Sendable {
     /// The id of a category value of field `field`, if interned.
     public func categoryID(field: Int, value: String) -> Int32? { categories[field].lookup(Array(value.utf8)) }
 
+    /// The id of category `value` of field `field`, interning it if the field takes any category
+    /// (as decoding it would); nil for a field with a declared list that lacks it, or a field that
+    /// is not a category. For setup (e.g. mapping a saved reference's names), not for hot paths.
+    public mutating func internCategory(field: Int, value: String) -> Int32? {
+        guard field >= 0, field < schema.fields.count, schema.fields[field].type == .category else { return nil }
+        if let id = categoryID(field: field, value: value) { return id }
+        if schema.fields[field].categories != nil { return nil }
+        return categories[field].intern(Array(value.utf8))
+    }
+
     /// Decodes `bytes` into a new row of `batch`.
     /// - Returns: the row index.
     /// - Throws: ``DecodeError``; the batch is then unchanged.

@@ -14,6 +14,9 @@
 public struct StreamGraph: Sendable {
     public let spec: GraphSpec
     public internal(set) var decoder: RecordDecoder
+
+    /// Interns a category of a schema field in the decoder (see ``RecordDecoder/internCategory(field:value:)``).
+    public mutating func internCategory(field: Int, value: String) -> Int32? { decoder.internCategory(field: field, value: value) }
     public internal(set) var watermarks: WatermarkTracker
     public internal(set) var windows: [WindowOperator]
 

@@ -52,7 +52,8 @@ public struct DriftGate: Sendable, Equatable {
         var opened: [Int] = []   // indices into out.alerts
         var trigger: DriftRecord?
         for rec in records.sorted(by: { $0.feature < $1.feature }) {
-            let policy = config.policy(for: rec.feature)
+            // calibrated thresholds travel in the record (gate.calibrate)
+            let policy = rec.calibration.map { $0.applied(to: config.policy(for: rec.feature)) } ?? config.policy(for: rec.feature)
             let verdict = policy.evaluate(rec.statistics, nCurrent: rec.nCurrent)
             var st = fields[rec.feature] ?? FieldState()
             switch verdict {

@@ -86,7 +86,13 @@ extension FieldMonitor {
                 }
             }
         }
-        let verdict = config.policy.evaluate(stats, nCurrent: nCurrent)
+        var policy = config.policy
+        var calibration: CalibratedThresholds?
+        if rescored == nil, let c = calibrationIfReady() {
+            calibration = c
+            policy = c.applied(to: policy)
+        }
+        let verdict = policy.evaluate(stats, nCurrent: nCurrent)
         var info = referenceInfo ?? ReferenceInfo(kind: isRolling ? .rolling : .firstEvents,
                                                   id: "\(config.feature)/none", n: 0)
         let nReference = rescored.map { $0.reference?.count ?? 0 } ?? reference?.count ?? 0
@@ -102,7 +108,8 @@ extension FieldMonitor {
             quality: QualityFigures(quality, newCategories: newCategories, deadLetters: deadLetters ?? pendingDeadLetters,
                                     categoryOverflow: w.categoryOverflow),
             sampling: SamplingInfo(cap: cap, seen: seen, kept: nCurrent), scoredBy: rescored?.state,
-            firstEventTime: w.eventTimeSpan?.first, lastEventTime: w.eventTimeSpan?.last, histogram: histogram)
+            firstEventTime: w.eventTimeSpan?.first, lastEventTime: w.eventTimeSpan?.last, histogram: histogram,
+            calibration: calibration)
         if deadLetters == nil { pendingDeadLetters = 0 }
         if isRolling {
             reference = rollingNext ?? .empty(config.kind)
@@ -115,3 +122,22 @@ extension FieldMonitor {
     }
 }
 
+
+extension FieldMonitor {
+    /// The calibrated thresholds (``MonitorConfig/calibration``), computed once the reference exists
+    /// (deterministic: seeded by the configuration and the feature name, so a restored monitor
+    /// computes the same). nil without calibration, for rolling references, event-time windows and
+    /// score monitors under a fixed model (their reference changes with the model).
+    mutating func calibrationIfReady() -> CalibratedThresholds? {
+        if let c = calibrated { return c }
+        guard let cc = config.calibration, config.rescoring == nil, !isRolling, countWindow > 0, let ref = reference else { return nil }
+        var stream: UInt64 = 0xCBF2_9CE4_8422_2325              // FNV-1a of the feature name
+        for b in config.feature.utf8 { stream = (stream ^ UInt64(b)) &* 0x100_0000_01B3 }
+        let size = config.kind == .numeric ? Swift.min(countWindow, config.sampleCap) : countWindow
+        calibrated = GateCalibration.thresholds(reference: ref, windowSize: size, bins: config.bins, config: cc, stream: stream)
+        return calibrated
+    }
+
+    /// Computes the calibrated thresholds now if the reference exists (e.g. to report them at start).
+    public mutating func calibrate() -> CalibratedThresholds? { calibrationIfReady() }
+}

@@ -54,6 +54,8 @@ public struct FieldMonitor: Sendable {
     /// (``MonitorConfig/maxCategories``); ids from ``CategoryCounts/denseLimit`` on in `sparseCategoryState`.
     @usableFromInline var categoryState: [UInt8] = []
     var sparseCategoryState: [Int32: UInt8] = [:]
+    /// Thresholds chosen by `gate.calibrate` once the reference exists (not in snapshots: recomputed).
+    public internal(set) var calibrated: CalibratedThresholds?
     /// Distinct categories kept so far.
     public internal(set) var keptCategories = 0
 
@@ -103,6 +105,11 @@ public struct FieldMonitor: Sendable {
                 guard ref.kind == config.kind else { throw bad("fixed reference is \(ref.kind.rawValue)") }
                 reference = ref
                 referenceInfo = info
+                // The categories of a reference are kept first (ascending id, the order they were
+                // first seen in), as when the monitor builds the reference itself.
+                if case .categorical(let counts) = ref {
+                    for id in counts.categories.sorted() where id != Self.overflowCategory { _ = admitSlow(id) }
+                }
             case .rolling:
                 break
             }
@@ -118,10 +125,19 @@ public struct FieldMonitor: Sendable {
             }
             switch config.reference {
             case .firstEvents, .eventTimeRange: break
-            default: throw bad("rescoring needs a reference of the first events or an event-time range")
+            case .fixed:
+                guard let given = config.referenceInputs else { throw bad("rescoring with a fixed reference needs the reference's model inputs") }
+                guard given.dimension == rc.dimension else {
+                    throw bad("reference model inputs have \(given.dimension) values, the model reads \(rc.dimension)")
+                }
+            default: throw bad("rescoring needs a reference of the first events, an event-time range or fixed model inputs")
             }
             do {
-                referenceInputs = try InputSample(dimension: rc.dimension, capacity: rc.referenceCap, seed: config.seed ^ 0x1A7E)
+                if case .fixed = config.reference {
+                    referenceInputs = config.referenceInputs
+                } else {
+                    referenceInputs = try InputSample(dimension: rc.dimension, capacity: rc.referenceCap, seed: config.seed ^ 0x1A7E)
+                }
                 current.inputs = try InputSample(dimension: rc.dimension, capacity: config.sampleCap, seed: config.seed ^ 0x1A7F)
             } catch {
                 throw bad("\(error)")
@@ -327,6 +343,7 @@ public struct FieldMonitor: Sendable {
         referenceMode = referenceMode == 2 ? 3 : 0
         let ref = (try? b.build(bins: config.bins)) ?? .empty(config.kind)
         reference = ref
+        defer { if config.calibration != nil { _ = calibrationIfReady() } }   // gate.calibrate: thresholds now
         let f = config.feature
         switch config.reference {
         case .firstEvents(let n):
@@ -416,10 +433,21 @@ public struct FieldMonitor: Sendable {
 }
 
 extension FieldMonitor {
-    /// The field's reference as a profile entry (for ``ReferenceProfile`` files), once built.
+    /// The field's reference as a profile entry (for ``ReferenceProfile`` files), once built: the
+    /// reference, its info, the category names (categorical) and the reference model inputs (a
+    /// score monitor under a fixed model).
     public func profileField() -> ReferenceProfile.Field? {
         guard let r = reference, let info = referenceInfo else { return nil }
-        return ReferenceProfile.Field(feature: config.feature, reference: r, info: info)
+        return ReferenceProfile.Field(feature: config.feature, reference: r, info: info,
+                                      categoryNames: config.kind == .categorical ? categoryNames : [],
+                                      inputs: referenceInputs)
+    }
+
+    /// Builds a reference still being collected from the values collected so far (``firstEvents``
+    /// or an event-time range), e.g. at the end of a training file (`weir profile`). No-op when
+    /// the reference is built or not collected.
+    public mutating func finishReferenceNow() {
+        if builder != nil { finishReference() }
     }
 }
 

@@ -87,6 +87,14 @@ public struct MonitorConfig: Sendable, Equatable {
     /// Longest category name (UTF-8 bytes) kept as its own category; checked against the names known
     /// when a category is first seen (``FieldMonitor/categoryNames``).
     public var maxCategoryLength: Int
+    /// A score monitor under a fixed model (``rescoring``) with a ``ReferenceSpec/fixed(_:_:)``
+    /// reference: the reference events' model inputs (e.g. from a ``ReferenceProfile`` file), which
+    /// the model re-scores at each window close. Required then (dimension `rescoring.dimension`);
+    /// ignored otherwise.
+    public var referenceInputs: InputSample?
+    /// Thresholds calibrated from the reference for a false-alarm rate (``GateCalibration``) instead
+    /// of the policy's fixed ones; count windows and fixed or first-events references only.
+    public var calibration: CalibrationConfig?
 
     /// Default of ``maxCategories``: 1,000.
     public static let defaultMaxCategories = 1_000
@@ -100,12 +108,15 @@ public struct MonitorConfig: Sendable, Equatable {
                 options: NumericDriftOptions = NumericDriftOptions(), seed: UInt64 = 0x5EED_D51F,
                 maxOpenWindows: Int = 16, rescoring: RescoringConfig? = nil,
                 maxCategories: Int = MonitorConfig.defaultMaxCategories,
-                maxCategoryLength: Int = MonitorConfig.defaultMaxCategoryLength) {
+                maxCategoryLength: Int = MonitorConfig.defaultMaxCategoryLength,
+                referenceInputs: InputSample? = nil, calibration: CalibrationConfig? = nil) {
         self.feature = feature; self.kind = kind; self.window = window; self.reference = reference
         self.sampleCap = sampleCap; self.referenceCap = referenceCap; self.referenceSketchK = referenceSketchK
         self.bins = bins; self.validRange = validRange; self.policy = policy; self.options = options
         self.seed = seed; self.maxOpenWindows = maxOpenWindows; self.rescoring = rescoring
         self.maxCategories = maxCategories; self.maxCategoryLength = maxCategoryLength
+        self.referenceInputs = referenceInputs
+        self.calibration = calibration
     }
 }
 

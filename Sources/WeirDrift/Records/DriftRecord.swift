@@ -176,18 +176,21 @@ public struct DriftRecord: Sendable, Equatable {
     public var lastEventTime: Int64?
     /// The bins and both samples' shares in them; nil when the statistics are undefined.
     public var histogram: DriftHistogram?
+    /// The thresholds `gate.calibrate` chose for this monitor (``GateCalibration``), nil when fixed.
+    public var calibration: CalibratedThresholds?
 
     public init(feature: String, kind: FieldKind, window: Int, windowType: WindowType, windowStart: Int64,
                 windowEnd: Int64, reference: ReferenceInfo, nReference: Int, nCurrent: Int,
                 statistics: WindowStatistics, drifted: Bool = false, driftReasons: [String] = [],
                 quality: QualityFigures, sampling: SamplingInfo, scoredBy: ScoringState? = nil,
-                firstEventTime: Int64? = nil, lastEventTime: Int64? = nil, histogram: DriftHistogram? = nil) {
+                firstEventTime: Int64? = nil, lastEventTime: Int64? = nil, histogram: DriftHistogram? = nil,
+                calibration: CalibratedThresholds? = nil) {
         self.feature = feature; self.kind = kind; self.window = window; self.windowType = windowType
         self.windowStart = windowStart; self.windowEnd = windowEnd; self.reference = reference
         self.nReference = nReference; self.nCurrent = nCurrent; self.statistics = statistics
         self.drifted = drifted; self.driftReasons = driftReasons; self.quality = quality; self.sampling = sampling
         self.scoredBy = scoredBy; self.firstEventTime = firstEventTime; self.lastEventTime = lastEventTime
-        self.histogram = histogram
+        self.histogram = histogram; self.calibration = calibration
     }
 
     public var numeric: NumericStatistics? { if case .numeric(let s) = statistics { return s }; return nil }
@@ -241,6 +244,7 @@ public struct DriftRecord: Sendable, Equatable {
         w.field("undefined_reason", undefinedReason?.rawValue)
         w.field("drifted", drifted)
         w.field("drift_reasons", strings: driftReasons)
+        if let c = calibration { c.write(into: &w) } else { w.nullField("calibration") }
         quality.write(into: &w)
         w.beginObject("sampling")
         w.field("cap", sampling.cap)

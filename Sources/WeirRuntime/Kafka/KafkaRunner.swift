@@ -678,6 +678,7 @@ public struct KafkaRunner {
 
     /// Logs the window state's budget level changes and publishes the level (readiness).
     func reportStateBudget(_ pipeline: inout Pipeline) {
+        for line in pipeline.takeNewCalibrations() { logger.info("gate.calibrate: \(line)") }
         for c in pipeline.takeStateBudgetChanges() {
             let text = "window state \(c.bytes / 1_048_576) MiB of its \(c.limit / 1_048_576) MiB budget: \(c.from) → \(c.to)"
             let metadata: Logger.Metadata = ["state_bytes": "\(c.bytes)", "limit_bytes": "\(c.limit)", "level": "\(c.to)"]

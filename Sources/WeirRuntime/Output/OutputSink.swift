@@ -58,3 +58,9 @@ extension OutputSink {
     @inlinable
     public mutating func position(partition: Int32, offset: Int64) {}
 }
+
+/// A sink that drops every record (e.g. `weir profile`, which keeps only the pipeline's state).
+struct DiscardingSink: OutputSink {
+    mutating func write(_ kind: OutputKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) throws {}
+    mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws {}
+}

@@ -23,7 +23,12 @@ struct DriftStage: Sendable {
     /// Category names already given to each categorical monitor.
     var namedCategories: [Int]
 
-    init(spec: DriftDeclaration, topologyName: String, schema: Schema, featureNames: [String]) throws {
+    /// The reference profile loaded for `drift.reference: {profile: FILE}` (path resolved against
+    /// the topology file's directory), nil otherwise.
+    let profilePath: String?
+
+    init(spec: DriftDeclaration, topologyName: String, schema: Schema, featureNames: [String],
+         topologyFile: String = "", graph: inout StreamGraph) throws {
         let g = spec.gate
         let policy = DriftPolicy(
             psiThreshold: g.psi, ksPValueThreshold: g.ksPValue, ksStatisticFloor: g.ksMinStatistic ?? 0,
@@ -38,10 +43,21 @@ struct DriftStage: Sendable {
         default: window = .count(10_000)
         }
         let reference: ReferenceSpec
+        var profile: (ReferenceProfile, String)?
         switch spec.reference {
         case .firstEvents(let n): reference = .firstEvents(n)
         case .previousWindow: reference = .rolling
-        case .profile(let path): throw ModelStage.SetupError.unsupported("drift.reference.profile (\(path)) is not wired into the runtime yet")
+        case .profile(let path):
+            let resolved = ProfileReference.resolve(path, topologyFile: topologyFile)
+            if spec.mode == .contract {
+                throw ProfileReferenceError.unsupported(path: resolved, detail: "drift.mode contract takes its reference from the first events only")
+            }
+            profile = (try ProfileReference.load(resolved), resolved)
+            reference = .firstEvents(1)   // replaced per monitor below
+        }
+        profilePath = profile?.1
+        let calibration = spec.gate.calibrateFalseAlarmRate.map {
+            CalibrationConfig(falseAlarmRate: $0, monitorCount: spec.monitors.count)
         }
         var configs: [MonitorConfig] = []
         var sources: [Source] = []
@@ -54,9 +70,18 @@ struct DriftStage: Sendable {
             if m.field == "score", !m.categorical, !featureNames.isEmpty, reference != .rolling {
                 rescoring = RescoringConfig(dimension: featureNames.count, warmupLabels: spec.scoreWarmupLabels)
             }
-            configs.append(MonitorConfig(feature: m.field, kind: kind, window: window, reference: reference,
+            var monitorReference = reference
+            var referenceInputs: InputSample?
+            if let (p, path) = profile {
+                let categoryField = m.categorical ? schema.index(of: m.field) : nil
+                (monitorReference, referenceInputs) = try ProfileReference.reference(
+                    for: m.field, kind: kind, bins: spec.bins, rescoring: rescoring, inputNames: featureNames,
+                    categoryField: categoryField, graph: &graph, profile: p, path: path)
+            }
+            configs.append(MonitorConfig(feature: m.field, kind: kind, window: window, reference: monitorReference,
                                          sampleCap: spec.sampleCap, bins: spec.bins, policy: policy, rescoring: rescoring,
-                                         maxCategories: spec.maxCategories, maxCategoryLength: spec.maxCategoryLength))
+                                         maxCategories: spec.maxCategories, maxCategoryLength: spec.maxCategoryLength,
+                                         referenceInputs: referenceInputs, calibration: calibration))
             if m.field == "score" {
                 sources.append(.score)
             } else if let i = schema.index(of: m.field) {
@@ -74,6 +99,8 @@ struct DriftStage: Sendable {
         pipeline = try DriftPipeline(monitors: contract == nil ? configs : [], gate: GateConfig(name: topologyName, defaultPolicy: policy,
                                                                         retrainCooldownWindows: g.cooldownWindows))
         self.sources = sources
+        // gate.calibrate with a profile reference: the thresholds are known now
+        for i in pipeline.monitors.indices { _ = pipeline.calibrateMonitor(i) }
         namedCategories = Array(repeating: 0, count: sources.count)
     }
 

@@ -65,6 +65,8 @@ public struct Pipeline: Sendable {
     /// Budget level changes not yet taken by the runner (``takeStateBudgetChanges()``), oldest
     /// first; at most 16 kept.
     private var stateBudgetChanges: [StateBudget.Change] = []
+    /// `gate.calibrate`: monitors whose chosen thresholds were already handed out by ``takeNewCalibrations()``.
+    private var calibrationsTaken: [Bool] = []
 
     /// - Parameter partitions: how many source partitions the watermark spans.
     public init(compiled: CompiledTopology, partitions: Int = 1, now: Int64 = 0) throws {
@@ -99,10 +101,35 @@ public struct Pipeline: Sendable {
         retrainOnRequest = (c.spec.drift?.gate.retrain ?? false) && c.spec.model?.retraining != nil
         outputEnabled = OutputKind.allCases.map { c.spec.sinks.isEnabled($0) }
         let featureNames = graph.assembler?.names ?? []
-        drift = try c.spec.drift.map {
-            try DriftStage(spec: $0, topologyName: c.spec.name, schema: schema, featureNames: featureNames)
+        if let d = c.spec.drift {
+            drift = try DriftStage(spec: d, topologyName: c.spec.name, schema: schema, featureNames: featureNames,
+                                   topologyFile: c.spec.file, graph: &graph)
+        } else {
+            drift = nil
         }
         stateBudget = c.spec.state.memoryLimitBytes.map { StateBudget(limit: $0) }
+    }
+
+    /// `gate.calibrate`: one line per monitor whose thresholds are chosen (once its reference
+    /// exists; a profile reference has them from the start), e.g. for the log.
+    public var calibrationSummaries: [String] {
+        drift?.pipeline.monitors.compactMap { m in m.calibrated.map { $0.summary(feature: m.config.feature) } } ?? []
+    }
+
+    /// `gate.calibrate`: the summary line of each monitor whose thresholds were chosen since the last
+    /// call (at start for a profile reference, when the reference is complete for first events),
+    /// for the log. O(monitors); empty without calibration.
+    public mutating func takeNewCalibrations() -> [String] {
+        guard compiled.spec.drift?.gate.calibrateFalseAlarmRate != nil, let d = drift else { return [] }
+        let ms = d.pipeline.monitors
+        if calibrationsTaken.count != ms.count { calibrationsTaken = Array(repeating: false, count: ms.count) }
+        var out: [String] = []
+        for (i, m) in ms.enumerated() where !calibrationsTaken[i] {
+            guard let c = m.calibrated else { continue }
+            calibrationsTaken[i] = true
+            out.append(c.summary(feature: m.config.feature))
+        }
+        return out
     }
 
     /// Checks the window state against its budget (after each batch; O(windows)): refuses new

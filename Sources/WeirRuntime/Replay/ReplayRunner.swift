@@ -10,6 +10,9 @@ public struct ReplayRunner {
     public var batchSize = 4096
     /// Fire windows still open at the end of the file (off: like a stream that has not ended).
     public var flushAtEnd = false
+    /// Called with each `gate.calibrate` summary line when a monitor's thresholds are chosen
+    /// (``Pipeline/takeNewCalibrations()``, checked after each batch and at start).
+    public var onCalibration: ((String) -> Void)?
 
     public init(batchSize: Int = 4096, flushAtEnd: Bool = false) {
         self.batchSize = batchSize
@@ -21,6 +24,7 @@ public struct ReplayRunner {
         var pipeline = try Pipeline(compiled: compiled, partitions: 1, now: 0)
         pipeline.backgroundDriftEvaluation = true
         let topic = compiled.spec.source.topics.first ?? "input"
+        if let report = onCalibration { for line in pipeline.takeNewCalibrations() { report(line) } }
         guard let file = fopen(path, "rb") else { throw ReplayError.cannotOpen(path) }
         defer { fclose(file) }
         var batch = InputBatch(capacity: batchSize)
@@ -40,10 +44,12 @@ public struct ReplayRunner {
             if batch.count >= batchSize {
                 try pipeline.process(batch, topic: topic, now: 0, into: &sink)
                 batch.removeAll()
+                if let report = onCalibration { for line in pipeline.takeNewCalibrations() { report(line) } }
             }
         }
         if batch.count > 0 { try pipeline.process(batch, topic: topic, now: 0, into: &sink) }
         if flushAtEnd { try pipeline.finish(into: &sink) } else { try pipeline.settle(into: &sink) }
+        if let report = onCalibration { for line in pipeline.takeNewCalibrations() { report(line) } }
         return pipeline
     }
 }

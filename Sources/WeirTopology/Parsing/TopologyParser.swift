@@ -386,6 +386,15 @@ struct TopologyParser {
             default: break
             }
         }
+        if let at = spec.gate.calibrateLocation {
+            if case .count = spec.window {} else {
+                diags.error(at: at, "drift.gate.calibrate needs count windows (drift.window: {count: N}): the null distribution is drawn for one window size")
+            }
+            if spec.reference == .previousWindow {
+                diags.error(at: at, "drift.gate.calibrate needs a fixed reference (first_events or profile), not previous_window")
+            }
+            if spec.mode == .contract { diags.error(at: at, "drift.gate.calibrate does not apply to drift.mode contract (its rule is fixed)") }
+        }
         return spec
     }
 
@@ -407,7 +416,8 @@ struct TopologyParser {
 
     func parseGate(_ node: Node, defaults: GateSpec) -> GateSpec {
         let allowed = ["rule", "psi", "ks_pvalue", "ks_min_statistic", "chi2_pvalue", "wasserstein_normalized", "js_distance",
-                       "min_window_size", "consecutive", "resolve_below_psi", "resolve_after_windows", "cooldown_windows", "retrain"]
+                       "min_window_size", "consecutive", "resolve_below_psi", "resolve_after_windows", "cooldown_windows", "retrain",
+                       "calibrate"]
         var g = defaults
         g.location = diags.location(node)
         guard let e = reader.mapping(node, "drift.gate", allowed: allowed) else { return g }
@@ -427,6 +437,16 @@ struct TopologyParser {
             case "resolve_below_psi": g.resolveBelowPSI = isNull ? nil : reader.double(v, what)
             case "resolve_after_windows": g.resolveAfterWindows = reader.int(v, what, min: 1) ?? g.resolveAfterWindows
             case "cooldown_windows": g.cooldownWindows = reader.int(v, what, min: 0) ?? g.cooldownWindows
+            case "calibrate":
+                g.calibrateLocation = diags.location(v)
+                guard let c = reader.mapping(v, what, allowed: ["false_alarm_rate"]) else { break }
+                if c.isEmpty { diags.error(v, "drift.gate.calibrate needs false_alarm_rate, e.g. {false_alarm_rate: 0.001}") }
+                for (_, _, rv) in c {
+                    guard let r = reader.double(rv, "drift.gate.calibrate.false_alarm_rate") else { continue }
+                    if r > 0 && r < 1 { g.calibrateFalseAlarmRate = r } else {
+                        diags.error(rv, "drift.gate.calibrate.false_alarm_rate must be between 0 and 1 (exclusive), got \(r)")
+                    }
+                }
             default: g.retrain = reader.bool(v, what) ?? g.retrain
             }
         }

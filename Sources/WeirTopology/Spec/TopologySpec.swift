@@ -262,6 +262,11 @@ public struct GateSpec: Sendable, Equatable {
     public var cooldownWindows: Int
     public var retrain: Bool
     public var location: SourceLocation?
+    /// `gate.calibrate: {false_alarm_rate: r}`: thresholds calibrated from the reference for a
+    /// false-alarm rate `r` per window across all monitors (replacing the fixed thresholds); nil: fixed.
+    public var calibrateFalseAlarmRate: Double? = nil
+    /// Where `gate.calibrate` is (for errors).
+    public var calibrateLocation: SourceLocation? = nil
 }
 
 /// The kinds of sink a topology declares (its `sinks` keys).

@@ -52,6 +52,10 @@ import WeirTestSupport
         }
         #expect(lines.contains { $0.contains("\"undefined_reason\":\"model_warm_up\"") })
         #expect(lines.contains { $0.contains("\"scored_by\":{\"model_version\":2,\"labels_learned\":899}") })
+        // gate.calibrate: records with their calibrated thresholds (numeric and categorical)
+        let calibrated = try GateCalibrationTests.run(seed: 3, rate: 0.05, windows: 3).values.flatMap { $0.map { $0.json() } }
+        #expect(calibrated.count == 6 && calibrated.allSatisfy { $0.contains("\"calibration\":{") })
+        lines += calibrated
         let (status, output) = try validateWithSchemas(lines, name: "all")
         #expect(status == 0, "\(output)")
         #expect(output.contains("ok \(lines.count)"))
