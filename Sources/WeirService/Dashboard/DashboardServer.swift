@@ -21,7 +21,7 @@ public enum DashboardServer {
         }
         router.get("api/histogram") { request, _ in
             let q = request.uri.queryParameters
-            guard let feature = q.get("feature").map { String($0) }, let window = q.get("window").flatMap({ Int(String($0)) }) else {
+            guard let feature = q.get("feature").map({ String($0) }), let window = q.get("window").flatMap({ Int(String($0)) }) else {
                 return json(.badRequest, DashboardStore.encode(["error": "feature and window are required"]))
             }
             guard let body = store.histogramJSON(feature: feature, window: window) else {
