@@ -281,7 +281,7 @@ struct TopologyParser {
 
     func parseModel(_ node: Node) -> ModelSpec? {
         let allowed = ["type", "label", "label_topic", "inputs", "optimizer", "learning_rate", "intercept_learning_rate", "l1", "l2", "standardize",
-                       "positive_at_half", "emit_features", "retraining"]
+                       "positive_at_half", "emit_features", "carry", "retraining"]
         guard let e = reader.mapping(node, "model", allowed: allowed) else { return nil }
         var spec = ModelSpec(type: .logistic, labels: .field("label"), inputs: [], inputLocations: [], optimizer: .sgd, learningRate: 0.01,
                              interceptLearningRate: nil, l1: 0, l2: 0, standardize: false, retraining: nil, location: diags.location(node))
@@ -325,6 +325,13 @@ struct TopologyParser {
             case "standardize": spec.standardize = reader.bool(v, "model.standardize") ?? false
             case "positive_at_half": spec.positiveAtHalf = reader.bool(v, "model.positive_at_half") ?? false
             case "emit_features": spec.emitFeatures = reader.bool(v, "model.emit_features") ?? false
+            case "carry":
+                for item in reader.list(v, "model.carry") ?? [] {
+                    if let name = reader.string(item, "a carried field (model.carry)") {
+                        spec.carry.append(name)
+                        spec.carryLocations.append(diags.location(item))
+                    }
+                }
             case "retraining":
                 guard let r = reader.mapping(v, "model.retraining", allowed: ["buffer_events", "shadow_events", "margin"]) else { break }
                 var rs = RetrainingSpec(bufferEvents: 20_000, shadowEvents: 5_000, margin: 0.01)

@@ -182,6 +182,14 @@ public struct ModelSpec: Sendable, Equatable {
     /// Score records carry the model input as scored (`features`, in `inputs` order after one-hot
     /// expansion and standardisation).
     public var emitFeatures: Bool = false
+    /// Schema fields copied into every score record under their own names (`model.carry`), so a
+    /// consumer can join scores to its own ids; an absent optional field's key is left out.
+    public var carry: [String] = []
+    /// Where each carried field is named, parallel to `carry`.
+    public var carryLocations: [SourceLocation] = []
+    /// The keys every score record may already hold; a carried field may not use one.
+    public static let scoreRecordKeys: Set<String> = ["key", "event_time", "score", "label", "features", "model_id",
+                                                      "model_version", "topic", "partition", "offset"]
     public var retraining: RetrainingSpec?
     public var location: SourceLocation?
 }

@@ -184,6 +184,18 @@ struct TopologyValidator {
         }
         if !(m.learningRate > 0) { at(m.location, "model.learning_rate must be positive") }
         if m.l1 < 0 || m.l2 < 0 { at(m.location, "model.l1 and model.l2 must not be negative") }
+        var carried = Set<String>()
+        for (i, name) in m.carry.enumerated() {
+            let loc = i < m.carryLocations.count ? m.carryLocations[i] : m.location
+            if ModelSpec.scoreRecordKeys.contains(name) {
+                at(loc, "model.carry '\(name)' collides with the score record's own key '\(name)' (reserved: \(ModelSpec.scoreRecordKeys.sorted().joined(separator: ", ")))")
+            } else if fields[name] == nil {
+                var msg = "model.carry '\(name)' is not a field of the schema"
+                if let sug = suggestion(for: name, in: fields.keys.sorted()) { msg += "; did you mean '\(sug)'?" }
+                at(loc, msg + " (fields: \(fields.keys.sorted().joined(separator: ", ")))")
+            }
+            if !carried.insert(name).inserted { at(loc, "model.carry names '\(name)' twice") }
+        }
         if m.retraining != nil && !hasDrift { at(m.location, "model.retraining needs a 'drift' section (the gate decides when to retrain)") }
     }
 
