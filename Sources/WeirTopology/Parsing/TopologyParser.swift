@@ -103,8 +103,12 @@ struct TopologyParser {
                               location: diags.location(node))
         for (key, _, value) in entries {
             switch key {
-            case "topics": spec.topics = reader.stringList(value, "source.topics") ?? []
-            case "topic": if let t = reader.string(value, "source.topic") { spec.topics = [t] }
+            case "topics":
+                spec.topics = reader.stringList(value, "source.topics") ?? []
+                spec.topicsLocation = diags.location(value)
+            case "topic":
+                if let t = reader.string(value, "source.topic") { spec.topics = [t] }
+                spec.topicsLocation = diags.location(value)
             case "format":
                 if let f = reader.string(value, "source.format") {
                     if f != "json" { diags.error(value, "source.format '\(f)' is not supported (allowed: json)") }

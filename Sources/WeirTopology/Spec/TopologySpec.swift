@@ -73,6 +73,8 @@ public struct SourceSpec: Sendable, Equatable {
     /// Where `key` and the event-time field are declared, for messages about them.
     public var keyLocation: SourceLocation?
     public var eventTimeLocation: SourceLocation?
+    /// Where `topics` (or `topic`) is given.
+    public var topicsLocation: SourceLocation?
     /// The order `weir run` hands records of different partitions to the pipeline.
     public var order: SourceOrder = .arrival
 }
