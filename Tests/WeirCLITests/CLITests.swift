@@ -94,7 +94,30 @@ struct CLITests {
         bad.waitUntilExit()
         #expect(bad.terminationStatus == 1)
         let lines = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
-        #expect(lines.filter { $0.contains(": error: ") }.count == 4)
-        #expect(lines.first?.hasPrefix("\(broken):10:11: error:") == true)
+        #expect(lines.filter { $0.contains(": error: ") }.count == 5)
+        #expect(lines.first?.hasPrefix("\(broken):11:11: error:") == true)
+    }
+
+    /// `weir validate` also compiles the topology as `weir run` and `weir replay` do, so what
+    /// only the compiler refuses (here an expression deeper than the 64-value program stack) is
+    /// reported by validate too, at the feature.
+    @Test func validateReportsWhatOnlyTheCompilerRefuses() throws {
+        let deep = (0..<70).map { _ in "x + (" }.joined() + "x" + String(repeating: ")", count: 70)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("weir-deep-\(UUID().uuidString).yaml").path
+        try """
+            name: deep
+            source: {topics: [in], event_time: ts}
+            schema: {ts: timestamp, x: double, label: {type: int, required: false}}
+            features:
+              d: "\(deep)"
+            model:
+              inputs: [d]
+
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        let (p, _, err) = try launch(["validate", path])
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 1)
+        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(text.contains("\(path):5:3: error: feature 'd'"), "\(text)")
     }
 }

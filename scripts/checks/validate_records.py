@@ -1,7 +1,8 @@
 """Validates Weir JSON records (one per line) against schemas/*.schema.json with the independent
-`jsonschema` package (Draft 2020-12). The schema is chosen by each record's "record" field.
+`jsonschema` package (Draft 2020-12). The schema is chosen by each record's "record" field, or
+for every line by KIND (e.g. `score`: score records have no "record" field).
 
-Usage: python3 scripts/checks/validate_records.py SCHEMA_DIR RECORDS.jsonl
+Usage: python3 scripts/checks/validate_records.py SCHEMA_DIR RECORDS.jsonl [KIND]
 Prints "ok N" and exits 0 when every line is valid; otherwise prints each problem as
 "line L: message" and exits 1. Also rejects NaN/Infinity tokens (not JSON).
 """
@@ -12,7 +13,7 @@ import sys
 import jsonschema
 
 SCHEMAS = {"drift": "drift-record.schema.json", "alert": "alert-record.schema.json",
-           "retrain_request": "retrain-request.schema.json"}
+           "retrain_request": "retrain-request.schema.json", "score": "score-record.schema.json"}
 
 
 def reject_constant(token):
@@ -21,6 +22,10 @@ def reject_constant(token):
 
 def main():
     schema_dir, path = sys.argv[1], sys.argv[2]
+    forced = sys.argv[3] if len(sys.argv) > 3 else None
+    if forced is not None and forced not in SCHEMAS:
+        print(f"unknown record kind {forced} (known: {', '.join(SCHEMAS)})")
+        sys.exit(2)
     validators = {}
     for kind, name in SCHEMAS.items():
         with open(os.path.join(schema_dir, name)) as f:
@@ -40,7 +45,7 @@ def main():
                 print(f"line {i}: {e}")
                 bad += 1
                 continue
-            v = validators.get(rec.get("record") if isinstance(rec, dict) else None)
+            v = validators.get(forced if forced is not None else rec.get("record") if isinstance(rec, dict) else None)
             if v is None:
                 print(f"line {i}: unknown record type")
                 bad += 1

@@ -15,6 +15,8 @@ struct ValidateCommand: ParsableCommand {
     func run() throws {
         do {
             let spec = try TopologyLoader.load(path: topology)
+            // What `weir run` and `weir replay` compile, so validate refuses whatever they would.
+            _ = try TopologyCompiler.compile(spec)
             FileHandle.standardError.write(Data("\(topology): ok (topology '\(spec.name)': \(spec.schema.count) fields, \(spec.features.count) features\(spec.model == nil ? "" : ", a model")\(spec.drift.map { ", \($0.monitors.count) drift monitors" } ?? ""))\n".utf8))
         } catch {
             FileHandle.standardError.write(Data((error.description + "\n").utf8))

@@ -51,6 +51,8 @@ public struct Pipeline: Sendable {
     private let labelField: Int?
     /// Score records carry the feature vector as scored (`model.emit_features`).
     private let emitFeatures: Bool
+    /// Fields copied into score records (`model.carry`): name, schema index, type.
+    private let carried: [(name: String, field: Int, type: FieldType)]
     /// Labels from their own topic (`model.label_topic`), instead of `labelField`.
     var labelTopic: LabelTopicJoin?
     private let labelType: FieldType?
@@ -88,6 +90,12 @@ public struct Pipeline: Sendable {
             labelType = nil
         }
         emitFeatures = c.spec.model?.emitFeatures ?? false
+        carried = try (c.spec.model?.carry ?? []).map { name in
+            guard let i = schema.index(of: name) else {
+                throw ModelStage.SetupError.unsupported("model.carry '\(name)' is not a field of the schema")
+            }
+            return (name, i, schema.fields[i].type)
+        }
         if let m = c.spec.model, case .topic(let topic, let idField, let labelField, _) = m.labels {
             labelTopic = try LabelTopicJoin(topic: topic, idField: idField, labelField: labelField, eventSchema: schema)
         }
@@ -345,6 +353,10 @@ public struct Pipeline: Sendable {
                 json.field("topic", topic)
                 json.field("partition", Int64(records.partition(row)))
                 json.field("offset", records.offset(row))
+                for c in carried where records.isPresent(row, c.field) {
+                    json.key(c.name)
+                    writeValue(records, row, c.field, c.type)
+                }
                 json.end()
                 try writeKeyed(.scores, records, row, into: &sink)
             }
@@ -446,6 +458,19 @@ public struct Pipeline: Sendable {
         case .string: records.withStringBytes(row, kf) { json.string(bytes: $0) }
         case .category: json.string(graph.decoder.categoryName(field: kf, id: records.category(row, kf)) ?? "")
         default: json.number(records.numeric(row, kf, type: keyType!))
+        }
+    }
+
+    /// A present field's value as JSON, from the decoded batch: strings (escaped) and category
+    /// names as strings, `bool` as true/false, `int` and `timestamp` (epoch ms) as integers,
+    /// `double` as a number.
+    private mutating func writeValue(_ records: RecordBatch, _ row: Int, _ field: Int, _ type: FieldType) {
+        switch type {
+        case .string: records.withStringBytes(row, field) { json.string(bytes: $0) }
+        case .category: json.string(graph.decoder.categoryName(field: field, id: records.category(row, field)) ?? "")
+        case .bool: json.bool(records.bool(row, field))
+        case .int, .timestamp: json.number(records.int(row, field))
+        case .double: json.number(records.double(row, field))
         }
     }
 

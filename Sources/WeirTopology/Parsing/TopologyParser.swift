@@ -103,8 +103,12 @@ struct TopologyParser {
                               location: diags.location(node))
         for (key, _, value) in entries {
             switch key {
-            case "topics": spec.topics = reader.stringList(value, "source.topics") ?? []
-            case "topic": if let t = reader.string(value, "source.topic") { spec.topics = [t] }
+            case "topics":
+                spec.topics = reader.stringList(value, "source.topics") ?? []
+                spec.topicsLocation = diags.location(value)
+            case "topic":
+                if let t = reader.string(value, "source.topic") { spec.topics = [t] }
+                spec.topicsLocation = diags.location(value)
             case "format":
                 if let f = reader.string(value, "source.format") {
                     if f != "json" { diags.error(value, "source.format '\(f)' is not supported (allowed: json)") }
@@ -281,7 +285,7 @@ struct TopologyParser {
 
     func parseModel(_ node: Node) -> ModelSpec? {
         let allowed = ["type", "label", "label_topic", "inputs", "optimizer", "learning_rate", "intercept_learning_rate", "l1", "l2", "standardize",
-                       "positive_at_half", "emit_features", "retraining"]
+                       "positive_at_half", "emit_features", "carry", "retraining"]
         guard let e = reader.mapping(node, "model", allowed: allowed) else { return nil }
         var spec = ModelSpec(type: .logistic, labels: .field("label"), inputs: [], inputLocations: [], optimizer: .sgd, learningRate: 0.01,
                              interceptLearningRate: nil, l1: 0, l2: 0, standardize: false, retraining: nil, location: diags.location(node))
@@ -325,6 +329,13 @@ struct TopologyParser {
             case "standardize": spec.standardize = reader.bool(v, "model.standardize") ?? false
             case "positive_at_half": spec.positiveAtHalf = reader.bool(v, "model.positive_at_half") ?? false
             case "emit_features": spec.emitFeatures = reader.bool(v, "model.emit_features") ?? false
+            case "carry":
+                for item in reader.list(v, "model.carry") ?? [] {
+                    if let name = reader.string(item, "a carried field (model.carry)") {
+                        spec.carry.append(name)
+                        spec.carryLocations.append(diags.location(item))
+                    }
+                }
             case "retraining":
                 guard let r = reader.mapping(v, "model.retraining", allowed: ["buffer_events", "shadow_events", "margin"]) else { break }
                 var rs = RetrainingSpec(bufferEvents: 20_000, shadowEvents: 5_000, margin: 0.01)

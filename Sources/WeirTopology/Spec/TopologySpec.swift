@@ -73,6 +73,8 @@ public struct SourceSpec: Sendable, Equatable {
     /// Where `key` and the event-time field are declared, for messages about them.
     public var keyLocation: SourceLocation?
     public var eventTimeLocation: SourceLocation?
+    /// Where `topics` (or `topic`) is given.
+    public var topicsLocation: SourceLocation?
     /// The order `weir run` hands records of different partitions to the pipeline.
     public var order: SourceOrder = .arrival
 }
@@ -182,6 +184,14 @@ public struct ModelSpec: Sendable, Equatable {
     /// Score records carry the model input as scored (`features`, in `inputs` order after one-hot
     /// expansion and standardisation).
     public var emitFeatures: Bool = false
+    /// Schema fields copied into every score record under their own names (`model.carry`), so a
+    /// consumer can join scores to its own ids; an absent optional field's key is left out.
+    public var carry: [String] = []
+    /// Where each carried field is named, parallel to `carry`.
+    public var carryLocations: [SourceLocation] = []
+    /// The keys every score record may already hold; a carried field may not use one.
+    public static let scoreRecordKeys: Set<String> = ["key", "event_time", "score", "label", "features", "model_id",
+                                                      "model_version", "topic", "partition", "offset"]
     public var retraining: RetrainingSpec?
     public var location: SourceLocation?
 }

@@ -8,8 +8,10 @@ struct TopologyValidator {
         validateSchema(spec.schema)
         validateSource(spec.source, fields: fields)
         let features = validateFeatures(spec.features, fields: fields)
-        if let model = spec.model { validateModel(model, fields: fields, features: features, hasDrift: spec.drift != nil) }
-        if let drift = spec.drift { validateDrift(drift, fields: fields, features: features, hasModel: spec.model != nil) }
+        if let model = spec.model {
+            validateModel(model, fields: fields, features: features, hasDrift: spec.drift != nil, sourceTopics: spec.source.topics)
+        }
+        if let drift = spec.drift { validateDrift(drift, fields: fields, features: features, spec: spec) }
         validateSinks(spec)
     }
 
@@ -28,6 +30,10 @@ struct TopologyValidator {
 
     private func validateSource(_ s: SourceSpec, fields: [String: FieldDeclaration]) {
         for t in s.topics where !isValidTopic(t) { at(s.location, "source topic '\(t)' is not a valid Kafka topic name") }
+        // `weir run` reads one source topic (KafkaRunner) and `weir replay` one input file.
+        if s.topics.count > 1 {
+            at(s.topicsLocation ?? s.location, "one source topic per topology today; source.topics lists \(s.topics.count) (\(s.topics.joined(separator: ", "))): run one topology per topic")
+        }
         if let key = s.keyField {
             if fields[key] == nil { at(s.keyLocation ?? s.location, "source.key '\(key)' is not a field of the schema (fields: \(fields.keys.sorted().joined(separator: ", ")))") }
         }
@@ -41,6 +47,8 @@ struct TopologyValidator {
             return
         }
         if f.type != .timestamp && f.type != .int { at(f.location, "event time field '\(et)' must have type timestamp or int, not \(f.type.rawValue)") }
+        // StreamGraph refuses an optional time field.
+        if !f.required { at(f.location, "event time field '\(et)' must be required (every event needs its event time); remove 'required: false'") }
     }
 
     /// Returns the defined feature names (numeric outputs) for later references.
@@ -102,6 +110,12 @@ struct TopologyValidator {
             case .oneHot(let field, let categories):
                 if let ff = fields[field] {
                     if ff.type != .category && ff.type != .string { at(f.location, "feature '\(f.name)': one_hot needs a category or string field; '\(field)' is \(ff.type.rawValue)") }
+                    // FeatureAssembler refuses a one-hot input for a category its field does not allow.
+                    if let allowed = ff.categories, let cats = categories {
+                        for c in cats where !allowed.contains(c) {
+                            at(f.location, "feature '\(f.name)': one_hot category '\(c)' is not one of field '\(field)''s categories (\(allowed.joined(separator: ", ")))")
+                        }
+                    }
                     if ff.categories == nil && categories == nil {
                         at(f.location, "feature '\(f.name)': one_hot of '\(field)', an open category set, needs 'categories' (the inputs to create); other categories give all zeros")
                     }
@@ -162,7 +176,8 @@ struct TopologyValidator {
         }
     }
 
-    private func validateModel(_ m: ModelSpec, fields: [String: FieldDeclaration], features: Set<String>, hasDrift: Bool) {
+    private func validateModel(_ m: ModelSpec, fields: [String: FieldDeclaration], features: Set<String>, hasDrift: Bool,
+                               sourceTopics: [String]) {
         for (i, input) in m.inputs.enumerated() where !features.contains(input) {
             let loc = i < m.inputLocations.count ? m.inputLocations[i] : m.location
             if let f = fields[input] {
@@ -180,14 +195,35 @@ struct TopologyValidator {
             }
         case let .topic(topic, idField, _, _):
             if !topic.isEmpty && !isValidTopic(topic) { at(m.location, "model.label_topic.topic '\(topic)' is not a valid Kafka topic name") }
-            if fields[idField] == nil { at(m.location, "model.label_topic.id_field '\(idField)' is not a field of the schema") }
+            if let f = fields[idField] {
+                // The label join keys events by this field (LabelTopicJoin).
+                if f.type != .string && f.type != .int {
+                    at(m.location, "model.label_topic.id_field '\(idField)' must be a string or int field, not \(f.type.rawValue)")
+                }
+            } else {
+                at(m.location, "model.label_topic.id_field '\(idField)' is not a field of the schema")
+            }
+            if sourceTopics.contains(topic) { at(m.location, "model.label_topic.topic '\(topic)' must differ from the source topic") }
         }
         if !(m.learningRate > 0) { at(m.location, "model.learning_rate must be positive") }
         if m.l1 < 0 || m.l2 < 0 { at(m.location, "model.l1 and model.l2 must not be negative") }
+        var carried = Set<String>()
+        for (i, name) in m.carry.enumerated() {
+            let loc = i < m.carryLocations.count ? m.carryLocations[i] : m.location
+            if ModelSpec.scoreRecordKeys.contains(name) {
+                at(loc, "model.carry '\(name)' collides with the score record's own key '\(name)' (reserved: \(ModelSpec.scoreRecordKeys.sorted().joined(separator: ", ")))")
+            } else if fields[name] == nil {
+                var msg = "model.carry '\(name)' is not a field of the schema"
+                if let sug = suggestion(for: name, in: fields.keys.sorted()) { msg += "; did you mean '\(sug)'?" }
+                at(loc, msg + " (fields: \(fields.keys.sorted().joined(separator: ", ")))")
+            }
+            if !carried.insert(name).inserted { at(loc, "model.carry names '\(name)' twice") }
+        }
         if m.retraining != nil && !hasDrift { at(m.location, "model.retraining needs a 'drift' section (the gate decides when to retrain)") }
     }
 
-    private func validateDrift(_ d: DriftDeclaration, fields: [String: FieldDeclaration], features: Set<String>, hasModel: Bool) {
+    private func validateDrift(_ d: DriftDeclaration, fields: [String: FieldDeclaration], features: Set<String>, spec: TopologySpec) {
+        let hasModel = spec.model != nil
         if d.monitors.isEmpty { at(d.location, "drift needs at least one monitor") }
         for m in d.monitors {
             if m.field == "score" {
@@ -202,6 +238,10 @@ struct TopologyValidator {
                 }
             } else if !features.contains(m.field) {
                 at(m.location, "drift monitor '\(m.field)' is not a schema field, a feature, or 'score'")
+            } else if !(spec.model?.inputs.contains(m.field) ?? false)
+                        || spec.features.contains(where: { if $0.name == m.field, case .oneHot = $0.kind { return true } else { return false } }) {
+                // The runtime monitors a feature through the model's input vector (DriftStage).
+                at(m.location, "drift monitor '\(m.field)' is a feature the model does not read as one input; monitor a schema field, a model input (not one_hot) or 'score'")
             }
         }
         if d.mode == .contract {

@@ -34,21 +34,7 @@ func tempPath(_ name: String) -> String {
 /// one that imports `jsonschema`, the test fails on CI and is skipped with the reason elsewhere.
 func validateWithSchemas(_ lines: [String], name: String = UUID().uuidString,
                          sourceLocation: SourceLocation = #_sourceLocation) throws -> (Int32, String) {
-    let python = try ExternalTool.python(importing: ["jsonschema"]).require(sourceLocation: sourceLocation)
-    let file = tempPath("records-\(name).jsonl")
-    try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-    let p = Process()
-    let script = repoRoot.appendingPathComponent("scripts/checks/validate_records.py").path
-    let schemas = repoRoot.appendingPathComponent("schemas").path
-    p.executableURL = URL(fileURLWithPath: python)
-    p.arguments = [script, schemas, file]
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    try validateRecordsWithSchemas(lines, repoRoot: repoRoot, file: tempPath("records-\(name).jsonl"), sourceLocation: sourceLocation)
 }
 
 /// No NaN/Infinity tokens in a JSON line (JSONSerialization would also reject them).
