@@ -43,70 +43,23 @@ public enum DashboardServer {
                  body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// A started dashboard server: where it listens, and the task serving it (cancel to stop).
-    public struct Running: Sendable {
-        public let host: String
-        public let port: Int
-        public let task: Task<Void, any Error>
-        public var url: String { "http://\(host.contains(":") ? "[\(host)]" : host):\(port)/" }
-    }
+    /// A started dashboard server: where it listens (``HTTPServer/Running/url``), and the task
+    /// serving it (cancel to stop).
+    public typealias Running = HTTPServer.Running
+    public typealias StartError = HTTPServer.StartError
 
     /// Starts serving on `host:port` (0: any free port) and waits until it listens.
     /// - Throws: ``StartError`` when the port cannot be bound in time.
     public static func start(store: DashboardStore, host: String, port: Int, logger: Logger,
                              timeout: Duration = .seconds(10)) async throws -> Running {
-        let bound = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router(store: store),
-            configuration: .init(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { channel in
-                bound.continuation.yield(channel.localAddress?.port ?? port)
-                bound.continuation.finish()
-            },
-            logger: logger)
-        let task = Task {
-            defer { bound.continuation.finish() }
-            try await app.run()
-        }
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            bound.continuation.finish()
-        }
-        defer { timer.cancel() }
-        for await p in bound.stream { return Running(host: host, port: p, task: task) }
-        task.cancel()
-        if case .failure(let e) = await task.result { throw StartError.cannotListen(host: host, port: port, reason: "\(e)") }
-        throw StartError.cannotListen(host: host, port: port, reason: "not listening after \(timeout)")
-    }
-
-    public enum StartError: Error, Equatable, CustomStringConvertible {
-        case cannotListen(host: String, port: Int, reason: String)
-        public var description: String {
-            switch self {
-            case let .cannotListen(h, p, r): return "cannot serve the dashboard on \(h):\(p): \(r)"
-            }
-        }
+        try await HTTPServer.start(router(store: store), what: "the dashboard", host: host, port: port, logger: logger, timeout: timeout)
     }
 }
 
 extension DashboardServer {
-    /// ``start(store:host:port:logger:timeout:)`` for synchronous callers (`weir demo`): starts the
-    /// server on the concurrency pool and blocks this thread until it listens. Never call it from a task.
+    /// ``start(store:host:port:logger:timeout:)`` for synchronous callers (`weir demo`): blocks
+    /// this thread until the server listens. Never call it from a task.
     public static func startBlocking(store: DashboardStore, host: String, port: Int, logger: Logger) throws -> Running {
-        let box = StartBox()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do { box.set(.success(try await start(store: store, host: host, port: port, logger: logger))) } catch { box.set(.failure(error)) }
-            done.signal()
-        }
-        done.wait()
-        return try box.get()
-    }
-
-    private final class StartBox: @unchecked Sendable {
-        private let lock = NSLock()
-        private var result: Result<Running, any Error>?
-        func set(_ r: Result<Running, any Error>) { lock.withLock { result = r } }
-        func get() throws -> Running { try lock.withLock { result! }.get() }
+        try HTTPServer.blocking { try await start(store: store, host: host, port: port, logger: logger) }
     }
 }

@@ -70,78 +70,26 @@ public enum OperationsEndpoint {
         return factory
     }
 
-    /// A started endpoint: the port it listens on, and the task serving it (cancel to stop).
-    public struct Running: Sendable {
-        public let host: String
-        public let port: Int
-        public let task: Task<Void, any Error>
-    }
+    /// A started endpoint: where it listens, and the task serving it (cancel to stop).
+    public typealias Running = HTTPServer.Running
+    public typealias StartError = HTTPServer.StartError
 
     /// Starts serving on `host:port` (0: any free port) in the background and waits until it
     /// listens (at most `timeout`).
     /// - Throws: ``StartError`` when the port cannot be bound (in use, not permitted) in time.
     public static func start(host: String, port: Int, registry: PrometheusCollectorRegistry, status: RuntimeStatus,
                              logger: Logger, timeout: Duration = .seconds(10)) async throws -> Running {
-        let bound = AsyncStream<Int>.makeStream()
-        let app = Application(
-            router: router(registry: registry, status: status),
-            configuration: .init(address: .hostname(host, port: port), serverName: nil),
-            onServerRunning: { channel in
-                bound.continuation.yield(channel.localAddress?.port ?? port)
-                bound.continuation.finish()
-            },
-            logger: logger)
-        let task = Task {
-            do { try await app.run() } catch {
-                bound.continuation.finish()
-                throw error
-            }
-            bound.continuation.finish()
-        }
-        let timer = Task {
-            try await Task.sleep(for: timeout)
-            bound.continuation.finish()
-        }
-        defer { timer.cancel() }
-        for await p in bound.stream { return Running(host: host, port: p, task: task) }
-        task.cancel()
-        if case .failure(let e) = await task.result { throw StartError.cannotListen(host: host, port: port, reason: "\(e)") }
-        throw StartError.cannotListen(host: host, port: port, reason: "not listening after \(timeout)")
-    }
-
-    public enum StartError: Error, Equatable, CustomStringConvertible {
-        case cannotListen(host: String, port: Int, reason: String)
-        public var description: String {
-            switch self {
-            case let .cannotListen(h, p, r): return "cannot serve metrics and probes on \(h):\(p): \(r)"
-            }
-        }
+        try await HTTPServer.start(router(registry: registry, status: status), what: "metrics and probes",
+                                   host: host, port: port, logger: logger, timeout: timeout)
     }
 }
 
 extension OperationsEndpoint {
     /// ``start(host:port:registry:status:logger:timeout:)`` for synchronous callers (`weir run`'s
-    /// blocking runner): starts the server on the concurrency pool and blocks this thread until it
-    /// listens. Never call it from a task (it blocks the calling thread).
+    /// blocking runner): blocks this thread until the endpoint listens. Never call it from a task.
     public static func startBlocking(host: String, port: Int, registry: PrometheusCollectorRegistry, status: RuntimeStatus,
                                      logger: Logger) throws -> Running {
-        let box = ResultBox()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do { box.set(.success(try await start(host: host, port: port, registry: registry, status: status, logger: logger))) } catch {
-                box.set(.failure(error))
-            }
-            done.signal()
-        }
-        done.wait()
-        return try box.get()
-    }
-
-    private final class ResultBox: @unchecked Sendable {
-        private let lock = NSLock()
-        private var result: Result<Running, any Error>?
-        func set(_ r: Result<Running, any Error>) { lock.withLock { result = r } }
-        func get() throws -> Running { try lock.withLock { result! }.get() }
+        try HTTPServer.blocking { try await start(host: host, port: port, registry: registry, status: status, logger: logger) }
     }
 }
 
