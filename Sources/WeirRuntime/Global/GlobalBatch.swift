@@ -1,0 +1,266 @@
+/// One message of the internal topic `<name>.global` (see `docs/scaling.md`): what the global
+/// stage needs of the events one task scored, many events per message, in columns.
+///
+/// Layout (little-endian; every column starts at a multiple of 8 from the message start):
+///
+/// | bytes | what |
+/// |---|---|
+/// | 48 | header: magic `WGB1`, version (u16), reserved (u16), task partition (i32), events n (u32), input dimension d (u16), monitored values m (u16), dictionary entries c (u32), watermark (i64), id bytes (u32), reserved (u32), body length (u64) |
+/// | 8n each | event time (i64), source offset (i64), score (f64), inline label (f64, NaN: none), presence mask of the monitored values (u64, bit j: value j present) |
+/// | 8nd | model inputs as scored, row by row (f64) |
+/// | 8nm | monitored values, row by row (f64; categories as the task's category id) |
+/// | 4n, padded to 8 | dead letters read just before each event (u32) |
+/// | 4(n+1), padded to 8 | end of each event's label-join id in the id bytes (u32; the first is 0) |
+/// | id bytes, padded to 8 | label-join ids (`model.label_topic`'s id field), concatenated |
+/// | c entries | category names new since the task's previous batch: field (u16), id (u32), length (u16), bytes, each entry padded to 8 |
+///
+/// Invariants: `m ≤ 64` (one mask word); a ``GlobalBatchReader`` accepts exactly what a
+/// ``GlobalBatchWriter`` wrote and refuses anything else with a ``GlobalBatchError`` naming the
+/// part and its byte offset. Cost: appending an event copies `8(5 + d + m) + 4` bytes plus its id
+/// into buffers reused across batches (no allocation once they have grown); reading is a bounds
+/// check per column at open and one unaligned load per value.
+public enum GlobalBatchFormat {
+    public static let magic: UInt32 = 0x3142_4757  // "WGB1" little-endian
+    public static let version: UInt16 = 1
+    public static let headerSize = 48
+    /// Most monitored values per event (the presence mask is one `UInt64`).
+    public static let maxMonitored = 64
+
+    @inline(__always) static func padded8(_ n: Int) -> Int { (n + 7) & ~7 }
+}
+
+/// Why bytes are not a global batch: the part that is wrong and where.
+public enum GlobalBatchError: Error, Equatable, CustomStringConvertible {
+    /// Shorter than its header or than the columns its header announces.
+    case truncated(part: String, needed: Int, available: Int)
+    /// Not a global batch, or a version this build cannot read.
+    case notAGlobalBatch(magic: UInt32, version: UInt16)
+    /// A value out of its range (e.g. id ends not increasing, a dictionary entry past the end).
+    case invalid(part: String, offset: Int, detail: String)
+
+    public var description: String {
+        switch self {
+        case let .truncated(part, needed, available): return "global batch truncated in \(part): needs \(needed) bytes, has \(available)"
+        case let .notAGlobalBatch(magic, version):
+            return "not a global batch (magic 0x\(String(magic, radix: 16)), version \(version); this build reads WGB1 version \(GlobalBatchFormat.version))"
+        case let .invalid(part, offset, detail): return "global batch invalid in \(part) at byte \(offset): \(detail)"
+        }
+    }
+}
+
+/// Builds ``GlobalBatchFormat`` messages for one task. Reused across batches: ``reset()`` keeps
+/// the buffers' capacity.
+public struct GlobalBatchWriter: Sendable {
+    public let partition: Int32
+    public let dimension: Int
+    public let monitoredCount: Int
+    public private(set) var count = 0
+    private var eventTime: [Int64] = []
+    private var offset: [Int64] = []
+    private var score: [Double] = []
+    private var label: [Double] = []
+    private var presence: [UInt64] = []
+    private var inputs: [Double] = []
+    private var monitored: [Double] = []
+    private var deadBefore: [UInt32] = []
+    private var idEnds: [UInt32] = [0]
+    private var ids: [UInt8] = []
+    private var dictionary: [UInt8] = []
+    private var dictionaryCount = 0
+
+    /// - Precondition: `monitoredCount ≤ GlobalBatchFormat.maxMonitored`, `dimension < 65536`.
+    public init(partition: Int32, dimension: Int, monitoredCount: Int) {
+        precondition(monitoredCount <= GlobalBatchFormat.maxMonitored && dimension < 65_536 && monitoredCount >= 0 && dimension >= 0)
+        self.partition = partition
+        self.dimension = dimension
+        self.monitoredCount = monitoredCount
+    }
+
+    /// Appends one scored event. `inputs` has `dimension` values; `monitored` has
+    /// `monitoredCount`, of which those whose bit is clear in `present` are ignored (written 0).
+    public mutating func append(eventTime t: Int64, offset o: Int64, score s: Double, label l: Double?,
+                                inputs x: UnsafeBufferPointer<Double>, monitored v: UnsafeBufferPointer<Double>, present: UInt64,
+                                deadLettersBefore dead: UInt32 = 0, id: UnsafeRawBufferPointer? = nil) {
+        precondition(x.count == dimension && v.count == monitoredCount)
+        eventTime.append(t)
+        offset.append(o)
+        score.append(s)
+        label.append(l ?? .nan)
+        let mask = monitoredCount == 64 ? UInt64.max : (UInt64(1) << UInt64(monitoredCount)) - 1
+        presence.append(present & mask)
+        inputs.append(contentsOf: x)
+        for j in 0..<monitoredCount { monitored.append(present & (1 << UInt64(j)) != 0 ? v[j] : 0) }
+        deadBefore.append(dead)
+        if let id { ids.append(contentsOf: id) }
+        idEnds.append(UInt32(ids.count))
+        count += 1
+    }
+
+    /// Records that the task's decoder named category `id` of schema field `field` (sent once,
+    /// in the batch of the first event that uses it).
+    public mutating func addCategory(field: UInt16, id: UInt32, name: UnsafeRawBufferPointer) {
+        let length = min(name.count, Int(UInt16.max))
+        withUnsafeBytes(of: field.littleEndian) { dictionary.append(contentsOf: $0) }
+        withUnsafeBytes(of: id.littleEndian) { dictionary.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt16(length).littleEndian) { dictionary.append(contentsOf: $0) }
+        dictionary.append(contentsOf: UnsafeRawBufferPointer(rebasing: name[0..<length]))
+        dictionary.append(contentsOf: repeatElement(0, count: GlobalBatchFormat.padded8(8 + length) - 8 - length))
+        dictionaryCount += 1
+    }
+
+    /// Empties the batch, keeping capacity.
+    public mutating func reset() {
+        count = 0
+        eventTime.removeAll(keepingCapacity: true); offset.removeAll(keepingCapacity: true)
+        score.removeAll(keepingCapacity: true); label.removeAll(keepingCapacity: true)
+        presence.removeAll(keepingCapacity: true); inputs.removeAll(keepingCapacity: true)
+        monitored.removeAll(keepingCapacity: true); deadBefore.removeAll(keepingCapacity: true)
+        ids.removeAll(keepingCapacity: true); dictionary.removeAll(keepingCapacity: true)
+        idEnds.removeAll(keepingCapacity: true); idEnds.append(0)
+        dictionaryCount = 0
+    }
+
+    /// The message's size in bytes.
+    public var encodedSize: Int {
+        let n = count
+        return GlobalBatchFormat.headerSize + 8 * n * (5 + dimension + monitoredCount)
+            + GlobalBatchFormat.padded8(4 * n) + GlobalBatchFormat.padded8(4 * (n + 1))
+            + GlobalBatchFormat.padded8(ids.count) + dictionary.count
+    }
+
+    /// Writes the message into `out` (replacing its contents, keeping its capacity).
+    /// - Parameter watermark: the task's event-time watermark after these events.
+    public func encode(watermark: Int64, into out: inout [UInt8]) {
+        let size = encodedSize
+        out.removeAll(keepingCapacity: true)
+        out.reserveCapacity(size)
+        out.append(contentsOf: repeatElement(0, count: size))
+        out.withUnsafeMutableBytes { b in
+            var at = 0
+            func put<T: FixedWidthInteger>(_ v: T) { b.storeBytes(of: v.littleEndian, toByteOffset: at, as: T.self); at += MemoryLayout<T>.size }
+            put(GlobalBatchFormat.magic); put(GlobalBatchFormat.version); put(UInt16(0))
+            put(partition); put(UInt32(count)); put(UInt16(dimension)); put(UInt16(monitoredCount))
+            put(UInt32(dictionaryCount)); put(watermark); put(UInt32(ids.count)); put(UInt32(0)); put(UInt64(size - GlobalBatchFormat.headerSize))
+            func column<T>(_ a: [T]) {
+                a.withUnsafeBytes { src in
+                    if src.count > 0 { UnsafeMutableRawBufferPointer(rebasing: b[at..<(at + src.count)]).copyMemory(from: src) }
+                    at += GlobalBatchFormat.padded8(src.count)
+                }
+            }
+            column(eventTime); column(offset); column(score); column(label); column(presence)
+            column(inputs); column(monitored); column(deadBefore); column(idEnds); column(ids); column(dictionary)
+            assert(at == size)
+        }
+    }
+}
+
+/// Reads a ``GlobalBatchFormat`` message in place (no copy of its columns; valid while the
+/// bytes are). Opening checks the header and every column's bounds once; accessors do not.
+public struct GlobalBatchReader {
+    public let bytes: UnsafeRawBufferPointer
+    public let partition: Int32
+    public let count: Int
+    public let dimension: Int
+    public let monitoredCount: Int
+    public let watermark: Int64
+    public let dictionaryCount: Int
+    private let eventTimeAt: Int, offsetAt: Int, scoreAt: Int, labelAt: Int, presenceAt: Int
+    private let inputsAt: Int, monitoredAt: Int, deadAt: Int, idEndsAt: Int, idsAt: Int, dictionaryAt: Int
+
+    /// - Throws: ``GlobalBatchError`` when `bytes` are not a complete global batch of this version.
+    public init(_ bytes: UnsafeRawBufferPointer) throws(GlobalBatchError) {
+        self.bytes = bytes
+        guard bytes.count >= GlobalBatchFormat.headerSize else {
+            throw .truncated(part: "header", needed: GlobalBatchFormat.headerSize, available: bytes.count)
+        }
+        func get<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T { T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self)) }
+        let magic = get(0, UInt32.self), version = get(4, UInt16.self)
+        guard magic == GlobalBatchFormat.magic, version == GlobalBatchFormat.version else { throw .notAGlobalBatch(magic: magic, version: version) }
+        partition = get(8, Int32.self)
+        let n = Int(get(12, UInt32.self)), d = Int(get(16, UInt16.self)), m = Int(get(18, UInt16.self))
+        count = n; dimension = d; monitoredCount = m
+        dictionaryCount = Int(get(20, UInt32.self))
+        watermark = get(24, Int64.self)
+        let idBytes = Int(get(32, UInt32.self))
+        let body = get(40, UInt64.self)
+        guard m <= GlobalBatchFormat.maxMonitored else { throw .invalid(part: "header", offset: 18, detail: "\(m) monitored values (at most 64)") }
+        guard body == UInt64(bytes.count - GlobalBatchFormat.headerSize) else {
+            throw .truncated(part: "body", needed: GlobalBatchFormat.headerSize + Int(clamping: body), available: bytes.count)
+        }
+        var at = GlobalBatchFormat.headerSize
+        func take(_ length: Int) -> Int { defer { at += GlobalBatchFormat.padded8(length) }; return at }
+        eventTimeAt = take(8 * n); offsetAt = take(8 * n); scoreAt = take(8 * n); labelAt = take(8 * n); presenceAt = take(8 * n)
+        inputsAt = take(8 * n * d); monitoredAt = take(8 * n * m); deadAt = take(4 * n); idEndsAt = take(4 * (n + 1))
+        idsAt = take(idBytes)
+        dictionaryAt = at
+        guard at <= bytes.count else { throw .truncated(part: "columns", needed: at, available: bytes.count) }
+        // Id ends: start at 0, never decrease, end at the id bytes.
+        var previous: UInt32 = 0
+        for i in 0...n {
+            let e = get(idEndsAt + 4 * i, UInt32.self)
+            guard (i > 0 || e == 0), e >= previous, Int(e) <= idBytes else {
+                throw .invalid(part: "id ends", offset: idEndsAt + 4 * i, detail: "\(e) after \(previous) (id bytes: \(idBytes))")
+            }
+            previous = e
+        }
+        guard Int(previous) == idBytes else { throw .invalid(part: "id ends", offset: idEndsAt + 4 * n, detail: "last end \(previous) ≠ \(idBytes) id bytes") }
+        // Dictionary entries fill the rest exactly.
+        var p = dictionaryAt
+        for k in 0..<dictionaryCount {
+            guard p + 8 <= bytes.count else { throw .truncated(part: "dictionary entry \(k)", needed: p + 8, available: bytes.count) }
+            let length = Int(get(p + 6, UInt16.self))
+            guard p + GlobalBatchFormat.padded8(8 + length) <= bytes.count else {
+                throw .truncated(part: "dictionary entry \(k)", needed: p + 8 + length, available: bytes.count)
+            }
+            p += GlobalBatchFormat.padded8(8 + length)
+        }
+        guard p == bytes.count else { throw .invalid(part: "dictionary", offset: p, detail: "\(bytes.count - p) bytes after the last entry") }
+    }
+
+    @inline(__always) private func load<T>(_ at: Int, _: T.Type) -> T { bytes.loadUnaligned(fromByteOffset: at, as: T.self) }
+
+    @inline(__always) public func eventTime(_ i: Int) -> Int64 { Int64(littleEndian: load(eventTimeAt + 8 * i, Int64.self)) }
+    @inline(__always) public func offset(_ i: Int) -> Int64 { Int64(littleEndian: load(offsetAt + 8 * i, Int64.self)) }
+    @inline(__always) public func score(_ i: Int) -> Double { Double(bitPattern: UInt64(littleEndian: load(scoreAt + 8 * i, UInt64.self))) }
+    /// The inline label, nil when the event had none.
+    @inline(__always) public func label(_ i: Int) -> Double? {
+        let l = Double(bitPattern: UInt64(littleEndian: load(labelAt + 8 * i, UInt64.self)))
+        return l.isNaN ? nil : l
+    }
+    /// Bit `j` set: monitored value `j` of event `i` is present.
+    @inline(__always) public func presence(_ i: Int) -> UInt64 { UInt64(littleEndian: load(presenceAt + 8 * i, UInt64.self)) }
+    @inline(__always) public func input(_ i: Int, _ j: Int) -> Double {
+        Double(bitPattern: UInt64(littleEndian: load(inputsAt + 8 * (i * dimension + j), UInt64.self)))
+    }
+    @inline(__always) public func monitored(_ i: Int, _ j: Int) -> Double {
+        Double(bitPattern: UInt64(littleEndian: load(monitoredAt + 8 * (i * monitoredCount + j), UInt64.self)))
+    }
+    @inline(__always) public func deadLettersBefore(_ i: Int) -> UInt32 { UInt32(littleEndian: load(deadAt + 4 * i, UInt32.self)) }
+
+    /// Copies event `i`'s model inputs into `out` (`dimension` values).
+    public func inputs(_ i: Int, into out: UnsafeMutableBufferPointer<Double>) {
+        precondition(out.count >= dimension)
+        UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[(inputsAt + 8 * i * dimension)..<(inputsAt + 8 * (i + 1) * dimension)]))
+        #if _endian(big)
+        for j in 0..<dimension { out[j] = Double(bitPattern: UInt64(littleEndian: out[j].bitPattern)) }
+        #endif
+    }
+
+    /// Event `i`'s label-join id (empty when it has none).
+    public func id(_ i: Int) -> UnsafeRawBufferPointer {
+        let s = Int(UInt32(littleEndian: load(idEndsAt + 4 * i, UInt32.self)))
+        let e = Int(UInt32(littleEndian: load(idEndsAt + 4 * (i + 1), UInt32.self)))
+        return UnsafeRawBufferPointer(rebasing: bytes[(idsAt + s)..<(idsAt + e)])
+    }
+
+    /// The category names new in this batch, in the order the task added them.
+    public func forEachCategory(_ body: (_ field: UInt16, _ id: UInt32, _ name: UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var p = dictionaryAt
+        for _ in 0..<dictionaryCount {
+            let length = Int(UInt16(littleEndian: load(p + 6, UInt16.self)))
+            try body(UInt16(littleEndian: load(p, UInt16.self)), UInt32(littleEndian: load(p + 2, UInt32.self)),
+                     UnsafeRawBufferPointer(rebasing: bytes[(p + 8)..<(p + 8 + length)]))
+            p += GlobalBatchFormat.padded8(8 + length)
+        }
+    }
+}

@@ -1,0 +1,151 @@
+import Testing
+import WeirTestSupport
+@testable import WeirRuntime
+
+/// The internal topic's batch format (`docs/scaling.md`): what a task writes, the global stage
+/// reads back value for value, and anything else is refused with the part and byte named.
+@Suite struct GlobalBatchTests {
+    /// One event as the test keeps it (the oracle the reader is compared with).
+    struct Event: Equatable {
+        var time: Int64, offset: Int64, score: Double, label: Double?
+        var inputs: [Double], monitored: [Double], present: UInt64, dead: UInt32, id: [UInt8]
+    }
+
+    static func randomEvents(_ n: Int, dimension d: Int, monitored m: Int, seed: UInt64) -> [Event] {
+        var g = SeededGenerator(seed: seed)
+        // Values the bytes must keep exactly: ±0, subnormals, huge, integral, NaN payloads are not
+        // among them (NaN means "no label"; a label is never NaN, schema-validated upstream).
+        let specials: [Double] = [0, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -1e308, 3, .infinity, 0x1p-1030]
+        func value() -> Double { g.next(below: 4) == 0 ? specials[Int(g.next(below: UInt64(specials.count)))] : g.nextGaussian() * 1e3 }
+        return (0..<n).map { i in
+            let mask = m == 0 ? 0 : g.next() & (m == 64 ? .max : (1 << UInt64(m)) - 1)
+            let monitored = (0..<m).map { j in mask & (1 << UInt64(j)) != 0 ? value() : 0 }
+            let idLength = Int(g.next(below: 5)) * Int(g.next(below: 7))
+            return Event(time: Int64(bitPattern: g.next()), offset: Int64(i) * 3 + 17, score: g.nextUnit(),
+                         label: g.next(below: 3) == 0 ? nil : Double(g.next(below: 2)),
+                         inputs: (0..<d).map { _ in value() }, monitored: monitored, present: mask,
+                         dead: UInt32(truncatingIfNeeded: g.next(below: 3) == 0 ? g.next() : 0),
+                         id: (0..<idLength).map { _ in UInt8(truncatingIfNeeded: g.next()) })
+        }
+    }
+
+    static func write(_ events: [Event], into w: inout GlobalBatchWriter, watermark: Int64 = 99, out: inout [UInt8]) {
+        for e in events {
+            e.inputs.withUnsafeBufferPointer { x in
+                e.monitored.withUnsafeBufferPointer { v in
+                    e.id.withUnsafeBytes { id in
+                        w.append(eventTime: e.time, offset: e.offset, score: e.score, label: e.label, inputs: x, monitored: v,
+                                 present: e.present, deadLettersBefore: e.dead, id: e.id.isEmpty && e.offset % 2 == 0 ? nil : id)
+                    }
+                }
+            }
+        }
+        w.encode(watermark: watermark, into: &out)
+    }
+
+    static func read(_ r: GlobalBatchReader) -> [Event] {
+        (0..<r.count).map { i in
+            var x = [Double](repeating: .nan, count: r.dimension)
+            x.withUnsafeMutableBufferPointer { r.inputs(i, into: $0) }
+            #expect(x.map(\.bitPattern) == (0..<r.dimension).map { r.input(i, $0).bitPattern })
+            return Event(time: r.eventTime(i), offset: r.offset(i), score: r.score(i), label: r.label(i), inputs: x,
+                         monitored: (0..<r.monitoredCount).map { r.monitored(i, $0) }, present: r.presence(i),
+                         dead: r.deadLettersBefore(i), id: Array(r.id(i)))
+        }
+    }
+
+    /// Bit patterns, so -0.0 and 0 differ and the comparison is exact.
+    static func bits(_ es: [Event]) -> [[UInt64]] {
+        es.map { e in
+            [UInt64(bitPattern: e.time), UInt64(bitPattern: e.offset), e.score.bitPattern, e.label?.bitPattern ?? 1, e.present, UInt64(e.dead)]
+                + e.inputs.map(\.bitPattern) + e.monitored.map(\.bitPattern) + [UInt64(e.id.count)] + e.id.map(UInt64.init)
+        }
+    }
+
+    @Test(arguments: [(0, 0, 0), (1, 0, 0), (7, 3, 1), (500, 14, 4), (64, 1, 64), (33, 0, 5)])
+    func whatIsWrittenIsReadBackExactly(n: Int, d: Int, m: Int) throws {
+        let events = Self.randomEvents(n, dimension: d, monitored: m, seed: UInt64(n * 1000 + d * 10 + m))
+        var w = GlobalBatchWriter(partition: 7, dimension: d, monitoredCount: m)
+        var out: [UInt8] = []
+        Self.write(events, into: &w, watermark: -5, out: &out)
+        #expect(out.count == w.encodedSize && out.count % 8 == 0)
+        try out.withUnsafeBytes { b in
+            let r = try GlobalBatchReader(b)
+            #expect(r.partition == 7 && r.count == n && r.dimension == d && r.monitoredCount == m && r.watermark == -5)
+            #expect(Self.bits(Self.read(r)) == Self.bits(events))
+        }
+    }
+
+    @Test func categoryNamesTravelWithTheBatchThatFirstUsesThem() throws {
+        var w = GlobalBatchWriter(partition: 0, dimension: 0, monitoredCount: 1)
+        let names: [(UInt16, UInt32, String)] = [(3, 0, "grocery"), (3, 1, ""), (5, 9, "<img src=x onerror=alert(1)>"), (3, 2, "caf\u{E9} \u{1F600}")]
+        for (f, id, name) in names { var s = name; s.withUTF8 { w.addCategory(field: f, id: id, name: UnsafeRawBufferPointer($0)) } }
+        var out: [UInt8] = []
+        Self.write(Self.randomEvents(3, dimension: 0, monitored: 1, seed: 1), into: &w, out: &out)
+        var seen: [(UInt16, UInt32, String)] = []
+        try out.withUnsafeBytes { b in
+            try GlobalBatchReader(b).forEachCategory { f, id, name in seen.append((f, id, String(decoding: name, as: UTF8.self))) }
+        }
+        #expect(seen.map(\.0) == names.map(\.0) && seen.map(\.1) == names.map(\.1) && seen.map(\.2) == names.map(\.2))
+    }
+
+    @Test func aResetWriterWritesWhatAFreshOneWrites() {
+        let first = Self.randomEvents(40, dimension: 5, monitored: 3, seed: 2)
+        let second = Self.randomEvents(9, dimension: 5, monitored: 3, seed: 3)
+        var reused = GlobalBatchWriter(partition: 1, dimension: 5, monitoredCount: 3)
+        var a: [UInt8] = [], b: [UInt8] = []
+        Self.write(first, into: &reused, out: &a)
+        reused.addCategory(field: 1, id: 1, name: UnsafeRawBufferPointer(start: nil, count: 0))
+        reused.reset()
+        Self.write(second, into: &reused, out: &a)
+        var fresh = GlobalBatchWriter(partition: 1, dimension: 5, monitoredCount: 3)
+        Self.write(second, into: &fresh, out: &b)
+        #expect(a == b)
+    }
+
+    /// Every truncation of a valid batch, and a batch with bytes appended, is refused with a
+    /// typed error (never a crash or a wrong read).
+    @Test func everyTruncationIsRefused() throws {
+        var w = GlobalBatchWriter(partition: 2, dimension: 2, monitoredCount: 2)
+        w.addCategory(field: 0, id: 4, name: UnsafeRawBufferPointer(start: nil, count: 0))
+        var out: [UInt8] = []
+        Self.write(Self.randomEvents(5, dimension: 2, monitored: 2, seed: 4), into: &w, out: &out)
+        for length in 0..<out.count {
+            let cut = Array(out[0..<length])
+            _ = cut.withUnsafeBytes { b in
+                #expect(throws: GlobalBatchError.self, "length \(length) of \(out.count)") { _ = try GlobalBatchReader(b) }
+            }
+        }
+        _ = (out + [0]).withUnsafeBytes { b in #expect(throws: GlobalBatchError.self) { _ = try GlobalBatchReader(b) } }
+    }
+
+    @Test func foreignBytesAndBrokenColumnsNameWhatIsWrong() throws {
+        var w = GlobalBatchWriter(partition: 2, dimension: 1, monitoredCount: 0)
+        var out: [UInt8] = []
+        Self.write(Self.randomEvents(4, dimension: 1, monitored: 0, seed: 5).map { var e = $0; e.id = [1, 2]; return e }, into: &w, out: &out)
+        var foreign = out
+        foreign[0] = UInt8(ascii: "{")
+        _ = foreign.withUnsafeBytes { b in
+            #expect(throws: GlobalBatchError.notAGlobalBatch(magic: UInt32(littleEndian: b.loadUnaligned(as: UInt32.self)), version: 1)) {
+                _ = try GlobalBatchReader(b)
+            }
+        }
+        // The id ends follow the header and the eight-byte columns of 4 events and 1 input:
+        // 48 + 8·4·6; break the third end (make it smaller than the second).
+        var broken = out
+        let endsAt = GlobalBatchFormat.headerSize + 8 * 4 * 6 + 16
+        broken[endsAt + 8] = 0
+        broken.withUnsafeBytes { b in
+            do {
+                _ = try GlobalBatchReader(b)
+                Issue.record("a decreasing id end was accepted")
+            } catch let error as GlobalBatchError {
+                guard case .invalid(let part, let offset, _) = error else { Issue.record("\(error)"); return }
+                #expect(part == "id ends" && offset >= endsAt)
+                #expect(error.description.contains("id ends"))
+            } catch {
+                Issue.record("untyped error \(error)")
+            }
+        }
+    }
+}
