@@ -141,8 +141,13 @@ public struct ModelStage: Sendable {
     }
 
     static func scorer<O, D>(_ l: OnlineLearner<O, D>) -> (UnsafeBufferPointer<Double>, inout ModelInput) -> Double {
-        let standardizer = l.standardizer, champion = l.champion
-        return { x, scratch in
+        scorer(standardizer: l.standardizer, champion: l.champion)
+    }
+
+    /// The one scoring rule of a raw input: standardised (statistics not updated), then predicted.
+    /// Also what broadcast weights score with (``ModelWeights/makeScorer()``).
+    static func scorer<O>(standardizer: OnlineStandardizer?, champion: LinearModel<O>) -> (UnsafeBufferPointer<Double>, inout ModelInput) -> Double {
+        { x, scratch in
             scratch.withUnsafeMutableNumeric { dst in _ = dst.initialize(from: x) }
             standardizer?.transform(&scratch)
             return champion.predict(scratch)
