@@ -97,6 +97,8 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
     }
 
     /// The current champion and its version.
+    /// True when retraining decisions wait for ``takeDecisions()`` (O(1), no copy: per event).
+    @inlinable public var hasPendingDecisions: Bool { !_gate._decisions.isEmpty }
     public var champion: LinearModel<O> { _gate.champion }
     public var championVersion: ModelVersion { _gate.championVersion }
 

@@ -5,7 +5,7 @@
 ///
 /// | bytes | what |
 /// |---|---|
-/// | 48 | header: magic `WGB1`, version (u16), reserved (u16), task partition (i32), events n (u32), input dimension d (u16), monitored values m (u16), dictionary entries c (u32), watermark (i64), id bytes (u32), reserved (u32), body length (u64) |
+/// | 48 | header: magic `WGB1`, version (u16), reserved (u16), task partition (i32), events n (u32), input dimension d (u16), monitored values m (u16), dictionary entries c (u32), watermark (i64), id bytes (u32), dead letters after the last event (u32), body length (u64) |
 /// | 8n each | event time (i64), source offset (i64), score (f64), inline label (f64, NaN: none), presence mask of the monitored values (u64, bit j: value j present) |
 /// | 8nd | model inputs as scored, row by row (f64) |
 /// | 8nm | monitored values, row by row (f64; categories as the task's category id) |
@@ -55,6 +55,9 @@ public struct GlobalBatchWriter: Sendable {
     public let dimension: Int
     public let monitoredCount: Int
     public private(set) var count = 0
+    /// Dead letters read after the batch's last event (they count toward the next event's drift
+    /// window, which may be in the next batch).
+    public var trailingDeadLetters: UInt32 = 0
     private var eventTime: [Int64] = []
     private var offset: [Int64] = []
     private var score: [Double] = []
@@ -111,6 +114,7 @@ public struct GlobalBatchWriter: Sendable {
     /// Empties the batch, keeping capacity.
     public mutating func reset() {
         count = 0
+        trailingDeadLetters = 0
         eventTime.removeAll(keepingCapacity: true); offset.removeAll(keepingCapacity: true)
         score.removeAll(keepingCapacity: true); label.removeAll(keepingCapacity: true)
         presence.removeAll(keepingCapacity: true); inputs.removeAll(keepingCapacity: true)
@@ -140,7 +144,7 @@ public struct GlobalBatchWriter: Sendable {
             func put<T: FixedWidthInteger>(_ v: T) { b.storeBytes(of: v.littleEndian, toByteOffset: at, as: T.self); at += MemoryLayout<T>.size }
             put(GlobalBatchFormat.magic); put(GlobalBatchFormat.version); put(UInt16(0))
             put(partition); put(UInt32(count)); put(UInt16(dimension)); put(UInt16(monitoredCount))
-            put(UInt32(dictionaryCount)); put(watermark); put(UInt32(ids.count)); put(UInt32(0)); put(UInt64(size - GlobalBatchFormat.headerSize))
+            put(UInt32(dictionaryCount)); put(watermark); put(UInt32(ids.count)); put(trailingDeadLetters); put(UInt64(size - GlobalBatchFormat.headerSize))
             func column<T>(_ a: [T]) {
                 a.withUnsafeBytes { src in
                     if src.count > 0 { UnsafeMutableRawBufferPointer(rebasing: b[at..<(at + src.count)]).copyMemory(from: src) }
@@ -164,6 +168,8 @@ public struct GlobalBatchReader {
     public let monitoredCount: Int
     public let watermark: Int64
     public let dictionaryCount: Int
+    /// Dead letters read after the last event (``GlobalBatchWriter/trailingDeadLetters``).
+    public let trailingDeadLetters: UInt32
     private let eventTimeAt: Int, offsetAt: Int, scoreAt: Int, labelAt: Int, presenceAt: Int
     private let inputsAt: Int, monitoredAt: Int, deadAt: Int, idEndsAt: Int, idsAt: Int, dictionaryAt: Int
 
@@ -182,6 +188,7 @@ public struct GlobalBatchReader {
         dictionaryCount = Int(get(20, UInt32.self))
         watermark = get(24, Int64.self)
         let idBytes = Int(get(32, UInt32.self))
+        trailingDeadLetters = get(36, UInt32.self)
         let body = get(40, UInt64.self)
         guard m <= GlobalBatchFormat.maxMonitored else { throw .invalid(part: "header", offset: 18, detail: "\(m) monitored values (at most 64)") }
         guard body == UInt64(bytes.count - GlobalBatchFormat.headerSize) else {

@@ -42,7 +42,7 @@ public struct ModelWeights: Sendable {
     public func ageMs(now: Int64) -> Int64 { max(0, now - producedAtMs) }
 
     /// A function from a raw model input to its score, as ``ModelStage/makeScorer()``.
-    public func makeScorer() -> (UnsafeBufferPointer<Double>, inout ModelInput) -> Double {
+    public func makeScorer() -> @Sendable (UnsafeBufferPointer<Double>, inout ModelInput) -> Double {
         switch champion {
         case .sgd(let s): return ModelStage.scorer(standardizer: s.standardizer, champion: s.model)
         case .adagrad(let s): return ModelStage.scorer(standardizer: s.standardizer, champion: s.model)

@@ -22,6 +22,9 @@ struct DriftStage: Sendable {
     let sources: [Source]
     /// Category names already given to each categorical monitor.
     var namedCategories: [Int]
+    /// Per source, the current event's field value (``loadValues(_:row:)``): a number, a category
+    /// id, or NaN when absent (a decoded number is never NaN).
+    var values: [Double]
 
     /// The reference profile loaded for `drift.reference: {profile: FILE}` (path resolved against
     /// the topology file's directory), nil otherwise.
@@ -102,14 +105,36 @@ struct DriftStage: Sendable {
         // gate.calibrate with a profile reference: the thresholds are known now
         for i in pipeline.monitors.indices { _ = pipeline.calibrateMonitor(i) }
         namedCategories = Array(repeating: 0, count: sources.count)
+        values = Array(repeating: .nan, count: sources.count)
     }
 
     /// Feeds every monitor one event: record row `row`, its feature vector (if any) and score.
     mutating func feed(_ records: RecordBatch, row: Int, features: UnsafeBufferPointer<Double>?, score: Double?) {
+        loadValues(records, row: row)
+        feedLoaded(eventTime: records.eventTime(row), features: features, score: score,
+                   partition: records.partition(row), offset: records.offset(row))
+    }
+
+    /// Loads the monitored field values of record `row` into ``values`` (a category as its id;
+    /// NaN when absent; features and the score are passed to ``feedLoaded`` instead).
+    mutating func loadValues(_ records: RecordBatch, row: Int) {
+        for (m, s) in sources.enumerated() {
+            switch s {
+            case let .field(i, type): values[m] = records.isPresent(row, i) ? records.numeric(row, i, type: type) : .nan
+            case .category(let i): values[m] = records.isPresent(row, i) ? Double(records.category(row, i)) : .nan
+            case .feature, .score: values[m] = .nan
+            }
+        }
+    }
+
+    /// Feeds every monitor the event whose field values are in ``values`` (from a record, or from
+    /// a task's ``GlobalBatchReader`` in the global stage), with its feature vector (if any) and
+    /// score; `partition`/`offset` name it in contract-mode records.
+    mutating func feedLoaded(eventTime t: Int64, features: UnsafeBufferPointer<Double>?, score: Double?, partition: Int32, offset: Int64) {
         if contract != nil {
             for (m, s) in sources.enumerated() {
                 switch s {
-                case let .field(i, type): contractValues[m] = records.isPresent(row, i) ? records.numeric(row, i, type: type) : .nan
+                case .field: contractValues[m] = values[m]
                 case .feature(let c): contractValues[m] = features?[c] ?? .nan
                 case .score: contractValues[m] = score ?? .nan
                 case .category: contractValues[m] = .nan
@@ -119,24 +144,15 @@ struct DriftStage: Sendable {
             if contractValues.withUnsafeBufferPointer({ contract!.add($0) }) && !contract!.hasPendingEvaluation { contractReady = true }
             // The event that closed a window: its drift and alert records name it (weir.source.*
             // headers), also when they are written later (judged in the background).
-            if contract!.windowsClosed > closed { closedAt[closed] = (records.partition(row), records.offset(row)) }
+            if contract!.windowsClosed > closed { closedAt[closed] = (partition, offset) }
             return
         }
-        let t = records.eventTime(row)
         for (m, s) in sources.enumerated() {
             switch s {
-            case let .field(i, type):
-                if records.isPresent(row, i) {
-                    pipeline.feed(field: m, .number(records.numeric(row, i, type: type)), eventTime: t)
-                } else {
-                    pipeline.feed(field: m, .missing, eventTime: t)
-                }
-            case .category(let i):
-                if records.isPresent(row, i) {
-                    pipeline.feed(field: m, .category(records.category(row, i)), eventTime: t)
-                } else {
-                    pipeline.feed(field: m, .missing, eventTime: t)
-                }
+            case .field:
+                pipeline.feed(field: m, values[m].isNaN ? .missing : .number(values[m]), eventTime: t)
+            case .category:
+                pipeline.feed(field: m, values[m].isNaN ? .missing : .category(Int32(values[m])), eventTime: t)
             case .feature(let c):
                 if let features { pipeline.feed(field: m, .number(features[c]), eventTime: t) }
             case .score:

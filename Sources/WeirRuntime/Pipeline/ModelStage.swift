@@ -124,6 +124,13 @@ public struct ModelStage: Sendable {
         return decisions.map { ("\($0.modelId)/\($0.kind.rawValue)/\($0.challengerVersion)", $0.json()) }
     }
 
+    /// True when retraining decisions wait for ``takeDecisionRecords()`` (per event: no copy).
+    public var hasPendingDecisions: Bool {
+        if sgd != nil { return sgd!.hasPendingDecisions }
+        if adagrad != nil { return adagrad!.hasPendingDecisions }
+        return ftrl!.hasPendingDecisions
+    }
+
     /// Labels the champion has learned from (a promoted challenger counts its own).
     public var labelsLearned: Int {
         sgd?.champion.counts.learned ?? adagrad?.champion.counts.learned ?? ftrl!.champion.counts.learned
@@ -134,19 +141,19 @@ public struct ModelStage: Sendable {
     /// updated), then predicted; `scratch` is reused storage of the model's layout. Nothing
     /// learns. Make one per batch of scores (a window close scores ~25,000 inputs): it copies the
     /// standardiser and the champion once, not per call.
-    public func makeScorer() -> (UnsafeBufferPointer<Double>, inout ModelInput) -> Double {
+    public func makeScorer() -> @Sendable (UnsafeBufferPointer<Double>, inout ModelInput) -> Double {
         if let l = sgd { return Self.scorer(l) }
         if let l = adagrad { return Self.scorer(l) }
         return Self.scorer(ftrl!)
     }
 
-    static func scorer<O, D>(_ l: OnlineLearner<O, D>) -> (UnsafeBufferPointer<Double>, inout ModelInput) -> Double {
+    static func scorer<O, D>(_ l: OnlineLearner<O, D>) -> @Sendable (UnsafeBufferPointer<Double>, inout ModelInput) -> Double {
         scorer(standardizer: l.standardizer, champion: l.champion)
     }
 
     /// The one scoring rule of a raw input: standardised (statistics not updated), then predicted.
     /// Also what broadcast weights score with (``ModelWeights/makeScorer()``).
-    static func scorer<O>(standardizer: OnlineStandardizer?, champion: LinearModel<O>) -> (UnsafeBufferPointer<Double>, inout ModelInput) -> Double {
+    static func scorer<O>(standardizer: OnlineStandardizer?, champion: LinearModel<O>) -> @Sendable (UnsafeBufferPointer<Double>, inout ModelInput) -> Double {
         { x, scratch in
             scratch.withUnsafeMutableNumeric { dst in _ = dst.initialize(from: x) }
             standardizer?.transform(&scratch)

@@ -37,6 +37,20 @@ public struct PipelineCounters: Sendable, Equatable {
 /// model; one window record per emitted window result; one late record per event later than the
 /// allowed lateness; one dead letter per bad record (original bytes, reason, field, position).
 public struct Pipeline: Sendable {
+    /// Where a pipeline runs when a topology is partitioned over instances (`docs/scaling.md`).
+    public enum Role: Sendable, Equatable {
+        /// Everything in one process (one instance, `weir replay`, `weir demo`).
+        case whole
+        /// The task of one source partition: decodes, windows, features, and scores with the
+        /// newest broadcast weights (``useWeights(_:)``); what the global stage needs of each
+        /// scored event collects in a batch (``takeGlobalBatch(into:)``). No learning, no drift.
+        case task(partition: Int32)
+        /// The global stage: learns (test-then-train), monitors drift and gates, from the tasks'
+        /// batches (``processGlobal(_:now:into:)``); its decoder only names categories.
+        case global
+    }
+
+    public let role: Role
     public let compiled: CompiledTopology
     public internal(set) var graph: StreamGraph
     public internal(set) var model: ModelStage?
@@ -44,7 +58,7 @@ public struct Pipeline: Sendable {
     /// Whether a retrain request from the gate asks the model for a challenger.
     private let retrainOnRequest: Bool
     public internal(set) var counters = PipelineCounters()
-    private var input: ModelInput
+    var input: ModelInput
     private var json = JSONBytes(capacity: 512)
     private let keyField: Int?
     private let keyType: FieldType?
@@ -69,9 +83,22 @@ public struct Pipeline: Sendable {
     private var stateBudgetChanges: [StateBudget.Change] = []
     /// `gate.calibrate`: monitors whose chosen thresholds were already handed out by ``takeNewCalibrations()``.
     private var calibrationsTaken: [Bool] = []
+    /// Task: the batch for the global stage, the scorer of the newest weights and their version,
+    /// and per drift source the category names already sent.
+    var globalOut: GlobalBatchWriter?
+    var taskScorer: (@Sendable (UnsafeBufferPointer<Double>, inout ModelInput) -> Double)?
+    var taskScratch: ModelInput
+    public internal(set) var weightsVersion = 0
+    var categoriesSent: [Int32] = []
+    /// Global stage: per task, per drift source, the global id of each of the task's category
+    /// ids (-1: unknown); the newest watermark of each task; raw model inputs of the event.
+    var categoryRemap: [Int32: [[Int32]]] = [:]
+    var taskWatermarks: [Int32: Int64] = [:]
+    var globalInputs: [Double] = []
 
     /// - Parameter partitions: how many source partitions the watermark spans.
-    public init(compiled: CompiledTopology, partitions: Int = 1, now: Int64 = 0) throws {
+    public init(compiled: CompiledTopology, partitions: Int = 1, now: Int64 = 0, role: Role = .whole) throws {
+        self.role = role
         var c = compiled
         if case .eventTime(let f, var wm) = c.graph.time {
             wm.partitionCount = max(1, partitions)
@@ -116,6 +143,25 @@ public struct Pipeline: Sendable {
             drift = nil
         }
         stateBudget = c.spec.state.memoryLimitBytes.map { StateBudget(limit: $0) }
+        taskScratch = ModelInput(layout: FeatureLayout(numericCount: dimension))
+        globalInputs = Array(repeating: 0, count: dimension)
+        if case .task(let p) = role {
+            let monitored = drift?.sources.count ?? 0
+            guard monitored <= GlobalBatchFormat.maxMonitored else {
+                throw ModelStage.SetupError.unsupported("a partitioned topology monitors at most \(GlobalBatchFormat.maxMonitored) values; it has \(monitored)")
+            }
+            globalOut = GlobalBatchWriter(partition: p, dimension: model == nil ? 0 : dimension, monitoredCount: monitored)
+            categoriesSent = Array(repeating: 0, count: monitored)
+            taskScorer = model?.makeScorer()
+            weightsVersion = model?.version ?? 0
+        }
+    }
+
+    /// The event-time watermark the model and drift stages go by: the graph's, or in the global
+    /// stage the smallest of the tasks' newest (``Int64/min`` before any task reported).
+    var currentWatermark: Int64 {
+        guard role == .global else { return graph.watermark }
+        return taskWatermarks.values.min() ?? .min
     }
 
     /// `gate.calibrate`: one line per monitor whose thresholds are chosen (once its reference
@@ -175,10 +221,10 @@ public struct Pipeline: Sendable {
         try collectDriftJudgedInBackground(wait: true, into: &sink)
     }
 
-    private mutating func collectDriftJudgedInBackground(wait: Bool, into sink: inout some OutputSink) throws {
+    mutating func collectDriftJudgedInBackground(wait: Bool, into sink: inout some OutputSink) throws {
         guard drift?.contract?.hasPendingEvaluation == true else { return }
         drift!.completeContractEvaluation(wait: wait)
-        if drift!.hasPendingRecords { try emitDrift(now: graph.watermark, into: &sink) }
+        if drift!.hasPendingRecords { try emitDrift(now: currentWatermark, into: &sink) }
     }
 
     /// `drift.mode: contract`: judge each closed drift window (sort, PSI, KS: ~0.8 ms) on another
@@ -198,7 +244,7 @@ public struct Pipeline: Sendable {
     public mutating func processLabels(_ batch: InputBatch, topic: String, into sink: inout some OutputSink) throws {
         guard var join = labelTopic, model != nil else { return }
         defer { labelTopic = join }
-        let now = graph.watermark
+        let now = currentWatermark
         expireLabels()
         join.batch.removeAll()
         try batch.bytes.withUnsafeBytes { all in
@@ -226,8 +272,8 @@ public struct Pipeline: Sendable {
 
     /// Drops events that waited longer than the label bound; counts every event dropped unlabelled
     /// (expired, or evicted when the joiner was full).
-    private mutating func expireLabels() {
-        model!.expire(now: graph.watermark)
+    mutating func expireLabels() {
+        model!.expire(now: currentWatermark)
         let c = model!.labelCounts
         counters.labelsExpired = c.expired + c.evicted
     }
@@ -297,14 +343,22 @@ public struct Pipeline: Sendable {
             }
             return n
         }
-        defer { if drift != nil && deadCursor < dead.count { drift!.pipeline.addDeadLetters(dead.count - deadCursor) } }
+        defer {
+            if deadCursor < dead.count {
+                if isTask { globalOut!.trailingDeadLetters += UInt32(dead.count - deadCursor) }
+                else if drift != nil { drift!.pipeline.addDeadLetters(dead.count - deadCursor) }
+            }
+        }
+        if isTask { sendCategoryNames() }
         guard model != nil else {
-            if drift != nil {
+            if isTask {
+                for row in 0..<records.count { appendForGlobal(records, row, inputs: nil, score: .nan, label: nil, deadBefore: deadLettersBefore(row)) }
+            } else if drift != nil {
                 for row in 0..<records.count {
                     sink.position(partition: records.partition(row), offset: records.offset(row))
                     drift!.pipeline.addDeadLetters(deadLettersBefore(row))
                     drift!.feed(records, row: row, features: nil, score: nil)
-                    if drift!.hasPendingRecords { try emitDrift(now: now, into: &sink) }
+                    if drift!.hasPendingRecords { try emitDrift(now: now, eventTime: records.eventTime(row), into: &sink) }
                 }
             }
             return
@@ -322,13 +376,18 @@ public struct Pipeline: Sendable {
             let time = records.eventTime(row)
             let p: Double
             let version: Int
-            if let join = labelTopic, let id = join.eventID(records, row) {
+            if isTask {
+                p = features.withVector(i) { v in taskScorer!(v, &taskScratch) }
+                version = weightsVersion
+                let dead = deadLettersBefore(row)
+                features.withVector(i) { v in appendForGlobal(records, row, inputs: v, score: p, label: label, deadBefore: dead) }
+            } else if let join = labelTopic, let id = join.eventID(records, row) {
                 p = model!.score(eventID: id, input: &input, time: time)
                 version = model!.version
             } else {
                 (p, version) = model!.processVersioned(&input, label: label, time: time)
             }
-            if drift != nil {
+            if drift != nil && !isTask {
                 drift!.pipeline.addDeadLetters(deadLettersBefore(row))
                 features.withVector(i) { v in drift!.feed(records, row: row, features: v, score: p) }
             }
@@ -360,9 +419,13 @@ public struct Pipeline: Sendable {
                 json.end()
                 try writeKeyed(.scores, records, row, into: &sink)
             }
+            // A new champion (also the first) or a retraining decision: its record follows the
+            // event that caused it, whatever the batch boundaries (so the global stage of a
+            // partitioned topology writes the same records).
+            if !isTask && (version != counters.publishedModelVersion || model!.hasPendingDecisions) { try emitModelDecisions(into: &sink) }
             // A drift window closed at this event: judge it now, so a retrain request takes effect
             // from the next event whatever the batch boundaries (replay and run agree).
-            if drift?.hasPendingRecords == true { try emitDrift(now: now, into: &sink) }
+            if drift?.hasPendingRecords == true { try emitDrift(now: now, eventTime: time, into: &sink) }
         }
         if labelTopic != nil { expireLabels() }
         try emitModelDecisions(into: &sink)
@@ -370,8 +433,8 @@ public struct Pipeline: Sendable {
 
     /// Retraining decisions, then the new champion's version record when it changed (also the
     /// first champion, on the first batch).
-    private mutating func emitModelDecisions(into sink: inout some OutputSink) throws {
-        guard model != nil else { return }
+    mutating func emitModelDecisions(into sink: inout some OutputSink) throws {
+        guard model != nil, !isTask else { return }
         for decision in model!.takeDecisionRecords() {
             counters.modelDecisions += 1
             try writeText(.models, key: decision.key, decision.json, into: &sink)
@@ -384,11 +447,14 @@ public struct Pipeline: Sendable {
         }
     }
 
-    private mutating func emitDrift(now: Int64, into sink: inout some OutputSink) throws {
-        guard drift != nil else { return }
+    /// - Parameter eventTime: the event that closed the window(s), when one did: a retrain request
+    ///   is dated `max(now, eventTime)` (in replay, where `now` is 0, its event time whatever the
+    ///   batch boundaries), otherwise `max(now, watermark)`.
+    mutating func emitDrift(now: Int64, eventTime: Int64? = nil, into sink: inout some OutputSink) throws {
+        guard drift != nil, !isTask else { return }
         drift!.syncCategoryNames(graph.decoder)
         if compiled.spec.drift.map({ if case .tumbling = $0.window { return true } else { return false } }) ?? false {
-            drift!.pipeline.advanceWatermark(to: graph.watermark)
+            drift!.pipeline.advanceWatermark(to: currentWatermark)
         }
         if drift!.contract != nil {
             let (records, alerts) = drift!.drainContract()
@@ -429,7 +495,10 @@ public struct Pipeline: Sendable {
         for r in out.retrainRequests {
             counters.retrainRequests += 1
             try writeText(.retrain, key: nil, r.json(), into: &sink)
-            if retrainOnRequest { model?.requestRetrain(id: r.requestID, reason: "data_drift", now: max(now, graph.watermark)) }
+            if retrainOnRequest {
+                let at = max(now, eventTime ?? currentWatermark)
+                model?.requestRetrain(id: r.requestID, reason: "data_drift", now: at)
+            }
         }
         try emitModelDecisions(into: &sink)
     }

@@ -67,11 +67,12 @@ import WeirTestSupport
         let events = Self.randomEvents(n, dimension: d, monitored: m, seed: UInt64(n * 1000 + d * 10 + m))
         var w = GlobalBatchWriter(partition: 7, dimension: d, monitoredCount: m)
         var out: [UInt8] = []
+        w.trailingDeadLetters = UInt32(n)
         Self.write(events, into: &w, watermark: -5, out: &out)
         #expect(out.count == w.encodedSize && out.count % 8 == 0)
         try out.withUnsafeBytes { b in
             let r = try GlobalBatchReader(b)
-            #expect(r.partition == 7 && r.count == n && r.dimension == d && r.monitoredCount == m && r.watermark == -5)
+            #expect(r.partition == 7 && r.count == n && r.dimension == d && r.monitoredCount == m && r.watermark == -5 && r.trailingDeadLetters == UInt32(n))
             #expect(Self.bits(Self.read(r)) == Self.bits(events))
         }
     }

@@ -1,0 +1,162 @@
+import WeirCore
+import WeirModel
+
+/// A topology split in two stages (`docs/scaling.md`): tasks (``Role/task(partition:)``) that
+/// hand what the global stage needs to ``takeGlobalBatch(into:)``, and the global stage
+/// (``Role/global``) that reads those batches with ``processGlobal(_:now:into:)``. Both use the
+/// pipeline's own model, drift and output code, so the global stage's drift, alert, retrain and
+/// model records are those of a ``Role/whole`` pipeline that saw the events in the same order.
+extension Pipeline {
+    var isTask: Bool { if case .task = role { return true } else { return false } }
+
+    // MARK: task
+
+    /// Scores from now on with `weights` (the global stage's champion as it broadcast it).
+    public mutating func useWeights(_ weights: ModelWeights) {
+        guard isTask, model != nil else { return }
+        taskScorer = weights.makeScorer()
+        weightsVersion = weights.version
+    }
+
+    /// Task: writes the batch of events scored since the last call (and the category names they
+    /// introduced) into `out` and starts a new one; false (and `out` untouched) when there is
+    /// nothing to send.
+    public mutating func takeGlobalBatch(into out: inout [UInt8]) -> Bool {
+        guard globalOut != nil, globalOut!.count > 0 || globalOut!.trailingDeadLetters > 0 else { return false }
+        globalOut!.encode(watermark: graph.watermark, into: &out)
+        globalOut!.reset()
+        return true
+    }
+
+    /// Task: the names of categories of monitored fields interned since the last batch.
+    mutating func sendCategoryNames() {
+        guard let d = drift else { return }
+        for (m, s) in d.sources.enumerated() {
+            guard case .category(let field) = s else { continue }
+            while let name = graph.decoder.categoryName(field: field, id: categoriesSent[m]) {
+                var n = name
+                n.withUTF8 { globalOut!.addCategory(field: UInt16(field), id: UInt32(categoriesSent[m]), name: UnsafeRawBufferPointer($0)) }
+                categoriesSent[m] += 1
+            }
+        }
+    }
+
+    /// Task: one scored event for the global stage: its raw model inputs, score, inline label,
+    /// monitored field values, label-join id and the dead letters read just before it.
+    mutating func appendForGlobal(_ records: RecordBatch, _ row: Int, inputs: UnsafeBufferPointer<Double>?, score: Double,
+                                  label: Double?, deadBefore: Int) {
+        var present: UInt64 = 0
+        if drift != nil {
+            drift!.loadValues(records, row: row)
+            for m in 0..<drift!.values.count where !drift!.values[m].isNaN { present |= 1 << UInt64(m) }
+        }
+        let id = labelTopic?.eventID(records, row)
+        let empty = UnsafeBufferPointer<Double>(start: nil, count: 0)
+        let values = drift?.values ?? []
+        values.withUnsafeBufferPointer { v in
+            if let eventID = id {
+                withUnsafeBytes(of: eventID.littleEndian) { idBytes in
+                    globalOut!.append(eventTime: records.eventTime(row), offset: records.offset(row), score: score, label: label,
+                                      inputs: inputs ?? empty, monitored: v, present: present, deadLettersBefore: UInt32(deadBefore), id: idBytes)
+                }
+            } else {
+                globalOut!.append(eventTime: records.eventTime(row), offset: records.offset(row), score: score, label: label,
+                                  inputs: inputs ?? empty, monitored: v, present: present, deadLettersBefore: UInt32(deadBefore), id: nil)
+            }
+        }
+    }
+
+    // MARK: global stage
+
+    /// Global stage: the events of one task's batch, in its order: each is scored again and
+    /// learned from by the global model (test-then-train, so metrics and retraining are those of
+    /// one instance), then fed to the drift monitors; drift, alerts, retrain requests and model
+    /// records go to `sink`, each positioned at the task's partition and the event's offset.
+    /// Batches of several tasks must come in the order the whole pipeline would have read them
+    /// (e.g. merged by event time).
+    /// - Parameter now: as ``process(_:topic:now:into:)``'s (retraining's clock with the watermark).
+    /// - Parameter events: the batch's events to process now (default: all), so that batches of
+    ///   several tasks can be merged event by event; call in order, each event once. The batch's
+    ///   category names are learned when its first event is processed, its watermark and trailing
+    ///   dead letters with its last.
+    public mutating func processGlobal(_ batch: GlobalBatchReader, events: Range<Int>? = nil, now: Int64,
+                                       into sink: inout some OutputSink) throws {
+        precondition(role == .global, "processGlobal on a \(role) pipeline")
+        let range = events ?? 0..<batch.count
+        try collectDriftJudgedInBackground(wait: false, into: &sink)
+        let task = batch.partition
+        if drift != nil && range.lowerBound == 0 { learnCategoryNames(batch) }
+        let dimension = globalInputs.count
+        for i in range {
+            sink.position(partition: task, offset: batch.offset(i))
+            let time = batch.eventTime(i)
+            let label = batch.label(i)
+            var p: Double?
+            if model != nil, batch.dimension == dimension {
+                globalInputs.withUnsafeMutableBufferPointer { batch.inputs(i, into: $0) }
+                globalInputs.withUnsafeBufferPointer { x in input.withUnsafeMutableNumeric { dst in _ = dst.initialize(from: x) } }
+                let id = batch.id(i)
+                let version: Int
+                if labelTopic != nil, id.count == 8 {
+                    p = model!.score(eventID: UInt64(littleEndian: id.loadUnaligned(as: UInt64.self)), input: &input, time: time)
+                    version = model!.version
+                } else {
+                    let (score, v) = model!.processVersioned(&input, label: label, time: time)
+                    p = score
+                    version = v
+                }
+                counters.scored += 1
+                if label != nil { counters.labelled += 1 }
+                if version != counters.publishedModelVersion || model!.hasPendingDecisions { try emitModelDecisions(into: &sink) }
+            }
+            guard drift != nil else { continue }
+            drift!.pipeline.addDeadLetters(Int(batch.deadLettersBefore(i)))
+            let present = batch.presence(i)
+            let remap = categoryRemap[task]
+            for m in 0..<min(batch.monitoredCount, drift!.values.count) {
+                guard present & (1 << UInt64(m)) != 0 else { drift!.values[m] = .nan; continue }
+                let v = batch.monitored(i, m)
+                if case .category = drift!.sources[m] {
+                    let local = Int(v)
+                    let global = remap.flatMap { local < $0[m].count ? $0[m][local] : nil } ?? -1
+                    drift!.values[m] = global >= 0 ? Double(global) : .nan
+                } else {
+                    drift!.values[m] = v
+                }
+            }
+            if p != nil {
+                globalInputs.withUnsafeBufferPointer { x in
+                    drift!.feedLoaded(eventTime: time, features: x, score: p, partition: task, offset: batch.offset(i))
+                }
+            } else {
+                drift!.feedLoaded(eventTime: time, features: nil, score: nil, partition: task, offset: batch.offset(i))
+            }
+            if drift!.hasPendingRecords { try emitDrift(now: now, eventTime: time, into: &sink) }
+        }
+        if range.upperBound == batch.count {
+            taskWatermarks[task] = max(taskWatermarks[task] ?? .min, batch.watermark)
+            drift?.pipeline.addDeadLetters(Int(batch.trailingDeadLetters))
+        }
+        if labelTopic != nil && model != nil { expireLabels() }
+        try emitModelDecisions(into: &sink)
+        try emitDrift(now: now, into: &sink)
+    }
+
+    /// Global stage: interns the category names a task introduced and maps its ids to the
+    /// global stage's (a name seen first from another task keeps that task's place).
+    private mutating func learnCategoryNames(_ batch: GlobalBatchReader) {
+        guard batch.dictionaryCount > 0, let sources = drift?.sources else { return }
+        var remap = categoryRemap[batch.partition] ?? Array(repeating: [], count: sources.count)
+        batch.forEachCategory { field, id, name in
+            let text = String(decoding: name, as: UTF8.self)
+            for (m, s) in sources.enumerated() {
+                guard case .category(let f) = s, f == Int(field) else { continue }
+                let global = graph.internCategory(field: f, value: text) ?? -1
+                if remap[m].count <= Int(id) { remap[m].append(contentsOf: repeatElement(-1, count: Int(id) + 1 - remap[m].count)) }
+                remap[m][Int(id)] = global
+            }
+        }
+        categoryRemap[batch.partition] = remap
+        drift!.syncCategoryNames(graph.decoder)
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+import WeirCore
+import WeirTestSupport
+import WeirTopology
+@testable import WeirRuntime
+
+/// The two stages of a partitioned topology (`docs/scaling.md`), in one process without Kafka:
+/// tasks of three source partitions feed the global stage through encoded ``GlobalBatchReader``
+/// batches, merged event by event in stream order, with weights broadcast back after every
+/// chunk. Compared with one whole pipeline reading the same three partitions.
+@Suite struct SplitPipelineTests {
+    /// card-fraud without its `by: global` window (merged from partials by the global stage: not
+    /// built yet), with smaller drift windows so that 40,000 events close many of them.
+    static func topology() throws -> CompiledTopology {
+        var text = try String(contentsOfFile: ExternalTool.repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path, encoding: .utf8)
+        text = text.components(separatedBy: "\n").filter { !$0.contains("global_mean_5m") }.joined(separator: "\n")
+        text = text.replacingOccurrences(of: "reference: {first_events: 20000}", with: "reference: {first_events: 5000}")
+            .replacingOccurrences(of: "window: {count: 5000}", with: "window: {count: 2000}")
+            .replacingOccurrences(of: "  optimizer: sgd", with: "  optimizer: sgd\n  emit_features: true")
+        return try TopologyCompiler.compile(try TopologyLoader.parse(text, file: "card-fraud.yaml"))
+    }
+
+    static let tasks = 3
+    static func task(of line: String) -> Int32 {
+        // The key field's value (`"user":"u42"`) decides the partition, as a producer keyed by it would.
+        let user = line.range(of: #""user":"[^"]*""#, options: .regularExpression).map { String(line[$0]) } ?? ""
+        return Int32(user.utf8.reduce(UInt32(2166136261)) { ($0 ^ UInt32($1)) &* 16777619 } % UInt32(tasks))
+    }
+
+    struct Run {
+        var whole = RecordingSink()
+        var global = RecordingSink()
+        var tasks: [RecordingSink] = Array(repeating: RecordingSink(), count: SplitPipelineTests.tasks)
+        var wholeSummary = "", globalSummary = ""
+        var batches = 0, bytes = 0
+    }
+
+    static func run(events: Int, chunk: Int) throws -> Run {
+        let compiled = try topology()
+        let generator = CardFraudGenerator(seed: 5, users: 600, driftAt: events / 2)
+        let lines = (0..<events).map { generator.event($0) }
+        var out = Run()
+        var whole = try Pipeline(compiled: compiled, partitions: tasks, role: .whole)
+        var global = try Pipeline(compiled: compiled, partitions: tasks, role: .global)
+        var taskPipelines = try (0..<tasks).map { try Pipeline(compiled: compiled, partitions: 1, role: .task(partition: Int32($0))) }
+        var encoded = Array(repeating: [UInt8](), count: tasks)
+        for start in stride(from: 0, to: events, by: chunk) {
+            let range = start..<min(events, start + chunk)
+            var all = InputBatch(capacity: chunk)
+            var per = (0..<tasks).map { _ in InputBatch(capacity: chunk) }
+            for i in range {
+                let p = task(of: lines[i])
+                all.append(Array(lines[i].utf8), partition: p, offset: Int64(i))
+                per[Int(p)].append(Array(lines[i].utf8), partition: p, offset: Int64(i))
+            }
+            try whole.process(all, topic: "transactions", now: 0, into: &out.whole)
+            var readers: [(task: Int, next: Int)] = []
+            for t in 0..<tasks {
+                try taskPipelines[t].process(per[t], topic: "transactions", now: 0, into: &out.tasks[t])
+                if taskPipelines[t].takeGlobalBatch(into: &encoded[t]) {
+                    readers.append((t, 0))
+                    out.batches += 1
+                    out.bytes += encoded[t].count
+                }
+            }
+            // The global stage reads the tasks' batches merged in stream order (here the offset:
+            // one line number across partitions), a run of one task's events at a time.
+            try withReaders(encoded, readers.map(\.task)) { rs in
+                var next = Array(repeating: 0, count: rs.count)
+                while true {
+                    var best = -1
+                    for k in rs.indices where next[k] < rs[k].count && (best < 0 || rs[k].offset(next[k]) < rs[best].offset(next[best])) { best = k }
+                    guard best >= 0 else { break }
+                    var end = next[best] + 1
+                    while end < rs[best].count && !rs.indices.contains(where: { k in k != best && next[k] < rs[k].count && rs[k].offset(next[k]) < rs[best].offset(end) }) {
+                        end += 1
+                    }
+                    try global.processGlobal(rs[best], events: next[best]..<end, now: 0, into: &out.global)
+                    next[best] = end
+                }
+                // Empty batches (only trailing dead letters) still count their dead letters.
+                for k in rs.indices where rs[k].count == 0 { try global.processGlobal(rs[k], now: 0, into: &out.global) }
+            }
+            // The global stage broadcasts its champion; the tasks score with it from the next chunk.
+            let weights = try ModelWeights(decoding: global.model!.weights(topology: compiled.spec.name, producedAtMs: Int64(start)).encoded(),
+                                           topology: compiled.spec.name, optimizer: global.model!.optimizerName)
+            for t in 0..<tasks { taskPipelines[t].useWeights(weights) }
+        }
+        try whole.finish(into: &out.whole)
+        for t in 0..<tasks { try taskPipelines[t].finish(into: &out.tasks[t]) }
+        try global.settle(into: &out.global)
+        try whole.settle(into: &out.whole)
+        out.wholeSummary = whole.model!.metricsSummary
+        out.globalSummary = global.model!.metricsSummary
+        return out
+    }
+
+    static func withReaders(_ encoded: [[UInt8]], _ which: [Int], _ body: ([GlobalBatchReader]) throws -> Void) throws {
+        func open(_ k: Int, _ acc: [GlobalBatchReader]) throws {
+            guard k < which.count else { return try body(acc) }
+            try encoded[which[k]].withUnsafeBytes { b in try open(k + 1, acc + [try GlobalBatchReader(b)]) }
+        }
+        try open(0, [])
+    }
+
+    static func text(_ r: RecordingSink.Record) -> String { String(decoding: r.value, as: UTF8.self) }
+
+    @Test func theGlobalStageWritesWhatOnePipelineWrites() throws {
+        let run = try Self.run(events: 40_000, chunk: 1_000)
+        // Drift, alerts, retrain requests and model records: the same records, keys and source
+        // positions, in the same order.
+        for kind in [OutputKind.drift, .alerts, .retrain, .models] {
+            let whole = run.whole.records.filter { $0.kind == kind.rawValue }
+            let global = run.global.records.filter { $0.kind == kind.rawValue }
+            #expect(whole.count == global.count, "\(kind)")
+            for (a, b) in zip(whole, global) where a != b {
+                Issue.record("\(kind) differs at source \(a.partition)/\(a.offset) vs \(b.partition)/\(b.offset):\n\(Self.text(a))\n\(Self.text(b))")
+                break
+            }
+        }
+        #expect(run.whole.count(.drift) >= 50 && run.whole.count(.alerts) > 0 && run.whole.count(.models) > 1)
+        // Prequential metrics: the global stage re-scores before it learns, so they are exact.
+        #expect(run.globalSummary == run.wholeSummary)
+        #expect(run.batches >= 40 * Self.tasks - 3)
+    }
+
+    @Test func tasksComputeTheWholePipelinesKeyedFeaturesAndScoreWithBroadcastWeights() throws {
+        let run = try Self.run(events: 20_000, chunk: 500)
+        // Every event's keyed features (per-user counts, means, maxima over event-time windows):
+        // identical; its score: with weights at most one chunk old.
+        let whole = try run.whole.objects(.scores)
+        let split = try run.tasks.flatMap { try $0.objects(.scores) }.sorted { ($0["offset"] as! Int) < ($1["offset"] as! Int) }
+        #expect(whole.count == 20_000 && split.count == whole.count)
+        var largest = 0.0, total = 0.0, featureMismatches = 0
+        for (a, b) in zip(whole, split) {
+            #expect(a["offset"] as! Int == b["offset"] as! Int && a["key"] as! String == b["key"] as! String)
+            if (a["features"] as! [Double]) != (b["features"] as! [Double]) { featureMismatches += 1 }
+            let d = abs((a["score"] as! Double) - (b["score"] as! Double))
+            largest = max(largest, d)
+            total += d
+        }
+        #expect(featureMismatches == 0)
+        print("split scores vs one pipeline: mean |Δ| \(total / Double(whole.count)), largest \(largest)")
+        #expect(total / Double(whole.count) < 0.01)
+    }
+}
