@@ -146,6 +146,9 @@ public struct Pipeline: Sendable {
         taskScratch = ModelInput(layout: FeatureLayout(numericCount: dimension))
         globalInputs = Array(repeating: 0, count: dimension)
         if case .task(let p) = role {
+            if let w = c.graph.windows.first(where: { $0.keyField == nil }) {
+                throw ModelStage.SetupError.unsupported("\(w.aggregates.flatMap(\.columnNames).joined(separator: ", ")) is by: global: a partitioned topology cannot compute it per task (the global stage does not merge partial windows yet); run one instance")
+            }
             let monitored = drift?.sources.count ?? 0
             guard monitored <= GlobalBatchFormat.maxMonitored else {
                 throw ModelStage.SetupError.unsupported("a partitioned topology monitors at most \(GlobalBatchFormat.maxMonitored) values; it has \(monitored)")

@@ -104,6 +104,18 @@ import WeirTopology
         try open(0, [])
     }
 
+    @Test func aTaskRefusesAWindowOverAllKeys() throws {
+        let shipped = try TopologyCompiler.compile(try TopologyLoader.load(path: ExternalTool.repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path))
+        #expect(throws: (any Error).self) { _ = try Pipeline(compiled: shipped, role: .task(partition: 0)) }
+        do {
+            _ = try Pipeline(compiled: shipped, role: .task(partition: 0))
+        } catch {
+            #expect("\(error)".contains("global_mean_5m") && "\(error)".contains("by: global"))
+        }
+        _ = try Pipeline(compiled: shipped, role: .whole)
+        _ = try Pipeline(compiled: shipped, role: .global)
+    }
+
     static func text(_ r: RecordingSink.Record) -> String { String(decoding: r.value, as: UTF8.self) }
 
     @Test func theGlobalStageWritesWhatOnePipelineWrites() throws {
