@@ -91,8 +91,21 @@ public final class DashboardStore: @unchecked Sendable {
 
     // MARK: JSON API
 
+    /// The columns of each window row in `/api/state`'s `monitors[].windows` (rows, not objects,
+    /// to keep the first answer small: about 80 bytes per window).
+    public static let windowFields = ["window", "first_event_time", "last_event_time", "n_current", "psi", "ks_statistic",
+                                      "ks_pvalue", "chi2_pvalue", "drifted", "reasons", "new_categories"]
+
+    /// A statistic for the timelines, rounded to 4 significant digits (the drift record keeps it whole).
+    static func figure(_ x: Double?) -> Double? {
+        guard let x, x != 0, x.isFinite else { return x }
+        let scale = pow(10, 3 - floor(log10(abs(x))))
+        return (x * scale).rounded() / scale
+    }
+
     /// `/api/state`: everything but histograms (those come from ``histogramJSON(feature:window:)``).
     /// `since`: the version the page has; when nothing changed the body is `{"version":n,"unchanged":true}`.
+    /// Each monitor's `windows` are rows whose columns are named by `window_fields` (``windowFields``).
     /// `after`: the `sequence` the page has; then only windows, timeline entries and performance
     /// points ingested after it are listed (`"incremental":true`; monitors' other fields, health
     /// and status are always whole). A page merges them by monitor and window number.
@@ -107,11 +120,10 @@ public final class DashboardStore: @unchecked Sendable {
         let cut = incremental ? after! : 0
         let monitors: [[String: Any]] = s.monitors.values.sorted { $0.feature < $1.feature }.map { m in
             ["feature": m.feature, "kind": m.kind, "dropped_windows": m.droppedWindows, "alerts_opened": m.alertsOpened,
-             "windows": m.windows.filter { $0.seq > cut }.map { w -> [String: Any] in
-                 ["window": w.window, "first_event_time": Self.v(w.firstEventTime), "last_event_time": Self.v(w.lastEventTime),
-                  "n_current": Self.v(w.nCurrent), "psi": Self.v(w.psi), "ks_statistic": Self.v(w.ksStatistic),
-                  "ks_pvalue": Self.v(w.ksPValue), "chi2_pvalue": Self.v(w.chi2PValue), "drifted": w.drifted, "reasons": w.reasons,
-                  "new_categories": Self.newCategories(w.histogram).count]
+             "windows": m.windows.filter { $0.seq > cut }.map { w -> [Any] in
+                 [w.window, Self.v(w.firstEventTime), Self.v(w.lastEventTime), Self.v(w.nCurrent), Self.v(Self.figure(w.psi)),
+                  Self.v(Self.figure(w.ksStatistic)), Self.v(Self.figure(w.ksPValue)), Self.v(Self.figure(w.chi2PValue)), w.drifted ? 1 : 0,
+                  w.reasons, Self.newCategories(w.histogram).count]
              }]
         }
         let timeline: [[String: Any]] = s.timeline.filter { $0.seq > cut }.map {
@@ -141,6 +153,7 @@ public final class DashboardStore: @unchecked Sendable {
             "limits": ["windows_per_monitor": c.limits.windowsPerMonitor, "timeline_entries": c.limits.timelineEntries],
             "health": ["drift_records_per_second": rate, "model_version": Self.v(s.modelVersion), "open_alerts": s.openAlerts.count,
                        "last_drift": lastDrift, "records": s.counts],
+            "window_fields": Self.windowFields,
             "monitors": monitors,
             "timeline": timeline,
             "dropped_timeline_entries": s.droppedEntries,

@@ -134,7 +134,7 @@ enum DashboardFixtures {
         let j = try #require(try JSONSerialization.jsonObject(with: s.stateJSON()) as? [String: Any])
         let monitors = try #require(j["monitors"] as? [[String: Any]])
         #expect(monitors.map { $0["feature"] as? String } == [F.xss])
-        #expect((monitors[0]["windows"] as? [[String: Any]])?.first?["new_categories"] as? Int == 1)
+        #expect(Self.windows(monitors[0], j).first?["new_categories"] as? Int == 1)
         let timeline = try #require(j["timeline"] as? [[String: Any]])
         #expect(timeline.first?["feature"] as? String == F.xss)
         #expect((j["health"] as? [String: Any])?["open_alerts"] as? Int == 1)
@@ -172,13 +172,55 @@ enum DashboardFixtures {
         #expect(inc["incremental"] as? Bool == true && inc["sequence"] as? Int == 5)
         let monitors = try #require(inc["monitors"] as? [[String: Any]])
         #expect(monitors.map { $0["feature"] as? String } == [F.xss, "amount"])  // "<" sorts before "a"
-        #expect(monitors.map { ($0["windows"] as? [[String: Any]])?.map { $0["window"] as? Int } } == [[1], [0]])
+        #expect(monitors.map { Self.windows($0, inc).map { $0["window"] as? Int } } == [[1], [0]])
         #expect(monitors[0]["alerts_opened"] as? Int == 1)
         #expect((inc["timeline"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["retrain_request"])
         let whole = try state(after: 99)
         #expect(whole["incremental"] as? Bool == false)
         #expect(((whole["monitors"] as? [[String: Any]])?.first?["windows"] as? [Any])?.count == 2)
         #expect(first["instance"] as? String == whole["instance"] as? String)
+    }
+
+    /// A monitor's window rows as objects, with the columns named by the answer's `window_fields`.
+    static func windows(_ monitor: [String: Any], _ answer: [String: Any]) -> [[String: Any]] {
+        let fields = answer["window_fields"] as? [String] ?? []
+        return (monitor["windows"] as? [[Any]] ?? []).map { Dictionary(uniqueKeysWithValues: zip(fields, $0)) }
+    }
+
+    /// Windows are rows named by `window_fields`, statistics rounded to 4 significant digits for
+    /// the timelines (the histogram API and the topic keep them whole).
+    @Test func windowsAreCompactRows() throws {
+        let s = DashboardStore(configuration: DashboardConfiguration(
+            topology: "g", brokers: "127.0.0.1:1", topics: DashboardTopics(drift: "t.drift", alerts: "", retrain: "", models: "")))
+        var r = F.drift("amount", window: 4, psi: 0.123456789, drifted: true)
+        r["ks_pvalue"] = 0.000012345678
+        s.ingest(json: try JSONSerialization.data(withJSONObject: r), topic: "t.drift")
+        let j = try #require(try JSONSerialization.jsonObject(with: s.stateJSON()) as? [String: Any])
+        #expect(j["window_fields"] as? [String] == DashboardStore.windowFields)
+        let monitor = try #require((j["monitors"] as? [[String: Any]])?.first)
+        let w = try #require(Self.windows(monitor, j).first)
+        #expect(w["window"] as? Int == 4 && w["drifted"] as? Int == 1 && w["reasons"] as? [String] == ["psi"])
+        #expect(w["psi"] as? Double == 0.1235)
+        #expect(w["ks_pvalue"] as? Double == 0.00001235)
+        #expect(w["chi2_pvalue"] is NSNull)
+        #expect(w["last_event_time"] as? Int == 1_700_000_299_000)
+    }
+
+    /// 1,000 windows of each of 4 monitors (histograms included in the records): the first
+    /// `/api/state` answer stays well under a megabyte (histograms are fetched per selected window).
+    @Test func aLongHistoryIsAnAnswerOfKilobytes() throws {
+        let s = DashboardStore(configuration: DashboardConfiguration(
+            topology: "g", brokers: "127.0.0.1:1", topics: DashboardTopics(drift: "t.drift", alerts: "", retrain: "", models: "")))
+        for w in 0..<1000 {
+            for (k, f) in ["amount", "device_age_days", "merchant", "score"].enumerated() {
+                let r = F.drift(f, window: w, psi: 0.0123456 * Double(k + 1) + Double(w) * 1e-5, drifted: w % 50 == 0, categorical: f == "merchant")
+                s.ingest(json: try JSONSerialization.data(withJSONObject: r), topic: "t.drift")
+            }
+        }
+        let body = s.stateJSON()
+        let j = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+        #expect((j["monitors"] as? [[String: Any]])?.map { Self.windows($0, j).count } == [1000, 1000, 1000, 1000])
+        #expect(body.count < 400_000, "\(body.count) bytes")
     }
 
     @Test func problemsReachTheStatus() throws {
