@@ -148,6 +148,8 @@ SHOWN = """(() => ({
   alerts: document.querySelectorAll('#events .event.alert_opened').length,
   timelines: [...document.querySelectorAll('#timelines .monitor.timeline')].map(s => s.getAttribute('data-feature')),
   drifted_points: document.querySelectorAll('#timelines svg .hit').length,
+  scores_chart: document.querySelector('#scores svg') !== null,
+  scores_text: (document.querySelector('#scores p') || {}).textContent || null,
   open_alerts_card: [...document.querySelectorAll('#health .card')].map(c => c.textContent)
 }))()"""
 
@@ -179,6 +181,7 @@ def live(chromium, url, out, timeout):
         cdp.wait("document.querySelector('#timelines .monitor.timeline[data-feature=\"merchant\"] svg .hit title') !== null"
                  " && [...document.querySelectorAll('#timelines .monitor.timeline[data-feature=\"merchant\"] svg .hit title')]"
                  ".some(t => t.textContent.includes('drifted'))", timeout, "a drifted window of merchant")
+        cdp.wait("document.querySelector('#scores svg') !== null", timeout, "the scores chart")
         after = cdp.eval(SHOWN)
         same_page = cdp.eval("window.__weirLoaded === 'once'")
         navigations = cdp.navigations()

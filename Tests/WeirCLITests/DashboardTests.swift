@@ -83,7 +83,7 @@ struct DashboardTests {
         let broker = Process()
         broker.executableURL = weirBinary
         broker.arguments = ["broker", "--topic", "card-fraud.drift:2", "--topic", "card-fraud.alerts", "--topic", "card-fraud.retrain",
-                            "--topic", "card-fraud.models", "--bootstrap-file", bsFile]
+                            "--topic", "card-fraud.models", "--topic", "card-fraud.scores", "--bootstrap-file", bsFile]
         broker.standardOutput = FileHandle.nullDevice
         broker.standardError = FileHandle.nullDevice
         try broker.run()
@@ -283,9 +283,9 @@ struct DashboardTests {
         defer { broker.terminate(); broker.waitUntilExit() }
         let (dash, url) = try Self.startDashboard(brokers: bs, dir: dir, name: "missing")
         defer { dash.terminate(); dash.waitUntilExit() }
-        let j = try Self.state(url) { (($0["status"] as? [String: Any])?["problems"] as? [String])?.count == 4 }
+        let j = try Self.state(url) { (($0["status"] as? [String: Any])?["problems"] as? [String])?.count == 5 }
         let problems = (j["status"] as? [String: Any])?["problems"] as? [String] ?? []
-        for t in ["card-fraud.drift", "card-fraud.alerts", "card-fraud.retrain", "card-fraud.models"] {
+        for t in ["card-fraud.drift", "card-fraud.alerts", "card-fraud.retrain", "card-fraud.models", "card-fraud.scores"] {
             #expect(problems.contains { $0.contains("topic '\(t)' does not exist") }, "\(problems)")
         }
         #expect((j["status"] as? [String: Any])?["connected"] as? Bool == true)
@@ -354,7 +354,8 @@ struct DashboardLiveTests {
         let broker = Process()
         broker.executableURL = weirBinary
         broker.arguments = ["broker", "--topic", "transactions:2", "--topic", "card-fraud.drift", "--topic", "card-fraud.alerts",
-                            "--topic", "card-fraud.retrain", "--topic", "card-fraud.models", "--bootstrap-file", bsFile]
+                            "--topic", "card-fraud.retrain", "--topic", "card-fraud.models", "--topic", "card-fraud.scores",
+                            "--bootstrap-file", bsFile]
         broker.standardOutput = FileHandle.nullDevice
         broker.standardError = FileHandle.nullDevice
         try broker.run()
@@ -411,6 +412,9 @@ struct DashboardLiveTests {
         let after = try #require(result["after"] as? [String: Any])
         #expect((after["alerts"] as? Int ?? 0) > 0)
         #expect(Set(after["timelines"] as? [String] ?? []) == Set(DashboardTests.monitors))
+        // The serving model's prequential figures from the scores topic (newest records per partition).
+        #expect(after["scores_chart"] as? Bool == true, "\(after)")
+        #expect((after["scores_text"] as? String)?.contains("labelled") == true, "\(after)")
         #expect(result["same_page"] as? Bool == true)
         #expect(result["navigations"] as? Int == 1)
         let hist = try #require(result["histogram"] as? [String: Any])

@@ -48,7 +48,9 @@ public enum DashboardPage {
   </section>
   <section id="performance-panel">
     <h2>Model performance</h2>
-    <p class="muted">Shown: the champion's and the challenger's log loss and accuracy on the shadow events of each model decision (the <code>metrics</code> of model decision records), at the decision's time. The champion's running prequential figures are not written to a topic, so they are not shown.</p>
+    <div id="scores"></div>
+    <h3>Model decisions: champion vs challenger</h3>
+    <p class="muted">Log loss and accuracy of both on the shadow events of each decision (the <code>metrics</code> of model decision records), at the decision's time.</p>
     <div id="performance"></div>
   </section>
   </div>
@@ -90,6 +92,7 @@ td.name { max-width: 16em; overflow: hidden; text-overflow: ellipsis; }
 th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; cursor: pointer; text-decoration: underline dotted; color: var(--ink); }
 tr.drifted td:first-child { border-left: 4px solid var(--verm); }
 .monitor h3 { font-size: 14px; margin: 0; overflow-wrap: anywhere; }
+#performance-panel h3 { font-size: 14px; margin: 12px 0 2px; }
 .monitor .meta { font-size: 12px; color: var(--muted); }
 .monitor select { display: block; width: 100%; min-width: 0; max-width: 100%; font: inherit; }
 svg { width: 100%; height: auto; display: block; }
@@ -177,6 +180,8 @@ async function poll() {
 // /api/state sends each monitor's windows as rows whose columns are named by window_fields
 // (a smaller first answer); the page works on objects.
 function decode(j) {
+  const sf = j.score_fields;
+  if (sf && j.scores) j.scores = j.scores.map(r => { const b = {}; sf.forEach((k, i) => { b[k] = r[i]; }); return b; });
   const f = j.window_fields;
   if (!f || !j.monitors) return j;
   for (const m of j.monitors) m.windows = m.windows.map(r => {
@@ -204,13 +209,18 @@ function merge(old, j) {
   }
   j.timeline = old.timeline.concat(j.timeline).slice(-n);
   j.performance = old.performance.concat(j.performance).slice(-n);
+  if (old.scores && j.scores) {
+    const byTime = new Map(old.scores.map(b => [b.time, b]));
+    for (const b of j.scores) byTime.set(b.time, b);
+    j.scores = Array.from(byTime.values()).sort((a, b) => a.time - b.time).slice(-j.limits.score_minutes);
+  }
   return j;
 }
 
 function render() {
   document.getElementById("topology").textContent = "— " + state.topology;
   document.getElementById("source").textContent = "Kafka " + state.brokers + " · topics " +
-    [state.topics.drift, state.topics.alerts, state.topics.retrain, state.topics.models].join(", ");
+    [state.topics.drift, state.topics.alerts, state.topics.retrain, state.topics.models, state.topics.scores].filter(t => t).join(", ");
   const first = selected === null && !rendered;
   if (first) selected = initialSelection();
   renderBanner(); renderHealth(); renderTable(); renderTimelines(); renderEvents(); renderPerformance();
@@ -344,8 +354,10 @@ function monitorTimeline(m) {
   return sec;
 }
 
-function chart(m, panels) {
-  const W = widthOf("timelines", 640), PH = 70, L = 52, R = 8, T = 6, gap = 16;
+// opts.pick: click a window to see its histograms (drift timelines); opts.width: the box to fit.
+function chart(m, panels, opts) {
+  opts = opts || { pick: true, box: "timelines" };
+  const W = widthOf(opts.box, 640), PH = 70, L = 52, R = 8, T = 6, gap = 16;
   const H = T + panels.length * (PH + gap) + 14;
   const svg = sv("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "drift statistics of " + m.feature });
   const ws = m.windows;
@@ -392,7 +404,7 @@ function chart(m, panels) {
   svg.appendChild(sv("text", { x: L, y: H - 2 }, xs.length && ws[0].last_event_time !== null ? when(x0) : "window " + (ws.length ? ws[0].window : "")));
   svg.appendChild(sv("text", { x: W - R, y: H - 2, "text-anchor": "end" }, xs.length && ws[ws.length - 1].last_event_time !== null ? when(x1) : ""));
   const step = ws.length > 1 ? Math.max(3, (W - L - R) / (ws.length - 1)) : 20;
-  ws.forEach((w, i) => {
+  if (opts.pick) ws.forEach((w, i) => {
     const r = sv("rect", { class: "hit" + (selected && selected.feature === m.feature && selected.window === w.window ? " sel" : ""),
       x: (X(xs[i]) - step / 2).toFixed(1), y: T, width: step.toFixed(1), height: bottomY - T });
     r.appendChild(sv("title", null, m.feature + " window #" + w.window + " · " + when(w.last_event_time) + " · PSI " + num(w.psi) + (w.drifted ? " · drifted: " + w.reasons.join(", ") : "")));
@@ -478,7 +490,25 @@ function renderEvents() {
   }
 }
 
+function renderScores(box) {
+  const bs = state.scores || [];
+  if (!state.topics.scores) { box.appendChild(el("p", { class: "muted" }, "The topology has no model (no scores topic).")); return; }
+  if (!bs.length) { box.appendChild(el("p", { class: "muted" }, "No score records on " + state.topics.scores + " yet.")); return; }
+  let n = 0, labelled = 0;
+  for (const b of bs) { n += b.count; labelled += b.labelled; }
+  const versions = [];
+  bs.forEach((b, i) => { if (b.model_version !== null && (i === 0 || b.model_version !== bs[i - 1].model_version)) versions.push("v" + b.model_version + " from " + when(b.time)); });
+  box.appendChild(el("p", { class: "muted" }, "Serving model, per minute of event time, from the newest score records read (" + bs.length + " minutes, " + n +
+    " scores, " + labelled + " labelled): each score is made before the model learns the event's label, so these are its prequential figures. " + versions.join("; ") + "."));
+  const m = { feature: "serving model", windows: bs.map((b, i) => ({ window: i, last_event_time: b.time, drifted: false, reasons: [],
+    log_loss: b.log_loss, accuracy: b.accuracy, mean_score: b.mean_score })) };
+  box.appendChild(chart(m, [{ key: "log_loss", label: "prequential log loss", color: COLOR.champLoss, log: false },
+                            { key: "accuracy", label: "prequential accuracy", color: COLOR.champAcc, log: false, max: 1 },
+                            { key: "mean_score", label: "mean score", color: COLOR.ks, log: false, max: 1 }], { pick: false, box: "scores" }));
+}
+
 function renderPerformance() {
+  renderScores(clear(document.getElementById("scores")));
   const box = clear(document.getElementById("performance")), ps = state.performance;
   if (!ps.length) { box.appendChild(el("p", { class: "muted" }, "No model decisions with metrics yet.")); return; }
   const series = [["champion_log_loss", "champion log loss", COLOR.champLoss, "0"], ["challenger_log_loss", "challenger log loss", COLOR.challLoss, "5 3"],

@@ -103,6 +103,68 @@ enum DashboardFixtures {
                                         shadowEvents: 1000, seq: 3)])
     }
 
+    /// A decision before any shadow event (as `weir run` writes `model_trained`: zero figures,
+    /// `shadow_events` 0) is on the timeline but not a performance point.
+    @Test func decisionsWithoutShadowEventsAreNotMeasurements() {
+        var s = DashboardState()
+        s.ingest(["type": "model_trained", "model_id": "card-fraud", "time": 1_700_000_400_000, "champion_version": 1, "challenger_version": 2,
+                  "metrics": ["trained_events": 2980, "shadow_events": 0, "champion_log_loss": 0.0, "challenger_log_loss": 0.0,
+                              "champion_accuracy": 0.0, "challenger_accuracy": 0.0]])
+        s.ingest(F.promoted)
+        #expect(s.timeline.map(\.kind) == ["model_trained", "model_promoted"])
+        #expect(s.performance.map(\.decision) == ["model_promoted"])
+    }
+
+    static func score(_ t: Int64, _ p: Double, label: Int?, version: Int = 1) -> [String: Any] {
+        var r: [String: Any] = ["key": "u1", "event_time": t, "score": p, "model_id": "card-fraud", "model_version": version,
+                                "topic": "transactions", "partition": 0, "offset": 7]
+        if let label { r["label"] = label }
+        return r
+    }
+
+    /// Score records fold into minutes of event time: count, mean score, prequential log loss and
+    /// accuracy over the labelled ones (the formula applied by hand here), scores per tenth, the
+    /// newest model version; out-of-order minutes are inserted in place; the oldest are dropped
+    /// past the bound, and records older than everything kept are not counted.
+    @Test func scoreRecordsBecomePrequentialFiguresPerMinute() {
+        var s = DashboardState(limits: .init(scoreMinutes: 2))
+        let m0: Int64 = 1_700_000_040_000  // a minute boundary (1_700_000_040_000 % 60_000 == 0)
+        #expect(m0 % 60_000 == 0)
+        #expect(s.ingest(Self.score(m0 + 61_000, 0.9, label: 1)) == .score)
+        s.ingest(Self.score(m0 + 5_000, 0.2, label: 0))
+        s.ingest(Self.score(m0 + 59_999, 0.7, label: 0))
+        s.ingest(Self.score(m0 + 30_000, 0.55, label: nil, version: 2))
+        #expect(s.scores.map(\.time) == [m0, m0 + 60_000])
+        let b = s.scores[0]
+        #expect(b.count == 3 && b.labelled == 2 && b.correct == 1 && b.modelVersion == 2)
+        #expect(abs(b.scoreSum / 3 - (0.2 + 0.7 + 0.55) / 3) < 1e-12)
+        #expect(abs(b.logLossSum / 2 - (-log(0.8) - log(0.3)) / 2) < 1e-12)
+        #expect(b.histogram == [0, 0, 1, 0, 0, 1, 0, 1, 0, 0])
+        s.ingest(Self.score(m0 + 125_000, 0.1, label: 0))
+        #expect(s.scores.map(\.time) == [m0 + 60_000, m0 + 120_000] && s.droppedScoreMinutes == 1)
+        #expect(s.ingest(Self.score(m0 + 1_000, 0.5, label: 1)) == .ignored)
+        #expect(s.scores.map(\.count) == [1, 1])
+    }
+
+    /// `/api/state` lists the minutes as rows named by `score_fields`.
+    @Test func scoresAPIRows() throws {
+        var c = DashboardConfiguration(topology: "g", brokers: "127.0.0.1:1",
+                                       topics: DashboardTopics(drift: "t.drift", alerts: "", retrain: "", models: "", scores: "t.scores"))
+        c.limits = .init()
+        let store = DashboardStore(configuration: c)
+        for r in [Self.score(1_700_000_040_000, 0.25, label: 1), Self.score(1_700_000_041_000, 0.75, label: 1)] {
+            store.ingest(json: try JSONSerialization.data(withJSONObject: r), topic: "t.scores")
+        }
+        let j = try #require(try JSONSerialization.jsonObject(with: store.stateJSON()) as? [String: Any])
+        let fields = try #require(j["score_fields"] as? [String])
+        let row = try #require((j["scores"] as? [[Any]])?.first)
+        let b = Dictionary(uniqueKeysWithValues: zip(fields, row))
+        #expect(b["time"] as? Int == 1_700_000_040_000 && b["count"] as? Int == 2 && b["labelled"] as? Int == 2)
+        #expect(b["mean_score"] as? Double == 0.5 && b["accuracy"] as? Double == 0.5)
+        #expect(b["log_loss"] as? Double == DashboardStore.figure((-log(0.25) - log(0.75)) / 2))
+        #expect((j["topics"] as? [String: Any])?["scores"] as? String == "t.scores")
+    }
+
     @Test func unknownAndBrokenRecordsAreCountedAsIgnored() {
         var s = DashboardState()
         #expect(s.ingest(["record": "score", "score": 0.1]) == .ignored)
