@@ -77,19 +77,10 @@ struct DashboardTests {
         return dir
     }
 
-    /// A `weir broker` with the four sink topics, filled with ``fixtures()`` through `weir produce`.
+    /// A `weir broker` with the five sink topics, filled with ``fixtures()`` through `weir produce` (scores left empty).
     static func brokerWithRecords(dir: String) throws -> (bootstrap: String, process: Process) {
-        let bsFile = dir + "/bootstrap"
-        let broker = Process()
-        broker.executableURL = weirBinary
-        broker.arguments = ["broker", "--topic", "card-fraud.drift:2", "--topic", "card-fraud.alerts", "--topic", "card-fraud.retrain",
-                            "--topic", "card-fraud.models", "--topic", "card-fraud.scores", "--bootstrap-file", bsFile]
-        broker.standardOutput = FileHandle.nullDevice
-        broker.standardError = FileHandle.nullDevice
-        try broker.run()
-        let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: bsFile) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        let bs = try String(contentsOfFile: bsFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let (bs, broker) = try OperationsTests.startBroker("card-fraud.drift:2", "card-fraud.alerts", "card-fraud.retrain", "card-fraud.models",
+                                                           "card-fraud.scores", dir: dir)
         for (topic, records) in fixtures() {
             let file = dir + "/\(topic).jsonl"
             let lines = try records.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) }
@@ -350,19 +341,9 @@ struct DashboardLiveTests {
     func alertAppearsWithoutReloadDuringARealRun() throws {
         let chrome = try #require(chromiumPath, "CI=true but no chromium found")
         let dir = try DashboardTests.tempDir()
-        let bsFile = dir + "/bootstrap"
-        let broker = Process()
-        broker.executableURL = weirBinary
-        broker.arguments = ["broker", "--topic", "transactions:2", "--topic", "card-fraud.drift", "--topic", "card-fraud.alerts",
-                            "--topic", "card-fraud.retrain", "--topic", "card-fraud.models", "--topic", "card-fraud.scores",
-                            "--bootstrap-file", bsFile]
-        broker.standardOutput = FileHandle.nullDevice
-        broker.standardError = FileHandle.nullDevice
-        try broker.run()
+        let (bs, broker) = try OperationsTests.startBroker("transactions:2", "card-fraud.drift", "card-fraud.alerts", "card-fraud.retrain",
+                                                           "card-fraud.models", "card-fraud.scores", dir: dir)
         defer { broker.terminate(); broker.waitUntilExit() }
-        let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: bsFile) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        let bs = try String(contentsOfFile: bsFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
 
         // 20,000 reference events, one stationary window of 5,000, then drift from event 25,000.
         let raw = dir + "/raw.jsonl", events = dir + "/events.jsonl"
