@@ -316,6 +316,23 @@ struct DashboardTests {
         #expect(p.terminationStatus == 0)
     }
 
+    /// The page's colours that are drawn together stay apart (CIE76 ΔE ≥ 30) under simulated
+    /// protanopia, deuteranopia and tritanopia: scripts/checks/dashboard_palette.py on the
+    /// `COLOR` table of DashboardPage.swift.
+    @Test func paletteIsDistinguishableWithColourBlindness() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try DashboardLiveTests.python.require())
+        p.arguments = [repoRoot.appendingPathComponent("scripts/checks/dashboard_palette.py").path,
+                       repoRoot.appendingPathComponent("Sources/WeirService/Dashboard/DashboardPage.swift").path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(text.contains("cur / newcat") && text.contains("smallest ΔE"), "\(text)")
+    }
+
     /// Only loopback by default, and a bad port is refused before anything starts.
     @Test func rejectsABadPort() throws {
         let (status, err) = try runWeir(["dashboard", Self.topology, "--brokers", "127.0.0.1:9", "--port", "70000"])

@@ -375,7 +375,7 @@ function chart(m, panels, opts) {
     } else {
       const hi = p.max || Math.max(0.001, (p.thr || 0) * 1.25, ...vals) * 1.15;
       Y = v => bottom - Math.min(v, hi) / hi * PH;
-      svg.appendChild(sv("text", { x: L - 4, y: top + 9, "text-anchor": "end" }, num(hi, 2)));
+      svg.appendChild(sv("text", { x: L - 4, y: top + 9, "text-anchor": "end" }, num(hi, hi >= 100 ? 0 : 2)));
     }
     svg.appendChild(sv("line", { class: "axis", x1: L, y1: bottom, x2: W - R, y2: bottom }));
     svg.appendChild(sv("line", { class: "axis", x1: L, y1: top, x2: L, y2: bottom }));
@@ -501,10 +501,11 @@ function renderScores(box) {
   box.appendChild(el("p", { class: "muted" }, "Serving model, per minute of event time, from the newest score records read (" + bs.length + " minutes, " + n +
     " scores, " + labelled + " labelled): each score is made before the model learns the event's label, so these are its prequential figures. " + versions.join("; ") + "."));
   const m = { feature: "serving model", windows: bs.map((b, i) => ({ window: i, last_event_time: b.time, drifted: false, reasons: [],
-    log_loss: b.log_loss, accuracy: b.accuracy, mean_score: b.mean_score })) };
+    log_loss: b.log_loss, accuracy: b.accuracy, mean_score: b.mean_score, count: b.count })) };
   box.appendChild(chart(m, [{ key: "log_loss", label: "prequential log loss", color: COLOR.champLoss, log: false },
                             { key: "accuracy", label: "prequential accuracy", color: COLOR.champAcc, log: false, max: 1 },
-                            { key: "mean_score", label: "mean score", color: COLOR.ks, log: false, max: 1 }], { pick: false, box: "scores" }));
+                            { key: "mean_score", label: "mean score", color: COLOR.ks, log: false, max: 1 },
+                            { key: "count", label: "scores per minute", color: COLOR.psi, log: false }], { pick: false, box: "scores" }));
 }
 
 function renderPerformance() {
