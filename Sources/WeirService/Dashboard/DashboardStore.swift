@@ -107,7 +107,8 @@ public final class DashboardStore: @unchecked Sendable {
     static func figure(_ x: Double?) -> Double? {
         guard let x, x != 0, x.isFinite else { return x }
         let scale = pow(10, 3 - floor(log10(abs(x))))
-        return (x * scale).rounded() / scale
+        let r = (x * scale).rounded() / scale
+        return scale.isFinite && r.isFinite ? r : x  // below ~1e-305 the scale overflows: kept as is
     }
 
     /// `/api/state`: everything but histograms (those come from ``histogramJSON(feature:window:)``).

@@ -265,6 +265,11 @@ enum DashboardFixtures {
         #expect(w["psi"] as? Double == 0.1235)
         #expect(w["ks_pvalue"] as? Double == 0.00001235)
         #expect(w["chi2_pvalue"] is NSNull)
+        // p-values far below 1e-300 (strong drift) stay numbers: the rounding's scale would overflow.
+        for tiny in [5e-324, 1e-310, 2.5e-306, Double.leastNormalMagnitude] {
+            let f = try #require(DashboardStore.figure(tiny))
+            #expect(f.isFinite && f > 0 && abs(f - tiny) <= tiny * 1e-3, "\(tiny) -> \(f)")
+        }
         #expect(w["last_event_time"] as? Int == 1_700_000_299_000)
     }
 
