@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Testing
+import WeirTestSupport
 
 /// Headless Chromium for the dashboard's browser tests (nil: not installed). Under `CI=true` a
 /// missing browser fails the test; elsewhere the test is skipped with that reason.
@@ -76,19 +77,10 @@ struct DashboardTests {
         return dir
     }
 
-    /// A `weir broker` with the four sink topics, filled with ``fixtures()`` through `weir produce`.
+    /// A `weir broker` with the five sink topics, filled with ``fixtures()`` through `weir produce` (scores left empty).
     static func brokerWithRecords(dir: String) throws -> (bootstrap: String, process: Process) {
-        let bsFile = dir + "/bootstrap"
-        let broker = Process()
-        broker.executableURL = weirBinary
-        broker.arguments = ["broker", "--topic", "card-fraud.drift:2", "--topic", "card-fraud.alerts", "--topic", "card-fraud.retrain",
-                            "--topic", "card-fraud.models", "--bootstrap-file", bsFile]
-        broker.standardOutput = FileHandle.nullDevice
-        broker.standardError = FileHandle.nullDevice
-        try broker.run()
-        let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: bsFile) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        let bs = try String(contentsOfFile: bsFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let (bs, broker) = try OperationsTests.startBroker("card-fraud.drift:2", "card-fraud.alerts", "card-fraud.retrain", "card-fraud.models",
+                                                           "card-fraud.scores", dir: dir)
         for (topic, records) in fixtures() {
             let file = dir + "/\(topic).jsonl"
             let lines = try records.map { String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self) }
@@ -160,8 +152,8 @@ struct DashboardTests {
     }
 
     /// The page in Chromium shows every monitor's timeline, the alerts, and the category
-    /// `<img src=x onerror=alert(1)>` as text (no such element); a screenshot is written at
-    /// 1280×800 and at a phone width; a second dashboard started later rebuilds the same history.
+    /// `<img src=x onerror=alert(1)>` as text (no such element); a second dashboard started later
+    /// rebuilds the same history. (Screenshots and layout: ``DashboardLiveTests``.)
     @Test(.enabled(if: chromiumPath != nil || isCI, "chromium is not installed (scripts/test installs it with apt)"))
     func pageShowsMonitorsAlertsAndEscapedCategoriesAndSurvivesRestart() throws {
         let chrome = try #require(chromiumPath, "CI=true but no chromium found")
@@ -209,15 +201,6 @@ struct DashboardTests {
         #expect(Self.tableOrder(dom) == ["score", "merchant", "device_age_days", "amount"])
         let byAlerts = try Self.chromium(chrome, ["--virtual-time-budget=5000", "--dump-dom", url + "#sort=alerts"], dir: dir)
         #expect(Self.tableOrder(byAlerts) == ["amount", "merchant", "device_age_days", "score"])
-
-        for (name, size) in [("desktop", "1280,800"), ("phone", "390,844")] {
-            let shot = dir + "/dashboard-\(name).png"
-            try Self.chromium(chrome, ["--virtual-time-budget=8000", "--hide-scrollbars", "--window-size=\(size)", "--screenshot=\(shot)",
-                                       url + "#feature=merchant&window=11"], dir: dir)
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: shot)[.size] as? Int) ?? 0
-            #expect(bytes > 10_000, "\(shot): \(bytes) bytes")
-            print("screenshot: \(shot)")
-        }
 
         // Restart: a second dashboard started later reads the same history from the topics.
         let (second, url2) = try Self.startDashboard(brokers: bs, dir: dir, name: "second")
@@ -291,9 +274,9 @@ struct DashboardTests {
         defer { broker.terminate(); broker.waitUntilExit() }
         let (dash, url) = try Self.startDashboard(brokers: bs, dir: dir, name: "missing")
         defer { dash.terminate(); dash.waitUntilExit() }
-        let j = try Self.state(url) { (($0["status"] as? [String: Any])?["problems"] as? [String])?.count == 4 }
+        let j = try Self.state(url) { (($0["status"] as? [String: Any])?["problems"] as? [String])?.count == 5 }
         let problems = (j["status"] as? [String: Any])?["problems"] as? [String] ?? []
-        for t in ["card-fraud.drift", "card-fraud.alerts", "card-fraud.retrain", "card-fraud.models"] {
+        for t in ["card-fraud.drift", "card-fraud.alerts", "card-fraud.retrain", "card-fraud.models", "card-fraud.scores"] {
             #expect(problems.contains { $0.contains("topic '\(t)' does not exist") }, "\(problems)")
         }
         #expect((j["status"] as? [String: Any])?["connected"] as? Bool == true)
@@ -333,10 +316,125 @@ struct DashboardTests {
         #expect(p.terminationStatus == 0)
     }
 
+    /// The page's colours that are drawn together stay apart (CIE76 ΔE ≥ 30) under simulated
+    /// protanopia, deuteranopia and tritanopia: scripts/checks/dashboard_palette.py on the
+    /// `COLOR` table of DashboardPage.swift.
+    @Test func paletteIsDistinguishableWithColourBlindness() throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try DashboardLiveTests.python.require())
+        p.arguments = [repoRoot.appendingPathComponent("scripts/checks/dashboard_palette.py").path,
+                       repoRoot.appendingPathComponent("Sources/WeirService/Dashboard/DashboardPage.swift").path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(text)")
+        #expect(text.contains("cur / newcat") && text.contains("smallest ΔE"), "\(text)")
+    }
+
     /// Only loopback by default, and a bad port is refused before anything starts.
     @Test func rejectsABadPort() throws {
         let (status, err) = try runWeir(["dashboard", Self.topology, "--brokers", "127.0.0.1:9", "--port", "70000"])
         #expect(status != 0)
         #expect(err.contains("--port must be between 0 and 65535, got 70000"), "\(err)")
+    }
+}
+
+/// The issue's must-show, on a real run: `weir broker`, `weir dashboard`, and the page open in
+/// headless Chromium (driven over the DevTools pipe by `scripts/dashboard_browser.py`) *before*
+/// any record exists; then card-fraud events with drift injected (`weir generate --drift-at`, a
+/// share of the drifted events' merchants renamed `<img src=x onerror=alert(1)>`) are published
+/// with `weir produce` and `weir run --stop-at-end` processes them. Without a reload, the page
+/// shows the alert and every monitor's timeline; a mouse click on a drifted window of `merchant`
+/// shows the two histograms with the new category as text; the layout has no horizontal
+/// overflow at 1280×800 nor at a 390×844 phone (device-metrics emulation). Screenshots are
+/// written to the test's directory (printed).
+@Suite(.serialized, .timeLimit(.minutes(8)))
+struct DashboardLiveTests {
+    static let python = ExternalTool.python(importing: ["json", "select", "fcntl"])
+
+    @Test(.enabled(if: chromiumPath != nil || isCI, "chromium is not installed (scripts/test installs it with apt)"))
+    func alertAppearsWithoutReloadDuringARealRun() throws {
+        let chrome = try #require(chromiumPath, "CI=true but no chromium found")
+        let dir = try DashboardTests.tempDir()
+        let (bs, broker) = try OperationsTests.startBroker("transactions:2", "card-fraud.drift", "card-fraud.alerts", "card-fraud.retrain",
+                                                           "card-fraud.models", "card-fraud.scores", dir: dir)
+        defer { broker.terminate(); broker.waitUntilExit() }
+
+        // 20,000 reference events, one stationary window of 5,000, then drift from event 25,000.
+        let raw = dir + "/raw.jsonl", events = dir + "/events.jsonl"
+        try tool(weirBinary.path, ["generate", "--count", "40000", "--drift-at", "25000", "--seed", "7", "--output", raw])
+        var lines: [String] = []
+        for (i, line) in try String(contentsOfFile: raw, encoding: .utf8).split(separator: "\n").enumerated() {
+            guard i >= 25_000 && i % 7 == 0 else { lines.append(String(line)); continue }
+            var r = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            r["merchant"] = DashboardTests.xss
+            lines.append(String(decoding: try JSONSerialization.data(withJSONObject: r, options: [.sortedKeys]), as: UTF8.self))
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: events, atomically: true, encoding: .utf8)
+
+        let (dash, url) = try DashboardTests.startDashboard(brokers: bs, dir: dir, name: "live")
+        defer { dash.terminate(); dash.waitUntilExit() }
+
+        // The page opens on an empty history and stays open.
+        let driver = Process()
+        driver.executableURL = URL(fileURLWithPath: try Self.python.require())
+        driver.arguments = [repoRoot.appendingPathComponent("scripts/dashboard_browser.py").path, "live", chrome, url, dir, "--timeout", "300"]
+        FileManager.default.createFile(atPath: dir + "/driver.out", contents: nil)
+        FileManager.default.createFile(atPath: dir + "/driver.err", contents: nil)
+        driver.standardOutput = FileHandle(forWritingAtPath: dir + "/driver.out")
+        driver.standardError = FileHandle(forWritingAtPath: dir + "/driver.err")
+        try driver.run()
+        defer { if driver.isRunning { driver.terminate(); driver.waitUntilExit() } }
+        func out() -> String { (try? String(contentsOfFile: dir + "/driver.out", encoding: .utf8)) ?? "" }
+        func line(_ prefix: String) throws -> [String: Any]? {
+            guard let l = out().split(separator: "\n").first(where: { $0.hasPrefix(prefix) }) else { return nil }
+            return try JSONSerialization.jsonObject(with: Data(l.dropFirst(prefix.count).utf8)) as? [String: Any]
+        }
+        let readyBy = Date().addingTimeInterval(90)
+        while try line("READY ") == nil && driver.isRunning && Date() < readyBy { Thread.sleep(forTimeInterval: 0.1) }
+        let ready = try #require(try line("READY "), "driver: \(out()) \((try? String(contentsOfFile: dir + "/driver.err", encoding: .utf8)) ?? "")")
+        #expect(ready["alerts"] as? Int == 0)
+        #expect((ready["timelines"] as? [String]) == [])
+
+        // The run: drift is injected in the events it reads.
+        try tool(weirBinary.path, ["produce", events, "--topic", "transactions", "--brokers", bs, "--key-field", "user", "--timestamp-field", "ts"])
+        try tool(weirBinary.path, ["run", DashboardTests.topology, "--brokers", bs, "--stop-at-end"], timeout: 300)
+
+        driver.waitUntilExit()
+        let err = (try? String(contentsOfFile: dir + "/driver.err", encoding: .utf8)) ?? ""
+        #expect(driver.terminationStatus == 0, "\(err)")
+        let result = try #require(try line("RESULT "), "\(out()) \(err)")
+        print("dashboard live test: \(result)")
+        let after = try #require(result["after"] as? [String: Any])
+        #expect((after["alerts"] as? Int ?? 0) > 0)
+        #expect(Set(after["timelines"] as? [String] ?? []) == Set(DashboardTests.monitors))
+        // The serving model's prequential figures from the scores topic (newest records per partition).
+        #expect(after["scores_chart"] as? Bool == true, "\(after)")
+        #expect((after["scores_text"] as? String)?.contains("labelled") == true, "\(after)")
+        #expect(result["same_page"] as? Bool == true)
+        #expect(result["navigations"] as? Int == 1)
+        let hist = try #require(result["histogram"] as? [String: Any])
+        #expect((hist["figures"] as? [String])?.count == 2, "\(hist)")
+        #expect((hist["figures"] as? [String])?.first?.hasPrefix("Reference") == true)
+        #expect((hist["bars"] as? [Int] ?? []).allSatisfy { $0 > 2 })
+        let clicked = try #require((result["clicked"] as? String)?.components(separatedBy: " · ").first)  // "merchant window #N"
+        #expect((hist["header"] as? String)?.hasPrefix(clicked.replacingOccurrences(of: "merchant window", with: "merchant · window") + " · ") == true,
+                "\(clicked) \(hist)")
+        #expect((hist["header"] as? String)?.contains("drifted") == true)
+        #expect((hist["new_categories"] as? [String] ?? []).contains(DashboardTests.xss), "\(hist)")
+        #expect(hist["img_elements"] as? Int == 0)
+        let layout = try #require(result["layout"] as? [String: [String: Int]])
+        for (size, width) in [("1280x800", 1280), ("390x844", 390)] {
+            let l = try #require(layout[size])
+            #expect(l["innerWidth"] == width, "\(size): \(l)")
+            #expect((l["scrollWidth"] ?? .max) <= width, "\(size): \(l)")
+        }
+        for shot in result["screenshots"] as? [String] ?? [] {
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: shot)[.size] as? Int) ?? 0
+            #expect(bytes > 10_000, "\(shot): \(bytes) bytes")
+            print("screenshot: \(shot)")
+        }
     }
 }

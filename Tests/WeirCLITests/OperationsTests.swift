@@ -43,12 +43,12 @@ struct OperationsTests {
         return jsonLines(String(decoding: data, as: UTF8.self))
     }
 
-    /// A `weir broker` with `topic`, its bootstrap address, and a stop function.
-    static func startBroker(_ topic: String, dir: String) throws -> (bootstrap: String, process: Process) {
+    /// A `weir broker` with `topics` (each NAME or NAME:PARTITIONS), its bootstrap address, and its process.
+    static func startBroker(_ topics: String..., dir: String) throws -> (bootstrap: String, process: Process) {
         let bsFile = dir + "/bootstrap"
         let broker = Process()
         broker.executableURL = weirBinary
-        broker.arguments = ["broker", "--topic", topic, "--bootstrap-file", bsFile]
+        broker.arguments = ["broker"] + topics.flatMap { ["--topic", $0] } + ["--bootstrap-file", bsFile]
         broker.standardOutput = FileHandle.nullDevice
         broker.standardError = FileHandle.nullDevice
         try broker.run()

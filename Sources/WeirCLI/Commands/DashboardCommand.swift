@@ -9,10 +9,11 @@ import WeirTopology
 struct DashboardCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dashboard",
-        abstract: "Serve a live drift dashboard built from a topology's sink topics (drift, alerts, retrain, models).",
+        abstract: "Serve a live drift dashboard built from a topology's sink topics (drift, alerts, retrain, models, scores).",
         discussion: """
             Reads the sink topics from the beginning with a consumer of its own (manual assignment: \
-            no consumer group, no commits), keeps the newest --windows windows per monitor, and serves \
+            no consumer group, no commits; the scores topic from its newest 50,000 records per \
+            partition), keeps the newest --windows windows per monitor, and serves \
             the page and its JSON API on --host:--port (loopback by default). Prints the URL on the \
             first line of stdout. Stops on SIGINT or SIGTERM. See docs/dashboard.md.
             """
@@ -61,7 +62,8 @@ struct DashboardCommand: AsyncParsableCommand {
         var c = DashboardConfiguration(
             topology: spec.name, brokers: brokers,
             topics: DashboardTopics(drift: s.isEnabled(SinkKind.drift) ? s.drift : "", alerts: s.isEnabled(SinkKind.alerts) ? s.alerts : "",
-                                    retrain: s.isEnabled(SinkKind.retrain) ? s.retrain : "", models: s.isEnabled(SinkKind.models) ? s.models : ""))
+                                    retrain: s.isEnabled(SinkKind.retrain) ? s.retrain : "", models: s.isEnabled(SinkKind.models) ? s.models : "",
+                                    scores: spec.model != nil && s.isEnabled(SinkKind.scores) ? s.scores : ""))
         c.host = host
         c.port = port
         c.limits = DashboardState.Limits(windowsPerMonitor: windows)

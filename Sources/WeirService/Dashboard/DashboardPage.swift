@@ -48,7 +48,9 @@ public enum DashboardPage {
   </section>
   <section id="performance-panel">
     <h2>Model performance</h2>
-    <p class="muted">Shown: the champion's and the challenger's log loss and accuracy on the shadow events of each model decision (the <code>metrics</code> of model decision records), at the decision's time. The champion's running prequential figures are not written to a topic, so they are not shown.</p>
+    <div id="scores"></div>
+    <h3>Model decisions: champion vs challenger</h3>
+    <p class="muted">Log loss and accuracy of both on the shadow events of each decision (the <code>metrics</code> of model decision records), at the decision's time.</p>
     <div id="performance"></div>
   </section>
   </div>
@@ -63,7 +65,8 @@ public enum DashboardPage {
 * { box-sizing: border-box; }
 body { margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink); background: var(--bg); }
 header { padding: 10px 16px 0; }
-h1 { font-size: 20px; margin: 0; }
+h1 { font-size: 20px; margin: 0; overflow-wrap: anywhere; }
+#source { overflow-wrap: anywhere; }
 h1 span { font-weight: normal; color: var(--muted); }
 h2 { font-size: 16px; margin: 0 0 6px; }
 .muted { color: var(--muted); margin: 2px 0 8px; }
@@ -83,13 +86,15 @@ figure { margin: 0; }
 figcaption { font-size: 12px; color: var(--muted); }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid var(--line); white-space: nowrap; }
+th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid var(--line); vertical-align: top; }
+#monitors th, #monitors td { white-space: nowrap; }
 td.name { max-width: 16em; overflow: hidden; text-overflow: ellipsis; }
 th button { font: inherit; font-weight: 600; background: none; border: 0; padding: 0; cursor: pointer; text-decoration: underline dotted; color: var(--ink); }
 tr.drifted td:first-child { border-left: 4px solid var(--verm); }
 .monitor h3 { font-size: 14px; margin: 0; overflow-wrap: anywhere; }
+#performance-panel h3 { font-size: 14px; margin: 12px 0 2px; }
 .monitor .meta { font-size: 12px; color: var(--muted); }
-.monitor select { max-width: 100%; font: inherit; }
+.monitor select { display: block; width: 100%; min-width: 0; max-width: 100%; font: inherit; }
 svg { width: 100%; height: auto; display: block; }
 svg text { font: 11px system-ui, sans-serif; fill: var(--ink); }
 svg .axis { stroke: #888; stroke-width: 1; }
@@ -98,7 +103,7 @@ svg .hit { fill: transparent; cursor: pointer; }
 svg .hit:hover, svg .hit.sel { fill: rgba(0,114,178,0.12); }
 .legend { display: flex; flex-wrap: wrap; gap: 12px; font-size: 12px; }
 .legend span::before { content: ""; display: inline-block; width: 14px; height: 3px; margin-right: 4px; vertical-align: middle; background: currentColor; }
-.legend .psi { color: var(--blue); } .legend .ks { color: var(--orange); } .legend .chi2 { color: var(--green); }
+.legend .psi { color: var(--blue); } .legend .ks { color: var(--sky); } .legend .chi2 { color: var(--green); }
 .legend .thr { color: #000; } .legend .drift { color: var(--verm); }
 .hists { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
 .newcats { border-left: 4px solid var(--verm); padding-left: 8px; }
@@ -115,13 +120,20 @@ footer { padding: 0 16px 16px; }
   .card .value { font-size: 15px; }
   main { grid-template-columns: minmax(0, 1fr); }
   .hists { grid-template-columns: minmax(0, 1fr); }
+  header, #health { padding-left: 8px; padding-right: 8px; }
+  main { padding: 0 8px 8px; }
+  #monitors th, #monitors td { padding: 3px 4px; }
+  td.name { max-width: 9em; }
 }
 """#
 
     public static let script = #"""
 "use strict";
 // Every name from event data goes through textContent or setAttribute, never parsed as HTML.
-const COLOR = { psi: "#0072B2", ks: "#E69F00", chi2: "#009E73", drift: "#D55E00", ref: "#56B4E9", cur: "#E69F00", newcat: "#D55E00", thr: "#000000" };
+// Okabe–Ito colours (and grey for the reference); pairs that share a chart stay apart under protan/deutan/tritan simulation
+// (scripts/checks/dashboard_palette.py), and drift is also a shape (▲) and text, not only a colour.
+const COLOR = { psi: "#0072B2", ks: "#56B4E9", chi2: "#009E73", drift: "#D55E00", ref: "#999999", cur: "#0072B2", newcat: "#D55E00", thr: "#000000",
+  champLoss: "#0072B2", challLoss: "#E69F00", champAcc: "#000000", challAcc: "#56B4E9" };
 const SVGNS = "http://www.w3.org/2000/svg";
 let state = null, version = null, selected = null, sortKey = "psi", offline = null, rendered = false;
 
@@ -155,7 +167,7 @@ async function poll() {
     const q = state === null ? "" : "?since=" + version + "&after=" + state.sequence;
     const r = await fetch("api/state" + q, { cache: "no-store" });
     if (!r.ok) throw new Error("HTTP " + r.status);
-    const j = await r.json();
+    const j = decode(await r.json());
     offline = null;
     if (!j.unchanged) { state = merge(state, j); version = j.version; render(); } else { renderBanner(); }
   } catch (e) {
@@ -163,6 +175,22 @@ async function poll() {
     renderBanner();
   }
   setTimeout(poll, 2000);
+}
+
+// /api/state sends each monitor's windows as rows whose columns are named by window_fields
+// (a smaller first answer); the page works on objects.
+function decode(j) {
+  const sf = j.score_fields;
+  if (sf && j.scores) j.scores = j.scores.map(r => { const b = {}; sf.forEach((k, i) => { b[k] = r[i]; }); return b; });
+  const f = j.window_fields;
+  if (!f || !j.monitors) return j;
+  for (const m of j.monitors) m.windows = m.windows.map(r => {
+    const w = {};
+    f.forEach((k, i) => { w[k] = r[i]; });
+    w.drifted = w.drifted === 1;
+    return w;
+  });
+  return j;
 }
 
 // Folds an incremental /api/state answer (only windows, entries and points after the page's
@@ -181,13 +209,18 @@ function merge(old, j) {
   }
   j.timeline = old.timeline.concat(j.timeline).slice(-n);
   j.performance = old.performance.concat(j.performance).slice(-n);
+  if (old.scores && j.scores) {
+    const byTime = new Map(old.scores.map(b => [b.time, b]));
+    for (const b of j.scores) byTime.set(b.time, b);
+    j.scores = Array.from(byTime.values()).sort((a, b) => a.time - b.time).slice(-j.limits.score_minutes);
+  }
   return j;
 }
 
 function render() {
   document.getElementById("topology").textContent = "— " + state.topology;
   document.getElementById("source").textContent = "Kafka " + state.brokers + " · topics " +
-    [state.topics.drift, state.topics.alerts, state.topics.retrain, state.topics.models].join(", ");
+    [state.topics.drift, state.topics.alerts, state.topics.retrain, state.topics.models, state.topics.scores].filter(t => t).join(", ");
   const first = selected === null && !rendered;
   if (first) selected = initialSelection();
   renderBanner(); renderHealth(); renderTable(); renderTimelines(); renderEvents(); renderPerformance();
@@ -321,8 +354,10 @@ function monitorTimeline(m) {
   return sec;
 }
 
-function chart(m, panels) {
-  const W = widthOf("timelines", 640), PH = 70, L = 52, R = 8, T = 6, gap = 16;
+// opts.pick: click a window to see its histograms (drift timelines); opts.width: the box to fit.
+function chart(m, panels, opts) {
+  opts = opts || { pick: true, box: "timelines" };
+  const W = widthOf(opts.box, 640), PH = 70, L = 52, R = 8, T = 6, gap = 16;
   const H = T + panels.length * (PH + gap) + 14;
   const svg = sv("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "drift statistics of " + m.feature });
   const ws = m.windows;
@@ -340,7 +375,7 @@ function chart(m, panels) {
     } else {
       const hi = p.max || Math.max(0.001, (p.thr || 0) * 1.25, ...vals) * 1.15;
       Y = v => bottom - Math.min(v, hi) / hi * PH;
-      svg.appendChild(sv("text", { x: L - 4, y: top + 9, "text-anchor": "end" }, num(hi, 2)));
+      svg.appendChild(sv("text", { x: L - 4, y: top + 9, "text-anchor": "end" }, num(hi, hi >= 100 ? 0 : 2)));
     }
     svg.appendChild(sv("line", { class: "axis", x1: L, y1: bottom, x2: W - R, y2: bottom }));
     svg.appendChild(sv("line", { class: "axis", x1: L, y1: top, x2: L, y2: bottom }));
@@ -356,9 +391,11 @@ function chart(m, panels) {
     let d = "";
     ws.forEach((w, i) => { const v = w[p.key]; if (v === null || v === undefined) return; d += (d ? " L" : "M") + X(xs[i]).toFixed(1) + " " + Y(v).toFixed(1); });
     if (d) svg.appendChild(sv("path", { d: d, fill: "none", stroke: p.color, "stroke-width": 2 }));
+    // Every point while they are apart; on long histories only the drifted ones (the line shows the rest).
+    const dense = ws.length > (W - L - R) / 4;
     ws.forEach((w, i) => {
       const v = w[p.key];
-      if (v === null || v === undefined) return;
+      if (v === null || v === undefined || (dense && !w.drifted)) return;
       svg.appendChild(sv("circle", { cx: X(xs[i]).toFixed(1), cy: Y(v).toFixed(1), r: w.drifted ? 3.5 : 2.5,
         fill: w.drifted ? COLOR.drift : p.color }));
     });
@@ -367,7 +404,7 @@ function chart(m, panels) {
   svg.appendChild(sv("text", { x: L, y: H - 2 }, xs.length && ws[0].last_event_time !== null ? when(x0) : "window " + (ws.length ? ws[0].window : "")));
   svg.appendChild(sv("text", { x: W - R, y: H - 2, "text-anchor": "end" }, xs.length && ws[ws.length - 1].last_event_time !== null ? when(x1) : ""));
   const step = ws.length > 1 ? Math.max(3, (W - L - R) / (ws.length - 1)) : 20;
-  ws.forEach((w, i) => {
+  if (opts.pick) ws.forEach((w, i) => {
     const r = sv("rect", { class: "hit" + (selected && selected.feature === m.feature && selected.window === w.window ? " sel" : ""),
       x: (X(xs[i]) - step / 2).toFixed(1), y: T, width: step.toFixed(1), height: bottomY - T });
     r.appendChild(sv("title", null, m.feature + " window #" + w.window + " · " + when(w.last_event_time) + " · PSI " + num(w.psi) + (w.drifted ? " · drifted: " + w.reasons.join(", ") : "")));
@@ -384,6 +421,8 @@ async function loadHistogram(feature, window, rerender) {
   try {
     const r = await fetch("api/histogram?feature=" + encodeURIComponent(feature) + "&window=" + window, { cache: "no-store" });
     const h = await r.json();
+    // An answer for a window no longer selected (a slower, earlier request) is dropped.
+    if (!selected || selected.feature !== feature || selected.window !== window) return;
     if (!r.ok) { clear(box).appendChild(el("p", { class: "muted" }, h.error || ("HTTP " + r.status))); return; }
     renderHistogram(h);
     if (rerender) renderTimelines();
@@ -451,11 +490,30 @@ function renderEvents() {
   }
 }
 
+function renderScores(box) {
+  const bs = state.scores || [];
+  if (!state.topics.scores) { box.appendChild(el("p", { class: "muted" }, "The topology has no model (no scores topic).")); return; }
+  if (!bs.length) { box.appendChild(el("p", { class: "muted" }, "No score records on " + state.topics.scores + " yet.")); return; }
+  let n = 0, labelled = 0;
+  for (const b of bs) { n += b.count; labelled += b.labelled; }
+  const versions = [];
+  bs.forEach((b, i) => { if (b.model_version !== null && (i === 0 || b.model_version !== bs[i - 1].model_version)) versions.push("v" + b.model_version + " from " + when(b.time)); });
+  box.appendChild(el("p", { class: "muted" }, "Serving model, per minute of event time, from the newest score records read (" + bs.length + " minutes, " + n +
+    " scores, " + labelled + " labelled): each score is made before the model learns the event's label, so these are its prequential figures. " + versions.join("; ") + "."));
+  const m = { feature: "serving model", windows: bs.map((b, i) => ({ window: i, last_event_time: b.time, drifted: false, reasons: [],
+    log_loss: b.log_loss, accuracy: b.accuracy, mean_score: b.mean_score, count: b.count })) };
+  box.appendChild(chart(m, [{ key: "log_loss", label: "prequential log loss", color: COLOR.champLoss, log: false },
+                            { key: "accuracy", label: "prequential accuracy", color: COLOR.champAcc, log: false, max: 1 },
+                            { key: "mean_score", label: "mean score", color: COLOR.ks, log: false, max: 1 },
+                            { key: "count", label: "scores per minute", color: COLOR.psi, log: false }], { pick: false, box: "scores" }));
+}
+
 function renderPerformance() {
+  renderScores(clear(document.getElementById("scores")));
   const box = clear(document.getElementById("performance")), ps = state.performance;
   if (!ps.length) { box.appendChild(el("p", { class: "muted" }, "No model decisions with metrics yet.")); return; }
-  const series = [["champion_log_loss", "champion log loss", COLOR.psi, "0"], ["challenger_log_loss", "challenger log loss", COLOR.ks, "5 3"],
-                  ["champion_accuracy", "champion accuracy", COLOR.chi2, "0"], ["challenger_accuracy", "challenger accuracy", COLOR.drift, "5 3"]];
+  const series = [["champion_log_loss", "champion log loss", COLOR.champLoss, "0"], ["challenger_log_loss", "challenger log loss", COLOR.challLoss, "5 3"],
+                  ["champion_accuracy", "champion accuracy", COLOR.champAcc, "0"], ["challenger_accuracy", "challenger accuracy", COLOR.challAcc, "5 3"]];
   const W = widthOf("performance", 420), H = 150, L = 40, R = 8, T = 8, B = 20;
   const t0 = Math.min(...ps.map(p => p.time)), t1 = Math.max(...ps.map(p => p.time));
   const vals = []; for (const p of ps) for (const [k] of series) if (p[k] !== null) vals.push(p[k]);
@@ -480,7 +538,7 @@ function renderPerformance() {
   svg.appendChild(sv("text", { x: W - R, y: H - 4, "text-anchor": "end" }, when(t1)));
   box.appendChild(svg);
   box.appendChild(lg);
-  const t = box.appendChild(el("table"));
+  const t = box.appendChild(el("div", { class: "scroll" })).appendChild(el("table"));
   const hr = el("tr"); for (const h of ["Decision", "Time", "Champion", "Challenger", "Shadow events"]) hr.appendChild(el("th", null, h));
   t.appendChild(hr);
   for (const p of ps.slice(-10).reverse()) {

@@ -7,7 +7,16 @@ import WeirKafka
 /// never commits, so it cannot disturb the topology's group, and every start rebuilds the same
 /// history from the topics. An unreachable broker or a missing topic becomes a problem in the
 /// store (the page's banner) and one log line per change; the reader keeps retrying.
+///
+/// The scores topic (one record per event) is the exception: only its newest
+/// ``scoresPerPartition`` records per partition are read at start (librdkafka's logical tail
+/// offset), then it follows; they are folded into per-minute figures, never kept.
 public final class DashboardReader: @unchecked Sendable {
+    /// Score records read back per partition at start.
+    public static let scoresPerPartition: Int64 = 50_000
+    /// librdkafka's RD_KAFKA_OFFSET_TAIL(n): n records before the end.
+    static func tail(_ n: Int64) -> Int64 { -2000 - n }
+
     private let store: DashboardStore
     private let logger: Logger
     private let lock = NSLock()
@@ -67,9 +76,11 @@ public final class DashboardReader: @unchecked Sendable {
                         consumer.onEvent = { [store] e in
                             if case .error(let err) = e { store.setProblem("kafka", "Kafka reports: \(err)") }
                         }
-                        try consumer.assign(t.partitions.map { TopicPartitionOffset(topic: name, partition: $0.id, offset: TopicPartitionOffset.beginning) })
+                        let scores = name == c.topics.scores
+                        let start = scores ? Self.tail(Self.scoresPerPartition) : TopicPartitionOffset.beginning
+                        try consumer.assign(t.partitions.map { TopicPartitionOffset(topic: name, partition: $0.id, offset: start) })
                         consumers[name] = consumer
-                        logger.info("reading \(name) from the beginning (\(t.partitions.count) partitions)")
+                        logger.info("reading \(name) from \(scores ? "its newest \(Self.scoresPerPartition) records per partition" : "the beginning") (\(t.partitions.count) partitions)")
                     }
                 } catch {
                     store.setConnected(false)

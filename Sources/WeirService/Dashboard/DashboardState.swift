@@ -11,9 +11,12 @@ public struct DashboardState: Sendable, Equatable {
     public struct Limits: Sendable, Equatable {
         public var windowsPerMonitor: Int
         public var timelineEntries: Int
-        public init(windowsPerMonitor: Int = 2_000, timelineEntries: Int = 2_000) {
+        /// Minutes of event time kept from the score records.
+        public var scoreMinutes: Int
+        public init(windowsPerMonitor: Int = 2_000, timelineEntries: Int = 2_000, scoreMinutes: Int = 2_000) {
             self.windowsPerMonitor = max(1, windowsPerMonitor)
             self.timelineEntries = max(1, timelineEntries)
+            self.scoreMinutes = max(1, scoreMinutes)
         }
     }
 
@@ -84,7 +87,30 @@ public struct DashboardState: Sendable, Equatable {
         public var seq = 0
     }
 
+    /// One minute of event time of score records: the serving model's prequential figures (each
+    /// score is made before the model learns from the event's label) and the score distribution.
+    public struct ScoreMinute: Sendable, Equatable {
+        /// Start of the minute, epoch ms.
+        public var time: Int64
+        public var count = 0
+        public var scoreSum = 0.0
+        /// Score records carrying a label (0 or 1).
+        public var labelled = 0
+        /// Sum of the log losses of the labelled ones (scores clipped to [1e-15, 1 − 1e-15]).
+        public var logLossSum = 0.0
+        /// Labelled ones where (score ≥ 0.5) equals (label = 1).
+        public var correct = 0
+        /// Scores per tenth: [0, 0.1), …, [0.9, 1].
+        public var histogram = [Int](repeating: 0, count: 10)
+        /// The newest `model_version` seen in the minute.
+        public var modelVersion: Int?
+        public var seq = 0
+    }
+
     public let limits: Limits
+    /// Score minutes, oldest first, at most ``Limits/scoreMinutes`` (the oldest are dropped).
+    public private(set) var scores: [ScoreMinute] = []
+    public private(set) var droppedScoreMinutes = 0
     /// Monitors by feature name.
     public private(set) var monitors: [String: Monitor] = [:]
     public private(set) var timeline: [Entry] = []
@@ -110,7 +136,7 @@ public struct DashboardState: Sendable, Equatable {
 
     /// What ``ingest(_:)`` did with a record.
     public enum Outcome: String, Sendable, Equatable {
-        case drift, alert, retrainRequest = "retrain_request", model, ignored
+        case drift, alert, retrainRequest = "retrain_request", model, score, ignored
     }
 
     /// Folds one sink record (a parsed JSON object) into the state. Records are recognised by
@@ -125,6 +151,7 @@ public struct DashboardState: Sendable, Equatable {
         case ("alert", _): outcome = ingestAlert(r)
         case ("retrain_request", _): outcome = ingestRetrain(r)
         case (_, let t?) where t.hasPrefix("model_"): outcome = ingestModel(r, type: t)
+        case (nil, nil) where r["score"] is NSNumber && r["event_time"] is NSNumber: outcome = ingestScore(r)
         default: outcome = .ignored
         }
         if outcome == .ignored { sequence -= 1 }
@@ -213,7 +240,9 @@ public struct DashboardState: Sendable, Equatable {
                      detail: "champion v\(champion.map(String.init) ?? "?") vs challenger v\(challenger.map(String.init) ?? "?")"
                          + ((r["detail"] as? String).map { " (\($0))" } ?? ""),
                      reasons: [r["reason"] as? String].compactMap { $0 }))
-        if let time, Self.double(metrics["champion_log_loss"]) != nil || Self.double(metrics["champion_accuracy"]) != nil {
+        // A decision made before any shadow event (`model_trained` carries zeros then) is no measurement.
+        let measured = (Self.int(metrics["shadow_events"]) ?? 1) > 0
+        if let time, measured, Self.double(metrics["champion_log_loss"]) != nil || Self.double(metrics["champion_accuracy"]) != nil {
             performance.append(Performance(time: time, decision: type, championVersion: champion, challengerVersion: challenger,
                                            championLogLoss: Self.double(metrics["champion_log_loss"]),
                                            challengerLogLoss: Self.double(metrics["challenger_log_loss"]),
@@ -223,6 +252,37 @@ public struct DashboardState: Sendable, Equatable {
             if performance.count > limits.timelineEntries { performance.removeFirst(performance.count - limits.timelineEntries) }
         }
         return .model
+    }
+
+    private mutating func ingestScore(_ r: [String: Any]) -> Outcome {
+        guard let p = Self.double(r["score"]), let t = Self.int64(r["event_time"]) else { return .ignored }
+        let minute = t - ((t % 60_000) + 60_000) % 60_000
+        var i = scores.count
+        while i > 0 && scores[i - 1].time > minute { i -= 1 }
+        if i == 0 || scores[i - 1].time != minute {
+            if scores.count >= limits.scoreMinutes && i == 0 { return .ignored }  // older than everything kept
+            scores.insert(ScoreMinute(time: minute), at: i)
+            i += 1
+            if scores.count > limits.scoreMinutes {
+                scores.removeFirst(scores.count - limits.scoreMinutes)
+                droppedScoreMinutes += 1
+                i -= 1
+            }
+        }
+        var b = scores[i - 1]
+        b.count += 1
+        b.scoreSum += p
+        b.histogram[min(9, max(0, Int(p * 10)))] += 1
+        if let label = Self.int(r["label"]), label == 0 || label == 1 {
+            let q = min(max(p, 1e-15), 1 - 1e-15)
+            b.labelled += 1
+            b.logLossSum += label == 1 ? -log(q) : -log(1 - q)
+            if (p >= 0.5) == (label == 1) { b.correct += 1 }
+        }
+        if let v = Self.int(r["model_version"]) { b.modelVersion = max(b.modelVersion ?? v, v) }
+        b.seq = sequence
+        scores[i - 1] = b
+        return .score
     }
 
     private mutating func append(_ e: Entry) {

@@ -6,11 +6,13 @@ public struct DashboardTopics: Sendable, Equatable {
     public var alerts: String
     public var retrain: String
     public var models: String
-    public init(drift: String, alerts: String, retrain: String, models: String) {
-        self.drift = drift; self.alerts = alerts; self.retrain = retrain; self.models = models
+    /// Read from its newest ``DashboardReader/scoresPerPartition`` records per partition only.
+    public var scores: String
+    public init(drift: String, alerts: String, retrain: String, models: String, scores: String = "") {
+        self.drift = drift; self.alerts = alerts; self.retrain = retrain; self.models = models; self.scores = scores
     }
     /// Non-empty names, in a fixed order.
-    public var all: [String] { [drift, alerts, retrain, models].filter { !$0.isEmpty } }
+    public var all: [String] { [drift, alerts, retrain, models, scores].filter { !$0.isEmpty } }
 }
 
 /// The gate's thresholds, drawn on the timelines (nil: the gate does not use that statistic).
@@ -91,8 +93,27 @@ public final class DashboardStore: @unchecked Sendable {
 
     // MARK: JSON API
 
+    /// The columns of each window row in `/api/state`'s `monitors[].windows` (rows, not objects,
+    /// to keep the first answer small: about 80 bytes per window).
+    public static let windowFields = ["window", "first_event_time", "last_event_time", "n_current", "psi", "ks_statistic",
+                                      "ks_pvalue", "chi2_pvalue", "drifted", "reasons", "new_categories"]
+
+    /// The columns of each row of `/api/state`'s `scores`: one minute of event time of score
+    /// records (mean score, prequential log loss and accuracy of the labelled ones, newest model
+    /// version, scores per tenth).
+    public static let scoreFields = ["time", "count", "mean_score", "labelled", "log_loss", "accuracy", "model_version", "histogram"]
+
+    /// A statistic for the timelines, rounded to 4 significant digits (the drift record keeps it whole).
+    static func figure(_ x: Double?) -> Double? {
+        guard let x, x != 0, x.isFinite else { return x }
+        let scale = pow(10, 3 - floor(log10(abs(x))))
+        let r = (x * scale).rounded() / scale
+        return scale.isFinite && r.isFinite ? r : x  // below ~1e-305 the scale overflows: kept as is
+    }
+
     /// `/api/state`: everything but histograms (those come from ``histogramJSON(feature:window:)``).
     /// `since`: the version the page has; when nothing changed the body is `{"version":n,"unchanged":true}`.
+    /// Each monitor's `windows` are rows whose columns are named by `window_fields` (``windowFields``).
     /// `after`: the `sequence` the page has; then only windows, timeline entries and performance
     /// points ingested after it are listed (`"incremental":true`; monitors' other fields, health
     /// and status are always whole). A page merges them by monitor and window number.
@@ -107,16 +128,20 @@ public final class DashboardStore: @unchecked Sendable {
         let cut = incremental ? after! : 0
         let monitors: [[String: Any]] = s.monitors.values.sorted { $0.feature < $1.feature }.map { m in
             ["feature": m.feature, "kind": m.kind, "dropped_windows": m.droppedWindows, "alerts_opened": m.alertsOpened,
-             "windows": m.windows.filter { $0.seq > cut }.map { w -> [String: Any] in
-                 ["window": w.window, "first_event_time": Self.v(w.firstEventTime), "last_event_time": Self.v(w.lastEventTime),
-                  "n_current": Self.v(w.nCurrent), "psi": Self.v(w.psi), "ks_statistic": Self.v(w.ksStatistic),
-                  "ks_pvalue": Self.v(w.ksPValue), "chi2_pvalue": Self.v(w.chi2PValue), "drifted": w.drifted, "reasons": w.reasons,
-                  "new_categories": Self.newCategories(w.histogram).count]
+             "windows": m.windows.filter { $0.seq > cut }.map { w -> [Any] in
+                 [w.window, Self.v(w.firstEventTime), Self.v(w.lastEventTime), Self.v(w.nCurrent), Self.v(Self.figure(w.psi)),
+                  Self.v(Self.figure(w.ksStatistic)), Self.v(Self.figure(w.ksPValue)), Self.v(Self.figure(w.chi2PValue)), w.drifted ? 1 : 0,
+                  w.reasons, Self.newCategories(w.histogram).count]
              }]
         }
         let timeline: [[String: Any]] = s.timeline.filter { $0.seq > cut }.map {
             ["kind": $0.kind, "id": $0.id, "feature": Self.v($0.feature), "window": Self.v($0.window), "time": Self.v($0.time),
              "detail": $0.detail, "reasons": $0.reasons]
+        }
+        let scores: [[Any]] = s.scores.filter { $0.seq > cut }.map { b in
+            [b.time, b.count, Self.v(Self.figure(b.scoreSum / Double(b.count))), b.labelled,
+             Self.v(b.labelled > 0 ? Self.figure(b.logLossSum / Double(b.labelled)) : nil),
+             Self.v(b.labelled > 0 ? Self.figure(Double(b.correct) / Double(b.labelled)) : nil), Self.v(b.modelVersion), b.histogram]
         }
         let performance: [[String: Any]] = s.performance.filter { $0.seq > cut }.map {
             ["time": $0.time, "decision": $0.decision, "champion_version": Self.v($0.championVersion),
@@ -134,13 +159,18 @@ public final class DashboardStore: @unchecked Sendable {
             "after": cut,
             "topology": c.topology,
             "brokers": c.brokers,
-            "topics": ["drift": c.topics.drift, "alerts": c.topics.alerts, "retrain": c.topics.retrain, "models": c.topics.models],
+            "topics": ["drift": c.topics.drift, "alerts": c.topics.alerts, "retrain": c.topics.retrain, "models": c.topics.models, "scores": c.topics.scores],
             "status": ["connected": connected, "problems": problems],
             "thresholds": ["psi": Self.v(c.thresholds.psi), "ks_pvalue": Self.v(c.thresholds.ksPValue),
                            "ks_min_statistic": Self.v(c.thresholds.ksMinStatistic), "chi2_pvalue": Self.v(c.thresholds.chi2PValue)],
-            "limits": ["windows_per_monitor": c.limits.windowsPerMonitor, "timeline_entries": c.limits.timelineEntries],
+            "limits": ["windows_per_monitor": c.limits.windowsPerMonitor, "timeline_entries": c.limits.timelineEntries,
+                       "score_minutes": c.limits.scoreMinutes],
             "health": ["drift_records_per_second": rate, "model_version": Self.v(s.modelVersion), "open_alerts": s.openAlerts.count,
                        "last_drift": lastDrift, "records": s.counts],
+            "window_fields": Self.windowFields,
+            "score_fields": Self.scoreFields,
+            "scores": scores,
+            "dropped_score_minutes": s.droppedScoreMinutes,
             "monitors": monitors,
             "timeline": timeline,
             "dropped_timeline_entries": s.droppedEntries,

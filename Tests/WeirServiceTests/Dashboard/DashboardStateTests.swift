@@ -103,6 +103,68 @@ enum DashboardFixtures {
                                         shadowEvents: 1000, seq: 3)])
     }
 
+    /// A decision before any shadow event (as `weir run` writes `model_trained`: zero figures,
+    /// `shadow_events` 0) is on the timeline but not a performance point.
+    @Test func decisionsWithoutShadowEventsAreNotMeasurements() {
+        var s = DashboardState()
+        s.ingest(["type": "model_trained", "model_id": "card-fraud", "time": 1_700_000_400_000, "champion_version": 1, "challenger_version": 2,
+                  "metrics": ["trained_events": 2980, "shadow_events": 0, "champion_log_loss": 0.0, "challenger_log_loss": 0.0,
+                              "champion_accuracy": 0.0, "challenger_accuracy": 0.0]])
+        s.ingest(F.promoted)
+        #expect(s.timeline.map(\.kind) == ["model_trained", "model_promoted"])
+        #expect(s.performance.map(\.decision) == ["model_promoted"])
+    }
+
+    static func score(_ t: Int64, _ p: Double, label: Int?, version: Int = 1) -> [String: Any] {
+        var r: [String: Any] = ["key": "u1", "event_time": t, "score": p, "model_id": "card-fraud", "model_version": version,
+                                "topic": "transactions", "partition": 0, "offset": 7]
+        if let label { r["label"] = label }
+        return r
+    }
+
+    /// Score records fold into minutes of event time: count, mean score, prequential log loss and
+    /// accuracy over the labelled ones (the formula applied by hand here), scores per tenth, the
+    /// newest model version; out-of-order minutes are inserted in place; the oldest are dropped
+    /// past the bound, and records older than everything kept are not counted.
+    @Test func scoreRecordsBecomePrequentialFiguresPerMinute() {
+        var s = DashboardState(limits: .init(scoreMinutes: 2))
+        let m0: Int64 = 1_700_000_040_000  // a minute boundary (1_700_000_040_000 % 60_000 == 0)
+        #expect(m0 % 60_000 == 0)
+        #expect(s.ingest(Self.score(m0 + 61_000, 0.9, label: 1)) == .score)
+        s.ingest(Self.score(m0 + 5_000, 0.2, label: 0))
+        s.ingest(Self.score(m0 + 59_999, 0.7, label: 0))
+        s.ingest(Self.score(m0 + 30_000, 0.55, label: nil, version: 2))
+        #expect(s.scores.map(\.time) == [m0, m0 + 60_000])
+        let b = s.scores[0]
+        #expect(b.count == 3 && b.labelled == 2 && b.correct == 1 && b.modelVersion == 2)
+        #expect(abs(b.scoreSum / 3 - (0.2 + 0.7 + 0.55) / 3) < 1e-12)
+        #expect(abs(b.logLossSum / 2 - (-log(0.8) - log(0.3)) / 2) < 1e-12)
+        #expect(b.histogram == [0, 0, 1, 0, 0, 1, 0, 1, 0, 0])
+        s.ingest(Self.score(m0 + 125_000, 0.1, label: 0))
+        #expect(s.scores.map(\.time) == [m0 + 60_000, m0 + 120_000] && s.droppedScoreMinutes == 1)
+        #expect(s.ingest(Self.score(m0 + 1_000, 0.5, label: 1)) == .ignored)
+        #expect(s.scores.map(\.count) == [1, 1])
+    }
+
+    /// `/api/state` lists the minutes as rows named by `score_fields`.
+    @Test func scoresAPIRows() throws {
+        var c = DashboardConfiguration(topology: "g", brokers: "127.0.0.1:1",
+                                       topics: DashboardTopics(drift: "t.drift", alerts: "", retrain: "", models: "", scores: "t.scores"))
+        c.limits = .init()
+        let store = DashboardStore(configuration: c)
+        for r in [Self.score(1_700_000_040_000, 0.25, label: 1), Self.score(1_700_000_041_000, 0.75, label: 1)] {
+            store.ingest(json: try JSONSerialization.data(withJSONObject: r), topic: "t.scores")
+        }
+        let j = try #require(try JSONSerialization.jsonObject(with: store.stateJSON()) as? [String: Any])
+        let fields = try #require(j["score_fields"] as? [String])
+        let row = try #require((j["scores"] as? [[Any]])?.first)
+        let b = Dictionary(uniqueKeysWithValues: zip(fields, row))
+        #expect(b["time"] as? Int == 1_700_000_040_000 && b["count"] as? Int == 2 && b["labelled"] as? Int == 2)
+        #expect(b["mean_score"] as? Double == 0.5 && b["accuracy"] as? Double == 0.5)
+        #expect(b["log_loss"] as? Double == DashboardStore.figure((-log(0.25) - log(0.75)) / 2))
+        #expect((j["topics"] as? [String: Any])?["scores"] as? String == "t.scores")
+    }
+
     @Test func unknownAndBrokenRecordsAreCountedAsIgnored() {
         var s = DashboardState()
         #expect(s.ingest(["record": "score", "score": 0.1]) == .ignored)
@@ -134,7 +196,7 @@ enum DashboardFixtures {
         let j = try #require(try JSONSerialization.jsonObject(with: s.stateJSON()) as? [String: Any])
         let monitors = try #require(j["monitors"] as? [[String: Any]])
         #expect(monitors.map { $0["feature"] as? String } == [F.xss])
-        #expect((monitors[0]["windows"] as? [[String: Any]])?.first?["new_categories"] as? Int == 1)
+        #expect(Self.windows(monitors[0], j).first?["new_categories"] as? Int == 1)
         let timeline = try #require(j["timeline"] as? [[String: Any]])
         #expect(timeline.first?["feature"] as? String == F.xss)
         #expect((j["health"] as? [String: Any])?["open_alerts"] as? Int == 1)
@@ -172,13 +234,60 @@ enum DashboardFixtures {
         #expect(inc["incremental"] as? Bool == true && inc["sequence"] as? Int == 5)
         let monitors = try #require(inc["monitors"] as? [[String: Any]])
         #expect(monitors.map { $0["feature"] as? String } == [F.xss, "amount"])  // "<" sorts before "a"
-        #expect(monitors.map { ($0["windows"] as? [[String: Any]])?.map { $0["window"] as? Int } } == [[1], [0]])
+        #expect(monitors.map { Self.windows($0, inc).map { $0["window"] as? Int } } == [[1], [0]])
         #expect(monitors[0]["alerts_opened"] as? Int == 1)
         #expect((inc["timeline"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["retrain_request"])
         let whole = try state(after: 99)
         #expect(whole["incremental"] as? Bool == false)
         #expect(((whole["monitors"] as? [[String: Any]])?.first?["windows"] as? [Any])?.count == 2)
         #expect(first["instance"] as? String == whole["instance"] as? String)
+    }
+
+    /// A monitor's window rows as objects, with the columns named by the answer's `window_fields`.
+    static func windows(_ monitor: [String: Any], _ answer: [String: Any]) -> [[String: Any]] {
+        let fields = answer["window_fields"] as? [String] ?? []
+        return (monitor["windows"] as? [[Any]] ?? []).map { Dictionary(uniqueKeysWithValues: zip(fields, $0)) }
+    }
+
+    /// Windows are rows named by `window_fields`, statistics rounded to 4 significant digits for
+    /// the timelines (the histogram API and the topic keep them whole).
+    @Test func windowsAreCompactRows() throws {
+        let s = DashboardStore(configuration: DashboardConfiguration(
+            topology: "g", brokers: "127.0.0.1:1", topics: DashboardTopics(drift: "t.drift", alerts: "", retrain: "", models: "")))
+        var r = F.drift("amount", window: 4, psi: 0.123456789, drifted: true)
+        r["ks_pvalue"] = 0.000012345678
+        s.ingest(json: try JSONSerialization.data(withJSONObject: r), topic: "t.drift")
+        let j = try #require(try JSONSerialization.jsonObject(with: s.stateJSON()) as? [String: Any])
+        #expect(j["window_fields"] as? [String] == DashboardStore.windowFields)
+        let monitor = try #require((j["monitors"] as? [[String: Any]])?.first)
+        let w = try #require(Self.windows(monitor, j).first)
+        #expect(w["window"] as? Int == 4 && w["drifted"] as? Int == 1 && w["reasons"] as? [String] == ["psi"])
+        #expect(w["psi"] as? Double == 0.1235)
+        #expect(w["ks_pvalue"] as? Double == 0.00001235)
+        #expect(w["chi2_pvalue"] is NSNull)
+        // p-values far below 1e-300 (strong drift) stay numbers: the rounding's scale would overflow.
+        for tiny in [5e-324, 1e-310, 2.5e-306, Double.leastNormalMagnitude] {
+            let f = try #require(DashboardStore.figure(tiny))
+            #expect(f.isFinite && f > 0 && abs(f - tiny) <= tiny * 1e-3, "\(tiny) -> \(f)")
+        }
+        #expect(w["last_event_time"] as? Int == 1_700_000_299_000)
+    }
+
+    /// 1,000 windows of each of 4 monitors (histograms included in the records): the first
+    /// `/api/state` answer stays well under a megabyte (histograms are fetched per selected window).
+    @Test func aLongHistoryIsAnAnswerOfKilobytes() throws {
+        let s = DashboardStore(configuration: DashboardConfiguration(
+            topology: "g", brokers: "127.0.0.1:1", topics: DashboardTopics(drift: "t.drift", alerts: "", retrain: "", models: "")))
+        for w in 0..<1000 {
+            for (k, f) in ["amount", "device_age_days", "merchant", "score"].enumerated() {
+                let r = F.drift(f, window: w, psi: 0.0123456 * Double(k + 1) + Double(w) * 1e-5, drifted: w % 50 == 0, categorical: f == "merchant")
+                s.ingest(json: try JSONSerialization.data(withJSONObject: r), topic: "t.drift")
+            }
+        }
+        let body = s.stateJSON()
+        let j = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+        #expect((j["monitors"] as? [[String: Any]])?.map { Self.windows($0, j).count } == [1000, 1000, 1000, 1000])
+        #expect(body.count < 400_000, "\(body.count) bytes")
     }
 
     @Test func problemsReachTheStatus() throws {
