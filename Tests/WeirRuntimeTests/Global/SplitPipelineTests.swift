@@ -67,17 +67,8 @@ import WeirTopology
             // The global stage reads the tasks' batches merged in stream order (here the offset:
             // one line number across partitions), a run of one task's events at a time.
             try withReaders(encoded, readers.map(\.task)) { rs in
-                var next = Array(repeating: 0, count: rs.count)
-                while true {
-                    var best = -1
-                    for k in rs.indices where next[k] < rs[k].count && (best < 0 || rs[k].offset(next[k]) < rs[best].offset(next[best])) { best = k }
-                    guard best >= 0 else { break }
-                    var end = next[best] + 1
-                    while end < rs[best].count && !rs.indices.contains(where: { k in k != best && next[k] < rs[k].count && rs[k].offset(next[k]) < rs[best].offset(end) }) {
-                        end += 1
-                    }
-                    try global.processGlobal(rs[best], events: next[best]..<end, now: 0, into: &out.global)
-                    next[best] = end
+                try GlobalMerge.runs(rs, by: { $0.offset($1) }) { k, events in
+                    try global.processGlobal(rs[k], events: events, now: 0, into: &out.global)
                 }
                 // Empty batches (only trailing dead letters) still count their dead letters.
                 for k in rs.indices where rs[k].count == 0 { try global.processGlobal(rs[k], now: 0, into: &out.global) }
