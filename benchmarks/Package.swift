@@ -34,6 +34,11 @@ let package = Package(
             "BenchSupport", .product(name: "WeirRuntime", package: "main"), .product(name: "WeirTopology", package: "main"),
             .product(name: "WeirCore", package: "main"),
         ]),
+        // Issue 16: the partitioned stages' costs in process (tasks, global stage, whole pipeline).
+        .executableTarget(name: "ScaleBench", dependencies: [
+            "BenchSupport", .product(name: "WeirRuntime", package: "main"), .product(name: "WeirTopology", package: "main"),
+            .product(name: "WeirCore", package: "main"),
+        ]),
         // Issue 8 end-to-end latency: `weir run` as a process, a paced producer and an output
         // consumer in-process (one clock), so it links WeirKafka only.
         .executableTarget(name: "LatencyBench", dependencies: ["BenchSupport", .product(name: "WeirKafka", package: "main")]),

@@ -83,7 +83,7 @@ extension Pipeline {
                                        into sink: inout some OutputSink) throws {
         precondition(role == .global, "processGlobal on a \(role) pipeline")
         let range = events ?? 0..<batch.count
-        try collectDriftJudgedInBackground(wait: false, into: &sink)
+        if range.lowerBound == 0 { try collectDriftJudgedInBackground(wait: false, into: &sink) }
         let task = batch.partition
         if drift != nil && range.lowerBound == 0 { learnCategoryNames(batch) }
         let dimension = globalInputs.count
@@ -112,13 +112,11 @@ extension Pipeline {
             guard drift != nil else { continue }
             drift!.pipeline.addDeadLetters(Int(batch.deadLettersBefore(i)))
             let present = batch.presence(i)
-            let remap = categoryRemap[task]
             for m in 0..<min(batch.monitoredCount, drift!.values.count) {
                 guard present & (1 << UInt64(m)) != 0 else { drift!.values[m] = .nan; continue }
                 let v = batch.monitored(i, m)
                 if case .category = drift!.sources[m] {
-                    let local = Int(v)
-                    let global = remap.flatMap { local < $0[m].count ? $0[m][local] : nil } ?? -1
+                    let global = globalCategory(task: task, source: m, local: Int(v))
                     drift!.values[m] = global >= 0 ? Double(global) : .nan
                 } else {
                     drift!.values[m] = v
@@ -133,13 +131,19 @@ extension Pipeline {
             }
             if drift!.hasPendingRecords { try emitDrift(now: now, eventTime: time, into: &sink) }
         }
-        if range.upperBound == batch.count {
-            taskWatermarks[task] = max(taskWatermarks[task] ?? .min, batch.watermark)
-            drift?.pipeline.addDeadLetters(Int(batch.trailingDeadLetters))
-        }
+        // The batch's end (not each run of it: runs are short when tasks interleave).
+        guard range.upperBound == batch.count else { return }
+        taskWatermarks[task] = max(taskWatermarks[task] ?? .min, batch.watermark)
+        drift?.pipeline.addDeadLetters(Int(batch.trailingDeadLetters))
         if labelTopic != nil && model != nil { expireLabels() }
         try emitModelDecisions(into: &sink)
         try emitDrift(now: now, into: &sink)
+    }
+
+    /// The global id of a task's category id (-1: never named by the task).
+    private func globalCategory(task: Int32, source m: Int, local: Int) -> Int32 {
+        guard let remap = categoryRemap[task], local >= 0, local < remap[m].count else { return -1 }
+        return remap[m][local]
     }
 
     /// Global stage: interns the category names a task introduced and maps its ids to the

@@ -1,0 +1,120 @@
+// ScaleBench, stage costs (issue 16), in process and without Kafka: what one task (a source
+// partition's decode, keyed windows, features, scoring with broadcast weights and its batch for
+// the global stage) and the global stage (merge, test-then-train, drift, gate) cost per event,
+// against one whole pipeline doing both, on the same events. These are the per-stage figures the
+// capacity of N instances is estimated from (docs/scaling.md); the end-to-end runs through Kafka
+// with 1, 2 and 4 instances come with the partitioned runner.
+//
+// Usage: ScaleBench [EVENTS [PARTITIONS [USERS]]]   (default 1,000,000 events, 12 partitions, 10,000 users)
+// Topology: topologies/card-fraud.yaml without its `by: global` window (tasks refuse those until
+// the global stage merges partial windows). Thread CPU time; best of 3 rounds per stage.
+import BenchSupport
+import Foundation
+import WeirCore
+import WeirRuntime
+import WeirTopology
+
+let args = CommandLine.arguments
+let events = args.count > 1 ? Int(args[1]) ?? 1_000_000 : 1_000_000
+let partitions = args.count > 2 ? Int(args[2]) ?? 12 : 12
+let users = args.count > 3 ? Int(args[3]) ?? 10_000 : 10_000
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+struct NullSink: OutputSink {
+    var records = 0
+    mutating func write(_ kind: OutputKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) throws { records += 1 }
+    mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws { records += 1 }
+}
+
+func threadCPU() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+var text = try String(contentsOf: root.appendingPathComponent("topologies/card-fraud.yaml"), encoding: .utf8)
+text = text.components(separatedBy: "\n").filter { !$0.contains("global_mean_5m") }.joined(separator: "\n")
+let compiled = try TopologyCompiler.compile(try TopologyLoader.parse(text, file: "card-fraud.yaml"))
+
+let gen = CardFraudGenerator(seed: 7, users: users)
+let lines = (0..<events).map { Array(gen.event($0).utf8) }
+func partition(_ line: [UInt8]) -> Int32 {
+    // FNV-1a of the line's "user" value: a producer keyed by the user.
+    let s = String(decoding: line, as: UTF8.self)
+    let user = s.range(of: #""user":"[^"]*""#, options: .regularExpression).map { String(s[$0]) } ?? ""
+    return Int32(user.utf8.reduce(UInt32(2166136261)) { ($0 ^ UInt32($1)) &* 16777619 } % UInt32(partitions))
+}
+let parts = lines.map(partition)
+let chunk = 4096 * partitions
+
+print("ScaleBench (stage costs) — \(events) card-fraud events, \(users) users, \(partitions) partitions; \(ProcessInfo.processInfo.activeProcessorCount) cores, load \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8).split(separator: " ").prefix(3).joined(separator: " ")) ?? "?")")
+
+var best = (whole: Double.infinity, tasks: Double.infinity, global: Double.infinity)
+var batchBytes = 0, batchCount = 0, globalRecords = 0, wholeRecords = 0
+for round in 1...3 {
+    // One whole pipeline over every partition.
+    var whole = try Pipeline(compiled: compiled, partitions: partitions, role: .whole)
+    var wholeSink = NullSink()
+    var t0 = threadCPU()
+    var batch = InputBatch(capacity: chunk)
+    for start in stride(from: 0, to: events, by: chunk) {
+        batch.removeAll()
+        for i in start..<min(events, start + chunk) { batch.append(lines[i], partition: parts[i], offset: Int64(i)) }
+        try whole.process(batch, topic: "transactions", now: 0, into: &wholeSink)
+    }
+    try whole.settle(into: &wholeSink)
+    best.whole = min(best.whole, threadCPU() - t0)
+    wholeRecords = wholeSink.records
+
+    // The tasks, each on its partition's events, collecting their batches for the global stage.
+    var tasks = try (0..<partitions).map { try Pipeline(compiled: compiled, partitions: 1, role: .task(partition: Int32($0))) }
+    var taskSink = NullSink()
+    var encoded: [[[UInt8]]] = []   // per chunk, per task that had events
+    var per = (0..<partitions).map { _ in InputBatch(capacity: 4096) }
+    t0 = threadCPU()
+    for start in stride(from: 0, to: events, by: chunk) {
+        for p in per.indices { per[p].removeAll() }
+        for i in start..<min(events, start + chunk) { per[Int(parts[i])].append(lines[i], partition: parts[i], offset: Int64(i)) }
+        var out: [[UInt8]] = []
+        for p in 0..<partitions {
+            try tasks[p].process(per[p], topic: "transactions", now: 0, into: &taskSink)
+            var bytes: [UInt8] = []
+            if tasks[p].takeGlobalBatch(into: &bytes) { out.append(bytes) }
+        }
+        encoded.append(out)
+    }
+    best.tasks = min(best.tasks, threadCPU() - t0)
+    batchCount = encoded.reduce(0) { $0 + $1.count }
+    batchBytes = encoded.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } }
+
+    // The global stage alone, from the encoded batches (as read from its internal topic).
+    var global = try Pipeline(compiled: compiled, partitions: partitions, role: .global)
+    var globalSink = NullSink()
+    t0 = threadCPU()
+    for out in encoded {
+        func open(_ k: Int, _ acc: [GlobalBatchReader]) throws {
+            guard k < out.count else {
+                try GlobalMerge.runs(acc, by: { $0.offset($1) }) { r, range in try global.processGlobal(acc[r], events: range, now: 0, into: &globalSink) }
+                return
+            }
+            try out[k].withUnsafeBytes { b in try open(k + 1, acc + [try GlobalBatchReader(b)]) }
+        }
+        try open(0, [])
+    }
+    try global.settle(into: &globalSink)
+    best.global = min(best.global, threadCPU() - t0)
+    globalRecords = globalSink.records
+    print("round \(round): whole \(fmt(Double(events) / (best.whole) / 1e6)) M/s, tasks \(fmt(Double(events) / best.tasks / 1e6)) M/s, global \(fmt(Double(events) / best.global / 1e6)) M/s (best so far)")
+}
+print("")
+print("| stage | CPU s per 1M events (best of 3) | events/s per core |")
+print("|---|---|---|")
+for (name, s) in [("whole pipeline (both stages, one process)", best.whole), ("tasks (all \(partitions), sum)", best.tasks), ("global stage, from encoded batches", best.global)] {
+    print("| \(name) | \(fmt(s / Double(events) * 1e6, 3)) | \(formatRate(Double(events) / s)) |")
+}
+print("")
+print("global batches: \(batchCount), \(fmt(Double(batchBytes) / Double(events), 1)) bytes per event; records written: whole \(wholeRecords), global stage \(globalRecords)")
+let perInstanceTasks = Double(events) / best.tasks
+let globalRate = Double(events) / best.global
+print("on paper: N instances of one core each run tasks at ~N × \(formatRate(perInstanceTasks)) until the global stage's \(formatRate(globalRate)) caps them: at \(fmt(globalRate / perInstanceTasks, 1)) instances (before Kafka's own costs)")
