@@ -451,8 +451,8 @@ public struct Pipeline: Sendable {
     }
 
     /// - Parameter eventTime: the event that closed the window(s), when one did: a retrain request
-    ///   is dated `max(now, eventTime)` (in replay, where `now` is 0, its event time whatever the
-    ///   batch boundaries), otherwise `max(now, watermark)`.
+    ///   is dated by it (event time, as the training buffer's events and promotions are; the same
+    ///   in `weir run` and `weir replay` whatever the batch boundaries), otherwise by the watermark.
     mutating func emitDrift(now: Int64, eventTime: Int64? = nil, into sink: inout some OutputSink) throws {
         guard drift != nil, !isTask else { return }
         drift!.syncCategoryNames(graph.decoder)
@@ -499,7 +499,7 @@ public struct Pipeline: Sendable {
             counters.retrainRequests += 1
             try writeText(.retrain, key: nil, r.json(), into: &sink)
             if retrainOnRequest {
-                let at = max(now, eventTime ?? currentWatermark)
+                let at = eventTime ?? currentWatermark
                 model?.requestRetrain(id: r.requestID, reason: "data_drift", now: at)
             }
         }
