@@ -18,71 +18,86 @@
 /// copied as UTF-8. Bytes that are not valid UTF-8 (e.g. a Kafka key, through `value(utf8:)`) are
 /// replaced by U+FFFD, one per maximal invalid subsequence (Unicode's recommended practice, as
 /// Swift's `String(decoding:as:)` and Python's `errors="replace"` do).
+/// Keys written as string literals take `StaticString` overloads (no `String` is made per record:
+/// the score record is written per event); computed keys are `String`s; both are escaped alike.
 /// - Complexity: O(output length).
 public struct JSONWriter: Sendable {
     /// The JSON written since the last `reset()`.
-    public private(set) var bytes: [UInt8] = []
-    private var needsComma = false
+    @inlinable public var bytes: [UInt8] { storage }
+    @usableFromInline var storage: [UInt8] = []
+    @usableFromInline var needsComma = false
 
     /// - Parameter capacity: bytes to reserve (a score record is ~200 B, a drift record ~1 KB).
-    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    @inlinable public init(capacity: Int = 256) { storage.reserveCapacity(capacity) }
 
     /// Clears the output, keeping its capacity.
-    public mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
+    @inlinable public mutating func reset() {
+        storage.removeAll(keepingCapacity: true)
         needsComma = false
     }
 
     /// The output as a string (allocates; for logs, commands and tests).
-    public var string: String { String(decoding: bytes, as: UTF8.self) }
+    @inlinable public var string: String { String(decoding: storage, as: UTF8.self) }
 
-    @inline(__always) private mutating func comma() {
-        if needsComma { bytes.append(UInt8(ascii: ",")) }
+    @inlinable @inline(__always) mutating func comma() {
+        if needsComma { storage.append(UInt8(ascii: ",")) }
     }
 
     // MARK: structure
 
-    public mutating func beginObject() { comma(); bytes.append(UInt8(ascii: "{")); needsComma = false }
+    @inlinable public mutating func beginObject() { comma(); storage.append(UInt8(ascii: "{")); needsComma = false }
     /// Opens an object as the value of `key`.
-    public mutating func beginObject(_ key: String) { self.key(key); beginObject() }
-    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
-    public mutating func beginArray() { comma(); bytes.append(UInt8(ascii: "[")); needsComma = false }
+    @inlinable @_disfavoredOverload public mutating func beginObject(_ key: String) { self.key(key); beginObject() }
+    @inlinable public mutating func beginObject(_ key: StaticString) { self.key(key); beginObject() }
+    @inlinable public mutating func endObject() { storage.append(UInt8(ascii: "}")); needsComma = true }
+    @inlinable public mutating func beginArray() { comma(); storage.append(UInt8(ascii: "[")); needsComma = false }
     /// Opens an array as the value of `key`.
-    public mutating func beginArray(_ key: String) { self.key(key); beginArray() }
-    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
+    @inlinable @_disfavoredOverload public mutating func beginArray(_ key: String) { self.key(key); beginArray() }
+    @inlinable public mutating func beginArray(_ key: StaticString) { self.key(key); beginArray() }
+    @inlinable public mutating func endArray() { storage.append(UInt8(ascii: "]")); needsComma = true }
 
     /// Writes `"name":`; the next value completes the member.
-    public mutating func key(_ name: String) {
+    @inlinable @_disfavoredOverload public mutating func key(_ name: String) {
         comma()
         appendString(name)
-        bytes.append(UInt8(ascii: ":"))
+        storage.append(UInt8(ascii: ":"))
+        needsComma = false
+    }
+
+    /// A literal key (the overload string literals take: no `String` is made; same escaping).
+    @inlinable public mutating func key(_ name: StaticString) {
+        comma()
+        storage.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { appendEscaped(UnsafeRawBufferPointer($0)) }
+        storage.append(UInt8(ascii: "\""))
+        storage.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
     // MARK: values
 
-    public mutating func null() { comma(); appendNull(); needsComma = true }
-    public mutating func value(_ v: Bool) {
+    @inlinable public mutating func null() { comma(); appendNull(); needsComma = true }
+    @inlinable public mutating func value(_ v: Bool) {
         comma()
         if v {
-            bytes.append(UInt8(ascii: "t")); bytes.append(UInt8(ascii: "r")); bytes.append(UInt8(ascii: "u"))
-            bytes.append(UInt8(ascii: "e"))
+            storage.append(UInt8(ascii: "t")); storage.append(UInt8(ascii: "r")); storage.append(UInt8(ascii: "u"))
+            storage.append(UInt8(ascii: "e"))
         } else {
-            bytes.append(UInt8(ascii: "f")); bytes.append(UInt8(ascii: "a")); bytes.append(UInt8(ascii: "l"))
-            bytes.append(UInt8(ascii: "s")); bytes.append(UInt8(ascii: "e"))
+            storage.append(UInt8(ascii: "f")); storage.append(UInt8(ascii: "a")); storage.append(UInt8(ascii: "l"))
+            storage.append(UInt8(ascii: "s")); storage.append(UInt8(ascii: "e"))
         }
         needsComma = true
     }
-    public mutating func value(_ v: Int64) { comma(); digits(v); needsComma = true }
-    public mutating func value(_ v: Int) { value(Int64(v)) }
-    public mutating func value(_ v: UInt64) {
+    @inlinable public mutating func value(_ v: Int64) { comma(); digits(v); needsComma = true }
+    @inlinable public mutating func value(_ v: Int) { value(Int64(v)) }
+    @inlinable public mutating func value(_ v: UInt64) {
         comma()
         if v <= UInt64(Int64.max) { digits(Int64(v)) } else { unsignedDigits(v) }
         needsComma = true
     }
 
     /// A number by the rule above (whole below 2^53 as an integer, else shortest round-trip; non-finite as `null`).
-    public mutating func value(_ v: Double) {
+    @inlinable public mutating func value(_ v: Double) {
         comma()
         if !v.isFinite {
             appendNull()
@@ -91,64 +106,78 @@ public struct JSONWriter: Sendable {
         } else {
             // Double.write(to:) formats on the stack and hands the ASCII to `_writeASCII`.
             var sink = ASCIISink()
-            swap(&sink.bytes, &bytes)
+            swap(&sink.bytes, &storage)
             v.write(to: &sink)
-            swap(&sink.bytes, &bytes)
+            swap(&sink.bytes, &storage)
         }
         needsComma = true
     }
 
     /// A string, escaped by the rule above.
-    public mutating func value(_ s: String) { comma(); appendString(s); needsComma = true }
+    @inlinable public mutating func value(_ s: String) { comma(); appendString(s); needsComma = true }
 
     /// A string from bytes that should be UTF-8 (invalid sequences become U+FFFD).
-    public mutating func value(utf8 raw: UnsafeRawBufferPointer) {
+    @inlinable public mutating func value(utf8 raw: UnsafeRawBufferPointer) {
         comma()
-        bytes.append(UInt8(ascii: "\""))
+        storage.append(UInt8(ascii: "\""))
         appendEscaped(raw)
-        bytes.append(UInt8(ascii: "\""))
+        storage.append(UInt8(ascii: "\""))
         needsComma = true
     }
 
-    public mutating func value(_ v: Double?) { if let v { value(v) } else { null() } }
-    public mutating func value(_ v: Int?) { if let v { value(v) } else { null() } }
-    public mutating func value(_ v: Int64?) { if let v { value(v) } else { null() } }
-    public mutating func value(_ v: Bool?) { if let v { value(v) } else { null() } }
-    public mutating func value(_ s: String?) { if let s { value(s) } else { null() } }
+    @inlinable public mutating func value(_ v: Double?) { if let v { value(v) } else { null() } }
+    @inlinable public mutating func value(_ v: Int?) { if let v { value(v) } else { null() } }
+    @inlinable public mutating func value(_ v: Int64?) { if let v { value(v) } else { null() } }
+    @inlinable public mutating func value(_ v: Bool?) { if let v { value(v) } else { null() } }
+    @inlinable public mutating func value(_ s: String?) { if let s { value(s) } else { null() } }
 
     // MARK: members (key and value)
 
-    public mutating func field(_ k: String, _ v: Double) { key(k); value(v) }
-    public mutating func field(_ k: String, _ v: Int) { key(k); value(v) }
-    public mutating func field(_ k: String, _ v: Int64) { key(k); value(v) }
-    public mutating func field(_ k: String, _ v: Bool) { key(k); value(v) }
-    public mutating func field(_ k: String, _ v: String) { key(k); value(v) }
-    public mutating func field(_ k: String, _ v: Double?) { key(k); value(v) }
-    public mutating func field(_ k: String, _ v: Int?) { key(k); value(v) }
-    public mutating func field(_ k: String, _ v: Int64?) { key(k); value(v) }
-    public mutating func field(_ k: String, _ v: Bool?) { key(k); value(v) }
-    public mutating func field(_ k: String, _ v: String?) { key(k); value(v) }
-    public mutating func nullField(_ k: String) { key(k); null() }
-    public mutating func field(_ k: String, strings: [String]) { beginArray(k); for s in strings { value(s) }; endArray() }
-    public mutating func field(_ k: String, ints: [Int]) { beginArray(k); for v in ints { value(v) }; endArray() }
+    @inlinable @_disfavoredOverload public mutating func field(_ k: String, _ v: Double) { key(k); value(v) }
+    @inlinable public mutating func field(_ k: StaticString, _ v: Double) { key(k); value(v) }
+    @inlinable @_disfavoredOverload public mutating func field(_ k: String, _ v: Int) { key(k); value(v) }
+    @inlinable public mutating func field(_ k: StaticString, _ v: Int) { key(k); value(v) }
+    @inlinable @_disfavoredOverload public mutating func field(_ k: String, _ v: Int64) { key(k); value(v) }
+    @inlinable public mutating func field(_ k: StaticString, _ v: Int64) { key(k); value(v) }
+    @inlinable @_disfavoredOverload public mutating func field(_ k: String, _ v: Bool) { key(k); value(v) }
+    @inlinable public mutating func field(_ k: StaticString, _ v: Bool) { key(k); value(v) }
+    @inlinable @_disfavoredOverload public mutating func field(_ k: String, _ v: String) { key(k); value(v) }
+    @inlinable public mutating func field(_ k: StaticString, _ v: String) { key(k); value(v) }
+    @inlinable @_disfavoredOverload public mutating func field(_ k: String, _ v: Double?) { key(k); value(v) }
+    @inlinable public mutating func field(_ k: StaticString, _ v: Double?) { key(k); value(v) }
+    @inlinable @_disfavoredOverload public mutating func field(_ k: String, _ v: Int?) { key(k); value(v) }
+    @inlinable public mutating func field(_ k: StaticString, _ v: Int?) { key(k); value(v) }
+    @inlinable @_disfavoredOverload public mutating func field(_ k: String, _ v: Int64?) { key(k); value(v) }
+    @inlinable public mutating func field(_ k: StaticString, _ v: Int64?) { key(k); value(v) }
+    @inlinable @_disfavoredOverload public mutating func field(_ k: String, _ v: Bool?) { key(k); value(v) }
+    @inlinable public mutating func field(_ k: StaticString, _ v: Bool?) { key(k); value(v) }
+    @inlinable @_disfavoredOverload public mutating func field(_ k: String, _ v: String?) { key(k); value(v) }
+    @inlinable public mutating func field(_ k: StaticString, _ v: String?) { key(k); value(v) }
+    @inlinable @_disfavoredOverload public mutating func nullField(_ k: String) { key(k); null() }
+    @inlinable public mutating func nullField(_ k: StaticString) { key(k); null() }
+    @inlinable @_disfavoredOverload public mutating func field(_ k: String, strings: [String]) { beginArray(k); for s in strings { value(s) }; endArray() }
+    @inlinable public mutating func field(_ k: StaticString, strings: [String]) { beginArray(k); for s in strings { value(s) }; endArray() }
+    @inlinable @_disfavoredOverload public mutating func field(_ k: String, ints: [Int]) { beginArray(k); for v in ints { value(v) }; endArray() }
+    @inlinable public mutating func field(_ k: StaticString, ints: [Int]) { beginArray(k); for v in ints { value(v) }; endArray() }
     /// An array of numbers (a non-finite one is written as `null`).
-    public mutating func field(_ k: String, doubles: [Double]) { beginArray(k); for v in doubles { value(v) }; endArray() }
+    @inlinable @_disfavoredOverload public mutating func field(_ k: String, doubles: [Double]) { beginArray(k); for v in doubles { value(v) }; endArray() }
+    @inlinable public mutating func field(_ k: StaticString, doubles: [Double]) { beginArray(k); for v in doubles { value(v) }; endArray() }
 
     // MARK: formatting
 
-    private mutating func appendNull() {
-        bytes.append(UInt8(ascii: "n")); bytes.append(UInt8(ascii: "u")); bytes.append(UInt8(ascii: "l")); bytes.append(UInt8(ascii: "l"))
+    @usableFromInline mutating func appendNull() {
+        storage.append(UInt8(ascii: "n")); storage.append(UInt8(ascii: "u")); storage.append(UInt8(ascii: "l")); storage.append(UInt8(ascii: "l"))
     }
 
     /// Decimal digits of `v`, formatted on the stack.
-    private mutating func digits(_ v: Int64) {
-        if v < 0 { bytes.append(UInt8(ascii: "-")) }
+    @usableFromInline mutating func digits(_ v: Int64) {
+        if v < 0 { storage.append(UInt8(ascii: "-")) }
         unsignedDigits(v.magnitude)
     }
 
-    private mutating func unsignedDigits(_ v: UInt64) {
+    @usableFromInline mutating func unsignedDigits(_ v: UInt64) {
         var m = v
-        if m < 10 { bytes.append(UInt8(truncatingIfNeeded: m) &+ 48); return }
+        if m < 10 { storage.append(UInt8(truncatingIfNeeded: m) &+ 48); return }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
             var i = 20
             while m > 0 {
@@ -156,52 +185,52 @@ public struct JSONWriter: Sendable {
                 buf[i] = UInt8(truncatingIfNeeded: m % 10) &+ 48
                 m /= 10
             }
-            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[i..<20]))
+            storage.append(contentsOf: UnsafeBufferPointer(rebasing: buf[i..<20]))
         }
     }
 
-    private mutating func appendString(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
+    @usableFromInline mutating func appendString(_ s: String) {
+        storage.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0)) }
-        bytes.append(UInt8(ascii: "\""))
+        storage.append(UInt8(ascii: "\""))
     }
 
-    private static let hex: StaticString = "0123456789abcdef"
+    @usableFromInline static let hex: StaticString = "0123456789abcdef"
 
-    @inline(__always) private mutating func appendUnicodeEscape(_ code: UInt16) {
-        bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "u"))
+    @usableFromInline @inline(__always) mutating func appendUnicodeEscape(_ code: UInt16) {
+        storage.append(UInt8(ascii: "\\")); storage.append(UInt8(ascii: "u"))
         Self.hex.withUTF8Buffer { h in
-            bytes.append(h[Int(code >> 12)]); bytes.append(h[Int((code >> 8) & 15)])
-            bytes.append(h[Int((code >> 4) & 15)]); bytes.append(h[Int(code & 15)])
+            storage.append(h[Int(code >> 12)]); storage.append(h[Int((code >> 8) & 15)])
+            storage.append(h[Int((code >> 4) & 15)]); storage.append(h[Int(code & 15)])
         }
     }
 
-    @inline(__always) private mutating func appendReplacement() {
-        bytes.append(0xEF); bytes.append(0xBF); bytes.append(0xBD)
+    @usableFromInline @inline(__always) mutating func appendReplacement() {
+        storage.append(0xEF); storage.append(0xBF); storage.append(0xBD)
     }
 
     /// The body of a JSON string: escapes by the rule above, replaces invalid UTF-8.
-    private mutating func appendEscaped(_ p: UnsafeRawBufferPointer) {
+    @usableFromInline mutating func appendEscaped(_ p: UnsafeRawBufferPointer) {
         // Fast path: printable ASCII without quote or backslash is copied as it is.
         var plain = true
         for b in p where b >= 0x80 || b < 0x20 || b == 0x22 || b == 0x5C { plain = false; break }
-        if plain { bytes.append(contentsOf: p); return }
+        if plain { storage.append(contentsOf: p); return }
         let n = p.count
         var i = 0
         while i < n {
             let b = p[i]
             if b < 0x80 {
                 switch b {
-                case 0x22: bytes.append(0x5C); bytes.append(0x22)
-                case 0x5C: bytes.append(0x5C); bytes.append(0x5C)
-                case 0x0A: bytes.append(0x5C); bytes.append(UInt8(ascii: "n"))
-                case 0x0D: bytes.append(0x5C); bytes.append(UInt8(ascii: "r"))
-                case 0x09: bytes.append(0x5C); bytes.append(UInt8(ascii: "t"))
-                case 0x08: bytes.append(0x5C); bytes.append(UInt8(ascii: "b"))
-                case 0x0C: bytes.append(0x5C); bytes.append(UInt8(ascii: "f"))
+                case 0x22: storage.append(0x5C); storage.append(0x22)
+                case 0x5C: storage.append(0x5C); storage.append(0x5C)
+                case 0x0A: storage.append(0x5C); storage.append(UInt8(ascii: "n"))
+                case 0x0D: storage.append(0x5C); storage.append(UInt8(ascii: "r"))
+                case 0x09: storage.append(0x5C); storage.append(UInt8(ascii: "t"))
+                case 0x08: storage.append(0x5C); storage.append(UInt8(ascii: "b"))
+                case 0x0C: storage.append(0x5C); storage.append(UInt8(ascii: "f"))
                 case 0..<0x20: appendUnicodeEscape(UInt16(b))
-                default: bytes.append(b)
+                default: storage.append(b)
                 }
                 i += 1
                 continue
@@ -233,7 +262,7 @@ public struct JSONWriter: Sendable {
             if b == 0xE2, p[i + 1] == 0x80, p[i + 2] == 0xA8 || p[i + 2] == 0xA9 {
                 appendUnicodeEscape(p[i + 2] == 0xA8 ? 0x2028 : 0x2029)
             } else {
-                bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i..<(i + length)]))
+                storage.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[i..<(i + length)]))
             }
             i += length
         }
@@ -241,8 +270,9 @@ public struct JSONWriter: Sendable {
 }
 
 /// Receives `Double.write(to:)`'s ASCII digits straight into a byte buffer.
-private struct ASCIISink: TextOutputStream {
-    var bytes: [UInt8] = []
-    mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
-    mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
+@usableFromInline struct ASCIISink: TextOutputStream {
+    @usableFromInline var bytes: [UInt8] = []
+    @inlinable init() {}
+    @inlinable mutating func write(_ string: String) { bytes.append(contentsOf: string.utf8) }
+    @inlinable mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
 }

@@ -34,6 +34,9 @@ import WeirTestSupport
             w.field("xs", ints: [1, -2]); w.field("ss", strings: []); w.field("ds", doubles: [0.5, .nan])
             w.endObject()
         } == #"{"s":"a\"b\\c\nd\te\r\b\f\u0001\u001f"# + "\u{7F}é✓🎉" + #"\u2028\u2029/","o":{"b":true,"n":null},"xs":[1,-2],"ss":[],"ds":[0.5,null]}"#)
+        // literal keys (the StaticString overloads) and String keys are escaped alike
+        let k = "q\"é\n"
+        #expect(text { w in w.beginObject(); w.field("q\"é\n", 1); w.field(k, 2); w.endObject() } == #"{"q\"é\n":1,"q\"é\n":2}"#)
         // invalid UTF-8: one U+FFFD per maximal invalid subsequence
         let bad: [UInt8] = [0x61, 0xFF, 0x62, 0xE2, 0x82, 0x63, 0xED, 0xA0, 0x80, 0xF0, 0x9F, 0x8E]
         #expect(text { w in bad.withUnsafeBytes { w.value(utf8: $0) } } == "\"a\u{FFFD}b\u{FFFD}c\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\"")
@@ -119,17 +122,8 @@ import WeirTestSupport
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("weirjson-\(getpid()).txt")
         try lines.write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let python = try ExternalTool.python(importing: ["json"]).require()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [ExternalTool.repoRoot.appendingPathComponent("scripts/checks/check_json_writer.py").path, file.path]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0, "\(out)")
+        let (status, out) = try runPythonCheck("scripts/checks/check_json_writer.py", importing: ["json"], arguments: [file.path])
+        #expect(status == 0, "\(out)")
         #expect(out.hasPrefix("\(cases) cases, 0 failures"), "\(out)")
     }
 }
