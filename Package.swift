@@ -4,6 +4,9 @@
 // Dependency arrows point one way (see README "Architecture"); each target declares exactly the
 // modules its files import:
 //   CRdKafka <- WeirKafka                  (only WeirKafka sees librdkafka's C API and pointers)
+//   WeirJSON <- WeirModel, WeirDrift, WeirRuntime, WeirService
+//                                          (the one JSON writer, no dependencies: the lowest layer
+//                                           every module that writes records, logs or commands imports)
 //   WeirStats <- WeirCore, WeirModel, WeirDrift
 //                                          (no Kafka; like the layers above they use Swift's unsafe
 //                                           buffers and libc where speed needs them; WeirCore also
@@ -24,6 +27,7 @@ let package = Package(
     products: [
         .executable(name: "weir", targets: ["WeirCLI"]),
         .library(name: "WeirKafka", targets: ["WeirKafka"]),
+        .library(name: "WeirJSON", targets: ["WeirJSON"]),
         .library(name: "WeirStats", targets: ["WeirStats"]),
         .library(name: "WeirCore", targets: ["WeirCore"]),
         .library(name: "WeirModel", targets: ["WeirModel"]),
@@ -52,6 +56,9 @@ let package = Package(
             dependencies: ["CRdKafka", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        // The one JSON writer (records, log lines, commands): bytes into a reused buffer, one rule
+        // for numbers and escaping. No dependencies, so every layer that writes JSON can import it.
+        .target(name: "WeirJSON", swiftSettings: swiftSettings),
         // Pure maths: sketches, two-sample tests, divergences, change detectors.
         .target(name: "WeirStats", swiftSettings: swiftSettings),
         // Header-only C: a software prefetch hint for WeirCore's batch loop (Swift has none).
@@ -59,9 +66,9 @@ let package = Package(
         // Schema, records, decoder, event time, windows, keyed state, aggregations, graph.
         .target(name: "WeirCore", dependencies: ["WeirStats", "CWeirPrefetch"], swiftSettings: swiftSettings),
         // Online models, optimisers, prequential metrics.
-        .target(name: "WeirModel", dependencies: ["WeirStats"], swiftSettings: swiftSettings),
+        .target(name: "WeirModel", dependencies: ["WeirStats", "WeirJSON"], swiftSettings: swiftSettings),
         // References, drift monitors, data quality, the retraining gate.
-        .target(name: "WeirDrift", dependencies: ["WeirStats"], swiftSettings: swiftSettings),
+        .target(name: "WeirDrift", dependencies: ["WeirStats", "WeirJSON"], swiftSettings: swiftSettings),
         // Topology files: YAML -> validated spec (-> graph).
         .target(
             name: "WeirTopology",
@@ -71,7 +78,7 @@ let package = Package(
         // Running topologies: the pipeline, file and Kafka sources and sinks.
         .target(
             name: "WeirRuntime",
-            dependencies: ["WeirCore", "WeirModel", "WeirStats", "WeirDrift", "WeirTopology", "WeirKafka",
+            dependencies: ["WeirCore", "WeirModel", "WeirStats", "WeirDrift", "WeirTopology", "WeirKafka", "WeirJSON",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: swiftSettings
@@ -81,7 +88,7 @@ let package = Package(
         // (`weir dashboard`: sink topics read through WeirKafka, page + JSON API). The only module with NIO.
         .target(
             name: "WeirService",
-            dependencies: ["WeirRuntime", "WeirKafka",
+            dependencies: ["WeirRuntime", "WeirKafka", "WeirJSON",
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus"),
@@ -107,6 +114,7 @@ let package = Package(
         .target(name: "WeirTestSupport", dependencies: ["WeirStats"], swiftSettings: swiftSettings),
 
         // test targets
+        .testTarget(name: "WeirJSONTests", dependencies: ["WeirJSON", "WeirTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "WeirTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirStatsTests", dependencies: ["WeirStats", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),

@@ -7,6 +7,6 @@
 //   Monitors/    MonitorConfig, WindowSpec, FieldMonitor (count and event-time windows), ContractDriftMonitor
 //   Quality/     QualityFigures (per field and window, JSON)
 //   Gate/        DriftPolicy (verdicts), GateConfig, DriftGate (state machine, snapshots)
-//   Records/     JSONWriter, DriftRecord, AlertRecord, RetrainRequestRecord
+//   Records/     DriftRecord, AlertRecord, RetrainRequestRecord (written by WeirJSON's JSONWriter)
 //   Compare/     DriftCompare (`weir compare` logic: file loading with line-numbered errors)
 // Exact definitions: docs/drift.md. JSON Schemas: schemas/*.schema.json.

@@ -16,7 +16,8 @@
 //                 LossDriftDetector with ADWIN / Page-Hinkley adapters.
 //   Registry/     ModelVersion (id, version, lineage), ModelSnapshot (bit-exact bytes), checkpoints.
 //   Retraining/   RetrainingGate (champion / challenger state machine), LabelledBuffer, RetrainDecision.
-//   Records/      JSONWriter; ScoreRecord, RetrainDecision and ModelVersionRecord JSON.
+//   Records/      RetrainDecision and ModelVersionRecord JSON (through WeirJSON's JSONWriter; the score
+//                 record is written by WeirRuntime's pipeline, defined in docs/records.md and its schema).
 //   Pipeline/     OnlineLearner: score on arrival, learn when the label joins, metrics, drift, gate.
 //
 // Hot path (per event, no allocation): ModelInput.fill → OnlineLearner.score / scoreAndLearn

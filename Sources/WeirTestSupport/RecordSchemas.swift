@@ -8,12 +8,22 @@ import Testing
 /// on CI and is skipped with the reason elsewhere.
 public func validateRecordsWithSchemas(_ lines: [String], kind: String? = nil, repoRoot: URL, file: String,
                                        sourceLocation: SourceLocation = #_sourceLocation) throws -> (Int32, String) {
-    let python = try ExternalTool.python(importing: ["jsonschema"]).require(sourceLocation: sourceLocation)
     try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+    return try runPythonCheck("scripts/checks/validate_records.py", importing: ["jsonschema"],
+                              arguments: [repoRoot.appendingPathComponent("schemas").path, file] + (kind.map { [$0] } ?? []),
+                              repoRoot: repoRoot, sourceLocation: sourceLocation)
+}
+
+/// Runs the repository's Python script `script` (a path from the repository root) with
+/// `arguments`, under ``ExternalTool/python(importing:in:)``'s Python (missing: fails on CI,
+/// skipped with the reason elsewhere). Returns (exit status, stdout and stderr).
+public func runPythonCheck(_ script: String, importing modules: [String], arguments: [String],
+                           repoRoot: URL = ExternalTool.repoRoot,
+                           sourceLocation: SourceLocation = #_sourceLocation) throws -> (Int32, String) {
+    let python = try ExternalTool.python(importing: modules).require(sourceLocation: sourceLocation)
     let p = Process()
     p.executableURL = URL(fileURLWithPath: python)
-    p.arguments = [repoRoot.appendingPathComponent("scripts/checks/validate_records.py").path,
-                   repoRoot.appendingPathComponent("schemas").path, file] + (kind.map { [$0] } ?? [])
+    p.arguments = [repoRoot.appendingPathComponent(script).path] + arguments
     let pipe = Pipe()
     p.standardOutput = pipe
     p.standardError = pipe

@@ -62,12 +62,6 @@ struct RunCommand: ParsableCommand {
         let stop = StopFlag()
         stop.installSignalHandlers()
         runner.shouldStop = { stop.isSet }
-        // Bounded shutdown: once the final checkpoint is written, closing the Kafka clients
-        // (leaving the group, flushing) gets `closeTimeout`; if it hangs (seen after a session
-        // loss in the zombie test), the process exits anyway: the group drops the member at its
-        // session timeout and nothing is lost.
-        let closing = ClosingWatchdog(timeout: 10, logger: ops.logger)
-        runner.onClosing = { closing.start() }
         var last: RunProgress?
         runner.onProgress = { p in
             last = p
@@ -102,30 +96,3 @@ func progressLine(_ p: RunProgress) -> String {
 }
 
 extension SourceOrder: ExpressibleByArgument {}
-
-/// Exits the process if closing the Kafka clients takes longer than `timeout` seconds after the
-/// final checkpoint (exit status 0: the state and offsets are already saved).
-final class ClosingWatchdog: @unchecked Sendable {
-    private let timeout: Double
-    private let logger: Logger
-    private let lock = NSLock()
-    private var started = false
-
-    init(timeout: Double, logger: Logger) {
-        self.timeout = timeout
-        self.logger = logger
-    }
-
-    func start() {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !started else { return }
-        started = true
-        let t = Thread { [timeout, logger] in
-            Thread.sleep(forTimeInterval: timeout)
-            logger.warning("closing the Kafka clients did not finish within \(Int(timeout)) s after the final checkpoint; exiting (the group drops this member at its session timeout)")
-            exit(0)
-        }
-        t.start()
-    }
-}

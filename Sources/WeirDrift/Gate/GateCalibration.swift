@@ -1,3 +1,4 @@
+import WeirJSON
 import WeirStats
 
 /// `gate.calibrate`: thresholds derived from the reference itself, for a target false-alarm rate

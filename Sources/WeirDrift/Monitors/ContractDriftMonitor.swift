@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import WeirJSON
 import WeirStats
 
 /// The workload contract's drift step (shared/bench/README.md, `workload.py` `DriftMonitor`), reproduced
@@ -275,7 +276,7 @@ public struct ContractDriftRecord: Sendable, Equatable {
         w.field("window", window); w.field("feature", feature); w.field("n", n)
         w.field("psi", psi); w.field("ks", ks); w.field("p", p); w.field("drift", drift)
         w.endObject()
-        return w.text
+        return w.string
     }
 }
 
@@ -294,7 +295,7 @@ public struct ContractAlertRecord: Sendable, Equatable {
         w.field("window", window); w.field("feature", feature)
         w.field("psi", psi); w.field("ks", ks); w.field("p", p); w.field("consecutive", consecutive)
         w.endObject()
-        return w.text
+        return w.string
     }
 }
 

@@ -1,3 +1,4 @@
+import WeirJSON
 import WeirStats
 
 /// Data-quality figures of one field over one window, as written in a drift record's `quality`

@@ -1,3 +1,5 @@
+import WeirJSON
+
 /// An alert opened or resolved by the ``DriftGate`` for one field, with the statistics of the
 /// window that caused it. Schema: schemas/alert-record.schema.json.
 public struct AlertRecord: Sendable, Equatable {
@@ -60,7 +62,7 @@ public struct AlertRecord: Sendable, Equatable {
         w.field("reference_id", referenceID)
         w.field("retrain_requested", retrainRequested)
         w.endObject()
-        return w.text
+        return w.string
     }
 }
 

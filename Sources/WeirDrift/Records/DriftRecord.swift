@@ -1,3 +1,4 @@
+import WeirJSON
 import WeirStats
 
 /// Kind of monitored field.
@@ -262,6 +263,6 @@ public struct DriftRecord: Sendable, Equatable {
         }
         reference.write(into: &w)
         w.endObject()
-        return w.text
+        return w.string
     }
 }

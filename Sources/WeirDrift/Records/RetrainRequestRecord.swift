@@ -1,3 +1,5 @@
+import WeirJSON
+
 /// A request to retrain, emitted by the ``DriftGate`` when at least one alert opens outside
 /// the gate's retrain cooldown. Schema: schemas/retrain-request.schema.json.
 public struct RetrainRequestRecord: Sendable, Equatable {
@@ -42,6 +44,6 @@ public struct RetrainRequestRecord: Sendable, Equatable {
         w.field("reference_id", referenceID)
         w.field("reference_description", referenceDescription)
         w.endObject()
-        return w.text
+        return w.string
     }
 }

@@ -1,3 +1,4 @@
+import WeirJSON
 import WeirStats
 
 /// How a reference was built (written into drift records and saved profiles).

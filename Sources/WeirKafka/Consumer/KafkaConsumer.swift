@@ -180,9 +180,12 @@ public final class KafkaConsumer: @unchecked Sendable {
         return delivered
     }
 
-    /// Serves rebalances and client-level errors queued on the group queue (never blocks).
-    private func serveGroupEvents() {
-        while let m = rd_kafka_consumer_poll(rk, 0) {
+    /// Serves rebalances and client-level errors queued on the group queue (waiting up to
+    /// `waitMs` for the first; by default never blocks).
+    private func serveGroupEvents(waitMs: Int32 = 0) {
+        var wait = waitMs
+        while let m = rd_kafka_consumer_poll(rk, wait) {
+            wait = 0
             defer { rd_kafka_message_destroy(m) }
             if m.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 context.handleError(m)
@@ -370,14 +373,63 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Leaves the group (running the final `.revoked` handler) and stops the consumer.
-    public func close() {
+    ///
+    /// It first unsubscribes and serves the group's events until nothing is assigned and nothing
+    /// is queued (at most `leaveTimeout`), and only then calls `rd_kafka_consumer_close`. Closing
+    /// with a cooperative assignment still queued for the application (the rejoin after a session
+    /// loss, or a first assignment not yet polled) can hang librdkafka 2.0.2 for ever: the close's
+    /// TERMINATE is handled first, then the application's late `incremental_assign` is turned into
+    /// a full unassign that ends the group while the revocation it handed out is still pending
+    /// (`rd_kafka_cgrp_handle_assign_op`; confluentinc/librdkafka#4527, fixed in 2.4.0). Served
+    /// before the close, the assignment is applied and then revoked normally.
+    /// `KafkaConsumerCloseTests` reproduce the hang with librdkafka's own close.
+    /// - Complexity: one round of rebalance handlers; typically a few milliseconds.
+    public func close(leaveTimeout: Duration = .seconds(10)) {
         guard !closed else { return }
-        closed = true
         waker.stop()
+        leaveGroup(timeout: leaveTimeout)
+        closed = true
         rd_kafka_consumer_close(rk)
         unforward(Array(partitionQueues.keys))
         if let queryClient { rd_kafka_destroy(queryClient) }
         queryClient = nil
+    }
+
+    /// Unsubscribes, then serves group events (the rebalance handler runs for a queued
+    /// assignment and for the final revocation) until nothing is assigned and the group queue
+    /// stayed empty for 100 ms, or `timeout` passed.
+    private func leaveGroup(timeout: Duration) {
+        rd_kafka_unsubscribe(rk)
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        var quietSince: ContinuousClock.Instant?
+        while clock.now < end {
+            let queued = pendingGroupEvents
+            serveGroupEvents(waitMs: 10)
+            if queued == 0, ((try? assignment()) ?? []).isEmpty {
+                let now = clock.now
+                if let q = quietSince, now - q >= .milliseconds(100) { return }
+                if quietSince == nil { quietSince = now }
+            } else {
+                quietSince = nil
+            }
+        }
+        logger.warning("leaving the group did not finish within \(timeout); closing anyway")
+    }
+
+    /// Events (rebalances, errors) waiting on the group queue for the application.
+    var pendingGroupEvents: Int {
+        let q = rd_kafka_queue_get_consumer(rk)
+        defer { if let q { rd_kafka_queue_destroy(q) } }
+        return q.map { Int(rd_kafka_queue_length($0)) } ?? 0
+    }
+
+    /// librdkafka's own close, without leaving the group first: for the tests that reproduce its hang.
+    func closeWithoutLeaving() {
+        guard !closed else { return }
+        closed = true
+        waker.stop()
+        rd_kafka_consumer_close(rk)
     }
 
     /// The name of topic number `index` in this consumer's table.

@@ -1,3 +1,5 @@
+import WeirJSON
+
 extension RetrainDecision {
     /// The decision as one JSON object. Fields, in order:
     /// - `type`: `"model_trained"`, `"model_promoted"` or `"model_rejected"`.

@@ -644,9 +644,11 @@ public struct KafkaRunner {
         return (pipeline, end)
     }
 
-    /// Consumers stopped before their first assignment, kept alive: librdkafka 2.0.2 asserts when
-    /// a cooperative-sticky consumer is destroyed before its first assignment
-    /// (confluentinc/librdkafka#4312, fixed in 2.3.0), which would abort a SIGTERM during start-up.
+    /// Consumers stopped before their first assignment, kept alive: librdkafka 2.0.2 aborts when
+    /// a cooperative-sticky consumer is destroyed after its JoinGroup response and before its
+    /// first SyncGroup response (the assignor is set, its state still NULL, and
+    /// `rd_kafka_sticky_assignor_state_destroy` asserts it; confluentinc/librdkafka#4312, fixed
+    /// in 2.3.0), which would abort a SIGTERM during start-up. See docs/fault-tolerance.md.
     nonisolated(unsafe) private static var unassigned: [KafkaConsumer] = []
     private static let unassignedLock = NSLock()
 

@@ -1,4 +1,5 @@
 import Foundation
+import WeirJSON
 
 /// Writes each output kind to `<directory>/<kind>.jsonl` and dead letters to `dlq.jsonl`
 /// (`{"reason", "field", "topic", "partition", "offset", "value"}` with the original text).
@@ -29,16 +30,16 @@ public struct JSONLDirectorySink: OutputSink {
     }
 
     public mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws {
-        var w = JSONBytes()
-        w.begin()
+        var w = JSONWriter()
+        w.beginObject()
         w.field("reason", reason)
         w.field("field", field)
         w.field("topic", source.topic)
         w.field("partition", Int64(source.partition))
         w.field("offset", source.offset)
         w.key("value")
-        w.string(bytes: original)
-        w.end()
+        w.value(utf8: original)
+        w.endObject()
         try w.bytes.withUnsafeBytes { try appendLine(Self.dlq, $0) }
     }
 

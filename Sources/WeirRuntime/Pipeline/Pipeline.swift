@@ -1,5 +1,6 @@
 import WeirCore
 import WeirDrift
+import WeirJSON
 import WeirModel
 import WeirTopology
 
@@ -59,7 +60,7 @@ public struct Pipeline: Sendable {
     private let retrainOnRequest: Bool
     public internal(set) var counters = PipelineCounters()
     var input: ModelInput
-    private var json = JSONBytes(capacity: 512)
+    private var json = JSONWriter(capacity: 512)
     private let keyField: Int?
     private let keyType: FieldType?
     private let labelField: Int?
@@ -398,7 +399,7 @@ public struct Pipeline: Sendable {
             if label != nil { counters.labelled += 1 }
             if scoresEnabled {
                 json.reset()
-                json.begin()
+                json.beginObject()
                 json.key("key")
                 writeKey(records, row)
                 json.field("event_time", time)
@@ -407,7 +408,7 @@ public struct Pipeline: Sendable {
                 if emitFeatures {
                     json.key("features")
                     json.beginArray()
-                    input.withUnsafeMutableNumeric { xs in for x in xs { json.number(x) } }
+                    input.withUnsafeMutableNumeric { xs in for x in xs { json.value(x) } }
                     json.endArray()
                 }
                 json.field("model_id", compiled.spec.name)
@@ -419,7 +420,7 @@ public struct Pipeline: Sendable {
                     json.key(c.name)
                     writeValue(records, row, c.field, c.type)
                 }
-                json.end()
+                json.endObject()
                 try writeKeyed(.scores, records, row, into: &sink)
             }
             // A new champion (also the first) or a retraining decision: its record follows the
@@ -527,9 +528,9 @@ public struct Pipeline: Sendable {
     private mutating func writeKey(_ records: RecordBatch, _ row: Int) {
         guard let kf = keyField, records.isPresent(row, kf) else { json.null(); return }
         switch keyType! {
-        case .string: records.withStringBytes(row, kf) { json.string(bytes: $0) }
-        case .category: json.string(graph.decoder.categoryName(field: kf, id: records.category(row, kf)) ?? "")
-        default: json.number(records.numeric(row, kf, type: keyType!))
+        case .string: records.withStringBytes(row, kf) { json.value(utf8: $0) }
+        case .category: json.value(graph.decoder.categoryName(field: kf, id: records.category(row, kf)) ?? "")
+        default: json.value(records.numeric(row, kf, type: keyType!))
         }
     }
 
@@ -538,11 +539,11 @@ public struct Pipeline: Sendable {
     /// `double` as a number.
     private mutating func writeValue(_ records: RecordBatch, _ row: Int, _ field: Int, _ type: FieldType) {
         switch type {
-        case .string: records.withStringBytes(row, field) { json.string(bytes: $0) }
-        case .category: json.string(graph.decoder.categoryName(field: field, id: records.category(row, field)) ?? "")
-        case .bool: json.bool(records.bool(row, field))
-        case .int, .timestamp: json.number(records.int(row, field))
-        case .double: json.number(records.double(row, field))
+        case .string: records.withStringBytes(row, field) { json.value(utf8: $0) }
+        case .category: json.value(graph.decoder.categoryName(field: field, id: records.category(row, field)) ?? "")
+        case .bool: json.value(records.bool(row, field))
+        case .int, .timestamp: json.value(records.int(row, field))
+        case .double: json.value(records.double(row, field))
         }
     }
 
@@ -566,29 +567,29 @@ public struct Pipeline: Sendable {
             let columns = graph.windows[w].columnNames
             let keyBytes = Array(results.keyBytes(i))
             json.reset()
-            json.begin()
+            json.beginObject()
             json.field("window", windowNames[w])
             json.key("key")
             if keyBytes.isEmpty {
                 json.null()
             } else if windowKeyIsString[w] {
-                keyBytes.withUnsafeBytes { json.string(bytes: $0) }
+                keyBytes.withUnsafeBytes { json.value(utf8: $0) }
             } else {
                 var slot: Int64 = 0
                 for (k, b) in keyBytes.enumerated() where k < 8 { slot |= Int64(b) << (8 * Int64(k)) }
-                json.number(slot)
+                json.value(slot)
             }
             json.field("start", results.start[i])
             json.field("end", results.end[i])
             json.field("kind", Self.kindName(results.kind[i]))
             json.key("values")
-            json.begin()
+            json.beginObject()
             for (c, v) in zip(columns, results.values(i)) {
                 json.key(c)
-                json.number(v)
+                json.value(v)
             }
-            json.end()
-            json.end()
+            json.endObject()
+            json.endObject()
             let bytes = json.bytes
             try keyBytes.withUnsafeBytes { key in
                 try bytes.withUnsafeBytes { try sink.write(.windows, key: key.isEmpty ? nil : key, value: $0) }
@@ -598,13 +599,13 @@ public struct Pipeline: Sendable {
         counters.lateEvents += late.count
         for e in late where outputEnabled[OutputKind.late.rawValue] {
             json.reset()
-            json.begin()
+            json.beginObject()
             json.field("window", windowNames[e.window])
             json.field("partition", Int64(e.partition))
             json.field("offset", e.offset)
             json.field("event_time", e.eventTime)
             json.field("watermark", e.watermark)
-            json.end()
+            json.endObject()
             try json.bytes.withUnsafeBytes { try sink.write(.late, key: nil, value: $0) }
         }
     }

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import Metrics
 import Prometheus
+import WeirJSON
 import WeirRuntime
 
 /// The HTTP endpoint of a running `weir run`: `/metrics` (Prometheus text format 0.0.4),
@@ -40,16 +41,19 @@ public enum OperationsEndpoint {
     /// "state_restored":bool,"broker_reachable":bool,"state_memory":"…","lag":{"partition":n}}`
     /// (`state_memory` only when the topology sets `state.memory_limit`).
     public static func readinessJSON(_ s: RuntimeStatus.Snapshot) -> String {
-        var out = "{\"ready\":\(s.isReady),\"reasons\":["
-        for (i, r) in s.notReadyReasons.enumerated() {
-            if i > 0 { out += "," }
-            JSONText.appendString(r, to: &out)
-        }
-        out += "],\"assigned_partitions\":[" + s.assignedPartitions.map(String.init).joined(separator: ",") + "]"
-        out += ",\"state_restored\":\(s.stateRestored),\"broker_reachable\":\(s.brokerReachable)"
-        if let m = s.stateMemory { out += ",\"state_memory\":"; JSONText.appendString(m, to: &out) }
-        out += ",\"lag\":{" + s.lag.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\($0.value)" }.joined(separator: ",") + "}}"
-        return out
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("ready", s.isReady)
+        w.field("reasons", strings: s.notReadyReasons)
+        w.field("assigned_partitions", ints: s.assignedPartitions.map { Int($0) })
+        w.field("state_restored", s.stateRestored)
+        w.field("broker_reachable", s.brokerReachable)
+        if let m = s.stateMemory { w.field("state_memory", m) }
+        w.beginObject("lag")
+        for (partition, lag) in s.lag.sorted(by: { $0.key < $1.key }) { w.field(String(partition), lag) }
+        w.endObject()
+        w.endObject()
+        return w.string
     }
 
     private static func json(_ status: HTTPResponse.Status, _ body: String) -> Response {

@@ -1,4 +1,5 @@
 import Foundation
+import WeirJSON
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -112,19 +113,19 @@ public final class StderrGuard: @unchecked Sendable {
             metadata = [("client", String(parts[3])), ("facility", String(parts[2]))]
             message = parts[4].trimmingCharacters(in: .whitespaces)
         }
-        var s = "{\"ts\":\"" + JSONText.timestamp() + "\",\"level\":\"" + level + "\",\"label\":\"" + label + "\",\"message\":"
-        JSONText.appendString(message, to: &s)
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("ts", LogTimestamp.now())
+        w.field("level", level)
+        w.field("label", label)
+        w.field("message", message)
         if !metadata.isEmpty {
-            s += ",\"metadata\":{"
-            for (i, (k, v)) in metadata.enumerated() {
-                if i > 0 { s += "," }
-                JSONText.appendString(k, to: &s)
-                s += ":"
-                JSONText.appendString(v, to: &s)
-            }
-            s += "}"
+            w.beginObject("metadata")
+            for (k, v) in metadata { w.field(k, v) }
+            w.endObject()
         }
-        return s + "}"
+        w.endObject()
+        return w.string
     }
 
     /// For tests: a guard that only rewrites (no pipe, no thread).

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import WeirJSON
 
 /// Weir's swift-log handler: one line per message, in either format.
 ///
@@ -39,20 +40,45 @@ public struct WeirLogHandler: LogHandler {
         if let explicit { all.merge(explicit) { _, new in new } }
         switch format {
         case .json:
-            var s = "{\"ts\":\"" + JSONText.timestamp() + "\",\"level\":\"" + level.rawValue + "\",\"label\":"
-            JSONText.appendString(label, to: &s)
-            s += ",\"message\":"
-            JSONText.appendString(message.description, to: &s)
+            var w = JSONWriter()
+            w.beginObject()
+            w.field("ts", LogTimestamp.now())
+            w.field("level", level.rawValue)
+            w.field("label", label)
+            w.field("message", message.description)
             if !all.isEmpty {
-                s += ",\"metadata\":"
-                JSONText.appendObject(all, to: &s)
+                w.key("metadata")
+                Self.write(all, into: &w)
             }
-            s += "}"
+            w.endObject()
+            let s = w.string
             output.write(line: s)
         case .text:
-            var s = JSONText.timestamp() + " " + level.rawValue + " " + label + ": " + message.description
+            var s = LogTimestamp.now() + " " + level.rawValue + " " + label + ": " + message.description
             for (k, v) in all.sorted(by: { $0.key < $1.key }) { s += " \(k)=\(v)" }
             output.write(line: s.replacingOccurrences(of: "\n", with: "\\n"))
+        }
+    }
+
+    /// Metadata as a JSON object, keys sorted; `stringConvertible` values as their description.
+    static func write(_ m: Logger.Metadata, into w: inout JSONWriter) {
+        w.beginObject()
+        for (k, v) in m.sorted(by: { $0.key < $1.key }) {
+            w.key(k)
+            write(v, into: &w)
+        }
+        w.endObject()
+    }
+
+    static func write(_ v: Logger.Metadata.Value, into w: inout JSONWriter) {
+        switch v {
+        case .string(let x): w.value(x)
+        case .stringConvertible(let x): w.value(x.description)
+        case .array(let xs):
+            w.beginArray()
+            for x in xs { write(x, into: &w) }
+            w.endArray()
+        case .dictionary(let m): write(m, into: &w)
         }
     }
 }
