@@ -231,25 +231,7 @@ extension WindowOperator {
                 }
             }
         case .sliding:
-            let ts = ents[Int(newest)].start
-            let w = 2 * store.aggregateCount
-            var inputs = AggregateInputs(count: store.aggregateCount)
-            store.reset(0)
-            var x = keyHead[0]
-            while x >= 0 {
-                let t = ents[Int(x)].start
-                if t > ts &- size && t <= ts {
-                    let b = Int(x) * w
-                    for i in 0..<store.aggregateCount {
-                        inputs.present[i] = stored[b + 2 * i] != 0
-                        inputs.values[i] = stored[b + 2 * i + 1]
-                    }
-                    store.apply(0, inputs, ts: t)
-                }
-                x = ents[Int(x)].next
-            }
-            ents[0].start = ts &- size &+ 1
-            ents[0].end = ts &+ 1
+            mergeSlidingWindow(key: key, at: ents[Int(newest)].start)
             entry = 0
         }
         var values = ContiguousArray<Double>(repeating: 0, count: store.columnCount)
