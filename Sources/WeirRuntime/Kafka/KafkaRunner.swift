@@ -275,6 +275,7 @@ public struct KafkaRunner {
             client: Self.sourceConsumerClient(client), groupID: options.groupID, offsetReset: restored == nil ? options.from : .fail,
             reportEndOfPartition: options.stopAtEnd || labelTopic != nil || ordered, sessionTimeoutMs: options.sessionTimeoutMs))
         coordinator.consumer = consumer
+        serving?.wake = { [consumer] in consumer.wake() }  // [serving] a request ends the poll's wait
         // The timestamp merge confirms partition ends with watermark queries: connect their client now.
         if labelTopic != nil || ordered { consumer.prepareWatermarkQueries(topics: [source] + (labelTopic.map { [$0] } ?? [])) }
         if let restored {
@@ -471,6 +472,7 @@ public struct KafkaRunner {
             consumer.onEvent = nil
             coordinator.consumer = nil
             lease?.onRevoke = nil
+            serving?.wake = nil  // [serving]
         }
         do {
             try consumer.subscribe(labelTopic.map { [source, $0] } ?? [source])

@@ -39,6 +39,7 @@ public final class ServingMailbox: @unchecked Sendable {
 
     public let capacity: Int
     private let lock = NSLock()
+    private var wakeRunLoop: (@Sendable () -> Void)?
     private var queue: [(Request, CheckedContinuation<ServingReply, Never>)] = []
     private var currentRole: Role = .standby
     /// Requests answered and refused (busy, not active), for tests and metrics.
@@ -64,6 +65,13 @@ public final class ServingMailbox: @unchecked Sendable {
         }
     }
 
+    /// Called after a request is queued, to end the run loop's wait for input (the runner sets it
+    /// to wake its consumer's poll; nil: the request waits for the loop's next iteration).
+    public var wake: (@Sendable () -> Void)? {
+        get { lock.withLock { wakeRunLoop } }
+        set { lock.withLock { wakeRunLoop = newValue } }
+    }
+
     /// Requests waiting for the run loop.
     public var queued: Int { lock.withLock { queue.count } }
 
@@ -74,13 +82,14 @@ public final class ServingMailbox: @unchecked Sendable {
     /// is not active or `capacity` requests already wait.
     public func submit(_ request: Request) async -> ServingReply {
         await withCheckedContinuation { (c: CheckedContinuation<ServingReply, Never>) in
-            let refusal: ServingReply? = lock.withLock {
-                if currentRole != .active { refusedCount += 1; return Self.unavailable(currentRole.rawValue) }
-                if queue.count >= capacity { refusedCount += 1; return Self.unavailable("busy") }
+            let (refusal, wake): (ServingReply?, (@Sendable () -> Void)?) = lock.withLock {
+                if currentRole != .active { refusedCount += 1; return (Self.unavailable(currentRole.rawValue), nil) }
+                if queue.count >= capacity { refusedCount += 1; return (Self.unavailable("busy"), nil) }
                 queue.append((request, c))
-                return nil
+                return (nil, wakeRunLoop)
             }
             if let refusal { c.resume(returning: refusal) }
+            wake?()
         }
     }
 
