@@ -41,6 +41,29 @@ import WeirTopology
         #expect(box.serve(pipeline, now: 0) == 0)
     }
 
+    /// A queued request wakes the run loop (the runner's consumer poll); a refused one does not.
+    @Test func aQueuedRequestWakesTheRunLoop() async throws {
+        final class Counter: @unchecked Sendable {
+            let lock = NSLock()
+            var n = 0
+            func add() { lock.withLock { n += 1 } }
+            var value: Int { lock.withLock { n } }
+        }
+        let wakes = Counter()
+        let box = ServingMailbox(capacity: 1)
+        box.wake = { wakes.add() }
+        _ = await box.submit(.features(key: "u1"))  // standby: refused
+        #expect(wakes.value == 0)
+        box.role = .active
+        let waiting = Task { await box.submit(.features(key: "u1")) }
+        try await Self.waitQueued(box, 1)
+        #expect(wakes.value == 1)
+        _ = await box.submit(.features(key: "u2"))  // busy: refused
+        #expect(wakes.value == 1)
+        box.serve(try Self.pipeline(), now: 0)
+        #expect(await waiting.value.status == 200)
+    }
+
     @Test func leavingActiveAnswersTheQueuedRequests() async throws {
         let box = ServingMailbox(capacity: 4)
         box.role = .active
