@@ -11,7 +11,10 @@
 #   load  the same while two wrk processes (1 thread, CONNS connections each, default 2, THINK_MS
 #         think time per request, default 1 ms: closed loop, at most CONNS × 1000 requests/s each)
 #         send GET /v1/features/u<k> and POST /v1/score (an event of user u<k>), from /readyz 200
-#         until the run ends.
+#         until the run ends (wrk's connect errors after the run's exit are counted apart);
+#   quiet the same requests for QUIET_S seconds (default 10) to a `weir run --from latest` that
+#         ingests nothing (a new group at the end of the topic, its state empty: features 404):
+#         latency when the machine is not saturated by ingest.
 # The ingest rate is weir's own "done" line (first event → last output flushed). Latencies are
 # wrk's (connect excluded), over the whole load window. Everything shares the machine's cores:
 # weir's processing thread, librdkafka's threads, the HTTP event loops, the broker and wrk.
@@ -41,19 +44,26 @@ bs="$(cat "$dir/bootstrap")"
 
 one() {  # mode run -> prints "rate features-line score-line"
   local mode="$1" r="$2" log="$dir/run-$1-$2.log"
-  "$weir" run "$topology" --brokers "$bs" --group-id "servebench-$mode-$r-$$" --stop-at-end --checkpoints none \
+  local bounded=(--stop-at-end) duration=300s
+  if [ "$mode" = quiet ]; then bounded=(--from latest); duration="${QUIET_S:-10}s"; fi
+  "$weir" run "$topology" --brokers "$bs" --group-id "servebench-$mode-$r-$$" "${bounded[@]}" --checkpoints none \
     --metrics-port "$port" --metrics-host 127.0.0.1 > /dev/null 2> "$log" &
   local run=$!
   local wf="" ws=""
-  if [ "$mode" = load ]; then
+  if [ "$mode" != idle ]; then
     for _ in $(seq 1 600); do
       [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/readyz")" = 200 ] && break
       sleep 0.05
     done
-    wrk -t1 -c"$conns" -d300s -s "$here/servebench/features.lua" "http://127.0.0.1:$port" > /dev/null 2> "$dir/wrk-features-$r.log" &
+    wrk -t1 -c"$conns" -d"$duration" -s "$here/servebench/features.lua" "http://127.0.0.1:$port" > /dev/null 2> "$dir/wrk-features-$mode-$r.log" &
     wf=$!
-    wrk -t1 -c"$conns" -d300s -s "$here/servebench/score.lua" "http://127.0.0.1:$port" > /dev/null 2> "$dir/wrk-score-$r.log" &
+    wrk -t1 -c"$conns" -d"$duration" -s "$here/servebench/score.lua" "http://127.0.0.1:$port" > /dev/null 2> "$dir/wrk-score-$mode-$r.log" &
     ws=$!
+  fi
+  if [ "$mode" = quiet ]; then
+    wait $wf $ws || true
+    kill -INT $run; wait $run || true
+    echo 0; return
   fi
   wait $run
   if [ -n "$wf" ]; then kill -INT $wf $ws; wait $wf $ws || true; fi
@@ -64,18 +74,18 @@ one() {  # mode run -> prints "rate features-line score-line"
 
 echo "ServeBench — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $events events, $keys keys"
 echo
-echo "| run | mode | ingest events/s | endpoint | requests | requests/s | non-2xx | errors | p50 µs | p99 µs | p99.9 µs | max µs |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| run | mode | ingest events/s | endpoint | requests | requests/s | non-2xx | connect errors | other errors | p50 µs | p99 µs | p99.9 µs | max µs |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for r in $(seq 1 "$runs"); do
-  for mode in idle load; do
+  for mode in idle load quiet; do
     rate=$(one "$mode" "$r")
     if [ "$mode" = idle ]; then
-      echo "| $r | idle | $rate | – | | | | | | | | |"
+      echo "| $r | idle | $rate | – | | | | | | | | | |"
     else
       for ep in features score; do
-        line=$(grep '^SERVE' "$dir/wrk-$ep-$r.log" | tail -1)
+        line=$(grep '^SERVE' "$dir/wrk-$ep-$mode-$r.log" | tail -1)
         eval "$(echo "${line#SERVE }" | tr ' ' '\n' | sed 's/^/w_/')"
-        echo "| $r | load | $rate | $ep | $w_requests | $(awk -v n="$w_requests" -v s="$w_seconds" 'BEGIN { printf "%.0f", n / s }') | $w_non2xx | $w_errors | $w_p50_us | $w_p99_us | $w_p999_us | $w_max_us |"
+        echo "| $r | $mode | $rate | $ep | $w_requests | $(awk -v n="$w_requests" -v s="$w_seconds" 'BEGIN { printf "%.0f", n / s }') | $w_non2xx | $w_connect | $w_other | $w_p50_us | $w_p99_us | $w_p999_us | $w_max_us |"
       done
     fi
   done

@@ -319,6 +319,7 @@ public struct KafkaRunner {
             if firstInput == nil { firstInput = clock.now }
             let began = clock.now  // [ops]
             try pipeline.process(batch, topic: source, now: Self.nowMs(), into: &sink)
+            serving?.serve(pipeline, now: Self.nowMs())  // [serving] between batches: one poll may deliver many
             reportStateBudget(&pipeline)  // [ops]
             metrics?.batchProcessed(pipeline, events: batch.count, duration: clock.now - began)  // [ops]
             deadLetterLog.batchProcessed(pipeline, topic: source)  // [ops] rate-limited, with topic/partition/offset/field
