@@ -5,7 +5,10 @@
 #   benchmarks/servebench.sh WEIR
 #
 # EVENTS card-fraud events (default 3,000,000; KEYS users, default 20,000; `weir generate`) are
-# produced to a `weir broker` (transactions: 4 partitions) once. Then, RUNS times (default 2),
+# produced once to the benchmarks' uncapped mock broker (MOCK_BROKER, default
+# /tmp/bench-bin/mock_broker from ../shared/bench/setup.sh: topic `events`, 4 partitions), else to
+# a `weir broker` (topic `transactions`, 4 partitions; librdkafka's mock keeps only ~5 MiB per
+# partition, so a run reads only the newest events). Then, RUNS times (default 2),
 # interleaved:
 #   idle  `weir run --stop-at-end --checkpoints none` with no requests;
 #   load  the same while two wrk processes (1 thread, CONNS connections each, default 2, THINK_MS
@@ -30,17 +33,25 @@ dir="${SERVEBENCH_DIR:-/tmp/servebench}"
 port="${PORT:-19464}"
 mkdir -p "$dir"
 export KEYS="$keys" THINK_MS="${THINK_MS:-1}"
-topology="$root/topologies/card-fraud.yaml"
 file="$dir/card-fraud-$events-$keys.jsonl"
 [ -s "$file" ] || "$weir" generate --count "$events" --keys "$keys" --seed 21 --output "$file"
 
 rm -f "$dir/bootstrap"
-"$weir" broker --topic transactions:4 --bootstrap-file "$dir/bootstrap" > "$dir/broker.log" 2>&1 &
+mock="${MOCK_BROKER:-/tmp/bench-bin/mock_broker}"
+if [ -x "$mock" ]; then
+  topic=events
+  "$mock" > "$dir/bootstrap" 2> "$dir/broker.log" &
+else
+  topic=transactions
+  "$weir" broker --topic transactions:4 --bootstrap-file "$dir/bootstrap" > "$dir/broker.log" 2>&1 &
+fi
 broker=$!
 trap 'kill $broker 2>/dev/null || true' EXIT
 for _ in $(seq 1 200); do [ -s "$dir/bootstrap" ] && break; sleep 0.1; done
-bs="$(cat "$dir/bootstrap")"
-"$weir" produce "$file" --topic transactions --brokers "$bs" --key-field user > /dev/null
+bs="$(head -1 "$dir/bootstrap")"
+topology="$dir/card-fraud.yaml"
+sed "s/topics: \[transactions\]/topics: [$topic]/" "$root/topologies/card-fraud.yaml" > "$topology"
+"$weir" produce "$file" --topic "$topic" --brokers "$bs" --key-field user > /dev/null
 
 one() {  # mode run -> prints "rate features-line score-line"
   local mode="$1" r="$2" log="$dir/run-$1-$2.log"
@@ -72,7 +83,7 @@ one() {  # mode run -> prints "rate features-line score-line"
   echo "$rate"
 }
 
-echo "ServeBench — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $events events, $keys keys"
+echo "ServeBench — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $events events, $keys keys, broker $(basename "$(readlink -f "$mock" 2>/dev/null || echo weir)") topic $topic"
 echo
 echo "| run | mode | ingest events/s | endpoint | requests | requests/s | non-2xx | connect errors | other errors | p50 µs | p99 µs | p99.9 µs | max µs |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
