@@ -32,7 +32,7 @@ conns="${CONNS:-2}"
 dir="${SERVEBENCH_DIR:-/tmp/servebench}"
 port="${PORT:-19464}"
 mkdir -p "$dir"
-export KEYS="$keys" THINK_MS="${THINK_MS:-1}"
+export KEYS="$keys" THINK_MS="${THINK_MS:-1}" SERVEBENCH_LUA="$here/servebench"
 file="$dir/card-fraud-$events-$keys.jsonl"
 [ -s "$file" ] || "$weir" generate --count "$events" --keys "$keys" --seed 21 --output "$file"
 
