@@ -93,6 +93,7 @@ let package = Package(
                            .product(name: "Metrics", package: "swift-metrics"),
                            .product(name: "Prometheus", package: "swift-prometheus"),
                            .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdTLS", package: "hummingbird"),
                            .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
@@ -123,7 +124,7 @@ let package = Package(
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         // WeirCLI: imported by no test, declared so that the `weir` binary the tests run is built.
         .testTarget(name: "WeirCLITests", dependencies: ["WeirCLI", "WeirTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "WeirServiceTests", dependencies: ["WeirService", "WeirRuntime", "WeirTopology", "WeirCore",
+        .testTarget(name: "WeirServiceTests", dependencies: ["WeirService", "WeirRuntime", "WeirTopology", "WeirCore", "WeirTestSupport",
                                                              .product(name: "Logging", package: "swift-log"),
                                                              .product(name: "Metrics", package: "swift-metrics"),
                                                              .product(name: "Prometheus", package: "swift-prometheus")],

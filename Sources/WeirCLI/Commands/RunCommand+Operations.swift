@@ -20,6 +20,12 @@ struct OperationsOptions: ParsableArguments {
     var logFormat: String?
     @Option(help: ArgumentHelp("Log level: trace, debug, info (default), notice, warning, error, critical. Also WEIR_LOG_LEVEL.", valueName: "level"))
     var logLevel: String?
+    @Option(help: ArgumentHelp("A file holding the bearer token required on the serving API (/v1/features, /v1/score; docs/serving.md). Also WEIR_SERVING_TOKEN_FILE, or serving_token_file: in the config file.", valueName: "file"))
+    var servingTokenFile: String?
+    @Option(help: ArgumentHelp("PEM certificate (chain) file: the HTTP endpoint serves HTTPS (with --tls-private-key). Also WEIR_TLS_CERTIFICATE.", valueName: "file"))
+    var tlsCertificate: String?
+    @Option(help: ArgumentHelp("PEM private key file of --tls-certificate. Also WEIR_TLS_PRIVATE_KEY.", valueName: "file"))
+    var tlsPrivateKey: String?
     @Flag(help: "Print the resolved configuration (secrets redacted) and where each setting came from, then exit.")
     var printConfig = false
 }
@@ -29,6 +35,8 @@ struct Operations {
     let configuration: RunConfiguration
     let logger: Logger
     let status = RuntimeStatus()
+    /// [serving] The serving API's queue to the run loop (its routes are on the endpoint).
+    let serving = ServingMailbox()
     /// Nil when the endpoint is off (`--metrics-port off`) or not started: no metrics are recorded either.
     private(set) var endpoint: OperationsEndpoint.Running?
     /// The metrics port was configured (flag, environment or file), not the default.
@@ -48,10 +56,14 @@ struct Operations {
         flags[.metricsHost] = o.metricsHost
         flags[.logFormat] = o.logFormat
         flags[.logLevel] = o.logLevel
+        flags[.tlsCertificate] = o.tlsCertificate
+        flags[.tlsPrivateKey] = o.tlsPrivateKey
+        var fileFlags: [ConfigKey: String] = [:]
+        fileFlags[.servingToken] = o.servingTokenFile
         let resolved: ResolvedConfiguration
         do {
             resolved = try ConfigurationResolver().resolve(configFile: o.config, environment: ProcessInfo.processInfo.environment,
-                                                           flags: flags, properties: properties)
+                                                           flags: flags, properties: properties, fileFlags: fileFlags)
         } catch {
             FileHandle.standardError.write(Data("weir run: \(error)\n".utf8))
             throw ExitCode(2)
@@ -59,6 +71,7 @@ struct Operations {
         configuration = resolved.configuration
         metricsPortExplicit = resolved.origins[ConfigKey.metricsPort.rawValue] != nil
         let secrets = configuration.kafkaProperties.filter { SecretProperties.isSecret($0.key) }.map(\.value)
+            + (configuration.servingToken.map { [$0] } ?? [])
         var output = LogOutput.standardError
         if !o.printConfig && (configuration.logFormat == .json || !secrets.isEmpty),
            let guarded = StderrGuard.install(format: configuration.logFormat, secrets: secrets) {
@@ -84,9 +97,13 @@ struct Operations {
             var httpLogger = Logger(label: "weir.http")
             httpLogger.logLevel = max(configuration.logLevel, .warning)
             do {
-                let e = try OperationsEndpoint.startBlocking(host: configuration.metricsHost, port: port, registry: registry,
-                                                             status: status, logger: httpLogger)
-                logger.info("serving /metrics, /healthz and /readyz", metadata: ["address": "http://\(e.host):\(e.port)", "port": "\(e.port)"])
+                let tls = configuration.tlsCertificate.map { HTTPServer.TLSFiles(certificate: $0, privateKey: configuration.tlsPrivateKey!) }
+                let e = try OperationsEndpoint.startBlocking(host: configuration.metricsHost, port: port, registry: registry, status: status,
+                                                             serving: ServingRoutes.Setup(mailbox: serving, token: configuration.servingToken),
+                                                             tls: tls, logger: httpLogger)
+                logger.info("serving /metrics, /healthz, /readyz, /v1/features/{key} and /v1/score",
+                            metadata: ["address": "\(e.tls ? "https" : "http")://\(e.host):\(e.port)", "port": "\(e.port)",
+                                       "serving_auth": "\(configuration.servingToken == nil ? "none" : "bearer token")"])
                 endpoint = e
             } catch where !metricsPortExplicit {
                 logger.warning("\(error); running without metrics and probes (set --metrics-port to choose a port, or off)")

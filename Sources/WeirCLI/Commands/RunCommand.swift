@@ -58,6 +58,7 @@ struct RunCommand: ParsableCommand {
         faultTolerance.apply(to: &options)
         var runner = KafkaRunner(options: options, logger: ops.logger, embedded: broker)
         runner.status = ops.status
+        if ops.endpoint != nil { runner.serving = ops.serving }  // [serving]
         runner.metrics = ops.metrics(for: compiled)
         let stop = StopFlag()
         stop.installSignalHandlers()

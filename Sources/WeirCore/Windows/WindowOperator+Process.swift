@@ -217,7 +217,17 @@ extension WindowOperator {
         // purge once no future in-time event can include it: ts + length + lateness − 1 ≤ wm
         let (c, o) = (ts &+ size &- 1).addingReportingOverflow(lateness)
         timers.push(Timer(time: o ? .max : c, entry: e, gen: ents[Int(e)].gen, kind: 2))
-        // recompute over the key's stored events in (ts − length, ts], arrival order
+        mergeSlidingWindow(key: key, at: ts)
+        emit(0, .perEvent, into: &results)
+        captureCurrent(0)
+        return .accepted
+    }
+
+    /// Sliding windows: aggregates the key's stored events in `(ts − length, ts]`, in arrival
+    /// order, into the scratch entry 0 (its bounds and key set).
+    @inline(__always)
+    mutating func mergeSlidingWindow(key: Int32, at ts: Int64) {
+        let w = 2 * store.aggregateCount
         store.reset(0)
         var x = keyHead[Int(key)]
         while x >= 0 {
@@ -235,9 +245,6 @@ extension WindowOperator {
         ents[0].start = ts &- size &+ 1
         ents[0].end = ts &+ 1
         ents[0].key = key
-        emit(0, .perEvent, into: &results)
-        captureCurrent(0)
-        return .accepted
     }
 
     mutating func processCount(_ batch: RecordBatch, _ row: Int, _ ts: Int64, _ results: inout WindowResults) -> EventOutcome {

@@ -152,6 +152,11 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     // MARK: Polling
 
+    /// Makes a ``poll(timeout:_:)`` waiting in another thread return now (if none is waiting,
+    /// the next one returns at once), for work that cannot wait for the timeout, e.g. a serving
+    /// request. Thread-safe; harmless after ``close()``.
+    public func wake() { rd_kafka_queue_yield(fetchQueue) }
+
     /// Delivers every message available now (waiting up to `timeout` for the first) to `body`,
     /// after serving group events (rebalances run their handler here, on this thread).
     ///

@@ -99,6 +99,8 @@ public struct KafkaRunner {
     // [ops] Metrics (nil: none) and readiness status (read by /readyz), updated per batch/rebalance.
     public var metrics: RuntimeMetrics?
     public var status: RuntimeStatus?
+    /// [serving] Serving requests (`GET /v1/features/{key}`, `POST /v1/score`), answered between batches.
+    public var serving: ServingMailbox?
 
     public init(options: Options, logger: Logger = Logger(label: "weir.run"), embedded: EmbeddedBroker? = nil) {
         self.options = options
@@ -250,8 +252,11 @@ public struct KafkaRunner {
         pipeline.backgroundDriftEvaluation = true
         // Processed positions (next offset) per partition: what the pipeline's state covers.
         var processed: [Int32: Int64] = [:]
+        serving?.role = .restoring  // [serving]
+        defer { serving?.role = .standby }  // [serving] the term ends: no longer serving
         let restored = try coordinator.restore(into: &pipeline)
         status?.setStateRestored(true)  // [ops] readiness: state restored (or nothing to restore)
+        serving?.role = .active  // [serving]
 
         let observe = onOutput ?? { _, _ in }
         // [ops] The metrics read drift records and alerts (once per monitor window) for PSI/KS and open alerts.
@@ -270,6 +275,7 @@ public struct KafkaRunner {
             client: Self.sourceConsumerClient(client), groupID: options.groupID, offsetReset: restored == nil ? options.from : .fail,
             reportEndOfPartition: options.stopAtEnd || labelTopic != nil || ordered, sessionTimeoutMs: options.sessionTimeoutMs))
         coordinator.consumer = consumer
+        serving?.wake = { [consumer] in consumer.wake() }  // [serving] a request ends the poll's wait
         // The timestamp merge confirms partition ends with watermark queries: connect their client now.
         if labelTopic != nil || ordered { consumer.prepareWatermarkQueries(topics: [source] + (labelTopic.map { [$0] } ?? [])) }
         if let restored {
@@ -313,6 +319,7 @@ public struct KafkaRunner {
             if firstInput == nil { firstInput = clock.now }
             let began = clock.now  // [ops]
             try pipeline.process(batch, topic: source, now: Self.nowMs(), into: &sink)
+            serving?.serve(pipeline, now: Self.nowMs())  // [serving] between batches: one poll may deliver many
             reportStateBudget(&pipeline)  // [ops]
             metrics?.batchProcessed(pipeline, events: batch.count, duration: clock.now - began)  // [ops]
             deadLetterLog.batchProcessed(pipeline, topic: source)  // [ops] rate-limited, with topic/partition/offset/field
@@ -466,6 +473,7 @@ public struct KafkaRunner {
             consumer.onEvent = nil
             coordinator.consumer = nil
             lease?.onRevoke = nil
+            serving?.wake = nil  // [serving]
         }
         do {
             try consumer.subscribe(labelTopic.map { [source, $0] } ?? [source])
@@ -566,6 +574,7 @@ public struct KafkaRunner {
                     try pipeline.tick(now: Self.nowMs(), into: &sink)
                     metrics?.outputsWritten(pipeline)  // [ops]
                 }
+                serving?.serve(pipeline, now: Self.nowMs())  // [serving] between batches, before the checkpoint check
                 producer.poll()
                 if let fatal = producer.fatalError { throw fatal }
                 if every > .zero && clock.now - lastCheckpoint >= every {

@@ -61,16 +61,16 @@ public struct Pipeline: Sendable {
     public internal(set) var counters = PipelineCounters()
     var input: ModelInput
     private var json = JSONWriter(capacity: 512)
-    private let keyField: Int?
-    private let keyType: FieldType?
-    private let labelField: Int?
+    let keyField: Int?
+    let keyType: FieldType?
+    let labelField: Int?
     /// Score records carry the feature vector as scored (`model.emit_features`).
     private let emitFeatures: Bool
     /// Fields copied into score records (`model.carry`): name, schema index, type.
     private let carried: [(name: String, field: Int, type: FieldType)]
     /// Labels from their own topic (`model.label_topic`), instead of `labelField`.
     var labelTopic: LabelTopicJoin?
-    private let labelType: FieldType?
+    let labelType: FieldType?
     private let windowNames: [String]
     /// Per window operator: its key is a `string` field (written as text; other keys as numbers).
     private let windowKeyIsString: [Bool]

@@ -45,9 +45,10 @@ public struct ConfigurationResolver: Sendable {
     ///   - environment: the process environment (only `WEIR_*` variables are read).
     ///   - flags: settings given as flags (only those actually given).
     ///   - properties: `-X name=value` arguments, in order.
+    ///   - fileFlags: settings given as `--<setting>-file PATH` flags (the file holds the value).
     /// - Throws: ``ConfigurationError`` naming the setting, its source and the bad value.
     public func resolve(configFile: String? = nil, environment: [String: String], flags: [ConfigKey: String] = [:],
-                        properties: [String] = []) throws(ConfigurationError) -> ResolvedConfiguration {
+                        properties: [String] = [], fileFlags: [ConfigKey: String] = [:]) throws(ConfigurationError) -> ResolvedConfiguration {
         var settings: [String: (value: String, origin: ConfigOrigin)] = [:]
         var warnings: [String] = []
         let filePath = configFile ?? environment[Self.configFileVariable]
@@ -62,6 +63,10 @@ public struct ConfigurationResolver: Sendable {
         for (key, entry) in try environmentSettings(environment, warnings: &warnings) { settings[key] = entry }
         for (key, value) in flags.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
             settings[key.rawValue] = (value, .flag(key.flagName))
+        }
+        for (key, path) in fileFlags.sorted(by: { $0.key.rawValue < $1.key.rawValue }) {
+            let origin = ConfigOrigin.flag(key.flagName + "-file")
+            settings[key.rawValue] = (try read(path, namedBy: origin), .secretFile(path: path, namedBy: origin))
         }
         for argument in properties {
             let parts = argument.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
@@ -245,6 +250,20 @@ public struct ConfigurationResolver: Sendable {
                 throw bad(.logLevel, "one of trace, debug, info, notice, warning, error, critical")
             }
             c.logLevel = l
+        }
+        if let v = settings[ConfigKey.servingToken.rawValue]?.value {
+            // Never echo the value (not even in the error).
+            guard !v.isEmpty, v.allSatisfy({ $0.isASCII && !$0.isWhitespace && !$0.isNewline }) else {
+                throw .invalidValue(key: ConfigKey.servingToken.rawValue, value: "<redacted>",
+                                    origin: settings[ConfigKey.servingToken.rawValue]!.origin, expected: "a non-empty token of printable ASCII without spaces")
+            }
+            c.servingToken = v
+        }
+        c.tlsCertificate = settings[ConfigKey.tlsCertificate.rawValue]?.value
+        c.tlsPrivateKey = settings[ConfigKey.tlsPrivateKey.rawValue]?.value
+        if (c.tlsCertificate == nil) != (c.tlsPrivateKey == nil) {
+            let given: ConfigKey = c.tlsCertificate != nil ? .tlsCertificate : .tlsPrivateKey
+            throw bad(given, "tls_certificate and tls_private_key together (both PEM files)")
         }
         for (key, entry) in settings where key.hasPrefix("kafka.") {
             let name = String(key.dropFirst("kafka.".count))

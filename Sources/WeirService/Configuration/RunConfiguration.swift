@@ -30,6 +30,11 @@ public struct RunConfiguration: Sendable, Equatable {
     public var logLevel: Logger.Level = .info
     /// librdkafka properties passed through to the consumer, producer and admin clients.
     public var kafkaProperties: [String: String] = [:]
+    /// The bearer token required on the serving API (nil: none). Secret: redacted in dumps.
+    public var servingToken: String?
+    /// PEM files of the endpoint's TLS certificate (chain) and private key (both or neither).
+    public var tlsCertificate: String?
+    public var tlsPrivateKey: String?
 
     public init() {}
 
@@ -51,6 +56,9 @@ public struct RunConfiguration: Sendable, Equatable {
             line(ConfigKey.metricsHost.rawValue, metricsHost),
             line(ConfigKey.logFormat.rawValue, logFormat.rawValue),
             line(ConfigKey.logLevel.rawValue, logLevel.rawValue),
+            line(ConfigKey.servingToken.rawValue, servingToken == nil ? "<unset>" : "<redacted>"),
+            line(ConfigKey.tlsCertificate.rawValue, tlsCertificate ?? "<unset>"),
+            line(ConfigKey.tlsPrivateKey.rawValue, tlsPrivateKey ?? "<unset>"),
         ]
         for (name, value) in kafkaProperties.sorted(by: { $0.key < $1.key }) {
             out.append(line("kafka.\(name)", SecretProperties.redact(name, value)))
@@ -68,6 +76,12 @@ public enum ConfigKey: String, Sendable, CaseIterable {
     case metricsHost = "metrics_host"
     case logFormat = "log_format"
     case logLevel = "log_level"
+    /// The bearer token the serving API (`/v1/*`) requires: a secret, best from a file
+    /// (`serving_token_file`, `WEIR_SERVING_TOKEN_FILE`, `--serving-token-file`).
+    case servingToken = "serving_token"
+    /// PEM certificate (chain) and private key files: the HTTP endpoint serves HTTPS.
+    case tlsCertificate = "tls_certificate"
+    case tlsPrivateKey = "tls_private_key"
 
     /// The environment variable, e.g. `WEIR_METRICS_PORT`.
     public var environmentName: String { "WEIR_" + rawValue.uppercased() }

@@ -18,9 +18,12 @@ public enum OperationsEndpoint {
     /// Content type of the Prometheus text exposition format.
     public static let metricsContentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    /// The routes, without a server (for tests and embedding).
-    public static func router(registry: PrometheusCollectorRegistry, status: RuntimeStatus) -> Router<BasicRequestContext> {
+    /// The routes, without a server (for tests and embedding); with `serving`, also the serving
+    /// API (``ServingRoutes``).
+    public static func router(registry: PrometheusCollectorRegistry, status: RuntimeStatus,
+                              serving: ServingRoutes.Setup? = nil) -> Router<BasicRequestContext> {
         let router = Router()
+        if let serving { ServingRoutes.add(to: router, serving) }
         router.get("metrics") { _, _ -> Response in
             var bytes: [UInt8] = []
             registry.emit(into: &bytes)
@@ -82,9 +85,10 @@ public enum OperationsEndpoint {
     /// listens (at most `timeout`).
     /// - Throws: ``StartError`` when the port cannot be bound (in use, not permitted) in time.
     public static func start(host: String, port: Int, registry: PrometheusCollectorRegistry, status: RuntimeStatus,
-                             logger: Logger, timeout: Duration = .seconds(10)) async throws -> Running {
-        try await HTTPServer.start(router(registry: registry, status: status), what: "metrics and probes",
-                                   host: host, port: port, logger: logger, timeout: timeout)
+                             serving: ServingRoutes.Setup? = nil, tls: HTTPServer.TLSFiles? = nil, logger: Logger,
+                             timeout: Duration = .seconds(10)) async throws -> Running {
+        try await HTTPServer.start(router(registry: registry, status: status, serving: serving), what: "metrics and probes",
+                                   host: host, port: port, tls: tls, logger: logger, timeout: timeout)
     }
 }
 
@@ -92,8 +96,10 @@ extension OperationsEndpoint {
     /// ``start(host:port:registry:status:logger:timeout:)`` for synchronous callers (`weir run`'s
     /// blocking runner): blocks this thread until the endpoint listens. Never call it from a task.
     public static func startBlocking(host: String, port: Int, registry: PrometheusCollectorRegistry, status: RuntimeStatus,
-                                     logger: Logger) throws -> Running {
-        try HTTPServer.blocking { try await start(host: host, port: port, registry: registry, status: status, logger: logger) }
+                                     serving: ServingRoutes.Setup? = nil, tls: HTTPServer.TLSFiles? = nil, logger: Logger) throws -> Running {
+        try HTTPServer.blocking {
+            try await start(host: host, port: port, registry: registry, status: status, serving: serving, tls: tls, logger: logger)
+        }
     }
 }
 

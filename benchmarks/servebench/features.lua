@@ -1,0 +1,8 @@
+-- ServeBench: GET /v1/features/u<k>, k cycling over KEYS users; 1 ms think time per request.
+local keys = tonumber(os.getenv("KEYS") or "20000")
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", "/v1/features/u" .. (n * 7919 % keys))
+end
+dofile((os.getenv("SERVEBENCH_LUA") or ".") .. "/common.lua")
