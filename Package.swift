@@ -129,7 +129,7 @@ let package = Package(
                                                              .product(name: "Metrics", package: "swift-metrics"),
                                                              .product(name: "Prometheus", package: "swift-prometheus")],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "WeirRuntimeTests", dependencies: ["WeirRuntime", "WeirTopology", "WeirCore", "WeirStats", "WeirKafka", "WeirDrift",
+        .testTarget(name: "WeirRuntimeTests", dependencies: ["WeirRuntime", "WeirTopology", "WeirCore", "WeirStats", "WeirKafka", "WeirDrift", "WeirModel",
                                                              "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "WeirTopologyTests", dependencies: ["WeirTopology", "WeirCore"], exclude: ["Broken"],
