@@ -22,12 +22,13 @@ extension KafkaRunner {
         logger.info("checkpoint epoch \(restored.epoch) has no offsets for label topic \(topic) partitions \(uncovered.map(\.partition)); starting them at \(starts.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))")
     }
 
-    /// After lost partitions, with the pipeline reset to `restored` (nil: to empty state): held
-    /// label records are dropped and every label partition read so far goes back to the
-    /// checkpoint's offset, or to where it started when the checkpoint does not cover it.
-    func resumeLabels(from restored: Checkpoint?, consumer: KafkaConsumer, labels: inout TimestampMerge) throws {
+    /// After lost partitions (`lost`: the label partitions among them), with the pipeline reset to
+    /// `restored` (nil: to empty state): held label records are dropped and every label partition
+    /// read so far goes back to the checkpoint's offset, or to where it started when the
+    /// checkpoint does not cover it.
+    func resumeLabels(from restored: Checkpoint?, lost: Set<Int32>, consumer: KafkaConsumer, labels: inout TimestampMerge) throws {
         let started = labels.labelStarted
-        let touched = labels.labelAssigned.union(labels.labelLost).union(started.keys)
+        let touched = labels.labelAssigned.union(lost).union(started.keys)
         labels.reset()
         labels.labelProcessed = [:]
         labels.labelStarted = [:]

@@ -130,27 +130,26 @@ public struct KafkaRunner {
         let lease = try InstanceLease(client: leaseClient, group: options.groupID + ".lease", topic: setup.changelog,
                                       sessionTimeoutMs: options.sessionTimeoutMs, logger: logger)
         defer { lease.close() }
-        // After losing the lease: the changelog as this instance last knew it. While it waits for
-        // the lease again, a checkpoint of another instance there means it was replaced (a
-        // zombie: exit fenced); getting the lease back first means it was not (e.g. the broker
-        // was unreachable past the session timeout).
-        var replacedCheck: (store: any CheckpointStore, epoch: UInt64)?
+        // The terms as the active instance (``LeaseStateMachine``). After losing the lease, while
+        // it waits for the lease again, a checkpoint of another instance in the changelog (as the
+        // lost term knew it) means this one was replaced (a zombie: exit fenced); getting the
+        // lease back first means it was not (e.g. the broker was unreachable past the session timeout).
+        var terms = LeaseStateMachine()
         while true {
             status?.setStandby(true)  // [ops]
             let acquired = try lease.acquire(stop: { shouldStop() || deadline.map { clock.now >= $0 } ?? false }, whileWaiting: {
-                if let c = replacedCheck { try c.store.checkOwnership(owner: owner, epoch: c.epoch, partitions: setup.allSourcePartitions) }
+                if let c = terms.waiting() { try c.store.checkOwnership(owner: owner, epoch: c.epoch, partitions: setup.allSourcePartitions) }
             })
-            guard acquired else { return try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: Self.nowMs()) }
+            guard terms.acquired(acquired) == .runTerm else {
+                return try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: Self.nowMs())
+            }
             status?.setStandby(false)  // [ops]
-            let term = try runActive(compiled, setup, owner: owner, lease: lease, deadline: deadline)
+            let term = try runActive(compiled, setup, owner: owner, lease: (lease, terms), deadline: deadline)
+            if terms.termEnded(term.end) == .stop { return term.pipeline }
             switch term.end {
             case .stopped: return term.pipeline
-            case .leaseRevoked:
-                replacedCheck = nil
-                logger.warning("the lease was handed over after a checkpoint; standing by")
-            case .leaseLost(let store, let epoch):
-                replacedCheck = (store, epoch)
-                logger.warning("the lease was lost; standing by (state and offsets are in the changelog)")
+            case .leaseRevoked: logger.warning("the lease was handed over after a checkpoint; standing by")
+            case .leaseLost: logger.warning("the lease was lost; standing by (state and offsets are in the changelog)")
             }
         }
     }
@@ -231,9 +230,10 @@ public struct KafkaRunner {
 
     /// One term as the active instance: restore the newest checkpoint, join the source group,
     /// process until stopped (final checkpoint) or until the lease is lost or handed over.
-    func runActive(_ compiled: CompiledTopology, _ setup: Setup, owner: String, lease: InstanceLease?,
+    func runActive(_ compiled: CompiledTopology, _ setup: Setup, owner: String, lease leaseTerm: (lease: InstanceLease, terms: LeaseStateMachine)?,
                    deadline: ContinuousClock.Instant?) throws -> (pipeline: Pipeline, end: TermEnd) {
         let spec = compiled.spec
+        let lease = leaseTerm?.lease
         let (guarantee, interval, labelTopic, ordered, client, source) = (setup.guarantee, setup.interval, setup.labelTopic, setup.ordered, setup.client, setup.source)
         // Exactly once: one transactional id per topology and group (this runner checkpoints its whole
         // state), so a restarted instance fences the previous one on real clusters.
@@ -250,13 +250,17 @@ public struct KafkaRunner {
         coordinator.metrics = metrics
         var pipeline = try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: Self.nowMs())
         pipeline.backgroundDriftEvaluation = true
-        // Processed positions (next offset) per partition: what the pipeline's state covers.
-        var processed: [Int32: Int64] = [:]
         serving?.role = .restoring  // [serving]
         defer { serving?.role = .standby }  // [serving] the term ends: no longer serving
         let restored = try coordinator.restore(into: &pipeline)
         status?.setStateRestored(true)  // [ops] readiness: state restored (or nothing to restore)
         serving?.role = .active  // [serving]
+        // The run's state machines (docs/fault-tolerance.md, "Runner state machines"): the callbacks
+        // and the loop below feed them events and perform the actions they return.
+        var assignment = AssignmentStateMachine(restored: restored?.offsets ?? [])
+        var fencing = FencingStateMachine()
+        let clock = ContinuousClock()
+        var checkpoints = CheckpointStateMachine(interval: store == nil ? options.commitInterval : interval, start: clock.now)
 
         let observe = onOutput ?? { _, _ in }
         // [ops] The metrics read drift records and alerts (once per monitor window) for PSI/KS and open alerts.
@@ -280,7 +284,6 @@ public struct KafkaRunner {
         if labelTopic != nil || ordered { consumer.prepareWatermarkQueries(topics: [source] + (labelTopic.map { [$0] } ?? [])) }
         if let restored {
             consumer.setStartOffsets(restored.offsets.map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) })
-            for o in restored.offsets { processed[o.partition] = o.offset }
         }
         // The timestamp merge (source order, label topic): held records, positions, label assignment
         // (nil with `source.order: arrival` and no label topic).
@@ -293,27 +296,22 @@ public struct KafkaRunner {
         }
         try coordinator.start()
 
-        // End offset reported per partition; a partition is at its end while processed >= that.
-        var endOffset: [Int32: Int64] = [:]
-        var assigned = Set<Int32>()
-        var everAssigned = false
-        var lost = Set<Int32>()
         var batch = InputBatch(capacity: 4096)
         var failure: (any Error)?
-        var dirty = false
         var events = 0
         var sawInput = false
-        let clock = ContinuousClock()
         var firstInput: ContinuousClock.Instant?
         var deadLetterLog = DeadLetterLog(logger: logger)  // [ops]
         // Label topic: last end-of-partition confirmation (wall ms) and the interval between them.
         var lastEndCheck = Int64.min / 2
-        // Bounded runs (`stopAtEnd`): source partitions read to their end, no longer holding the watermark.
-        var endedPartitions = Set<Int32>()
         let endCheckMs = Self.milliseconds(options.labelEndCheckInterval)
         // The consumer's topic-table index of the source and label topics, once seen.
         var sourceIndex = -1
         var labelIndex = -1
+        func fail(_ error: any Error) {
+            failure = error
+            checkpoints.failed()
+        }
         func processBatch() throws {
             guard batch.count > 0 else { return }
             if firstInput == nil { firstInput = clock.now }
@@ -330,17 +328,17 @@ public struct KafkaRunner {
             for i in 1..<batch.count {
                 let p = batch.partitions[i]
                 if p != runPartition {
-                    processed[runPartition] = max(processed[runPartition] ?? 0, runEnd)
+                    assignment.processed(runPartition, through: runEnd)
                     runPartition = p
                     runEnd = batch.offsets[i] + 1
                 } else {
                     runEnd = max(runEnd, batch.offsets[i] + 1)
                 }
             }
-            processed[runPartition] = max(processed[runPartition] ?? 0, runEnd)
+            assignment.processed(runPartition, through: runEnd)
             batch.removeAll()
             sawInput = true
-            dirty = true
+            checkpoints.processed()
         }
         /// With the timestamp merge (source order or a label topic): processes the held events and
         /// labels whose turn has come, in timestamp order (``TimestampMerge``); without it, nothing.
@@ -350,7 +348,7 @@ public struct KafkaRunner {
             // Partitions that reported their end may have new records that librdkafka has not
             // fetched yet: confirm their end (high watermark) before held records pass them, at
             // most every labelEndCheckInterval.
-            let ends = merge!.endsToConfirm(sourceAssigned: assigned)
+            let ends = merge!.endsToConfirm(sourceAssigned: assignment.assigned)
             if !ends.isEmpty && nowMs - lastEndCheck >= endCheckMs {
                 lastEndCheck = nowMs
                 for (isLabel, p) in ends {
@@ -360,7 +358,7 @@ public struct KafkaRunner {
                 }
                 nowMs = Self.nowMs()
             }
-            while let step = merge!.next(sourceAssigned: assigned, nowMs: nowMs, into: &batch) {
+            while let step = merge!.next(sourceAssigned: assignment.assigned, nowMs: nowMs, into: &batch) {
                 switch step {
                 case .events:
                     try processBatch()
@@ -373,81 +371,86 @@ public struct KafkaRunner {
                                        metadata: ["topic": "\(merge!.labelTopic)"])
                     }
                     sawInput = true
-                    dirty = true
+                    checkpoints.processed()
                 }
             }
         }
-        /// A checkpoint of everything processed (covering `processed` and the label positions),
-        /// or a plain offset commit.
-        func checkpoint(revoking: Bool = false) throws {
+        /// ``CheckpointStateMachine/Action/checkpoint(revoking:)``: a checkpoint of everything
+        /// processed (covering the processed source offsets and the label positions), or a plain
+        /// offset commit.
+        func checkpoint(revoking: Bool) throws {
             // Outputs still in flight (a drift window judged in the background) first: the checkpoint covers them.
             try pipeline.settle(into: &sink)
-            guard dirty || sink.base.written > 0 else { return }
-            try coordinator.checkpoint(pipeline, offsets: processed, labelOffsets: merge?.labelProcessed ?? [:], sink: &sink.base, revoking: revoking)
-            dirty = false
+            guard checkpoints.needsWrite(outputsPending: sink.base.written > 0) else { return }
+            try coordinator.checkpoint(pipeline, offsets: assignment.processed, labelOffsets: merge?.labelProcessed ?? [:], sink: &sink.base, revoking: revoking)
+            checkpoints.written()
         }
         /// Partitions (or the lease) move to another instance: process what was read and
         /// checkpoint it first (outputs acknowledged first), so the next owner resumes exactly
         /// here. A failure stops the run (at the next poll).
         func checkpointBeforeHandOver(_ what: String) {
-            guard failure == nil else { return }
+            guard case .checkpoint(let revoking) = checkpoints.handOver() else { return }
             do {
                 try processBatch()
                 try processHeld()
-                try checkpoint(revoking: true)
+                try checkpoint(revoking: revoking)
             } catch {
                 logger.error("checkpoint on \(what) failed: \(error)")
-                failure = error
+                fail(error)
             }
         }
+        func perform(_ actions: [AssignmentStateMachine.Action]) {
+            for action in actions {
+                switch action {
+                case let .resetPositions(ps, labels):
+                    for p in labels where merge != nil {
+                        merge!.labelAssigned.insert(p)
+                        merge!.labelEnd.removeValue(forKey: p)
+                        merge!.labelClock.reset(partition: p)
+                    }
+                    for p in ps { merge?.sourceClock.reset(partition: p) }
+                case let .dropHeld(ps, labels):
+                    merge?.dropSource(ps)
+                    merge?.dropLabels(labels)
+                case .unassignLabels(let labels):
+                    merge?.labelAssigned.subtract(labels)
+                case let .reportAssigned(ps, count):
+                    status?.assign(ps)  // [ops]
+                    metrics?.rebalanced(assignedCount: count)
+                case let .reportRevoked(ps, count):
+                    status?.revoke(ps)  // [ops]
+                    if let count { metrics?.rebalanced(assignedCount: count) }
+                }
+            }
+        }
+        // The callbacks only feed events to the machines (and perform what they return).
         consumer.onRebalance = { event in
             switch event {
             case .assigned(let all):
-                let ps = all.filter { $0.topic == source }
-                for p in all where p.topic != source && merge != nil {
-                    merge!.labelAssigned.insert(p.partition)
-                    merge!.labelEnd.removeValue(forKey: p.partition)
-                    merge!.labelClock.reset(partition: p.partition)
-                }
-                for p in ps { assigned.insert(p.partition); endOffset.removeValue(forKey: p.partition); merge?.sourceClock.reset(partition: p.partition) }
-                everAssigned = true
-                self.status?.assign(ps.map(\.partition))  // [ops]
-                self.metrics?.rebalanced(assignedCount: assigned.count)
+                perform(assignment.assigned(source: all.filter { $0.topic == source }.map(\.partition),
+                                            labels: all.filter { $0.topic != source }.map(\.partition)))
             case .lost(let all):
-                let ps = all.filter { $0.topic == source }
-                if merge != nil {
-                    let l = Set(all.filter { $0.topic != source }.map(\.partition))
-                    merge!.labelLost.formUnion(l)
-                    merge!.labelAssigned.subtract(l)
-                }
                 // The group took these partitions without a revocation (this process missed its
                 // session timeout: it was paused, or the coordinator was unreachable). Never commit
                 // for them; the main loop finds out whether another member took over (fenced: stop)
                 // or not (resume from the newest checkpoint).
                 self.logger.warning("partitions \(all.map { "\($0.topic)/\($0.partition)" }) lost to the group (session timed out)")
-                lost.formUnion(ps.map(\.partition))
-                for p in ps { assigned.remove(p.partition) }
-                self.status?.revoke(ps.map(\.partition))  // [ops]
+                perform(assignment.lost(source: all.filter { $0.topic == source }.map(\.partition),
+                                        labels: merge == nil ? [] : all.filter { $0.topic != source }.map(\.partition)))
             case .revoked(let all):
                 // Before the partitions move: process what was read, then checkpoint it (outputs
                 // acknowledged first), so the next owner resumes exactly here. Held label records
                 // are not covered: the next owner reads them again.
-                let revoked = Set(all.filter { $0.topic == source }.map(\.partition))
                 checkpointBeforeHandOver("revoke")
-                for p in revoked { assigned.remove(p); processed.removeValue(forKey: p); endOffset.removeValue(forKey: p) }
-                if merge != nil {
-                    merge!.dropSource(revoked)
-                    merge!.dropLabels(Set(all.filter { $0.topic != source }.map(\.partition)))
-                }
-                self.status?.revoke(Array(revoked))  // [ops]
-                self.metrics?.rebalanced(assignedCount: assigned.count)
+                perform(assignment.revoked(source: Set(all.filter { $0.topic == source }.map(\.partition)),
+                                           labels: merge == nil ? [] : Set(all.filter { $0.topic != source }.map(\.partition))))
             }
         }
         consumer.onEvent = { event in
             switch event {
             case .endOfPartition(let tp, let offset):
                 if tp.topic == source {
-                    endOffset[tp.partition] = offset
+                    assignment.reachedEnd(partition: tp.partition, offset: offset)
                     merge?.sourceClock.reachedEnd(partition: tp.partition, offset: offset)
                 } else if merge != nil {
                     merge!.labelEnd[tp.partition] = offset
@@ -481,10 +484,9 @@ public struct KafkaRunner {
             defer { status?.setRunning(false) }
 
             let start = clock.now
-            var lastCheckpoint = start
+            checkpoints.scheduled(from: start)
             var lastProgress = start
             var lastLag = start  // [ops]
-            let every = store == nil ? options.commitInterval : interval
             while !shouldStop() {
                 sawInput = false
                 let pollMs = merge == nil ? 0 : Self.nowMs()
@@ -512,14 +514,15 @@ public struct KafkaRunner {
                     guard let v = m.value else { return }
                     batch.append(v, partition: m.partition, offset: m.offset)
                     if batch.count >= 1024 {
-                        do { try processBatch() } catch { failure = error }
+                        do { try processBatch() } catch { fail(error) }
                     }
                 }
                 if let failure { throw failure }
-                if let lease {
+                if let lease, let terms = leaseTerm?.terms {
                     try lease.poll()
                     if let failure { throw failure }
-                    if lease.lost {
+                    let action = terms.polled(lost: lease.lost, revoked: lease.revoked)
+                    if action == .endTermLost {
                         // The lease group gave the lease away (this process missed its session
                         // timeout): another instance may be active now. If it checkpointed since,
                         // this one is a zombie (fenced, stop); otherwise end the term without
@@ -530,43 +533,49 @@ public struct KafkaRunner {
                         end = .leaseLost(store: store!, epoch: coordinator.epoch)
                         break
                     }
-                    if lease.revoked {
+                    if action == .endTermRevoked {
                         logger.notice("lease handed over to another instance after checkpoint epoch \(coordinator.epoch)")
                         end = .leaseRevoked
                         break
                     }
                 }
-                if !lost.isEmpty || !(merge?.labelLost.isEmpty ?? true), store != nil {
+                if case .checkOwnership(let lost) = fencing.poll(lostSource: assignment.lostSource, labelsLost: !assignment.lostLabels.isEmpty,
+                                                                 checkpointsKept: store != nil) {
                     // Lost partitions: if another instance checkpointed them since, this one is a
                     // zombie (fenced, stop). Otherwise drop what was not checkpointed and resume
                     // from the newest checkpoint when the partitions come back.
                     do {
                         try store!.checkOwnership(owner: owner, epoch: coordinator.epoch, partitions: lost)
                     } catch let e as CheckpointError {
-                        if case .fenced = e { throw CheckpointError.partitionsLost(lost.sorted()) }
+                        if case .fenced = e, case .stopFenced(let ps) = fencing.ownershipRefused() { throw CheckpointError.partitionsLost(ps) }
                         throw e
                     }
-                    coordinator.abort()
-                    batch.removeAll()
-                    pipeline = try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: Self.nowMs())
-                    pipeline.backgroundDriftEvaluation = true
-                    processed = [:]
-                    let restoredCheckpoint = try coordinator.restore(into: &pipeline)
-                    if let c = restoredCheckpoint {
-                        consumer.setStartOffsets(c.offsets.map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) })
-                        for o in c.offsets where assigned.contains(o.partition) || lost.contains(o.partition) { processed[o.partition] = o.offset }
-                        // Partitions still assigned go back to the checkpoint with the state.
-                        let back = c.offsets.filter { assigned.contains($0.partition) }
-                            .map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) }
-                        if !back.isEmpty { try consumer.seek(back) }
+                    var restoredCheckpoint: Checkpoint?
+                    for action in fencing.ownershipConfirmed() {
+                        switch action {
+                        case .dropUncheckedWork:
+                            coordinator.abort()
+                            batch.removeAll()
+                        case .resetPipelineFromCheckpoint:
+                            pipeline = try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: Self.nowMs())
+                            pipeline.backgroundDriftEvaluation = true
+                            restoredCheckpoint = try coordinator.restore(into: &pipeline)
+                        case .resumePartitions:
+                            let labelsLost = assignment.lostLabels
+                            let to = assignment.resume(from: restoredCheckpoint?.offsets)
+                            if restoredCheckpoint != nil {
+                                consumer.setStartOffsets(to.start.map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) })
+                                // Partitions still assigned go back to the checkpoint with the state.
+                                if !to.seek.isEmpty { try consumer.seek(to.seek.map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) }) }
+                            }
+                            if merge != nil { try resumeLabels(from: restoredCheckpoint, lost: labelsLost, consumer: consumer, labels: &merge!) }
+                            sink.base.begin(epoch: coordinator.epoch + 1)
+                            try coordinator.start()
+                            checkpoints.resumed()
+                            logger.warning("resuming partitions \(lost.sorted()) from checkpoint epoch \(coordinator.epoch) when they are assigned again")
+                        case .checkOwnership, .stopFenced: break
+                        }
                     }
-                    if merge != nil { try resumeLabels(from: restoredCheckpoint, consumer: consumer, labels: &merge!) }
-                    sink.base.begin(epoch: coordinator.epoch + 1)
-                    try coordinator.start()
-                    dirty = false
-                    logger.warning("resuming partitions \(lost.sorted()) from checkpoint epoch \(coordinator.epoch) when they are assigned again")
-                    lost.removeAll()
-                    merge?.labelLost.removeAll()
                 }
                 try processBatch()
                 try processHeld()
@@ -577,34 +586,30 @@ public struct KafkaRunner {
                 serving?.serve(pipeline, now: Self.nowMs())  // [serving] between batches, before the checkpoint check
                 producer.poll()
                 if let fatal = producer.fatalError { throw fatal }
-                if every > .zero && clock.now - lastCheckpoint >= every {
+                if case .checkpoint(let revoking) = checkpoints.tick(now: clock.now) {
                     // The interval runs from checkpoint start to checkpoint start (not from the end
                     // of the previous one, which stretched it by the checkpoint's duration).
                     let began = clock.now
                     do {
-                        try checkpoint()
+                        try checkpoint(revoking: revoking)
+                        checkpoints.scheduled(from: began)
                     } catch CheckpointError.groupFenced(let why) where store != nil {
                         // The group dropped this member (e.g. the coordinator was unreachable past
                         // the session timeout) before librdkafka reported the partitions lost:
                         // handle it like lost partitions (zombie → stop; otherwise resume from
                         // the newest checkpoint). Nothing was written.
                         logger.warning("group commit refused (\(why)); treating the partitions as lost")
-                        lost.formUnion(assigned)
-                        lost.formUnion(processed.keys)
-                        if merge != nil { merge!.labelLost.formUnion(merge!.labelAssigned); merge!.labelLost.formUnion(merge!.labelProcessed.keys) }
+                        if checkpoints.groupFenced(began: began) == .treatPartitionsAsLost {
+                            assignment.allLost(labelsHeld: merge.map { $0.labelAssigned.union($0.labelProcessed.keys) } ?? [])
+                        }
                     }
-                    lastCheckpoint = began
                     status?.setBrokerReachable(true)  // [ops] a commit succeeded
                 }
                 // [ops] Lag per partition (high watermark - next offset to process), every few seconds.
                 if status != nil || metrics != nil, clock.now - lastLag >= .seconds(2) {
                     lastLag = clock.now
-                    var lag: [Int32: Int64] = [:]
                     // From the last fetch responses (no request: a query here stalled the loop).
-                    for p in assigned {
-                        guard let w = consumer.cachedWatermarks(TopicPartition(topic: source, partition: p)) else { continue }
-                        lag[p] = max(0, w.high - (processed[p] ?? w.low))
-                    }
+                    let lag = assignment.lag { p in consumer.cachedWatermarks(TopicPartition(topic: source, partition: p)) }
                     status?.setLag(lag)
                     metrics?.setLag(lag)
                 }
@@ -612,20 +617,17 @@ public struct KafkaRunner {
                     onProgress(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock, coordinator))
                     lastProgress = clock.now
                 }
-                if options.stopAtEnd && (merge?.drained ?? true) {
+                if options.stopAtEnd {
                     // A bounded run: a partition read to its end (every fetched record processed;
                     // an empty one at once) stops holding the watermark back, so its windows fire
                     // as in `weir replay` instead of waiting for the idleness timeout.
-                    for p in assigned.sorted() where !endedPartitions.contains(p) {
-                        guard let end = endOffset[p], (processed[p] ?? end) >= end else { continue }
-                        endedPartitions.insert(p)
+                    let drained = merge?.drained ?? true
+                    for p in assignment.partitionsReadToEnd(drained: drained) {
                         try pipeline.partitionEnded(p, now: Self.nowMs(), into: &sink)
-                        dirty = true
+                        checkpoints.processed()
                     }
+                    if assignment.boundedRunComplete(sawInput: sawInput, drained: drained) { break }
                 }
-                if options.stopAtEnd && !assigned.isEmpty && !sawInput && assigned.allSatisfy({ p in
-                    endOffset[p].map { end in (processed[p] ?? end) >= end } ?? false
-                }) && (merge?.drained ?? true) { break }
                 if let deadline, clock.now >= deadline { break }
             }
             if case .stopped = end {
@@ -633,7 +635,7 @@ public struct KafkaRunner {
                 // leave the group.
                 try processBatch()
                 try processHeld()
-                try checkpoint()
+                if case .checkpoint(let revoking) = checkpoints.stop() { try checkpoint(revoking: revoking) }
                 coordinator.abort()
                 onProgress?(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock, coordinator))
                 onClosing?()
@@ -644,11 +646,11 @@ public struct KafkaRunner {
             }
         } catch {
             coordinator.abort()
-            Self.close(consumer, everAssigned: everAssigned)
+            Self.close(consumer, everAssigned: assignment.everAssigned)
             producer.close(timeout: .seconds(5))
             throw error
         }
-        Self.close(consumer, everAssigned: everAssigned)
+        Self.close(consumer, everAssigned: assignment.everAssigned)
         producer.close()
         return (pipeline, end)
     }

@@ -230,11 +230,11 @@ struct TimestampMerge {
     var labelClock = TopicClock()
     /// Label partitions: next offset to apply (what the pipeline's state covers; set to the first
     /// offset read when a partition starts, so a checkpoint covers every label partition read),
-    /// first offset read since assignment, assignment, lost ones and reported ends.
+    /// first offset read since assignment, assignment and reported ends (lost ones are the
+    /// runner's ``AssignmentStateMachine/lostLabels``).
     var labelProcessed: [Int32: Int64] = [:]
     var labelStarted: [Int32: Int64] = [:]
     var labelAssigned = Set<Int32>()
-    var labelLost = Set<Int32>()
     var labelEnd: [Int32: Int64] = [:]
     var labelBatch = InputBatch(capacity: 1024)
     /// Wall time (ms) of the newest read: ends must be confirmed after it.
