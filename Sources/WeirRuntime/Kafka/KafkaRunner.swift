@@ -92,10 +92,6 @@ public struct KafkaRunner {
     public var onOutput: ((OutputKind, UnsafeRawBufferPointer) -> Void)?
     /// Set to true (from another thread) to stop gracefully.
     public var shouldStop: @Sendable () -> Bool = { false }
-    /// Called once a graceful stop has written its final checkpoint (or committed the open
-    /// transaction), just before the Kafka clients close: from here on nothing is lost if the
-    /// process ends (a caller may bound how long closing may take; see `weir run`).
-    public var onClosing: (() -> Void)?
     // [ops] Metrics (nil: none) and readiness status (read by /readyz), updated per batch/rebalance.
     public var metrics: RuntimeMetrics?
     public var status: RuntimeStatus?
@@ -638,7 +634,6 @@ public struct KafkaRunner {
                 if case .checkpoint(let revoking) = checkpoints.stop() { try checkpoint(revoking: revoking) }
                 coordinator.abort()
                 onProgress?(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock, coordinator))
-                onClosing?()
             } else {
                 // Nothing more is committed in this term (a hand-over checkpointed in the revocation).
                 coordinator.abort()
