@@ -1,5 +1,12 @@
 import Foundation
 
+/// CPU time of the calling thread, in seconds (what one core spent, whatever the machine's load).
+public func threadCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
 /// Nanoseconds per item.
 public func ns(_ seconds: Double, _ n: Int) -> Double { seconds / Double(n) * 1e9 }
 /// Fixed-point text.

@@ -74,12 +74,6 @@ func makeGraph() throws -> StreamGraph {
     return g
 }
 
-func threadCPUSeconds() -> Double {
-    var ts = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
-    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-}
-
 struct RunResult {
     var seconds = 0.0
     var cpuSeconds = 0.0
