@@ -50,18 +50,14 @@ extension Pipeline {
             drift!.loadValues(records, row: row)
             for m in 0..<drift!.values.count where !drift!.values[m].isNaN { present |= 1 << UInt64(m) }
         }
+        // The label-join id as its 8 bytes (none without a label topic or id).
         let id = labelTopic?.eventID(records, row)
-        let empty = UnsafeBufferPointer<Double>(start: nil, count: 0)
         let values = drift?.values ?? []
-        values.withUnsafeBufferPointer { v in
-            if let eventID = id {
-                withUnsafeBytes(of: eventID.littleEndian) { idBytes in
-                    globalOut!.append(eventTime: records.eventTime(row), offset: records.offset(row), score: score, label: label,
-                                      inputs: inputs ?? empty, monitored: v, present: present, deadLettersBefore: UInt32(deadBefore), id: idBytes)
-                }
-            } else {
+        withUnsafeBytes(of: (id ?? 0).littleEndian) { idBytes in
+            values.withUnsafeBufferPointer { v in
                 globalOut!.append(eventTime: records.eventTime(row), offset: records.offset(row), score: score, label: label,
-                                  inputs: inputs ?? empty, monitored: v, present: present, deadLettersBefore: UInt32(deadBefore), id: nil)
+                                  inputs: inputs ?? UnsafeBufferPointer(start: nil, count: 0), monitored: v, present: present,
+                                  deadLettersBefore: UInt32(deadBefore), id: id == nil ? nil : idBytes)
             }
         }
     }
