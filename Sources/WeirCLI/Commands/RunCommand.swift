@@ -20,6 +20,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Consumer group id (default: weir-<topology name>). Also WEIR_GROUP_ID.") var groupID: String?
     @Option(help: "Where a new group starts: earliest (default) or latest. Also WEIR_FROM.") var from: String?
     @Flag(help: "Exit 0 once every assigned partition is consumed to its end and all outputs are flushed.") var stopAtEnd = false
+    @Flag(help: "Partitioned mode (docs/scaling.md): instances of this group split the source partitions, one of them runs the global stage (model, drift, gate). Give it to every instance of the group.") var partitioned = false
+    @Option(help: "With --partitioned: how often at most (ms) the global stage broadcasts the model's weights (default 100).") var weightsIntervalMs: Int?
+    @Option(help: "With --partitioned: how many source offsets a task may run ahead of what the newest weights covered of its partition before it pauses (default 1024; larger: faster catch-up, staler scores).") var weightsMaxLead: Int?
     @Option(help: "Overrides the topology's source.order: arrival (as fetched) or timestamp (partitions merged by message timestamp).")
     var order: SourceOrder?
     @Option(name: .customShort("X"), help: "A librdkafka property, as name=value (repeatable); name_file=PATH reads the value from a file. Also WEIR_KAFKA_<NAME>[_FILE]. Secrets belong in files or the environment, not here.") var properties: [String] = []
@@ -53,6 +56,9 @@ struct RunCommand: ParsableCommand {
         var options = KafkaRunner.Options(brokers: bootstrap, groupID: config.groupID ?? "weir-\(compiled.spec.name)")
         options.from = OffsetResetPolicy(rawValue: config.from)!
         options.stopAtEnd = stopAtEnd
+        options.partitioned = partitioned
+        if let ms = weightsIntervalMs { options.weightsInterval = .milliseconds(max(1, ms)) }
+        if let lead = weightsMaxLead { options.weightsMaxLead = Int64(max(1, lead)) }
         options.order = order
         options.properties = config.kafkaProperties
         faultTolerance.apply(to: &options)

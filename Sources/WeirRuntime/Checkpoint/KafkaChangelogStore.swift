@@ -1,6 +1,7 @@
 import WeirKafka
 
-/// Checkpoints in a Kafka changelog topic (`<topology>.changelog`, partition 0), written through
+/// Checkpoints in a Kafka changelog topic (`<topology>.changelog`, partition 0; in partitioned
+/// mode a task's on the partition of its source partition, `docs/scaling.md`), written through
 /// the runner's producer (so, exactly-once, inside its transaction) as chunk records then a
 /// commit record (see ``CheckpointRecords``).
 ///
@@ -16,28 +17,42 @@ public final class KafkaChangelogStore: CheckpointStore {
     private let producer: KafkaProducer
     private let producerTopic: ProducerTopic
     private let reader: KafkaConsumer
+    /// The reader is this store's (closed with it) or shared by several stores (not closed).
+    private let ownsReader: Bool
+    /// The changelog partition this store reads and writes.
+    public let partition: Int32
     public var maxChunkBytes = CheckpointRecords.defaultMaxChunkBytes
     /// The changelog's end after this instance's last load or durable save.
     private var knownEnd: Int64?
 
-    public init(topology: String, group: String, producer: KafkaProducer, client: KafkaConfiguration, topic: String? = nil) throws {
+    /// - Parameter reader: a consumer from ``makeReader(topology:client:)`` shared by several
+    ///   stores driven from one thread (nil: the store makes its own).
+    public init(topology: String, group: String, producer: KafkaProducer, client: KafkaConfiguration, topic: String? = nil,
+                partition: Int32 = 0, reader: KafkaConsumer? = nil) throws {
         self.topology = topology
         self.group = group
         self.topic = topic ?? Self.topicName(topology)
+        self.partition = partition
         self.producer = producer
         producerTopic = try producer.topic(self.topic)
-        reader = try KafkaConsumer(configuration: ConsumerConfiguration(
+        ownsReader = reader == nil
+        self.reader = try reader ?? Self.makeReader(topology: topology, client: client)
+    }
+
+    /// A consumer that reads changelogs by assignment (it never joins its group).
+    public static func makeReader(topology: String, client: KafkaConfiguration) throws -> KafkaConsumer {
+        try KafkaConsumer(configuration: ConsumerConfiguration(
             client: client, groupID: "weir-\(topology)-changelog-reader", offsetReset: .earliest, isolation: .readCommitted,
             reportEndOfPartition: false))
     }
 
-    deinit { reader.close() }
+    deinit { if ownsReader { reader.close() } }
 
     public static func topicName(_ topology: String) -> String { topology + ".changelog" }
 
-    public var location: String { "topic \(topic)" }
+    public var location: String { partition == 0 ? "topic \(topic)" : "topic \(topic) partition \(partition)" }
 
-    private var tp: TopicPartition { TopicPartition(topic: topic, partition: 0) }
+    private var tp: TopicPartition { TopicPartition(topic: topic, partition: partition) }
 
     private func end() throws -> (low: Int64, high: Int64)? {
         do {
@@ -56,7 +71,7 @@ public final class KafkaChangelogStore: CheckpointStore {
     /// Reads [from, to) of the changelog, feeding values to `body`.
     private func read(from: Int64, to: Int64, _ body: ([UInt8]) throws -> Void) throws {
         guard to > from else { return }
-        try reader.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: from)])
+        try reader.assign([TopicPartitionOffset(topic: topic, partition: partition, offset: from)])
         defer { try? reader.assign([]) }
         var next = from
         var failure: (any Error)?
@@ -92,7 +107,7 @@ public final class KafkaChangelogStore: CheckpointStore {
                 ? [KafkaHeader(name: "weir.owner", string: c.owner), KafkaHeader(name: "weir.epoch", string: String(c.epoch)),
                    KafkaHeader(name: "weir.records", string: String(c.outputRecords))]
                 : []
-            try producer.send(to: producerTopic, partition: 0, key: Array(r.key.utf8), value: r.value, headers: headers)
+            try producer.send(to: producerTopic, partition: partition, key: Array(r.key.utf8), value: r.value, headers: headers)
         }
     }
 

@@ -5,7 +5,7 @@
 ///
 /// | bytes | what |
 /// |---|---|
-/// | 48 | header: magic `WGB1`, version (u16), reserved (u16), task partition (i32), events n (u32), input dimension d (u16), monitored values m (u16), dictionary entries c (u32), watermark (i64), id bytes (u32), dead letters after the last event (u32), body length (u64) |
+/// | 48 | header: magic `WGB1`, version (u16), flags (u16, ``GlobalBatchFormat/Flags``), task partition (i32), events n (u32), input dimension d (u16), monitored values m (u16), dictionary entries c (u32), watermark (i64), id bytes (u32), dead letters after the last event (u32), body length (u64) |
 /// | 8n each | event time (i64), source offset (i64), score (f64), inline label (f64, NaN: none), presence mask of the monitored values (u64, bit j: value j present) |
 /// | 8nd | model inputs as scored, row by row (f64) |
 /// | 8nm | monitored values, row by row (f64; categories as the task's category id) |
@@ -27,6 +27,19 @@ public enum GlobalBatchFormat {
     public static let maxMonitored = 64
 
     @inline(__always) static func padded8(_ n: Int) -> Int { (n + 7) & ~7 }
+
+    /// What a task says of its partition with a batch (header bits; a marker is a batch of no
+    /// events that carries only them).
+    public struct Flags: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt16
+        public init(rawValue: UInt16) { self.rawValue = rawValue }
+        /// The task had read its source partition to the end when it sent this batch: the global
+        /// stage need not wait for more of it before merging the other tasks' events (the rule of
+        /// the timestamp merge: what is produced later is stamped later).
+        public static let caughtUp = Flags(rawValue: 1)
+        /// A bounded run (`--stop-at-end`): the partition ended; no event of it follows.
+        public static let ended = Flags(rawValue: 2)
+    }
 }
 
 /// Why bytes are not a global batch: the part that is wrong and where.
@@ -58,6 +71,8 @@ public struct GlobalBatchWriter: Sendable {
     /// Dead letters read after the batch's last event (they count toward the next event's drift
     /// window, which may be in the next batch).
     public var trailingDeadLetters: UInt32 = 0
+    /// Written in the header (``GlobalBatchFormat/Flags``); ``reset()`` clears them.
+    public var flags: GlobalBatchFormat.Flags = []
     private var eventTime: [Int64] = []
     private var offset: [Int64] = []
     private var score: [Double] = []
@@ -115,6 +130,7 @@ public struct GlobalBatchWriter: Sendable {
     public mutating func reset() {
         count = 0
         trailingDeadLetters = 0
+        flags = []
         eventTime.removeAll(keepingCapacity: true); offset.removeAll(keepingCapacity: true)
         score.removeAll(keepingCapacity: true); label.removeAll(keepingCapacity: true)
         presence.removeAll(keepingCapacity: true); inputs.removeAll(keepingCapacity: true)
@@ -142,7 +158,7 @@ public struct GlobalBatchWriter: Sendable {
         out.withUnsafeMutableBytes { b in
             var at = 0
             func put<T: FixedWidthInteger>(_ v: T) { b.storeBytes(of: v.littleEndian, toByteOffset: at, as: T.self); at += MemoryLayout<T>.size }
-            put(GlobalBatchFormat.magic); put(GlobalBatchFormat.version); put(UInt16(0))
+            put(GlobalBatchFormat.magic); put(GlobalBatchFormat.version); put(flags.rawValue)
             put(partition); put(UInt32(count)); put(UInt16(dimension)); put(UInt16(monitoredCount))
             put(UInt32(dictionaryCount)); put(watermark); put(UInt32(ids.count)); put(trailingDeadLetters); put(UInt64(size - GlobalBatchFormat.headerSize))
             func column<T>(_ a: [T]) {
@@ -170,6 +186,8 @@ public struct GlobalBatchReader {
     public let dictionaryCount: Int
     /// Dead letters read after the last event (``GlobalBatchWriter/trailingDeadLetters``).
     public let trailingDeadLetters: UInt32
+    /// What the task said of its partition (``GlobalBatchFormat/Flags``).
+    public let flags: GlobalBatchFormat.Flags
     private let eventTimeAt: Int, offsetAt: Int, scoreAt: Int, labelAt: Int, presenceAt: Int
     private let inputsAt: Int, monitoredAt: Int, deadAt: Int, idEndsAt: Int, idsAt: Int, dictionaryAt: Int
 
@@ -182,6 +200,7 @@ public struct GlobalBatchReader {
         func get<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T { T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self)) }
         let magic = get(0, UInt32.self), version = get(4, UInt16.self)
         guard magic == GlobalBatchFormat.magic, version == GlobalBatchFormat.version else { throw .notAGlobalBatch(magic: magic, version: version) }
+        flags = GlobalBatchFormat.Flags(rawValue: get(6, UInt16.self))
         partition = get(8, Int32.self)
         let n = Int(get(12, UInt32.self)), d = Int(get(16, UInt16.self)), m = Int(get(18, UInt16.self))
         count = n; dimension = d; monitoredCount = m

@@ -21,6 +21,10 @@ public struct ModelWeights: Sendable {
     public let producedAtMs: Int64
     public let labelsLearned: Int
     public let champion: Champion
+    /// Per task partition (index), the newest source offset whose event the global stage had
+    /// learned from when it took these weights (-1: none). A task far ahead of it waits
+    /// (`docs/scaling.md`: the staleness bound in events). Empty: not stated.
+    public var covered: [Int64] = []
 
     public init(topology: String, producedAtMs: Int64, labelsLearned: Int, champion: Champion) {
         self.topology = topology
@@ -53,7 +57,7 @@ public struct ModelWeights: Sendable {
     /// The record's bytes (the value of a `<name>.weights` message on `<name>.models`).
     public func encoded() -> [UInt8] {
         var w = ByteWriter(capacity: 256)
-        w.writeHeader(tag: "WWGT", version: 1)
+        w.writeHeader(tag: "WWGT", version: 2)
         w.write(topology)
         w.write(producedAtMs)
         w.write(labelsLearned)
@@ -62,6 +66,8 @@ public struct ModelWeights: Sendable {
         case .adagrad(let s): s.serialize(into: &w)
         case .ftrl(let s): s.serialize(into: &w)
         }
+        w.write(covered.count)
+        for o in covered { w.write(o) }
         return w.bytes
     }
 
@@ -71,7 +77,7 @@ public struct ModelWeights: Sendable {
     ///   topology's record, or another optimiser's.
     public init(decoding bytes: [UInt8], topology expected: String, optimizer: String) throws(SerializationError) {
         var r = ByteReader(bytes)
-        _ = try r.readHeader(tag: "WWGT", supportedVersions: 1...1)
+        let version = try r.readHeader(tag: "WWGT", supportedVersions: 1...2)
         topology = try r.readString(field: "topology")
         guard topology == expected else { throw .invalidValue(field: "topology", detail: "weights of '\(topology)', this topology is '\(expected)'") }
         producedAtMs = try r.readInt64()
@@ -81,6 +87,11 @@ public struct ModelWeights: Sendable {
         case AdaGrad.name: champion = .adagrad(try ModelSnapshot(deserializing: &r))
         case FTRLProximal.name: champion = .ftrl(try ModelSnapshot(deserializing: &r))
         default: throw .invalidValue(field: "optimizer", detail: "unknown optimiser '\(optimizer)'")
+        }
+        if version >= 2 {
+            let n = try r.readCount(field: "covered", limit: 1 << 16)
+            covered = []
+            for _ in 0..<n { covered.append(try r.readInt64()) }
         }
         guard r.isAtEnd else { throw .invalidValue(field: "weights", detail: "\(r.remaining) trailing bytes") }
     }

@@ -71,6 +71,15 @@ public struct KafkaRunner {
         public var order: SourceOrder?
         /// Consumer `session.timeout.ms` (how soon a stopped member loses its partitions).
         public var sessionTimeoutMs = 10_000
+        /// Partitioned mode (`docs/scaling.md`): instances split the source partitions and one
+        /// runs the global stage (``PartitionedRunner``). Every instance of a group must agree.
+        public var partitioned = false
+        /// Partitioned mode: how often at most the global stage broadcasts the champion's weights
+        /// (when it learned or processed since), and how far (in source offsets) a task may run
+        /// ahead of what the global stage had processed of its partition when it took the newest
+        /// weights before the task pauses its partition: the staleness bound in events (`docs/scaling.md`).
+        public var weightsInterval: Duration = .milliseconds(100)
+        public var weightsMaxLead: Int64 = 1024
         /// Label topic: most records held per partition for the timestamp merge of the source and
         /// label topics, and longest hold (wall clock) before one goes anyway (``TimestampMerge``).
         public var labelHoldCapacity = 65_536
@@ -109,6 +118,7 @@ public struct KafkaRunner {
     ///   instance took over; ``KafkaError`` for fatal client errors (fenced producer, data loss,
     ///   undeliverable outputs); ``CheckpointRestoreError`` when the checkpoint does not fit.
     public func run(_ compiled: CompiledTopology) throws -> Pipeline {
+        if options.partitioned { return try PartitionedRunner(runner: self, topology: compiled.spec.name).run(compiled) }
         let setup = try prepare(compiled)
         let owner = options.instanceID ?? CheckpointCoordinator.defaultOwner()
         let clock = ContinuousClock()

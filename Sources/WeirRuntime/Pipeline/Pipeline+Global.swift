@@ -1,5 +1,6 @@
 import WeirCore
 import WeirModel
+import WeirStats
 
 /// A topology split in two stages (`docs/scaling.md`): tasks (``Role/task(partition:)``) that
 /// hand what the global stage needs to ``takeGlobalBatch(into:)``, and the global stage
@@ -20,9 +21,11 @@ extension Pipeline {
 
     /// Task: writes the batch of events scored since the last call (and the category names they
     /// introduced) into `out` and starts a new one; false (and `out` untouched) when there is
-    /// nothing to send.
-    public mutating func takeGlobalBatch(into out: inout [UInt8]) -> Bool {
-        guard globalOut != nil, globalOut!.count > 0 || globalOut!.trailingDeadLetters > 0 else { return false }
+    /// nothing to send. With `flags` (e.g. ``GlobalBatchFormat/Flags/caughtUp``) a batch is
+    /// written even with no event: a marker.
+    public mutating func takeGlobalBatch(into out: inout [UInt8], flags: GlobalBatchFormat.Flags = []) -> Bool {
+        guard globalOut != nil, !flags.isEmpty || globalOut!.count > 0 || globalOut!.trailingDeadLetters > 0 else { return false }
+        globalOut!.flags = flags
         globalOut!.encode(watermark: graph.watermark, into: &out)
         globalOut!.reset()
         return true
@@ -136,27 +139,128 @@ extension Pipeline {
         try emitDrift(now: now, into: &sink)
     }
 
-    /// The global id of a task's category id (-1: never named by the task).
-    private func globalCategory(task: Int32, source m: Int, local: Int) -> Int32 {
+    /// The global id of a task's category id (-1: never named by the task). A name is interned
+    /// when an event first uses it (in the merged order: the ids one instance gives).
+    private mutating func globalCategory(task: Int32, source m: Int, local: Int) -> Int32 {
         guard let remap = categoryRemap[task], local >= 0, local < remap[m].count else { return -1 }
-        return remap[m][local]
+        let id = remap[m][local]
+        guard id == -2 else { return id }
+        guard case .category(let f) = drift!.sources[m] else { return -1 }
+        let global = graph.internCategory(field: f, value: categoryNames[task]![m][local]) ?? -1
+        categoryRemap[task]![m][local] = global
+        drift!.syncCategoryNames(graph.decoder)
+        return global
     }
 
-    /// Global stage: interns the category names a task introduced and maps its ids to the
-    /// global stage's (a name seen first from another task keeps that task's place).
+    /// Global stage: records the category names a task introduced (-2 in the remap: named,
+    /// interned at first use).
     private mutating func learnCategoryNames(_ batch: GlobalBatchReader) {
         guard batch.dictionaryCount > 0, let sources = drift?.sources else { return }
         var remap = categoryRemap[batch.partition] ?? Array(repeating: [], count: sources.count)
+        var names = categoryNames[batch.partition] ?? Array(repeating: [], count: sources.count)
         batch.forEachCategory { field, id, name in
             let text = String(decoding: name, as: UTF8.self)
             for (m, s) in sources.enumerated() {
                 guard case .category(let f) = s, f == Int(field) else { continue }
-                let global = graph.internCategory(field: f, value: text) ?? -1
-                if remap[m].count <= Int(id) { remap[m].append(contentsOf: repeatElement(-1, count: Int(id) + 1 - remap[m].count)) }
-                remap[m][Int(id)] = global
+                if remap[m].count <= Int(id) {
+                    remap[m].append(contentsOf: repeatElement(-1, count: Int(id) + 1 - remap[m].count))
+                    names[m].append(contentsOf: repeatElement("", count: Int(id) + 1 - names[m].count))
+                }
+                if remap[m][Int(id)] < 0 || names[m][Int(id)] != text {
+                    remap[m][Int(id)] = -2
+                    names[m][Int(id)] = text
+                }
             }
         }
         categoryRemap[batch.partition] = remap
-        drift!.syncCategoryNames(graph.decoder)
+        categoryNames[batch.partition] = names
+    }
+}
+
+// MARK: the global stage's checkpoint
+
+extension Pipeline {
+    /// Global stage: its whole state for a checkpoint (tag "WGST" v1): ``checkpointState()``,
+    /// the tasks' category ids as it mapped them, the tasks' newest watermarks, and per task
+    /// partition the newest source offset it processed (`processed`, from
+    /// ``GlobalInputMerge/processedSourceOffset``).
+    /// - Complexity: O(state size).
+    public func globalStageState(processed: [Int64]) -> [UInt8] {
+        precondition(role == .global, "globalStageState on a \(role) pipeline")
+        var w = ByteWriter()
+        w.writeHeader(tag: "WGST", version: 1)
+        w.writeBytes(checkpointState())
+        w.write(processed.count)
+        for o in processed { w.write(o) }
+        w.write(categoryRemap.count)
+        for (task, perSource) in categoryRemap.sorted(by: { $0.key < $1.key }) {
+            w.write(task)
+            w.write(perSource.count)
+            let names = categoryNames[task] ?? []
+            for (m, ids) in perSource.enumerated() {
+                w.write(ids.count)
+                for (local, id) in ids.enumerated() {
+                    w.write(id)
+                    w.write(m < names.count && local < names[m].count ? names[m][local] : "")
+                }
+            }
+        }
+        w.write(taskWatermarks.count)
+        for (task, mark) in taskWatermarks.sorted(by: { $0.key < $1.key }) {
+            w.write(task)
+            w.write(mark)
+        }
+        return w.bytes
+    }
+
+    /// Restores ``globalStageState(processed:)``; returns the processed source offsets per task
+    /// partition. On error the pipeline is unchanged.
+    public mutating func restoreGlobalStageState(_ bytes: [UInt8]) throws(CheckpointRestoreError) -> [Int32: Int64] {
+        precondition(role == .global, "restoreGlobalStageState on a \(role) pipeline")
+        var copy = self
+        var processed: [Int32: Int64] = [:]
+        do {
+            var r = ByteReader(bytes)
+            _ = try r.readHeader(tag: "WGST", supportedVersions: 1...1)
+            try copy.restoreState(try r.readBytes(field: "global.pipeline"))
+            let n = try r.readCount(field: "global.processed", limit: 1 << 16)
+            for p in 0..<n { processed[Int32(p)] = try r.readInt64() }
+            var remap: [Int32: [[Int32]]] = [:]
+            var names: [Int32: [[String]]] = [:]
+            for _ in 0..<(try r.readCount(field: "global.remap", limit: 1 << 16)) {
+                let task = try r.readInt32()
+                var perSource: [[Int32]] = []
+                var perSourceNames: [[String]] = []
+                for _ in 0..<(try r.readCount(field: "global.remap.sources", limit: 1 << 16)) {
+                    var ids: [Int32] = []
+                    var texts: [String] = []
+                    for _ in 0..<(try r.readCount(field: "global.remap.ids")) {
+                        ids.append(try r.readInt32())
+                        texts.append(try r.readString(field: "global.remap.name"))
+                    }
+                    perSource.append(ids)
+                    perSourceNames.append(texts)
+                }
+                remap[task] = perSource
+                names[task] = perSourceNames
+            }
+            var marks: [Int32: Int64] = [:]
+            for _ in 0..<(try r.readCount(field: "global.watermarks", limit: 1 << 16)) {
+                let task = try r.readInt32()
+                marks[task] = try r.readInt64()
+            }
+            guard r.isAtEnd else { throw SerializationError.invalidValue(field: "global", detail: "\(r.remaining) trailing bytes") }
+            copy.categoryRemap = remap
+            copy.categoryNames = names
+            copy.taskWatermarks = marks
+        } catch let e as CheckpointRestoreError {
+            throw e
+        } catch let e as SerializationError {
+            throw .damaged(e)
+        } catch {
+            throw .damaged(.invalidValue(field: "global", detail: "\(error)"))
+        }
+        self = copy
+        return processed
     }
 }

@@ -94,6 +94,9 @@ public struct Pipeline: Sendable {
     /// Global stage: per task, per drift source, the global id of each of the task's category
     /// ids (-1: unknown); the newest watermark of each task; raw model inputs of the event.
     var categoryRemap: [Int32: [[Int32]]] = [:]
+    /// Global stage: per task, per drift source, the name of each of the task's category ids
+    /// (interned at first use, so global ids come in the order one instance would give them).
+    var categoryNames: [Int32: [[String]]] = [:]
     var taskWatermarks: [Int32: Int64] = [:]
     var globalInputs: [Double] = []
 

@@ -1,0 +1,202 @@
+/// The global stage's input as it arrives from `<name>.global` (`docs/scaling.md`): the tasks'
+/// batches held per task partition and handed out in the order one instance with
+/// `source.order: timestamp` reads the source: ascending event time, ties to the lower
+/// partition, each task's own order kept (the rule of ``TimestampMerge`` on message
+/// timestamps, with the event time the task decoded).
+///
+/// A task partition with nothing held blocks the merge (its next event may be older than any
+/// held) unless the newest batch of it said ``GlobalBatchFormat/Flags/caughtUp`` (the task had
+/// read its source to the end: what is produced later is stamped later) or
+/// ``GlobalBatchFormat/Flags/ended``. Events a task sends again after it restarted from its
+/// checkpoint (source offsets at or below the newest one processed for that partition) are
+/// skipped, so the model and the monitors learn from each source event once.
+///
+/// Invariants: a batch is held until every event of it was handed out (``advance(_:to:)``);
+/// ``resumeOffsets`` is, per partition, the `<name>.global` offset of the oldest batch still
+/// held (or the one after the newest received), so a restart reads again exactly what was not
+/// finished and skips what was. No I/O: the runner feeds it and performs what it returns.
+/// - Complexity: ``next()`` is O(partitions) plus the events of the run; one allocation per
+///   batch held (its bytes), none per event.
+public struct GlobalInputMerge {
+    /// One batch held: its bytes (owned), where it came from and how far it was handed out.
+    final class Held {
+        let storage: UnsafeMutableRawBufferPointer
+        let reader: GlobalBatchReader
+        /// Its offset in `<name>.global`.
+        let offset: Int64
+        /// The next event to hand out.
+        var next = 0
+        /// The batch's first part (its category names) was handed out.
+        var opened = false
+
+        init(_ bytes: UnsafeRawBufferPointer, offset: Int64) throws(GlobalBatchError) {
+            storage = .allocate(byteCount: max(1, bytes.count), alignment: 8)
+            storage.copyMemory(from: bytes)
+            do {
+                reader = try GlobalBatchReader(UnsafeRawBufferPointer(rebasing: storage[0..<bytes.count]))
+            } catch {
+                storage.deallocate()
+                throw error
+            }
+            self.offset = offset
+        }
+
+        deinit { storage.deallocate() }
+    }
+
+    /// What to process next: events `range` of the held batch of task partition `partition`
+    /// (``batch(_:)``). An empty range at the batch's start or end still matters: it opens the
+    /// batch (category names) or closes it (watermark, trailing dead letters).
+    public struct Run: Equatable, Sendable {
+        public var partition: Int32
+        public var range: Range<Int>
+    }
+
+    public let partitions: Int
+    private var queues: [[Held]]
+    private var heads: [Int]
+    /// Per partition, the flags of the newest batch received.
+    private var newestFlags: [GlobalBatchFormat.Flags]
+    /// Per partition, the next `<name>.global` offset expected (one past the newest received).
+    private var received: [Int64?]
+    /// Per partition, the newest source offset handed out (-1: none).
+    public private(set) var processedSourceOffset: [Int64]
+    /// Bytes of the batches held (for back-pressure).
+    public private(set) var heldBytes = 0
+    /// Events skipped as already processed (sent again by a restarted task).
+    public private(set) var skippedDuplicates = 0
+
+    /// - Parameter processed: per partition, the newest source offset already processed (from
+    ///   the global stage's checkpoint; -1 or missing: none).
+    public init(partitions: Int, processed: [Int32: Int64] = [:]) {
+        self.partitions = partitions
+        queues = Array(repeating: [], count: partitions)
+        heads = Array(repeating: 0, count: partitions)
+        newestFlags = Array(repeating: [], count: partitions)
+        received = Array(repeating: nil, count: partitions)
+        processedSourceOffset = (0..<partitions).map { processed[Int32($0)] ?? -1 }
+    }
+
+    /// Why a message of `<name>.global` was refused.
+    public enum InputError: Error, Equatable, CustomStringConvertible {
+        case batch(partition: Int32, offset: Int64, GlobalBatchError)
+        /// The batch names another task partition than the one it was read from.
+        case wrongPartition(partition: Int32, offset: Int64, names: Int32)
+        public var description: String {
+            switch self {
+            case let .batch(p, o, e): return "\(e) (partition \(p), offset \(o))"
+            case let .wrongPartition(p, o, n): return "batch at partition \(p), offset \(o) names task partition \(n)"
+            }
+        }
+    }
+
+    /// Holds one message of `<name>.global` read from `partition` at `offset`.
+    /// - Throws: ``InputError`` (the message is not a global batch of this partition).
+    public mutating func add(partition: Int32, offset: Int64, bytes: UnsafeRawBufferPointer) throws(InputError) {
+        precondition(partition >= 0 && Int(partition) < partitions, "partition \(partition) of \(partitions)")
+        let held: Held
+        do { held = try Held(bytes, offset: offset) } catch { throw .batch(partition: partition, offset: offset, error) }
+        guard held.reader.partition == partition else {
+            throw .wrongPartition(partition: partition, offset: offset, names: held.reader.partition)
+        }
+        let p = Int(partition)
+        // Skip the events processed before (a task re-sends from its checkpoint). Offsets rise
+        // within a task's batches, so they are a prefix.
+        let r = held.reader
+        while held.next < r.count && r.offset(held.next) <= processedSourceOffset[p] { held.next += 1 }
+        skippedDuplicates += held.next
+        queues[p].append(held)
+        newestFlags[p] = r.flags
+        received[p] = offset + 1
+        heldBytes += bytes.count
+    }
+
+    /// The held batch of `partition` a ``Run`` refers to (valid until ``advance(_:to:)`` finishes it).
+    public func batch(_ partition: Int32) -> GlobalBatchReader { queues[Int(partition)][heads[Int(partition)]].reader }
+
+    /// Whether the global stage must wait for more of `p` before merging past it.
+    private func blocks(_ p: Int) -> Bool {
+        heads[p] == queues[p].count && !newestFlags[p].contains(.caughtUp) && !newestFlags[p].contains(.ended)
+    }
+
+    /// Every partition said its run ended and nothing is held.
+    public var allEnded: Bool {
+        (0..<partitions).allSatisfy { newestFlags[$0].contains(.ended) && heads[$0] == queues[$0].count }
+    }
+
+    /// Whether `p`'s newest batch said the task had read its source to the end (or it ended).
+    public func caughtUp(_ p: Int32) -> Bool { !newestFlags[Int(p)].intersection([.caughtUp, .ended]).isEmpty }
+
+    /// The next run to process, or nil when the merge must wait for input.
+    public func next() -> Run? {
+        // A batch whose events are all handed out (or that has none) is opened and closed first:
+        // names, watermark and dead letters, in its task's order.
+        for p in 0..<partitions where heads[p] < queues[p].count {
+            let h = queues[p][heads[p]]
+            if !h.opened && h.next > 0 { return Run(partition: Int32(p), range: 0..<0) }
+            if h.next == h.reader.count { return Run(partition: Int32(p), range: h.next..<h.next) }
+        }
+        for p in 0..<partitions where blocks(p) { return nil }
+        var first: (time: Int64, p: Int)?
+        var second: (time: Int64, p: Int)?
+        for p in 0..<partitions where heads[p] < queues[p].count {
+            let h = queues[p][heads[p]]
+            let k = (time: h.reader.eventTime(h.next), p: p)
+            if first == nil || (k.time, k.p) < (first!.time, first!.p) {
+                second = first
+                first = k
+            } else if second == nil || (k.time, k.p) < (second!.time, second!.p) {
+                second = k
+            }
+        }
+        guard let f = first else { return nil }
+        let h = queues[f.p][heads[f.p]]
+        var end = h.next + 1
+        // Up to the next partition's head: inclusive when this partition is the lower one.
+        while end < h.reader.count {
+            let t = h.reader.eventTime(end)
+            if let s = second, s.p < f.p ? t >= s.time : t > s.time { break }
+            end += 1
+        }
+        // A later head of this partition's own queue does not bound it: batches of one task are in order.
+        return Run(partition: Int32(f.p), range: h.next..<end)
+    }
+
+    /// `run` was processed: its events are consumed; a batch with every event consumed (and
+    /// closed with an empty run at its end) is released.
+    public mutating func advance(_ run: Run) {
+        let p = Int(run.partition)
+        let h = queues[p][heads[p]]
+        precondition(run.range.lowerBound == h.next || run.range == 0..<0, "runs of a batch in order")
+        h.opened = true
+        if run.range.isEmpty && run.range.lowerBound == h.reader.count {
+            // Closed: released.
+            heldBytes -= h.reader.bytes.count
+            heads[p] += 1
+            if heads[p] == queues[p].count {
+                queues[p].removeAll(keepingCapacity: true)
+                heads[p] = 0
+            } else if heads[p] >= 64 {
+                queues[p].removeFirst(heads[p])
+                heads[p] = 0
+            }
+            return
+        }
+        guard !run.range.isEmpty else { return }
+        h.next = run.range.upperBound
+        processedSourceOffset[p] = max(processedSourceOffset[p], h.reader.offset(run.range.upperBound - 1))
+    }
+
+    /// Per partition, where to resume reading `<name>.global` after a restart: the oldest batch
+    /// still held, or one past the newest received; partitions never read are absent.
+    public var resumeOffsets: [Int32: Int64] {
+        var out: [Int32: Int64] = [:]
+        for p in 0..<partitions {
+            if heads[p] < queues[p].count { out[Int32(p)] = queues[p][heads[p]].offset } else if let r = received[p] { out[Int32(p)] = r }
+        }
+        return out
+    }
+
+    /// Partitions with batches held (candidates for pausing under back-pressure).
+    public var partitionsHolding: [Int32] { (0..<partitions).filter { heads[$0] < queues[$0].count }.map(Int32.init) }
+}

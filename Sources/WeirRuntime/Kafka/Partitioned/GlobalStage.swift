@@ -1,0 +1,168 @@
+import Foundation
+import Logging
+import WeirKafka
+import WeirStats
+import WeirTopology
+
+/// The global stage of a partitioned run, while this instance holds its lease
+/// (``PartitionedRunner``): reads every partition of `<name>.global`, merges the tasks'
+/// batches (``GlobalInputMerge``), learns, judges drift and gates (``Pipeline/processGlobal(_:events:now:into:)``),
+/// writes drift, alerts, retrain and model records, and broadcasts the champion's weights on
+/// `<name>.weights` every `weightsInterval` when it learned since.
+///
+/// Checkpoint (at least once): outputs flushed, then the state (``Pipeline/globalStageState(processed:)``)
+/// with the `<name>.global` offsets it covers (``GlobalInputMerge/resumeOffsets``) to
+/// `<name>.global.changelog`. Back-pressure: past `maxHeldBytes` held, partitions with batches
+/// held are paused until half of it is processed.
+final class GlobalStage {
+    let runner: PartitionedRunner
+    let topic: String
+    private(set) var pipeline: Pipeline
+    private var merge: GlobalInputMerge
+    private let consumer: KafkaConsumer
+    private let producer: KafkaProducer
+    private let store: (any CheckpointStore)?
+    private var sink: KafkaSink
+    private let weightsTopic: ProducerTopic
+    private let owner: String
+    private var epoch: UInt64 = 0
+    private(set) var lastCheckpoint = ContinuousClock().now
+    private var lastWeights = ContinuousClock().now
+    private var weightsLabels = -1
+    private var weightsCovered: [Int64] = []
+    private var paused = false
+    private var dirty = false
+    var maxHeldBytes = 256 << 20
+    var weightsInterval: Duration = .milliseconds(100)
+
+    init(runner: PartitionedRunner, compiled: CompiledTopology, setup: KafkaRunner.Setup, owner: String, partitions: Int) throws {
+        let spec = compiled.spec
+        let options = runner.options
+        self.runner = runner
+        self.owner = owner
+        topic = PartitionedRunner.globalTopic(spec.name)
+        producer = try KafkaProducer(configuration: ProducerConfiguration(client: setup.client, transactionalID: nil, lingerMs: 5))
+        weightsTopic = try producer.topic(PartitionedRunner.weightsTopic(spec.name))
+        store = options.checkpoints == .kafka
+            ? try KafkaChangelogStore(topology: spec.name, group: options.groupID, producer: producer, client: setup.client,
+                                      topic: PartitionedRunner.globalChangelog(spec.name))
+            : nil
+        pipeline = try Pipeline(compiled: compiled, partitions: partitions, now: KafkaRunner.nowMs(), role: .global)
+        pipeline.backgroundDriftEvaluation = false
+        weightsInterval = options.weightsInterval
+        let clock = ContinuousClock()
+        let began = clock.now
+        var processed: [Int32: Int64] = [:]
+        var offsets: [Int32: Int64] = [:]
+        if let store, let c = try store.load() {
+            guard c.sourceTopic == topic else {
+                throw CheckpointError.damaged(what: "checkpoint in \(store.location)", detail: "it covers topic \(c.sourceTopic), not \(topic)")
+            }
+            processed = try pipeline.restoreGlobalStageState(c.state)
+            for o in c.offsets { offsets[o.partition] = o.offset }
+            epoch = c.epoch
+        }
+        merge = GlobalInputMerge(partitions: partitions, processed: processed)
+        sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source, tagging: store != nil)
+        sink.begin(epoch: epoch + 1)
+        consumer = try KafkaConsumer(configuration: ConsumerConfiguration(client: KafkaRunner.sourceConsumerClient(setup.client),
+                                                                          groupID: options.groupID + ".global", offsetReset: .earliest))
+        try consumer.assign((0..<Int32(partitions)).map { p in
+            TopicPartitionOffset(topic: topic, partition: p, offset: offsets[p] ?? TopicPartitionOffset.beginning)
+        })
+        let seconds = (clock.now - began) / .seconds(1)
+        runner.logger.notice("global stage active: \(epoch == 0 ? "started empty" : "restored checkpoint epoch \(epoch)") in \(String(format: "%.3f", seconds)) s; reading \(topic) at \(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ","))")
+        try broadcastWeights(force: true)
+    }
+
+    /// Every partition ended (bounded run) and everything is processed.
+    var allEnded: Bool { merge.allEnded }
+
+    /// Reads what arrived and processes every run the merge allows; true when it did work.
+    func step(now: Int64) throws -> Bool {
+        var failure: (any Error)?
+        var read = 0
+        try consumer.poll(timeout: .zero) { m in
+            guard failure == nil, let v = m.value else { return }
+            do { try merge.add(partition: m.partition, offset: m.offset, bytes: v) } catch { failure = error }
+            read += 1
+        }
+        if let failure { throw failure }
+        var processed = 0
+        while let run = merge.next() {
+            try pipeline.processGlobal(merge.batch(run.partition), events: run.range, now: now, into: &sink)
+            merge.advance(run)
+            processed += run.range.count
+            dirty = true
+        }
+        try applyBackPressure()
+        runner.metrics?.globalStep(heldBytes: merge.heldBytes, skippedDuplicates: merge.skippedDuplicates)
+        try broadcastWeights(force: false)
+        producer.poll()
+        if let fatal = producer.fatalError { throw fatal }
+        return read > 0 || processed > 0
+    }
+
+    private func applyBackPressure() throws {
+        if !paused && merge.heldBytes > maxHeldBytes {
+            try consumer.pause(merge.partitionsHolding.map { TopicPartition(topic: topic, partition: $0) })
+            paused = true
+            runner.logger.warning("global stage holds \(merge.heldBytes >> 20) MiB waiting for a task that has not caught up; pausing the partitions it holds")
+        } else if paused && merge.heldBytes < maxHeldBytes / 2 {
+            try consumer.resume((0..<Int32(merge.partitions)).map { TopicPartition(topic: topic, partition: $0) })
+            paused = false
+        }
+    }
+
+    /// Sends the champion's weights when it learned or processed events since the last broadcast
+    /// and the interval passed (the tasks' flow control reads how far it got).
+    private func broadcastWeights(force: Bool) throws {
+        guard let model = pipeline.model else { return }
+        let clock = ContinuousClock()
+        let covered = merge.processedSourceOffset
+        guard force || (clock.now - lastWeights >= weightsInterval && (model.labelsLearned != weightsLabels || covered != weightsCovered)) else { return }
+        lastWeights = clock.now
+        weightsLabels = model.labelsLearned
+        weightsCovered = covered
+        var weights = model.weights(topology: pipeline.compiled.spec.name, producedAtMs: KafkaRunner.nowMs())
+        weights.covered = covered
+        let bytes = weights.encoded()
+        try producer.send(to: weightsTopic, partition: 0, key: Array("weights".utf8), value: bytes)
+    }
+
+    /// A bounded run's end: every task ended (their final watermarks closed what `weir run --stop-at-end` closes).
+    func finish() throws {
+        try pipeline.settle(into: &sink)
+        try broadcastWeights(force: true)
+        dirty = true
+    }
+
+    /// Outputs acknowledged, then the state and the `<name>.global` offsets it covers.
+    func checkpoint() throws {
+        lastCheckpoint = ContinuousClock().now
+        try producer.flush(timeout: .seconds(60))
+        if producer.counts.failed > 0 {
+            throw KafkaError.invalidState("\(producer.counts.failed) global-stage output records were not delivered; not checkpointing")
+        }
+        guard let store, dirty else { return }
+        try pipeline.settle(into: &sink)
+        try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set((0..<Int32(merge.partitions))))
+        let next = sink.epoch
+        let c = Checkpoint(topology: pipeline.compiled.spec.name, group: runner.options.groupID, epoch: next, owner: owner, sourceTopic: topic,
+                           offsets: merge.resumeOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
+                           outputRecords: sink.written, wallTimeMs: KafkaRunner.nowMs(),
+                           state: pipeline.globalStageState(processed: merge.processedSourceOffset))
+        try store.save(c)
+        try producer.flush(timeout: .seconds(60))
+        try store.saved(c)
+        epoch = next
+        sink.begin(epoch: next + 1)
+        dirty = false
+    }
+
+    func close() {
+        try? consumer.assign([])  // assigned, not subscribed: nothing to leave
+        consumer.close()
+        producer.close(timeout: .seconds(5))
+    }
+}

@@ -1,0 +1,503 @@
+import Foundation
+import Logging
+import WeirCore
+import WeirKafka
+import WeirTopology
+
+/// `weir run --partitioned` (`docs/scaling.md`): the instances of one topology and consumer
+/// group split the source partitions (cooperative-sticky); each runs one task per assigned
+/// partition (decode, keyed windows and features, scores with the newest broadcast weights) and
+/// one of them, holding the global-stage lease, runs the global stage (learning, drift, gate,
+/// retraining) from `<name>.global` and broadcasts the champion's weights on `<name>.weights`.
+///
+/// State per partition: task `p` checkpoints to partition `p` of `<name>.changelog`, so a
+/// rebalance restores only the partitions that moved (time logged and reported); the global
+/// stage checkpoints to `<name>.global.changelog` with the `<name>.global` offsets it covers
+/// and the newest source offset it processed per task (a task that restarts sends some events
+/// again; the global stage skips them).
+///
+/// One thread drives everything (tasks, weights, lease, global stage) in one loop; at least once.
+/// Not yet: exactly once, `model.label_topic`, `by: global` windows (each refused with an error
+/// naming it), a separate core for the global stage.
+struct PartitionedRunner {
+    let runner: KafkaRunner
+    /// nil when the run exports no metrics.
+    let metrics: PartitionedMetrics?
+
+    init(runner: KafkaRunner, topology: String) {
+        self.runner = runner
+        metrics = runner.metrics == nil ? nil : PartitionedMetrics(topology: topology)
+    }
+    var options: KafkaRunner.Options { runner.options }
+    var logger: Logger { runner.logger }
+
+    static func globalTopic(_ topology: String) -> String { topology + ".global" }
+    static func weightsTopic(_ topology: String) -> String { topology + ".weights" }
+    static func globalChangelog(_ topology: String) -> String { topology + ".global.changelog" }
+
+    /// The topics of partitioned mode: created when missing (with as many partitions as the
+    /// source where one partition per task is needed), refused when too small.
+    func prepareTopics(_ compiled: CompiledTopology) throws -> Int {
+        let spec = compiled.spec
+        if spec.model?.labelTopic != nil {
+            throw KafkaError.invalidState("--partitioned does not read model.label_topic yet (\(spec.model!.labelTopic!)); run one instance without --partitioned")
+        }
+        if (options.guarantee ?? spec.processing.guarantee) == .exactlyOnce {
+            throw KafkaError.invalidState("--partitioned is at least once for now; processing.guarantee is exactly_once (use --guarantee at_least_once or run one instance)")
+        }
+        if case .directory = options.checkpoints {
+            throw KafkaError.invalidState("--partitioned keeps task checkpoints in <name>.changelog: use --checkpoints kafka (or none)")
+        }
+        let admin = try KafkaAdmin(configuration: KafkaConfiguration(bootstrapServers: options.brokers, clientID: "weir-\(spec.name)",
+                                                                     properties: options.properties), embeddedBroker: runner.embedded)
+        let topics = try admin.listTopics()
+        guard let source = spec.source.topics.first, let info = topics.first(where: { $0.name == source }) else {
+            throw KafkaError.invalidState("source topic \(spec.source.topics.first ?? "?") does not exist on \(options.brokers)")
+        }
+        let partitions = info.partitions.count
+        var wanted: [(String, Int)] = [(Self.globalTopic(spec.name), partitions), (Self.weightsTopic(spec.name), 1),
+                                       (Self.globalChangelog(spec.name), 1)]
+        if options.checkpoints == .kafka { wanted.append((KafkaChangelogStore.topicName(spec.name), partitions)) }
+        var missing: [NewTopic] = []
+        for (name, n) in wanted {
+            if let t = topics.first(where: { $0.name == name }) {
+                guard t.partitions.count >= n else {
+                    throw KafkaError.invalidState("topic \(name) has \(t.partitions.count) partitions; --partitioned needs \(n) (one per partition of \(source)): create it with \(n) partitions or delete it")
+                }
+            } else {
+                missing.append(NewTopic(name: name, partitions: Int32(n), configs: name == Self.weightsTopic(spec.name) ? ["cleanup.policy": "compact"] : [:]))
+            }
+        }
+        if !missing.isEmpty {
+            do {
+                _ = try admin.createTopics(missing, timeout: .seconds(5))
+            } catch {
+                throw KafkaError.invalidState("could not create \(missing.map { "\($0.name) (\($0.partitions) partitions)" }.joined(separator: ", ")): \(error); create them first")
+            }
+        }
+        return partitions
+    }
+
+    /// Runs until stopped (or, with `stopAtEnd`, until every partition ended and the global
+    /// stage, if this instance holds it, processed all of them). Returns the global stage's
+    /// pipeline with the tasks' record counts (or a fresh one with them).
+    func run(_ compiled: CompiledTopology) throws -> Pipeline {
+        let spec = compiled.spec
+        _ = try prepareTopics(compiled)
+        let setup = try runner.prepare(compiled)
+        let owner = options.instanceID ?? CheckpointCoordinator.defaultOwner()
+        let clock = ContinuousClock()
+        let deadline = options.maxDuration.map { clock.now + $0 }
+        let producer = try KafkaProducer(configuration: ProducerConfiguration(client: setup.client, transactionalID: nil, lingerMs: 5))
+        let tasks = TaskSet(runner: self, compiled: compiled, setup: setup, owner: owner, producer: producer)
+        var leaseClient = setup.client
+        leaseClient.properties["allow.auto.create.topics"] = "true"
+        let lease = try InstanceLease(client: leaseClient, group: options.groupID + ".global-lease", topic: Self.globalChangelog(spec.name),
+                                      sessionTimeoutMs: options.sessionTimeoutMs, logger: logger)
+        var global: GlobalStage?
+        var result: Pipeline?
+        var lastProgress = clock.now
+        let start = clock.now
+        defer {
+            lease.onRevoke = nil
+            lease.close()
+        }
+        do {
+            try tasks.start()
+            while !runner.shouldStop() {
+                let busy = try global?.step(now: KafkaRunner.nowMs()) ?? false
+                try tasks.step(pollTimeout: busy ? .zero : .milliseconds(global == nil ? 100 : 20))
+                try lease.poll()
+                if lease.holds && global == nil {
+                    global = try GlobalStage(runner: self, compiled: compiled, setup: setup, owner: owner, partitions: setup.sourcePartitions)
+                    lease.onRevoke = { [global] in
+                        // Checkpoint before the lease moves (the next holder resumes from it).
+                        do { try global?.checkpoint() } catch { logger.error("global stage checkpoint on hand-over failed: \(error)") }
+                    }
+                } else if !lease.holds, let g = global {
+                    logger.warning("global stage lease \(lease.lost ? "lost" : "handed over"); the global stage stops here")
+                    g.close()
+                    global = nil
+                    lease.onRevoke = nil
+                }
+                if let g = global, clock.now - g.lastCheckpoint >= setup.interval { try g.checkpoint() }
+                if clock.now - lastProgress >= .seconds(1), let onProgress = runner.onProgress {
+                    onProgress(progress(tasks, global, since: start, clock: clock))
+                    lastProgress = clock.now
+                }
+                if options.stopAtEnd && tasks.boundedRunComplete && (global == nil || global!.allEnded) {
+                    if let g = global {
+                        try g.finish()
+                    }
+                    break
+                }
+                if let deadline, clock.now >= deadline { break }
+            }
+            try global?.checkpoint()
+            try tasks.stop()
+            runner.onProgress?(progress(tasks, global, since: start, clock: clock))
+            result = global?.pipeline
+            global?.close()
+            global = nil
+        } catch {
+            global?.close()
+            tasks.abandon()
+            throw error
+        }
+        var out = try result ?? Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: KafkaRunner.nowMs())
+        out.counters.records = tasks.totals.records
+        out.counters.deadLetters = tasks.totals.deadLetters
+        out.counters.windowResults = tasks.totals.windowResults
+        out.counters.lateEvents = tasks.totals.lateEvents
+        return out
+    }
+
+    private func progress(_ tasks: TaskSet, _ global: GlobalStage?, since start: ContinuousClock.Instant, clock: ContinuousClock) -> RunProgress {
+        var c = global?.pipeline.counters ?? PipelineCounters()
+        let t = tasks.totals
+        c.records = t.records
+        c.deadLetters = t.deadLetters
+        c.windowResults = t.windowResults
+        c.lateEvents = t.lateEvents
+        if global == nil { c.scored = t.scored }
+        let seconds = (clock.now - start) / .seconds(1)
+        return RunProgress(seconds: seconds, activeSeconds: tasks.firstInput.map { (clock.now - $0) / .seconds(1) } ?? 0,
+                           events: t.records + t.deadLetters, counters: c, logLoss: nil, accuracy: nil,
+                           modelSummary: global?.pipeline.model?.metricsSummary)
+    }
+}
+
+// MARK: tasks
+
+/// The tasks of the partitions assigned to this instance, their consumer and the weights reader.
+final class TaskSet {
+    /// One source partition's task.
+    final class Task {
+        var pipeline: Pipeline
+        let coordinator: CheckpointCoordinator
+        var sink: KafkaSink
+        var batch = InputBatch(capacity: 1024)
+        /// Next source offset to process (nil: none processed or restored yet).
+        var next: Int64?
+        /// The partition's end as last reported (end-of-partition).
+        var end: Int64?
+        /// A caught-up flag was sent for `end`.
+        var caughtUpSent: Int64?
+        var ended = false
+        var dirty = false
+
+        init(pipeline: Pipeline, coordinator: CheckpointCoordinator, sink: KafkaSink) {
+            self.pipeline = pipeline
+            self.coordinator = coordinator
+            self.sink = sink
+        }
+    }
+
+    let runner: PartitionedRunner
+    let compiled: CompiledTopology
+    let setup: KafkaRunner.Setup
+    let owner: String
+    let producer: KafkaProducer
+    let globalTopic: ProducerTopic
+    var consumer: KafkaConsumer?
+    var weightsReader: KafkaConsumer?
+    var changelogReader: KafkaConsumer?
+    var tasks: [Int32: Task] = [:]
+    var weights: ModelWeights?
+    /// Partitions paused because their task ran more than `weightsMaxLead` offsets ahead of
+    /// what the newest weights covered.
+    var paused: Set<Int32> = []
+    var everAssigned = false
+    var firstInput: ContinuousClock.Instant?
+    var lastCheckpoint = ContinuousClock().now
+    var encoded: [UInt8] = []
+    var failure: (any Error)?
+    /// Records, dead letters, scores, window results and late events of the tasks that left, plus
+    /// those running (``totals``).
+    var departed = PipelineCounters()
+
+    init(runner: PartitionedRunner, compiled: CompiledTopology, setup: KafkaRunner.Setup, owner: String, producer: KafkaProducer) {
+        self.runner = runner
+        self.compiled = compiled
+        self.setup = setup
+        self.owner = owner
+        self.producer = producer
+        globalTopic = try! producer.topic(PartitionedRunner.globalTopic(compiled.spec.name))
+    }
+
+    var totals: PipelineCounters {
+        var c = departed
+        for t in tasks.values {
+            c.records += t.pipeline.counters.records
+            c.deadLetters += t.pipeline.counters.deadLetters
+            c.scored += t.pipeline.counters.scored
+            c.windowResults += t.pipeline.counters.windowResults
+            c.lateEvents += t.pipeline.counters.lateEvents
+        }
+        return c
+    }
+
+    /// Every assigned partition ended (a bounded run) after at least one assignment.
+    var boundedRunComplete: Bool { everAssigned && tasks.values.allSatisfy(\.ended) }
+
+    func start() throws {
+        let spec = compiled.spec
+        let options = runner.options
+        changelogReader = options.checkpoints == .kafka ? try KafkaChangelogStore.makeReader(topology: spec.name, client: setup.client) : nil
+        let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
+            client: KafkaRunner.sourceConsumerClient(setup.client), groupID: options.groupID, offsetReset: options.from,
+            reportEndOfPartition: true, sessionTimeoutMs: options.sessionTimeoutMs))
+        self.consumer = consumer
+        // Weights: the newest record, then every new one (no group: assigned).
+        let weightsTopic = PartitionedRunner.weightsTopic(spec.name)
+        let reader = try KafkaConsumer(configuration: ConsumerConfiguration(client: setup.client, groupID: options.groupID + ".weights-reader",
+                                                                            offsetReset: .latest))
+        let marks = try? reader.watermarks(TopicPartition(topic: weightsTopic, partition: 0), timeout: .seconds(5))
+        try reader.assign([TopicPartitionOffset(topic: weightsTopic, partition: 0, offset: marks.map { max($0.low, $0.high - 1) } ?? TopicPartitionOffset.end)])
+        weightsReader = reader
+        try consumer.subscribe([setup.source])
+    }
+
+    /// One round: weights, the source poll (messages to their tasks, rebalances), each task's
+    /// batch processed and sent to the global stage, bounded-run ends, and checkpoints.
+    func step(pollTimeout: Duration) throws {
+        // Every task waiting for weights: wait on the weights topic, not the source.
+        let waiting = !paused.isEmpty && tasks.allSatisfy { paused.contains($0.key) || $0.value.ended }
+        try readWeights(timeout: waiting ? pollTimeout : .zero)
+        guard let consumer else { return }
+        let source = setup.source
+        // Rebalance callbacks must act before the assignment changes: a revocation checkpoints
+        // inside the callback, an assignment restores there (setting start offsets).
+        var ends: [(Int32, Int64)] = []
+        consumer.onRebalance = { [unowned self] event in
+            switch event {
+            case .assigned(let ps):
+                for tp in ps where tp.topic == source && tasks[tp.partition] == nil {
+                    do { try assign(tp.partition) } catch { failure = error }
+                }
+            case .revoked(let ps):
+                for tp in ps where tp.topic == source {
+                    do { try revoke(tp.partition) } catch { failure = error }
+                }
+            case .lost(let ps):
+                for tp in ps where tp.topic == source { drop(tp.partition, why: "lost (session timed out)") }
+            }
+        }
+        consumer.onEvent = { event in
+            if case .endOfPartition(let tp, let offset) = event, tp.topic == source { ends.append((tp.partition, offset)) }
+        }
+        defer {
+            consumer.onRebalance = nil
+            consumer.onEvent = nil
+        }
+        var full: [Int32] = []
+        try consumer.poll(timeout: waiting ? .zero : pollTimeout) { m in
+            guard let v = m.value else { return }
+            let p = m.partition
+            guard let t = tasks[p] else { return }
+            t.batch.append(v, partition: p, offset: m.offset)
+            if t.batch.count == 1024 { full.append(p) }
+            if full.count > 0 {
+                // Process full batches at once so they can be reused; a task too far ahead of
+                // the weights pauses here (one poll can deliver many batches).
+                for q in full { do { try process(q) } catch { failure = error } }
+                full.removeAll()
+                do { try applyFlowControl() } catch { failure = error }
+            }
+        }
+        if let failure { throw failure }
+        for (p, offset) in ends { tasks[p]?.end = offset }
+        for p in tasks.keys.sorted() {
+            try process(p)
+            try endIfDone(p)
+        }
+        try applyFlowControl()
+        producer.poll()
+        if let fatal = producer.fatalError { throw fatal }
+        if ContinuousClock().now - lastCheckpoint >= setup.interval {
+            lastCheckpoint = ContinuousClock().now
+            try checkpointAll()
+        }
+    }
+
+    /// A scoring task more than `weightsMaxLead` source offsets ahead of what the newest weights
+    /// covered of its partition pauses it, and resumes below half of that: scores use weights
+    /// at most that far behind (in the task's own partition; the global stage merges the others
+    /// by event time). Topologies without a model do not wait.
+    func applyFlowControl() throws {
+        guard compiled.spec.model != nil, let consumer else { return }
+        let maxLead = runner.options.weightsMaxLead
+        var pause: [TopicPartition] = []
+        var resume: [TopicPartition] = []
+        for (p, t) in tasks where !t.ended {
+            let covered = weights.flatMap { w in Int(p) < w.covered.count ? w.covered[Int(p)] : nil } ?? -1
+            let lead = (t.next ?? 0) - 1 - covered
+            if lead >= maxLead && !paused.contains(p) {
+                paused.insert(p)
+                pause.append(TopicPartition(topic: setup.source, partition: p))
+            } else if lead < maxLead / 2 && paused.contains(p) {
+                paused.remove(p)
+                resume.append(TopicPartition(topic: setup.source, partition: p))
+            }
+        }
+        if !pause.isEmpty {
+            try consumer.pause(pause)
+            runner.logger.debug("paused \(pause.map(\.partition)): ahead of the newest weights by \(maxLead)+ offsets")
+        }
+        if !resume.isEmpty {
+            try consumer.resume(resume)
+            runner.logger.debug("resumed \(resume.map(\.partition))")
+        }
+    }
+
+    /// Restores partition `p`'s task from its changelog partition (or starts it empty).
+    func assign(_ p: Int32) throws {
+        everAssigned = true
+        let clock = ContinuousClock()
+        let began = clock.now
+        let spec = compiled.spec
+        let options = runner.options
+        let store: (any CheckpointStore)? = options.checkpoints == .kafka
+            ? try KafkaChangelogStore(topology: spec.name, group: options.groupID, producer: producer, client: setup.client, partition: p, reader: changelogReader)
+            : nil
+        let coordinator = CheckpointCoordinator(store: store, guarantee: .atLeastOnce, owner: owner, topology: spec.name, group: options.groupID,
+                                                sourceTopic: setup.source, producer: producer, logger: runner.logger)
+        coordinator.consumer = consumer
+        // A task's watermark is its partition's (docs/scaling.md): one partition.
+        var pipeline = try Pipeline(compiled: compiled, partitions: 1, now: KafkaRunner.nowMs(), role: .task(partition: p))
+        pipeline.backgroundDriftEvaluation = false
+        let restored = try coordinator.restore(into: &pipeline)
+        if let weights { pipeline.useWeights(weights) }
+        var sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source, tagging: store != nil)
+        sink.begin(epoch: coordinator.epoch + 1)
+        let task = Task(pipeline: pipeline, coordinator: coordinator, sink: sink)
+        if let offset = restored?.offset(of: p) {
+            task.next = offset
+            consumer?.setStartOffsets([TopicPartitionOffset(topic: setup.source, partition: p, offset: offset)])
+        }
+        tasks[p] = task
+        let seconds = (clock.now - began) / .seconds(1)
+        runner.logger.info("task \(setup.source)/\(p) \(restored == nil ? "started empty" : "restored from checkpoint epoch \(restored!.epoch)") in \(String(format: "%.3f", seconds)) s",
+                           metadata: ["partition": "\(p)", "restore_seconds": "\(seconds)"])
+        runner.metrics?.taskRestored(seconds: seconds)
+    }
+
+    /// Partition `p` moves to another instance: what was read is processed and checkpointed first.
+    func revoke(_ p: Int32) throws {
+        guard tasks[p] != nil else { return }
+        try process(p)
+        try checkpoint(p, revoking: true)
+        drop(p, why: "revoked")
+    }
+
+    func drop(_ p: Int32, why: String) {
+        paused.remove(p)
+        guard let t = tasks.removeValue(forKey: p) else { return }
+        t.coordinator.abort()
+        departed.records += t.pipeline.counters.records
+        departed.deadLetters += t.pipeline.counters.deadLetters
+        departed.scored += t.pipeline.counters.scored
+        departed.windowResults += t.pipeline.counters.windowResults
+        departed.lateEvents += t.pipeline.counters.lateEvents
+        runner.logger.info("task \(setup.source)/\(p) \(why)")
+    }
+
+    /// Processes `p`'s batch and sends what the global stage needs.
+    func process(_ p: Int32) throws {
+        guard let t = tasks[p], t.batch.count > 0 else { return }
+        if firstInput == nil { firstInput = ContinuousClock().now }
+        let batch = t.batch
+        try t.pipeline.process(batch, topic: setup.source, now: KafkaRunner.nowMs(), into: &t.sink)
+        t.next = max(t.next ?? 0, batch.offsets[batch.count - 1] + 1)
+        t.batch.removeAll()
+        t.dirty = true
+        try sendGlobal(p, flags: [])
+    }
+
+    /// Sends `p`'s batch for the global stage, flagged caught up when the task has processed up
+    /// to the end last reported.
+    func sendGlobal(_ p: Int32, flags extra: GlobalBatchFormat.Flags) throws {
+        var flags = extra
+        let t = tasks[p]!
+        if let end = t.end, (t.next ?? 0) >= end, t.batch.count == 0 { flags.insert(.caughtUp) }
+        if t.pipeline.takeGlobalBatch(into: &encoded, flags: flags) {
+            try producer.send(to: globalTopic, partition: p, key: nil, value: encoded)
+            if flags.contains(.caughtUp) { t.caughtUpSent = t.end }
+        }
+    }
+
+    /// A task read to its reported end says so to the global stage (once per end); in a
+    /// bounded run it then ends: its windows fire and the global stage is told no more follows.
+    func endIfDone(_ p: Int32) throws {
+        guard let t = tasks[p], !t.ended, t.batch.count == 0, let end = t.end, (t.next ?? end) >= end else { return }
+        if t.next == nil { t.next = end }
+        if runner.options.stopAtEnd {
+            try t.pipeline.partitionEnded(p, now: KafkaRunner.nowMs(), into: &t.sink)
+            t.ended = true
+            t.dirty = true
+            try sendGlobal(p, flags: [.caughtUp, .ended])
+        } else if t.caughtUpSent != end {
+            try sendGlobal(p, flags: [.caughtUp])
+        }
+    }
+
+    func checkpoint(_ p: Int32, revoking: Bool) throws {
+        guard let t = tasks[p], t.dirty, let next = t.next else { return }
+        // A group commit refused during a rebalance (the generation moved on while partitions
+        // move cooperatively) is not fencing here: the changelog partition's ownership check
+        // is (another owner's newer checkpoint of `p` stops this instance).
+        _ = revoking
+        try t.coordinator.checkpoint(t.pipeline, offsets: [p: next], sink: &t.sink, revoking: true)
+        t.dirty = false
+    }
+
+    func checkpointAll() throws {
+        for p in tasks.keys.sorted() { try checkpoint(p, revoking: false) }
+    }
+
+    func readWeights(timeout: Duration) throws {
+        guard let reader = weightsReader else { return }
+        var newest: [UInt8]?
+        try reader.poll(timeout: timeout) { m in
+            if let v = m.value { newest = Array(v) }
+        }
+        guard let bytes = newest, let m = compiled.spec.model else { return }
+        do {
+            let w = try ModelWeights(decoding: bytes, topology: compiled.spec.name, optimizer: m.optimizer.rawValue)
+            weights = w
+            for t in tasks.values { t.pipeline.useWeights(w) }
+            runner.metrics?.weightsApplied(ageSeconds: Double(w.ageMs(now: KafkaRunner.nowMs())) / 1000)
+        } catch {
+            runner.logger.warning("ignoring an unreadable weights record on \(PartitionedRunner.weightsTopic(compiled.spec.name)): \(error)")
+        }
+    }
+
+    /// Graceful stop: everything processed is checkpointed, then the group is left.
+    func stop() throws {
+        for p in tasks.keys.sorted() { try process(p) }
+        try checkpointAll()
+        try producer.flush(timeout: .seconds(30))
+        close()
+    }
+
+    func abandon() {
+        for t in tasks.values { t.coordinator.abort() }
+        close()
+    }
+
+    private func close() {
+        if let consumer {
+            consumer.onRebalance = nil
+            consumer.onEvent = nil
+            KafkaRunner.close(consumer, everAssigned: everAssigned)
+        }
+        consumer = nil
+        try? weightsReader?.assign([])  // assigned, not subscribed: nothing to leave
+        weightsReader?.close()
+        weightsReader = nil
+        for p in tasks.keys.sorted() { drop(p, why: "stopped") }
+        changelogReader?.close()
+        changelogReader = nil
+        producer.close(timeout: .seconds(5))
+    }
+}

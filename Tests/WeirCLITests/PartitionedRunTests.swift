@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import WeirTestSupport
+
+/// `weir run --partitioned` (docs/scaling.md) on a standalone `weir broker` with a 4-partition
+/// source keyed by user: 1 or 2 partitioned instances against one instance reading the same
+/// topic with `--order timestamp` (the reference the issue names). Card-fraud without its
+/// `by: global` window (not merged from partials yet), scaled so 20,000 events close many drift
+/// windows, drift injected at event 10,000, the score records carrying their features.
+@Suite(.serialized, .timeLimit(.minutes(6)), .requires(.kcat))
+struct PartitionedRunTests {
+    static let events = 20_000
+
+    struct Setup {
+        var dir: String
+        var broker: BrokerProcess
+    }
+
+    /// Topologies `cfpart` (partitioned) and `cfsingle` (reference): the same text but the name,
+    /// so each writes its own sink topics.
+    static func setUp() throws -> Setup {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("weir-part-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var text = try String(contentsOfFile: repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path, encoding: .utf8)
+        text = text.components(separatedBy: "\n").filter { !$0.contains("global_mean_5m") }.joined(separator: "\n")
+            .replacingOccurrences(of: "reference: {first_events: 20000}", with: "reference: {first_events: 5000}")
+            .replacingOccurrences(of: "window: {count: 5000}", with: "window: {count: 2000}")
+            .replacingOccurrences(of: "  optimizer: sgd", with: "  optimizer: sgd\n  emit_features: true")
+        for name in ["cfpart", "cfsingle"] {
+            try text.replacingOccurrences(of: "name: card-fraud", with: "name: \(name)").write(toFile: "\(dir)/\(name).yaml", atomically: true, encoding: .utf8)
+        }
+        // Every topic up front (the embedded broker has no CreateTopics); scores over 4
+        // partitions (it keeps ~5 MiB per partition).
+        let sinks = ["features", "windows", "late", "drift", "alerts", "retrain", "models", "dlq"]
+        let topics = ["transactions:4", "cfpart.global:4", "cfpart.changelog:4", "cfpart.weights:1", "cfpart.global.changelog:1",
+                      "cfsingle.changelog:1", "cfpart.scores:4", "cfsingle.scores:4"]
+            + sinks.flatMap { ["cfpart.\($0):1", "cfsingle.\($0):1"] }
+        let broker = try BrokerProcess(topics: topics, dir: dir)
+        try tool(weirBinary.path, ["generate", "--count", String(events), "--drift-at", String(events / 2), "--seed", "23", "--output", dir + "/events.jsonl"])
+        try tool(weirBinary.path, ["produce", dir + "/events.jsonl", "--topic", "transactions", "--brokers", broker.bootstrap,
+                                   "--key-field", "user", "--timestamp-field", "ts"])
+        return Setup(dir: dir, broker: broker)
+    }
+
+    static func run(_ s: Setup, topology: String, tag: String, extra: [String]) throws -> RunProcess {
+        try RunProcess([s.dir + "/\(topology).yaml", "--brokers", s.broker.bootstrap, "--stop-at-end", "--metrics-port", "off",
+                        "--session-timeout-ms", "6000", "-X", "heartbeat.interval.ms=500"] + extra, dir: s.dir, tag: tag)
+    }
+
+    /// Record values of `kind` with the topology's name made the reference's.
+    static func values(_ s: Setup, _ topology: String, _ kind: String) throws -> [String] {
+        try s.broker.read("\(topology).\(kind)").map { $0.value.replacingOccurrences(of: "cfpart", with: "cfsingle") }
+    }
+
+    static func object(_ line: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+    }
+
+    /// The prequential log loss of the progress lines (the global stage's, or one instance's).
+    static func prequentialLogLoss(_ stderr: String) -> String? {
+        stderr.split(separator: "\n").last { $0.contains("log loss") }.flatMap { line in
+            line.range(of: #"log loss [0-9.]+"#, options: .regularExpression).map { String(line[$0]) }
+        }
+    }
+
+    @Test(arguments: [1, 2])
+    func partitionedInstancesWriteWhatOneInstanceWrites(instances: Int) throws {
+        let s = try Self.setUp()
+        defer { try? FileManager.default.removeItem(atPath: s.dir) }
+        let runs = try (0..<instances).map { try Self.run(s, topology: "cfpart", tag: "part\($0)", extra: ["--partitioned", "--weights-max-lead", "256"]) }
+        for (i, r) in runs.enumerated() {
+            let status = r.wait(240)
+            #expect(status == 0, "partitioned instance \(i) exit \(String(describing: status)): \(r.stderr.suffix(3000))")
+        }
+        let single = try Self.run(s, topology: "cfsingle", tag: "single", extra: ["--order", "timestamp"])
+        #expect(single.wait(240) == 0, "reference run: \(single.stderr.suffix(3000))")
+
+        // Every task was started (restore time logged) on exactly one instance; one instance ran the global stage.
+        let logs = runs.map(\.stderr)
+        for p in 0..<4 {
+            #expect(logs.filter { $0.contains("task transactions/\(p) started empty in") }.count == 1, "task \(p) in \(logs)")
+        }
+        #expect(logs.filter { $0.contains("global stage active") }.count == 1)
+
+        // What the global stage writes: identical to one instance's (drift of every monitor,
+        // including the score monitor, alerts, retrain requests); model records the same set.
+        for kind in ["drift", "alerts", "retrain"] {
+            let got = try Self.values(s, "cfpart", kind), want = try Self.values(s, "cfsingle", kind)
+            #expect(!want.isEmpty || kind == "retrain", "no \(kind) records in the reference")
+            #expect(got == want, "\(kind): \(got.count) records vs \(want.count)")
+        }
+        #expect(try Self.values(s, "cfsingle", "alerts").count > 0, "drift injected: alerts expected")
+        let models = try Self.values(s, "cfpart", "models").sorted(), wantModels = try Self.values(s, "cfsingle", "models").sorted()
+        #expect(models == wantModels, "models: \(models.count) vs \(wantModels.count)")
+        #expect(Self.prequentialLogLoss(logs.first { $0.contains("global stage active") } ?? "") == Self.prequentialLogLoss(single.stderr))
+
+        // Scores: one per event at the same source positions, the same keyed features; the
+        // score itself from weights at most `--weights-max-lead` offsets behind per partition.
+        func byPosition(_ lines: [String]) -> [String: [String: Any]] {
+            var out: [String: [String: Any]] = [:]
+            for l in lines {
+                let o = Self.object(l)
+                out["\(o["partition"] ?? "?")/\(o["offset"] ?? "?")"] = o
+            }
+            return out
+        }
+        let got = byPosition(try Self.values(s, "cfpart", "scores")), want = byPosition(try Self.values(s, "cfsingle", "scores"))
+        #expect(want.count == Self.events)
+        #expect(Set(got.keys) == Set(want.keys))
+        var featureMismatches = 0
+        var lossGot = 0.0, lossWant = 0.0, labelled = 0
+        for (position, w) in want {
+            guard let g = got[position] else { continue }
+            if String(describing: g["features"] ?? "none") != String(describing: w["features"] ?? "none") { featureMismatches += 1 }
+            if let y = w["label"] as? Double, let pg = g["score"] as? Double, let pw = w["score"] as? Double {
+                func loss(_ p: Double) -> Double { let q = min(max(p, 1e-15), 1 - 1e-15); return -(y * log(q) + (1 - y) * log(1 - q)) }
+                lossGot += loss(pg)
+                lossWant += loss(pw)
+                labelled += 1
+            }
+        }
+        #expect(featureMismatches == 0)
+        #expect(labelled > 1000)
+        // Backlog with a cold model is the worst case of staleness (docs/scaling.md: measured
+        // 1.19-1.21x with the default lead of 1,024 offsets on 4 partitions).
+        #expect(lossGot / lossWant < 1.35, "log loss of the partitioned scores \(lossGot / Double(labelled)) vs \(lossWant / Double(labelled))")
+        print("partitioned x\(instances): score log loss \(lossGot / Double(labelled)) vs one instance \(lossWant / Double(labelled))")
+    }
+}
