@@ -37,9 +37,30 @@ struct PartitionedRunTests {
             + sinks.flatMap { ["cfpart.\($0):1", "cfsingle.\($0):1"] }
         let broker = try BrokerProcess(topics: topics, dir: dir)
         try tool(weirBinary.path, ["generate", "--count", String(events), "--drift-at", String(events / 2), "--seed", "23", "--output", dir + "/events.jsonl"])
-        try tool(weirBinary.path, ["produce", dir + "/events.jsonl", "--topic", "transactions", "--brokers", broker.bootstrap,
-                                   "--key-field", "user", "--timestamp-field", "ts"])
+        let lines = try String(contentsOfFile: dir + "/events.jsonl", encoding: .utf8).split(separator: "\n")
+        try (lines[..<(events / 2)].joined(separator: "\n") + "\n").write(toFile: dir + "/first.jsonl", atomically: true, encoding: .utf8)
+        try (lines[(events / 2)...].joined(separator: "\n") + "\n").write(toFile: dir + "/second.jsonl", atomically: true, encoding: .utf8)
         return Setup(dir: dir, broker: broker)
+    }
+
+    /// Publishes a file keyed by user, stamped with the event time.
+    static func produce(_ s: Setup, _ file: String) throws {
+        try tool(weirBinary.path, ["produce", s.dir + "/" + file, "--topic", "transactions", "--brokers", s.broker.bootstrap,
+                                   "--key-field", "user", "--timestamp-field", "ts"])
+    }
+
+    /// `instances` partitioned instances, then the reference, each to the end of the input.
+    static func runBoth(_ s: Setup, instances: Int, phase: String) throws -> (partitioned: [String], single: String) {
+        let runs = try (0..<instances).map {
+            try Self.run(s, topology: "cfpart", tag: "\(phase)-part\($0)", extra: ["--partitioned", "--weights-max-lead", "256"])
+        }
+        for (i, r) in runs.enumerated() {
+            let status = r.wait(240)
+            #expect(status == 0, "\(phase): partitioned instance \(i) exit \(String(describing: status)): \(r.stderr.suffix(3000))")
+        }
+        let single = try Self.run(s, topology: "cfsingle", tag: "\(phase)-single", extra: ["--order", "timestamp"])
+        #expect(single.wait(240) == 0, "\(phase): reference run: \(single.stderr.suffix(3000))")
+        return (runs.map(\.stderr), single.stderr)
     }
 
     static func run(_ s: Setup, topology: String, tag: String, extra: [String]) throws -> RunProcess {
@@ -67,21 +88,36 @@ struct PartitionedRunTests {
     func partitionedInstancesWriteWhatOneInstanceWrites(instances: Int) throws {
         let s = try Self.setUp()
         defer { try? FileManager.default.removeItem(atPath: s.dir) }
-        let runs = try (0..<instances).map { try Self.run(s, topology: "cfpart", tag: "part\($0)", extra: ["--partitioned", "--weights-max-lead", "256"]) }
-        for (i, r) in runs.enumerated() {
-            let status = r.wait(240)
-            #expect(status == 0, "partitioned instance \(i) exit \(String(describing: status)): \(r.stderr.suffix(3000))")
-        }
-        let single = try Self.run(s, topology: "cfsingle", tag: "single", extra: ["--order", "timestamp"])
-        #expect(single.wait(240) == 0, "reference run: \(single.stderr.suffix(3000))")
-
+        try Self.produce(s, "events.jsonl")
+        let (logs, single) = try Self.runBoth(s, instances: instances, phase: "all")
         // Every task was started (restore time logged) on exactly one instance; one instance ran the global stage.
-        let logs = runs.map(\.stderr)
         for p in 0..<4 {
             #expect(logs.filter { $0.contains("task transactions/\(p) started empty in") }.count == 1, "task \(p) in \(logs)")
         }
         #expect(logs.filter { $0.contains("global stage active") }.count == 1)
+        #expect(Self.prequentialLogLoss(logs.first { $0.contains("global stage active") } ?? "") == Self.prequentialLogLoss(single))
+        try Self.expectSameOutputs(s)
+    }
 
+    /// Stop and start: two instances read the first half and stop; the second half is
+    /// published; one instance restores every task from its own changelog partition and the
+    /// global stage from its changelog, and the outputs equal the reference's run the same way.
+    @Test func aRestartRestoresEachTaskFromItsChangelogPartition() throws {
+        let s = try Self.setUp()
+        defer { try? FileManager.default.removeItem(atPath: s.dir) }
+        try Self.produce(s, "first.jsonl")
+        _ = try Self.runBoth(s, instances: 2, phase: "first")
+        try Self.produce(s, "second.jsonl")
+        let (logs, _) = try Self.runBoth(s, instances: 1, phase: "second")
+        for p in 0..<4 {
+            #expect(logs[0].contains("task transactions/\(p) restored from checkpoint epoch"), "task \(p): \(logs[0].suffix(3000))")
+            #expect(logs[0].contains("from topic cfpart.changelog\(p == 0 ? "" : " partition \(p)"); offsets \(p)@"))
+        }
+        #expect(logs[0].contains("global stage active: restored checkpoint epoch"))
+        try Self.expectSameOutputs(s)
+    }
+
+    static func expectSameOutputs(_ s: Setup) throws {
         // What the global stage writes: identical to one instance's (drift of every monitor,
         // including the score monitor, alerts, retrain requests); model records the same set.
         for kind in ["drift", "alerts", "retrain"] {
@@ -92,7 +128,6 @@ struct PartitionedRunTests {
         #expect(try Self.values(s, "cfsingle", "alerts").count > 0, "drift injected: alerts expected")
         let models = try Self.values(s, "cfpart", "models").sorted(), wantModels = try Self.values(s, "cfsingle", "models").sorted()
         #expect(models == wantModels, "models: \(models.count) vs \(wantModels.count)")
-        #expect(Self.prequentialLogLoss(logs.first { $0.contains("global stage active") } ?? "") == Self.prequentialLogLoss(single.stderr))
 
         // Scores: one per event at the same source positions, the same keyed features; the
         // score itself from weights at most `--weights-max-lead` offsets behind per partition.
@@ -121,9 +156,10 @@ struct PartitionedRunTests {
         }
         #expect(featureMismatches == 0)
         #expect(labelled > 1000)
-        // Backlog with a cold model is the worst case of staleness (docs/scaling.md: measured
-        // 1.19-1.21x with the default lead of 1,024 offsets on 4 partitions).
-        #expect(lossGot / lossWant < 1.35, "log loss of the partitioned scores \(lossGot / Double(labelled)) vs \(lossWant / Double(labelled))")
-        print("partitioned x\(instances): score log loss \(lossGot / Double(labelled)) vs one instance \(lossWant / Double(labelled))")
+        // Backlog with a cold model is the worst case of staleness (docs/scaling.md: with a lead
+        // of 256 offsets on 4 partitions, measured 1.15-1.26x; scores from the initial model
+        // instead of broadcast weights: 2.4x).
+        #expect(lossGot / lossWant < 1.4, "log loss of the partitioned scores \(lossGot / Double(labelled)) vs \(lossWant / Double(labelled))")
+        print("partitioned: score log loss \(lossGot / Double(labelled)) vs one instance \(lossWant / Double(labelled))")
     }
 }
