@@ -102,8 +102,14 @@ struct PartitionedRunner {
             lease.onRevoke = nil
             lease.close()
         }
+        // [ops] Readiness: a partitioned instance is never a standby; ready once running with
+        // its assigned tasks restored (each restore runs inside the assignment).
+        runner.status?.setStandby(false)
+        runner.status?.setStateRestored(true)
         do {
             try tasks.start()
+            runner.status?.setRunning(true)
+            defer { runner.status?.setRunning(false) }
             while !runner.shouldStop() {
                 let busy = try global?.step(now: KafkaRunner.nowMs()) ?? false
                 try tasks.step(pollTimeout: busy ? .zero : .milliseconds(global == nil ? 100 : 20))
@@ -210,6 +216,7 @@ final class TaskSet {
     var everAssigned = false
     var firstInput: ContinuousClock.Instant?
     var lastCheckpoint = ContinuousClock().now
+    var lastLag = ContinuousClock().now
     var encoded: [UInt8] = []
     var failure: (any Error)?
     /// Records, dead letters, scores, window results and late events of the tasks that left, plus
@@ -312,6 +319,18 @@ final class TaskSet {
             try endIfDone(p)
         }
         try applyFlowControl()
+        // [ops] Lag per assigned partition (high watermark - next offset), every few seconds,
+        // from the last fetch responses (no request).
+        let r = runner.runner
+        if r.status != nil || r.metrics != nil, ContinuousClock().now - lastLag >= .seconds(2) {
+            lastLag = ContinuousClock().now
+            var lag: [Int32: Int64] = [:]
+            for (p, t) in tasks {
+                if let w = consumer.cachedWatermarks(TopicPartition(topic: source, partition: p)) { lag[p] = max(0, w.high - (t.next ?? w.low)) }
+            }
+            r.status?.setLag(lag)
+            r.metrics?.setLag(lag)
+        }
         producer.poll()
         if let fatal = producer.fatalError { throw fatal }
         if ContinuousClock().now - lastCheckpoint >= setup.interval {
@@ -376,6 +395,7 @@ final class TaskSet {
             consumer?.setStartOffsets([TopicPartitionOffset(topic: setup.source, partition: p, offset: offset)])
         }
         tasks[p] = task
+        runner.runner.status?.assign([p])  // [ops]
         let seconds = (clock.now - began) / .seconds(1)
         runner.logger.info("task \(setup.source)/\(p) \(restored == nil ? "started empty" : "restored from checkpoint epoch \(restored!.epoch)") in \(String(format: "%.3f", seconds)) s",
                            metadata: ["partition": "\(p)", "restore_seconds": "\(seconds)"])
@@ -393,6 +413,7 @@ final class TaskSet {
     func drop(_ p: Int32, why: String) {
         paused.remove(p)
         guard let t = tasks.removeValue(forKey: p) else { return }
+        runner.runner.status?.revoke([p])  // [ops]
         t.coordinator.abort()
         departed.records += t.pipeline.counters.records
         departed.deadLetters += t.pipeline.counters.deadLetters
