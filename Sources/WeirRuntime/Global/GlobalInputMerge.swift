@@ -8,8 +8,9 @@
 /// held) unless the newest batch of it said ``GlobalBatchFormat/Flags/caughtUp`` (the task had
 /// read its source to the end: what is produced later is stamped later) or
 /// ``GlobalBatchFormat/Flags/ended``. Events a task sends again after it restarted from its
-/// checkpoint (source offsets at or below the newest one processed for that partition) are
-/// skipped, so the model and the monitors learn from each source event once.
+/// checkpoint (source offsets at or below the newest one handed out for that partition, when
+/// they reach the head: the earlier copy may still be held) are skipped, so the model and the
+/// monitors learn from each source event once.
 ///
 /// Invariants: a batch is held until every event of it was handed out (``advance(_:to:)``);
 /// ``resumeOffsets`` is, per partition, the `<name>.global` offset of the oldest batch still
@@ -100,11 +101,7 @@ public struct GlobalInputMerge {
             throw .wrongPartition(partition: partition, offset: offset, names: held.reader.partition)
         }
         let p = Int(partition)
-        // Skip the events processed before (a task re-sends from its checkpoint). Offsets rise
-        // within a task's batches, so they are a prefix.
         let r = held.reader
-        while held.next < r.count && r.offset(held.next) <= processedSourceOffset[p] { held.next += 1 }
-        skippedDuplicates += held.next
         queues[p].append(held)
         newestFlags[p] = r.flags
         received[p] = offset + 1
@@ -128,11 +125,17 @@ public struct GlobalInputMerge {
     public func caughtUp(_ p: Int32) -> Bool { !newestFlags[Int(p)].intersection([.caughtUp, .ended]).isEmpty }
 
     /// The next run to process, or nil when the merge must wait for input.
-    public func next() -> Run? {
+    public mutating func next() -> Run? {
         // A batch whose events are all handed out (or that has none) is opened and closed first:
         // names, watermark and dead letters, in its task's order.
         for p in 0..<partitions where heads[p] < queues[p].count {
             let h = queues[p][heads[p]]
+            // Skip events processed before: a task re-sends from its checkpoint, possibly while
+            // its earlier batches are still held here. A task's offsets rise, so at the head.
+            while h.next < h.reader.count && h.reader.offset(h.next) <= processedSourceOffset[p] {
+                h.next += 1
+                skippedDuplicates += 1
+            }
             if !h.opened && h.next > 0 { return Run(partition: Int32(p), range: 0..<0) }
             if h.next == h.reader.count { return Run(partition: Int32(p), range: h.next..<h.next) }
         }

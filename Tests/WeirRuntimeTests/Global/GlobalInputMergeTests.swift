@@ -146,3 +146,29 @@ import WeirTestSupport
         #expect(merge.heldBytes == 0)
     }
 }
+
+extension GlobalInputMergeTests {
+    /// A task restarted from its checkpoint while its earlier batch is still held (blocked by a
+    /// silent partition): the copy is skipped when it reaches the head, every event goes once.
+    @Test func aResentBatchIsSkippedEvenWhileTheFirstCopyIsHeld() throws {
+        var merge = GlobalInputMergeTests.makeMerge()
+        let first = Batch(partition: 0, events: (0..<10).map { (Int64($0) * 10, Int64($0)) }).encoded()
+        let again = Batch(partition: 0, events: (5..<15).map { (Int64($0) * 10, Int64($0)) }).encoded()
+        try first.withUnsafeBytes { try merge.add(partition: 0, offset: 0, bytes: $0) }
+        try again.withUnsafeBytes { try merge.add(partition: 0, offset: 1, bytes: $0) }
+        #expect(merge.next() == nil)
+        let marker = Batch(partition: 1, events: [], flags: [.caughtUp]).encoded()
+        try marker.withUnsafeBytes { try merge.add(partition: 1, offset: 0, bytes: $0) }
+        var handed: [Int64] = []
+        while let run = merge.next() {
+            let b = merge.batch(run.partition)
+            for i in run.range { handed.append(b.offset(i)) }
+            merge.advance(run)
+        }
+        #expect(handed == Array(0..<15))
+        #expect(merge.skippedDuplicates == 5)
+        #expect(merge.heldBytes == 0)
+    }
+
+    static func makeMerge() -> GlobalInputMerge { GlobalInputMerge(partitions: 2) }
+}

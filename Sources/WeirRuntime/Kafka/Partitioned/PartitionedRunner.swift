@@ -213,6 +213,10 @@ final class TaskSet {
     /// Partitions paused because their task ran more than `weightsMaxLead` offsets ahead of
     /// what the newest weights covered.
     var paused: Set<Int32> = []
+    /// When each paused partition was paused (wall ms): waiting for weights is not silence of
+    /// the source, so the task's wall clock is moved on by the pause when it resumes (its
+    /// idleness would otherwise advance its watermark by the pause and make its next events late).
+    var pausedAt: [Int32: Int64] = [:]
     var everAssigned = false
     var firstInput: ContinuousClock.Instant?
     var lastCheckpoint = ContinuousClock().now
@@ -353,9 +357,11 @@ final class TaskSet {
             let lead = (t.next ?? 0) - 1 - covered
             if lead >= maxLead && !paused.contains(p) {
                 paused.insert(p)
+                pausedAt[p] = KafkaRunner.nowMs()
                 pause.append(TopicPartition(topic: setup.source, partition: p))
             } else if lead < maxLead / 2 && paused.contains(p) {
                 paused.remove(p)
+                if let since = pausedAt.removeValue(forKey: p) { t.pipeline.shiftWallClock(by: max(0, KafkaRunner.nowMs() - since)) }
                 resume.append(TopicPartition(topic: setup.source, partition: p))
             }
         }
@@ -412,6 +418,7 @@ final class TaskSet {
 
     func drop(_ p: Int32, why: String) {
         paused.remove(p)
+        pausedAt.removeValue(forKey: p)
         guard let t = tasks.removeValue(forKey: p) else { return }
         runner.runner.status?.revoke([p])  // [ops]
         t.coordinator.abort()
