@@ -72,7 +72,9 @@ struct PartitionedRunner {
             do {
                 _ = try admin.createTopics(missing, timeout: .seconds(5))
             } catch {
-                throw KafkaError.invalidState("could not create \(missing.map { "\($0.name) (\($0.partitions) partitions)" }.joined(separator: ", ")): \(error); create them first")
+                // E.g. a standalone `weir broker` (no CreateTopics): it creates topics on first
+                // use with its default partition count, which must be at least the source's.
+                logger.warning("could not create \(missing.map { "\($0.name) (\($0.partitions) partitions)" }.joined(separator: ", ")) (\(error)); relying on the broker creating them on first use: they need those partition counts")
             }
         }
         return partitions
