@@ -22,7 +22,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Exit 0 once every assigned partition is consumed to its end and all outputs are flushed.") var stopAtEnd = false
     @Flag(help: "Partitioned mode (docs/scaling.md): instances of this group split the source partitions, one of them runs the global stage (model, drift, gate). Give it to every instance of the group.") var partitioned = false
     @Option(help: "With --partitioned: how often at most (ms) the global stage broadcasts the model's weights (default 100).") var weightsIntervalMs: Int?
-    @Option(help: "With --partitioned: how many source offsets a task may run ahead of what the newest weights covered of its partition before it pauses (default 1024; larger: faster catch-up, staler scores).") var weightsMaxLead: Int?
+    @Option(help: "With --partitioned: how many source offsets a task may run ahead of what the newest weights covered of its partition before it pauses (default 8192; larger: faster catch-up of a backlog, staler scores).") var weightsMaxLead: Int?
     @Option(help: "Overrides the topology's source.order: arrival (as fetched) or timestamp (partitions merged by message timestamp).")
     var order: SourceOrder?
     @Option(name: .customShort("X"), help: "A librdkafka property, as name=value (repeatable); name_file=PATH reads the value from a file. Also WEIR_KAFKA_<NAME>[_FILE]. Secrets belong in files or the environment, not here.") var properties: [String] = []

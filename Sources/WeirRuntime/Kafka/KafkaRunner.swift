@@ -79,7 +79,7 @@ public struct KafkaRunner {
         /// ahead of what the global stage had processed of its partition when it took the newest
         /// weights before the task pauses its partition: the staleness bound in events (`docs/scaling.md`).
         public var weightsInterval: Duration = .milliseconds(100)
-        public var weightsMaxLead: Int64 = 1024
+        public var weightsMaxLead: Int64 = 8192
         /// Label topic: most records held per partition for the timestamp merge of the source and
         /// label topics, and longest hold (wall clock) before one goes anyway (``TimestampMerge``).
         public var labelHoldCapacity = 65_536

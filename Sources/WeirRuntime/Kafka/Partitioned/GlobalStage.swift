@@ -65,7 +65,7 @@ final class GlobalStage {
         merge = GlobalInputMerge(partitions: partitions, processed: processed)
         sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source, tagging: store != nil)
         sink.begin(epoch: epoch + 1)
-        consumer = try KafkaConsumer(configuration: ConsumerConfiguration(client: KafkaRunner.sourceConsumerClient(setup.client),
+        consumer = try KafkaConsumer(configuration: ConsumerConfiguration(client: PartitionedRunner.internalConsumerClient(setup.client),
                                                                           groupID: options.groupID + ".global", offsetReset: .earliest))
         try consumer.assign((0..<Int32(partitions)).map { p in
             TopicPartitionOffset(topic: topic, partition: p, offset: offsets[p] ?? TopicPartitionOffset.beginning)

@@ -31,6 +31,16 @@ struct PartitionedRunner {
     var options: KafkaRunner.Options { runner.options }
     var logger: Logger { runner.logger }
 
+    /// The internal topics' consumers (`<name>.global`, `<name>.weights`): the source defaults,
+    /// and the broker answers a fetch of an idle partition after 10 ms (librdkafka: 500; the
+    /// source's 100), since each round trip of batches and weights bounds how fast tasks may
+    /// run ahead (flow control) when the global stage keeps up.
+    static func internalConsumerClient(_ client: KafkaConfiguration) -> KafkaConfiguration {
+        var c = KafkaRunner.sourceConsumerClient(client)
+        if client.properties["fetch.wait.max.ms"] == nil { c.properties["fetch.wait.max.ms"] = "10" }
+        return c
+    }
+
     static func globalTopic(_ topology: String) -> String { topology + ".global" }
     static func weightsTopic(_ topology: String) -> String { topology + ".weights" }
     static func globalChangelog(_ topology: String) -> String { topology + ".global.changelog" }
@@ -263,7 +273,8 @@ final class TaskSet {
         self.consumer = consumer
         // Weights: the newest record, then every new one (no group: assigned).
         let weightsTopic = PartitionedRunner.weightsTopic(spec.name)
-        let reader = try KafkaConsumer(configuration: ConsumerConfiguration(client: setup.client, groupID: options.groupID + ".weights-reader",
+        let reader = try KafkaConsumer(configuration: ConsumerConfiguration(client: PartitionedRunner.internalConsumerClient(setup.client),
+                                                                            groupID: options.groupID + ".weights-reader",
                                                                             offsetReset: .latest))
         let marks = try? reader.watermarks(TopicPartition(topic: weightsTopic, partition: 0), timeout: .seconds(5))
         try reader.assign([TopicPartitionOffset(topic: weightsTopic, partition: 0, offset: marks.map { max($0.low, $0.high - 1) } ?? TopicPartitionOffset.end)])
