@@ -367,16 +367,17 @@ struct DashboardLiveTests {
     /// by confluent-kafka (`committed()`, `get_watermark_offsets()`), a client independent of Weir's.
     static func committedAndWatermarks(brokers: String, group: String, topic: String, partitions: Int) throws -> [[Int]] {
         let script = """
-            import json, sys
+            from json import dumps
+            from sys import argv
             from confluent_kafka import Consumer, TopicPartition
-            bs, group, topic, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+            bs, group, topic, n = argv[1], argv[2], argv[3], int(argv[4])
             c = Consumer({"bootstrap.servers": bs, "group.id": group, "enable.auto.commit": False, "isolation.level": "read_committed"})
             rows = []
             for tp in c.committed([TopicPartition(topic, p) for p in range(n)], timeout=10):
                 low, high = c.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
                 rows.append([tp.partition, tp.offset, high])
             c.close()
-            print(json.dumps(sorted(rows)))
+            print(dumps(sorted(rows)))
             """
         let out = try tool(try confluent.require(), ["-c", script, brokers, group, topic, String(partitions)], timeout: 60)
         return try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[Int]], "\(out)")
