@@ -243,6 +243,8 @@ struct DashboardTests {
         let j = try Self.state(url, timeout: 40) { (($0["status"] as? [String: Any])?["problems"] as? [String])?.isEmpty == false }
         let problems = (j["status"] as? [String: Any])?["problems"] as? [String] ?? []
         #expect(problems.contains { $0.contains("cannot reach Kafka at 127.0.0.1:9") }, "\(problems)")
+        let lag = (j["health"] as? [String: Any])?["consumer_lag"] as? [String: Any]
+        #expect(lag?["total"] is NSNull && lag?["note"] as? String == "Kafka at 127.0.0.1:9 cannot be reached", "\(String(describing: lag))")
         let dom = try Self.chromium(chrome, ["--virtual-time-budget=5000", "--dump-dom", url], dir: dir)
         #expect(dom.contains("cannot reach Kafka at 127.0.0.1:9"))
         #expect(!dom.contains("id=\"banner\" role=\"alert\" hidden"))
