@@ -280,7 +280,7 @@ function renderHealth() {
   h.appendChild(rc);
   const g = s.consumer_lag;
   const lc = card("Consumer lag (group " + g.group + ")", g.total === null ? "n/a" : g.total.toLocaleString("en-US"), "",
-    g.total === null ? "(" + g.note + ")" : (g.note ? g.note : "on " + g.topic + " · " + when(g.checked_at).slice(11)), "lag");
+    g.total === null ? "(" + g.note + ")" : (g.note ? g.note : "on " + g.topic), "lag");
   if (g.total !== null) lc.setAttribute("data-value", String(g.total));
   h.appendChild(lc);
   h.appendChild(card("Champion model version", s.model_version === null ? "–" : "v" + s.model_version));

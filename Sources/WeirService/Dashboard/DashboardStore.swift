@@ -57,6 +57,8 @@ public final class DashboardStore: @unchecked Sendable {
     private var connected = false
     private var arrivals: [Date] = []
     private var consumerLag: ConsumerLag?
+    /// The events/s last served: a change (it decays to 0 without new records) is a new version.
+    private var servedRate: Double?
     private var version = 0
     public let configuration: DashboardConfiguration
     /// Identifies this process's state, so a page can tell a restarted server from new records.
@@ -95,10 +97,14 @@ public final class DashboardStore: @unchecked Sendable {
         }
     }
 
-    /// Sets the newest consumer-lag measurement (the reader's ``LagProbe``).
+    /// Sets the newest consumer-lag measurement (the reader's ``LagProbe``); a new version only
+    /// when a figure changed (not for a new `checkedAt`), so an idle page gets "unchanged" answers.
     public func setLag(_ value: ConsumerLag) {
         lock.withLock {
-            if consumerLag != value { version += 1 }
+            var old = consumerLag, new = value
+            old?.checkedAt = 0
+            new.checkedAt = 0
+            if old != new { version += 1 }
             consumerLag = value
         }
     }
@@ -144,11 +150,17 @@ public final class DashboardStore: @unchecked Sendable {
     /// and status are always whole). A page merges them by monitor and window number.
     /// - Complexity: O(size of the answer); one pass, written straight into one buffer.
     public func stateJSON(since: Int? = nil, after: Int? = nil, now: Date = Date()) -> Data {
-        let (s, problems, connected, version, rate, lag) = lock.withLock {
-            () -> (DashboardState, [String], Bool, Int, Double, ConsumerLag?) in
+        let (s, problems, connected, version, rate, lag, eventsPerSecond) = lock.withLock {
+            () -> (DashboardState, [String], Bool, Int, Double, ConsumerLag?, Double?) in
             let recent = arrivals.filter { now.timeIntervalSince($0) <= 10 }
+            // events/s moves with the clock (it falls to 0 when nothing is written): a changed figure is a new version.
+            let events = state.sourceRate.perSecond(now: Int64(now.timeIntervalSince1970 * 1000)).map { ($0 * 10).rounded() / 10 }
+            if events != servedRate {
+                servedRate = events
+                self.version += 1
+            }
             return (state, self.problems.sorted { $0.key < $1.key }.map(\.value), self.connected, self.version,
-                    Double(recent.count) / 10, consumerLag)
+                    Double(recent.count) / 10, consumerLag, events)
         }
         var j = JSONWriter(capacity: 4096)
         if let since, since == version {
@@ -158,7 +170,6 @@ public final class DashboardStore: @unchecked Sendable {
         let c = configuration
         let incremental = after.map { $0 >= 0 && $0 <= s.sequence } ?? false
         let cut = incremental ? after! : 0
-        let eventsPerSecond = s.sourceRate.perSecond(now: Int64(now.timeIntervalSince1970 * 1000)).map { ($0 * 10).rounded() / 10 }
         j.beginObject()
         j.field("version", version)
         j.field("instance", instance)

@@ -407,6 +407,42 @@ enum DashboardFixtures {
         #expect((j["health"] as? [String: Any])?["events_per_second_note"] as? String == "no scores topic: the topology has no model")
     }
 
+    /// A page polling an idle dashboard gets "unchanged" answers, yet sees events/s fall to 0
+    /// and a changed lag: a new lag measurement with the same figures is no change.
+    @Test func healthChangesAreNewVersionsAndRemeasuringIsNot() throws {
+        var c = DashboardConfiguration(topology: "g", brokers: "b:1",
+                                       topics: DashboardTopics(drift: "d", alerts: "", retrain: "", models: "", scores: "t.scores"))
+        c.sourceTopic = "s"
+        let store = DashboardStore(configuration: c)
+        func answer(since: Int? = nil, at ms: Int64) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: store.stateJSON(since: since, now: Date(timeIntervalSince1970: Double(ms) / 1000))) as? [String: Any])
+        }
+        var r = DashboardStateTests.score(1_700_000_000_000, 0.5, label: nil)
+        r["offset"] = 0
+        store.ingest(json: try JSONSerialization.data(withJSONObject: r), topic: "t.scores", kafkaTimestamp: 1_700_000_090_000)
+        r["offset"] = 5_000
+        store.ingest(json: try JSONSerialization.data(withJSONObject: r), topic: "t.scores", kafkaTimestamp: 1_700_000_095_000)
+        let first = try answer(at: 1_700_000_100_000)
+        let v = try #require(first["version"] as? Int)
+        #expect((first["health"] as? [String: Any])?["events_per_second"] as? Double == 500)
+        #expect(try answer(since: v, at: 1_700_000_100_000)["unchanged"] as? Bool == true)
+        let idle = try answer(since: v, at: 1_700_000_120_000)  // nothing written for 25 s
+        #expect(idle["unchanged"] == nil && (idle["health"] as? [String: Any])?["events_per_second"] as? Double == 0, "\(idle)")
+        let v2 = try #require(idle["version"] as? Int)
+        #expect(try answer(since: v2, at: 1_700_000_130_000)["unchanged"] as? Bool == true)
+        let lag = ConsumerLag(group: "weir-g", topic: "s", partitions: [.init(partition: 0, committed: 5, high: 9)], checkedAt: 1)
+        store.setLag(lag)
+        let v3 = try #require(try answer(at: 1_700_000_130_000)["version"] as? Int)
+        #expect(v3 > v2)
+        var again = lag
+        again.checkedAt = 4_000
+        store.setLag(again)
+        #expect(try answer(since: v3, at: 1_700_000_130_000)["unchanged"] as? Bool == true)
+        again.partitions[0].committed = 9
+        store.setLag(again)
+        #expect(try answer(since: v3, at: 1_700_000_130_000)["unchanged"] == nil)
+    }
+
     /// An unchanged state is the same short compact answer as before the move to JSONWriter.
     @Test func unchangedAnswerIsCompact() {
         let store = DashboardStore(configuration: DashboardConfiguration(topology: "g", brokers: "b:1",
