@@ -6,11 +6,12 @@ Usage:
   dashboard_browser.py live CHROMIUM URL OUT_DIR [--timeout S] [--run-done FILE]
       Loads URL at 1280x800 and waits for the page's first state. Prints `READY {...}` (what the
       page shows then: alerts, monitors, the health strip) and keeps the same page open, never
-      reloading it, until an opened alert appears (the caller injects drift after READY). Then
-      clicks a drifted window of `merchant` (a real mouse click on its timeline), waits for its
-      two histograms; with --run-done, waits for FILE to exist (the caller creates it when its
-      run has finished) and then for the health strip's consumer lag to show 0. All along it
-      samples the strip's events/s (the largest value seen is in RESULT). Then it measures the
+      reloading it, until an opened alert appears (the caller injects drift after READY). With
+      --run-done, it then waits for FILE to exist (the caller creates it when its run has
+      finished) and for the health strip's consumer lag to show 0. Then it clicks the newest
+      drifted window of `merchant` (a real mouse click on its timeline) and waits for its two
+      histograms. All along it samples the strip's events/s (the largest value seen is in
+      RESULT). Then it measures the
       layout (scrollWidth vs innerWidth) at 1280x800 and at 390x844 (device-metrics
       emulation, so a real 390 px layout, not headless Chromium's 500 px minimum window), saves
       OUT_DIR/dashboard-desktop.png and OUT_DIR/dashboard-phone.png and prints `RESULT {...}`.
@@ -215,6 +216,17 @@ def live(chromium, url, out, timeout, run_done=None):
         after = cdp.eval(SHOWN)
         same_page = cdp.eval("window.__weirLoaded === 'once'")
         navigations = cdp.navigations()
+        finished = None
+        if run_done:
+            deadline = time.monotonic() + timeout
+            while not os.path.exists(run_done):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the run did not finish within %s s" % timeout)
+                sample()
+                time.sleep(0.1)
+            cdp.wait("document.querySelector('#health .card[data-key=\"lag\"]').getAttribute('data-value') === '0'",
+                     60, "consumer lag 0 on the page after the run", sample)
+            finished = cdp.eval(SHOWN)
         # Click the newest drifted window of merchant with the mouse.
         target = cdp.eval("""(() => {
           const hits = [...document.querySelectorAll('#timelines .monitor.timeline[data-feature="merchant"] svg .hit')]
@@ -229,6 +241,8 @@ def live(chromium, url, out, timeout, run_done=None):
         cdp.wait("document.querySelectorAll('#histogram figure.hist svg').length === 2"
                  " && document.querySelector('#histogram p').textContent.startsWith('merchant · window #%s ·')" % number,
                  30, "two histograms of merchant window #%s after the click" % number)
+        # The mouse leaves the chart, so the screenshots show the selection, not a hover.
+        cdp.call("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": 1, "y": 1})
         hist = cdp.eval("""(() => ({
           header: document.querySelector('#histogram p').textContent,
           figures: [...document.querySelectorAll('#histogram figure.hist')].map(f => f.querySelector('figcaption').textContent),
@@ -237,17 +251,6 @@ def live(chromium, url, out, timeout, run_done=None):
           img_elements: document.querySelectorAll('img').length,
           hash: location.hash
         }))()""")
-        finished = None
-        if run_done:
-            deadline = time.monotonic() + timeout
-            while not os.path.exists(run_done):
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the run did not finish within %s s" % timeout)
-                sample()
-                time.sleep(0.1)
-            cdp.wait("document.querySelector('#health .card[data-key=\"lag\"]').getAttribute('data-value') === '0'",
-                     60, "consumer lag 0 on the page after the run", sample)
-            finished = cdp.eval(SHOWN)
         desktop = layout_after_resize(cdp, 1280, 800, False)
         cdp.eval("document.getElementById('histogram-panel').scrollIntoView({block: 'start'}); window.scrollTo(0, 0); true")
         shots = [cdp.screenshot(os.path.join(out, "dashboard-desktop.png"))]
