@@ -3,12 +3,16 @@
 only) against a running `weir dashboard`, for its browser test and its benchmark.
 
 Usage:
-  dashboard_browser.py live CHROMIUM URL OUT_DIR [--timeout S]
+  dashboard_browser.py live CHROMIUM URL OUT_DIR [--timeout S] [--run-done FILE]
       Loads URL at 1280x800 and waits for the page's first state. Prints `READY {...}` (what the
-      page shows then: alerts, monitors) and keeps the same page open, never reloading it, until
-      an opened alert appears (the caller injects drift after READY). Then clicks a drifted
-      window of `merchant` (a real mouse click on its timeline), waits for its two histograms,
-      measures the layout (scrollWidth vs innerWidth) at 1280x800 and at 390x844 (device-metrics
+      page shows then: alerts, monitors, the health strip) and keeps the same page open, never
+      reloading it, until an opened alert appears (the caller injects drift after READY). With
+      --run-done, it then waits for FILE to exist (the caller creates it when its run has
+      finished) and for the health strip's consumer lag to show 0. Then it clicks the newest
+      drifted window of `merchant` (a real mouse click on its timeline) and waits for its two
+      histograms. All along it samples the strip's events/s (the largest value seen is in
+      RESULT). Then it measures the
+      layout (scrollWidth vs innerWidth) at 1280x800 and at 390x844 (device-metrics
       emulation, so a real 390 px layout, not headless Chromium's 500 px minimum window), saves
       OUT_DIR/dashboard-desktop.png and OUT_DIR/dashboard-phone.png and prints `RESULT {...}`.
   dashboard_browser.py render CHROMIUM URL [--runs N]
@@ -116,10 +120,12 @@ class CDP:
             raise RuntimeError("page script failed: %s: %s" % (expression[:80], r["exceptionDetails"].get("text")))
         return r["result"].get("value")
 
-    def wait(self, expression, timeout, what):
+    def wait(self, expression, timeout, what, sample=None):
         deadline = time.monotonic() + timeout
         guarded = "(() => { try { return (%s); } catch (e) { return false; } })()" % expression
         while True:
+            if sample:
+                sample()
             v = self.eval(guarded)
             if v:
                 return v
@@ -150,8 +156,32 @@ SHOWN = """(() => ({
   drifted_points: document.querySelectorAll('#timelines svg .hit').length,
   scores_chart: document.querySelector('#scores svg') !== null,
   scores_text: (document.querySelector('#scores p') || {}).textContent || null,
-  open_alerts_card: [...document.querySelectorAll('#health .card')].map(c => c.textContent)
+  tenths: document.querySelectorAll('#scores figure.tenths svg rect.tenth').length,
+  tenths_caption: (document.querySelector('#scores figure.tenths figcaption') || {}).textContent || null,
+  health: Object.fromEntries([...document.querySelectorAll('#health .card')].map(c =>
+    [c.getAttribute('data-key') || c.querySelector('.label').textContent, c.textContent])),
+  lag: (() => { const c = document.querySelector('#health .card[data-key="lag"]');
+    return c ? {value: c.getAttribute('data-value'), text: c.textContent} : null; })()
 }))()"""
+
+
+EVENTS = """(() => { const c = document.querySelector('#health .card[data-key="events"]');
+  return c && c.getAttribute('data-value') !== null ? Number(c.getAttribute('data-value')) : null; })()"""
+
+
+class Sampler:
+    """The largest events/s the health strip showed while the page was watched."""
+
+    def __init__(self, cdp):
+        self.cdp = cdp
+        self.max = None
+        self.samples = 0
+
+    def __call__(self):
+        v = self.cdp.eval(EVENTS)
+        self.samples += 1
+        if v is not None and (self.max is None or v > self.max):
+            self.max = v
 
 
 def layout_after_resize(cdp, width, height, mobile):
@@ -164,7 +194,7 @@ def layout_after_resize(cdp, width, height, mobile):
     return cdp.eval(LAYOUT)
 
 
-def live(chromium, url, out, timeout):
+def live(chromium, url, out, timeout, run_done=None):
     cdp = CDP(chromium)
     try:
         cdp.attach()
@@ -175,16 +205,28 @@ def live(chromium, url, out, timeout):
         before = cdp.eval(SHOWN)
         print("READY " + json.dumps(before), flush=True)
         started = time.monotonic()
-        cdp.wait("document.querySelectorAll('#events .event.alert_opened').length > 0", timeout, "an opened alert on the page")
+        sample = Sampler(cdp)
+        cdp.wait("document.querySelectorAll('#events .event.alert_opened').length > 0", timeout, "an opened alert on the page", sample)
         appeared = time.monotonic() - started
         # Every monitor's timeline with a drifted window of merchant among them.
         cdp.wait("document.querySelector('#timelines .monitor.timeline[data-feature=\"merchant\"] svg .hit title') !== null"
                  " && [...document.querySelectorAll('#timelines .monitor.timeline[data-feature=\"merchant\"] svg .hit title')]"
-                 ".some(t => t.textContent.includes('drifted'))", timeout, "a drifted window of merchant")
-        cdp.wait("document.querySelector('#scores svg') !== null", timeout, "the scores chart")
+                 ".some(t => t.textContent.includes('drifted'))", timeout, "a drifted window of merchant", sample)
+        cdp.wait("document.querySelector('#scores svg') !== null", timeout, "the scores chart", sample)
         after = cdp.eval(SHOWN)
         same_page = cdp.eval("window.__weirLoaded === 'once'")
         navigations = cdp.navigations()
+        finished = None
+        if run_done:
+            deadline = time.monotonic() + timeout
+            while not os.path.exists(run_done):
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the run did not finish within %s s" % timeout)
+                sample()
+                time.sleep(0.1)
+            cdp.wait("document.querySelector('#health .card[data-key=\"lag\"]').getAttribute('data-value') === '0'",
+                     60, "consumer lag 0 on the page after the run", sample)
+            finished = cdp.eval(SHOWN)
         # Click the newest drifted window of merchant with the mouse.
         target = cdp.eval("""(() => {
           const hits = [...document.querySelectorAll('#timelines .monitor.timeline[data-feature="merchant"] svg .hit')]
@@ -199,6 +241,8 @@ def live(chromium, url, out, timeout):
         cdp.wait("document.querySelectorAll('#histogram figure.hist svg').length === 2"
                  " && document.querySelector('#histogram p').textContent.startsWith('merchant · window #%s ·')" % number,
                  30, "two histograms of merchant window #%s after the click" % number)
+        # The mouse leaves the chart, so the screenshots show the selection, not a hover.
+        cdp.call("Input.dispatchMouseEvent", {"type": "mouseMoved", "x": 1, "y": 1})
         hist = cdp.eval("""(() => ({
           header: document.querySelector('#histogram p').textContent,
           figures: [...document.querySelectorAll('#histogram figure.hist')].map(f => f.querySelector('figcaption').textContent),
@@ -212,7 +256,8 @@ def live(chromium, url, out, timeout):
         shots = [cdp.screenshot(os.path.join(out, "dashboard-desktop.png"))]
         phone = layout_after_resize(cdp, 390, 844, True)
         shots.append(cdp.screenshot(os.path.join(out, "dashboard-phone.png")))
-        result = {"before": before, "after": after, "alert_seconds_after_ready": round(appeared, 2), "same_page": same_page,
+        result = {"before": before, "after": after, "finished": finished, "max_events_per_second": sample.max,
+                  "event_samples": sample.samples, "alert_seconds_after_ready": round(appeared, 2), "same_page": same_page,
                   "navigations": navigations, "clicked": target["title"], "histogram": hist,
                   "layout": {"1280x800": desktop, "390x844": phone}, "screenshots": shots}
         print("RESULT " + json.dumps(result), flush=True)
@@ -245,7 +290,8 @@ def main(argv):
     try:
         if len(argv) >= 4 and argv[0] == "live":
             timeout = float(argv[argv.index("--timeout") + 1]) if "--timeout" in argv else 240
-            live(argv[1], argv[2], argv[3], timeout)
+            run_done = argv[argv.index("--run-done") + 1] if "--run-done" in argv else None
+            live(argv[1], argv[2], argv[3], timeout, run_done)
         elif len(argv) >= 3 and argv[0] == "render":
             runs = int(argv[argv.index("--runs") + 1]) if "--runs" in argv else 3
             print("RESULT " + json.dumps(render(argv[1], argv[2], runs)), flush=True)

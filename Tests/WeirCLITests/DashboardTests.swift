@@ -196,6 +196,9 @@ struct DashboardTests {
         #expect(!dom.lowercased().contains("<img"))
         #expect(dom.contains("data-first-render-ms="))
         #expect(dom.contains("History: the newest 2000 windows per monitor are kept"))
+        // No source topic and no score records on this broker: the strip says why, never a blank.
+        #expect(dom.contains("(source topic 'transactions' does not exist on \(bs) (yet))"), "\(dom.prefix(3000))")
+        #expect(dom.contains("(no score records read from card-fraud.scores yet)"), "\(dom.prefix(3000))")
         // The monitors table: by latest PSI by default (psi grows with the monitor's index in the
         // fixtures), by alert count with #sort=alerts (amount and merchant have one each).
         #expect(Self.tableOrder(dom) == ["score", "merchant", "device_age_days", "amount"])
@@ -240,6 +243,8 @@ struct DashboardTests {
         let j = try Self.state(url, timeout: 40) { (($0["status"] as? [String: Any])?["problems"] as? [String])?.isEmpty == false }
         let problems = (j["status"] as? [String: Any])?["problems"] as? [String] ?? []
         #expect(problems.contains { $0.contains("cannot reach Kafka at 127.0.0.1:9") }, "\(problems)")
+        let lag = (j["health"] as? [String: Any])?["consumer_lag"] as? [String: Any]
+        #expect(lag?["total"] is NSNull && lag?["note"] as? String == "Kafka at 127.0.0.1:9 cannot be reached", "\(String(describing: lag))")
         let dom = try Self.chromium(chrome, ["--virtual-time-budget=5000", "--dump-dom", url], dir: dir)
         #expect(dom.contains("cannot reach Kafka at 127.0.0.1:9"))
         #expect(!dom.contains("id=\"banner\" role=\"alert\" hidden"))
@@ -283,7 +288,8 @@ struct DashboardTests {
     }
 
     /// `weir demo --dashboard` serves the dashboard on the demo's topics, prints its URL, shows the
-    /// run's drift windows, alerts and promotion, stays up after the run and stops on SIGTERM.
+    /// run's drift windows, alerts and promotion and its group's lag (0 once it finished), stays
+    /// up after the run and stops on SIGTERM.
     @Test func demoServesTheDashboardUntilStopped() throws {
         let dir = try Self.tempDir()
         let p = Process()
@@ -305,7 +311,11 @@ struct DashboardTests {
             let counts = Self.windowCounts(j)
             return counts.count == 4 && counts.values.allSatisfy { $0 > 0 }
                 && ((j["timeline"] as? [[String: Any]]) ?? []).contains { $0["kind"] as? String == "model_promoted" }
+                && ((j["health"] as? [String: Any])?["consumer_lag"] as? [String: Any])?["total"] as? Int == 0
         }
+        // The lag is the demo run's group's (`weir-demo`), on its source topic.
+        let lag = (j["health"] as? [String: Any])?["consumer_lag"] as? [String: Any]
+        #expect(lag?["group"] as? String == "weir-demo" && lag?["topic"] as? String == "transactions", "\(String(describing: lag))")
         #expect(Set(Self.windowCounts(j).keys) == Set(Self.monitors))
         let kinds = ((j["timeline"] as? [[String: Any]]) ?? []).compactMap { $0["kind"] as? String }
         #expect(kinds.contains("alert_opened") && kinds.contains("retrain_request"), "\(kinds)")
@@ -353,6 +363,27 @@ struct DashboardTests {
 @Suite(.serialized, .timeLimit(.minutes(8)))
 struct DashboardLiveTests {
     static let python = ExternalTool.python(importing: ["json", "select", "fcntl"])
+    static let confluent = ExternalTool.python(importing: ["confluent_kafka"])
+
+    /// `[partition, committed offset, high watermark]` per partition of `topic` for `group`, read
+    /// by confluent-kafka (`committed()`, `get_watermark_offsets()`), a client independent of Weir's.
+    static func committedAndWatermarks(brokers: String, group: String, topic: String, partitions: Int) throws -> [[Int]] {
+        let script = """
+            from json import dumps
+            from sys import argv
+            from confluent_kafka import Consumer, TopicPartition
+            bs, group, topic, n = argv[1], argv[2], argv[3], int(argv[4])
+            c = Consumer({"bootstrap.servers": bs, "group.id": group, "enable.auto.commit": False, "isolation.level": "read_committed"})
+            rows = []
+            for tp in c.committed([TopicPartition(topic, p) for p in range(n)], timeout=10):
+                low, high = c.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=10)
+                rows.append([tp.partition, tp.offset, high])
+            c.close()
+            print(dumps(sorted(rows)))
+            """
+        let out = try tool(try confluent.require(), ["-c", script, brokers, group, topic, String(partitions)], timeout: 60)
+        return try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [[Int]], "\(out)")
+    }
 
     @Test(.enabled(if: chromiumPath != nil || isCI, "chromium is not installed (scripts/test installs it with apt)"))
     func alertAppearsWithoutReloadDuringARealRun() throws {
@@ -380,7 +411,9 @@ struct DashboardLiveTests {
         // The page opens on an empty history and stays open.
         let driver = Process()
         driver.executableURL = URL(fileURLWithPath: try Self.python.require())
-        driver.arguments = [repoRoot.appendingPathComponent("scripts/dashboard_browser.py").path, "live", chrome, url, dir, "--timeout", "300"]
+        let runDone = dir + "/run-done"
+        driver.arguments = [repoRoot.appendingPathComponent("scripts/dashboard_browser.py").path, "live", chrome, url, dir, "--timeout", "300",
+                            "--run-done", runDone]
         FileManager.default.createFile(atPath: dir + "/driver.out", contents: nil)
         FileManager.default.createFile(atPath: dir + "/driver.err", contents: nil)
         driver.standardOutput = FileHandle(forWritingAtPath: dir + "/driver.out")
@@ -397,10 +430,17 @@ struct DashboardLiveTests {
         let ready = try #require(try line("READY "), "driver: \(out()) \((try? String(contentsOfFile: dir + "/driver.err", encoding: .utf8)) ?? "")")
         #expect(ready["alerts"] as? Int == 0)
         #expect((ready["timelines"] as? [String]) == [])
+        // Nothing to measure yet, and the strip says why instead of a blank.
+        let readyHealth = ready["health"] as? [String: String] ?? [:]
+        for (card, why) in [("events", "(no score records read from card-fraud.scores yet)"),
+                            ("lag", "(group 'weir-card-fraud' has committed no offsets on 'transactions' yet)")] {
+            #expect(readyHealth[card]?.contains("n/a" + why) == true, "\(readyHealth)")  // value then note (textContent)
+        }
 
         // The run: drift is injected in the events it reads.
         try tool(weirBinary.path, ["produce", events, "--topic", "transactions", "--brokers", bs, "--key-field", "user", "--timestamp-field", "ts"])
         try tool(weirBinary.path, ["run", DashboardTests.topology, "--brokers", bs, "--stop-at-end"], timeout: 300)
+        FileManager.default.createFile(atPath: runDone, contents: Data())
 
         driver.waitUntilExit()
         let err = (try? String(contentsOfFile: dir + "/driver.err", encoding: .utf8)) ?? ""
@@ -413,6 +453,24 @@ struct DashboardLiveTests {
         // The serving model's prequential figures from the scores topic (newest records per partition).
         #expect(after["scores_chart"] as? Bool == true, "\(after)")
         #expect((after["scores_text"] as? String)?.contains("labelled") == true, "\(after)")
+        // The per-tenth score distribution is drawn (10 bars per series).
+        #expect((after["tenths"] as? Int ?? 0) >= 10 && (after["tenths"] as? Int ?? 0) % 10 == 0, "\(after)")
+        #expect((after["tenths_caption"] as? String)?.hasPrefix("Score distribution") == true, "\(after)")
+        // events/s: positive while the run wrote its score records (sampled on the page all along).
+        let maxRate = try #require(result["max_events_per_second"] as? Double, "\(result)")
+        #expect(maxRate > 0, "\(result)")
+        // Consumer lag: 0 on the page after the run, and the dashboard's committed offsets and
+        // high watermarks equal confluent-kafka's (an independent client) for every partition.
+        let finished = try #require(result["finished"] as? [String: Any], "\(result)")
+        #expect((finished["lag"] as? [String: Any])?["value"] as? String == "0", "\(finished)")
+        let j = try DashboardTests.state(url) { (($0["health"] as? [String: Any])?["consumer_lag"] as? [String: Any])?["total"] as? Int == 0 }
+        let lag = try #require((j["health"] as? [String: Any])?["consumer_lag"] as? [String: Any])
+        #expect(lag["group"] as? String == "weir-card-fraud" && lag["topic"] as? String == "transactions", "\(lag)")
+        let rows = (lag["partitions"] as? [[Int]] ?? []).sorted { $0[0] < $1[0] }
+        let reference = try Self.committedAndWatermarks(brokers: bs, group: "weir-card-fraud", topic: "transactions", partitions: 2)
+        #expect(rows == reference, "dashboard \(rows) vs confluent-kafka \(reference)")
+        #expect(rows.map { $0[1] }.reduce(0, +) == 40_000 && rows.map { $0[2] }.reduce(0, +) == 40_000, "\(rows)")
+        print("dashboard live test: max events/s \(maxRate), lag rows \(rows)")
         #expect(result["same_page"] as? Bool == true)
         #expect(result["navigations"] as? Int == 1)
         let hist = try #require(result["histogram"] as? [String: Any])

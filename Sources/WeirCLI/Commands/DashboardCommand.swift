@@ -13,7 +13,9 @@ struct DashboardCommand: AsyncParsableCommand {
         discussion: """
             Reads the sink topics from the beginning with a consumer of its own (manual assignment: \
             no consumer group, no commits; the scores topic from its newest 50,000 records per \
-            partition), keeps the newest --windows windows per monitor, and serves \
+            partition), keeps the newest --windows windows per monitor, measures the consumer lag \
+            of the run's group (--group, as `weir run`'s --group-id; its committed offsets are read \
+            without joining it), and serves \
             the page and its JSON API on --host:--port (loopback by default). Prints the URL on the \
             first line of stdout. Stops on SIGINT or SIGTERM. See docs/dashboard.md.
             """
@@ -24,6 +26,8 @@ struct DashboardCommand: AsyncParsableCommand {
     @Option(help: "Port to serve on (0: any free port).") var port: Int = 8765
     @Option(help: "Address to bind (default loopback only).") var host: String = "127.0.0.1"
     @Option(help: "Windows kept per monitor (the newest).") var windows: Int = 2_000
+    @Option(help: "Consumer group of the `weir run` instances whose lag to show (default: weir-<topology name>, as `weir run`).")
+    var group: String?
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be between 0 and 65535, got \(port)") }
@@ -32,7 +36,8 @@ struct DashboardCommand: AsyncParsableCommand {
 
     func run() async throws {
         let compiled = try loadTopology(topology)
-        let config = Self.configuration(for: compiled.spec, topologyPath: topology, brokers: brokers, host: host, port: port, windows: windows)
+        let config = Self.configuration(for: compiled.spec, topologyPath: topology, brokers: brokers, host: host, port: port, windows: windows,
+                                        group: group)
         var logger = Logger(label: "weir.dashboard")
         logger.logLevel = .info
         let store = DashboardStore(configuration: config)
@@ -55,9 +60,10 @@ struct DashboardCommand: AsyncParsableCommand {
         FileHandle.standardError.write(Data("weir dashboard: stopped on \(signal)\n".utf8))
     }
 
-    /// The dashboard's configuration from a topology: its sink topics and the gate's thresholds.
+    /// The dashboard's configuration from a topology: its sink topics, its source topic and the
+    /// run's consumer group (nil: `weir run`'s default, `weir-<topology name>`), the gate's thresholds.
     static func configuration(for spec: TopologySpec, topologyPath: String, brokers: String, host: String, port: Int,
-                              windows: Int) -> DashboardConfiguration {
+                              windows: Int, group: String?) -> DashboardConfiguration {
         let s = spec.sinks
         var c = DashboardConfiguration(
             topology: spec.name, brokers: brokers,
@@ -66,6 +72,8 @@ struct DashboardCommand: AsyncParsableCommand {
                                     scores: spec.model != nil && s.isEnabled(SinkKind.scores) ? s.scores : ""))
         c.host = host
         c.port = port
+        c.sourceTopic = spec.source.topics.first ?? ""
+        c.group = group ?? RunCommand.defaultGroupID(spec)
         c.limits = DashboardState.Limits(windowsPerMonitor: windows)
         if let g = spec.drift?.gate {
             c.thresholds = DashboardThresholds(psi: g.psi, ksPValue: g.ksPValue, ksMinStatistic: g.ksMinStatistic, chi2PValue: g.chi2PValue)

@@ -14,6 +14,9 @@ struct DemoCommand: ParsableCommand {
         discussion: "Outputs go to the card-fraud.* topics of the embedded broker, exactly as `weir run` writes them; the summary and the alerts are printed here."
     )
 
+    /// The demo run's consumer group (its dashboard shows this group's lag).
+    static let groupID = "weir-demo"
+
     @Option(help: "The topology to run.") var topology = "topologies/card-fraud.yaml"
     @Option(help: "Number of events to publish.") var events = 60_000
     @Option(help: "Random seed of the generator.") var seed: UInt64 = 42
@@ -43,7 +46,8 @@ struct DemoCommand: ParsableCommand {
         var served: (DashboardReader, DashboardServer.Running)?
         if dashboard {
             let config = DashboardCommand.configuration(for: compiled.spec, topologyPath: topology, brokers: broker.bootstrapServers,
-                                                        host: "127.0.0.1", port: dashboardPort, windows: 2_000)
+                                                        host: "127.0.0.1", port: dashboardPort, windows: 2_000,
+                                                        group: Self.groupID)
             let store = DashboardStore(configuration: config)
             var logger = Logger(label: "weir.dashboard")
             logger.logLevel = .critical  // the sink topics appear during the run: no "missing topic" lines (the page shows them)
@@ -56,7 +60,7 @@ struct DemoCommand: ParsableCommand {
         say("Published \(events) transactions to '\(source)' (4 partitions); drift injected from event \(driftAt): amounts ×1.8, merchant mix reversed, new merchants, label rule flipped.")
         say("Running \(topology) (\(compiled.spec.features.count) features, \(compiled.inputNames.count) model inputs, \(compiled.spec.drift?.monitors.count ?? 0) drift monitors)…\n")
 
-        var options = KafkaRunner.Options(brokers: broker.bootstrapServers, groupID: "weir-demo")
+        var options = KafkaRunner.Options(brokers: broker.bootstrapServers, groupID: Self.groupID)
         options.stopAtEnd = true
         options.maxDuration = .seconds(100)
         var runner = KafkaRunner(options: options, embedded: broker)

@@ -29,6 +29,9 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Operations") var operations: OperationsOptions
     @OptionGroup(title: "Checkpoints and guarantees") var faultTolerance: FaultToleranceOptions
 
+    /// The consumer group when none is given: `weir-<topology name>` (`weir dashboard --group` defaults to it too).
+    static func defaultGroupID(_ spec: TopologySpec) -> String { "weir-\(spec.name)" }
+
     func validate() throws {
         for p in properties where !p.contains("=") { throw ValidationError("-X \(p): expected name=value") }
     }
@@ -53,7 +56,7 @@ struct RunCommand: ParsableCommand {
             broker = b
             ops.report("weir run: embedded broker at \(bootstrap)")
         }
-        var options = KafkaRunner.Options(brokers: bootstrap, groupID: config.groupID ?? "weir-\(compiled.spec.name)")
+        var options = KafkaRunner.Options(brokers: bootstrap, groupID: config.groupID ?? Self.defaultGroupID(compiled.spec))
         options.from = OffsetResetPolicy(rawValue: config.from)!
         options.stopAtEnd = stopAtEnd
         options.partitioned = partitioned

@@ -72,10 +72,11 @@ h2 { font-size: 16px; margin: 0 0 6px; }
 .muted { color: var(--muted); margin: 2px 0 8px; }
 #banner { margin: 8px 16px; padding: 8px 12px; border: 2px solid var(--verm); background: #fff3ec; border-radius: 4px; }
 #banner p { margin: 2px 0; }
-#health { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 8px; padding: 8px 16px; }
+#health { display: grid; grid-template-columns: repeat(auto-fit, minmax(160px, 1fr)); gap: 8px; padding: 8px 16px; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 4px; padding: 6px 10px; }
 .card .label { font-size: 12px; color: var(--muted); }
 .card .value { font-size: 18px; font-weight: 600; overflow-wrap: anywhere; }
+.card .note { font-size: 12px; color: var(--muted); overflow-wrap: anywhere; }
 .card.alerting { border-color: var(--verm); border-width: 2px; }
 main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 12px; padding: 0 16px 16px; }
 main section { background: #fff; border: 1px solid var(--line); border-radius: 4px; padding: 10px; min-width: 0; }
@@ -84,6 +85,7 @@ main section.monitor { border: 0; border-top: 1px solid var(--line); border-radi
 #timelines-panel { align-self: start; }
 figure { margin: 0; }
 figcaption { font-size: 12px; color: var(--muted); }
+figure.tenths { margin-top: 8px; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: 3px 6px; border-bottom: 1px solid var(--line); vertical-align: top; }
@@ -152,6 +154,8 @@ function sv(tag, attrs, text) {
 function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); return e; }
 function num(x, d) { return x === null || x === undefined ? "–" : Number(x).toFixed(d === undefined ? 3 : d); }
 function when(ms) { return ms === null || ms === undefined ? "–" : new Date(ms).toISOString().replace("T", " ").slice(0, 19) + " UTC"; }
+// Axis times: the whole UTC time, or month-day hour:minute where the chart is narrow (phones).
+function tick(ms, narrow) { return narrow ? when(ms).slice(5, 16) : when(ms); }
 function latest(m) { return m.windows.length ? m.windows[m.windows.length - 1] : null; }
 function widthOf(id, fallback) {
   // Draw at the size shown, so text stays readable from phones to wide screens.
@@ -259,21 +263,32 @@ function renderBanner() {
   b.hidden = msgs.length === 0;
 }
 
-function card(label, value, cls) {
+function card(label, value, cls, note, key) {
   const c = el("div", { class: "card" + (cls ? " " + cls : "") });
+  if (key) c.setAttribute("data-key", key);
   c.appendChild(el("div", { class: "label" }, label));
   c.appendChild(el("div", { class: "value" }, value));
+  if (note) c.appendChild(el("div", { class: "note" }, note));
   return c;
 }
 
 function renderHealth() {
   const h = clear(document.getElementById("health")), s = state.health;
-  h.appendChild(card("Drift records/s (read, last 10 s)", num(s.drift_records_per_second, 1)));
+  const r = s.events_per_second;
+  const rc = card("Events/s (source, last 10 s)", r === null ? "n/a" : r >= 100 ? Math.round(r).toLocaleString("en-US") : num(r, 1), "", r === null ? "(" + s.events_per_second_note + ")" : null, "events");
+  if (r !== null) rc.setAttribute("data-value", String(r));
+  h.appendChild(rc);
+  const g = s.consumer_lag;
+  const lc = card("Consumer lag (group " + g.group + ")", g.total === null ? "n/a" : g.total.toLocaleString("en-US"), "",
+    g.total === null ? "(" + g.note + ")" : (g.note ? g.note : "on " + g.topic), "lag");
+  if (g.total !== null) lc.setAttribute("data-value", String(g.total));
+  h.appendChild(lc);
   h.appendChild(card("Champion model version", s.model_version === null ? "–" : "v" + s.model_version));
   h.appendChild(card("Open alerts", s.open_alerts, s.open_alerts > 0 ? "alerting" : ""));
   const l = s.last_drift;
-  h.appendChild(card("Last drift window", l ? l.feature + " #" + l.window + " · " + when(l.last_event_time) : "–"));
-  h.appendChild(card("Connection", state.status.connected ? "connected" : "not connected", state.status.connected ? "" : "alerting"));
+  h.appendChild(card("Last drift window", l ? l.feature + " #" + l.window : "–", "", l ? when(l.last_event_time) : null));
+  h.appendChild(card("Connection", state.status.connected ? "connected" : "not connected", state.status.connected ? "" : "alerting",
+    "drift records read: " + num(s.drift_records_per_second, 1) + "/s"));
 }
 
 function renderTable() {
@@ -357,8 +372,9 @@ function monitorTimeline(m) {
 // opts.pick: click a window to see its histograms (drift timelines); opts.width: the box to fit.
 function chart(m, panels, opts) {
   opts = opts || { pick: true, box: "timelines" };
-  const W = widthOf(opts.box, 640), PH = 70, L = 52, R = 8, T = 6, gap = 16;
-  const H = T + panels.length * (PH + gap) + 14;
+  // Each panel's name sits in the band above it, clear of the data and the threshold lines.
+  const W = widthOf(opts.box, 640), PH = 70, L = 52, R = 8, T = 16, gap = 24;
+  const H = T + panels.length * (PH + gap) - gap + 16;
   const svg = sv("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "drift statistics of " + m.feature });
   const ws = m.windows;
   const xs = ws.map((w, i) => w.last_event_time !== null ? w.last_event_time : i);
@@ -379,7 +395,7 @@ function chart(m, panels, opts) {
     }
     svg.appendChild(sv("line", { class: "axis", x1: L, y1: bottom, x2: W - R, y2: bottom }));
     svg.appendChild(sv("line", { class: "axis", x1: L, y1: top, x2: L, y2: bottom }));
-    svg.appendChild(sv("text", { x: L + 4, y: top + 9 }, p.label));
+    svg.appendChild(sv("text", { x: L + 4, y: top - 5, class: "panel-label" }, p.label));
     ws.forEach((w, i) => {
       if (!w.drifted) return;
       svg.appendChild(sv("path", { d: "M" + X(xs[i]) + " " + (top + 2) + " l-4 7 h8 z", fill: COLOR.drift }));
@@ -401,8 +417,9 @@ function chart(m, panels, opts) {
     });
   });
   const bottomY = T + panels.length * (PH + gap) - gap;
-  svg.appendChild(sv("text", { x: L, y: H - 2 }, xs.length && ws[0].last_event_time !== null ? when(x0) : "window " + (ws.length ? ws[0].window : "")));
-  svg.appendChild(sv("text", { x: W - R, y: H - 2, "text-anchor": "end" }, xs.length && ws[ws.length - 1].last_event_time !== null ? when(x1) : ""));
+  const narrow = W < 480;
+  svg.appendChild(sv("text", { x: L, y: H - 2 }, xs.length && ws[0].last_event_time !== null ? tick(x0, narrow) : "window " + (ws.length ? ws[0].window : "")));
+  svg.appendChild(sv("text", { x: W - R, y: H - 2, "text-anchor": "end" }, xs.length && ws[ws.length - 1].last_event_time !== null ? tick(x1, narrow) : ""));
   const step = ws.length > 1 ? Math.max(3, (W - L - R) / (ws.length - 1)) : 20;
   if (opts.pick) ws.forEach((w, i) => {
     const r = sv("rect", { class: "hit" + (selected && selected.feature === m.feature && selected.window === w.window ? " sel" : ""),
@@ -506,6 +523,51 @@ function renderScores(box) {
                             { key: "accuracy", label: "prequential accuracy", color: COLOR.champAcc, log: false, max: 1 },
                             { key: "mean_score", label: "mean score", color: COLOR.ks, log: false, max: 1 },
                             { key: "count", label: "scores per minute", color: COLOR.psi, log: false }], { pick: false, box: "scores" }));
+  box.appendChild(scoreDistribution(bs));
+}
+
+// Scores per tenth ([0, 0.1), …, [0.9, 1]) as shares: over every minute read (grey, like a
+// reference) and, when the sample is longer, over its newest 10 minutes of event time (blue).
+function scoreDistribution(bs) {
+  const fig = el("figure", { class: "tenths" });
+  const all = new Array(10).fill(0), recent = new Array(10).fill(0);
+  const cut = bs[bs.length - 1].time - 9 * 60000;
+  let nAll = 0, nRecent = 0;
+  for (const b of bs) {
+    const h = b.histogram || [];
+    for (let i = 0; i < 10; i++) {
+      const v = h[i] || 0;
+      all[i] += v; nAll += v;
+      if (b.time >= cut) { recent[i] += v; nRecent += v; }
+    }
+  }
+  const series = [["all " + nAll + " scores read", all, nAll, COLOR.ref]];
+  if (bs[0].time < cut && nRecent > 0) series.push(["newest 10 minutes (" + nRecent + " scores)", recent, nRecent, COLOR.cur]);
+  fig.appendChild(el("figcaption", null, "Score distribution: share of scores per tenth"));
+  const W = widthOf("scores", 420), H = 120, L = 40, R = 8, T = 8, B = 18;
+  const shares = series.map(x => x[1].map(v => x[2] ? v / x[2] : 0));
+  const hi = Math.max(0.01, ...shares.flat());
+  const gw = (W - L - R) / 10, bw = (gw - 4) / series.length, Y = v => H - B - v / hi * (H - T - B);
+  const svg = sv("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "share of scores per tenth" });
+  svg.appendChild(sv("line", { class: "axis", x1: L, y1: H - B, x2: W - R, y2: H - B }));
+  svg.appendChild(sv("line", { class: "axis", x1: L, y1: T, x2: L, y2: H - B }));
+  svg.appendChild(sv("text", { x: L - 4, y: T + 8, "text-anchor": "end" }, (hi * 100).toFixed(0) + "%"));
+  svg.appendChild(sv("text", { x: L - 4, y: H - B, "text-anchor": "end" }, "0"));
+  series.forEach((x, k) => shares[k].forEach((v, i) => {
+    const r = sv("rect", { class: "tenth", x: (L + i * gw + 2 + k * bw).toFixed(1), y: Y(v).toFixed(1), width: Math.max(1, bw - 1).toFixed(1),
+      height: Math.max(0, H - B - Y(v)).toFixed(1), fill: x[3] });
+    r.appendChild(sv("title", null, "scores " + (i / 10).toFixed(1) + "–" + ((i + 1) / 10).toFixed(1) + ": " + (v * 100).toFixed(1) + "% of " + x[0]));
+    svg.appendChild(r);
+  }));
+  for (let i = 0; i <= 10; i += (W < 360 ? 2 : 1)) {
+    svg.appendChild(sv("text", { x: (L + i * gw).toFixed(1), y: H - 4, "text-anchor": i === 0 ? "start" : i === 10 ? "end" : "middle" },
+      i === 0 ? "0" : i === 10 ? "1" : (i / 10).toFixed(1)));
+  }
+  fig.appendChild(svg);
+  const lg = el("div", { class: "legend" });
+  for (const x of series) { const sp = el("span", null, x[0]); sp.style.color = x[3]; lg.appendChild(sp); }
+  fig.appendChild(lg);
+  return fig;
 }
 
 function renderPerformance() {
@@ -534,8 +596,8 @@ function renderPerformance() {
     if (d) svg.appendChild(sv("path", { d: d, fill: "none", stroke: color, "stroke-width": 2, "stroke-dasharray": dash }));
     const s = el("span", null, label); s.style.color = color; lg.appendChild(s);
   }
-  svg.appendChild(sv("text", { x: L, y: H - 4 }, when(t0)));
-  svg.appendChild(sv("text", { x: W - R, y: H - 4, "text-anchor": "end" }, when(t1)));
+  svg.appendChild(sv("text", { x: L, y: H - 4 }, tick(t0, W < 480)));
+  svg.appendChild(sv("text", { x: W - R, y: H - 4, "text-anchor": "end" }, tick(t1, W < 480)));
   box.appendChild(svg);
   box.appendChild(lg);
   const t = box.appendChild(el("div", { class: "scroll" })).appendChild(el("table"));

@@ -22,10 +22,10 @@ public enum DashboardServer {
         router.get("api/histogram") { request, _ in
             let q = request.uri.queryParameters
             guard let feature = q.get("feature").map({ String($0) }), let window = q.get("window").flatMap({ Int(String($0)) }) else {
-                return json(.badRequest, DashboardStore.encode(["error": "feature and window are required"]))
+                return json(.badRequest, DashboardStore.errorJSON("feature and window are required"))
             }
             guard let body = store.histogramJSON(feature: feature, window: window) else {
-                return json(.notFound, DashboardStore.encode(["error": "no such window in the history", "feature": feature, "window": window]))
+                return json(.notFound, DashboardStore.errorJSON("no such window in the history", feature: feature, window: window))
             }
             return json(.ok, body)
         }

@@ -131,6 +131,8 @@ public struct DashboardState: Sendable, Equatable {
         public var lastEventTime: Int64?
     }
     public private(set) var lastDrift: LastDrift?
+    /// The source's consumption rate, from the score records' source offsets and Kafka timestamps.
+    public private(set) var sourceRate = SourceRate()
 
     public init(limits: Limits = Limits()) { self.limits = limits }
 
@@ -141,9 +143,10 @@ public struct DashboardState: Sendable, Equatable {
 
     /// Folds one sink record (a parsed JSON object) into the state. Records are recognised by
     /// their own fields (`record`: drift/alert/retrain_request; `type`: model_*), so the topic
-    /// they came from does not matter; anything else is counted as ignored.
+    /// they came from does not matter; anything else is counted as ignored. `kafkaTimestamp`
+    /// (epoch ms, when `weir run` wrote the record) feeds ``sourceRate`` from score records.
     @discardableResult
-    public mutating func ingest(_ r: [String: Any]) -> Outcome {
+    public mutating func ingest(_ r: [String: Any], kafkaTimestamp: Int64? = nil) -> Outcome {
         sequence += 1
         let outcome: Outcome
         switch (r["record"] as? String, r["type"] as? String) {
@@ -151,7 +154,7 @@ public struct DashboardState: Sendable, Equatable {
         case ("alert", _): outcome = ingestAlert(r)
         case ("retrain_request", _): outcome = ingestRetrain(r)
         case (_, let t?) where t.hasPrefix("model_"): outcome = ingestModel(r, type: t)
-        case (nil, nil) where r["score"] is NSNumber && r["event_time"] is NSNumber: outcome = ingestScore(r)
+        case (nil, nil) where r["score"] is NSNumber && r["event_time"] is NSNumber: outcome = ingestScore(r, kafkaTimestamp: kafkaTimestamp)
         default: outcome = .ignored
         }
         if outcome == .ignored { sequence -= 1 }
@@ -161,12 +164,12 @@ public struct DashboardState: Sendable, Equatable {
 
     /// Parses one message value (JSON bytes) and ingests it; undecodable bytes are ignored.
     @discardableResult
-    public mutating func ingest(json bytes: Data) -> Outcome {
+    public mutating func ingest(json bytes: Data, kafkaTimestamp: Int64? = nil) -> Outcome {
         guard let r = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any] else {
             counts[Outcome.ignored.rawValue, default: 0] += 1
             return .ignored
         }
-        return ingest(r)
+        return ingest(r, kafkaTimestamp: kafkaTimestamp)
     }
 
     private mutating func ingestDrift(_ r: [String: Any]) -> Outcome {
@@ -254,8 +257,12 @@ public struct DashboardState: Sendable, Equatable {
         return .model
     }
 
-    private mutating func ingestScore(_ r: [String: Any]) -> Outcome {
+    private mutating func ingestScore(_ r: [String: Any], kafkaTimestamp: Int64?) -> Outcome {
         guard let p = Self.double(r["score"]), let t = Self.int64(r["event_time"]) else { return .ignored }
+        if let written = kafkaTimestamp, let topic = r["topic"] as? String, let partition = Self.int(r["partition"]),
+           let offset = Self.int64(r["offset"]) {
+            sourceRate.record(topic: topic, partition: partition, offset: offset, time: written)
+        }
         let minute = t - ((t % 60_000) + 60_000) % 60_000
         var i = scores.count
         while i > 0 && scores[i - 1].time > minute { i -= 1 }

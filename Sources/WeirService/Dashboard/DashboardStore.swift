@@ -1,4 +1,5 @@
 import Foundation
+import WeirJSON
 
 /// The sink topics a dashboard reads.
 public struct DashboardTopics: Sendable, Equatable {
@@ -34,6 +35,10 @@ public struct DashboardConfiguration: Sendable {
     public var host: String = "127.0.0.1"
     public var port: Int = 8765
     public var topics: DashboardTopics
+    /// The source topic, whose consumer lag is shown (empty: none measured).
+    public var sourceTopic = ""
+    /// The consumer group of the `weir run` instances whose lag is shown (`weir run`'s default: `weir-<topology name>`).
+    public var group = ""
     public var thresholds: DashboardThresholds = DashboardThresholds()
     public var limits: DashboardState.Limits = DashboardState.Limits()
     /// How often the reader looks for missing topics and checks the brokers.
@@ -51,6 +56,9 @@ public final class DashboardStore: @unchecked Sendable {
     private var problems: [String: String] = [:]
     private var connected = false
     private var arrivals: [Date] = []
+    private var consumerLag: ConsumerLag?
+    /// The events/s last served: a change (it decays to 0 without new records) is a new version.
+    private var servedRate: Double?
     private var version = 0
     public let configuration: DashboardConfiguration
     /// Identifies this process's state, so a page can tell a restarted server from new records.
@@ -61,10 +69,11 @@ public final class DashboardStore: @unchecked Sendable {
         self.state = DashboardState(limits: configuration.limits)
     }
 
-    /// Ingests one message value; `now` stamps drift-topic arrivals for the records/s figure.
-    public func ingest(json: Data, topic: String, now: Date = Date()) {
+    /// Ingests one message value; `now` stamps drift-topic arrivals for the records/s figure;
+    /// `kafkaTimestamp` (when the record was written) feeds the source's events/s from score records.
+    public func ingest(json: Data, topic: String, kafkaTimestamp: Int64? = nil, now: Date = Date()) {
         lock.withLock {
-            let outcome = state.ingest(json: json)
+            let outcome = state.ingest(json: json, kafkaTimestamp: kafkaTimestamp)
             version += 1
             if outcome == .drift {
                 arrivals.append(now)
@@ -88,10 +97,25 @@ public final class DashboardStore: @unchecked Sendable {
         }
     }
 
+    /// Sets the newest consumer-lag measurement (the reader's ``LagProbe``); a new version only
+    /// when a figure changed (not for a new `checkedAt`), so an idle page gets "unchanged" answers.
+    public func setLag(_ value: ConsumerLag) {
+        lock.withLock {
+            var old = consumerLag, new = value
+            old?.checkedAt = 0
+            new.checkedAt = 0
+            if old != new { version += 1 }
+            consumerLag = value
+        }
+    }
+
+    /// The newest consumer-lag measurement, if any.
+    public var lag: ConsumerLag? { lock.withLock { consumerLag } }
+
     public var snapshot: DashboardState { lock.withLock { state } }
     public var currentProblems: [String] { lock.withLock { problems.sorted { $0.key < $1.key }.map(\.value) } }
 
-    // MARK: JSON API
+    // MARK: JSON API (written with WeirJSON's JSONWriter, compact)
 
     /// The columns of each window row in `/api/state`'s `monitors[].windows` (rows, not objects,
     /// to keep the first answer small: about 80 bytes per window).
@@ -111,72 +135,149 @@ public final class DashboardStore: @unchecked Sendable {
         return scale.isFinite && r.isFinite ? r : x  // below ~1e-305 the scale overflows: kept as is
     }
 
+    /// What the health strip says when there is no events/s figure.
+    static func rateNote(_ c: DashboardConfiguration, _ rate: Double?) -> String? {
+        guard rate == nil else { return nil }
+        if c.topics.scores.isEmpty { return "no scores topic: the topology has no model" }
+        return "no score records read from \(c.topics.scores) yet"
+    }
+
     /// `/api/state`: everything but histograms (those come from ``histogramJSON(feature:window:)``).
     /// `since`: the version the page has; when nothing changed the body is `{"version":n,"unchanged":true}`.
     /// Each monitor's `windows` are rows whose columns are named by `window_fields` (``windowFields``).
     /// `after`: the `sequence` the page has; then only windows, timeline entries and performance
     /// points ingested after it are listed (`"incremental":true`; monitors' other fields, health
     /// and status are always whole). A page merges them by monitor and window number.
+    /// - Complexity: O(size of the answer); one pass, written straight into one buffer.
     public func stateJSON(since: Int? = nil, after: Int? = nil, now: Date = Date()) -> Data {
-        let (s, problems, connected, version, rate) = lock.withLock { () -> (DashboardState, [String], Bool, Int, Double) in
+        let (s, problems, connected, version, rate, lag, eventsPerSecond) = lock.withLock {
+            () -> (DashboardState, [String], Bool, Int, Double, ConsumerLag?, Double?) in
             let recent = arrivals.filter { now.timeIntervalSince($0) <= 10 }
-            return (state, self.problems.sorted { $0.key < $1.key }.map(\.value), self.connected, self.version, Double(recent.count) / 10)
+            // events/s moves with the clock (it falls to 0 when nothing is written): a changed figure is a new version.
+            let events = state.sourceRate.perSecond(now: Int64(now.timeIntervalSince1970 * 1000)).map { ($0 * 10).rounded() / 10 }
+            if events != servedRate {
+                servedRate = events
+                self.version += 1
+            }
+            return (state, self.problems.sorted { $0.key < $1.key }.map(\.value), self.connected, self.version,
+                    Double(recent.count) / 10, consumerLag, events)
         }
-        if let since, since == version { return Self.encode(["version": version, "unchanged": true]) }
+        var j = JSONWriter(capacity: 4096)
+        if let since, since == version {
+            j.beginObject(); j.field("version", version); j.field("unchanged", true); j.endObject()
+            return Data(j.bytes)
+        }
         let c = configuration
         let incremental = after.map { $0 >= 0 && $0 <= s.sequence } ?? false
         let cut = incremental ? after! : 0
-        let monitors: [[String: Any]] = s.monitors.values.sorted { $0.feature < $1.feature }.map { m in
-            ["feature": m.feature, "kind": m.kind, "dropped_windows": m.droppedWindows, "alerts_opened": m.alertsOpened,
-             "windows": m.windows.filter { $0.seq > cut }.map { w -> [Any] in
-                 [w.window, Self.v(w.firstEventTime), Self.v(w.lastEventTime), Self.v(w.nCurrent), Self.v(Self.figure(w.psi)),
-                  Self.v(Self.figure(w.ksStatistic)), Self.v(Self.figure(w.ksPValue)), Self.v(Self.figure(w.chi2PValue)), w.drifted ? 1 : 0,
-                  w.reasons, Self.newCategories(w.histogram).count]
-             }]
+        j.beginObject()
+        j.field("version", version)
+        j.field("instance", instance)
+        j.field("sequence", s.sequence)
+        j.field("incremental", incremental)
+        j.field("after", cut)
+        j.field("topology", c.topology)
+        j.field("brokers", c.brokers)
+        j.beginObject("topics")
+        j.field("drift", c.topics.drift); j.field("alerts", c.topics.alerts); j.field("retrain", c.topics.retrain)
+        j.field("models", c.topics.models); j.field("scores", c.topics.scores); j.field("source", c.sourceTopic)
+        j.endObject()
+        j.beginObject("status"); j.field("connected", connected); j.field("problems", strings: problems); j.endObject()
+        j.beginObject("thresholds")
+        j.field("psi", c.thresholds.psi); j.field("ks_pvalue", c.thresholds.ksPValue)
+        j.field("ks_min_statistic", c.thresholds.ksMinStatistic); j.field("chi2_pvalue", c.thresholds.chi2PValue)
+        j.endObject()
+        j.beginObject("limits")
+        j.field("windows_per_monitor", c.limits.windowsPerMonitor); j.field("timeline_entries", c.limits.timelineEntries)
+        j.field("score_minutes", c.limits.scoreMinutes)
+        j.endObject()
+        j.beginObject("health")
+        j.field("drift_records_per_second", rate)
+        j.field("events_per_second", eventsPerSecond)
+        j.field("events_per_second_note", Self.rateNote(c, eventsPerSecond))
+        Self.write(lag: lag, configuration: c, into: &j)
+        j.field("model_version", s.modelVersion)
+        j.field("open_alerts", s.openAlerts.count)
+        if let l = s.lastDrift {
+            j.beginObject("last_drift"); j.field("feature", l.feature); j.field("window", l.window); j.field("last_event_time", l.lastEventTime); j.endObject()
+        } else {
+            j.nullField("last_drift")
         }
-        let timeline: [[String: Any]] = s.timeline.filter { $0.seq > cut }.map {
-            ["kind": $0.kind, "id": $0.id, "feature": Self.v($0.feature), "window": Self.v($0.window), "time": Self.v($0.time),
-             "detail": $0.detail, "reasons": $0.reasons]
+        j.beginObject("records")
+        for (k, n) in s.counts.sorted(by: { $0.key < $1.key }) { j.field(k, n) }
+        j.endObject()
+        j.endObject()
+        j.field("window_fields", strings: Self.windowFields)
+        j.field("score_fields", strings: Self.scoreFields)
+        j.beginArray("scores")
+        for b in s.scores where b.seq > cut {
+            j.beginArray()
+            j.value(b.time); j.value(b.count); j.value(Self.figure(b.scoreSum / Double(b.count))); j.value(b.labelled)
+            j.value(b.labelled > 0 ? Self.figure(b.logLossSum / Double(b.labelled)) : nil)
+            j.value(b.labelled > 0 ? Self.figure(Double(b.correct) / Double(b.labelled)) : nil)
+            j.value(b.modelVersion)
+            j.beginArray(); for n in b.histogram { j.value(n) }; j.endArray()
+            j.endArray()
         }
-        let scores: [[Any]] = s.scores.filter { $0.seq > cut }.map { b in
-            [b.time, b.count, Self.v(Self.figure(b.scoreSum / Double(b.count))), b.labelled,
-             Self.v(b.labelled > 0 ? Self.figure(b.logLossSum / Double(b.labelled)) : nil),
-             Self.v(b.labelled > 0 ? Self.figure(Double(b.correct) / Double(b.labelled)) : nil), Self.v(b.modelVersion), b.histogram]
+        j.endArray()
+        j.field("dropped_score_minutes", s.droppedScoreMinutes)
+        j.beginArray("monitors")
+        for m in s.monitors.values.sorted(by: { $0.feature < $1.feature }) {
+            j.beginObject()
+            j.field("feature", m.feature); j.field("kind", m.kind); j.field("dropped_windows", m.droppedWindows)
+            j.field("alerts_opened", m.alertsOpened)
+            j.beginArray("windows")
+            for w in m.windows where w.seq > cut {
+                j.beginArray()
+                j.value(w.window); j.value(w.firstEventTime); j.value(w.lastEventTime); j.value(w.nCurrent)
+                j.value(Self.figure(w.psi)); j.value(Self.figure(w.ksStatistic)); j.value(Self.figure(w.ksPValue))
+                j.value(Self.figure(w.chi2PValue)); j.value(w.drifted ? 1 : 0)
+                j.beginArray(); for r in w.reasons { j.value(r) }; j.endArray()
+                j.value(Self.newCategories(w.histogram).count)
+                j.endArray()
+            }
+            j.endArray()
+            j.endObject()
         }
-        let performance: [[String: Any]] = s.performance.filter { $0.seq > cut }.map {
-            ["time": $0.time, "decision": $0.decision, "champion_version": Self.v($0.championVersion),
-             "challenger_version": Self.v($0.challengerVersion), "champion_log_loss": Self.v($0.championLogLoss),
-             "challenger_log_loss": Self.v($0.challengerLogLoss), "champion_accuracy": Self.v($0.championAccuracy),
-             "challenger_accuracy": Self.v($0.challengerAccuracy), "shadow_events": Self.v($0.shadowEvents)]
+        j.endArray()
+        j.beginArray("timeline")
+        for e in s.timeline where e.seq > cut {
+            j.beginObject()
+            j.field("kind", e.kind); j.field("id", e.id); j.field("feature", e.feature); j.field("window", e.window)
+            j.field("time", e.time); j.field("detail", e.detail); j.field("reasons", strings: e.reasons)
+            j.endObject()
         }
-        var lastDrift: Any = NSNull()
-        if let l = s.lastDrift { lastDrift = ["feature": l.feature, "window": l.window, "last_event_time": Self.v(l.lastEventTime)] as [String: Any] }
-        let body: [String: Any] = [
-            "version": version,
-            "instance": instance,
-            "sequence": s.sequence,
-            "incremental": incremental,
-            "after": cut,
-            "topology": c.topology,
-            "brokers": c.brokers,
-            "topics": ["drift": c.topics.drift, "alerts": c.topics.alerts, "retrain": c.topics.retrain, "models": c.topics.models, "scores": c.topics.scores],
-            "status": ["connected": connected, "problems": problems],
-            "thresholds": ["psi": Self.v(c.thresholds.psi), "ks_pvalue": Self.v(c.thresholds.ksPValue),
-                           "ks_min_statistic": Self.v(c.thresholds.ksMinStatistic), "chi2_pvalue": Self.v(c.thresholds.chi2PValue)],
-            "limits": ["windows_per_monitor": c.limits.windowsPerMonitor, "timeline_entries": c.limits.timelineEntries,
-                       "score_minutes": c.limits.scoreMinutes],
-            "health": ["drift_records_per_second": rate, "model_version": Self.v(s.modelVersion), "open_alerts": s.openAlerts.count,
-                       "last_drift": lastDrift, "records": s.counts],
-            "window_fields": Self.windowFields,
-            "score_fields": Self.scoreFields,
-            "scores": scores,
-            "dropped_score_minutes": s.droppedScoreMinutes,
-            "monitors": monitors,
-            "timeline": timeline,
-            "dropped_timeline_entries": s.droppedEntries,
-            "performance": performance,
-        ]
-        return Self.encode(body)
+        j.endArray()
+        j.field("dropped_timeline_entries", s.droppedEntries)
+        j.beginArray("performance")
+        for p in s.performance where p.seq > cut {
+            j.beginObject()
+            j.field("time", p.time); j.field("decision", p.decision); j.field("champion_version", p.championVersion)
+            j.field("challenger_version", p.challengerVersion); j.field("champion_log_loss", p.championLogLoss)
+            j.field("challenger_log_loss", p.challengerLogLoss); j.field("champion_accuracy", p.championAccuracy)
+            j.field("challenger_accuracy", p.challengerAccuracy); j.field("shadow_events", p.shadowEvents)
+            j.endObject()
+        }
+        j.endArray()
+        j.endObject()
+        return Data(j.bytes)
+    }
+
+    /// `health.consumer_lag`: `total` (nil when unknown), `note` (why, or what it leaves out),
+    /// the group, topic, per-partition `[partition, committed, high]` rows and when it was measured.
+    static func write(lag: ConsumerLag?, configuration c: DashboardConfiguration, into j: inout JSONWriter) {
+        j.beginObject("consumer_lag")
+        j.field("group", lag?.group ?? c.group)
+        j.field("topic", lag?.topic ?? c.sourceTopic)
+        j.field("total", lag?.total)
+        if let lag { j.field("note", lag.note) } else { j.field("note", c.sourceTopic.isEmpty ? "no source topic" : "not measured yet") }
+        j.beginArray("partitions")
+        for p in lag?.partitions ?? [] {
+            j.beginArray(); j.value(Int(p.partition)); j.value(p.committed); j.value(p.high); j.endArray()
+        }
+        j.endArray()
+        j.field("checked_at", lag?.checkedAt)
+        j.endObject()
     }
 
     /// `/api/histogram?feature=F&window=N`: the window's histogram, with the categories that the
@@ -184,28 +285,39 @@ public final class DashboardStore: @unchecked Sendable {
     public func histogramJSON(feature: String, window: Int) -> Data? {
         let s = snapshot
         guard let w = s.monitors[feature]?.windows.last(where: { $0.window == window }) else { return nil }
-        var body: [String: Any] = ["feature": feature, "window": window, "kind": s.monitors[feature]?.kind ?? "numeric",
-                                   "first_event_time": Self.v(w.firstEventTime), "last_event_time": Self.v(w.lastEventTime),
-                                   "psi": Self.v(w.psi), "drifted": w.drifted]
+        var j = JSONWriter(capacity: 1024)
+        j.beginObject()
+        j.field("feature", feature); j.field("window", window); j.field("kind", s.monitors[feature]?.kind ?? "numeric")
+        j.field("first_event_time", w.firstEventTime); j.field("last_event_time", w.lastEventTime)
+        j.field("psi", w.psi); j.field("drifted", w.drifted)
         if let h = w.histogram {
-            body["histogram"] = ["edges": Self.v(h.edges), "categories": Self.v(h.categories), "reference": h.reference, "current": h.current] as [String: Any]
-            body["new_categories"] = Self.newCategories(h)
+            j.beginObject("histogram")
+            if let e = h.edges { j.field("edges", doubles: e) } else { j.nullField("edges") }
+            if let cats = h.categories { j.field("categories", strings: cats) } else { j.nullField("categories") }
+            j.field("reference", doubles: h.reference); j.field("current", doubles: h.current)
+            j.endObject()
         } else {
-            body["histogram"] = NSNull()
-            body["new_categories"] = [String]()
+            j.nullField("histogram")
         }
-        return Self.encode(body)
+        j.field("new_categories", strings: Self.newCategories(w.histogram))
+        j.endObject()
+        return Data(j.bytes)
+    }
+
+    /// An error body: `{"error": message, …}` with the given extra string or integer fields.
+    static func errorJSON(_ message: String, feature: String? = nil, window: Int? = nil) -> Data {
+        var j = JSONWriter(capacity: 128)
+        j.beginObject()
+        j.field("error", message)
+        if let feature { j.field("feature", feature) }
+        if let window { j.field("window", window) }
+        j.endObject()
+        return Data(j.bytes)
     }
 
     /// Categories with no reference share and some current share.
     static func newCategories(_ h: DashboardState.Histogram?) -> [String] {
         guard let h, let cats = h.categories else { return [] }
         return cats.indices.filter { $0 < h.reference.count && $0 < h.current.count && h.reference[$0] == 0 && h.current[$0] > 0 }.map { cats[$0] }
-    }
-
-    private static func v<T>(_ x: T?) -> Any { x.map { $0 as Any } ?? NSNull() }
-
-    static func encode(_ object: [String: Any]) -> Data {
-        (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data(#"{"error":"encoding"}"#.utf8)
     }
 }

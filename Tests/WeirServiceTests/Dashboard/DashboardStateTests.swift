@@ -320,3 +320,136 @@ enum DashboardFixtures {
         #expect(bytes < 200_000, "\(bytes) bytes")
     }
 }
+
+/// The health strip's events/s and consumer lag (computed by hand here).
+@Suite struct DashboardHealthTests {
+    /// Per source partition: offsets advanced from the newest sample written at least 10 s
+    /// before `now` (else the first one) to the newest, over the time from that base to `now`
+    /// (at least 1 s); summed; 0 once nothing was written within 10 s; nil with no samples.
+    @Test func eventsPerSecondFromSourceOffsetsOverWriteTime() {
+        var r = SourceRate()
+        #expect(r.perSecond(now: 15_000) == nil)
+        for (t, o) in [(1_000, 0), (5_000, 400), (12_000, 1_100), (15_000, 1_400)] as [(Int64, Int64)] {
+            r.record(topic: "s", partition: 0, offset: o, time: t)
+        }
+        // Partition 0: (1400 - 400) over the 10 s since 5_000 = 100/s.
+        #expect(r.perSecond(now: 15_000) == 100)
+        // Partition 1 starts within the window: (250 - 50) over the 2 s since its first sample.
+        r.record(topic: "s", partition: 1, offset: 250, time: 14_000)
+        r.record(topic: "s", partition: 1, offset: 50, time: 13_000)  // out of order
+        #expect(r.perSecond(now: 15_000) == 200)
+        // A sample 0.3 s old is divided by 1 s, not 0.3 s.
+        r.record(topic: "other", partition: 0, offset: 10, time: 14_700)
+        r.record(topic: "other", partition: 0, offset: 40, time: 14_900)
+        #expect(r.perSecond(now: 15_000) == 230)
+        #expect(r.perSecond(now: 30_000) == 0)
+    }
+
+    /// At any rate, a partition holds at most one bucket per 100 ms of the window plus one before.
+    @Test func eventsPerSecondMemoryIsBounded() throws {
+        var r = SourceRate()
+        for i in 0..<100_000 { r.record(topic: "s", partition: 0, offset: Int64(i), time: Int64(i)) }  // 1,000 per second
+        #expect(r.bucketCount <= Int(SourceRate.window / SourceRate.bucketMs) + 3, "\(r.bucketCount)")
+        let rate = try #require(r.perSecond(now: 99_999))
+        #expect(abs(rate - 1_000) < 10, "\(rate)")
+    }
+
+    /// Lag = Σ max(0, high − committed) over the partitions with a committed offset; nil with a
+    /// reason when none has one or it could not be measured.
+    @Test func consumerLagSumsCommittedPartitionsAndSaysWhyWhenUnknown() {
+        let p = ConsumerLag.Partition.init
+        var lag = ConsumerLag(group: "g", topic: "s", partitions: [p(0, 90, 100), p(1, 50, 50)], checkedAt: 1)
+        #expect(lag.total == 10 && lag.note == nil)
+        lag.partitions.append(p(2, nil, 70))
+        #expect(lag.total == 10)
+        #expect(lag.note == "1 of 3 partitions of 's' have no committed offset in group 'g' and are not counted")
+        lag.partitions = [p(0, nil, 100)]
+        #expect(lag.total == nil)
+        #expect(lag.note?.hasPrefix("group 'g' has committed no offsets on 's'") == true)
+        lag = ConsumerLag(group: "g", topic: "s", partitions: [], checkedAt: 1, problem: "source topic 's' does not exist on b (yet)")
+        #expect(lag.total == nil && lag.note == "source topic 's' does not exist on b (yet)")
+    }
+
+    /// `/api/state`'s `health`: events/s from score records and their Kafka timestamps, the lag
+    /// set by the reader, and a reason in place of each missing figure.
+    @Test func healthFiguresInTheAPI() throws {
+        let c = DashboardConfiguration(topology: "g", brokers: "b:1",
+                                       topics: DashboardTopics(drift: "t.drift", alerts: "", retrain: "", models: "", scores: "t.scores"))
+        var config = c
+        config.sourceTopic = "s"
+        config.group = "weir-g"
+        let store = DashboardStore(configuration: config)
+        func health(now: Int64) throws -> [String: Any] {
+            let j = try #require(try JSONSerialization.jsonObject(with: store.stateJSON(now: Date(timeIntervalSince1970: Double(now) / 1000))) as? [String: Any])
+            return try #require(j["health"] as? [String: Any])
+        }
+        var h = try health(now: 1_700_000_100_000)
+        #expect(h["events_per_second"] is NSNull && h["events_per_second_note"] as? String == "no score records read from t.scores yet")
+        var lag = try #require(h["consumer_lag"] as? [String: Any])
+        #expect(lag["total"] is NSNull && lag["note"] as? String == "not measured yet" && lag["group"] as? String == "weir-g")
+        for (i, t) in [Int64(1_700_000_092_000), 1_700_000_096_000, 1_700_000_099_000].enumerated() {
+            var r = DashboardStateTests.score(t - 50_000, 0.5, label: nil)
+            r["offset"] = 1_000 * i
+            store.ingest(json: try JSONSerialization.data(withJSONObject: r), topic: "t.scores", kafkaTimestamp: t)
+        }
+        store.setLag(ConsumerLag(group: "weir-g", topic: "s", partitions: [.init(partition: 0, committed: 1_500, high: 2_001)], checkedAt: 5))
+        h = try health(now: 1_700_000_100_000)
+        #expect(h["events_per_second"] as? Double == 250, "\(h)")  // 2,000 offsets over the 8 s since the first
+        #expect(h["events_per_second_note"] is NSNull)
+        lag = try #require(h["consumer_lag"] as? [String: Any])
+        #expect(lag["total"] as? Int == 501 && lag["note"] is NSNull && lag["checked_at"] as? Int == 5)
+        #expect(lag["partitions"] as? [[Int]] == [[0, 1_500, 2_001]])
+        #expect(try health(now: 1_700_000_120_000)["events_per_second"] as? Double == 0)
+        // A topology without a model has no scores topic: said so.
+        let bare = DashboardStore(configuration: DashboardConfiguration(topology: "g", brokers: "b:1",
+                                                                        topics: DashboardTopics(drift: "d", alerts: "", retrain: "", models: "")))
+        let j = try #require(try JSONSerialization.jsonObject(with: bare.stateJSON()) as? [String: Any])
+        #expect((j["health"] as? [String: Any])?["events_per_second_note"] as? String == "no scores topic: the topology has no model")
+    }
+
+    /// A page polling an idle dashboard gets "unchanged" answers, yet sees events/s fall to 0
+    /// and a changed lag: a new lag measurement with the same figures is no change.
+    @Test func healthChangesAreNewVersionsAndRemeasuringIsNot() throws {
+        var c = DashboardConfiguration(topology: "g", brokers: "b:1",
+                                       topics: DashboardTopics(drift: "d", alerts: "", retrain: "", models: "", scores: "t.scores"))
+        c.sourceTopic = "s"
+        let store = DashboardStore(configuration: c)
+        func answer(since: Int? = nil, at ms: Int64) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: store.stateJSON(since: since, now: Date(timeIntervalSince1970: Double(ms) / 1000))) as? [String: Any])
+        }
+        var r = DashboardStateTests.score(1_700_000_000_000, 0.5, label: nil)
+        r["offset"] = 0
+        store.ingest(json: try JSONSerialization.data(withJSONObject: r), topic: "t.scores", kafkaTimestamp: 1_700_000_090_000)
+        r["offset"] = 5_000
+        store.ingest(json: try JSONSerialization.data(withJSONObject: r), topic: "t.scores", kafkaTimestamp: 1_700_000_095_000)
+        let first = try answer(at: 1_700_000_100_000)
+        let v = try #require(first["version"] as? Int)
+        #expect((first["health"] as? [String: Any])?["events_per_second"] as? Double == 500)
+        #expect(try answer(since: v, at: 1_700_000_100_000)["unchanged"] as? Bool == true)
+        let idle = try answer(since: v, at: 1_700_000_120_000)  // nothing written for 25 s
+        #expect(idle["unchanged"] == nil && (idle["health"] as? [String: Any])?["events_per_second"] as? Double == 0, "\(idle)")
+        let v2 = try #require(idle["version"] as? Int)
+        #expect(try answer(since: v2, at: 1_700_000_130_000)["unchanged"] as? Bool == true)
+        let lag = ConsumerLag(group: "weir-g", topic: "s", partitions: [.init(partition: 0, committed: 5, high: 9)], checkedAt: 1)
+        store.setLag(lag)
+        let v3 = try #require(try answer(at: 1_700_000_130_000)["version"] as? Int)
+        #expect(v3 > v2)
+        var again = lag
+        again.checkedAt = 4_000
+        store.setLag(again)
+        #expect(try answer(since: v3, at: 1_700_000_130_000)["unchanged"] as? Bool == true)
+        again.partitions[0].committed = 9
+        store.setLag(again)
+        #expect(try answer(since: v3, at: 1_700_000_130_000)["unchanged"] == nil)
+    }
+
+    /// An unchanged state is the same short compact answer as before the move to JSONWriter.
+    @Test func unchangedAnswerIsCompact() {
+        let store = DashboardStore(configuration: DashboardConfiguration(topology: "g", brokers: "b:1",
+                                                                         topics: DashboardTopics(drift: "d", alerts: "", retrain: "", models: "")))
+        store.setProblem("x", "y")
+        #expect(String(decoding: store.stateJSON(since: 1), as: UTF8.self) == #"{"version":1,"unchanged":true}"#)
+        #expect(String(decoding: DashboardStore.errorJSON("no such window", feature: "<f>", window: 3), as: UTF8.self)
+                == #"{"error":"no such window","feature":"<f>","window":3}"#)
+    }
+}
