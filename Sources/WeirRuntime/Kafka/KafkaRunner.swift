@@ -258,18 +258,12 @@ public struct KafkaRunner {
         let clock = ContinuousClock()
         var checkpoints = CheckpointStateMachine(interval: store == nil ? options.commitInterval : interval, start: clock.now)
 
-        let observe = onOutput ?? { _, _ in }
-        // [ops] The metrics read drift records and alerts (once per monitor window) for PSI/KS and open alerts.
-        let metrics = self.metrics
+        // [ops] The metrics take the drift results and alerts typed, as the pipeline writes them.
+        pipeline.monitorObserver = metrics
         var kafkaSink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: source, tagging: store != nil)
         kafkaSink.transactionOwner = guarantee == .exactlyOnce ? owner : nil
         kafkaSink.begin(epoch: coordinator.epoch + 1)
-        var sink = TeeSink(base: kafkaSink,
-                           kinds: Set<OutputKind>([.alerts, .retrain, .models]).union(metrics == nil ? [] : RuntimeMetrics.observedKinds),
-                           observe: { kind, bytes in
-                               metrics?.observe(kind, bytes)
-                               if kind != .drift || metrics == nil { observe(kind, bytes) }
-                           })
+        var sink = TeeSink(base: kafkaSink, kinds: [.alerts, .retrain, .models], observe: onOutput ?? { _, _ in })
         // Resuming from a checkpoint: an offset that is no longer in the log is lost input (fatal).
         let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
             client: Self.sourceConsumerClient(client), groupID: options.groupID, offsetReset: restored == nil ? options.from : .fail,
