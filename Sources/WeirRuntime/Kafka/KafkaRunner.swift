@@ -635,31 +635,13 @@ public struct KafkaRunner {
             }
         } catch {
             coordinator.abort()
-            Self.close(consumer, everAssigned: assignment.everAssigned)
+            consumer.close()
             producer.close(timeout: .seconds(5))
             throw error
         }
-        Self.close(consumer, everAssigned: assignment.everAssigned)
+        consumer.close()
         producer.close()
         return (pipeline, end)
-    }
-
-    /// Consumers stopped before their first assignment, kept alive: librdkafka 2.0.2 aborts when
-    /// a cooperative-sticky consumer is destroyed after its JoinGroup response and before its
-    /// first SyncGroup response (the assignor is set, its state still NULL, and
-    /// `rd_kafka_sticky_assignor_state_destroy` asserts it; confluentinc/librdkafka#4312, fixed
-    /// in 2.3.0), which would abort a SIGTERM during start-up. See docs/fault-tolerance.md.
-    nonisolated(unsafe) private static var unassigned: [KafkaConsumer] = []
-    private static let unassignedLock = NSLock()
-
-    static func close(_ consumer: KafkaConsumer, everAssigned: Bool) {
-        if everAssigned {
-            consumer.close()
-        } else {
-            unassignedLock.lock()
-            unassigned.append(consumer)
-            unassignedLock.unlock()
-        }
     }
 
     /// The source consumer's client properties: `client` plus Weir's defaults where it sets none.
