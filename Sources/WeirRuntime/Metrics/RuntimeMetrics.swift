@@ -310,5 +310,4 @@ public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
         case .invalidTimestamp: return 6
         }
     }
-
 }
