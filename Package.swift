@@ -4,7 +4,7 @@
 // Dependency arrows point one way (see README "Architecture"); each target declares exactly the
 // modules its files import:
 //   CRdKafka <- WeirKafka                  (only WeirKafka sees librdkafka's C API and pointers)
-//   WeirJSON <- WeirModel, WeirDrift, WeirRuntime, WeirService
+//   WeirJSON <- WeirModel, WeirDrift, WeirRuntime, WeirService, WeirCLI
 //                                          (the one JSON writer, no dependencies: the lowest layer
 //                                           every module that writes records, logs or commands imports)
 //   WeirStats <- WeirCore, WeirModel, WeirDrift
@@ -12,7 +12,7 @@
 //                                           buffers and libc where speed needs them; WeirCore also
 //                                           imports the header-only CWeirPrefetch hint)
 //   WeirCore <- WeirTopology; all of these and WeirKafka <- WeirRuntime <- WeirService
-//   WeirRuntime, WeirService, WeirTopology, WeirDrift, WeirKafka <- WeirCLI (`weir`)
+//   WeirRuntime, WeirService, WeirTopology, WeirDrift, WeirKafka, WeirJSON <- WeirCLI (`weir`)
 // WeirRuntime records metrics through the swift-metrics API only; WeirService (configuration,
 // log handlers, the HTTP endpoint) is the only module with SwiftNIO (via Hummingbird).
 import PackageDescription
@@ -104,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "WeirCLI",
             dependencies: [
-                "WeirKafka", "WeirDrift", "WeirTopology", "WeirRuntime", "WeirService",
+                "WeirKafka", "WeirDrift", "WeirTopology", "WeirRuntime", "WeirService", "WeirJSON",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

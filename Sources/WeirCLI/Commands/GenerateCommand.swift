@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import WeirJSON
 import WeirRuntime
 
 /// `weir generate`: seeded synthetic events for a topology's schema (card transactions for
@@ -37,16 +38,16 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let event: (Int) -> String
+        let write: (Int, inout JSONWriter) -> Void
         if let topology {
             let spec = try loadTopology(topology).spec
             let gen = SchemaEventGenerator(spec: spec, seed: seed, driftAt: driftAt, shift: shift, keys: keys,
                                            stepMs: Int64((1000 / rate).rounded()))
-            event = gen.event
+            write = gen.write
         } else {
             var gen = CardFraudGenerator(seed: seed, users: keys, driftAt: driftAt)
             gen.eventsPerSecond = rate
-            event = gen.event
+            write = gen.write
         }
         let out: FileHandle
         if let output {
@@ -56,10 +57,13 @@ struct GenerateCommand: ParsableCommand {
         } else {
             out = .standardOutput
         }
+        var json = JSONWriter(capacity: 256)
         var buf = [UInt8]()
         buf.reserveCapacity(1 << 20)
         for i in 0..<count {
-            buf.append(contentsOf: event(i).utf8)
+            json.reset()
+            write(i, &json)
+            buf.append(contentsOf: json.bytes)
             buf.append(0x0A)
             if buf.count > 1 << 20 { out.write(Data(buf)); buf.removeAll(keepingCapacity: true) }
         }

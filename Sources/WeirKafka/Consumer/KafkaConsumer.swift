@@ -23,6 +23,11 @@ public final class KafkaConsumer: @unchecked Sendable {
     private let context: ConsumerContext
     private var partitionQueues: [TopicPartition: OpaquePointer] = [:]
     private var closed = false
+    /// ``subscribe(_:)`` was called (the consumer is in a group).
+    private var subscribed = false
+    /// False when destroying the client could crash librdkafka 2.0.2 (see ``close(leaveTimeout:)``):
+    /// `deinit` then keeps it.
+    private var destroyable = true
     let logger: Logger
     /// Restarts fetching when the queue drains (librdkafka 2.0 otherwise waits up to 1 s).
     private let waker: FetchWaker
@@ -68,6 +73,12 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     deinit {
         if !closed { close() }
+        guard destroyable else {
+            // The client stays (with the context its callbacks reach); nothing polls it any more.
+            _ = Unmanaged.passRetained(context)
+            if let queryClient { rd_kafka_destroy(queryClient) }
+            return
+        }
         if let queryClient { rd_kafka_destroy(queryClient) }
         waker.stop()
         context.waker = nil
@@ -85,6 +96,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_subscribe(rk, list)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "subscribe")) }
+        subscribed = true
     }
 
     /// Assigns partitions directly, without group management. Offsets may be logical
@@ -388,10 +400,25 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// (`rd_kafka_cgrp_handle_assign_op`; confluentinc/librdkafka#4527, fixed in 2.4.0). Served
     /// before the close, the assignment is applied and then revoked normally.
     /// `KafkaConsumerCloseTests` reproduce the hang with librdkafka's own close.
-    /// - Complexity: one round of rebalance handlers; typically a few milliseconds.
+    ///
+    /// A consumer that subscribed and was never assigned first waits (at most `leaveTimeout`) for
+    /// its first assignment, serving group events: librdkafka 2.0.2 crashes when a cooperative
+    /// consumer is destroyed after its JoinGroup response (which sets the group's assignor) and
+    /// before its first SyncGroup response (which sets the sticky assignor's state): the group's
+    /// final destroy hands the NULL state to `rd_kafka_sticky_assignor_state_destroy`
+    /// (confluentinc/librdkafka#4312, fixed in 2.3.0 by #4381), and a SyncGroup response that arrives
+    /// once the close began is discarded, so only waiting before it helps. If the assignor was
+    /// chosen and no assignment came within `leaveTimeout`, the client is closed but never
+    /// destroyed (logged). `NeverAssignedCloseTests` reproduce the crash and check this close.
+    /// - Complexity: one round of rebalance handlers; typically a few milliseconds (up to the
+    ///   group's forming when closed before the first assignment).
     public func close(leaveTimeout: Duration = .seconds(10)) {
         guard !closed else { return }
         waker.stop()
+        if !awaitFirstAssignment(timeout: leaveTimeout) {
+            destroyable = false
+            logger.warning("the consumer group chose its assignor but gave no assignment within \(leaveTimeout); the client is closed but not destroyed (librdkafka 2.0.2 would crash, confluentinc/librdkafka#4312)")
+        }
         leaveGroup(timeout: leaveTimeout)
         closed = true
         rd_kafka_consumer_close(rk)
@@ -399,6 +426,24 @@ public final class KafkaConsumer: @unchecked Sendable {
         if let queryClient { rd_kafka_destroy(queryClient) }
         queryClient = nil
     }
+
+    /// Subscribed and never assigned: serves group events until the first assignment (its
+    /// SyncGroup response set the assignor's state). False when none came within `timeout` and
+    /// the assignor is already chosen (destroying the client could crash, #4312).
+    private func awaitFirstAssignment(timeout: Duration) -> Bool {
+        guard subscribed, !context.everAssigned else { return true }
+        let clock = ContinuousClock()
+        let end = clock.now + timeout
+        while clock.now < end {
+            serveGroupEvents(waitMs: 10)
+            if context.everAssigned { return true }
+        }
+        return rebalanceProtocol == "NONE"
+    }
+
+    /// The group's rebalance protocol: `NONE` until a JoinGroup response chose the assignor, then
+    /// `COOPERATIVE` or `EAGER`; nil without a group.
+    var rebalanceProtocol: String? { rd_kafka_rebalance_protocol(rk).map { String(cString: $0) } }
 
     /// Unsubscribes, then serves group events (the rebalance handler runs for a queued
     /// assignment and for the final revocation) until nothing is assigned and the group queue
@@ -447,6 +492,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         let cooperative = String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE"
         context.counters.rebalances += 1
         if err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+            context.everAssigned = true
             context.onRebalance?(.assigned(partitions))
             for i in 0..<Int(list.pointee.cnt) {
                 let tp = TopicPartition(topic: String(cString: list.pointee.elems[i].topic), partition: list.pointee.elems[i].partition)
@@ -480,6 +526,9 @@ final class ConsumerContext {
     var body: ((KafkaMessage) -> Void)?
     var counters = ConsumerCounters()
     var startOffsets: [TopicPartition: Int64] = [:]
+    /// An assignment (possibly empty) was handed to the rebalance handler: the group's first
+    /// SyncGroup response was handled.
+    var everAssigned = false
     var pendingResets: [(TopicPartition, Int64)] = []
     var topicNames: [String] = []
     /// Set by the consumer: the queue the fetch callback drains and its waker, checked every

@@ -81,6 +81,13 @@ public final class EmbeddedBroker: @unchecked Sendable {
         }
     }
 
+    /// Delays broker `id`'s response to the next request of Kafka API `apiKey` (e.g. 14 =
+    /// SyncGroup) by `milliseconds`, without an error; later requests are answered as usual.
+    public func delayNextResponse(broker id: Int32, apiKey: Int16, milliseconds: Int) throws(KafkaError) {
+        try check(weir_mock_push_request_error_rtt(cluster, id, apiKey, RD_KAFKA_RESP_ERR_NO_ERROR, Int32(milliseconds)),
+                  "delay response")
+    }
+
     private func check(_ err: rd_kafka_resp_err_t, _ op: String) throws(KafkaError) {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: op)) }
     }

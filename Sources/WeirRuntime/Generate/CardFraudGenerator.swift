@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import WeirJSON
 import WeirStats
 
 /// Deterministic synthetic card transactions for `topologies/card-fraud.yaml`, with drift
@@ -39,6 +40,13 @@ public struct CardFraudGenerator: Sendable {
 
     /// Event `i` as one JSON line (no newline).
     public func event(_ i: Int) -> String {
+        var w = JSONWriter(capacity: 192)
+        write(i, into: &w)
+        return w.string
+    }
+
+    /// Appends event `i` (one JSON object, no newline) to `w`.
+    public func write(_ i: Int, into w: inout JSONWriter) {
         var rng = SplitMix64(seed: seed &+ UInt64(i) &* SplitMix64.increment)
         let drifted = driftAt.map { i >= $0 } ?? false
         let ts = startTime + Int64(Double(i) * 1000 / eventsPerSecond) - Int64(rng.next() % 1500)
@@ -62,13 +70,19 @@ public struct CardFraudGenerator: Sendable {
         let merchant = m < Self.merchants.count ? Self.merchants[m] : Self.newMerchants[m - Self.merchants.count]
         let country = Self.countries[Int(rng.next() % UInt64(Self.countries.count))]
         let age = Int(-400 * log(max(1e-12, rng.nextUnit())))
-        var line = "{\"event_id\":\"e\(i)\",\"ts\":\(ts),\"user\":\"\(user)\",\"amount\":\(amount),\"merchant\":\"\(merchant)\",\"country\":\"\(country)\",\"device_age_days\":\(age)"
+        w.beginObject()
+        w.field("event_id", "e\(i)")
+        w.field("ts", ts)
+        w.field("user", user)
+        w.field("amount", amount)
+        w.field("merchant", merchant)
+        w.field("country", country)
+        w.field("device_age_days", age)
         if rng.nextUnit() < labelRate {
             let sign = drifted ? -1.0 : 1.0
             let z = -1.6 + sign * 1.3 * (log(amount) - 3.4) + sign * Self.risk[m] - 0.002 * Double(age)
-            let y = rng.nextUnit() < 1 / (1 + exp(-z)) ? 1 : 0
-            line += ",\"label\":\(y)"
+            w.field("label", rng.nextUnit() < 1 / (1 + exp(-z)) ? 1 : 0)
         }
-        return line + "}"
+        w.endObject()
     }
 }

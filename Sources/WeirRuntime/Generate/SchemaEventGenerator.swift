@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import WeirJSON
 import WeirStats
 import WeirTopology
 
@@ -53,15 +54,22 @@ public struct SchemaEventGenerator: Sendable {
 
     /// Event `i` as one JSON line (no newline).
     public func event(_ i: Int) -> String {
+        var w = JSONWriter(capacity: 256)
+        write(i, into: &w)
+        return w.string
+    }
+
+    /// Appends event `i` (one JSON object, no newline) to `w`.
+    public func write(_ i: Int, into w: inout JSONWriter) {
         var rng = SplitMix64(seed: seed &+ UInt64(i) &* SplitMix64.increment)
         let drifted = driftAt.map { i >= $0 } ?? false
-        var parts: [String] = []
         var linear = 0.0
         var numericSeen = 0
+        w.beginObject()
         for f in spec.schema where f.name != labelField {
             let optional = !f.required && f.name != spec.source.keyField && f.name != spec.source.eventTimeField
             if optional && rng.nextUnit() >= 0.8 { continue }
-            let value: String
+            w.key(f.name)
             switch f.type {
             case .double, .int:
                 let (mean, sd) = Self.center(f)
@@ -72,38 +80,38 @@ public struct SchemaEventGenerator: Sendable {
                 if f.type == .int { x = x.rounded() }
                 numericSeen += 1
                 linear += (numericSeen % 2 == 0 ? -1 : 1) * (x - mean) / sd
-                value = f.type == .int ? String(Int64(x)) : Self.format(x)
+                if f.type == .int { w.value(Int64(x)) } else { w.value(Self.round3(x)) }
             case .bool:
-                value = rng.nextUnit() < 0.3 ? "true" : "false"
+                w.value(rng.nextUnit() < 0.3)
             case .category:
                 let names = f.categories ?? (0..<10).map { "\(f.name)_\($0)" }
                 var k = Self.zipf(names.count, &rng)
                 if drifted { k = names.count - 1 - k }
-                value = "\"\(names[k])\""
+                w.value(names[k])
             case .string:
-                if f.name == spec.source.keyField {
-                    value = "\"k\(Int(rng.next() % UInt64(keys)))\""
-                } else {
-                    value = "\"\(f.name)-\(i)\""
-                }
+                w.value(f.name == spec.source.keyField ? "k\(Int(rng.next() % UInt64(keys)))" : "\(f.name)-\(i)")
             case .timestamp:
                 let jitter = spec.source.outOfOrdernessMs > 1 ? Int64(rng.next() % UInt64(spec.source.outOfOrdernessMs / 2)) : 0
                 let t = startTime + Int64(i) * stepMs - jitter
-                value = spec.source.eventTimeFormat == .iso8601 && f.name == spec.source.eventTimeField ? "\"\(Self.iso8601(t))\"" : String(t)
+                if spec.source.eventTimeFormat == .iso8601 && f.name == spec.source.eventTimeField {
+                    w.value(Self.iso8601(t))
+                } else {
+                    w.value(t)
+                }
             }
-            parts.append("\"\(f.name)\":\(value)")
         }
         if let label = labelField, let field = spec.schema.first(where: { $0.name == label }), rng.nextUnit() < labelRate {
             let z = (drifted ? -1 : 1) * linear * 0.8 - 1
+            w.key(label)
             if spec.model?.type == .linear {
                 var y = 100 + 10 * z + 2 * rng.nextGaussian()
                 if let lo = field.min { y = Swift.max(lo, y) }
-                parts.append("\"\(label)\":\(Self.format(y))")
+                w.value(Self.round3(y))
             } else {
-                parts.append("\"\(label)\":\(rng.nextUnit() < 1 / (1 + exp(-z)) ? 1 : 0)")
+                w.value(rng.nextUnit() < 1 / (1 + exp(-z)) ? 1 : 0)
             }
         }
-        return "{" + parts.joined(separator: ",") + "}"
+        w.endObject()
     }
 
     static func center(_ f: FieldDeclaration) -> (mean: Double, sd: Double) {
@@ -126,7 +134,8 @@ public struct SchemaEventGenerator: Sendable {
         return n - 1
     }
 
-    static func format(_ x: Double) -> String { "\((x * 1000).rounded() / 1000)" }
+    /// Three decimals, as the generated numbers are written.
+    static func round3(_ x: Double) -> Double { (x * 1000).rounded() / 1000 }
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC), without Foundation.
     static func iso8601(_ ms: Int64) -> String {

@@ -30,8 +30,6 @@ final class InstanceLease {
     private(set) var lost = false
     /// The lease was revoked (handed over in a rebalance) since it was last acquired.
     private(set) var revoked = false
-    /// True once the lease was held at least once (see ``KafkaRunner``'s consumer close).
-    private(set) var everHeld = false
     /// Called inside the revocation, before the lease moves: the active instance checkpoints
     /// there, so the next holder restores everything this one processed.
     var onRevoke: (() -> Void)?
@@ -53,7 +51,6 @@ final class InstanceLease {
                 self.holds = true
                 self.lost = false
                 self.revoked = false
-                self.everHeld = true
                 self.pausePending = true
             case .revoked(let ps):
                 guard ps.contains(where: { $0.partition == 0 }), self.holds else { return }
@@ -100,11 +97,9 @@ final class InstanceLease {
         return true
     }
 
-    /// Leaves the lease group (the next standby takes over). A consumer that never held the
-    /// lease is kept open instead: librdkafka 2.0.2 can assert when a cooperative consumer is
-    /// destroyed before its first assignment (see ``KafkaRunner``).
+    /// Leaves the lease group (the next standby takes over).
     func close() {
         consumer.onRebalance = nil
-        KafkaRunner.close(consumer, everAssigned: everHeld)
+        consumer.close()
     }
 }

@@ -268,18 +268,12 @@ public struct KafkaRunner {
         let clock = ContinuousClock()
         var checkpoints = CheckpointStateMachine(interval: store == nil ? options.commitInterval : interval, start: clock.now)
 
-        let observe = onOutput ?? { _, _ in }
-        // [ops] The metrics read drift records and alerts (once per monitor window) for PSI/KS and open alerts.
-        let metrics = self.metrics
+        // [ops] The metrics take the drift results and alerts typed, as the pipeline writes them.
+        pipeline.monitorObserver = metrics
         var kafkaSink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: source, tagging: store != nil)
         kafkaSink.transactionOwner = guarantee == .exactlyOnce ? owner : nil
         kafkaSink.begin(epoch: coordinator.epoch + 1)
-        var sink = TeeSink(base: kafkaSink,
-                           kinds: Set<OutputKind>([.alerts, .retrain, .models]).union(metrics == nil ? [] : RuntimeMetrics.observedKinds),
-                           observe: { kind, bytes in
-                               metrics?.observe(kind, bytes)
-                               if kind != .drift || metrics == nil { observe(kind, bytes) }
-                           })
+        var sink = TeeSink(base: kafkaSink, kinds: [.alerts, .retrain, .models], observe: onOutput ?? { _, _ in })
         // Resuming from a checkpoint: an offset that is no longer in the log is lost input (fatal).
         let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
             client: Self.sourceConsumerClient(client), groupID: options.groupID, offsetReset: restored == nil ? options.from : .fail,
@@ -651,31 +645,13 @@ public struct KafkaRunner {
             }
         } catch {
             coordinator.abort()
-            Self.close(consumer, everAssigned: assignment.everAssigned)
+            consumer.close()
             producer.close(timeout: .seconds(5))
             throw error
         }
-        Self.close(consumer, everAssigned: assignment.everAssigned)
+        consumer.close()
         producer.close()
         return (pipeline, end)
-    }
-
-    /// Consumers stopped before their first assignment, kept alive: librdkafka 2.0.2 aborts when
-    /// a cooperative-sticky consumer is destroyed after its JoinGroup response and before its
-    /// first SyncGroup response (the assignor is set, its state still NULL, and
-    /// `rd_kafka_sticky_assignor_state_destroy` asserts it; confluentinc/librdkafka#4312, fixed
-    /// in 2.3.0), which would abort a SIGTERM during start-up. See docs/fault-tolerance.md.
-    nonisolated(unsafe) private static var unassigned: [KafkaConsumer] = []
-    private static let unassignedLock = NSLock()
-
-    static func close(_ consumer: KafkaConsumer, everAssigned: Bool) {
-        if everAssigned {
-            consumer.close()
-        } else {
-            unassignedLock.lock()
-            unassigned.append(consumer)
-            unassignedLock.unlock()
-        }
     }
 
     /// The source consumer's client properties: `client` plus Weir's defaults where it sets none.

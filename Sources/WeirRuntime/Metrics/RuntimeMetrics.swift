@@ -1,6 +1,6 @@
 import CoreMetrics
-import Foundation
 import WeirCore
+import WeirDrift
 import WeirTopology
 
 /// The runtime's metrics, through the swift-metrics API only (the exporter is chosen by whoever
@@ -8,15 +8,13 @@ import WeirTopology
 ///
 /// Handles are created once (per topic, window, partition or feature the first time it is seen)
 /// and updated per batch from ``Pipeline/counters`` deltas, never per event: the per-event cost
-/// of metrics is zero, the per-batch cost a few dozen atomic adds. Without a bootstrapped
-/// metrics system every handle is a no-op.
+/// of metrics is zero, the per-batch cost a few dozen atomic adds. Drift and alert figures come
+/// from the pipeline's typed ``MonitorEvent``s (set it as ``Pipeline/monitorObserver``), once per
+/// record, never by parsing a record. Without a bootstrapped metrics system every handle is a no-op.
 ///
 /// Not thread-safe: the runner thread calls it (HTTP scrapes read the exporter's registry, not
 /// this object).
-public final class RuntimeMetrics: @unchecked Sendable {
-    /// Output kinds whose records ``observe(_:_:)`` reads (drift statistics, alert states).
-    public static let observedKinds: Set<OutputKind> = [.drift, .alerts]
-
+public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
     private let sourceTopic: String
     private let eventsIn: Counter
     private let eventsOut: [Counter]  // by OutputKind.rawValue
@@ -206,39 +204,47 @@ public final class RuntimeMetrics: @unchecked Sendable {
         }
     }
 
-    // MARK: records
+    // MARK: monitor events
 
-    /// Reads a drift record or an alert (kinds in ``observedKinds``; others are ignored) to keep
-    /// the last PSI and KS per field and the number of open alerts. Drift records and alerts are
-    /// produced once per monitor window, so parsing them here costs nothing per event.
-    public func observe(_ kind: OutputKind, _ bytes: UnsafeRawBufferPointer) {
-        guard Self.observedKinds.contains(kind),
-              let r = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any],
-              let feature = r["feature"] as? String else { return }
-        switch kind {
-        case .drift:
-            let h = driftHandles(feature)
-            if let psi = Self.number(r["psi"]) { h.psi.record(psi) }
-            if let ks = Self.number(r["ks_statistic"] ?? r["ks"]) { h.ksStatistic.record(ks) }
-            if let p = Self.number(r["ks_pvalue"] ?? r["p"]) { h.ksPValue.record(p) }
-            h.windows.increment()
-            let drifted = (r["drifted"] ?? r["drift"]) as? Bool ?? false
-            if drifted { h.drifted.increment() }
+    /// Keeps the last PSI and KS per field, the windows closed and drifted, and the open alerts,
+    /// from the typed drift results and alerts (``Pipeline/monitorObserver``). Called once per
+    /// drift record or alert, never per event. Non-finite statistics leave their gauge as it was
+    /// (their records write them as `null`).
+    public func monitored(_ event: MonitorEvent) {
+        switch event {
+        case .drift(let r):
+            let psi = r.numeric?.psi ?? r.categorical?.psi
+            window(r.feature, psi: psi, ks: r.numeric?.ksStatistic, p: r.numeric?.ksPValue, drifted: r.drifted)
+        case .contractDrift(let r):
+            window(r.feature, psi: r.psi, ks: r.ks, p: r.p, drifted: r.drift)
             // Contract mode alerts have no resolution record: a field's alert is open while its
             // latest window drifted.
-            if r["drift"] != nil && r["drifted"] == nil && !drifted { closeAlert(feature) }
-        case .alerts:
-            switch r["status"] as? String {
-            case "resolved":
+            if !r.drift { closeAlert(r.feature) }
+        case .alert(let a):
+            switch a.status {
+            case .opened: alertOpened(a.feature)
+            case .resolved:
                 alertsResolved.increment()
-                closeAlert(feature)
-            default:  // "opened", or a contract-mode alert (no status)
-                alertsOpened.increment()
-                openAlerts.insert(feature)
-                alertsOpen.record(openAlerts.count)
+                closeAlert(a.feature)
             }
-        default: break
+        case .contractAlert(let a):
+            alertOpened(a.feature)
         }
+    }
+
+    private func window(_ feature: String, psi: Double?, ks: Double?, p: Double?, drifted: Bool) {
+        let h = driftHandles(feature)
+        if let psi, psi.isFinite { h.psi.record(psi) }
+        if let ks, ks.isFinite { h.ksStatistic.record(ks) }
+        if let p, p.isFinite { h.ksPValue.record(p) }
+        h.windows.increment()
+        if drifted { h.drifted.increment() }
+    }
+
+    private func alertOpened(_ feature: String) {
+        alertsOpened.increment()
+        openAlerts.insert(feature)
+        alertsOpen.record(openAlerts.count)
     }
 
     private func closeAlert(_ feature: String) {
@@ -303,11 +309,5 @@ public final class RuntimeMetrics: @unchecked Sendable {
         case .unknownCategory: return 5
         case .invalidTimestamp: return 6
         }
-    }
-
-    private static func number(_ v: Any?) -> Double? {
-        guard let n = v as? NSNumber, !(v is Bool) else { return nil }
-        let d = n.doubleValue
-        return d.isFinite ? d : nil
     }
 }

@@ -173,13 +173,11 @@ struct DriftStage: Sendable {
     /// True when a monitor closed a window whose record has not been drained yet.
     var hasPendingRecords: Bool { contractReady || pipeline.monitors.contains { $0.pendingRecordCount > 0 } }
 
-    /// Contract mode: the drift records and alerts completed since the last call, as JSON with their feature.
-    mutating func drainContract() -> (drift: [(window: Int, feature: String, json: String, drifted: Bool)],
-                                      alerts: [(window: Int, feature: String, json: String)]) {
+    /// Contract mode: the drift records and alerts completed since the last call.
+    mutating func drainContract() -> (drift: [ContractDriftRecord], alerts: [ContractAlertRecord]) {
         contractReady = false
         guard contract != nil else { return ([], []) }
-        return (contract!.drainDriftRecords().map { ($0.window, $0.feature, $0.json(), $0.drift) },
-                contract!.drainAlerts().map { ($0.window, $0.feature, $0.json()) })
+        return (contract!.drainDriftRecords(), contract!.drainAlerts())
     }
 
     /// Gives categorical monitors the names of ids interned since the last call.

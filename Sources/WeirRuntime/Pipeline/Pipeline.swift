@@ -56,6 +56,9 @@ public struct Pipeline: Sendable {
     public internal(set) var graph: StreamGraph
     public internal(set) var model: ModelStage?
     var drift: DriftStage?
+    /// [metrics] Shown every drift record and alert, typed, as it is written (``MonitorEvent``);
+    /// `weir run` sets its ``RuntimeMetrics`` here.
+    public var monitorObserver: (any MonitorObserver)?
     /// Whether a retrain request from the gate asks the model for a challenger.
     private let retrainOnRequest: Bool
     public internal(set) var counters = PipelineCounters()
@@ -468,13 +471,15 @@ public struct Pipeline: Sendable {
             for r in records {
                 if let at = drift!.closedAt[r.window] { sink.position(partition: at.partition, offset: at.offset) }
                 counters.driftRecords += 1
-                if r.drifted { counters.driftedRecords += 1 }
-                try writeText(.drift, key: r.feature, r.json, into: &sink)
+                if r.drift { counters.driftedRecords += 1 }
+                monitorObserver?.monitored(.contractDrift(r))  // [metrics]
+                try writeText(.drift, key: r.feature, r.json(), into: &sink)
             }
             for a in alerts {
                 if let at = drift!.closedAt[a.window] { sink.position(partition: at.partition, offset: at.offset) }
                 counters.alerts += 1
-                try writeText(.alerts, key: a.feature, a.json, into: &sink)
+                monitorObserver?.monitored(.contractAlert(a))  // [metrics]
+                try writeText(.alerts, key: a.feature, a.json(), into: &sink)
             }
             for r in records { drift!.closedAt.removeValue(forKey: r.window) }
             return
@@ -493,10 +498,12 @@ public struct Pipeline: Sendable {
         for r in out.drift {
             counters.driftRecords += 1
             if r.drifted { counters.driftedRecords += 1 }
+            monitorObserver?.monitored(.drift(r))  // [metrics]
             try writeText(.drift, key: r.feature, r.json(), into: &sink)
         }
         for a in out.alerts {
             counters.alerts += 1
+            monitorObserver?.monitored(.alert(a))  // [metrics]
             try writeText(.alerts, key: a.feature, a.json(), into: &sink)
         }
         for r in out.retrainRequests {

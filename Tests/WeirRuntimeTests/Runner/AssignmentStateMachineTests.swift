@@ -10,11 +10,9 @@ import Testing
     @Test func assignmentResetsPositionsAndReports() {
         var m = AssignmentStateMachine()
         #expect(m.phase(of: 0) == .unassigned)
-        #expect(!m.everAssigned)
         let actions = m.assigned(source: [0, 2], labels: [1])
         #expect(actions == [.resetPositions(source: [0, 2], labels: [1]), .reportAssigned([0, 2], count: 2)])
         #expect(m.assigned == [0, 2])
-        #expect(m.everAssigned)
         #expect(m.phase(of: 0) == .reading)
         #expect(m.phase(of: 1) == .unassigned)
     }

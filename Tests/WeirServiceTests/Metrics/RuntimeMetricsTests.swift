@@ -5,30 +5,78 @@ import WeirRuntime
 import WeirService
 import WeirTopology
 
-/// A sink that keeps its own counts of what the pipeline wrote (independent of the metrics).
+/// A sink that keeps its own counts of what the pipeline wrote, read back from the JSON records
+/// with Foundation's parser (independent of the metrics, which take typed events).
 struct CountingSink: OutputSink {
     var written: [OutputKind: Int] = [:]
     var deadLetters = 0
+    /// Per feature: the last drift record's PSI, KS statistic and p-value (absent when `null`),
+    /// its windows and drifted windows.
     var lastPSI: [String: Double] = [:]
     var lastKS: [String: Double] = [:]
+    var lastP: [String: Double] = [:]
+    var windows: [String: Int] = [:]
+    var drifted: [String: Int] = [:]
     var openAlerts = Set<String>()
-    var metrics: RuntimeMetrics?
+    var alertsOpened = 0
+    var alertsResolved = 0
 
     mutating func write(_ kind: OutputKind, key: UnsafeRawBufferPointer?, value: UnsafeRawBufferPointer) throws {
         written[kind, default: 0] += 1
-        if RuntimeMetrics.observedKinds.contains(kind) { metrics?.observe(kind, value) }
         let r = try JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] ?? [:]
-        if kind == .drift, let f = r["feature"] as? String {
-            if let p = r["psi"] as? Double { lastPSI[f] = p }
-            if let k = r["ks_statistic"] as? Double { lastKS[f] = k }
+        guard let f = r["feature"] as? String else { return }
+        func number(_ key: String) -> Double? { (r[key] as? NSNumber).flatMap { $0 is Bool ? nil : $0.doubleValue } }
+        if kind == .drift {
+            let contract = r["drift"] != nil  // the contract's record: ks, p, drift
+            if let p = number("psi") { lastPSI[f] = p }
+            if let k = number(contract ? "ks" : "ks_statistic") { lastKS[f] = k }
+            if let p = number(contract ? "p" : "ks_pvalue") { lastP[f] = p }
+            windows[f, default: 0] += 1
+            let d = r[contract ? "drift" : "drifted"] as? Bool ?? false
+            if d { drifted[f, default: 0] += 1 }
+            if contract && !d { openAlerts.remove(f) }
         }
-        if kind == .alerts, let f = r["feature"] as? String {
-            if r["status"] as? String == "opened" { openAlerts.insert(f) } else { openAlerts.remove(f) }
+        if kind == .alerts {
+            if r["status"] as? String == "resolved" {
+                alertsResolved += 1
+                openAlerts.remove(f)
+            } else {  // "opened", or the contract's alert (no status)
+                alertsOpened += 1
+                openAlerts.insert(f)
+            }
         }
     }
 
     mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws {
         deadLetters += 1
+    }
+
+    /// Every drift and alert metric equals what the records said, feature by feature.
+    func expectMonitorMetrics(_ s: [Sample], topology: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+        let t = ["topology": topology]
+        func v(_ name: String, _ labels: [String: String] = [:]) -> Double? { s.value(name, labels.merging(t) { a, _ in a }) }
+        #expect(!windows.isEmpty, sourceLocation: sourceLocation)
+        for (f, n) in windows {
+            let l = ["feature": f]
+            #expect(v("weir_drift_windows_total", l) == Double(n), "\(f)", sourceLocation: sourceLocation)
+            #expect(v("weir_drift_windows_drifted_total", l) == Double(drifted[f, default: 0]), "\(f)", sourceLocation: sourceLocation)
+            // A statistic no record of the field had (KS of a categorical field) was never set:
+            // its gauge is absent or at its initial 0. Otherwise the record's value, within the
+            // ulp Foundation's parser on Linux can be off by (JSONLineScanner's note) and below
+            // the smallest normal double (a p-value of 3.66e-322 was exposed as 0.0).
+            for (name, last) in [("weir_drift_psi", lastPSI[f]), ("weir_drift_ks_statistic", lastKS[f]), ("weir_drift_ks_pvalue", lastP[f])] {
+                let m = v(name, l)
+                if let last {
+                    #expect(m.map { abs($0 - last) <= 4 * last.ulp + Double.leastNormalMagnitude } == true,
+                            "\(name) \(f): \(m.map { "\($0)" } ?? "absent") against the record's \(last)", sourceLocation: sourceLocation)
+                } else {
+                    #expect(m == nil || m == 0, "\(name) \(f)", sourceLocation: sourceLocation)
+                }
+            }
+        }
+        #expect(v("weir_alerts_open") == Double(openAlerts.count), sourceLocation: sourceLocation)
+        #expect(v("weir_alerts_total", ["status": "opened"]) == Double(alertsOpened), sourceLocation: sourceLocation)
+        #expect(v("weir_alerts_total", ["status": "resolved"]) == Double(alertsResolved), sourceLocation: sourceLocation)
     }
 }
 
@@ -56,7 +104,8 @@ struct RuntimeMetricsTests {
         let compiled = try topology(name: "metrics-test")
         let metrics = RuntimeMetrics(compiled: compiled, sourceTopic: "transactions")
         var pipeline = try Pipeline(compiled: compiled, partitions: 2)
-        var sink = CountingSink(metrics: metrics)
+        pipeline.monitorObserver = metrics
+        var sink = CountingSink()
         let gen = CardFraudGenerator(seed: 7, driftAt: 6_000)
         var lines = (0..<12_000).map { gen.event($0) }
         let bad: [(Int, String, String)] = [  // position, record, expected reason
@@ -98,12 +147,13 @@ struct RuntimeMetricsTests {
         #expect(v("weir_batch_duration_seconds_count") == Double((lines.count + 999) / 1_000))
         #expect(v("weir_model_scored_total") == Double(lines.count - bad.count))
 
-        // Drift: the last PSI and KS per field are those of the last drift record of that field.
+        // Drift: the last PSI, KS and p per field are those of the last drift record of that
+        // field; windows, drifted windows and alerts are those of the records.
         #expect((sink.written[.drift] ?? 0) >= 8)
-        for (feature, psi) in sink.lastPSI { #expect(v("weir_drift_psi", ["feature": feature]) == psi, "\(feature)") }
-        for (feature, ks) in sink.lastKS { #expect(v("weir_drift_ks_statistic", ["feature": feature]) == ks, "\(feature)") }
         #expect(sink.written[.alerts, default: 0] >= 1)
-        #expect(v("weir_alerts_open") == Double(sink.openAlerts.count))
+        #expect(sink.drifted.values.reduce(0, +) >= 1)
+        #expect(sink.lastKS.count >= 2 && sink.lastPSI.count > sink.lastKS.count)  // numeric and categorical monitors
+        sink.expectMonitorMetrics(s, topology: "metrics-test")
 
         // State and model gauges.
         let windows = pipeline.graph.windows
@@ -113,6 +163,44 @@ struct RuntimeMetricsTests {
         }
         #expect(try #require(v("weir_model_prequential_log_loss")) == pipeline.model!.prequential.logLoss)
         #expect(v("weir_model_version") == Double(pipeline.model!.version))
+    }
+
+    /// `drift.mode: contract` writes other records (`ks`, `p`, `drift`; alerts without status):
+    /// its metrics equal those records too.
+    @Test func contractModeMetricsMatchItsRecords() throws {
+        _ = sharedRegistry
+        let text = try String(contentsOf: Self.repo.appendingPathComponent("topologies/card-fraud.yaml"), encoding: .utf8)
+        let drift = try #require(text.range(of: "\ndrift:"))
+        let head = String(text[..<drift.lowerBound])
+        let contract = head.replacingOccurrences(of: "name: card-fraud", with: "name: metrics-contract-test")
+            + "\n" + """
+            drift:
+              mode: contract
+              reference: {first_events: 2000}
+              window: {count: 1000}
+              bins: 10
+              monitors: [amount, device_age_days, score]
+              gate: {rule: any, psi: 0.2, ks_pvalue: 0.01, ks_min_statistic: null, chi2_pvalue: null,
+                     min_window_size: 1000, consecutive: 2, resolve_below_psi: null, cooldown_windows: 0, retrain: false}
+            """
+        let compiled = try TopologyCompiler.compile(try TopologyLoader.parse(contract, file: "metrics-contract-test.yaml"))
+        let metrics = RuntimeMetrics(compiled: compiled, sourceTopic: "transactions")
+        var pipeline = try Pipeline(compiled: compiled, partitions: 1)
+        pipeline.monitorObserver = metrics
+        var sink = CountingSink()
+        let gen = CardFraudGenerator(seed: 11, driftAt: 6_000)
+        var batch = InputBatch(capacity: 1_000)
+        for i in 0..<12_000 {
+            batch.append(Array(gen.event(i).utf8), partition: 0, offset: Int64(i))
+            if batch.count == 1_000 {
+                try pipeline.process(batch, topic: "transactions", now: 0, into: &sink)
+                batch.removeAll()
+            }
+        }
+        try pipeline.finish(into: &sink)
+        #expect(sink.windows.count == 3 && sink.windows.values.allSatisfy { $0 >= 9 })
+        #expect(sink.alertsOpened >= 1)
+        sink.expectMonitorMetrics(parseExposition(sharedRegistry.emitToString()), topology: "metrics-contract-test")
     }
 
     @Test func lagTransactionsAndRebalances() throws {

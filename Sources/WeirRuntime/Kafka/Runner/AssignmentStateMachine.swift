@@ -51,8 +51,6 @@ struct AssignmentStateMachine {
     /// Partitions taken by the group without a revocation, not yet resumed.
     private(set) var lostSource = Set<Int32>()
     private(set) var lostLabels = Set<Int32>()
-    /// True once any partition was assigned (see ``KafkaRunner/close(_:everAssigned:)``).
-    private(set) var everAssigned = false
 
     /// - Parameter restored: the offsets of the checkpoint the term started from.
     init(restored: [Checkpoint.SourceOffset] = []) {
@@ -79,7 +77,6 @@ struct AssignmentStateMachine {
             assigned.insert(p)
             endOffset.removeValue(forKey: p)
         }
-        everAssigned = true
         return [.resetPositions(source: source, labels: labels), .reportAssigned(source, count: assigned.count)]
     }
 
