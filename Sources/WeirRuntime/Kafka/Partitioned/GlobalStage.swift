@@ -49,6 +49,7 @@ final class GlobalStage {
             : nil
         pipeline = try Pipeline(compiled: compiled, partitions: partitions, now: KafkaRunner.nowMs(), role: .global)
         pipeline.backgroundDriftEvaluation = false
+        pipeline.monitorObserver = runner.runner.metrics  // [metrics] drift and alert gauges from the global stage
         weightsInterval = options.weightsInterval
         let clock = ContinuousClock()
         let began = clock.now

@@ -530,7 +530,7 @@ final class TaskSet {
         if let consumer {
             consumer.onRebalance = nil
             consumer.onEvent = nil
-            KafkaRunner.close(consumer, everAssigned: everAssigned)
+            consumer.close()
         }
         consumer = nil
         try? weightsReader?.assign([])  // assigned, not subscribed: nothing to leave
