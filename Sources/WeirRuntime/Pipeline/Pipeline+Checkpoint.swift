@@ -33,6 +33,41 @@ extension Pipeline {
         w.writeHeader(tag: "WPCK", version: 1)
         w.write(compiled.spec.name)
         w.writeBytes(graph.snapshot())
+        writeNonGraph(into: &w)
+        return w.bytes
+    }
+
+    /// What changed since the last ``markCheckpointed()`` (tag "WPCI" v1): the graph's increment
+    /// (``StreamGraph/snapshotIncrement()``: per keyed window operator the windows changed and
+    /// the structural operations, watermarks and category interners whole) and the model, drift
+    /// stage and counters whole (as in ``checkpointState()``). ``restoreState(_:)`` of the
+    /// checkpoint at the last mark, then ``applyIncrement(_:)`` of each increment after it in
+    /// order, gives exactly the ``checkpointState()`` bytes of the uninterrupted pipeline.
+    /// Requires a mark (``tracksChanges``). Same timing rules as ``checkpointState()``.
+    /// - Complexity: O(windows changed + model + drift), plus a scan of 4 bytes per window entry.
+    public func checkpointIncrement() -> [UInt8] {
+        precondition(drift?.contract?.hasPendingEvaluation != true, "Pipeline: settle(into:) before checkpointIncrement()")
+        precondition(graph.tracksChanges, "Pipeline: checkpointIncrement() before any markCheckpointed()")
+        var w = ByteWriter()
+        w.writeHeader(tag: "WPCI", version: 1)
+        w.write(compiled.spec.name)
+        w.writeBytes(graph.snapshotIncrement())
+        writeNonGraph(into: &w)
+        return w.bytes
+    }
+
+    /// Starts the next checkpoint epoch (see ``StreamGraph/markCheckpointed()``): call once the
+    /// checkpoint just taken (full or increment) or restored is the base of the next increment.
+    /// Works on a copy of the pipeline (shared change tracking). O(window operators).
+    public func markCheckpointed() { graph.markCheckpointed() }
+
+    /// True once ``markCheckpointed()`` was called (``checkpointIncrement()`` has a base).
+    public var tracksChanges: Bool { graph.tracksChanges }
+
+    /// See ``StreamGraph/changeMark``: changes when the pipeline is marked or restored.
+    public var changeMark: StreamGraph.ChangeMark? { graph.changeMark }
+
+    private func writeNonGraph(into w: inout ByteWriter) {
         w.write(model != nil)
         if let model { w.writeBytes(model.serialized()) }
         w.write(drift != nil)
@@ -48,7 +83,6 @@ extension Pipeline {
                   c.labelsJoined, c.labelsUnmatched, c.labelsExpired, c.labelDeadLetters] {
             w.write(v)
         }
-        return w.bytes
     }
 
     /// Restores state written by ``checkpointState()``. On error the pipeline is unchanged.
@@ -61,6 +95,47 @@ extension Pipeline {
             guard name == compiled.spec.name else { throw CheckpointRestoreError.otherTopology(found: name, expected: compiled.spec.name) }
             var g = graph
             try g.restore(try r.readBytes(field: "Pipeline.graph"))
+            let (m, d, c) = try readNonGraph(&r)
+            graph = g
+            model = m
+            drift = d
+            counters = c
+        } catch let e as CheckpointRestoreError {
+            throw e
+        } catch let e as SerializationError {
+            throw .damaged(e)
+        } catch {
+            throw .damaged(.invalidValue(field: "Pipeline", detail: "\(error)"))
+        }
+    }
+
+    /// Applies an increment written by ``checkpointIncrement()`` onto the state it was taken
+    /// after (restored with ``restoreState(_:)`` and the increments before it, in order). On
+    /// error the pipeline is left partly updated: discard it.
+    /// - Throws: ``CheckpointRestoreError``.
+    /// - Complexity: O(increment size + structural operations × log timers).
+    public mutating func applyIncrement(_ bytes: [UInt8]) throws(CheckpointRestoreError) {
+        do {
+            var r = ByteReader(bytes)
+            try r.readHeader(tag: "WPCI", supportedVersions: 1...1)
+            let name = try r.readString(field: "Pipeline.topology")
+            guard name == compiled.spec.name else { throw CheckpointRestoreError.otherTopology(found: name, expected: compiled.spec.name) }
+            let graphBytes = try r.readBytes(field: "Pipeline.graph")
+            let (m, d, c) = try readNonGraph(&r)
+            try graph.applyIncrement(graphBytes)
+            model = m
+            drift = d
+            counters = c
+        } catch let e as CheckpointRestoreError {
+            throw e
+        } catch let e as SerializationError {
+            throw .damaged(e)
+        } catch {
+            throw .damaged(.invalidValue(field: "Pipeline", detail: "\(error)"))
+        }
+    }
+
+    private func readNonGraph(_ r: inout ByteReader) throws -> (ModelStage?, DriftStage?, PipelineCounters) {
             var m = model
             if try r.readBool() != (model != nil) { throw CheckpointRestoreError.shapeMismatch("model") }
             if model != nil { m = try ModelStage(serialized: try r.readBytes(field: "Pipeline.model")) }
@@ -92,17 +167,7 @@ extension Pipeline {
             c.labelsJoined = try r.readInt(); c.labelsUnmatched = try r.readInt(); c.labelsExpired = try r.readInt()
             c.labelDeadLetters = try r.readInt()
             guard r.isAtEnd else { throw SerializationError.invalidValue(field: "Pipeline", detail: "\(r.remaining) trailing bytes") }
-            graph = g
-            model = m
-            drift = d
-            counters = c
-        } catch let e as CheckpointRestoreError {
-            throw e
-        } catch let e as SerializationError {
-            throw .damaged(e)
-        } catch {
-            throw .damaged(.invalidValue(field: "Pipeline", detail: "\(error)"))
-        }
+            return (m, d, c)
     }
 
     /// After restoring a checkpoint taken `delta` ms of wall-clock time ago: see
