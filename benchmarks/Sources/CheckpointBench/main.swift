@@ -84,7 +84,7 @@ func bench(_ name: String, _ compiled: CompiledTopology) throws {
     var records = CheckpointRecords.encode(Checkpoint(topology: compiled.spec.name, epoch: 1, owner: "bench", sourceTopic: "events",
                                                       offsets: offsets, state: fullState))
     pipeline.markCheckpointed()
-    var incTake: [Double] = [], incEncode: [Double] = [], incBytes: [Int] = [], incPacked: [Int] = []
+    var incTake: [Double] = [], incEncode: [Double] = [], incBytes: [Int] = [], incPacked: [Int] = [], graphInc: [Int] = []
     var next = events
     for r in 0..<rounds {
         batch.removeAll()
@@ -97,6 +97,7 @@ func bench(_ name: String, _ compiled: CompiledTopology) throws {
                            state: inc, base: UInt64(r + 1))
         var recs: [CheckpointRecords.Record] = []
         incEncode.append(measureSeconds { recs = CheckpointRecords.encode(c) })
+        graphInc.append(pipeline.graph.snapshotIncrement().count)
         pipeline.markCheckpointed()
         incBytes.append(inc.count)
         incPacked.append(recs.reduce(0) { $0 + $1.value.count })
@@ -117,7 +118,8 @@ func bench(_ name: String, _ compiled: CompiledTopology) throws {
     let med = { (xs: [Double]) in xs.sorted()[xs.count / 2] }
     print("  increment of \(touch) events (median of \(rounds)): state \(fmt(med(incTake) * 1e3)) ms + pack/chunk \(fmt(med(incEncode) * 1e3)) ms,"
           + " \(fmt(Double(incBytes.sorted()[rounds / 2]) / 1e3)) kB raw, \(fmt(Double(incPacked.sorted()[rounds / 2]) / 1e3)) kB packed"
-          + " (full image: \(fmt(Double(raw) / 1e6)) MB, \(fmt(total * 1e3)) ms)")
+          + " (full image: \(fmt(Double(raw) / 1e6)) MB, \(fmt(total * 1e3)) ms); of which the keyed windows (graph):"
+          + " \(fmt(Double(graphInc.sorted()[rounds / 2]) / 1e3)) kB of \(fmt(Double(pipeline.graph.snapshot().count) / 1e6)) MB")
     print("  restore of the chain (full image + \(rounds) increments; assemble, unpack, restore, apply): \(fmt(chainRestore * 1e3)) ms")
 }
 
