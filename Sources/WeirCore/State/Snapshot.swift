@@ -86,7 +86,6 @@ extension WindowOperator {
         }
         stored = try r.readDoubles("stored")
         liveWindows = try r.readInt()
-        stamps = ContiguousArray(repeating: 0, count: ents.count)
         journal.bytes.removeAll(keepingCapacity: true)
         journalEpoch = 0
         changes.epoch &+= 1  // a new base: an increment against the state before is void

@@ -7,9 +7,28 @@ import WeirStats
 /// operations (off until the first checkpoint: without checkpoints the journal would grow
 /// forever). Single-threaded, like the operator that owns it.
 public final class ChangeClock: @unchecked Sendable {
-    @exclusivity(unchecked) var epoch: UInt32 = 1
-    @exclusivity(unchecked) var tracking = false
-    init() {}
+    /// [epoch, tracking (0/1)]: raw cells, so the hot path reads them without reference counting
+    /// (valid while the clock lives: the operator holding them holds the clock).
+    struct Cells: @unchecked Sendable {
+        let p: UnsafeMutablePointer<UInt32>
+        @inline(__always) subscript(i: Int) -> UInt32 { p[i] }
+    }
+    let cells: Cells
+    var epoch: UInt32 {
+        get { cells.p[0] }
+        set { cells.p[0] = newValue }
+    }
+    var tracking: Bool {
+        get { cells.p[1] != 0 }
+        set { cells.p[1] = newValue ? 1 : 0 }
+    }
+    init() {
+        let p = UnsafeMutablePointer<UInt32>.allocate(capacity: 2)
+        p[0] = 1
+        p[1] = 0
+        cells = Cells(p: p)
+    }
+    deinit { cells.p.deallocate() }
 }
 
 // Incremental checkpoints of a window operator.
@@ -26,17 +45,17 @@ public final class ChangeClock: @unchecked Sendable {
 // increment after it gives the bytes of ``serialize(into:)`` of the uninterrupted operator.
 extension WindowOperator {
     @inline(__always)
-    mutating func touch(_ e: Int32) { stamps[Int(e)] = changes.epoch }
+    mutating func touch(_ e: Int32) { ents[Int(e)].stamp = clock[0] }
 
     @inline(__always)
     mutating func pushTimer(_ t: Timer) {
-        if changes.tracking { journalOp { $0.write(UInt8(4)); $0.write(t.time); $0.write(t.entry); $0.write(t.gen); $0.write(t.kind) } }
+        if clock[1] != 0 { journalOp { $0.write(UInt8(4)); $0.write(t.time); $0.write(t.entry); $0.write(t.gen); $0.write(t.kind) } }
         timers.push(t)
     }
 
     @inline(__always)
     mutating func journalOp(_ body: (inout ByteWriter) -> Void) {
-        let ep = changes.epoch
+        let ep = clock[0]
         if journalEpoch != ep { journal.bytes.removeAll(keepingCapacity: true); journalEpoch = ep }
         body(&journal)
     }
@@ -77,10 +96,10 @@ extension WindowOperator {
         w.write(UInt64(ents.count)); w.write(UInt64(stored.count))
         w.write(UInt64(store.hlls.count)); w.write(UInt64(store.klls.count)); w.write(UInt64(store.tops.count))
         var n = 1
-        stamps.withUnsafeBufferPointer { s in for i in 1..<s.count where s[i] == ep { n += 1 } }
+        ents.withUnsafeBufferPointer { s in for i in 1..<s.count where s[i].stamp == ep { n += 1 } }
         w.write(UInt64(n))
         writeEntryRecord(0, into: &w)
-        for i in 1..<stamps.count where stamps[i] == ep { writeEntryRecord(Int32(i), into: &w) }
+        for i in 1..<ents.count where ents[i].stamp == ep { writeEntryRecord(Int32(i), into: &w) }
     }
 
     private func writeEntryRecord(_ e: Int32, into w: inout ByteWriter) {

@@ -58,6 +58,9 @@ public struct WindowOperator: Sendable {
         @usableFromInline var gen: UInt32
         /// bit0 fired, bit1 emitted, bit2 live.
         @usableFromInline var flags: UInt8
+        /// The checkpoint epoch the entry last changed in (incremental checkpoints; in the
+        /// padding of the 40-byte stride, not part of snapshots).
+        @usableFromInline var stamp: UInt32 = 0
     }
     @usableFromInline var ents = ContiguousArray<Entry>()
     @usableFromInline var freeEntries = ContiguousArray<Int32>()
@@ -84,15 +87,16 @@ public struct WindowOperator: Sendable {
     var dueTimers = ContiguousArray<Timer>()
     /// Last result of ``alignedStart(_:)`` (`.min`: none).
     var cachedAlignedStart = Int64.min
-    /// Incremental checkpoints (see `WindowOperator+Increment.swift`): the checkpoint epoch each
-    /// entry was last changed in (parallel to `ents`), the structural operations of the current
-    /// epoch (key inserts, entry allocations and frees, timer pushes and pops, in order) and the
-    /// epoch the journal belongs to. Not part of snapshots.
-    var stamps = ContiguousArray<UInt32>()
+    /// Incremental checkpoints (see `WindowOperator+Increment.swift`): the structural operations
+    /// of the current epoch (key inserts, entry allocations and frees, timer pushes and pops, in
+    /// order) and the epoch the journal belongs to (entries carry their own `stamp`). Not part of
+    /// snapshots.
     var journal = ByteWriter()
     var journalEpoch: UInt32 = 0
     /// Shared by copies of this operator: advanced by ``StreamGraph/markCheckpointed()``.
     let changes = ChangeClock()
+    /// `changes`' cells (epoch, tracking), read on the hot path without reference counting.
+    let clock: ChangeClock.Cells
 
     /// True when events are keyed by a field (one state per key).
     public var isKeyed: Bool { keyField >= 0 }
@@ -102,6 +106,7 @@ public struct WindowOperator: Sendable {
     public init(spec: WindowSpec, schema: Schema, index: Int = 0) throws(SchemaError) {
         self.spec = spec
         self.index = index
+        clock = changes.cells
         store = try AccumulatorStore(specs: spec.aggregates, schema: schema)
         if let kf = spec.keyField {
             keyField = try schema.requireField(kf, types: [.string, .category, .int, .bool])
@@ -175,7 +180,7 @@ public struct WindowOperator: Sendable {
 
     @inline(__always)
     mutating func allocEntry(key: Int32, start: Int64, end: Int64, link: Bool = true) -> Int32 {
-        if changes.tracking { journalAlloc(key: key, start: start, end: end, link: link) }
+        if clock[1] != 0 { journalAlloc(key: key, start: start, end: end, link: link) }
         let e: Int32
         if let f = freeEntries.popLast() {
             e = f
@@ -187,7 +192,6 @@ public struct WindowOperator: Sendable {
         } else {
             e = Int32(ents.count)
             ents.append(Entry(start: start, end: end, key: key, next: -1, prev: -1, gen: 0, flags: 4))
-            stamps.append(0)
             store.prepare(e)
         }
         touch(e)
@@ -204,7 +208,7 @@ public struct WindowOperator: Sendable {
 
     /// Unlinks and frees an entry; frees its key when it was the key's last entry.
     mutating func freeEntry(_ e: Int32) {
-        if changes.tracking { journalFree(e) }
+        if clock[1] != 0 { journalFree(e) }
         touch(e)
         let i = Int(e)
         let k = Int(ents[i].key)
@@ -243,7 +247,7 @@ public struct WindowOperator: Sendable {
         let h = hash ?? weirHashBytes(p, n)
         if let id = keys.lookup(p, n, hash: h) { return id }
         if keys.count >= spec.maxKeys || !admitsNewKeys { return nil }
-        if changes.tracking { journalNewKey(p, n, hash: h) }
+        if clock[1] != 0 { journalNewKey(p, n, hash: h) }
         return addKey(p, n, hash: h)
     }
 
@@ -318,7 +322,7 @@ public struct WindowOperator: Sendable {
             dueTimers.removeAll(keepingCapacity: true)
             while dueTimers.count < 64, let t = timers.top, t.time <= wm {
                 _ = timers.pop()
-                if changes.tracking { journalPop() }
+                if clock[1] != 0 { journalPop() }
                 dueTimers.append(t)
             }
             processDue(&results)
@@ -345,7 +349,7 @@ public struct WindowOperator: Sendable {
     /// Emits every live, not yet fired event-time window (kind `.flushed`) and frees all state
     /// (end of input). Count windows emit their partial windows.
     public mutating func flush(results: inout WindowResults) {
-        if changes.tracking { journalClearTimers() }
+        if clock[1] != 0 { journalClearTimers() }
         if usePanes {
             while let t = timers.pop() {
                 let i = Int(t.entry)
