@@ -83,6 +83,17 @@ import WeirTopology
         #expect(p.changeMark != mark)
     }
 
+    /// `processing.checkpoint_full_every`: default 10, read when given, at least 1.
+    @Test func fullEveryIsReadFromTheTopology() throws {
+        let text = try String(contentsOfFile: repoRoot.appendingPathComponent("topologies/iot-sensors.yaml").path, encoding: .utf8)
+        #expect(try TopologyLoader.parse(text, file: "iot.yaml").processing.checkpointFullEvery == 10)
+        let three = text.replacingOccurrences(of: "  checkpoint_interval: 5s\n", with: "  checkpoint_interval: 5s\n  checkpoint_full_every: 3\n")
+        #expect(three != text)
+        #expect(try TopologyLoader.parse(three, file: "iot.yaml").processing.checkpointFullEvery == 3)
+        let zero = text.replacingOccurrences(of: "  checkpoint_interval: 5s\n", with: "  checkpoint_interval: 5s\n  checkpoint_full_every: 0\n")
+        #expect(throws: (any Error).self) { try TopologyLoader.parse(zero, file: "iot.yaml") }
+    }
+
     static func checkpoint(epoch: UInt64, base: UInt64?, size: Int = 700) -> Checkpoint {
         var c = CheckpointStoreTests.checkpoint(epoch: epoch, size: size)
         c.base = base
