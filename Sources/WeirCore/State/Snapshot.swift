@@ -86,6 +86,9 @@ extension WindowOperator {
         }
         stored = try r.readDoubles("stored")
         liveWindows = try r.readInt()
+        journal.bytes.removeAll(keepingCapacity: true)
+        journalEpoch = 0
+        changes.epoch &+= 1  // a new base: an increment against the state before is void
         let n = ents.count
         guard n >= 1, store.entryCapacity >= n, keyHead.count == keyTail.count, keyHead.count >= keys.idLimit
         else { throw .invalidValue(field: "WindowOperator", detail: "inconsistent entry arrays") }
@@ -117,6 +120,14 @@ extension StreamGraph {
     public func snapshot() -> [UInt8] {
         var w = ByteWriter(capacity: 4096)
         w.writeHeader(tag: "WGRF", version: 1)
+        writeShared(into: &w)
+        for op in windows { op.serialize(into: &w) }
+        return w.bytes
+    }
+
+    /// The parts of the graph's state that are small and written whole in snapshots and
+    /// increments alike: watermarks, counters and the open-category interners.
+    private func writeShared(into w: inout ByteWriter) {
         w.write(UInt64(windows.count))
         // watermark tracker
         w.writeArray(watermarks.maxTs); w.writeArray(watermarks.lastActive); w.writeArray(watermarks.idle)
@@ -125,8 +136,60 @@ extension StreamGraph {
         w.write(recordsProcessed); w.write(deadLetterCount)
         w.write(UInt64(decoder.categories.count))
         for c in decoder.categories { c.serialize(into: &w) }
-        for op in windows { op.serialize(into: &w) }
+    }
+
+    /// What changed since the last ``markCheckpointed()`` (tag "WGRI" v1): the small parts whole
+    /// (watermarks, counters, category interners) and, per window operator, the journal of
+    /// structural operations and the final records of the entries (windows, panes) changed.
+    /// ``restore(_:)`` of the snapshot at the last mark then ``applyIncrement(_:)`` of this gives
+    /// the ``snapshot()`` bytes of this graph exactly. Meaningless before a mark (see
+    /// ``tracksChanges``).
+    /// - Complexity: O(entries changed and structural operations since the mark), plus a scan of
+    ///   4 bytes per entry.
+    public func snapshotIncrement() -> [UInt8] {
+        var w = ByteWriter(capacity: 4096)
+        w.writeHeader(tag: "WGRI", version: 1)
+        writeShared(into: &w)
+        for op in windows { op.serializeIncrement(into: &w) }
         return w.bytes
+    }
+
+    /// Starts a new checkpoint epoch: changes from now on go to the next increment. Call after
+    /// taking (and saving) a ``snapshot()`` or ``snapshotIncrement()``, or after restoring one.
+    /// Acts through shared references, so it works on a copy of the graph (copies share change
+    /// tracking: only one copy may be checkpointed incrementally). O(windows).
+    public func markCheckpointed() {
+        for op in windows { op.markCheckpointed() }
+    }
+
+    /// Identifies the checkpoint epoch of a graph's change tracking (its window operators' clocks
+    /// and epochs): equal marks before and after mean no other mark or restore came in between.
+    public struct ChangeMark: Equatable, Sendable {
+        let clocks: [ObjectIdentifier]
+        let epochs: [UInt32]
+    }
+
+    /// The current mark (nil while changes are not tracked: before the first ``markCheckpointed()``).
+    public var changeMark: ChangeMark? {
+        guard tracksChanges else { return nil }
+        return ChangeMark(clocks: windows.map { ObjectIdentifier($0.changes) }, epochs: windows.map(\.changes.epoch))
+    }
+
+    /// True once ``markCheckpointed()`` was called: ``snapshotIncrement()`` has a base.
+    public var tracksChanges: Bool { windows.allSatisfy(\.tracksChanges) }
+
+    /// Applies an increment written by ``snapshotIncrement()`` onto the state it was taken
+    /// after (restored with ``restore(_:)`` and the increments before it, in order). On error
+    /// the graph is left partly updated: discard it.
+    /// - Throws: ``SerializationError`` for truncated, foreign or inconsistent bytes.
+    /// - Complexity: O(increment size + structural operations × log timers).
+    public mutating func applyIncrement(_ bytes: [UInt8]) throws(SerializationError) {
+        var r = ByteReader(bytes)
+        try r.readHeader(tag: "WGRI", supportedVersions: 1...1)
+        try readShared(from: &r)
+        for i in windows.indices { try windows[i].applyIncrement(from: &r) }
+        guard r.isAtEnd else { throw .invalidValue(field: "StreamGraph", detail: "\(r.remaining) trailing bytes") }
+        clearOutputs()
     }
 
     /// Restores state written by ``snapshot()`` of a graph built from the same ``GraphSpec``.
@@ -135,6 +198,20 @@ extension StreamGraph {
     public mutating func restore(_ bytes: [UInt8]) throws(SerializationError) {
         var r = ByteReader(bytes)
         try r.readHeader(tag: "WGRF", supportedVersions: 1...1)
+        var g = self
+        try g.readShared(from: &r)
+        var ops = windows
+        for i in ops.indices { try ops[i].restore(from: &r) }
+        guard r.isAtEnd else { throw .invalidValue(field: "StreamGraph", detail: "\(r.remaining) trailing bytes") }
+        watermarks = g.watermarks
+        processingWatermark = g.processingWatermark
+        recordsProcessed = g.recordsProcessed; deadLetterCount = g.deadLetterCount
+        decoder.categories = g.decoder.categories
+        windows = ops
+        clearOutputs()
+    }
+
+    private mutating func readShared(from r: inout ByteReader) throws(SerializationError) {
         guard try r.readCount(field: "windows") == windows.count else {
             throw .invalidValue(field: "StreamGraph.windows", detail: "window count differs from this graph")
         }
@@ -149,15 +226,10 @@ extension StreamGraph {
         guard nc == decoder.categories.count else { throw .invalidValue(field: "categories", detail: "field count differs") }
         var cats: [ByteInterner] = []
         for _ in 0..<nc { cats.append(try ByteInterner(deserializing: &r)) }
-        var ops = windows
-        for i in ops.indices { try ops[i].restore(from: &r) }
-        guard r.isAtEnd else { throw .invalidValue(field: "StreamGraph", detail: "\(r.remaining) trailing bytes") }
         watermarks = WatermarkTracker(config: watermarks.config, maxTs: Array(maxTs), lastActive: Array(lastActive), idle: Array(idle),
                                       watermark: wm, maxEventTime: mx, lastEventWallTime: lw)
         processingWatermark = pw
         recordsProcessed = rp; deadLetterCount = dl
         decoder.categories = cats
-        windows = ops
-        clearOutputs()
     }
 }

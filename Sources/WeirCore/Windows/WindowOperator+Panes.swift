@@ -15,18 +15,19 @@ extension WindowOperator {
         if isNew {
             pane = allocEntry(key: key, start: p, end: p &+ slide)
             let (c, o) = (p &+ size &- 1).addingReportingOverflow(lateness)
-            timers.push(Timer(time: o ? .max : c, entry: pane, gen: ents[Int(pane)].gen, kind: 2))
+            pushTimer(Timer(time: o ? .max : c, entry: pane, gen: ents[Int(pane)].gen, kind: 2))
             if spec.emitResults {
                 // a fire timer for each window of this pane that no other live pane scheduled
                 var end = p &+ slide
                 while end <= p &+ size {
                     if end &- 1 > wm && !hasOtherPane(key: key, end: end, except: pane) {
-                        timers.push(Timer(time: end &- 1, entry: pane, gen: ents[Int(pane)].gen, kind: 1))
+                        pushTimer(Timer(time: end &- 1, entry: pane, gen: ents[Int(pane)].gen, kind: 1))
                     }
                     end &+= slide
                 }
             }
         }
+        touch(pane)
         if store.hasSketches {
             store.extract(batch, row: row, into: &inputs)
             store.apply(pane, inputs, ts: ts)

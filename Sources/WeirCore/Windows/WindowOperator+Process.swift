@@ -57,6 +57,7 @@ extension WindowOperator {
                 e = allocEntry(key: key, start: lastStart, end: lastStart &+ size)
                 schedule(e, watermark: wm)
             }
+            touch(e)
             if store.hasSketches {
                 store.extract(batch, row: row, into: &inputs)
                 store.apply(e, inputs, ts: ts)
@@ -112,6 +113,7 @@ extension WindowOperator {
 
     @inline(__always)
     mutating func updateAligned(_ e: Int32, ts: Int64, wm: Int64, _ results: inout WindowResults) {
+        touch(e)
         store.apply(e, inputs, ts: ts)
         noteUpdate(e, wm: wm, &results)
     }
@@ -159,6 +161,7 @@ extension WindowOperator {
             if ents[i].start <= we && ents[i].end >= ws {
                 if ents[i].flags & 2 != 0 { emitted = true }
                 if target < 0 { target = e } else {
+                    touch(target)
                     store.merge(into: target, from: e)
                     freeEntry(e)
                 }
@@ -176,6 +179,7 @@ extension WindowOperator {
             schedule(target, watermark: wm)
         }
         if emitted { ents[Int(target)].flags |= 2 }
+        touch(target)
         store.apply(target, inputs, ts: ts)
         if wm >= me &- 1 {
             let f = ents[Int(target)].flags
@@ -216,7 +220,7 @@ extension WindowOperator {
         }
         // purge once no future in-time event can include it: ts + length + lateness − 1 ≤ wm
         let (c, o) = (ts &+ size &- 1).addingReportingOverflow(lateness)
-        timers.push(Timer(time: o ? .max : c, entry: e, gen: ents[Int(e)].gen, kind: 2))
+        pushTimer(Timer(time: o ? .max : c, entry: e, gen: ents[Int(e)].gen, kind: 2))
         mergeSlidingWindow(key: key, at: ts)
         emit(0, .perEvent, into: &results)
         captureCurrent(0)
@@ -252,6 +256,7 @@ extension WindowOperator {
         store.extract(batch, row: row, into: &inputs)
         var e = keyHead[Int(key)]
         if e < 0 { e = allocEntry(key: key, start: 0, end: 0) }
+        touch(e)
         store.apply(e, inputs, ts: ts)
         ents[Int(e)].end += 1
         captureCurrent(e)

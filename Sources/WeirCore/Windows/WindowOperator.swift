@@ -1,3 +1,5 @@
+import WeirStats
+
 /// A keyed window aggregation: assigns each event to windows of its key, keeps per-key,
 /// per-window accumulator state, fires windows on the watermark and purges them after the
 /// allowed lateness.
@@ -56,6 +58,9 @@ public struct WindowOperator: Sendable {
         @usableFromInline var gen: UInt32
         /// bit0 fired, bit1 emitted, bit2 live.
         @usableFromInline var flags: UInt8
+        /// The checkpoint epoch the entry last changed in (incremental checkpoints; in the
+        /// padding of the 40-byte stride, not part of snapshots).
+        @usableFromInline var stamp: UInt32 = 0
     }
     @usableFromInline var ents = ContiguousArray<Entry>()
     @usableFromInline var freeEntries = ContiguousArray<Int32>()
@@ -82,6 +87,16 @@ public struct WindowOperator: Sendable {
     var dueTimers = ContiguousArray<Timer>()
     /// Last result of ``alignedStart(_:)`` (`.min`: none).
     var cachedAlignedStart = Int64.min
+    /// Incremental checkpoints (see `WindowOperator+Increment.swift`): the structural operations
+    /// of the current epoch (key inserts, entry allocations and frees, timer pushes and pops, in
+    /// order) and the epoch the journal belongs to (entries carry their own `stamp`). Not part of
+    /// snapshots.
+    var journal = ByteWriter()
+    var journalEpoch: UInt32 = 0
+    /// Shared by copies of this operator: advanced by ``StreamGraph/markCheckpointed()``.
+    let changes = ChangeClock()
+    /// `changes`' cells (epoch, tracking), read on the hot path without reference counting.
+    let clock: ChangeClock.Cells
 
     /// True when events are keyed by a field (one state per key).
     public var isKeyed: Bool { keyField >= 0 }
@@ -91,6 +106,7 @@ public struct WindowOperator: Sendable {
     public init(spec: WindowSpec, schema: Schema, index: Int = 0) throws(SchemaError) {
         self.spec = spec
         self.index = index
+        clock = changes.cells
         store = try AccumulatorStore(specs: spec.aggregates, schema: schema)
         if let kf = spec.keyField {
             keyField = try schema.requireField(kf, types: [.string, .category, .int, .bool])
@@ -164,6 +180,7 @@ public struct WindowOperator: Sendable {
 
     @inline(__always)
     mutating func allocEntry(key: Int32, start: Int64, end: Int64, link: Bool = true) -> Int32 {
+        if clock[1] != 0 { journalAlloc(key: key, start: start, end: end, link: link) }
         let e: Int32
         if let f = freeEntries.popLast() {
             e = f
@@ -177,6 +194,7 @@ public struct WindowOperator: Sendable {
             ents.append(Entry(start: start, end: end, key: key, next: -1, prev: -1, gen: 0, flags: 4))
             store.prepare(e)
         }
+        touch(e)
         if link {
             let k = Int(key)
             let t = keyTail[k]
@@ -190,6 +208,8 @@ public struct WindowOperator: Sendable {
 
     /// Unlinks and frees an entry; frees its key when it was the key's last entry.
     mutating func freeEntry(_ e: Int32) {
+        if clock[1] != 0 { journalFree(e) }
+        touch(e)
         let i = Int(e)
         let k = Int(ents[i].key)
         let p = ents[i].prev, n = ents[i].next
@@ -227,6 +247,12 @@ public struct WindowOperator: Sendable {
         let h = hash ?? weirHashBytes(p, n)
         if let id = keys.lookup(p, n, hash: h) { return id }
         if keys.count >= spec.maxKeys || !admitsNewKeys { return nil }
+        if clock[1] != 0 { journalNewKey(p, n, hash: h) }
+        return addKey(p, n, hash: h)
+    }
+
+    /// Inserts a key known to be absent and gives it an empty entry list.
+    mutating func addKey(_ p: UnsafeRawPointer, _ n: Int, hash h: UInt64) -> Int32 {
         let id = keys.insertNew(p, n, hash: h)
         while keyHead.count <= Int(id) { keyHead.append(-1); keyTail.append(-1) }
         keyHead[Int(id)] = -1; keyTail[Int(id)] = -1
@@ -236,6 +262,7 @@ public struct WindowOperator: Sendable {
     // MARK: emission
 
     mutating func emit(_ e: Int32, _ kind: ResultKind, into results: inout WindowResults) {
+        touch(e)
         ents[Int(e)].flags |= 2
         guard spec.emitResults else { return }
         stats.emitted += 1
@@ -272,9 +299,9 @@ public struct WindowOperator: Sendable {
     @inline(__always)
     mutating func schedule(_ e: Int32, watermark wm: Int64) {
         let end = ents[Int(e)].end
-        if end - 1 > wm && spec.emitResults { timers.push(Timer(time: end - 1, entry: e, gen: ents[Int(e)].gen, kind: 0)) }
+        if end - 1 > wm && spec.emitResults { pushTimer(Timer(time: end - 1, entry: e, gen: ents[Int(e)].gen, kind: 0)) }
         let (c, o) = (end &- 1).addingReportingOverflow(lateness)
-        timers.push(Timer(time: o ? .max : c, entry: e, gen: ents[Int(e)].gen, kind: 2))
+        pushTimer(Timer(time: o ? .max : c, entry: e, gen: ents[Int(e)].gen, kind: 2))
     }
 
     /// True when some timer is due at watermark `wm` (``advance(to:results:)`` would act).
@@ -295,6 +322,7 @@ public struct WindowOperator: Sendable {
             dueTimers.removeAll(keepingCapacity: true)
             while dueTimers.count < 64, let t = timers.top, t.time <= wm {
                 _ = timers.pop()
+                if clock[1] != 0 { journalPop() }
                 dueTimers.append(t)
             }
             processDue(&results)
@@ -321,6 +349,7 @@ public struct WindowOperator: Sendable {
     /// Emits every live, not yet fired event-time window (kind `.flushed`) and frees all state
     /// (end of input). Count windows emit their partial windows.
     public mutating func flush(results: inout WindowResults) {
+        if clock[1] != 0 { journalClearTimers() }
         if usePanes {
             while let t = timers.pop() {
                 let i = Int(t.entry)

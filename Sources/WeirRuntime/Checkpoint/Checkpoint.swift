@@ -26,8 +26,12 @@ public struct Checkpoint: Sendable, Equatable {
     public var outputRecords: UInt64
     /// Wall clock (epoch ms) when it was taken.
     public var wallTimeMs: Int64
-    /// ``Pipeline/checkpointState()`` bytes.
+    /// ``Pipeline/checkpointState()`` bytes (a full image, `base` nil) or
+    /// ``Pipeline/checkpointIncrement()`` bytes (an increment on checkpoint epoch `base`).
     public var state: [UInt8]
+    /// The epoch of the checkpoint this one is an increment on; nil: a full image (and in
+    /// checkpoints written before increments: commit record versions 1 and 2).
+    public var base: UInt64?
 
     public struct SourceOffset: Sendable, Equatable {
         public var partition: Int32
@@ -40,7 +44,7 @@ public struct Checkpoint: Sendable, Equatable {
 
     public init(topology: String, group: String = "", epoch: UInt64, owner: String, sourceTopic: String, offsets: [SourceOffset],
                 labelTopic: String = "", labelOffsets: [SourceOffset] = [],
-                outputRecords: UInt64 = 0, wallTimeMs: Int64 = 0, state: [UInt8]) {
+                outputRecords: UInt64 = 0, wallTimeMs: Int64 = 0, state: [UInt8], base: UInt64? = nil) {
         self.topology = topology
         self.group = group
         self.epoch = epoch
@@ -52,6 +56,7 @@ public struct Checkpoint: Sendable, Equatable {
         self.outputRecords = outputRecords
         self.wallTimeMs = wallTimeMs
         self.state = state
+        self.base = base
     }
 
     /// The offset to resume `partition` from, if the checkpoint covers it.
@@ -78,6 +83,9 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     /// A checkpoint record names chunks that are no longer in the changelog (e.g. deleted by
     /// retention): the state cannot be restored.
     case incomplete(epoch: UInt64, detail: String)
+    /// Increment `epoch` applies on checkpoint `base`, which is not in the store complete (not
+    /// written, chunks missing, or removed by retention): the chain cannot be restored.
+    case baseMissing(epoch: UInt64, base: UInt64, location: String)
 
     public var description: String {
         switch self {
@@ -89,6 +97,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         case .groupFenced(let s): return "fenced: the consumer group no longer accepts this member's commits (\(s)); stopping without writing a checkpoint"
         case .io(let s): return "checkpoint store: \(s)"
         case let .incomplete(epoch, detail): return "checkpoint epoch \(epoch) is incomplete: \(detail)"
+        case let .baseMissing(epoch, base, location):
+            return "checkpoint epoch \(epoch) in \(location) is an increment on epoch \(base), which is missing or incomplete there; refusing to restore it"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import WeirCore
 import Logging
 import WeirKafka
 import WeirTopology
@@ -35,6 +36,16 @@ public final class CheckpointCoordinator {
     public private(set) var lastStateBytes = 0
     public private(set) var lastDuration: Duration = .zero
     public private(set) var written = 0
+    /// Whether the last checkpoint written was an increment.
+    public private(set) var lastWasIncrement = false
+    /// Increments written (or restored) since the last full image.
+    public private(set) var incrementsSinceFull = 0
+    /// Every how many checkpoints one is a full image; nil: the topology's
+    /// `processing.checkpoint_full_every`.
+    public var fullEvery: Int?
+    /// The pipeline's change mark after the last checkpoint written or restored: an increment is
+    /// written only on a pipeline still at that mark (the same pipeline, not restored since).
+    var baseMark: StreamGraph.ChangeMark?
     public var metrics: RuntimeMetrics?
     var transactionOpen = false
     var initialized = false
@@ -56,12 +67,20 @@ public final class CheckpointCoordinator {
     /// offsets of another label topic than ``labelTopic`` (the topology changed it), or of a
     /// version-1 checkpoint (none), come back empty: those partitions start from the group's
     /// committed offsets or the start policy.
+    /// Reads the newest full image and the increments after it (``CheckpointStore/loadChain()``)
+    /// and applies them in order.
     public func restore(into pipeline: inout Pipeline) throws -> Checkpoint? {
-        guard let store, var c = try store.load() else { return nil }
+        guard let store else { return nil }
+        let chain = try store.loadChain()
+        guard var c = chain.last, let full = chain.first else { return nil }
         guard c.sourceTopic == sourceTopic else {
             throw CheckpointError.damaged(what: "checkpoint in \(store.location)", detail: "it covers topic \(c.sourceTopic), the topology reads \(sourceTopic)")
         }
-        try pipeline.restoreState(c.state)
+        try pipeline.restoreState(full.state)
+        for inc in chain.dropFirst() { try pipeline.applyIncrement(inc.state) }
+        pipeline.markCheckpointed()
+        baseMark = pipeline.changeMark
+        incrementsSinceFull = chain.count - 1
         if c.labelTopic != labelTopic {
             if !c.labelOffsets.isEmpty {
                 logger.warning("checkpoint covers label topic \(c.labelTopic), the topology reads \(labelTopic.isEmpty ? "none" : labelTopic); its label offsets are ignored")
@@ -74,7 +93,8 @@ public final class CheckpointCoordinator {
         if c.wallTimeMs > 0 && delta > 0 { pipeline.shiftWallClock(by: delta) }
         epoch = c.epoch
         let labels = labelTopic.isEmpty ? "" : "; label offsets \(c.labelOffsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))"
-        logger.info("restored checkpoint epoch \(c.epoch) (\(c.state.count) bytes, by \(c.owner)) from \(store.location); offsets \(c.offsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))\(labels)")
+        let increments = chain.count > 1 ? " + \(chain.count - 1) increments to epoch \(c.epoch) (\(chain.dropFirst().reduce(0) { $0 + $1.state.count }) bytes)" : ""
+        logger.info("restored checkpoint epoch \(full.epoch) (\(full.state.count) bytes, by \(c.owner))\(increments) from \(store.location); offsets \(c.offsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))\(labels)")
         return c
     }
 
@@ -125,11 +145,14 @@ public final class CheckpointCoordinator {
                 try commitGroupOffsets(tpos, fencing: !revoking)
             }
             try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set(offsets.keys))
-            let state = pipeline.checkpointState()
+            let every = max(1, fullEvery ?? pipeline.compiled.spec.processing.checkpointFullEvery)
+            let increment = epoch > 0 && baseMark != nil && pipeline.changeMark == baseMark && incrementsSinceFull + 1 < every
+            let state = increment ? pipeline.checkpointIncrement() : pipeline.checkpointState()
             let c = Checkpoint(topology: topology, group: group, epoch: next, owner: owner, sourceTopic: sourceTopic,
                                offsets: offsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
                                labelTopic: labelTopic, labelOffsets: labelOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
-                               outputRecords: sink.written, wallTimeMs: Int64(Date().timeIntervalSince1970 * 1000), state: state)
+                               outputRecords: sink.written, wallTimeMs: Int64(Date().timeIntervalSince1970 * 1000), state: state,
+                               base: increment ? epoch : nil)
             try store.save(c)
             if guarantee == .exactlyOnce {
                 if !tpos.isEmpty, let consumer { try producer.sendOffsetsToTransaction(tpos, consumer: consumer) }
@@ -144,6 +167,10 @@ public final class CheckpointCoordinator {
             epoch = next
             lastStateBytes = state.count
             written += 1
+            lastWasIncrement = increment
+            incrementsSinceFull = increment ? incrementsSinceFull + 1 : 0
+            pipeline.markCheckpointed()
+            baseMark = pipeline.changeMark
             if guarantee == .exactlyOnce && !tpos.isEmpty {
                 // Also outside the transaction: the embedded broker does not store transactional offsets.
                 try commitGroupOffsets(tpos, fencing: false)
@@ -154,7 +181,7 @@ public final class CheckpointCoordinator {
                 transactionOpen = true
             }
             lastDuration = clock.now - began
-            logger.debug("checkpoint epoch \(next): \(state.count) state bytes, \(tpos.count) partitions, \(lastDuration)")
+            logger.debug("checkpoint epoch \(next)\(increment ? " (increment on \(next - 1))" : ""): \(state.count) state bytes, \(tpos.count) partitions, \(lastDuration)")
         } catch {
             abort()
             throw error

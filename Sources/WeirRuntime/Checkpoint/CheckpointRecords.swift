@@ -6,9 +6,14 @@ import WeirStats
 /// before it (same owner and epoch) is present; a crash between chunks leaves no commit record,
 /// so readers keep the previous complete checkpoint.
 ///
-/// Keys (for log compaction on real clusters): chunk `i` of epoch `e` is `state/<e mod 2>/<i>`,
-/// the commit record `commit`. Two alternating slots keep the chunks of the newest complete
-/// checkpoint while the next one is being written, so compaction never removes them.
+/// Keys (for log compaction on real clusters): chunk `i` of a full image of epoch `e` is
+/// `state/<e mod 2>/<i>`, its commit record `commit`. Two alternating slots keep the chunks of the
+/// newest complete checkpoint while the next one is being written, so compaction never removes
+/// them. An increment (``Checkpoint/base`` set) has keys of its own, `inc/<e>/<i>` and
+/// `commit/inc/<e>`, so compaction never removes an increment a chain needs (nor any other:
+/// on a compacted topic they stay until deleted; Weir does not write tombstones yet).
+///
+/// A chain is a full image then increments, each on the checkpoint before it (``chain(_:location:)``).
 public enum CheckpointRecords {
     /// Default chunk size: 512 KiB (well under Kafka's default 1 MiB message limit).
     public static let defaultMaxChunkBytes = 512 * 1024
@@ -32,15 +37,17 @@ public enum CheckpointRecords {
             w.write(c.owner); w.write(c.epoch); w.write(UInt32(i)); w.write(UInt32(count))
             let lo = min(i * size, packed.count), hi = min(lo + size, packed.count)
             w.writeBytes(packed[lo..<hi])
-            out.append(Record(key: "state/\(c.epoch % 2)/\(i)", value: w.bytes))
+            out.append(Record(key: c.base == nil ? "state/\(c.epoch % 2)/\(i)" : "inc/\(c.epoch)/\(i)", value: w.bytes))
         }
-        out.append(Record(key: "commit", value: commitValue(c, chunks: count, packedLength: packed.count)))
+        out.append(Record(key: c.base == nil ? "commit" : "commit/inc/\(c.epoch)",
+                          value: commitValue(c, chunks: count, packedLength: packed.count)))
         return out
     }
 
     /// Version of the commit record written: 2 adds the label topic and its offsets after the
-    /// group (version 1, still read, has none).
-    public static let commitVersion: UInt16 = 2
+    /// group (version 1, still read, has none); 3 adds the kind (0 full image, 1 increment) and
+    /// the base epoch of an increment (versions 1 and 2 are full images).
+    public static let commitVersion: UInt16 = 3
 
     static func commitValue(_ c: Checkpoint, chunks: Int, packedLength: Int) -> [UInt8] {
         var w = ByteWriter(capacity: 128 + c.labelTopic.utf8.count + 12 * (c.offsets.count + c.labelOffsets.count))
@@ -56,6 +63,7 @@ public enum CheckpointRecords {
         w.write(c.labelTopic)
         w.write(UInt64(c.labelOffsets.count))
         for o in c.labelOffsets { w.write(o.partition); w.write(o.offset) }
+        w.write(UInt8(c.base == nil ? 0 : 1)); w.write(c.base ?? 0)
         return w.bytes
     }
 
@@ -83,7 +91,7 @@ public enum CheckpointRecords {
     public static func decodeCommit(_ value: [UInt8]) throws(CheckpointError) -> Commit {
         do {
             var r = ByteReader(value)
-            let version = try r.readHeader(tag: "WCKM", supportedVersions: 1...2)
+            let version = try r.readHeader(tag: "WCKM", supportedVersions: 1...3)
             let topology = try r.readString(field: "topology"), owner = try r.readString(field: "owner")
             let epoch = try r.readUInt64()
             let chunks = Int(try r.readUInt32()), length = Int(try r.readUInt64()), hash = try r.readUInt64()
@@ -104,9 +112,16 @@ public enum CheckpointRecords {
                 let m = try r.readCount(field: "labelOffsets", limit: r.remaining / 12)
                 for _ in 0..<m { labelOffsets.append(Checkpoint.SourceOffset(partition: try r.readInt32(), offset: try r.readInt64())) }
             }
+            var base: UInt64?
+            if version >= 3 {
+                let kind = try r.readUInt8(), b = try r.readUInt64()
+                guard kind <= 1 else { throw SerializationError.invalidValue(field: "commit.kind", detail: "\(kind)") }
+                if kind == 1 { base = b }
+            }
             guard r.isAtEnd, chunks >= 1 else { throw SerializationError.invalidValue(field: "commit", detail: "\(chunks) chunks, \(r.remaining) trailing bytes") }
             return Commit(checkpoint: Checkpoint(topology: topology, group: group, epoch: epoch, owner: owner, sourceTopic: source, offsets: offsets,
-                                                 labelTopic: labelTopic, labelOffsets: labelOffsets, outputRecords: outputs, wallTimeMs: wall, state: []),
+                                                 labelTopic: labelTopic, labelOffsets: labelOffsets, outputRecords: outputs, wallTimeMs: wall, state: [],
+                                                 base: base),
                           chunks: chunks, stateLength: length, packedLength: packedLength, stateHash: hash)
         } catch let e as CheckpointError {
             throw e
@@ -141,6 +156,37 @@ public enum CheckpointRecords {
     }
 }
 
+extension CheckpointRecords {
+    /// The chain that restores the newest usable checkpoint of `items` (complete checkpoints in
+    /// store order: commit record and packed state): its full image, then each increment on the
+    /// one before, oldest first. A newest checkpoint whose state is damaged is skipped for the one
+    /// before (as with full images only); a chain whose base is not among `items` is refused.
+    /// - Throws: ``CheckpointError/baseMissing(epoch:base:location:)`` naming the increment and
+    ///   its missing base; ``CheckpointError/incomplete(epoch:detail:)`` for a damaged link.
+    /// - Complexity: unpacks the chain's states.
+    public static func chain(_ items: [(commit: Commit, packed: [UInt8])], location: String) throws(CheckpointError) -> [Checkpoint] {
+        var failure: CheckpointError?
+        var i = items.count - 1
+        while i >= 0 {
+            var head = items[i].commit.checkpoint
+            do { head.state = try items[i].commit.unpack(items[i].packed) } catch { failure = error; i -= 1; continue }
+            var out = [head]
+            var j = i - 1
+            while let want = out[0].base {
+                while j >= 0 && items[j].commit.checkpoint.epoch != want { j -= 1 }
+                guard j >= 0 else { throw .baseMissing(epoch: out[0].epoch, base: want, location: location) }
+                var c = items[j].commit.checkpoint
+                c.state = try items[j].commit.unpack(items[j].packed)
+                out.insert(c, at: 0)
+                j -= 1
+            }
+            return out
+        }
+        if let failure { throw failure }
+        return []
+    }
+}
+
 /// Rebuilds the newest complete checkpoint from changelog records read in order.
 ///
 /// Keeps the chunks of checkpoints being assembled (only the newest per owner) and the newest
@@ -154,6 +200,7 @@ public struct CheckpointAssembler {
     /// unpacked (and their hash checked) only when ``latest`` is read, newest first: a changelog
     /// holding many checkpoints (the embedded broker does not compact) costs one unpack, not one
     /// per checkpoint.
+    /// Also every increment after the oldest of them (the chains they start).
     private var candidates: [(commit: CheckpointRecords.Commit, packed: [UInt8])] = []
     private static let keptCandidates = 3
     private var incomplete: CheckpointError?
@@ -170,6 +217,16 @@ public struct CheckpointAssembler {
     /// The newest complete checkpoint whose state unpacks and matches its hash (nil: none).
     /// - Complexity: unpacks one checkpoint, more only when the newest are damaged.
     public var latest: Checkpoint? { resolve().checkpoint }
+
+    /// The chain restoring the newest checkpoint (see ``CheckpointRecords/chain(_:location:)``);
+    /// empty when there is none.
+    /// - Throws: ``CheckpointError`` when the newest chain cannot be restored, or when the newest
+    ///   checkpoint's chunks were missing and no checkpoint is complete.
+    public func chain(location: String) throws(CheckpointError) -> [Checkpoint] {
+        let out = try CheckpointRecords.chain(candidates, location: location)
+        if out.isEmpty, let incomplete { throw incomplete }
+        return out
+    }
 
     /// Why the newest checkpoint could not be used: chunks missing before a commit record, or
     /// a state that does not match its commit record.
@@ -204,7 +261,8 @@ public struct CheckpointAssembler {
             for ch in p.chunks { packed.append(contentsOf: ch!) }
             pending[c.checkpoint.owner] = nil
             candidates.append((c, packed))
-            if candidates.count > Self.keptCandidates { candidates.removeFirst() }
+            let fulls = candidates.indices.filter { candidates[$0].commit.checkpoint.base == nil }
+            if fulls.count > Self.keptCandidates { candidates.removeFirst(fulls[fulls.count - Self.keptCandidates]) }
         } else {
             let ch = try CheckpointRecords.decodeChunk(value)
             var p = pending[ch.owner] ?? Pending(epoch: ch.epoch, chunks: [])

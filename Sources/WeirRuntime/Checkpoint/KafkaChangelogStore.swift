@@ -89,12 +89,22 @@ public final class KafkaChangelogStore: CheckpointStore {
         if let failure { throw failure }
     }
 
-    public func load() throws -> Checkpoint? {
+    /// Reads the retained changelog into an assembler (nil: no topic).
+    private func assemble() throws -> CheckpointAssembler? {
         guard let marks = try end() else { knownEnd = 0; return nil }
         let (low, high) = marks
         var assembler = CheckpointAssembler(topology: topology, group: group)
         try read(from: max(0, low), to: high) { try assembler.add($0) }
         knownEnd = high
+        return assembler
+    }
+
+    public func loadChain() throws -> [Checkpoint] {
+        try assemble()?.chain(location: location) ?? []
+    }
+
+    public func load() throws -> Checkpoint? {
+        guard let assembler = try assemble() else { return nil }
         if let latest = assembler.latest { return latest }
         if let incomplete = assembler.lastIncomplete { throw incomplete }
         return nil
@@ -103,7 +113,7 @@ public final class KafkaChangelogStore: CheckpointStore {
     public func save(_ c: Checkpoint) throws {
         for r in CheckpointRecords.encode(c, maxChunkBytes: maxChunkBytes) {
             // The commit record also names its transaction in headers, for tools that do not parse it.
-            let headers = r.key == "commit"
+            let headers = r.key.hasPrefix("commit")
                 ? [KafkaHeader(name: "weir.owner", string: c.owner), KafkaHeader(name: "weir.epoch", string: String(c.epoch)),
                    KafkaHeader(name: "weir.records", string: String(c.outputRecords))]
                 : []

@@ -28,11 +28,45 @@ extension Pipeline {
     /// topology and continuing with the same input gives exactly the outputs of an uninterrupted run.
     /// - Complexity: O(state size).
     public func checkpointState() -> [UInt8] {
-        precondition(drift?.contract?.hasPendingEvaluation != true, "Pipeline: settle(into:) before checkpointState()")
+        written(tag: "WPCK", graph: graph.snapshot())
+    }
+
+    /// What changed since the last ``markCheckpointed()`` (tag "WPCI" v1): the graph's increment
+    /// (``StreamGraph/snapshotIncrement()``: per keyed window operator the windows changed and
+    /// the structural operations, watermarks and category interners whole) and the model, drift
+    /// stage and counters whole (as in ``checkpointState()``). ``restoreState(_:)`` of the
+    /// checkpoint at the last mark, then ``applyIncrement(_:)`` of each increment after it in
+    /// order, gives exactly the ``checkpointState()`` bytes of the uninterrupted pipeline.
+    /// Requires a mark (``tracksChanges``). Same timing rules as ``checkpointState()``.
+    /// - Complexity: O(windows changed + model + drift), plus a scan of 4 bytes per window entry.
+    public func checkpointIncrement() -> [UInt8] {
+        precondition(graph.tracksChanges, "Pipeline: checkpointIncrement() before any markCheckpointed()")
+        return written(tag: "WPCI", graph: graph.snapshotIncrement())
+    }
+
+    /// Header (`tag` v1), topology name, `graph` bytes, then the model, drift stage and counters.
+    private func written(tag: StaticString, graph: [UInt8]) -> [UInt8] {
+        precondition(drift?.contract?.hasPendingEvaluation != true, "Pipeline: settle(into:) before taking a checkpoint")
         var w = ByteWriter()
-        w.writeHeader(tag: "WPCK", version: 1)
+        w.writeHeader(tag: tag, version: 1)
         w.write(compiled.spec.name)
-        w.writeBytes(graph.snapshot())
+        w.writeBytes(graph)
+        writeNonGraph(into: &w)
+        return w.bytes
+    }
+
+    /// Starts the next checkpoint epoch (see ``StreamGraph/markCheckpointed()``): call once the
+    /// checkpoint just taken (full or increment) or restored is the base of the next increment.
+    /// Works on a copy of the pipeline (shared change tracking). O(window operators).
+    public func markCheckpointed() { graph.markCheckpointed() }
+
+    /// True once ``markCheckpointed()`` was called (``checkpointIncrement()`` has a base).
+    public var tracksChanges: Bool { graph.tracksChanges }
+
+    /// See ``StreamGraph/changeMark``: changes when the pipeline is marked or restored.
+    public var changeMark: StreamGraph.ChangeMark? { graph.changeMark }
+
+    private func writeNonGraph(into w: inout ByteWriter) {
         w.write(model != nil)
         if let model { w.writeBytes(model.serialized()) }
         w.write(drift != nil)
@@ -48,54 +82,44 @@ extension Pipeline {
                   c.labelsJoined, c.labelsUnmatched, c.labelsExpired, c.labelDeadLetters] {
             w.write(v)
         }
-        return w.bytes
     }
 
     /// Restores state written by ``checkpointState()``. On error the pipeline is unchanged.
     /// - Throws: ``CheckpointRestoreError``.
     public mutating func restoreState(_ bytes: [UInt8]) throws(CheckpointRestoreError) {
+        try restoring(bytes, tag: "WPCK") { p, r in
+            var g = p.graph
+            try g.restore(try r.readBytes(field: "Pipeline.graph"))
+            let (m, d, c) = try p.readNonGraph(&r)
+            p.graph = g
+            (p.model, p.drift, p.counters) = (m, d, c)
+        }
+    }
+
+    /// Applies an increment written by ``checkpointIncrement()`` onto the state it was taken
+    /// after (restored with ``restoreState(_:)`` and the increments before it, in order). On
+    /// error the pipeline is left partly updated: discard it.
+    /// - Throws: ``CheckpointRestoreError``.
+    /// - Complexity: O(increment size + structural operations × log timers).
+    public mutating func applyIncrement(_ bytes: [UInt8]) throws(CheckpointRestoreError) {
+        try restoring(bytes, tag: "WPCI") { p, r in
+            let graphBytes = try r.readBytes(field: "Pipeline.graph")
+            let (m, d, c) = try p.readNonGraph(&r)
+            try p.graph.applyIncrement(graphBytes)
+            (p.model, p.drift, p.counters) = (m, d, c)
+        }
+    }
+
+    /// Reads the header (`tag` v1) and topology name of `bytes`, then runs `body`; maps errors
+    /// to ``CheckpointRestoreError``.
+    private mutating func restoring(_ bytes: [UInt8], tag: StaticString,
+                                    _ body: (inout Pipeline, inout ByteReader) throws -> Void) throws(CheckpointRestoreError) {
         do {
             var r = ByteReader(bytes)
-            try r.readHeader(tag: "WPCK", supportedVersions: 1...1)
+            try r.readHeader(tag: tag, supportedVersions: 1...1)
             let name = try r.readString(field: "Pipeline.topology")
             guard name == compiled.spec.name else { throw CheckpointRestoreError.otherTopology(found: name, expected: compiled.spec.name) }
-            var g = graph
-            try g.restore(try r.readBytes(field: "Pipeline.graph"))
-            var m = model
-            if try r.readBool() != (model != nil) { throw CheckpointRestoreError.shapeMismatch("model") }
-            if model != nil { m = try ModelStage(serialized: try r.readBytes(field: "Pipeline.model")) }
-            var d = drift
-            if try r.readBool() != (drift != nil) { throw CheckpointRestoreError.shapeMismatch("drift") }
-            if let current = drift {
-                let bytes = try r.readBytes(field: "Pipeline.drift")
-                d!.pipeline = try DriftPipeline(monitors: current.pipeline.monitors.map(\.config), gate: current.pipeline.gate.config,
-                                                restoring: bytes)
-                if try r.readBool() != (current.contract != nil) { throw CheckpointRestoreError.shapeMismatch("drift.mode contract") }
-                if current.contract != nil {
-                    let c = try ContractDriftMonitor(serialized: try r.readBytes(field: "Pipeline.contract"))
-                    guard c.features == current.contract!.features, c.referenceCount == current.contract!.referenceCount,
-                          c.windowSize == current.contract!.windowSize else {
-                        throw CheckpointRestoreError.shapeMismatch("contract monitor features or sizes")
-                    }
-                    d!.contract = c
-                    d!.contract!.evaluatesInBackground = current.contract!.evaluatesInBackground  // a setting, not state
-                }
-                d!.contractReady = try r.readBool()
-                // Category names are in the monitors' state; the next sync re-sends all names (idempotent).
-                d!.namedCategories = Array(repeating: 0, count: d!.namedCategories.count)
-            }
-            var c = PipelineCounters()
-            c.records = try r.readInt(); c.deadLetters = try r.readInt(); c.scored = try r.readInt(); c.labelled = try r.readInt()
-            c.windowResults = try r.readInt(); c.lateEvents = try r.readInt(); c.modelDecisions = try r.readInt()
-            c.modelVersions = try r.readInt(); c.publishedModelVersion = try r.readInt()
-            c.driftRecords = try r.readInt(); c.driftedRecords = try r.readInt(); c.alerts = try r.readInt(); c.retrainRequests = try r.readInt()
-            c.labelsJoined = try r.readInt(); c.labelsUnmatched = try r.readInt(); c.labelsExpired = try r.readInt()
-            c.labelDeadLetters = try r.readInt()
-            guard r.isAtEnd else { throw SerializationError.invalidValue(field: "Pipeline", detail: "\(r.remaining) trailing bytes") }
-            graph = g
-            model = m
-            drift = d
-            counters = c
+            try body(&self, &r)
         } catch let e as CheckpointRestoreError {
             throw e
         } catch let e as SerializationError {
@@ -103,6 +127,41 @@ extension Pipeline {
         } catch {
             throw .damaged(.invalidValue(field: "Pipeline", detail: "\(error)"))
         }
+    }
+
+    private func readNonGraph(_ r: inout ByteReader) throws -> (ModelStage?, DriftStage?, PipelineCounters) {
+        var m = model
+        if try r.readBool() != (model != nil) { throw CheckpointRestoreError.shapeMismatch("model") }
+        if model != nil { m = try ModelStage(serialized: try r.readBytes(field: "Pipeline.model")) }
+        var d = drift
+        if try r.readBool() != (drift != nil) { throw CheckpointRestoreError.shapeMismatch("drift") }
+        if let current = drift {
+            let bytes = try r.readBytes(field: "Pipeline.drift")
+            d!.pipeline = try DriftPipeline(monitors: current.pipeline.monitors.map(\.config), gate: current.pipeline.gate.config,
+                                            restoring: bytes)
+            if try r.readBool() != (current.contract != nil) { throw CheckpointRestoreError.shapeMismatch("drift.mode contract") }
+            if current.contract != nil {
+                let c = try ContractDriftMonitor(serialized: try r.readBytes(field: "Pipeline.contract"))
+                guard c.features == current.contract!.features, c.referenceCount == current.contract!.referenceCount,
+                      c.windowSize == current.contract!.windowSize else {
+                    throw CheckpointRestoreError.shapeMismatch("contract monitor features or sizes")
+                }
+                d!.contract = c
+                d!.contract!.evaluatesInBackground = current.contract!.evaluatesInBackground  // a setting, not state
+            }
+            d!.contractReady = try r.readBool()
+            // Category names are in the monitors' state; the next sync re-sends all names (idempotent).
+            d!.namedCategories = Array(repeating: 0, count: d!.namedCategories.count)
+        }
+        var c = PipelineCounters()
+        c.records = try r.readInt(); c.deadLetters = try r.readInt(); c.scored = try r.readInt(); c.labelled = try r.readInt()
+        c.windowResults = try r.readInt(); c.lateEvents = try r.readInt(); c.modelDecisions = try r.readInt()
+        c.modelVersions = try r.readInt(); c.publishedModelVersion = try r.readInt()
+        c.driftRecords = try r.readInt(); c.driftedRecords = try r.readInt(); c.alerts = try r.readInt(); c.retrainRequests = try r.readInt()
+        c.labelsJoined = try r.readInt(); c.labelsUnmatched = try r.readInt(); c.labelsExpired = try r.readInt()
+        c.labelDeadLetters = try r.readInt()
+        guard r.isAtEnd else { throw SerializationError.invalidValue(field: "Pipeline", detail: "\(r.remaining) trailing bytes") }
+        return (m, d, c)
     }
 
     /// After restoring a checkpoint taken `delta` ms of wall-clock time ago: see

@@ -507,12 +507,13 @@ struct TopologyParser {
     }
 
     func parseProcessing(_ node: Node) -> ProcessingSpec? {
-        guard let e = reader.mapping(node, "processing", allowed: ["guarantee", "checkpoint_interval", "max_keys"]) else { return nil }
+        guard let e = reader.mapping(node, "processing", allowed: ["guarantee", "checkpoint_interval", "checkpoint_full_every", "max_keys"]) else { return nil }
         var p = ProcessingSpec(guarantee: .atLeastOnce, checkpointIntervalMs: 1000, maxKeys: 1_000_000)
         for (k, _, v) in e {
             switch k {
             case "guarantee": p.guarantee = reader.oneOf(v, "processing.guarantee", ProcessingSpec.Guarantee.self) ?? p.guarantee
             case "checkpoint_interval": p.checkpointIntervalMs = reader.duration(v, "processing.checkpoint_interval") ?? p.checkpointIntervalMs
+            case "checkpoint_full_every": p.checkpointFullEvery = reader.int(v, "processing.checkpoint_full_every", min: 1) ?? p.checkpointFullEvery
             default: p.maxKeys = reader.int(v, "processing.max_keys", min: 1) ?? p.maxKeys
             }
         }

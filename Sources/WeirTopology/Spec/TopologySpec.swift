@@ -317,4 +317,7 @@ public struct ProcessingSpec: Sendable, Equatable {
     public var guarantee: Guarantee
     public var checkpointIntervalMs: Int64
     public var maxKeys: Int
+    /// Every how many checkpoints one is a full image (the others are increments on the one
+    /// before); `checkpoint_full_every`, default 10; 1 = every checkpoint full.
+    public var checkpointFullEvery: Int = 10
 }

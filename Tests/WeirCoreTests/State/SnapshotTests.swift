@@ -5,7 +5,7 @@ import WeirTestSupport
 
 @Suite struct SnapshotTests {
     /// A graph with every window kind, sketches, an open category field and features.
-    private func makeGraph() throws -> StreamGraph {
+    func makeGraph() throws -> StreamGraph {
         let schema = try Schema([.timestamp("ts"), .int("k"), .double("v"), .category("c", required: false)])
         let aggs: [AggregateSpec] = [.count(), .sum("v"), .mean("v"), .variance("v"), .min("v"), .max("v"), .first("v"), .last("v")]
         return try StreamGraph(GraphSpec(
@@ -24,7 +24,7 @@ import WeirTestSupport
                        .window("session", column: "count"), .oneHot("c", categories: ["a", "b"])]))
     }
 
-    private func messages(seed: UInt64, count: Int) -> [(bytes: [UInt8], partition: Int32, now: Int64)] {
+    func messages(seed: UInt64, count: Int) -> [(bytes: [UInt8], partition: Int32, now: Int64)] {
         var g = SeededGenerator(seed: seed)
         let cats = ["a", "b", "c", "d", "e"]
         return (0..<count).map { i in
@@ -39,7 +39,7 @@ import WeirTestSupport
     }
 
     /// All outputs of a run, flattened for exact comparison.
-    private struct Trace: Equatable {
+    struct Trace: Equatable {
         var results: [Double] = []
         var bounds: [Int64] = []
         var kinds: [UInt8] = []
@@ -60,7 +60,7 @@ import WeirTestSupport
         }
     }
 
-    private func run(_ g: inout StreamGraph, _ ms: ArraySlice<(bytes: [UInt8], partition: Int32, now: Int64)>, _ t: inout Trace) {
+    func run(_ g: inout StreamGraph, _ ms: ArraySlice<(bytes: [UInt8], partition: Int32, now: Int64)>, _ t: inout Trace) {
         for (j, m) in zip(ms.indices, ms) {
             g.process(m.bytes, partition: m.partition, offset: Int64(j), now: m.now)
             t.add(g)

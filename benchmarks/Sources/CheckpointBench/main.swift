@@ -1,11 +1,15 @@
 // CheckpointBench (issue 8): the cost of checkpoints, without Kafka.
 //
-// Usage: CheckpointBench [EVENTS [KEYS [ROUNDS]]] (default 200,000 events, 10,000 keys, 5 rounds;
+// Usage: CheckpointBench [EVENTS [KEYS [ROUNDS [EVENTS_PER_SECOND [TOUCH]]]]] (default 200,000
+// events, 10,000 keys, 5 rounds, 100 events/s of event time, 1,000 events per increment;
 // StateBench runs it with 200,000 and 1,000,000 keys).
 // For the fraud-contract and card-fraud topologies with KEYS keys (users): the pipeline state
 // after N events, the time to take a checkpoint (state bytes, zero-run packing, chunk records),
 // its size raw and packed, and the time to restore it (assemble the records, unpack, restore a
 // fresh pipeline). The share of one core a 1 s checkpoint interval costs is time / 1 s.
+// Incremental checkpoints (issue 17): after the full image, ROUNDS increments each covering TOUCH
+// more events (few keys touched): their time and size, then the restore of the chain (full image
+// + every increment: assemble, unpack, restore, apply) into a fresh pipeline, checked bit for bit.
 // The end-to-end figures (weir run with and without checkpoints) are FraudBench variants.
 import BenchSupport
 import Foundation
@@ -17,6 +21,8 @@ let args = CommandLine.arguments
 let events = args.count > 1 ? Int(args[1]) ?? 200_000 : 200_000
 let keys = args.count > 2 ? Int(args[2]) ?? 10_000 : 10_000
 let rounds = args.count > 3 ? Int(args[3]) ?? 5 : 5
+let eventsPerSecond = args.count > 4 ? Double(args[4]) ?? 100 : 100
+let touch = args.count > 5 ? Int(args[5]) ?? 1000 : 1000
 let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
@@ -32,7 +38,8 @@ struct NullSink: OutputSink {
 }
 
 func bench(_ name: String, _ compiled: CompiledTopology) throws {
-    let gen = CardFraudGenerator(seed: 7, users: keys)
+    var gen = CardFraudGenerator(seed: 7, users: keys)
+    gen.eventsPerSecond = eventsPerSecond
     var pipeline = try Pipeline(compiled: compiled, partitions: 4, now: 0)
     var sink = NullSink()
     var batch = InputBatch(capacity: 4096)
@@ -70,6 +77,50 @@ func bench(_ name: String, _ compiled: CompiledTopology) throws {
     print("  checkpoint: state \(fmt(best.take * 1e3)) ms + pack/chunk \(fmt(best.encode * 1e3)) ms = \(fmt(total * 1e3)) ms"
           + " (\(fmt(total * 100, 1))% of one core at a 1 s interval, before Kafka I/O)")
     print("  restore (assemble, unpack, check, restore): \(fmt(best.restore * 1e3)) ms")
+    print("  live keys per keyed window: \(pipeline.graph.windows.filter(\.isKeyed).map { String($0.keyCount) }.joined(separator: ", "))")
+
+    // Incremental: a full image, then `rounds` increments of `touch` events each.
+    let fullState = pipeline.checkpointState()
+    var records = CheckpointRecords.encode(Checkpoint(topology: compiled.spec.name, epoch: 1, owner: "bench", sourceTopic: "events",
+                                                      offsets: offsets, state: fullState))
+    pipeline.markCheckpointed()
+    var incTake: [Double] = [], incEncode: [Double] = [], incBytes: [Int] = [], incPacked: [Int] = [], graphInc: [Int] = []
+    var next = events
+    for r in 0..<rounds {
+        batch.removeAll()
+        for i in next..<(next + touch) { batch.append(Array(gen.event(i).utf8), partition: Int32(i % 4), offset: Int64(i / 4)) }
+        next += touch
+        try pipeline.process(batch, topic: "events", now: 0, into: &sink)
+        var inc: [UInt8] = []
+        incTake.append(measureSeconds { inc = pipeline.checkpointIncrement() })
+        let c = Checkpoint(topology: compiled.spec.name, epoch: UInt64(r + 2), owner: "bench", sourceTopic: "events", offsets: offsets,
+                           state: inc, base: UInt64(r + 1))
+        var recs: [CheckpointRecords.Record] = []
+        incEncode.append(measureSeconds { recs = CheckpointRecords.encode(c) })
+        graphInc.append(pipeline.graph.snapshotIncrement().count)
+        pipeline.markCheckpointed()
+        incBytes.append(inc.count)
+        incPacked.append(recs.reduce(0) { $0 + $1.value.count })
+        records += recs
+    }
+    let finalState = pipeline.checkpointState()
+    var restored = try Pipeline(compiled: compiled, partitions: 4, now: 0)
+    var chainLength = 0
+    let chainRestore = try measureSeconds {
+        var a = CheckpointAssembler(topology: compiled.spec.name)
+        for r in records { try a.add(r.value) }
+        let chain = try a.chain(location: "bench")
+        chainLength = chain.count
+        try restored.restoreState(chain[0].state)
+        for c in chain.dropFirst() { try restored.applyIncrement(c.state) }
+    }
+    precondition(chainLength == rounds + 1 && restored.checkpointState() == finalState, "chain restore is not exact")
+    let med = { (xs: [Double]) in xs.sorted()[xs.count / 2] }
+    print("  increment of \(touch) events (median of \(rounds)): state \(fmt(med(incTake) * 1e3)) ms + pack/chunk \(fmt(med(incEncode) * 1e3)) ms,"
+          + " \(fmt(Double(incBytes.sorted()[rounds / 2]) / 1e3)) kB raw, \(fmt(Double(incPacked.sorted()[rounds / 2]) / 1e3)) kB packed"
+          + " (full image: \(fmt(Double(raw) / 1e6)) MB, \(fmt(total * 1e3)) ms); of which the keyed windows (graph):"
+          + " \(fmt(Double(graphInc.sorted()[rounds / 2]) / 1e3)) kB of \(fmt(Double(pipeline.graph.snapshot().count) / 1e6)) MB")
+    print("  restore of the chain (full image + \(rounds) increments; assemble, unpack, restore, apply): \(fmt(chainRestore * 1e3)) ms")
 }
 
 print("CheckpointBench — \(Date())")

@@ -1,0 +1,166 @@
+import Foundation
+import Testing
+import WeirCore
+import WeirTopology
+@testable import WeirRuntime
+
+/// Incremental checkpoints: a pipeline checkpointed as full images every N and increments in
+/// between restores from image + increments bit for bit (``Pipeline/checkpointState()`` bytes
+/// equal the uninterrupted pipeline's at every checkpoint) and continues with identical outputs;
+/// stores keep and chain increments and refuse one whose base is missing.
+@Suite struct IncrementalCheckpointTests {
+    static func cardFraud() throws -> (CompiledTopology, [InputBatch]) {
+        let text = try String(contentsOfFile: repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path, encoding: .utf8)
+        let scaled = text.replacingOccurrences(of: "reference: {first_events: 20000}", with: "reference: {first_events: 5000}")
+            .replacingOccurrences(of: "window: {count: 5000}", with: "window: {count: 2500}")
+        let compiled = try TopologyCompiler.compile(try TopologyLoader.parse(scaled, file: "card-fraud.yaml"))
+        let gen = CardFraudGenerator(seed: 17, users: 900, driftAt: 9_000)
+        var lines = (0..<16_000).map { gen.event($0) }
+        lines[4321] = #"{"event_id":"x","ts":1700000001000,"user":"u1","amount":"#
+        return (compiled, PipelineCheckpointTests.batches(lines, size: 500))
+    }
+
+    @Test(arguments: [4, 10])
+    func pipelineChainRestoresBitForBitAndContinues(fullEvery: Int) throws {
+        let (compiled, batches) = try Self.cardFraud()
+        var full = try Pipeline(compiled: compiled, partitions: 1, now: 0)
+        var sink = RecordingSink()
+        var graphRatios: [Double] = []
+        var taken: [(isFull: Bool, bytes: [UInt8], expected: [UInt8], batch: Int, outputs: Int)] = []
+        for (i, b) in batches.enumerated() {
+            try full.process(b, topic: "transactions", now: 0, into: &sink)
+            try full.settle(into: &sink)
+            let isFull = taken.count % fullEvery == 0
+            let bytes = isFull ? full.checkpointState() : full.checkpointIncrement()
+            taken.append((isFull, bytes, full.checkpointState(), i, sink.records.count))
+            if i >= 8 && !isFull {
+                // the keyed state's increment: the ~400 of 900 users a batch touches (and the windows
+                // that fired or expired), not all of them (the model and drift stage, written whole,
+                // are most of the bytes in this topology)
+                let inc = full.graph.snapshotIncrement().count, whole = full.graph.snapshot().count
+                #expect(inc < whole, "batch \(i): graph increment \(inc) bytes, graph \(whole)")
+                graphRatios.append(Double(inc) / Double(whole))
+            }
+            full.markCheckpointed()
+        }
+        let finalState = full.checkpointState()
+        let meanRatio = graphRatios.reduce(0, +) / Double(graphRatios.count)
+        #expect(meanRatio < 0.4, "graph increments average \(meanRatio) of the graph's full snapshot")
+        #expect(taken.filter { !$0.isFull }.count > taken.count / 2)
+        // increments are smaller than the full image at the same point
+        for t in taken where !t.isFull {
+            #expect(t.bytes.count < t.expected.count, "increment after batch \(t.batch): \(t.bytes.count) bytes, full image \(t.expected.count)")
+        }
+        for k in taken.indices {
+            var restored = try Pipeline(compiled: compiled, partitions: 1, now: 0)
+            let start = (0...k).last { taken[$0].isFull }!
+            try restored.restoreState(taken[start].bytes)
+            for j in (start + 1)..<(k + 1) { try restored.applyIncrement(taken[j].bytes) }
+            #expect(restored.checkpointState() == taken[k].expected, "checkpoint \(k) differs after restore from \(start)")
+            // continue from a few cuts: the same outputs and final state as the uninterrupted run
+            guard k % 7 == 5 else { continue }
+            var tail = RecordingSink()
+            for b in batches[(taken[k].batch + 1)...] { try restored.process(b, topic: "transactions", now: 0, into: &tail) }
+            try restored.settle(into: &tail)
+            #expect(tail.records == Array(sink.records[taken[k].outputs...]), "outputs after checkpoint \(k) differ")
+            #expect(restored.checkpointState() == finalState)
+        }
+        #expect(sink.count(.scores) > 15_000 && sink.count(.windows) >= 0)
+    }
+
+    @Test func incrementBeforeAnyMarkIsAFullImageDecision() throws {
+        let (compiled, batches) = try Self.cardFraud()
+        var p = try Pipeline(compiled: compiled)
+        var sink = RecordingSink()
+        try p.process(batches[0], topic: "transactions", now: 0, into: &sink)
+        #expect(!p.tracksChanges && p.changeMark == nil)
+        p.markCheckpointed()
+        let mark = p.changeMark
+        #expect(p.tracksChanges && mark != nil)
+        // a restore moves the mark: the coordinator then writes a full image
+        let state = p.checkpointState()
+        try p.restoreState(state)
+        #expect(p.changeMark != mark)
+    }
+
+    /// `processing.checkpoint_full_every`: default 10, read when given, at least 1.
+    @Test func fullEveryIsReadFromTheTopology() throws {
+        let text = try String(contentsOfFile: repoRoot.appendingPathComponent("topologies/iot-sensors.yaml").path, encoding: .utf8)
+        #expect(try TopologyLoader.parse(text, file: "iot.yaml").processing.checkpointFullEvery == 10)
+        let three = text.replacingOccurrences(of: "  checkpoint_interval: 5s\n", with: "  checkpoint_interval: 5s\n  checkpoint_full_every: 3\n")
+        #expect(three != text)
+        #expect(try TopologyLoader.parse(three, file: "iot.yaml").processing.checkpointFullEvery == 3)
+        let zero = text.replacingOccurrences(of: "  checkpoint_interval: 5s\n", with: "  checkpoint_interval: 5s\n  checkpoint_full_every: 0\n")
+        #expect(throws: (any Error).self) { try TopologyLoader.parse(zero, file: "iot.yaml") }
+    }
+
+    static func checkpoint(epoch: UInt64, base: UInt64?, size: Int = 700) -> Checkpoint {
+        var c = CheckpointStoreTests.checkpoint(epoch: epoch, size: size)
+        c.base = base
+        return c
+    }
+
+    @Test func directoryStoreChainsIncrementsAndRefusesAMissingBase() throws {
+        let dir = tempDir()
+        let store = try DirectoryCheckpointStore(directory: dir, topology: "t")
+        #expect(try store.loadChain().isEmpty)
+        let c1 = Self.checkpoint(epoch: 1, base: nil), c2 = Self.checkpoint(epoch: 2, base: 1), c3 = Self.checkpoint(epoch: 3, base: 2)
+        for c in [c1, c2, c3] { try store.save(c); try store.saved(c) }
+        let reader = try DirectoryCheckpointStore(directory: dir, topology: "t")
+        #expect(try reader.loadChain() == [c1, c2, c3])
+        #expect(try reader.load() == c3)
+        // the increment of epoch 2 is lost: epoch 3 cannot be restored, and the error names both
+        try FileManager.default.removeItem(atPath: dir + "/t.checkpoint.inc-2")
+        #expect(throws: CheckpointError.baseMissing(epoch: 3, base: 2, location: dir + "/t.checkpoint")) { try reader.loadChain() }
+        // a new full image starts a new chain and removes the increments before it
+        let c4 = Self.checkpoint(epoch: 4, base: nil), c5 = Self.checkpoint(epoch: 5, base: 4)
+        for c in [c4, c5] { try store.save(c); try store.saved(c) }
+        #expect(try reader.loadChain() == [c4, c5])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["t.checkpoint", "t.checkpoint.inc-5"])
+    }
+
+    @Test func changelogRecordsChainIncrementsAndRefuseAMissingBase() throws {
+        let c1 = Self.checkpoint(epoch: 1, base: nil, size: 2500), c2 = Self.checkpoint(epoch: 2, base: 1), c3 = Self.checkpoint(epoch: 3, base: 2)
+        let r1 = CheckpointRecords.encode(c1, maxChunkBytes: 1000), r2 = CheckpointRecords.encode(c2, maxChunkBytes: 1000),
+            r3 = CheckpointRecords.encode(c3, maxChunkBytes: 1000)
+        // increments have keys of their own (compaction keeps every one a chain needs)
+        #expect(r2.map(\.key) == ["inc/2/0", "commit/inc/2"] && r1.last!.key == "commit")
+        var a = CheckpointAssembler(topology: "t")
+        for r in r1 + r2 + r3 { try a.add(r.value) }
+        #expect(try a.chain(location: "x") == [c1, c2, c3])
+        #expect(a.latest == c3)
+        // epoch 2's chunk is missing: its commit is incomplete, and epoch 3 is refused
+        var b = CheckpointAssembler(topology: "t")
+        for r in r1 + r2.dropFirst() + r3 { try b.add(r.value) }
+        #expect(throws: CheckpointError.baseMissing(epoch: 3, base: 2, location: "x")) { try b.chain(location: "x") }
+        // a later full image is restorable again; old full-image-only logs still are
+        let c4 = Self.checkpoint(epoch: 4, base: nil)
+        for r in CheckpointRecords.encode(c4) { try b.add(r.value) }
+        #expect(try b.chain(location: "x") == [c4])
+        // many checkpoints: the chain of the newest survives trimming of older full images
+        var m = CheckpointAssembler(topology: "t")
+        var expected: [Checkpoint] = []
+        for e in UInt64(1)...40 {
+            let c = Self.checkpoint(epoch: e, base: e % 10 == 1 ? nil : e - 1, size: 50)
+            if c.base == nil { expected = [] }
+            expected.append(c)
+            for r in CheckpointRecords.encode(c) { try m.add(r.value) }
+        }
+        #expect(try m.chain(location: "x") == expected)
+    }
+
+    /// Commit records of the code before increments (version 2: no kind or base) decode as full images.
+    @Test func versionTwoCommitRecordsAreFullImages() throws {
+        let c = Self.checkpoint(epoch: 6, base: nil)
+        var v2 = CheckpointRecords.encode(c).last!.value
+        #expect(v2[4] == 3)
+        v2.removeLast(9)  // kind and base
+        v2[4] = 2
+        let decoded = try CheckpointRecords.decodeCommit(v2)
+        #expect(decoded.checkpoint.base == nil && decoded.checkpoint.epoch == 6)
+        var a = CheckpointAssembler(topology: "t")
+        try a.add(CheckpointRecords.encode(c)[0].value)
+        try a.add(v2)
+        #expect(try a.chain(location: "x") == [c])
+    }
+}
