@@ -26,6 +26,8 @@ struct OperationsOptions: ParsableArguments {
     var tlsCertificate: String?
     @Option(help: ArgumentHelp("PEM private key file of --tls-certificate. Also WEIR_TLS_PRIVATE_KEY.", valueName: "file"))
     var tlsPrivateKey: String?
+    @Option(help: ArgumentHelp("With --partitioned: the base URL the other instances redirect serving requests to for the keys this one owns (default http(s)://<host name>:<port>/; in Kubernetes the pod IP). Also WEIR_SERVING_URL.", valueName: "url"))
+    var servingURL: String?
     @Flag(help: "Print the resolved configuration (secrets redacted) and where each setting came from, then exit.")
     var printConfig = false
 }
@@ -58,6 +60,7 @@ struct Operations {
         flags[.logLevel] = o.logLevel
         flags[.tlsCertificate] = o.tlsCertificate
         flags[.tlsPrivateKey] = o.tlsPrivateKey
+        flags[.servingURL] = o.servingURL
         var fileFlags: [ConfigKey: String] = [:]
         fileFlags[.servingToken] = o.servingTokenFile
         let resolved: ResolvedConfiguration
@@ -105,6 +108,7 @@ struct Operations {
                             metadata: ["address": "\(e.tls ? "https" : "http")://\(e.host):\(e.port)", "port": "\(e.port)",
                                        "serving_auth": "\(configuration.servingToken == nil ? "none" : "bearer token")"])
                 endpoint = e
+                serving.advertisedURL = configuration.servingURL ?? "\(e.tls ? "https" : "http")://\(CheckpointCoordinator.hostName()):\(e.port)/"
             } catch where !metricsPortExplicit {
                 logger.warning("\(error); running without metrics and probes (set --metrics-port to choose a port, or off)")
             } catch {

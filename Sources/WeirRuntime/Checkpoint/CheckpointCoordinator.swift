@@ -223,8 +223,13 @@ public final class CheckpointCoordinator {
 
     /// A run id for checkpoint ownership and transaction headers: host, process id and start time.
     public static func defaultOwner() -> String {
+        "\(hostName())-\(getpid())-\(Int64(Date().timeIntervalSince1970 * 1000))"
+    }
+
+    /// This machine's host name (`gethostname`).
+    public static func hostName() -> String {
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, 255)
-        return "\(String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))-\(getpid())-\(Int64(Date().timeIntervalSince1970 * 1000))"
+        return String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -11,9 +11,11 @@ import Foundation
 /// when the role changes are answered 503 too). Cost to the run loop when nothing waits: one
 /// uncontended lock and an emptiness check per call (~20 ns, per batch of up to 1,024 events).
 ///
-/// Routing is a seam: ``owner`` answers which instance serves a key. With one active instance
-/// per topology and group it is always this one; partitioned processing (issue 16) will look the
-/// key's partition up in the group assignment and the HTTP layer will answer 307 to the owner.
+/// Routing: with one active instance every key is served here. In partitioned mode
+/// (`weir run --partitioned`) the runner installs a ``ServingRouter``: the HTTP layer asks
+/// ``route(key:)`` / ``route(event:)`` first and answers 307 to the owner or 503 (`restoring`,
+/// `moving`) without queueing; a request queued for a partition that leaves before it is served
+/// is answered 503 `moving` by the runner.
 public final class ServingMailbox: @unchecked Sendable {
     /// What this instance is doing for serving.
     public enum Role: String, Sendable {
@@ -27,15 +29,9 @@ public final class ServingMailbox: @unchecked Sendable {
 
     /// One request.
     public enum Request: Sendable {
-        case features(key: String)
-        case score(event: [UInt8])
-    }
-
-    /// Where a key is served (see ``owner(of:)``).
-    public enum Owner: Sendable, Equatable {
-        case this
-        /// Another instance's serving base URL (not produced until issue 16).
-        case elsewhere(String)
+        /// `partition`: the task that serves it (partitioned mode; nil with one instance).
+        case features(key: String, partition: Int32? = nil)
+        case score(event: [UInt8], partition: Int32? = nil)
     }
 
     public let capacity: Int
@@ -43,6 +39,10 @@ public final class ServingMailbox: @unchecked Sendable {
     private var wakeRunLoop: (@Sendable () -> Void)?
     private var queue: [(Request, CheckedContinuation<ServingReply, Never>)] = []
     private var currentRole: Role = .standby
+    private var router: ServingRouter?
+    private var eventKeys: EventKeyReader?
+    /// The base URL other instances redirect to for keys this one serves (partitioned mode).
+    private var advertised: String?
     /// Requests answered and refused (busy, not active), for tests and metrics.
     private var answeredCount = 0
     private var refusedCount = 0
@@ -76,8 +76,50 @@ public final class ServingMailbox: @unchecked Sendable {
     /// Requests waiting for the run loop.
     public var queued: Int { lock.withLock { queue.count } }
 
-    /// The instance serving `key`: this one (one active instance holds every key until issue 16).
-    public func owner(of key: String) -> Owner { .this }
+    /// The base URL (`http(s)://host:port/`) this instance's serving API is reached at by the
+    /// other instances' redirects (`--serving-url`, else the host name and the endpoint's port).
+    public var advertisedURL: String? {
+        get { lock.withLock { advertised } }
+        set { lock.withLock { advertised = newValue } }
+    }
+
+    /// Installs (or removes, nil) partitioned routing; `keys` reads a posted event's key.
+    public func install(router: ServingRouter?, keys: EventKeyReader?) {
+        lock.withLock {
+            self.router = router
+            eventKeys = keys
+        }
+    }
+
+    /// Changes the router (the runner, on task and membership changes).
+    public func updateRouter(_ body: (inout ServingRouter) -> Void) {
+        lock.withLock {
+            guard router != nil else { return }
+            body(&router!)
+        }
+    }
+
+    /// The router as it is now (tests, the runner's instance records).
+    public var currentRouter: ServingRouter? { lock.withLock { router } }
+
+    /// Where `key` is served: ``ServingRouter/Route/local(partition:)`` with partition -1 when
+    /// one instance serves every key.
+    public func route(key: String) -> ServingRouter.Route {
+        lock.withLock { router?.route(key: key.utf8) ?? .local(partition: -1) }
+    }
+
+    /// Where a posted event is served (``ServingRouter/Route/refused(_:)``: the 400 it gets when
+    /// its key cannot be read).
+    public func route(event: [UInt8]) -> ServingRouter.Route {
+        lock.withLock {
+            guard let r = router else { return .local(partition: -1) }
+            guard eventKeys != nil else { return .refused(.error(400, "missing_key", reason: "the topology has no source.key to route by")) }
+            switch eventKeys!.key(of: event) {
+            case .success(let key): return r.route(key: key)
+            case .failure(let refusal): return .refused(refusal.reply)
+            }
+        }
+    }
 
     /// Queues `request` for the run loop and waits for its answer; 503 at once when this instance
     /// is not active or `capacity` requests already wait.
@@ -99,6 +141,14 @@ public final class ServingMailbox: @unchecked Sendable {
     /// when nothing waits.
     @discardableResult
     public func serve(_ pipeline: Pipeline, now: @autoclosure () -> Int64) -> Int {
+        serve(tasks: { _ in pipeline }, now: now())
+    }
+
+    /// Answers every queued request from the pipeline of its partition (`task(nil)` with one
+    /// instance; `task(p)` nil: the partition left since the request was routed, 503 `moving`).
+    /// Same contract as ``serve(_:now:)``.
+    @discardableResult
+    public func serve(tasks task: (Int32?) -> Pipeline?, now: @autoclosure () -> Int64) -> Int {
         let taken: [(Request, CheckedContinuation<ServingReply, Never>)] = lock.withLock {
             guard !queue.isEmpty else { return [] }
             defer { queue.removeAll(keepingCapacity: true) }
@@ -109,15 +159,24 @@ public final class ServingMailbox: @unchecked Sendable {
         let now = now()
         for (request, c) in taken {
             switch request {
-            case .features(let key): c.resume(returning: pipeline.featuresReply(key: key))
-            case .score(let event): c.resume(returning: pipeline.scoreReply(event: event, now: now))
+            case .features(let key, let p):
+                c.resume(returning: task(p).map { $0.featuresReply(key: key) } ?? Self.unavailable("moving"))
+            case .score(let event, let p):
+                c.resume(returning: task(p).map { $0.scoreReply(event: event, now: now) } ?? Self.unavailable("moving"))
             }
         }
         return taken.count
     }
 
-    static func unavailable(_ reason: String) -> ServingReply {
-        .error(503, reason, reason: reason == "busy" ? "too many serving requests waiting; retry"
-               : "this instance is \(reason), not serving state")
+    /// 503 with `reason` as its error code and what it means.
+    public static func unavailable(_ reason: String) -> ServingReply {
+        let why: String = switch reason {
+        case "busy": "too many serving requests waiting; retry"
+        case "moving": "the key's partition is moving between instances; retry"
+        case "restoring": "the key's partition is being restored on its instance; retry"
+        case "routing_unknown": "the source's partitioner is not known yet (no keyed record read); retry"
+        default: "this instance is \(reason), not serving state"
+        }
+        return .error(503, reason, reason: why)
     }
 }

@@ -237,6 +237,12 @@ public struct ConfigurationResolver: Sendable {
                 throw bad(.metricsPort, "a port number 0-65535 (0: any free port) or off")
             }
         }
+        if let v = settings[ConfigKey.servingURL.rawValue]?.value {
+            guard let u = URL(string: v), ["http", "https"].contains(u.scheme ?? ""), u.host != nil, u.query == nil else {
+                throw bad(.servingURL, "an http:// or https:// base URL this instance is reached at, e.g. http://10.0.0.7:9464/")
+            }
+            c.servingURL = v.hasSuffix("/") ? v : v + "/"
+        }
         if let v = settings[ConfigKey.metricsHost.rawValue]?.value {
             guard !v.isEmpty, !v.contains(" ") else { throw bad(.metricsHost, "an address to bind, e.g. 0.0.0.0 or 127.0.0.1") }
             c.metricsHost = v

@@ -35,6 +35,9 @@ public struct RunConfiguration: Sendable, Equatable {
     /// PEM files of the endpoint's TLS certificate (chain) and private key (both or neither).
     public var tlsCertificate: String?
     public var tlsPrivateKey: String?
+    /// The base URL other instances of a partitioned group redirect serving requests to for the
+    /// keys this one owns (Kafka Streams' `application.server`). Nil: `http(s)://<host name>:<port>/`.
+    public var servingURL: String?
 
     public init() {}
 
@@ -59,6 +62,7 @@ public struct RunConfiguration: Sendable, Equatable {
             line(ConfigKey.servingToken.rawValue, servingToken == nil ? "<unset>" : "<redacted>"),
             line(ConfigKey.tlsCertificate.rawValue, tlsCertificate ?? "<unset>"),
             line(ConfigKey.tlsPrivateKey.rawValue, tlsPrivateKey ?? "<unset>"),
+            line(ConfigKey.servingURL.rawValue, servingURL ?? "<host name and port>"),
         ]
         for (name, value) in kafkaProperties.sorted(by: { $0.key < $1.key }) {
             out.append(line("kafka.\(name)", SecretProperties.redact(name, value)))
@@ -82,6 +86,8 @@ public enum ConfigKey: String, Sendable, CaseIterable {
     /// PEM certificate (chain) and private key files: the HTTP endpoint serves HTTPS.
     case tlsCertificate = "tls_certificate"
     case tlsPrivateKey = "tls_private_key"
+    /// The serving base URL advertised to the other instances (partitioned mode).
+    case servingURL = "serving_url"
 
     /// The environment variable, e.g. `WEIR_METRICS_PORT`.
     public var environmentName: String { "WEIR_" + rawValue.uppercased() }

@@ -44,10 +44,12 @@ public enum ServingRoutes {
             guard key.utf8.count <= limits.maxKeyBytes else {
                 return reply(.error(414, "key_too_long", reason: "the key has \(key.utf8.count) bytes; at most \(limits.maxKeyBytes)"))
             }
-            if case .elsewhere(let url) = mailbox.owner(of: key) {
-                return Response(status: .temporaryRedirect, headers: [.location: url + "v1/features/" + raw])
+            switch mailbox.route(key: key) {
+            case .local(let p): return reply(await mailbox.submit(.features(key: key, partition: p < 0 ? nil : p)))
+            case .elsewhere(let url): return redirect(url + "v1/features/" + raw, request)
+            case .unavailable(let reason): return reply(ServingMailbox.unavailable(reason))
+            case .refused(let r): return reply(r)
             }
-            return reply(await mailbox.submit(.features(key: key)))
         }
         router.post("v1/score") { request, _ -> Response in
             if let refusal = unauthorized(request, expected) { return refusal }
@@ -58,7 +60,13 @@ public enum ServingRoutes {
             } catch let e as any HTTPResponseError where e.status == .contentTooLarge {
                 return reply(.error(413, "body_too_large", reason: "the event is larger than \(limits.maxBodyBytes) bytes"))
             }
-            return reply(await mailbox.submit(.score(event: Array(buffer: body))))
+            let event = Array(buffer: body)
+            switch mailbox.route(event: event) {
+            case .refused(let invalid): return reply(invalid)
+            case .local(let p): return reply(await mailbox.submit(.score(event: event, partition: p < 0 ? nil : p)))
+            case .elsewhere(let url): return redirect(url + "v1/score", request)
+            case .unavailable(let reason): return reply(ServingMailbox.unavailable(reason))
+            }
         }
     }
 
@@ -72,6 +80,14 @@ public enum ServingRoutes {
         guard diff != 0 else { return nil }
         var r = reply(.error(401, "unauthorized", reason: "a valid bearer token is required"))
         r.headers[.wwwAuthenticate] = #"Bearer realm="weir""#
+        return r
+    }
+
+    /// 307 to the owning instance (the method and body are kept; the query string too).
+    static func redirect(_ location: String, _ request: Request) -> Response {
+        let query = request.uri.query.map { "?" + $0 } ?? ""
+        var r = reply(.error(307, "elsewhere", reason: "the key is served by another instance"))
+        r.headers[.location] = location + query
         return r
     }
 

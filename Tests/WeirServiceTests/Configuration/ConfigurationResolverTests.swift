@@ -118,6 +118,10 @@ struct ConfigurationResolverTests {
         #expect(malformed.contains("name=value"), "\(malformed)")
         #expect(try r.resolve(environment: [:], flags: [.metricsPort: "off"]).configuration.metricsPort == nil)
         #expect(try r.resolve(environment: [:], flags: [.metricsPort: "0"]).configuration.metricsPort == 0)
+        let url = message { try r.resolve(environment: ["WEIR_SERVING_URL": "10.0.0.7:9464"]) }
+        #expect(url.contains("serving_url") && url.contains("WEIR_SERVING_URL") && url.contains("http://"), "\(url)")
+        #expect(try r.resolve(environment: ["WEIR_SERVING_URL": "http://10.0.0.7:9464"]).configuration.servingURL == "http://10.0.0.7:9464/")
+        #expect(try r.resolve(environment: [:], flags: [.servingURL: "https://weir-0.weir:9464/"]).configuration.servingURL == "https://weir-0.weir:9464/")
     }
 
     @Test func fileProblemsSayWhereWithoutQuotingSecrets() throws {

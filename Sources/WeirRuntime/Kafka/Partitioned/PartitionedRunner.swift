@@ -44,6 +44,7 @@ struct PartitionedRunner {
     static func globalTopic(_ topology: String) -> String { topology + ".global" }
     static func weightsTopic(_ topology: String) -> String { topology + ".weights" }
     static func globalChangelog(_ topology: String) -> String { topology + ".global.changelog" }
+    static func instancesTopic(_ topology: String) -> String { topology + ".instances" }
 
     /// The topics of partitioned mode: created when missing (with as many partitions as the
     /// source where one partition per task is needed), refused when too small.
@@ -67,6 +68,7 @@ struct PartitionedRunner {
         let partitions = info.partitions.count
         var wanted: [(String, Int)] = [(Self.globalTopic(spec.name), partitions), (Self.weightsTopic(spec.name), 1),
                                        (Self.globalChangelog(spec.name), 1)]
+        if runner.serving != nil { wanted.append((Self.instancesTopic(spec.name), 1)) }
         if options.checkpoints == .kafka { wanted.append((KafkaChangelogStore.topicName(spec.name), partitions)) }
         var missing: [NewTopic] = []
         for (name, n) in wanted {
@@ -75,7 +77,7 @@ struct PartitionedRunner {
                     throw KafkaError.invalidState("topic \(name) has \(t.partitions.count) partitions; --partitioned needs \(n) (one per partition of \(source)): create it with \(n) partitions or delete it")
                 }
             } else {
-                missing.append(NewTopic(name: name, partitions: Int32(n), configs: name == Self.weightsTopic(spec.name) ? ["cleanup.policy": "compact"] : [:]))
+                missing.append(NewTopic(name: name, partitions: Int32(n), configs: [Self.weightsTopic(spec.name), Self.instancesTopic(spec.name)].contains(name) ? ["cleanup.policy": "compact"] : [:]))
             }
         }
         if !missing.isEmpty {
@@ -235,6 +237,14 @@ final class TaskSet {
     var lastLag = ContinuousClock().now
     var encoded: [UInt8] = []
     var failure: (any Error)?
+    /// [serving] The serving queue, `<name>.instances` and what was last published there, and
+    /// what the source's keys tell of the producers' partitioner (nil: no serving endpoint).
+    let serving: ServingMailbox?
+    var instancesTopic: ProducerTopic?
+    var instancesReader: KafkaConsumer?
+    var published: [Int32]?
+    var detector = PartitionerDetector()
+    var keyedRecords = 0
     /// Records, dead letters, scores, window results and late events of the tasks that left, plus
     /// those running (``totals``).
     var departed = PipelineCounters()
@@ -246,6 +256,7 @@ final class TaskSet {
         self.owner = owner
         self.producer = producer
         globalTopic = try! producer.topic(PartitionedRunner.globalTopic(compiled.spec.name))
+        serving = runner.runner.serving
     }
 
     var totals: PipelineCounters {
@@ -279,7 +290,55 @@ final class TaskSet {
         let marks = try? reader.watermarks(TopicPartition(topic: weightsTopic, partition: 0), timeout: .seconds(5))
         try reader.assign([TopicPartitionOffset(topic: weightsTopic, partition: 0, offset: marks.map { max($0.low, $0.high - 1) } ?? TopicPartitionOffset.end)])
         weightsReader = reader
+        try startServing()
         try consumer.subscribe([setup.source])
+    }
+
+    /// [serving] Routing between the group's instances (docs/serving.md): this instance's
+    /// record on `<name>.instances` and a reader of everyone's (no group: assigned, from the start).
+    func startServing() throws {
+        guard let serving, let consumer else { return }
+        let spec = compiled.spec
+        let topic = PartitionedRunner.instancesTopic(spec.name)
+        let url = serving.advertisedURL ?? "http://\(CheckpointCoordinator.hostName()):9464/"
+        serving.install(router: ServingRouter(instance: owner, url: url, partitionCount: setup.sourcePartitions),
+                        keys: EventKeyReader(compiled: compiled))
+        instancesTopic = try producer.topic(topic)
+        let reader = try KafkaConsumer(configuration: ConsumerConfiguration(client: PartitionedRunner.internalConsumerClient(setup.client),
+                                                                            groupID: runner.options.groupID + ".instances-reader",
+                                                                            offsetReset: .earliest))
+        try reader.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: TopicPartitionOffset.beginning)])
+        instancesReader = reader
+        serving.wake = { [consumer] in consumer.wake() }
+        serving.role = .active
+    }
+
+    /// [serving] Publishes this instance's partitions when they changed (or `force`).
+    func publishInstance(force: Bool = false) throws {
+        guard let serving, let instancesTopic, let router = serving.currentRouter else { return }
+        let record = router.record(now: KafkaRunner.nowMs())
+        guard force || record.partitions != published else { return }
+        let value = record.json
+        try owner.utf8CString.withUnsafeBytes { k in
+            try value.withUnsafeBytes { v in
+                try producer.send(to: instancesTopic, partition: 0, key: UnsafeRawBufferPointer(rebasing: k.dropLast()), value: v)
+            }
+        }
+        published = record.partitions
+    }
+
+    /// [serving] Everyone's records, and what this instance's tasks learned of the partitioner.
+    func readInstances() throws {
+        guard let serving, let reader = instancesReader else { return }
+        var records: [(InstanceRecord, Int64)] = []
+        try reader.poll(timeout: .zero) { m in
+            if let v = m.value, let r = InstanceRecord(json: Array(v)) { records.append((r, m.offset)) }
+        }
+        let detected = detector
+        serving.updateRouter { router in
+            for (r, position) in records { router.apply(r, position: position) }
+            if router.detector != detected { router.observed(detected) }
+        }
     }
 
     /// One round: weights, the source poll (messages to their tasks, rebalances), each task's
@@ -319,6 +378,10 @@ final class TaskSet {
             guard let v = m.value else { return }
             let p = m.partition
             guard let t = tasks[p] else { return }
+            if serving != nil, let k = m.key {
+                if detector.wantsSample(keyedRecords) { detector.observe(key: k, partition: p, count: setup.sourcePartitions) }
+                keyedRecords += 1
+            }
             t.batch.append(v, partition: p, offset: m.offset)
             if t.batch.count == 1024 { full.append(p) }
             if full.count > 0 {
@@ -336,6 +399,11 @@ final class TaskSet {
             try endIfDone(p)
         }
         try applyFlowControl()
+        if serving != nil {
+            try readInstances()
+            try publishInstance()
+            serving!.serve(tasks: { [tasks] p in p.flatMap { tasks[$0]?.pipeline } }, now: KafkaRunner.nowMs())  // between batches
+        }
         // [ops] Lag per assigned partition (high watermark - next offset), every few seconds,
         // from the last fetch responses (no request).
         let r = runner.runner
@@ -391,6 +459,8 @@ final class TaskSet {
     /// Restores partition `p`'s task from its changelog partition (or starts it empty).
     func assign(_ p: Int32) throws {
         everAssigned = true
+        serving?.updateRouter { $0.assigned(p) }  // [serving] 503 restoring until it is ready
+        try publishInstance()
         let clock = ContinuousClock()
         let began = clock.now
         let spec = compiled.spec
@@ -414,6 +484,7 @@ final class TaskSet {
             consumer?.setStartOffsets([TopicPartitionOffset(topic: setup.source, partition: p, offset: offset)])
         }
         tasks[p] = task
+        serving?.updateRouter { $0.ready(p) }  // [serving]
         runner.runner.status?.assign([p])  // [ops]
         let seconds = (clock.now - began) / .seconds(1)
         runner.logger.info("task \(setup.source)/\(p) \(restored == nil ? "started empty" : "restored from checkpoint epoch \(restored!.epoch)") in \(String(format: "%.3f", seconds)) s",
@@ -432,6 +503,7 @@ final class TaskSet {
     func drop(_ p: Int32, why: String) {
         paused.remove(p)
         pausedAt.removeValue(forKey: p)
+        serving?.updateRouter { $0.released(p) }  // [serving]
         guard let t = tasks.removeValue(forKey: p) else { return }
         runner.runner.status?.revoke([p])  // [ops]
         t.coordinator.abort()
@@ -537,6 +609,14 @@ final class TaskSet {
         weightsReader?.close()
         weightsReader = nil
         for p in tasks.keys.sorted() { drop(p, why: "stopped") }
+        if let serving {
+            serving.role = .standby
+            serving.wake = nil
+            try? publishInstance()  // none held: the others stop redirecting here
+            serving.install(router: nil, keys: nil)
+        }
+        instancesReader?.close()
+        instancesReader = nil
         changelogReader?.close()
         changelogReader = nil
         producer.close(timeout: .seconds(5))
