@@ -156,6 +156,15 @@ struct PartitionedRunTests {
         #expect(single.wait(240) == 0, "reference: \(single.stderr.suffix(3000))")
         #expect(holderKills >= 1, "no kill hit the global-stage holder")
 
+        let (copies, positions, duplicates) = try Self.expectNothingLost(s)
+        print("partitioned crash test: 5 kills (\(holderKills) of the global-stage holder), \(copies - positions) duplicate scores, \(duplicates) duplicate global-stage records")
+    }
+
+    /// At least once against the reference (`cfsingle`, run to the end): global-stage records,
+    /// duplicates (the same header identity) identical and dropped, equal the reference's; every
+    /// source position has a score, each copy with the reference's keyed features. Returns the
+    /// score copies, the positions and the duplicate global-stage records.
+    static func expectNothingLost(_ s: Setup) throws -> (copies: Int, positions: Int, duplicates: Int) {
         // Global-stage records: duplicates (same header identity) identical; the rest in order equals the reference.
         var duplicates = 0
         for kind in ["drift", "alerts", "retrain", "models"] {
@@ -192,7 +201,7 @@ struct PartitionedRunTests {
         #expect(reference.count == Self.events)
         #expect(seen == Set(reference.keys), "\(Set(reference.keys).subtracting(seen).count) positions without a score")
         #expect(wrong == 0)
-        print("partitioned crash test: 5 kills (\(holderKills) of the global-stage holder), \(copies - seen.count) duplicate scores, \(duplicates) duplicate global-stage records")
+        return (copies, seen.count, duplicates)
     }
 
     static func expectSameOutputs(_ s: Setup) throws {

@@ -29,6 +29,11 @@ public final class CheckpointCoordinator {
     let producer: KafkaProducer
     /// The source consumer (its group offsets are committed with each checkpoint).
     public var consumer: KafkaConsumer?
+    /// Whether checkpoints commit the group offsets. Partitioned tasks do not: their offsets live
+    /// in the changelog and fencing is the changelog's ownership check, while a commit that meets
+    /// a rebalance of the group makes librdkafka 2.0.2 drop every partition of the consumer
+    /// (confluentinc/librdkafka#4059): a join would restore every task instead of the moved ones.
+    public var commitsGroupOffsets = true
     let logger: Logger
     /// The newest checkpoint written or restored (0: none).
     public private(set) var epoch: UInt64 = 0
@@ -192,7 +197,7 @@ public final class CheckpointCoordinator {
     /// replaced (``CheckpointError/groupFenced(_:)``); other failures (e.g. a rebalance in
     /// progress) are logged: the checkpoint, not the group offsets, is what a restart restores.
     func commitGroupOffsets(_ tpos: [TopicPartitionOffset], fencing: Bool) throws {
-        guard let consumer else { return }
+        guard let consumer, commitsGroupOffsets else { return }
         do {
             try consumer.commit(tpos)
             metrics?.offsetsCommitted()

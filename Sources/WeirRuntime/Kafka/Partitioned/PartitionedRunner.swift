@@ -471,6 +471,7 @@ final class TaskSet {
         let coordinator = CheckpointCoordinator(store: store, guarantee: .atLeastOnce, owner: owner, topology: spec.name, group: options.groupID,
                                                 sourceTopic: setup.source, producer: producer, logger: runner.logger)
         coordinator.consumer = consumer
+        coordinator.commitsGroupOffsets = false  // the changelog holds them; committed at a graceful stop
         // A task's watermark is its partition's (docs/scaling.md): one partition.
         var pipeline = try Pipeline(compiled: compiled, partitions: 1, now: KafkaRunner.nowMs(), role: .task(partition: p))
         pipeline.backgroundDriftEvaluation = false
@@ -589,6 +590,10 @@ final class TaskSet {
     func stop() throws {
         for p in tasks.keys.sorted() { try process(p) }
         try checkpointAll()
+        // The group's offsets, for tools that read them (not for restarts: the changelog holds
+        // them); only here, never while the group may rebalance (see CheckpointCoordinator).
+        let done = tasks.compactMap { p, t in t.next.map { TopicPartitionOffset(topic: setup.source, partition: p, offset: $0) } }
+        do { try consumer?.commit(done) } catch { runner.logger.warning("group offset commit at stop failed: \(error)") }
         try producer.flush(timeout: .seconds(30))
         close()
     }
