@@ -82,4 +82,45 @@ struct PartitionedElasticityTests {
         let finalProgress = last.stderr.split(separator: "\n").last { $0.hasPrefix("[") } ?? "none"
         print("partitioned elasticity: \(restores) task starts over \(logs.count) runs, global stage on \(holders), \(copies - positions) duplicate scores, \(duplicates) duplicate global-stage records; left for the final run: \(finalProgress)")
     }
+    /// A zombie task owner: an instance paused (SIGSTOP) past its session while a replacement
+    /// takes its partitions over and checkpoints them. Resumed, it must not write over the
+    /// replacement's state: it either drops its tasks as lost, or a checkpoint it tries is refused
+    /// by the changelog partition's ownership check (exit 2, "fenced"). Then nothing is lost.
+    @Test func aPausedOwnerCannotCheckpointOverItsReplacement() throws {
+        let s = try T.setUp()
+        defer { try? FileManager.default.removeItem(atPath: s.dir) }
+        try T.produce(s, "events.jsonl")
+        func start(_ tag: String) throws -> RunProcess {
+            try RunProcess([s.dir + "/cfpart.yaml", "--brokers", s.broker.bootstrap, "--metrics-port", "off", "--session-timeout-ms", "3000",
+                            "-X", "heartbeat.interval.ms=300", "--partitioned", "--weights-max-lead", "256", "--checkpoint-interval", "300",
+                            "--instance-id", tag], dir: s.dir, tag: tag)
+        }
+        let zombie = try start("zombie")
+        #expect(zombie.waitForEvents(timeout: 60), "zombie processed nothing: \(zombie.stderr.suffix(2000))")
+        Thread.sleep(forTimeInterval: 1)
+        zombie.signal(SIGSTOP)
+        let replacement = try start("replacement")
+        #expect(replacement.waitFor("restored from checkpoint epoch", timeout: 60), "the replacement restored nothing: \(replacement.stderr.suffix(2000))")
+        Thread.sleep(forTimeInterval: 3)  // it processes and checkpoints the partitions it took over
+        zombie.signal(SIGCONT)
+        let status = zombie.wait(20)
+        let log = zombie.stderr
+        let held = Self.taskStarts(log).keys.sorted()
+        if status == nil {
+            // Still running: every task it held was dropped as lost, none checkpointed over the replacement.
+            for p in held { #expect(log.contains("task transactions/\(p) lost"), "task \(p) of the zombie: \(log.suffix(2000))") }
+            zombie.signal(SIGTERM)
+            #expect(zombie.wait(30) == 0, "zombie stop: \(zombie.stderr.suffix(2000))")
+        } else {
+            #expect(status == 2 && log.contains("fenced"), "zombie exit \(String(describing: status)): \(log.suffix(2000))")
+        }
+        replacement.signal(SIGTERM)
+        #expect(replacement.wait(60) == 0, "replacement stop: \(replacement.stderr.suffix(2000))")
+        let last = try T.run(s, topology: "cfpart", tag: "zombie-final", extra: ["--partitioned", "--weights-max-lead", "256"])
+        #expect(last.wait(240) == 0, "final run: \(last.stderr.suffix(3000))")
+        let single = try T.run(s, topology: "cfsingle", tag: "zombie-single", extra: ["--order", "timestamp"])
+        #expect(single.wait(240) == 0, "reference: \(single.stderr.suffix(3000))")
+        let (copies, positions, duplicates) = try T.expectNothingLost(s)
+        print("partitioned zombie: exit \(String(describing: status)), held \(held), \(copies - positions) duplicate scores, \(duplicates) duplicate global-stage records")
+    }
 }

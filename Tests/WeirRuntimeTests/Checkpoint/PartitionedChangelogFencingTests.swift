@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+import WeirKafka
+@testable import WeirRuntime
+
+/// Per-partition fencing of partitioned tasks (docs/scaling.md): task `p` checkpoints to
+/// partition `p` of `<name>.changelog`; a newer checkpoint of `p` by another owner fences the old
+/// owner of `p` (its next checkpoint is refused), and only it: checkpoints of other partitions,
+/// by anyone, fence no one.
+struct PartitionedChangelogFencingTests {
+    static func checkpoint(_ owner: String, epoch: UInt64, partition: Int32) -> Checkpoint {
+        Checkpoint(topology: "t", group: "g", epoch: epoch, owner: owner, sourceTopic: "in",
+                   offsets: [.init(partition: partition, offset: Int64(100 * epoch))], outputRecords: 0, wallTimeMs: 0,
+                   state: [UInt8](repeating: UInt8(epoch), count: 64))
+    }
+
+    @Test func aNewerOwnerOfAPartitionFencesOnlyThatPartitionsOldOwner() throws {
+        let broker = try EmbeddedBroker()
+        try broker.createTopic("t.changelog", partitions: 2)
+        let client = KafkaConfiguration(bootstrapServers: broker.bootstrapServers, clientID: "fencing")
+        let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client))
+        func store(_ p: Int32) throws -> KafkaChangelogStore {
+            try KafkaChangelogStore(topology: "t", group: "g", producer: producer, client: client, partition: p)
+        }
+        func write(_ s: KafkaChangelogStore, _ c: Checkpoint) throws {
+            try s.save(c)
+            try producer.flush(timeout: .seconds(10))
+            try s.saved(c)
+        }
+        // The zombie "a" holds partitions 0 and 1; "b" takes partition 1 over (restores a's
+        // checkpoint, writes its own).
+        let a0 = try store(0), a1 = try store(1)
+        _ = try a0.load()
+        _ = try a1.load()
+        try write(a0, Self.checkpoint("a", epoch: 1, partition: 0))
+        try write(a1, Self.checkpoint("a", epoch: 1, partition: 1))
+        let b1 = try store(1)
+        #expect(try b1.load()?.owner == "a")
+        try write(b1, Self.checkpoint("b", epoch: 2, partition: 1))
+        // a, resumed, is fenced on partition 1 (naming b) and not on partition 0.
+        do {
+            try a1.checkOwnership(owner: "a", epoch: 1, partitions: [1])
+            Issue.record("the old owner of partition 1 was not fenced")
+        } catch let CheckpointError.fenced(topology, ownEpoch, newerOwner, newerEpoch) {
+            #expect(topology == "t" && ownEpoch == 1 && newerOwner == "b" && newerEpoch == 2)
+        }
+        try a0.checkOwnership(owner: "a", epoch: 1, partitions: [0])
+        try write(a0, Self.checkpoint("a", epoch: 2, partition: 0))
+        // b's own checks pass; a restart of partition 1 restores b's state, of partition 0 a's.
+        try b1.checkOwnership(owner: "b", epoch: 2, partitions: [1])
+        #expect(try store(1).load() == Self.checkpoint("b", epoch: 2, partition: 1))
+        #expect(try store(0).load() == Self.checkpoint("a", epoch: 2, partition: 0))
+    }
+}
