@@ -43,10 +43,10 @@ struct PartitionedRunTests {
         return Setup(dir: dir, broker: broker)
     }
 
-    /// Publishes a file keyed by user, stamped with the event time.
-    static func produce(_ s: Setup, _ file: String) throws {
+    /// Publishes a file keyed by user (or by `keyField`; nil: no keys), stamped with the event time.
+    static func produce(_ s: Setup, _ file: String, keyField: String? = "user") throws {
         try tool(weirBinary.path, ["produce", s.dir + "/" + file, "--topic", "transactions", "--brokers", s.broker.bootstrap,
-                                   "--key-field", "user", "--timestamp-field", "ts"])
+                                   "--timestamp-field", "ts"] + (keyField.map { ["--key-field", $0] } ?? []))
     }
 
     /// `instances` partitioned instances, then the reference, each to the end of the input.

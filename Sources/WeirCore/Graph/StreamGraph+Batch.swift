@@ -38,6 +38,54 @@ extension StreamGraph {
                 deadLetterCount += 1
             }
         }
+        stepDecodedRows(first: first, now: now)
+    }
+
+    /// ``process(_:now:)`` of a batch holding message keys, with ``keyCheckField`` set: the decode
+    /// pass also compares each decoded record's key field with its message key; the first
+    /// mismatch stops the batch before any record of it reaches the windows.
+    mutating func processCheckingKeys(_ input: InputBatch, now: Int64) {
+        let count = input.count
+        guard count > 0 else { return }
+        if timeField < 0 { advanceProcessingTime(now) }
+        let first = outputs.records.count
+        let field = keyCheckField
+        let type = spec.schema.fields[field].type
+        let mismatch: Int? = input.bytes.withUnsafeBytes { all in
+            input.keyBytes.withUnsafeBytes { keys in
+                for i in 0..<count {
+                    let m = UnsafeRawBufferPointer(rebasing: all[input.starts[i]..<input.starts[i + 1]])
+                    let p = input.partitions[i], o = input.offsets[i]
+                    let row: Int
+                    do throws(DecodeError) {
+                        row = try decoder.decode(m, into: &outputs.records, partition: p, offset: o)
+                    } catch {
+                        outputs.deadLetters.append(DeadLetter(partition: p, offset: o, error: error))
+                        deadLetterCount += 1
+                        continue
+                    }
+                    let key: UnsafeRawBufferPointer? = input.keyIsNull[i] ? nil
+                        : UnsafeRawBufferPointer(rebasing: keys[input.keyStarts[i]..<input.keyStarts[i + 1]])
+                    guard let key, messageKeyMatches(key, row: row, field: field, type: type) else { return i }
+                    recordsProcessed += 1
+                }
+                return nil
+            }
+        }
+        if let i = mismatch {
+            let row = outputs.records.count - 1
+            input.withKey(i) { key in
+                outputs.keyMismatch = KeyMismatch(partition: input.partitions[i], offset: input.offsets[i], messageKey: key,
+                                                  fieldValue: messageKeyText(row: row, field: keyCheckField))
+            }
+            return
+        }
+        stepDecodedRows(first: first, now: now)
+    }
+
+    /// The records decoded from `first` on through the windows, features and watermark, in
+    /// order, prefetching keyed window state ahead.
+    mutating func stepDecodedRows(first: Int, now: Int64) {
         let end = outputs.records.count
         let d = min(max(0, prefetchDistance), 64)  // clamped: any setting is safe
         let keyed = keyedWindows

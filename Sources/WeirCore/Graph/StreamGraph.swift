@@ -38,6 +38,14 @@ public struct StreamGraph: Sendable {
     public var prefetchDistance = 4
     /// Indices of the keyed window operators (the prefetch targets).
     let keyedWindows: ContiguousArray<Int>
+    /// The schema field every decoded record's message key must equal (`-1`: no check), in
+    /// ``process(_:now:)`` of a batch holding keys (``InputBatch/hasKeys``): a partitioned task's
+    /// key rule (docs/scaling.md). The key is compared with the field's value as a producer keying
+    /// by it writes it: a string's UTF-8 bytes, an int's or timestamp's decimal text, a category's
+    /// name, `true`/`false`; a record without a value for the field never matches. The first
+    /// record that does not match stops the batch (``GraphOutputs/keyMismatch``); dead letters are
+    /// not checked. A `double` field never matches.
+    public var keyCheckField = -1
     /// Decoded records seen, dead letters seen (lifetime counters).
     public internal(set) var recordsProcessed = 0
     public internal(set) var deadLetterCount = 0
@@ -83,9 +91,17 @@ public struct StreamGraph: Sendable {
     /// The batch is decoded first, then its records go through the windows in order, looking
     /// ``prefetchDistance`` records ahead (see ``process(messages:starts:partition:firstOffset:now:)``);
     /// the outputs are those of processing the messages one by one.
+    ///
+    /// With ``keyCheckField`` set and a batch holding keys, each decoded record's message key is
+    /// checked first: at the first mismatch the batch stops (``GraphOutputs/keyMismatch``; the
+    /// records after it are not decoded and no record of the batch reaches the windows).
     public mutating func process(_ input: InputBatch, now: Int64) {
         clearOutputs()
         tick(now: now)
+        if keyCheckField >= 0 && input.hasKeys {
+            processCheckingKeys(input, now: now)
+            return
+        }
         input.bytes.withUnsafeBytes { all in
             input.starts.withUnsafeBufferPointer { st in
                 input.partitions.withUnsafeBufferPointer { pa in

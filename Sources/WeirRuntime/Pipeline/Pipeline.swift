@@ -156,6 +156,9 @@ public struct Pipeline: Sendable {
             if let w = c.graph.windows.first(where: { $0.keyField == nil }) {
                 throw ModelStage.SetupError.unsupported("\(w.aggregates.flatMap(\.columnNames).joined(separator: ", ")) is by: global: a partitioned topology cannot compute it per task (the global stage does not merge partial windows yet); run one instance")
             }
+            try Self.checkPartitionKeys(c)
+            // Every record's message key must be its source.key value (docs/scaling.md).
+            graph.keyCheckField = keyField!
             let monitored = drift?.sources.count ?? 0
             guard monitored <= GlobalBatchFormat.maxMonitored else {
                 throw ModelStage.SetupError.unsupported("a partitioned topology monitors at most \(GlobalBatchFormat.maxMonitored) values; it has \(monitored)")
@@ -164,6 +167,31 @@ public struct Pipeline: Sendable {
             categoriesSent = Array(repeating: 0, count: monitored)
             taskScorer = model?.makeScorer()
             weightsVersion = model?.version ?? 0
+        }
+    }
+
+    /// A partitioned topology's key rule, checked when a task is set up (docs/scaling.md): it
+    /// needs `source.key` (a string, int, timestamp, category or bool field: the message keys are
+    /// compared with its values) and keyed windows keyed by that field only (any other key's
+    /// windows would be split over the partitions).
+    static func checkPartitionKeys(_ c: CompiledTopology) throws {
+        let schema = c.graph.schema
+        guard let key = c.spec.source.keyField, let field = schema.index(of: key) else {
+            throw ModelStage.SetupError.unsupported("a partitioned topology needs source.key, the field its messages are keyed by (every event of a key must reach one partition's task): add source.key: FIELD and produce with that field's value as the message key (e.g. weir produce --key-field FIELD), or run one instance without --partitioned")
+        }
+        if schema.fields[field].type == .double {
+            throw ModelStage.SetupError.unsupported("source.key: \(key) is a double: --partitioned compares each message key with the key field's text, which a double does not have exactly; key by a string, int, timestamp, category or bool field, or run one instance without --partitioned")
+        }
+        let split = c.graph.windows.filter { $0.keyField != nil && $0.keyField != key }
+        guard split.isEmpty else {
+            var count = 0
+            let named = split.map { w in
+                let features = c.windowColumns.filter { $0.value.window == w.name }.map(\.key).sorted()
+                count += max(1, features.count)
+                return "\(features.isEmpty ? "window \(w.name)" : features.joined(separator: ", ")) (by: \(w.keyField!))"
+            }
+            let fields = Set(split.compactMap(\.keyField)).sorted().joined(separator: ", ")
+            throw ModelStage.SetupError.unsupported("\(named.joined(separator: "; ")) \(count == 1 ? "is" : "are") keyed by \(fields), not by source.key: \(key): a partitioned run reads all events of one \(key) in one task, so windows keyed by \(fields) would be split over the partitions (repartitioning is not built); key \(count == 1 ? "it" : "them") by \(key), or run one instance without --partitioned")
         }
     }
 
@@ -212,9 +240,18 @@ public struct Pipeline: Sendable {
     }
 
     /// Processes one batch (e.g. one Kafka poll) read from `topic`, writing every output to `sink`.
+    /// - Throws: ``PartitionKeyError`` when a task's batch holds message keys
+    ///   (``InputBatch/append(_:key:partition:offset:)``) and a decoded record's key is not its
+    ///   `source.key` value: nothing of the batch is written then, and the pipeline is not to be
+    ///   used further (its decoder saw the batch).
     public mutating func process(_ batch: InputBatch, topic: String, now: Int64, into sink: inout some OutputSink) throws {
         try collectDriftJudgedInBackground(wait: false, into: &sink)
         graph.process(batch, now: now)
+        // A partitioned task: a record whose message key is not its source.key value stops the
+        // run before anything of its batch is written (docs/scaling.md).
+        if let mismatch = graph.outputs.keyMismatch {
+            throw PartitionKeyError(topic: topic, keyField: compiled.spec.source.keyField ?? "?", mismatch)
+        }
         observeStateBudget()
         try emitDeadLetters(batch, topic: topic, into: &sink)
         try emitScores(topic: topic, now: now, into: &sink)

@@ -5,7 +5,11 @@
 // capacity of N instances is estimated from (docs/scaling.md); the end-to-end runs through Kafka
 // with 1, 2 and 4 instances come with the partitioned runner.
 //
-// Usage: ScaleBench [EVENTS [PARTITIONS [USERS]]]   (default 1,000,000 events, 12 partitions, 10,000 users)
+// Usage: ScaleBench [EVENTS [PARTITIONS [USERS]]] [--keys] [--tasks-only]
+//   (default 1,000,000 events, 12 partitions, 10,000 users). `--keys`: the tasks' batches carry
+//   each message's key (the user, as `weir run --partitioned` passes it), so every task checks
+//   it against `source.key` (docs/scaling.md); without it the tasks run unchecked, as before.
+//   `--tasks-only`: only the tasks stage (for A/B runs of the key check).
 // Topology: topologies/card-fraud.yaml without its `by: global` window (tasks refuse those until
 // the global stage merges partial windows). Thread CPU time; best of 3 rounds per stage.
 import BenchSupport
@@ -14,7 +18,10 @@ import WeirCore
 import WeirRuntime
 import WeirTopology
 
-let args = CommandLine.arguments
+let flags = Set(CommandLine.arguments.dropFirst().filter { $0.hasPrefix("--") })
+let args = CommandLine.arguments.filter { !$0.hasPrefix("--") }
+let withKeys = flags.contains("--keys")
+let tasksOnly = flags.contains("--tasks-only")
 let events = args.count > 1 ? Int(args[1]) ?? 1_000_000 : 1_000_000
 let partitions = args.count > 2 ? Int(args[2]) ?? 12 : 12
 let users = args.count > 3 ? Int(args[3]) ?? 10_000 : 10_000
@@ -40,26 +47,34 @@ func partition(_ line: [UInt8]) -> Int32 {
     return Int32(user.utf8.reduce(UInt32(2166136261)) { ($0 ^ UInt32($1)) &* 16777619 } % UInt32(partitions))
 }
 let parts = lines.map(partition)
+// The message key of each event: its user (as `weir produce --key-field user` sends it).
+let keys: [[UInt8]] = !withKeys ? [] : lines.map { line in
+    let s = String(decoding: line, as: UTF8.self)
+    return s.range(of: #""user":"[^"]*""#, options: .regularExpression).map { Array(s[$0].utf8.dropFirst(8).dropLast()) } ?? []
+}
 let chunk = 4096 * partitions
 
-print("ScaleBench (stage costs) — \(events) card-fraud events, \(users) users, \(partitions) partitions; \(ProcessInfo.processInfo.activeProcessorCount) cores, load \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8).split(separator: " ").prefix(3).joined(separator: " ")) ?? "?")")
+print("ScaleBench (stage costs) — \(events) card-fraud events, \(users) users, \(partitions) partitions, tasks \(withKeys ? "checking message keys" : "without message keys")\(tasksOnly ? ", tasks only" : ""); \(ProcessInfo.processInfo.activeProcessorCount) cores, load \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8).split(separator: " ").prefix(3).joined(separator: " ")) ?? "?")")
 
 var best = (whole: Double.infinity, tasks: Double.infinity, global: Double.infinity)
 var batchBytes = 0, batchCount = 0, globalRecords = 0, wholeRecords = 0
 for round in 1...3 {
     // One whole pipeline over every partition.
-    var whole = try Pipeline(compiled: compiled, partitions: partitions, role: .whole)
-    var wholeSink = NullSink()
     var t0 = threadCPUSeconds()
-    var batch = InputBatch(capacity: chunk)
-    for start in stride(from: 0, to: events, by: chunk) {
-        batch.removeAll()
-        for i in start..<min(events, start + chunk) { batch.append(lines[i], partition: parts[i], offset: Int64(i)) }
-        try whole.process(batch, topic: "transactions", now: 0, into: &wholeSink)
+    if !tasksOnly {
+        var whole = try Pipeline(compiled: compiled, partitions: partitions, role: .whole)
+        var wholeSink = NullSink()
+        t0 = threadCPUSeconds()
+        var batch = InputBatch(capacity: chunk)
+        for start in stride(from: 0, to: events, by: chunk) {
+            batch.removeAll()
+            for i in start..<min(events, start + chunk) { batch.append(lines[i], partition: parts[i], offset: Int64(i)) }
+            try whole.process(batch, topic: "transactions", now: 0, into: &wholeSink)
+        }
+        try whole.settle(into: &wholeSink)
+        best.whole = min(best.whole, threadCPUSeconds() - t0)
+        wholeRecords = wholeSink.records
     }
-    try whole.settle(into: &wholeSink)
-    best.whole = min(best.whole, threadCPUSeconds() - t0)
-    wholeRecords = wholeSink.records
 
     // The tasks, each on its partition's events, collecting their batches for the global stage.
     var tasks = try (0..<partitions).map { try Pipeline(compiled: compiled, partitions: 1, role: .task(partition: Int32($0))) }
@@ -69,7 +84,11 @@ for round in 1...3 {
     t0 = threadCPUSeconds()
     for start in stride(from: 0, to: events, by: chunk) {
         for p in per.indices { per[p].removeAll() }
-        for i in start..<min(events, start + chunk) { per[Int(parts[i])].append(lines[i], partition: parts[i], offset: Int64(i)) }
+        if withKeys {
+            for i in start..<min(events, start + chunk) { per[Int(parts[i])].append(lines[i], key: keys[i], partition: parts[i], offset: Int64(i)) }
+        } else {
+            for i in start..<min(events, start + chunk) { per[Int(parts[i])].append(lines[i], partition: parts[i], offset: Int64(i)) }
+        }
         var out: [[UInt8]] = []
         for p in 0..<partitions {
             try tasks[p].process(per[p], topic: "transactions", now: 0, into: &taskSink)
@@ -83,6 +102,10 @@ for round in 1...3 {
     batchBytes = encoded.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } }
 
     // The global stage alone, from the encoded batches (as read from its internal topic).
+    if tasksOnly {
+        print("round \(round): tasks \(fmt(Double(events) / best.tasks / 1e6)) M/s (best so far)")
+        continue
+    }
     var global = try Pipeline(compiled: compiled, partitions: partitions, role: .global)
     var globalSink = NullSink()
     t0 = threadCPUSeconds()
@@ -104,10 +127,11 @@ for round in 1...3 {
 print("")
 print("| stage | CPU s per 1M events (best of 3) | events/s per core |")
 print("|---|---|---|")
-for (name, s) in [("whole pipeline (both stages, one process)", best.whole), ("tasks (all \(partitions), sum)", best.tasks), ("global stage, from encoded batches", best.global)] {
+for (name, s) in [("whole pipeline (both stages, one process)", best.whole), ("tasks (all \(partitions), sum)", best.tasks), ("global stage, from encoded batches", best.global)] where s.isFinite {
     print("| \(name) | \(fmt(s / Double(events) * 1e6, 3)) | \(formatRate(Double(events) / s)) |")
 }
 print("")
+if tasksOnly { exit(0) }
 print("global batches: \(batchCount), \(fmt(Double(batchBytes) / Double(events), 1)) bytes per event; records written: whole \(wholeRecords), global stage \(globalRecords)")
 let perInstanceTasks = Double(events) / best.tasks
 let globalRate = Double(events) / best.global

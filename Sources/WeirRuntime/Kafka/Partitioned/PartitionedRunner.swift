@@ -16,9 +16,14 @@ import WeirTopology
 /// and the newest source offset it processed per task (a task that restarts sends some events
 /// again; the global stage skips them).
 ///
+/// The key rule: a task checks every decoded record's message key against its `source.key`
+/// value and stops the run at the first that differs or is missing (``PartitionKeyError``, before
+/// the batch is used, so nothing from it on is checkpointed); a topology without `source.key` or
+/// with windows keyed by another field is refused at start.
+///
 /// One thread drives everything (tasks, weights, lease, global stage) in one loop; at least once.
 /// Not yet: exactly once, `model.label_topic`, `by: global` windows (each refused with an error
-/// naming it), a separate core for the global stage.
+/// naming it), repartitioning wrongly keyed sources, a separate core for the global stage.
 struct PartitionedRunner {
     let runner: KafkaRunner
     /// nil when the run exports no metrics.
@@ -50,6 +55,9 @@ struct PartitionedRunner {
     /// source where one partition per task is needed), refused when too small.
     func prepareTopics(_ compiled: CompiledTopology) throws -> Int {
         let spec = compiled.spec
+        // The key rule (source.key, windows keyed by it) before anything touches Kafka; a task
+        // checks it again when it is set up.
+        try Pipeline.checkPartitionKeys(compiled)
         if spec.model?.labelTopic != nil {
             throw KafkaError.invalidState("--partitioned does not read model.label_topic yet (\(spec.model!.labelTopic!)); run one instance without --partitioned")
         }
@@ -375,14 +383,16 @@ final class TaskSet {
         }
         var full: [Int32] = []
         try consumer.poll(timeout: waiting ? .zero : pollTimeout) { m in
-            guard let v = m.value else { return }
+            // After a failure (e.g. a message keyed wrongly) nothing more is processed: the run stops.
+            guard failure == nil, let v = m.value else { return }
             let p = m.partition
             guard let t = tasks[p] else { return }
             if serving != nil, let k = m.key {
                 if detector.wantsSample(keyedRecords) { detector.observe(key: k, partition: p, count: setup.sourcePartitions) }
                 keyedRecords += 1
             }
-            t.batch.append(v, partition: p, offset: m.offset)
+            // With its key: the task checks it against the record's source.key value.
+            t.batch.append(v, key: m.key, partition: p, offset: m.offset)
             if t.batch.count == 1024 { full.append(p) }
             if full.count > 0 {
                 // Process full batches at once so they can be reused; a task too far ahead of
