@@ -27,17 +27,7 @@ extension StreamGraph {
     /// The value of field `field` of decoded row `row` as its message key should be (nil when the
     /// row has none; a `double` as Swift prints it). Allocates: for error messages.
     func messageKeyText(row: Int, field: Int) -> [UInt8]? {
-        let records = outputs.records
-        guard records.isPresent(row, field) else { return nil }
-        switch spec.schema.fields[field].type {
-        case .string: return records.withStringBytes(row, field) { Array($0) }
-        case .int, .timestamp: return Array(String(records.int(row, field)).utf8)
-        case .bool: return Array((records.bool(row, field) ? "true" : "false").utf8)
-        case .category:
-            let id = records.category(row, field)
-            return decoder.categories[field].isLive(id) ? decoder.categories[field].bytes(of: id) : nil
-        case .double: return Array(String(records.double(row, field)).utf8)
-        }
+        decoder.messageKeyText(outputs.records, row: row, field: field)
     }
 
     @inline(__always)
@@ -69,5 +59,24 @@ extension StreamGraph {
             i -= 1
         } while magnitude > 0
         return true
+    }
+}
+
+extension RecordDecoder {
+    /// The value of field `field` of row `row` of `records` (decoded by this decoder) as a
+    /// producer keying by that field writes the message key: a string's UTF-8 bytes, an int's or
+    /// timestamp's decimal text, a category's name, `true`/`false` (a `double` as Swift prints
+    /// it); nil when the row has no value. Allocates: for messages and serving, not per event.
+    public func messageKeyText(_ records: RecordBatch, row: Int, field: Int) -> [UInt8]? {
+        guard records.isPresent(row, field) else { return nil }
+        switch schema.fields[field].type {
+        case .string: return records.withStringBytes(row, field) { Array($0) }
+        case .int, .timestamp: return Array(String(records.int(row, field)).utf8)
+        case .bool: return Array((records.bool(row, field) ? "true" : "false").utf8)
+        case .category:
+            let id = records.category(row, field)
+            return categories[field].isLive(id) ? categories[field].bytes(of: id) : nil
+        case .double: return Array(String(records.double(row, field)).utf8)
+        }
     }
 }

@@ -169,8 +169,8 @@ public struct InstanceRecord: Sendable, Equatable {
 
 /// Reads the key of an event posted to `POST /v1/score` (to route it before it is queued): the
 /// event decoded and validated as a source record (a 400 with the dead letter's reason otherwise),
-/// its `source.key` field as text, the form of its message key (string: its UTF-8; int and
-/// timestamp: decimal; bool: true/false; category: its name).
+/// its `source.key` field as text, the form of its message key (``RecordDecoder/messageKeyText(_:row:field:)``,
+/// the same the partitioned tasks' key check compares with).
 /// Cost: one decode of the event into a one-row batch (reused).
 public struct EventKeyReader: Sendable {
     /// Why an event has no key to route by: the reply it gets.
@@ -181,7 +181,6 @@ public struct EventKeyReader: Sendable {
     var decoder: RecordDecoder
     var batch: RecordBatch
     let field: Int
-    let type: FieldType
     let name: String
     var decoded = 0
 
@@ -192,7 +191,6 @@ public struct EventKeyReader: Sendable {
         decoder = RecordDecoder(schema: schema)
         batch = RecordBatch(fieldCount: schema.count, capacity: 1)
         self.field = field
-        self.type = schema.fields[field].type
         self.name = name
     }
 
@@ -207,15 +205,9 @@ public struct EventKeyReader: Sendable {
         } catch {
             return .failure(Refusal(reply: .error(400, "invalid_event", reason: error.description, field: error.fieldName)))
         }
-        guard batch.isPresent(row, field) else {
+        guard let key = decoder.messageKeyText(batch, row: row, field: field) else {
             return .failure(Refusal(reply: .error(400, "missing_key", reason: "the event has no '\(name)' (source.key): partitioned serving routes by it", field: name)))
         }
-        switch type {
-        case .string: return .success(batch.withStringBytes(row, field) { Array($0) })
-        case .category: return .success(Array((decoder.categoryName(field: field, id: batch.category(row, field)) ?? "").utf8))
-        case .bool: return .success(Array((batch.bool(row, field) ? "true" : "false").utf8))
-        case .int, .timestamp: return .success(Array(String(batch.int(row, field)).utf8))
-        case .double: return .success(Array(String(batch.double(row, field)).utf8))
-        }
+        return .success(key)
     }
 }
