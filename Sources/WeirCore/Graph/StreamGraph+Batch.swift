@@ -53,23 +53,32 @@ extension StreamGraph {
         let type = spec.schema.fields[field].type
         let mismatch: Int? = input.bytes.withUnsafeBytes { all in
             input.keyBytes.withUnsafeBytes { keys in
-                for i in 0..<count {
-                    let m = UnsafeRawBufferPointer(rebasing: all[input.starts[i]..<input.starts[i + 1]])
-                    let p = input.partitions[i], o = input.offsets[i]
-                    let row: Int
-                    do throws(DecodeError) {
-                        row = try decoder.decode(m, into: &outputs.records, partition: p, offset: o)
-                    } catch {
-                        outputs.deadLetters.append(DeadLetter(partition: p, offset: o, error: error))
-                        deadLetterCount += 1
-                        continue
+                input.starts.withUnsafeBufferPointer { starts in
+                    input.keyStarts.withUnsafeBufferPointer { keyStarts in
+                        input.keyIsNull.withUnsafeBufferPointer { keyIsNull in
+                            input.partitions.withUnsafeBufferPointer { partitions in
+                                input.offsets.withUnsafeBufferPointer { offsets in
+                                    for i in 0..<count {
+                                        let m = UnsafeRawBufferPointer(rebasing: all[starts[i]..<starts[i + 1]])
+                                        let p = partitions[i], o = offsets[i]
+                                        let row: Int
+                                        do throws(DecodeError) {
+                                            row = try decoder.decode(m, into: &outputs.records, partition: p, offset: o)
+                                        } catch {
+                                            outputs.deadLetters.append(DeadLetter(partition: p, offset: o, error: error))
+                                            deadLetterCount += 1
+                                            continue
+                                        }
+                                        guard !keyIsNull[i], messageKeyMatches(UnsafeRawBufferPointer(rebasing: keys[keyStarts[i]..<keyStarts[i + 1]]),
+                                                                               row: row, field: field, type: type) else { return i }
+                                        recordsProcessed += 1
+                                    }
+                                    return nil
+                                }
+                            }
+                        }
                     }
-                    let key: UnsafeRawBufferPointer? = input.keyIsNull[i] ? nil
-                        : UnsafeRawBufferPointer(rebasing: keys[input.keyStarts[i]..<input.keyStarts[i + 1]])
-                    guard let key, messageKeyMatches(key, row: row, field: field, type: type) else { return i }
-                    recordsProcessed += 1
                 }
-                return nil
             }
         }
         if let i = mismatch {

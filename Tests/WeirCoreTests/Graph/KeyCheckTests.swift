@@ -1,6 +1,5 @@
 import Testing
 @testable import WeirCore
-import WeirTestSupport
 
 /// The message-key check of partitioned tasks (``StreamGraph/keyCheckField``, docs/scaling.md):
 /// matching keys change nothing, the first mismatch stops the batch, dead letters are not checked.
