@@ -321,17 +321,12 @@ final class TaskSet {
         serving.role = .active
     }
 
-    /// [serving] Publishes this instance's partitions when they changed (or `force`).
-    func publishInstance(force: Bool = false) throws {
+    /// [serving] Publishes this instance's partitions when they changed.
+    func publishInstance() throws {
         guard let serving, let instancesTopic, let router = serving.currentRouter else { return }
         let record = router.record(now: KafkaRunner.nowMs())
-        guard force || record.partitions != published else { return }
-        let value = record.json
-        try owner.utf8CString.withUnsafeBytes { k in
-            try value.withUnsafeBytes { v in
-                try producer.send(to: instancesTopic, partition: 0, key: UnsafeRawBufferPointer(rebasing: k.dropLast()), value: v)
-            }
-        }
+        guard record.partitions != published else { return }
+        try producer.send(to: instancesTopic, partition: 0, key: Array(owner.utf8), value: record.json)
         published = record.partitions
     }
 
