@@ -49,7 +49,7 @@ struct RunLoopStallTests {
         let compiled = try TopologyCompiler.compile(try TopologyLoader.parse(Self.yaml, file: "stall.yaml"), partitions: 4)
         var runner = KafkaRunner(options: options, embedded: broker)
         let status = RuntimeStatus()
-        runner.status = status  // turns on the lag reporting (as the metrics endpoint does)
+        runner.status = status  // turns on the lag refresh (`weir run` always sets a status, for /readyz)
         let clock = ContinuousClock()
         var reports: [ContinuousClock.Instant] = []
         var seconds: [Double] = []
