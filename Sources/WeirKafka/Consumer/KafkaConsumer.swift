@@ -214,6 +214,10 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
+    /// Offset resets (a new group, or a position outside the log): the watermarks come from the
+    /// query client, as in ``watermarks(_:timeout:)``. On the consumer's own connection each query
+    /// waited behind the fetch the broker holds open for partitions already at their end, one
+    /// `fetch.wait.max.ms` per partition reset while the others' records waited (`RunLoopStallTests`).
     private func resolvePendingResets() throws(KafkaError) {
         guard !context.pendingResets.isEmpty else { return }
         let resets = context.pendingResets
@@ -221,7 +225,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         for (tp, expected) in resets {
             var low: Int64 = -1
             var high: Int64 = -1
-            let err = rd_kafka_query_watermark_offsets(rk, tp.topic, tp.partition, &low, &high, 10_000)
+            let err = rd_kafka_query_watermark_offsets(try queryHandle(), tp.topic, tp.partition, &low, &high, 10_000)
             if err != RD_KAFKA_RESP_ERR_NO_ERROR {
                 throw .from(err, KafkaErrorContext(operation: "query watermarks for offset reset", topic: tp.topic,
                                                    partition: tp.partition, offset: expected))

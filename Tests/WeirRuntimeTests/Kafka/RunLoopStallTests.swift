@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+import WeirKafka
+import WeirTestSupport
+import WeirTopology
+@testable import WeirRuntime
+
+/// No `weir run` loop iteration waits for the fetch the broker holds open while the consumer is at
+/// the end of its partitions (`fetch.wait.max.ms`; librdkafka's mock answers one connection's
+/// requests in order). Two watermark queries on the consumer's own connection did: the lag
+/// refresh for `/metrics` and `/readyz` every 2 s (one query per partition: the ~2.3 s stall of
+/// 2026-11-23, docs/fault-tolerance.md "Cost") and the offset reset of each partition of a new
+/// group (one fetch wait per partition while the first partitions' records waited). Here the
+/// fetch wait is 2 s: with the old lag query the run's progress reports (about once a second)
+/// paused 8 s, with the old reset query 4 s.
+@Suite(.serialized, .timeLimit(.minutes(2)))
+struct RunLoopStallTests {
+    static let yaml = """
+        name: stall
+        source: {topics: [events], key: user, event_time: ts}
+        schema:
+          ts: {type: timestamp}
+          user: {type: string}
+          x: {type: double}
+        features:
+          user_sum: {window: {tumbling: 10s}, by: user, aggregate: sum, field: x}
+        """
+
+    @Test func noLoopIterationWaitsForTheHeldFetch() throws {
+        let broker = try EmbeddedBroker()
+        defer { broker.stop() }
+        try broker.createTopic("events", partitions: 4)
+        for t in ["stall.dlq", "stall.late"] { try broker.createTopic(t, partitions: 1) }
+        let producer = try KafkaProducer(configuration: ProducerConfiguration(
+            client: KafkaConfiguration(bootstrapServers: broker.bootstrapServers, clientID: "stall-producer")))
+        let events = try producer.topic("events")
+        let perPartition = 100
+        for i in 0..<(4 * perPartition) {
+            let line = #"{"ts":\#(1_700_000_000_000 + Int64(i) * 10),"user":"u\#(i % 7)","x":\#(i % 5)}"#
+            try producer.send(to: events, partition: Int32(i % 4), key: nil, value: Array(line.utf8))
+        }
+        try producer.flush(timeout: .seconds(30))
+        producer.close()
+
+        var options = KafkaRunner.Options(brokers: broker.bootstrapServers, groupID: "stall")
+        options.checkpoints = .none
+        options.maxDuration = .seconds(8)
+        options.properties = ["fetch.wait.max.ms": "2000"]
+        let compiled = try TopologyCompiler.compile(try TopologyLoader.parse(Self.yaml, file: "stall.yaml"), partitions: 4)
+        var runner = KafkaRunner(options: options, embedded: broker)
+        let status = RuntimeStatus()
+        runner.status = status  // turns on the lag refresh (`weir run` always sets a status, for /readyz)
+        let clock = ContinuousClock()
+        var reports: [ContinuousClock.Instant] = []
+        var seconds: [Double] = []
+        var lag: [Int32: Int64] = [:]
+        runner.onProgress = { p in
+            reports.append(clock.now)
+            seconds.append(p.seconds)
+            if !status.snapshot.lag.isEmpty { lag = status.snapshot.lag }
+        }
+        let pipeline = try runner.run(compiled)
+
+        #expect(pipeline.counters.records == 4 * perPartition)
+        // The lag was refreshed after every partition was read to its end (the lag path ran).
+        #expect(lag == [0: 0, 1: 0, 2: 0, 3: 0])
+        // 8 s of running, most of it idle at the end with a lag refresh every 2 s: progress about
+        // once a second. A query behind the held fetch pauses it 2 s per partition.
+        let gaps = zip(reports, reports.dropFirst()).map { $1 - $0 }
+        #expect(reports.count >= 5, "\(reports.count) progress reports")
+        let longest = gaps.max() ?? .zero
+        #expect(longest < .seconds(3), "a loop iteration took \(longest) (the broker holds an idle fetch 2 s); reports at \(seconds)")
+    }
+}
