@@ -400,6 +400,7 @@ final class TaskSet {
             }
         }
         if let failure { throw failure }
+        serveRequests()  // [serving] what woke the poll, before the partial batches
         for (p, offset) in ends { tasks[p]?.end = offset }
         for p in tasks.keys.sorted() {
             try process(p)
