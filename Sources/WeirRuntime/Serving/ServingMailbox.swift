@@ -56,15 +56,16 @@ public final class ServingMailbox: @unchecked Sendable {
             maxNanoseconds = max(maxNanoseconds, ns)
         }
 
-        /// An upper bound (µs, a power of two; the maximum when that is smaller) of the
-        /// `q`-quantile (0...1) of the waits; 0 when none was recorded.
+        /// An upper bound (µs, a power of two; the maximum + 1 when that is smaller, or in the
+        /// open-ended last bucket) of the `q`-quantile (0...1) of the waits; 0 when none was recorded.
         public func quantileBoundMicroseconds(_ q: Double) -> UInt64 {
             guard count > 0 else { return 0 }
             let rank = max(1, Int((Double(count) * q).rounded(.up)))
             var seen = 0
             for (i, n) in buckets.enumerated() {
                 seen += n
-                if seen >= rank { return min(UInt64(1) << UInt64(i), maxNanoseconds / 1_000 + 1) }
+                // The last bucket is open-ended: its bound is the maximum.
+                if seen >= rank { return i == buckets.count - 1 ? maxNanoseconds / 1_000 + 1 : min(UInt64(1) << UInt64(i), maxNanoseconds / 1_000 + 1) }
             }
             return maxNanoseconds / 1_000 + 1
         }
