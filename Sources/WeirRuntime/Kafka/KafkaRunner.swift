@@ -513,9 +513,7 @@ public struct KafkaRunner {
                     }
                     guard let v = m.value else { return }
                     batch.append(v, partition: m.partition, offset: m.offset)
-                    // [serving] While requests wait, batches end every 128 events (a lock every 128
-                    // events to look), so a request waits for a fraction of a full batch.
-                    if batch.count >= 1024 || (batch.count & 127 == 0 && (serving?.queued ?? 0) > 0) {
+                    if batch.count >= 1024 {
                         do { try processBatch() } catch { fail(error) }
                     }
                 }

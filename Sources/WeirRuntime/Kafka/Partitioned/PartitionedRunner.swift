@@ -389,8 +389,7 @@ final class TaskSet {
             }
             // With its key: the task checks it against the record's source.key value.
             t.batch.append(v, key: m.key, partition: p, offset: m.offset)
-            // [serving] While requests wait, a task's batch ends every 128 events (as in KafkaRunner).
-            if t.batch.count == 1024 || (t.batch.count & 127 == 0 && (serving?.queued ?? 0) > 0) { full.append(p) }
+            if t.batch.count == 1024 { full.append(p) }
             if full.count > 0 {
                 // Process full batches at once so they can be reused; a task too far ahead of
                 // the weights pauses here (one poll can deliver many batches).
