@@ -95,5 +95,11 @@ struct ServingRunTests {
         #expect(run.terminationStatus == 0, "\(stderrText().suffix(2000))")
         let out = (try? String(contentsOfFile: dir + "/out", encoding: .utf8)) ?? ""
         #expect(!stderrText().contains(token) && !out.contains(token))
+        // At the stop, how long the answered requests waited for the run loop (at least the
+        // features and the score answered 200 above).
+        let summary = try #require(jsonLines(stderrText()).compactMap { $0["message"] as? String }
+            .first { $0.hasPrefix("serving, ") && $0.contains(" requests waited for the run loop: p50 ≤ ") }, "\(stderrText().suffix(2000))")
+        let answered = Int(summary.dropFirst("serving, ".count).prefix { $0.isNumber }) ?? 0
+        #expect(answered >= 2, "\(summary)")
     }
 }

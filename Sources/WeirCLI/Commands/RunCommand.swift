@@ -83,6 +83,8 @@ struct RunCommand: ParsableCommand {
         ops.report(String(
             format: "weir run: done, %d events in %.3f s from the first event to the last output flushed (%.0f events/s)",
             total, active, active > 0 ? Double(total) / active : 0))
+        // [serving] How long requests waited for the run loop (the engine's share of their latency).
+        if ops.endpoint != nil, ops.serving.waitStats.count > 0 { ops.report("weir run: serving, \(ops.serving.waitStats.summary)") }
     }
 }
 

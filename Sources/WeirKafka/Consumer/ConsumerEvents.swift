@@ -16,7 +16,9 @@ public enum ConsumerEvent: Sendable, Equatable {
     /// Retention deleted records before they were read. The reset policy has been applied
     /// (unless it is `.fail`, in which case `poll` throws).
     case dataLoss(DataLossReport)
-    /// The position was reset by the policy: no committed offset (`from` nil), or a position past the end.
+    /// The position was reset by the policy: no committed offset (`from` nil; `to` is then the
+    /// logical ``TopicPartitionOffset/beginning`` or ``TopicPartitionOffset/end``), or a position
+    /// past the end (`to` the offset the policy chose).
     case offsetReset(TopicPartition, from: Int64?, to: Int64)
     /// A non-fatal error (broker down, transport failure, ...). librdkafka retries on its own.
     case error(KafkaError)

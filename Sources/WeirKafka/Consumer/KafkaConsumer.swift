@@ -214,15 +214,27 @@ public final class KafkaConsumer: @unchecked Sendable {
         }
     }
 
-    /// Offset resets (a new group, or a position outside the log): the watermarks come from the
-    /// query client, as in ``watermarks(_:timeout:)``. On the consumer's own connection each query
-    /// waited behind the fetch the broker holds open for partitions already at their end, one
-    /// `fetch.wait.max.ms` per partition reset while the others' records waited (`RunLoopStallTests`).
+    /// Offset resets. A new group (no committed position) starts at the logical beginning or end,
+    /// with no query. A position outside the log asks the watermarks from the query client, as in
+    /// ``watermarks(_:timeout:)``: on the consumer's own connection each query waited behind the
+    /// fetch the broker holds open for partitions already at their end, one `fetch.wait.max.ms` per
+    /// partition reset while the others' records waited (`RunLoopStallTests`).
     private func resolvePendingResets() throws(KafkaError) {
         guard !context.pendingResets.isEmpty else { return }
         let resets = context.pendingResets
         context.pendingResets.removeAll()
         for (tp, expected) in resets {
+            if expected < 0 {
+                // No committed position (a new group): nothing can have been lost, so start at the
+                // log's start or end as logical offsets, which the fetcher resolves, instead of
+                // asking each partition's watermarks here: those synchronous queries (one round
+                // trip per partition) held the polling thread, and with it serving requests, for
+                // ~0.3 s at a new group's first assignment (4 partitions, benchmarks broker).
+                let logical = configuration.offsetReset == .latest ? TopicPartitionOffset.end : TopicPartitionOffset.beginning
+                context.onEvent?(.offsetReset(tp, from: nil, to: logical))
+                try restart(tp, at: logical)
+                continue
+            }
             var low: Int64 = -1
             var high: Int64 = -1
             let err = rd_kafka_query_watermark_offsets(try queryHandle(), tp.topic, tp.partition, &low, &high, 10_000)
@@ -231,7 +243,7 @@ public final class KafkaConsumer: @unchecked Sendable {
                                                    partition: tp.partition, offset: expected))
             }
             let policy = configuration.offsetReset
-            var target: Int64 = policy == .latest ? high : low
+            let target: Int64 = policy == .latest ? high : low
             if expected >= 0 && expected < low {
                 let report = DataLossReport(topic: tp.topic, partition: tp.partition, expectedOffset: expected, firstAvailableOffset: low)
                 context.counters.dataLossEvents += 1
@@ -240,9 +252,8 @@ public final class KafkaConsumer: @unchecked Sendable {
                 context.onEvent?(.dataLoss(report))
                 if policy == .fail { throw .dataLoss(report) }
             } else {
-                // No committed position (a new group) or a position past the end.
-                if expected < 0 && policy == .fail { target = low }
-                context.onEvent?(.offsetReset(tp, from: expected >= 0 ? expected : nil, to: target))
+                // A position past the end.
+                context.onEvent?(.offsetReset(tp, from: expected, to: target))
             }
             try restart(tp, at: target)
         }

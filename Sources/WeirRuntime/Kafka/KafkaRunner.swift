@@ -519,6 +519,9 @@ public struct KafkaRunner {
                     }
                 }
                 if let failure { throw failure }
+                // [serving] First what woke the poll (or waited through its last batch), before the
+                // partial batch, the held records and the tick; again below for what arrives meanwhile.
+                serving?.serve(pipeline, now: Self.nowMs())
                 if let lease, let terms = leaseTerm?.terms {
                     try lease.poll()
                     if let failure { throw failure }

@@ -34,10 +34,55 @@ public final class ServingMailbox: @unchecked Sendable {
         case score(event: [UInt8], partition: Int32? = nil)
     }
 
+    /// How long answered requests waited in the mailbox, from ``submit(_:)`` queueing them to the
+    /// run loop taking them (the part of a request's latency the run loop causes: the batch it
+    /// was processing, or a blocking step of the loop). Waits in power-of-two microsecond buckets.
+    public struct WaitStats: Sendable, Equatable {
+        /// `buckets[i]`: waits below 2^i µs (and at least 2^(i-1) µs for i > 0); the last one
+        /// also holds everything longer.
+        public var buckets = [Int](repeating: 0, count: 24)
+        public var count = 0
+        public var totalNanoseconds: UInt64 = 0
+        public var maxNanoseconds: UInt64 = 0
+
+        public init() {}
+
+        mutating func record(nanoseconds ns: UInt64) {
+            let us = ns / 1_000
+            let i = us == 0 ? 0 : min(buckets.count - 1, UInt64.bitWidth - us.leadingZeroBitCount)
+            buckets[i] += 1
+            count += 1
+            totalNanoseconds &+= ns
+            maxNanoseconds = max(maxNanoseconds, ns)
+        }
+
+        /// An upper bound (µs, a power of two; the maximum + 1 when that is smaller, or in the
+        /// open-ended last bucket) of the `q`-quantile (0...1) of the waits; 0 when none was recorded.
+        public func quantileBoundMicroseconds(_ q: Double) -> UInt64 {
+            guard count > 0 else { return 0 }
+            let rank = max(1, Int((Double(count) * q).rounded(.up)))
+            var seen = 0
+            for (i, n) in buckets.enumerated() {
+                seen += n
+                // The last bucket is open-ended: its bound is the maximum.
+                if seen >= rank { return i == buckets.count - 1 ? maxNanoseconds / 1_000 + 1 : min(UInt64(1) << UInt64(i), maxNanoseconds / 1_000 + 1) }
+            }
+            return maxNanoseconds / 1_000 + 1
+        }
+
+        /// `n requests waited for the run loop: p50 ≤ … µs, p99 ≤ … µs, p99.9 ≤ … µs, max … µs`.
+        public var summary: String {
+            "\(count) requests waited for the run loop: p50 ≤ \(quantileBoundMicroseconds(0.5)) µs, p99 ≤ \(quantileBoundMicroseconds(0.99)) µs, "
+                + "p99.9 ≤ \(quantileBoundMicroseconds(0.999)) µs, max \(maxNanoseconds / 1_000) µs"
+        }
+    }
+
     public let capacity: Int
     private let lock = NSLock()
     private var wakeRunLoop: (@Sendable () -> Void)?
-    private var queue: [(Request, CheckedContinuation<ServingReply, Never>)] = []
+    /// Queued requests with the instant (``DispatchTime`` ns) each was queued.
+    private var queue: [(Request, CheckedContinuation<ServingReply, Never>, UInt64)] = []
+    private var waits = WaitStats()
     private var currentRole: Role = .standby
     private var router: ServingRouter?
     private var eventKeys: EventKeyReader?
@@ -48,6 +93,8 @@ public final class ServingMailbox: @unchecked Sendable {
     private var refusedCount = 0
     public var answered: Int { lock.withLock { answeredCount } }
     public var refused: Int { lock.withLock { refusedCount } }
+    /// How long the answered requests waited for the run loop (see ``WaitStats``).
+    public var waitStats: WaitStats { lock.withLock { waits } }
 
     public init(capacity: Int = 256) { self.capacity = max(1, capacity) }
 
@@ -55,14 +102,14 @@ public final class ServingMailbox: @unchecked Sendable {
     public var role: Role {
         get { lock.withLock { currentRole } }
         set {
-            let dropped: [(Request, CheckedContinuation<ServingReply, Never>)] = lock.withLock {
+            let dropped: [(Request, CheckedContinuation<ServingReply, Never>, UInt64)] = lock.withLock {
                 currentRole = newValue
                 guard newValue != .active else { return [] }
                 defer { queue.removeAll() }
                 refusedCount += queue.count
                 return queue
             }
-            for (_, c) in dropped { c.resume(returning: Self.unavailable(newValue.rawValue)) }
+            for (_, c, _) in dropped { c.resume(returning: Self.unavailable(newValue.rawValue)) }
         }
     }
 
@@ -128,7 +175,7 @@ public final class ServingMailbox: @unchecked Sendable {
             let (refusal, wake): (ServingReply?, (@Sendable () -> Void)?) = lock.withLock {
                 if currentRole != .active { refusedCount += 1; return (Self.unavailable(currentRole.rawValue), nil) }
                 if queue.count >= capacity { refusedCount += 1; return (Self.unavailable("busy"), nil) }
-                queue.append((request, c))
+                queue.append((request, c, DispatchTime.now().uptimeNanoseconds))
                 return (nil, wakeRunLoop)
             }
             if let refusal { c.resume(returning: refusal) }
@@ -149,15 +196,17 @@ public final class ServingMailbox: @unchecked Sendable {
     /// Same contract as ``serve(_:now:)``.
     @discardableResult
     public func serve(tasks task: (Int32?) -> Pipeline?, now: @autoclosure () -> Int64) -> Int {
-        let taken: [(Request, CheckedContinuation<ServingReply, Never>)] = lock.withLock {
+        let taken: [(Request, CheckedContinuation<ServingReply, Never>, UInt64)] = lock.withLock {
             guard !queue.isEmpty else { return [] }
             defer { queue.removeAll(keepingCapacity: true) }
             answeredCount += queue.count
+            let t = DispatchTime.now().uptimeNanoseconds
+            for (_, _, queued) in queue { waits.record(nanoseconds: t >= queued ? t - queued : 0) }
             return queue
         }
         guard !taken.isEmpty else { return 0 }
         let now = now()
-        for (request, c) in taken {
+        for (request, c, _) in taken {
             switch request {
             case .features(let key, let p):
                 c.resume(returning: task(p).map { $0.featuresReply(key: key) } ?? Self.unavailable("moving"))

@@ -64,6 +64,53 @@ import WeirTopology
         #expect(await waiting.value.status == 200)
     }
 
+    /// Every answered request's wait for the run loop is recorded (refused ones are not): a
+    /// request served after the loop was busy ~50 ms shows a wait at least that long.
+    @Test func answeredRequestsRecordTheirWaitForTheRunLoop() async throws {
+        let pipeline = try Self.pipeline()
+        let box = ServingMailbox(capacity: 1)
+        #expect(box.waitStats.count == 0 && box.waitStats.quantileBoundMicroseconds(0.99) == 0)
+        _ = await box.submit(.features(key: "u1"))  // standby: refused, not recorded
+        box.role = .active
+        let waiting = Task { await box.submit(.features(key: "u1")) }
+        try await Self.waitQueued(box, 1)
+        _ = await box.submit(.features(key: "u2"))  // busy: refused, not recorded
+        try await Task.sleep(for: .milliseconds(50))  // the run loop is busy with a batch
+        #expect(box.serve(pipeline, now: 0) == 1)
+        #expect(await waiting.value.status == 200)
+        let w = box.waitStats
+        #expect(w.count == 1 && w.buckets.reduce(0, +) == 1)
+        #expect(w.maxNanoseconds >= 50_000_000 && w.totalNanoseconds == w.maxNanoseconds)
+        // The bound is a power of two above the wait (or the maximum itself).
+        let bound = w.quantileBoundMicroseconds(0.5)
+        #expect(bound >= w.maxNanoseconds / 1_000 && bound <= w.maxNanoseconds / 1_000 + 1)
+        #expect(w.summary.hasPrefix("1 requests waited for the run loop: p50 ≤ "))
+    }
+
+    /// The quantile bounds against a brute-force sort of the recorded waits.
+    @Test func waitQuantileBoundsCoverTheSortedWaits() {
+        var w = ServingMailbox.WaitStats()
+        var rng = SystemRandomNumberGenerator()
+        var all: [UInt64] = []
+        for i in 0..<5_000 {
+            // Mostly short, a quarter up to 200 ms, 1% beyond the last bucket (8.4 s .. 60 s).
+            let ns = i % 100 == 0 ? UInt64.random(in: 8_400_000_000...60_000_000_000, using: &rng)
+                : UInt64.random(in: 0...(UInt64.random(in: 0...3, using: &rng) == 0 ? 200_000_000 : 2_000_000), using: &rng)
+            all.append(ns)
+            w.record(nanoseconds: ns)
+        }
+        all.sort()
+        #expect(w.count == all.count && w.maxNanoseconds == all.last!)
+        for q in [0.5, 0.9, 0.98, 0.99, 0.995, 0.999] {
+            let exact = all[Int((Double(all.count) * q).rounded(.up)) - 1] / 1_000  // µs
+            let bound = w.quantileBoundMicroseconds(q)
+            // Above the exact quantile, and less than twice it (power-of-two buckets), except in
+            // the open-ended last bucket (bounded by the maximum).
+            #expect(bound > exact)
+            #expect(bound <= max(1, 2 * exact + 1) || (exact >= 1 << 22 && bound == all.last! / 1_000 + 1))
+        }
+    }
+
     @Test func leavingActiveAnswersTheQueuedRequests() async throws {
         let box = ServingMailbox(capacity: 4)
         box.role = .active

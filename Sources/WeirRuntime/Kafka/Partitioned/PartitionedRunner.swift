@@ -134,6 +134,7 @@ struct PartitionedRunner {
             defer { runner.status?.setRunning(false) }
             while !runner.shouldStop() {
                 let busy = try global?.step(now: KafkaRunner.nowMs()) ?? false
+                if busy { tasks.serveRequests() }  // [serving] the global stage's work does not delay requests further
                 try tasks.step(pollTimeout: busy ? .zero : .milliseconds(global == nil ? 100 : 20))
                 try lease.poll()
                 if lease.holds && global == nil {
@@ -395,9 +396,11 @@ final class TaskSet {
                 for q in full { do { try process(q) } catch { failure = error } }
                 full.removeAll()
                 do { try applyFlowControl() } catch { failure = error }
+                serveRequests()  // [serving] between batches: a request waits for one batch, not for the whole poll
             }
         }
         if let failure { throw failure }
+        serveRequests()  // [serving] what woke the poll, before the partial batches
         for (p, offset) in ends { tasks[p]?.end = offset }
         for p in tasks.keys.sorted() {
             try process(p)
@@ -407,7 +410,7 @@ final class TaskSet {
         if serving != nil {
             try readInstances()
             try publishInstance()
-            serving!.serve(tasks: { [tasks] p in p.flatMap { tasks[$0]?.pipeline } }, now: KafkaRunner.nowMs())  // between batches
+            serveRequests()
         }
         // [ops] Lag per assigned partition (high watermark - next offset), every few seconds,
         // from the last fetch responses (no request).
@@ -427,6 +430,11 @@ final class TaskSet {
             lastCheckpoint = ContinuousClock().now
             try checkpointAll()
         }
+    }
+
+    /// [serving] Answers the queued requests, each from its task's pipeline: call between batches.
+    func serveRequests() {
+        serving?.serve(tasks: { [tasks] p in p.flatMap { tasks[$0]?.pipeline } }, now: KafkaRunner.nowMs())
     }
 
     /// A scoring task more than `weightsMaxLead` source offsets ahead of what the newest weights
