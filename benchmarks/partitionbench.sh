@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
 # PartitionBench (issue 16): `weir run` through Kafka on the uncapped benchmark broker
-# (../shared/bench: /tmp/bench-bin/mock_broker), card-fraud without its `by: global` window,
-# N events over K users published keyed by user to a 4-partition topic. Modes, each on a fresh
+# (../shared/bench: /tmp/bench-bin/mock_broker), card-fraud without its `by: global` window
+# (FULL=1: the whole card-fraud topology, `global_mean_5m` run by the global stage), N events over K users published keyed by user to a 4-partition topic. Modes, each on a fresh
 # broker, alternated ROUNDS times:
 #   single  one instance, no --partitioned (the lease mode)
 #   part1   one instance --partitioned (tasks and the global stage in one process)
 #   part2   two instances --partitioned (tasks split, one runs the global stage)
 # Prints wall seconds (start of the runs to the last exit, group joins included), events/s and
 # CPU seconds (user+sys, all instances) per million events.
-# usage: [PARTITION_FLAGS="--weights-max-lead 4096"] benchmarks/partitionbench.sh WEIR [N=400000] [ROUNDS=2] [MODES="single part1 part2"]
+# usage: [FULL=1] [PARTITION_FLAGS="--weights-max-lead 4096"] benchmarks/partitionbench.sh WEIR [N=400000] [ROUNDS=2] [MODES="single part1 part2"]
 set -euo pipefail
 WEIR=$(realpath "$1"); N=${2:-400000}; ROUNDS=${3:-2}; MODES=${4:-"single part1 part2"}
 BROKER=/tmp/bench-bin/mock_broker
 [ -x "$BROKER" ] || { echo "no $BROKER: run ../shared/bench/setup.sh first" >&2; exit 2; }
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d /tmp/partitionbench.XXXX)
-grep -v global_mean_5m "$ROOT/topologies/card-fraud.yaml" > "$W/cf.yaml"
+if [ "${FULL:-0}" = 1 ]; then cp "$ROOT/topologies/card-fraud.yaml" "$W/cf.yaml"; else grep -v global_mean_5m "$ROOT/topologies/card-fraud.yaml" > "$W/cf.yaml"; fi
 "$WEIR" generate --count "$N" --keys 10000 --seed 5 --output "$W/events.jsonl" 2>/dev/null
 run_mode() {
   local mode=$1 log=$W/$1.log
@@ -46,6 +46,6 @@ wall = end - start
 print(f"{mode:7s} wall {wall:7.2f} s  {n / wall:9.0f} events/s  CPU {cpu:7.2f} s = {cpu / n * 1e6:6.2f} s per 1M events")
 PY
 }
-echo "PartitionBench: $N events, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
+echo "PartitionBench: $N events, $([ "${FULL:-0}" = 1 ] && echo "whole card-fraud" || echo "card-fraud without global_mean_5m"), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 for r in $(seq "$ROUNDS"); do for m in $MODES; do run_mode "$m"; done; done
 rm -rf "$W"

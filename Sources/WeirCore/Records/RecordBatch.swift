@@ -53,6 +53,12 @@ public struct RecordBatch: Sendable {
 
     mutating func setEventTime(_ i: Int, _ t: Int64) { eventTimeColumn[i] = t }
 
+    /// Sets field `field` of row `row` to the raw slot `value` and marks it present.
+    mutating func setRaw(_ row: Int, _ field: Int, _ value: Int64) {
+        slots[row &* fieldCount &+ field] = value
+        present[row &* fieldCount &+ field] = 1
+    }
+
     mutating func grow() {
         let n = rowCapacity
         slots.append(contentsOf: repeatElement(0, count: n * fieldCount))

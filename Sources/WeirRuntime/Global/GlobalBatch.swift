@@ -5,25 +5,31 @@
 ///
 /// | bytes | what |
 /// |---|---|
-/// | 48 | header: magic `WGB1`, version (u16), flags (u16, ``GlobalBatchFormat/Flags``), task partition (i32), events n (u32), input dimension d (u16), monitored values m (u16), dictionary entries c (u32), watermark (i64), id bytes (u32), dead letters after the last event (u32), body length (u64) |
+/// | 56 | header: magic `WGB1`, version (u16), flags (u16, ``GlobalBatchFormat/Flags``), task partition (i32), events n (u32), input dimension d (u16), monitored values m (u16), dictionary entries c (u32), watermark (i64), id bytes (u32), dead letters after the last event (u32), body length (u64), global-window values g (u16), 6 bytes zero |
 /// | 8n each | event time (i64), source offset (i64), score (f64), inline label (f64, NaN: none), presence mask of the monitored values (u64, bit j: value j present) |
 /// | 8nd | model inputs as scored, row by row (f64) |
 /// | 8nm | monitored values, row by row (f64; categories as the task's category id) |
+/// | 8ng, then 8n if g > 0 | the fields the `by: global` windows read (`StreamGraph.globalWindowInputFields`), row by row, as the record's raw 64-bit slots; then their presence masks (u64, bit j: value j present) |
 /// | 4n, padded to 8 | dead letters read just before each event (u32) |
 /// | 4(n+1), padded to 8 | end of each event's label-join id in the id bytes (u32; the first is 0) |
 /// | id bytes, padded to 8 | label-join ids (`model.label_topic`'s id field), concatenated |
 /// | c entries | category names new since the task's previous batch: field (u16), id (u32), length (u16), bytes, each entry padded to 8 |
 ///
-/// Invariants: `m ≤ 64` (one mask word); a ``GlobalBatchReader`` accepts exactly what a
+/// Version 1 (until 2026-12-06) had a 48-byte header and no global-window values; it is still
+/// read (as g = 0).
+///
+/// Invariants: `m ≤ 64`, `g ≤ 64` (one mask word each); a ``GlobalBatchReader`` accepts exactly what a
 /// ``GlobalBatchWriter`` wrote and refuses anything else with a ``GlobalBatchError`` naming the
-/// part and its byte offset. Cost: appending an event copies `8(5 + d + m) + 4` bytes plus its id
+/// part and its byte offset. Cost: appending an event copies `8(5 + d + m + g + (g > 0 ? 1 : 0)) + 4` bytes plus its id
 /// into buffers reused across batches (no allocation once they have grown); reading is a bounds
 /// check per column at open and one unaligned load per value.
 public enum GlobalBatchFormat {
     public static let magic: UInt32 = 0x3142_4757  // "WGB1" little-endian
-    public static let version: UInt16 = 1
-    public static let headerSize = 48
-    /// Most monitored values per event (the presence mask is one `UInt64`).
+    public static let version: UInt16 = 2
+    /// The header of the version written (``version``); version 1's was 48 bytes.
+    public static let headerSize = 56
+    /// Most monitored values per event (the presence mask is one `UInt64`), and most
+    /// global-window values.
     public static let maxMonitored = 64
 
     @inline(__always) static func padded8(_ n: Int) -> Int { (n + 7) & ~7 }
@@ -55,7 +61,7 @@ public enum GlobalBatchError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .truncated(part, needed, available): return "global batch truncated in \(part): needs \(needed) bytes, has \(available)"
         case let .notAGlobalBatch(magic, version):
-            return "not a global batch (magic 0x\(String(magic, radix: 16)), version \(version); this build reads WGB1 version \(GlobalBatchFormat.version))"
+            return "not a global batch (magic 0x\(String(magic, radix: 16)), version \(version); this build reads WGB1 versions 1 and \(GlobalBatchFormat.version))"
         case let .invalid(part, offset, detail): return "global batch invalid in \(part) at byte \(offset): \(detail)"
         }
     }
@@ -67,6 +73,8 @@ public struct GlobalBatchWriter: Sendable {
     public let partition: Int32
     public let dimension: Int
     public let monitoredCount: Int
+    /// Values per event for the `by: global` windows (g).
+    public let windowValueCount: Int
     public private(set) var count = 0
     /// Dead letters read after the batch's last event (they count toward the next event's drift
     /// window, which may be in the next batch).
@@ -80,26 +88,33 @@ public struct GlobalBatchWriter: Sendable {
     private var presence: [UInt64] = []
     private var inputs: [Double] = []
     private var monitored: [Double] = []
+    private var windowValues: [Int64] = []
+    private var windowPresence: [UInt64] = []
     private var deadBefore: [UInt32] = []
     private var idEnds: [UInt32] = [0]
     private var ids: [UInt8] = []
     private var dictionary: [UInt8] = []
     private var dictionaryCount = 0
 
-    /// - Precondition: `monitoredCount ≤ GlobalBatchFormat.maxMonitored`, `dimension < 65536`.
-    public init(partition: Int32, dimension: Int, monitoredCount: Int) {
+    /// - Precondition: `monitoredCount` and `windowValueCount` ≤ `GlobalBatchFormat.maxMonitored`, `dimension < 65536`.
+    public init(partition: Int32, dimension: Int, monitoredCount: Int, windowValueCount: Int = 0) {
         precondition(monitoredCount <= GlobalBatchFormat.maxMonitored && dimension < 65_536 && monitoredCount >= 0 && dimension >= 0)
+        precondition(windowValueCount >= 0 && windowValueCount <= GlobalBatchFormat.maxMonitored)
         self.partition = partition
         self.dimension = dimension
         self.monitoredCount = monitoredCount
+        self.windowValueCount = windowValueCount
     }
 
     /// Appends one scored event. `inputs` has `dimension` values; `monitored` has
     /// `monitoredCount`, of which those whose bit is clear in `present` are ignored (written 0).
+    /// `windowValues` (``windowValueCount`` raw slots; those whose bit is clear in
+    /// `windowPresent` are written 0) feed the global stage's `by: global` windows.
     public mutating func append(eventTime t: Int64, offset o: Int64, score s: Double, label l: Double?,
                                 inputs x: UnsafeBufferPointer<Double>, monitored v: UnsafeBufferPointer<Double>, present: UInt64,
-                                deadLettersBefore dead: UInt32 = 0, id: UnsafeRawBufferPointer? = nil) {
-        precondition(x.count == dimension && v.count == monitoredCount)
+                                deadLettersBefore dead: UInt32 = 0, id: UnsafeRawBufferPointer? = nil,
+                                windowValues g: UnsafeBufferPointer<Int64> = UnsafeBufferPointer(start: nil, count: 0), windowPresent: UInt64 = 0) {
+        precondition(x.count == dimension && v.count == monitoredCount && g.count == windowValueCount)
         eventTime.append(t)
         offset.append(o)
         score.append(s)
@@ -108,6 +123,11 @@ public struct GlobalBatchWriter: Sendable {
         presence.append(present & mask)
         inputs.append(contentsOf: x)
         for j in 0..<monitoredCount { monitored.append(present & (1 << UInt64(j)) != 0 ? v[j] : 0) }
+        if windowValueCount > 0 {
+            let all = windowValueCount == 64 ? UInt64.max : (UInt64(1) << UInt64(windowValueCount)) - 1
+            windowPresence.append(windowPresent & all)
+            for j in 0..<windowValueCount { windowValues.append(windowPresent & (1 << UInt64(j)) != 0 ? g[j] : 0) }
+        }
         deadBefore.append(dead)
         if let id { ids.append(contentsOf: id) }
         idEnds.append(UInt32(ids.count))
@@ -135,6 +155,7 @@ public struct GlobalBatchWriter: Sendable {
         score.removeAll(keepingCapacity: true); label.removeAll(keepingCapacity: true)
         presence.removeAll(keepingCapacity: true); inputs.removeAll(keepingCapacity: true)
         monitored.removeAll(keepingCapacity: true); deadBefore.removeAll(keepingCapacity: true)
+        windowValues.removeAll(keepingCapacity: true); windowPresence.removeAll(keepingCapacity: true)
         ids.removeAll(keepingCapacity: true); dictionary.removeAll(keepingCapacity: true)
         idEnds.removeAll(keepingCapacity: true); idEnds.append(0)
         dictionaryCount = 0
@@ -143,7 +164,7 @@ public struct GlobalBatchWriter: Sendable {
     /// The message's size in bytes.
     public var encodedSize: Int {
         let n = count
-        return GlobalBatchFormat.headerSize + 8 * n * (5 + dimension + monitoredCount)
+        return GlobalBatchFormat.headerSize + 8 * n * (5 + dimension + monitoredCount + windowValueCount + (windowValueCount > 0 ? 1 : 0))
             + GlobalBatchFormat.padded8(4 * n) + GlobalBatchFormat.padded8(4 * (n + 1))
             + GlobalBatchFormat.padded8(ids.count) + dictionary.count
     }
@@ -161,6 +182,7 @@ public struct GlobalBatchWriter: Sendable {
             put(GlobalBatchFormat.magic); put(GlobalBatchFormat.version); put(flags.rawValue)
             put(partition); put(UInt32(count)); put(UInt16(dimension)); put(UInt16(monitoredCount))
             put(UInt32(dictionaryCount)); put(watermark); put(UInt32(ids.count)); put(trailingDeadLetters); put(UInt64(size - GlobalBatchFormat.headerSize))
+            put(UInt16(windowValueCount)); at = GlobalBatchFormat.headerSize  // then 6 bytes of zeros
             func column<T>(_ a: [T]) {
                 a.withUnsafeBytes { src in
                     if src.count > 0 { UnsafeMutableRawBufferPointer(rebasing: b[at..<(at + src.count)]).copyMemory(from: src) }
@@ -168,7 +190,7 @@ public struct GlobalBatchWriter: Sendable {
                 }
             }
             column(eventTime); column(offset); column(score); column(label); column(presence)
-            column(inputs); column(monitored); column(deadBefore); column(idEnds); column(ids); column(dictionary)
+            column(inputs); column(monitored); column(windowValues); column(windowPresence); column(deadBefore); column(idEnds); column(ids); column(dictionary)
             assert(at == size)
         }
     }
@@ -182,6 +204,8 @@ public struct GlobalBatchReader {
     public let count: Int
     public let dimension: Int
     public let monitoredCount: Int
+    /// Values per event for the `by: global` windows (0 in version 1).
+    public let windowValueCount: Int
     public let watermark: Int64
     public let dictionaryCount: Int
     /// Dead letters read after the last event (``GlobalBatchWriter/trailingDeadLetters``).
@@ -189,17 +213,20 @@ public struct GlobalBatchReader {
     /// What the task said of its partition (``GlobalBatchFormat/Flags``).
     public let flags: GlobalBatchFormat.Flags
     private let eventTimeAt: Int, offsetAt: Int, scoreAt: Int, labelAt: Int, presenceAt: Int
-    private let inputsAt: Int, monitoredAt: Int, deadAt: Int, idEndsAt: Int, idsAt: Int, dictionaryAt: Int
+    private let inputsAt: Int, monitoredAt: Int, windowValuesAt: Int, windowPresenceAt: Int, deadAt: Int, idEndsAt: Int, idsAt: Int, dictionaryAt: Int
 
     /// - Throws: ``GlobalBatchError`` when `bytes` are not a complete global batch of this version.
     public init(_ bytes: UnsafeRawBufferPointer) throws(GlobalBatchError) {
         self.bytes = bytes
-        guard bytes.count >= GlobalBatchFormat.headerSize else {
-            throw .truncated(part: "header", needed: GlobalBatchFormat.headerSize, available: bytes.count)
-        }
+        guard bytes.count >= 48 else { throw .truncated(part: "header", needed: GlobalBatchFormat.headerSize, available: bytes.count) }
         func get<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T { T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self)) }
         let magic = get(0, UInt32.self), version = get(4, UInt16.self)
-        guard magic == GlobalBatchFormat.magic, version == GlobalBatchFormat.version else { throw .notAGlobalBatch(magic: magic, version: version) }
+        guard magic == GlobalBatchFormat.magic, version == 1 || version == GlobalBatchFormat.version else { throw .notAGlobalBatch(magic: magic, version: version) }
+        let headerSize = version == 1 ? 48 : GlobalBatchFormat.headerSize
+        guard bytes.count >= headerSize else { throw .truncated(part: "header", needed: headerSize, available: bytes.count) }
+        let g = version == 1 ? 0 : Int(get(48, UInt16.self))
+        guard g <= GlobalBatchFormat.maxMonitored else { throw .invalid(part: "header", offset: 48, detail: "\(g) global-window values (at most 64)") }
+        windowValueCount = g
         flags = GlobalBatchFormat.Flags(rawValue: get(6, UInt16.self))
         partition = get(8, Int32.self)
         let n = Int(get(12, UInt32.self)), d = Int(get(16, UInt16.self)), m = Int(get(18, UInt16.self))
@@ -210,13 +237,14 @@ public struct GlobalBatchReader {
         trailingDeadLetters = get(36, UInt32.self)
         let body = get(40, UInt64.self)
         guard m <= GlobalBatchFormat.maxMonitored else { throw .invalid(part: "header", offset: 18, detail: "\(m) monitored values (at most 64)") }
-        guard body == UInt64(bytes.count - GlobalBatchFormat.headerSize) else {
-            throw .truncated(part: "body", needed: GlobalBatchFormat.headerSize + Int(clamping: body), available: bytes.count)
+        guard body == UInt64(bytes.count - headerSize) else {
+            throw .truncated(part: "body", needed: headerSize + Int(clamping: body), available: bytes.count)
         }
-        var at = GlobalBatchFormat.headerSize
+        var at = headerSize
         func take(_ length: Int) -> Int { defer { at += GlobalBatchFormat.padded8(length) }; return at }
         eventTimeAt = take(8 * n); offsetAt = take(8 * n); scoreAt = take(8 * n); labelAt = take(8 * n); presenceAt = take(8 * n)
-        inputsAt = take(8 * n * d); monitoredAt = take(8 * n * m); deadAt = take(4 * n); idEndsAt = take(4 * (n + 1))
+        inputsAt = take(8 * n * d); monitoredAt = take(8 * n * m)
+        windowValuesAt = take(8 * n * g); windowPresenceAt = take(g > 0 ? 8 * n : 0); deadAt = take(4 * n); idEndsAt = take(4 * (n + 1))
         idsAt = take(idBytes)
         dictionaryAt = at
         guard at <= bytes.count else { throw .truncated(part: "columns", needed: at, available: bytes.count) }
@@ -260,6 +288,12 @@ public struct GlobalBatchReader {
     }
     @inline(__always) public func monitored(_ i: Int, _ j: Int) -> Double {
         Double(bitPattern: UInt64(littleEndian: load(monitoredAt + 8 * (i * monitoredCount + j), UInt64.self)))
+    }
+    /// Global-window value `j` of event `i` (a raw 64-bit slot; meaningful when its bit is set in ``windowPresence(_:)``).
+    @inline(__always) public func windowValue(_ i: Int, _ j: Int) -> Int64 { Int64(littleEndian: load(windowValuesAt + 8 * (i * windowValueCount + j), Int64.self)) }
+    /// Bit `j` set: global-window value `j` of event `i` is present (0 when the batch has none).
+    @inline(__always) public func windowPresence(_ i: Int) -> UInt64 {
+        windowValueCount == 0 ? 0 : UInt64(littleEndian: load(windowPresenceAt + 8 * i, UInt64.self))
     }
     @inline(__always) public func deadLettersBefore(_ i: Int) -> UInt32 { UInt32(littleEndian: load(deadAt + 4 * i, UInt32.self)) }
 

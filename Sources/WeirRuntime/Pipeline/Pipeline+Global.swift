@@ -56,11 +56,20 @@ extension Pipeline {
         // The label-join id as its 8 bytes (none without a label topic or id).
         let id = labelTopic?.eventID(records, row)
         let values = drift?.values ?? []
+        // The raw slots of the fields the by: global windows read (the global stage runs them).
+        var windowPresent: UInt64 = 0
+        for (j, f) in globalWindowFields.enumerated() where records.isPresent(row, f) {
+            globalWindowValues[j] = records.raw(row, f)
+            windowPresent |= 1 << UInt64(j)
+        }
         withUnsafeBytes(of: (id ?? 0).littleEndian) { idBytes in
             values.withUnsafeBufferPointer { v in
-                globalOut!.append(eventTime: records.eventTime(row), offset: records.offset(row), score: score, label: label,
-                                  inputs: inputs ?? UnsafeBufferPointer(start: nil, count: 0), monitored: v, present: present,
-                                  deadLettersBefore: UInt32(deadBefore), id: id == nil ? nil : idBytes)
+                globalWindowValues.withUnsafeBufferPointer { g in
+                    globalOut!.append(eventTime: records.eventTime(row), offset: records.offset(row), score: score, label: label,
+                                      inputs: inputs ?? UnsafeBufferPointer(start: nil, count: 0), monitored: v, present: present,
+                                      deadLettersBefore: UInt32(deadBefore), id: id == nil ? nil : idBytes,
+                                      windowValues: g, windowPresent: windowPresent)
+                }
             }
         }
     }
@@ -69,8 +78,11 @@ extension Pipeline {
 
     /// Global stage: the events of one task's batch, in its order: each is scored again and
     /// learned from by the global model (test-then-train, so metrics and retraining are those of
-    /// one instance), then fed to the drift monitors; drift, alerts, retrain requests and model
-    /// records go to `sink`, each positioned at the task's partition and the event's offset.
+    /// one instance), fed to the `by: global` windows (at the minimum of the tasks' watermarks,
+    /// ``currentWatermark``, which fires them at the batch's end) and to the drift monitors;
+    /// drift, alerts, retrain requests, model, window and late records go to `sink`, each
+    /// positioned at the task's partition and the event's offset (windows fired by a batch's
+    /// watermark: at its last event).
     /// Batches of several tasks must come in the order the whole pipeline would have read them
     /// (e.g. merged by event time).
     /// - Parameter now: as ``process(_:topic:now:into:)``'s (retraining's clock with the watermark).
@@ -86,9 +98,14 @@ extension Pipeline {
         let task = batch.partition
         if drift != nil && range.lowerBound == 0 { learnCategoryNames(batch) }
         let dimension = globalInputs.count
+        if hasGlobalWindows && batch.windowValueCount != globalWindowFields.count && !range.isEmpty {
+            throw GlobalWindowInputError(partition: task, offset: batch.offset(range.lowerBound), sent: batch.windowValueCount, expected: globalWindowFields.count)
+        }
+        graph.clearOutputs()
         for i in range {
             sink.position(partition: task, offset: batch.offset(i))
             let time = batch.eventTime(i)
+            if hasGlobalWindows { feedGlobalWindows(batch, i, task: task, time: time) }
             let label = batch.label(i)
             var p: Double?
             if model != nil, batch.dimension == dimension {
@@ -130,13 +147,39 @@ extension Pipeline {
             }
             if drift!.hasPendingRecords { try emitDrift(now: now, eventTime: time, into: &sink) }
         }
+        // Window records of late updates (and late events) of these events.
+        if hasGlobalWindows {
+            try emitWindowsAndLate(into: &sink)
+            graph.clearOutputs()
+        }
         // The batch's end (not each run of it: runs are short when tasks interleave).
         guard range.upperBound == batch.count else { return }
         taskWatermarks[task] = max(taskWatermarks[task] ?? .min, batch.watermark)
+        if batch.flags.contains(.ended) { endedTasks.insert(task) } else if batch.count > 0 { endedTasks.remove(task) }
+        if hasGlobalWindows {
+            if batch.count > 0 { sink.position(partition: task, offset: batch.offset(batch.count - 1)) }
+            globalWindowWatermark = max(globalWindowWatermark, currentWatermark)
+            graph.advanceWindows(to: globalWindowWatermark)
+            try emitWindowsAndLate(into: &sink)
+            graph.clearOutputs()
+        }
         drift?.pipeline.addDeadLetters(Int(batch.trailingDeadLetters))
         if labelTopic != nil && model != nil { expireLabels() }
         try emitModelDecisions(into: &sink)
         try emitDrift(now: now, into: &sink)
+    }
+
+    /// Event `i` of a task's batch through the `by: global` windows (its values as the task
+    /// decoded them), at the global stage's watermark before it.
+    private mutating func feedGlobalWindows(_ batch: GlobalBatchReader, _ i: Int, task: Int32, time: Int64) {
+        for j in 0..<globalWindowFields.count { globalWindowValues[j] = batch.windowValue(i, j) }
+        let wm = globalWindowWatermark
+        globalWindowFields.withUnsafeBufferPointer { fields in
+            globalWindowValues.withUnsafeBufferPointer { values in
+                graph.processGlobalWindows(eventTime: time, partition: task, offset: batch.offset(i), fields: fields, values: values,
+                                           present: batch.windowPresence(i), watermark: wm)
+            }
+        }
     }
 
     /// The global id of a task's category id (-1: never named by the task). A name is interned
@@ -177,18 +220,31 @@ extension Pipeline {
     }
 }
 
+/// A task's batch does not carry the values this global stage's `by: global` windows read (the
+/// task runs another topology or an older build): nothing of it is processed.
+public struct GlobalWindowInputError: Error, CustomStringConvertible, Equatable {
+    public var partition: Int32
+    public var offset: Int64
+    public var sent: Int
+    public var expected: Int
+    public var description: String {
+        "the global batch of task partition \(partition) (from source offset \(offset)) carries \(sent) values per event for the by: global windows; this topology's read \(expected) fields: every instance of a partitioned topology must run the same topology and a build that sends them (GlobalBatch version \(GlobalBatchFormat.version))"
+    }
+}
+
 // MARK: the global stage's checkpoint
 
 extension Pipeline {
-    /// Global stage: its whole state for a checkpoint (tag "WGST" v1): ``checkpointState()``,
-    /// the tasks' category ids as it mapped them, the tasks' newest watermarks, and per task
-    /// partition the newest source offset it processed (`processed`, from
-    /// ``GlobalInputMerge/processedSourceOffset``).
+    /// Global stage: its whole state for a checkpoint (tag "WGST" v2): ``checkpointState()``
+    /// (with the `by: global` windows' state), the tasks' category ids as it mapped them, the
+    /// tasks' newest watermarks, per task partition the newest source offset it processed
+    /// (`processed`, from ``GlobalInputMerge/processedSourceOffset``), and (v2; v1 is read as
+    /// none) the tasks that ended and the `by: global` windows' watermark.
     /// - Complexity: O(state size).
     public func globalStageState(processed: [Int64]) -> [UInt8] {
         precondition(role == .global, "globalStageState on a \(role) pipeline")
         var w = ByteWriter()
-        w.writeHeader(tag: "WGST", version: 1)
+        w.writeHeader(tag: "WGST", version: 2)
         w.writeBytes(checkpointState())
         w.write(processed.count)
         for o in processed { w.write(o) }
@@ -210,6 +266,9 @@ extension Pipeline {
             w.write(task)
             w.write(mark)
         }
+        w.write(endedTasks.count)
+        for task in endedTasks.sorted() { w.write(task) }
+        w.write(globalWindowWatermark)
         return w.bytes
     }
 
@@ -221,7 +280,7 @@ extension Pipeline {
         var processed: [Int32: Int64] = [:]
         do {
             var r = ByteReader(bytes)
-            _ = try r.readHeader(tag: "WGST", supportedVersions: 1...1)
+            let version = try r.readHeader(tag: "WGST", supportedVersions: 1...2)
             try copy.restoreState(try r.readBytes(field: "global.pipeline"))
             let n = try r.readCount(field: "global.processed", limit: 1 << 16)
             for p in 0..<n { processed[Int32(p)] = try r.readInt64() }
@@ -249,10 +308,18 @@ extension Pipeline {
                 let task = try r.readInt32()
                 marks[task] = try r.readInt64()
             }
+            var ended: Set<Int32> = []
+            var windowMark = Int64.min
+            if version >= 2 {
+                for _ in 0..<(try r.readCount(field: "global.ended", limit: 1 << 16)) { ended.insert(try r.readInt32()) }
+                windowMark = try r.readInt64()
+            }
             guard r.isAtEnd else { throw SerializationError.invalidValue(field: "global", detail: "\(r.remaining) trailing bytes") }
             copy.categoryRemap = remap
             copy.categoryNames = names
             copy.taskWatermarks = marks
+            copy.endedTasks = ended
+            copy.globalWindowWatermark = windowMark
         } catch let e as CheckpointRestoreError {
             throw e
         } catch let e as SerializationError {

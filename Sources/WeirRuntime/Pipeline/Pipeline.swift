@@ -101,7 +101,19 @@ public struct Pipeline: Sendable {
     /// (interned at first use, so global ids come in the order one instance would give them).
     var categoryNames: [Int32: [[String]]] = [:]
     var taskWatermarks: [Int32: Int64] = [:]
+    /// Global stage: the tasks that said their partition ended (bounded run): they no longer
+    /// hold its watermark back.
+    var endedTasks: Set<Int32> = []
+    /// Global stage: the watermark of the `by: global` windows: the largest ``currentWatermark``
+    /// at a batch's end so far (monotone, as one instance's is).
+    var globalWindowWatermark = Int64.min
     var globalInputs: [Double] = []
+    /// The schema fields the `by: global` windows read (``WeirCore/GraphSpec/globalWindowInputFields``)
+    /// and, in a task, a scratch row of their raw values.
+    let globalWindowFields: [Int]
+    var globalWindowValues: [Int64]
+    /// The topology has `by: global` windows (run by the global stage, not by tasks).
+    let hasGlobalWindows: Bool
 
     /// - Parameter partitions: how many source partitions the watermark spans.
     public init(compiled: CompiledTopology, partitions: Int = 1, now: Int64 = 0, role: Role = .whole) throws {
@@ -110,6 +122,15 @@ public struct Pipeline: Sendable {
         if case .eventTime(let f, var wm) = c.graph.time {
             wm.partitionCount = max(1, partitions)
             c.graph.time = .eventTime(field: f, watermark: wm)
+        }
+        // The schema fields the `by: global` windows read (sent per event by a task, read by the
+        // global stage); a task does not run these windows (docs/scaling.md).
+        globalWindowFields = c.graph.globalWindowInputFields
+        globalWindowValues = Array(repeating: 0, count: globalWindowFields.count)
+        hasGlobalWindows = c.graph.windows.contains { $0.keyField == nil }
+        if case .task = role {
+            try Self.checkGlobalWindows(c)
+            c.graph.windows.removeAll { $0.keyField == nil }
         }
         self.compiled = c
         graph = try StreamGraph(c.graph, now: now)
@@ -153,9 +174,6 @@ public struct Pipeline: Sendable {
         taskScratch = ModelInput(layout: FeatureLayout(numericCount: dimension))
         globalInputs = Array(repeating: 0, count: dimension)
         if case .task(let p) = role {
-            if let w = c.graph.windows.first(where: { $0.keyField == nil }) {
-                throw ModelStage.SetupError.unsupported("\(w.aggregates.flatMap(\.columnNames).joined(separator: ", ")) is by: global: a partitioned topology cannot compute it per task (the global stage does not merge partial windows yet); run one instance")
-            }
             try Self.checkPartitionKeys(c)
             // Every record's message key must be its source.key value (docs/scaling.md).
             graph.keyCheckField = keyField!
@@ -163,7 +181,8 @@ public struct Pipeline: Sendable {
             guard monitored <= GlobalBatchFormat.maxMonitored else {
                 throw ModelStage.SetupError.unsupported("a partitioned topology monitors at most \(GlobalBatchFormat.maxMonitored) values; it has \(monitored)")
             }
-            globalOut = GlobalBatchWriter(partition: p, dimension: model == nil ? 0 : dimension, monitoredCount: monitored)
+            globalOut = GlobalBatchWriter(partition: p, dimension: model == nil ? 0 : dimension, monitoredCount: monitored,
+                                          windowValueCount: globalWindowFields.count)
             categoriesSent = Array(repeating: 0, count: monitored)
             taskScorer = model?.makeScorer()
             weightsVersion = model?.version ?? 0
@@ -195,11 +214,36 @@ public struct Pipeline: Sendable {
         }
     }
 
+    /// A partitioned topology's `by: global` windows, checked when a task is set up: no model
+    /// input may read them (a task would score with a value that is not the topology's; the
+    /// global stage computes them), and their aggregates must travel as one value per event.
+    static func checkGlobalWindows(_ c: CompiledTopology) throws {
+        let global = c.windowColumns.filter { wc in c.graph.windows.contains { $0.name == wc.value.window && $0.keyField == nil } }.map(\.key).sorted()
+        let reading = c.graph.featuresReadingGlobalWindows
+        if !reading.isEmpty {
+            throw ModelStage.SetupError.unsupported("model input \(reading.joined(separator: ", ")) reads a by: global window (\(global.joined(separator: ", "))): in a partitioned run only the global stage sees every event, so a task could only score with a stale value; such a feature is refused as a model input with --partitioned (docs/scaling.md). Remove it from model.inputs, key the window by \(c.spec.source.keyField ?? "source.key"), or run one instance without --partitioned")
+        }
+        let named = c.graph.globalWindowAggregatesNeedingNames
+        if !named.isEmpty {
+            throw ModelStage.SetupError.unsupported("\(named.map { "\($0.aggregate) (over \($0.field))" }.joined(separator: ", ")) \(named.count == 1 ? "is a" : "are") by: global aggregate\(named.count == 1 ? "" : "s") over a string field or a category field without a declared categories list: a partitioned run sends the global stage one number per event and field, which for these fields is not the same on every task (string bytes; open categories are numbered per task); only count is supported over them. Declare the category's values (categories: [...]), or run one instance without --partitioned")
+        }
+        if c.graph.globalWindowInputFields.count > GlobalBatchFormat.maxMonitored {
+            throw ModelStage.SetupError.unsupported("the by: global windows read \(c.graph.globalWindowInputFields.count) fields; a partitioned run sends at most \(GlobalBatchFormat.maxMonitored)")
+        }
+    }
+
     /// The event-time watermark the model and drift stages go by: the graph's, or in the global
-    /// stage the smallest of the tasks' newest (``Int64/min`` before any task reported).
+    /// stage the smallest of the newest of the tasks that have not ended (``Int64/min`` before
+    /// any task reported); once every task that reported has ended, the largest (Flink's rule
+    /// for idle inputs, as ``WeirCore/WatermarkTracker`` applies it to one instance's partitions).
     var currentWatermark: Int64 {
         guard role == .global else { return graph.watermark }
-        return taskWatermarks.values.min() ?? .min
+        var live = Int64.max, anyLive = false, top = Int64.min
+        for (task, mark) in taskWatermarks {
+            top = max(top, mark)
+            if !endedTasks.contains(task) { anyLive = true; live = min(live, mark) }
+        }
+        return anyLive ? live : top
     }
 
     /// `gate.calibrate`: one line per monitor whose thresholds are chosen (once its reference
@@ -606,7 +650,7 @@ public struct Pipeline: Sendable {
         }
     }
 
-    private mutating func emitWindowsAndLate(into sink: inout some OutputSink) throws {
+    mutating func emitWindowsAndLate(into sink: inout some OutputSink) throws {
         let results = graph.outputs.windowResults
         counters.windowResults += results.count
         for i in 0..<(outputEnabled[OutputKind.windows.rawValue] ? results.count : 0) {

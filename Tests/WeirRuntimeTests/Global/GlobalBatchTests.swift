@@ -127,12 +127,12 @@ import WeirTestSupport
         var foreign = out
         foreign[0] = UInt8(ascii: "{")
         _ = foreign.withUnsafeBytes { b in
-            #expect(throws: GlobalBatchError.notAGlobalBatch(magic: UInt32(littleEndian: b.loadUnaligned(as: UInt32.self)), version: 1)) {
+            #expect(throws: GlobalBatchError.notAGlobalBatch(magic: UInt32(littleEndian: b.loadUnaligned(as: UInt32.self)), version: GlobalBatchFormat.version)) {
                 _ = try GlobalBatchReader(b)
             }
         }
         // The id ends follow the header and the eight-byte columns of 4 events and 1 input:
-        // 48 + 8·4·6; break the third end (make it smaller than the second).
+        // 56 + 8·4·6; break the third end (make it smaller than the second).
         var broken = out
         let endsAt = GlobalBatchFormat.headerSize + 8 * 4 * 6 + 16
         broken[endsAt + 8] = 0
@@ -148,5 +148,63 @@ import WeirTestSupport
                 Issue.record("untyped error \(error)")
             }
         }
+    }
+
+    /// The values of the fields the `by: global` windows read travel per event, exactly (raw
+    /// slots: doubles' bit patterns, integers), with their presence; a version 1 batch (no such
+    /// values, a 48-byte header) is still read.
+    @Test(arguments: [(0, 1), (9, 1), (300, 3), (17, 64)])
+    func globalWindowValuesAreReadBackExactly(n: Int, g: Int) throws {
+        var rng = SeededGenerator(seed: UInt64(n * 100 + g))
+        let events = Self.randomEvents(n, dimension: 2, monitored: 1, seed: UInt64(n + g))
+        let values = (0..<n).map { _ in (0..<g).map { _ in Int64(bitPattern: rng.next()) } }
+        let masks = (0..<n).map { _ in rng.next() & (g == 64 ? .max : (1 << UInt64(g)) - 1) }
+        var w = GlobalBatchWriter(partition: 3, dimension: 2, monitoredCount: 1, windowValueCount: g)
+        for (i, e) in events.enumerated() {
+            e.inputs.withUnsafeBufferPointer { x in
+                e.monitored.withUnsafeBufferPointer { v in
+                    values[i].withUnsafeBufferPointer { gv in
+                        w.append(eventTime: e.time, offset: e.offset, score: e.score, label: e.label, inputs: x, monitored: v,
+                                 present: e.present, deadLettersBefore: e.dead, windowValues: gv, windowPresent: masks[i])
+                    }
+                }
+            }
+        }
+        var out: [UInt8] = []
+        w.encode(watermark: 5, into: &out)
+        #expect(out.count == w.encodedSize && out.count % 8 == 0)
+        try out.withUnsafeBytes { b in
+            let r = try GlobalBatchReader(b)
+            #expect(r.windowValueCount == g && r.count == n)
+            for i in 0..<n {
+                #expect(r.windowPresence(i) == masks[i])
+                for j in 0..<g { #expect(r.windowValue(i, j) == (masks[i] & (1 << UInt64(j)) != 0 ? values[i][j] : 0)) }
+                #expect(r.offset(i) == events[i].offset && r.score(i).bitPattern == events[i].score.bitPattern)
+            }
+        }
+        // Every truncation is refused.
+        for length in stride(from: 0, to: out.count, by: max(1, out.count / 97)) {
+            _ = Array(out[0..<length]).withUnsafeBytes { b in #expect(throws: GlobalBatchError.self) { _ = try GlobalBatchReader(b) } }
+        }
+    }
+
+    @Test func aVersionOneBatchIsStillRead() throws {
+        let events = Self.randomEvents(6, dimension: 2, monitored: 2, seed: 9)
+        var w = GlobalBatchWriter(partition: 1, dimension: 2, monitoredCount: 2)
+        var out: [UInt8] = []
+        Self.write(events, into: &w, watermark: 77, out: &out)
+        // Version 1: the same columns after a 48-byte header.
+        var v1 = Array(out[0..<48]) + Array(out[56...])
+        v1[4] = 1; v1[5] = 0
+        let body = UInt64(v1.count - 48)
+        for k in 0..<8 { v1[40 + k] = UInt8(truncatingIfNeeded: body >> (8 * UInt64(k))) }
+        try v1.withUnsafeBytes { b in
+            let r = try GlobalBatchReader(b)
+            #expect(r.windowValueCount == 0 && r.watermark == 77 && r.windowPresence(0) == 0)
+            #expect(Self.bits(Self.read(r)) == Self.bits(events))
+        }
+        var v3 = out
+        v3[4] = 3
+        _ = v3.withUnsafeBytes { b in #expect(throws: GlobalBatchError.notAGlobalBatch(magic: GlobalBatchFormat.magic, version: 3)) { _ = try GlobalBatchReader(b) } }
     }
 }

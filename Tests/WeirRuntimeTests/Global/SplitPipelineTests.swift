@@ -10,11 +10,10 @@ import WeirTopology
 /// batches, merged event by event in stream order, with weights broadcast back after every
 /// chunk. Compared with one whole pipeline reading the same three partitions.
 @Suite struct SplitPipelineTests {
-    /// card-fraud without its `by: global` window (merged from partials by the global stage: not
-    /// built yet), with smaller drift windows so that 40,000 events close many of them.
+    /// card-fraud (its `by: global` window run by the global stage, `GlobalWindowTests`), with
+    /// smaller drift windows so that 40,000 events close many of them.
     static func topology() throws -> CompiledTopology {
         var text = try String(contentsOfFile: ExternalTool.repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path, encoding: .utf8)
-        text = text.components(separatedBy: "\n").filter { !$0.contains("global_mean_5m") }.joined(separator: "\n")
         text = text.replacingOccurrences(of: "reference: {first_events: 20000}", with: "reference: {first_events: 5000}")
             .replacingOccurrences(of: "window: {count: 5000}", with: "window: {count: 2000}")
             .replacingOccurrences(of: "  optimizer: sgd", with: "  optimizer: sgd\n  emit_features: true")
@@ -93,18 +92,6 @@ import WeirTopology
             try encoded[which[k]].withUnsafeBytes { b in try open(k + 1, acc + [try GlobalBatchReader(b)]) }
         }
         try open(0, [])
-    }
-
-    @Test func aTaskRefusesAWindowOverAllKeys() throws {
-        let shipped = try TopologyCompiler.compile(try TopologyLoader.load(path: ExternalTool.repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path))
-        #expect(throws: (any Error).self) { _ = try Pipeline(compiled: shipped, role: .task(partition: 0)) }
-        do {
-            _ = try Pipeline(compiled: shipped, role: .task(partition: 0))
-        } catch {
-            #expect("\(error)".contains("global_mean_5m") && "\(error)".contains("by: global"))
-        }
-        _ = try Pipeline(compiled: shipped, role: .whole)
-        _ = try Pipeline(compiled: shipped, role: .global)
     }
 
     static func text(_ r: RecordingSink.Record) -> String { String(decoding: r.value, as: UTF8.self) }

@@ -8,7 +8,8 @@ import WeirTopology
 /// group split the source partitions (cooperative-sticky); each runs one task per assigned
 /// partition (decode, keyed windows and features, scores with the newest broadcast weights) and
 /// one of them, holding the global-stage lease, runs the global stage (learning, drift, gate,
-/// retraining) from `<name>.global` and broadcasts the champion's weights on `<name>.weights`.
+/// retraining, the `by: global` windows over the fields each task sends per event) from
+/// `<name>.global` and broadcasts the champion's weights on `<name>.weights`.
 ///
 /// State per partition: task `p` checkpoints to partition `p` of `<name>.changelog`, so a
 /// rebalance restores only the partitions that moved (time logged and reported); the global
@@ -22,8 +23,9 @@ import WeirTopology
 /// with windows keyed by another field is refused at start.
 ///
 /// One thread drives everything (tasks, weights, lease, global stage) in one loop; at least once.
-/// Not yet: exactly once, `model.label_topic`, `by: global` windows (each refused with an error
-/// naming it), repartitioning wrongly keyed sources, a separate core for the global stage.
+/// Not yet: exactly once, `model.label_topic`, a `by: global` window read by a model input, or
+/// aggregated over a string or open category field other than by `count` (each refused with an
+/// error naming it), repartitioning wrongly keyed sources, a separate core for the global stage.
 struct PartitionedRunner {
     let runner: KafkaRunner
     /// nil when the run exports no metrics.
