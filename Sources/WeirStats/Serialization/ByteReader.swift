@@ -96,10 +96,24 @@ public struct ByteReader: Sendable {
     public mutating func readDoubles(field: String) throws(SerializationError) -> [Double] {
         let n = try readCount(field: field)
         try need(n * 8)
+        #if _endian(little)
+        // The encoding is the little-endian memory layout: one copy.
+        guard n > 0 else { return [] }
+        let start = offset
+        let out = [Double](unsafeUninitializedCapacity: n) { dst, count in
+            bytes.withUnsafeBytes { src in
+                UnsafeMutableRawPointer(dst.baseAddress!).copyMemory(from: src.baseAddress! + start, byteCount: n * 8)
+            }
+            count = n
+        }
+        offset += n * 8
+        return out
+        #else
         var out = [Double]()
         out.reserveCapacity(n)
         for _ in 0..<n { out.append(try readDouble()) }
         return out
+        #endif
     }
 
     /// Reads a length-prefixed byte run.

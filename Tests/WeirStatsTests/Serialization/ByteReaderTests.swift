@@ -38,4 +38,32 @@ import Testing
         var r4 = ByteReader(big.bytes)
         #expect(throws: SerializationError.self) { _ = try r4.readDoubles(field: "x") }
     }
+    /// Contiguous doubles are written and read with one copy: the bytes equal the per-value
+    /// little-endian encoding (written through a non-contiguous collection), also unaligned, for
+    /// an empty run, an array slice and values whose bits matter (NaN payloads, -0, subnormals).
+    @Test func bulkDoublesEqualThePerValueEncoding() throws {
+        var values: [Double] = [0, -0.0, 1.5, -.infinity, .infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+                                Double(bitPattern: 0x7FF8_0000_0000_1234), Double(bitPattern: 0xFFF0_0000_0000_0001)]
+        var rng = SplitMix64(seed: 11)
+        for _ in 0..<1_000 { values.append(Double(bitPattern: rng.next())) }
+        for part in [values[...], values[0..<0], values[3..<17]] {
+            let run = Array(part)
+            var bulk = ByteWriter(), slow = ByteWriter(), slice = ByteWriter()
+            bulk.write(UInt8(7)); slow.write(UInt8(7)); slice.write(UInt8(7))  // unaligned runs
+            bulk.write(run)
+            slow.write(run.indices.lazy.map { run[$0] })  // not contiguous: the per-value path
+            slice.write(part)  // contiguous, not starting at index 0
+            #expect(bulk.bytes == slow.bytes)
+            #expect(slice.bytes == slow.bytes)
+            if let first = run.first {
+                let le = (0..<8).map { UInt8(truncatingIfNeeded: first.bitPattern >> (8 * UInt64($0))) }
+                #expect(Array(bulk.bytes[9..<17]) == le)
+            }
+            var r = ByteReader(bulk.bytes)
+            #expect(try r.readUInt8() == 7)
+            let back = try r.readDoubles(field: "run")
+            #expect(back.map(\.bitPattern) == run.map(\.bitPattern))
+            #expect(r.isAtEnd)
+        }
+    }
 }
