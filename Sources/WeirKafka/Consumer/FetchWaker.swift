@@ -55,6 +55,16 @@ final class FetchWaker: @unchecked Sendable {
         lock.unlock()
     }
 
+    /// Requests a wake-up now: after resuming paused partitions, whose fetch would otherwise
+    /// wait for the broker thread's next 1 s timer like a refilled queue's.
+    func request() {
+        lock.lock()
+        requested = true
+        wakeUps += 1
+        lock.signal()
+        lock.unlock()
+    }
+
     func stop() {
         lock.lock()
         stopping = true

@@ -347,6 +347,7 @@ public final class KafkaConsumer: @unchecked Sendable {
         defer { rd_kafka_topic_partition_list_destroy(list) }
         let err = rd_kafka_resume_partitions(rk, list)
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "resume")) }
+        waker.request()
     }
 
     /// The low and high watermarks (first offset, next offset to be written; the last stable
