@@ -48,11 +48,7 @@ final class FetchWaker: @unchecked Sendable {
         if queueLength >= threshold { sawFull = true; return }
         guard sawFull, queueLength < threshold / 2 else { return }
         sawFull = false
-        lock.lock()
-        requested = true
-        wakeUps += 1
-        lock.signal()
-        lock.unlock()
+        request()
     }
 
     /// Requests a wake-up now: after resuming paused partitions, whose fetch would otherwise

@@ -280,9 +280,10 @@ public struct KafkaRunner {
             reportEndOfPartition: options.stopAtEnd || labelTopic != nil || ordered, sessionTimeoutMs: options.sessionTimeoutMs))
         coordinator.consumer = consumer
         serving?.wake = { [consumer] in consumer.wake() }  // [serving] a request ends the poll's wait
-        // Offset resets (every partition of a new group) and the timestamp merge's end
-        // confirmations query watermarks: connect their client now, while the group forms.
-        consumer.prepareWatermarkQueries(topics: [source] + (labelTopic.map { [$0] } ?? []))
+        // The timestamp merge confirms partition ends with watermark queries: connect their client
+        // now, while the group forms. (A new group's offset resets start at logical offsets and
+        // query nothing; only a position outside the log asks, and connects the client then.)
+        if labelTopic != nil || ordered { consumer.prepareWatermarkQueries(topics: [source] + (labelTopic.map { [$0] } ?? [])) }
         if let restored {
             consumer.setStartOffsets(restored.offsets.map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) })
         }
