@@ -591,7 +591,12 @@ public struct KafkaRunner {
                 serving?.serve(pipeline, now: Self.nowMs())  // [serving] between batches, before the checkpoint check
                 producer.poll()
                 if let fatal = producer.fatalError { throw fatal }
-                if case .checkpoint(let revoking) = checkpoints.tick(now: clock.now) {
+                // Not while no source partition is assigned (joining the group, or waiting for
+                // lost partitions to come back): the group commit would be refused (UNKNOWN_MEMBER_ID
+                // on the embedded broker) and librdkafka then restarts its join, so an instance
+                // whose checkpoint came due during every join never got its partitions. What was
+                // processed before is checkpointed at the hand-over or at the stop.
+                if !assignment.assigned.isEmpty, case .checkpoint(let revoking) = checkpoints.tick(now: clock.now) {
                     // The interval runs from checkpoint start to checkpoint start (not from the end
                     // of the previous one, which stretched it by the checkpoint's duration).
                     let began = clock.now
