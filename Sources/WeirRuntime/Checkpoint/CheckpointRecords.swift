@@ -173,6 +173,12 @@ extension CheckpointRecords {
             var out = [head]
             var j = i - 1
             while let want = out[0].base {
+                // The base by the increment's owner if it wrote one of that epoch, else the newest
+                // of that epoch (the checkpoint its owner restored): an old owner's write of the same
+                // epoch, delivered late, must not become another owner's base.
+                let owner = out[0].owner
+                let same = j < 0 ? nil : (0...j).reversed().first { items[$0].commit.checkpoint.epoch == want && items[$0].commit.checkpoint.owner == owner }
+                j = same ?? j
                 while j >= 0 && items[j].commit.checkpoint.epoch != want { j -= 1 }
                 guard j >= 0 else { throw .baseMissing(epoch: out[0].epoch, base: want, location: location) }
                 var c = items[j].commit.checkpoint

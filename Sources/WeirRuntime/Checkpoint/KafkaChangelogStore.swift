@@ -9,7 +9,8 @@ import WeirKafka
 /// checkpoint; the topic is bounded by compaction on real clusters (two chunk slots and one
 /// commit key) and by retention on the embedded broker. Ownership: after each durable save the
 /// store remembers the changelog's end; before the next save, if the end moved, the records in
-/// between are read and a commit record of another owner covering one of this instance's partitions fences it.
+/// between are read and a commit record of another owner covering one of this instance's
+/// partitions at a higher epoch fences it (a lower one is an old owner's late write).
 public final class KafkaChangelogStore: CheckpointStore {
     public let topic: String
     public let topology: String
@@ -132,8 +133,12 @@ public final class KafkaChangelogStore: CheckpointStore {
             guard CheckpointRecords.isCommit(v) else { return }
             let c = try CheckpointRecords.decodeCommit(v).checkpoint
             // Only a checkpoint covering a partition this instance still processes fences it
-            // (after a rebalance the other members checkpoint their own partitions).
-            if c.topology == topology && c.group == group && c.owner != owner && c.offsets.contains(where: { partitions.contains($0.partition) }) { newer = c }
+            // (after a rebalance the other members checkpoint their own partitions), and only one
+            // ahead of this instance's epoch: an owner continues from the epoch it restored, so a
+            // lower or equal epoch is an old owner's write delivered late (its producer resumed
+            // after a pause with the records still queued), not a newer owner.
+            if c.topology == topology && c.group == group && c.owner != owner && c.epoch > epoch
+                && c.offsets.contains(where: { partitions.contains($0.partition) }) { newer = c }
         }
         if let newer {
             throw CheckpointError.fenced(topology: topology, ownEpoch: epoch, newerOwner: newer.owner, newerEpoch: newer.epoch)

@@ -149,6 +149,29 @@ import WeirTopology
         #expect(try m.chain(location: "x") == expected)
     }
 
+    /// A hand-over with a late write: owner "z" wrote epochs 1-2 and, paused, epoch 3 (on 2) that
+    /// reached the changelog only after "r" had restored epoch 2, claimed epoch 3 (on 2) and
+    /// written epoch 4 (on its 3). r's chain takes r's own epoch 3, never z's of the same epoch,
+    /// whichever order they are in; z's late checkpoint, when newest, restores z's own chain.
+    @Test func anIncrementChainsOnItsOwnOwnersBaseOverALateWriteOfTheSameEpoch() throws {
+        func owned(_ owner: String, _ epoch: UInt64, base: UInt64?) -> Checkpoint {
+            var c = Self.checkpoint(epoch: epoch, base: base, size: 64)
+            c.owner = owner
+            c.state = [UInt8](repeating: UInt8(epoch) &+ (owner == "z" ? 100 : 0), count: 64)
+            return c
+        }
+        let z1 = owned("z", 1, base: nil), z2 = owned("z", 2, base: 1), z3 = owned("z", 3, base: 2)
+        let r3 = owned("r", 3, base: 2), r4 = owned("r", 4, base: 3)
+        func chain(_ order: [Checkpoint]) throws -> [Checkpoint] {
+            var a = CheckpointAssembler(topology: "t")
+            for c in order { for r in CheckpointRecords.encode(c) { try a.add(r.value) } }
+            return try a.chain(location: "x")
+        }
+        #expect(try chain([z1, z2, r3, z3, r4]) == [z1, z2, r3, r4])
+        #expect(try chain([z1, z2, z3, r3, r4]) == [z1, z2, r3, r4])
+        #expect(try chain([z1, z2, r3, r4, z3]) == [z1, z2, z3])
+    }
+
     /// Commit records of the code before increments (version 2: no kind or base) decode as full images.
     @Test func versionTwoCommitRecordsAreFullImages() throws {
         let c = Self.checkpoint(epoch: 6, base: nil)

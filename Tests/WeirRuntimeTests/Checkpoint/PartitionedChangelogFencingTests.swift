@@ -51,4 +51,49 @@ struct PartitionedChangelogFencingTests {
         #expect(try store(1).load() == Self.checkpoint("b", epoch: 2, partition: 1))
         #expect(try store(0).load() == Self.checkpoint("a", epoch: 2, partition: 0))
     }
+
+    /// An old owner's write delivered late (its process paused with the records queued in its
+    /// producer, resumed after the hand-over) is at an epoch the new owner already passed: it
+    /// fences no one. A write ahead of the new owner's epoch (the old owner still running) does.
+    @Test func aLateWriteOfAnOldOwnerAtAnEpochAlreadyPassedFencesNoOne() throws {
+        let broker = try EmbeddedBroker()
+        try broker.createTopic("t.changelog", partitions: 1)
+        let client = KafkaConfiguration(bootstrapServers: broker.bootstrapServers, clientID: "fencing")
+        let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client))
+        func store() throws -> KafkaChangelogStore { try KafkaChangelogStore(topology: "t", group: "g", producer: producer, client: client, partition: 0) }
+        func write(_ s: KafkaChangelogStore, _ c: Checkpoint) throws {
+            try s.save(c)
+            try producer.flush(timeout: .seconds(10))
+            try s.saved(c)
+        }
+        let z = try store()
+        _ = try z.load()
+        try write(z, Self.checkpoint("z", epoch: 1, partition: 0))
+        try write(z, Self.checkpoint("z", epoch: 2, partition: 0))
+        // r restores epoch 2 and claims (epoch 3), then writes epoch 4.
+        let r = try store()
+        #expect(try r.load()?.epoch == 2)
+        try r.checkOwnership(owner: "r", epoch: 2, partitions: [0])
+        try write(r, Self.checkpoint("r", epoch: 3, partition: 0))
+        try write(r, Self.checkpoint("r", epoch: 4, partition: 0))
+        // z's epoch 3, queued before its pause, arrives now: r (at 4) is not fenced.
+        try write(z, Self.checkpoint("z", epoch: 3, partition: 0))
+        try r.checkOwnership(owner: "r", epoch: 4, partitions: [0])
+        try write(r, Self.checkpoint("r", epoch: 5, partition: 0))
+        // z, at its epoch 3, is fenced by r's newer epochs, naming the newest.
+        do {
+            try z.checkOwnership(owner: "z", epoch: 3, partitions: [0])
+            Issue.record("the old owner was not fenced")
+        } catch let CheckpointError.fenced(_, ownEpoch, newerOwner, newerEpoch) {
+            #expect(ownEpoch == 3 && newerOwner == "r" && newerEpoch == 5)
+        }
+        // A write ahead of r's epoch (z kept running and wrote past it) fences r.
+        try write(z, Self.checkpoint("z", epoch: 9, partition: 0))
+        do {
+            try r.checkOwnership(owner: "r", epoch: 5, partitions: [0])
+            Issue.record("a newer epoch of another owner did not fence")
+        } catch let CheckpointError.fenced(_, ownEpoch, newerOwner, newerEpoch) {
+            #expect(ownEpoch == 5 && newerOwner == "z" && newerEpoch == 9)
+        }
+    }
 }

@@ -138,6 +138,17 @@ final class GlobalStage {
         dirty = true
     }
 
+    /// Claims the global changelog after a restore: the restored state checkpointed at once, so
+    /// the previous holder, if it was paused past its session and still runs, finds a newer
+    /// checkpoint of another owner before its next one and is fenced (the same claim as a
+    /// task's, ``TaskSet/claim(_:_:)``). Throws ``CheckpointError/fenced(topology:ownEpoch:newerOwner:newerEpoch:)``
+    /// when that holder wrote since the restore read the changelog.
+    func claim() throws {
+        guard store != nil, epoch > 0 else { return }
+        dirty = true
+        try checkpoint()
+    }
+
     /// Outputs acknowledged, then the state and the `<name>.global` offsets it covers.
     func checkpoint() throws {
         lastCheckpoint = ContinuousClock().now

@@ -140,7 +140,7 @@ struct PartitionedRunner {
                 try tasks.step(pollTimeout: busy ? .zero : .milliseconds(global == nil ? 100 : 20))
                 try lease.poll()
                 if lease.holds && global == nil {
-                    global = try GlobalStage(runner: self, compiled: compiled, setup: setup, owner: owner, partitions: setup.sourcePartitions)
+                    global = try startGlobalStage(compiled, setup: setup, owner: owner)
                     lease.onRevoke = { [global] in
                         // Checkpoint before the lease moves (the next holder resumes from it).
                         do { try global?.checkpoint() } catch { logger.error("global stage checkpoint on hand-over failed: \(error)") }
@@ -181,6 +181,24 @@ struct PartitionedRunner {
         out.counters.windowResults = tasks.totals.windowResults
         out.counters.lateEvents = tasks.totals.lateEvents
         return out
+    }
+
+    /// The global stage restored from its changelog and claimed (``GlobalStage/claim()``);
+    /// restored again when the previous holder wrote a checkpoint during the restore.
+    private func startGlobalStage(_ compiled: CompiledTopology, setup: KafkaRunner.Setup, owner: String) throws -> GlobalStage {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let g = try GlobalStage(runner: self, compiled: compiled, setup: setup, owner: owner, partitions: setup.sourcePartitions)
+            do {
+                try g.claim()
+                return g
+            } catch let e as CheckpointError {
+                g.close()
+                guard case .fenced(_, _, let other, let epoch) = e, attempt < TaskSet.claimAttempts else { throw e }
+                logger.warning("global stage: \(other) wrote checkpoint epoch \(epoch) while this instance restored it; restoring again")
+            }
+        }
     }
 
     private func progress(_ tasks: TaskSet, _ global: GlobalStage?, since start: ContinuousClock.Instant, clock: ContinuousClock) -> RunProgress {
@@ -471,13 +489,46 @@ final class TaskSet {
         }
     }
 
-    /// Restores partition `p`'s task from its changelog partition (or starts it empty).
+    /// Restores partition `p`'s task from its changelog partition (or starts it empty), then
+    /// claims the partition there (``claim(_:_:)``).
     func assign(_ p: Int32) throws {
         everAssigned = true
         serving?.updateRouter { $0.assigned(p) }  // [serving] 503 restoring until it is ready
         try publishInstance()
         let clock = ContinuousClock()
         let began = clock.now
+        var (task, restored) = try restore(p)
+        for attempt in 1...Self.claimAttempts {
+            do {
+                try claim(p, task)
+                break
+            } catch let e as CheckpointError {
+                // Only a checkpoint written by another owner between this restore and the claim
+                // (the previous owner, still writing) is retried: restored again, it is taken over.
+                guard case .fenced(_, _, let other, let epoch) = e, attempt < Self.claimAttempts else { throw e }
+                runner.logger.warning("partition \(p): \(other) wrote checkpoint epoch \(epoch) while this instance restored it; restoring again")
+                task.coordinator.abort()
+                (task, restored) = try restore(p)
+            }
+        }
+        if let offset = restored?.offset(of: p) {
+            consumer?.setStartOffsets([TopicPartitionOffset(topic: setup.source, partition: p, offset: offset)])
+        }
+        tasks[p] = task
+        serving?.updateRouter { $0.ready(p) }  // [serving]
+        runner.runner.status?.assign([p])  // [ops]
+        let seconds = (clock.now - began) / .seconds(1)
+        runner.logger.info("task \(setup.source)/\(p) \(restored == nil ? "started empty" : "restored from checkpoint epoch \(restored!.epoch)") in \(String(format: "%.3f", seconds)) s",
+                           metadata: ["partition": "\(p)", "restore_seconds": "\(seconds)"])
+        runner.metrics?.taskRestored(seconds: seconds)
+    }
+
+    /// How many times a partition is restored again when its previous owner wrote a checkpoint
+    /// of it during the restore (each time, the newest is restored).
+    static let claimAttempts = 3
+
+    /// A task for partition `p` from the newest checkpoint in its changelog partition.
+    func restore(_ p: Int32) throws -> (Task, Checkpoint?) {
         let spec = compiled.spec
         let options = runner.options
         let store: (any CheckpointStore)? = options.checkpoints == .kafka
@@ -495,17 +546,21 @@ final class TaskSet {
         var sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source, tagging: store != nil)
         sink.begin(epoch: coordinator.epoch + 1)
         let task = Task(pipeline: pipeline, coordinator: coordinator, sink: sink)
-        if let offset = restored?.offset(of: p) {
-            task.next = offset
-            consumer?.setStartOffsets([TopicPartitionOffset(topic: setup.source, partition: p, offset: offset)])
-        }
-        tasks[p] = task
-        serving?.updateRouter { $0.ready(p) }  // [serving]
-        runner.runner.status?.assign([p])  // [ops]
-        let seconds = (clock.now - began) / .seconds(1)
-        runner.logger.info("task \(setup.source)/\(p) \(restored == nil ? "started empty" : "restored from checkpoint epoch \(restored!.epoch)") in \(String(format: "%.3f", seconds)) s",
-                           metadata: ["partition": "\(p)", "restore_seconds": "\(seconds)"])
-        runner.metrics?.taskRestored(seconds: seconds)
+        task.next = restored?.offset(of: p)
+        return (task, restored)
+    }
+
+    /// Claims a restored partition: a checkpoint of the restored state written at once (an
+    /// increment of no change, unless a full image is due). An instance paused past its session
+    /// (a zombie) that still runs `p`'s old task then finds this newer checkpoint of another owner
+    /// before its own next one and is fenced (``KafkaChangelogStore/checkOwnership(owner:epoch:partitions:)``),
+    /// instead of writing over the restored state, which would fence this, rightful, owner
+    /// later. It throws ``CheckpointError/fenced(topology:ownEpoch:newerOwner:newerEpoch:)`` if
+    /// the previous owner wrote since the restore read the changelog. Nothing to claim without a
+    /// checkpoint (a task started empty has no position yet) or checkpoints.
+    func claim(_ p: Int32, _ t: Task) throws {
+        guard runner.options.checkpoints == .kafka, let next = t.next else { return }
+        try t.coordinator.checkpoint(t.pipeline, offsets: [p: next], sink: &t.sink, revoking: true)
     }
 
     /// Partition `p` moves to another instance: what was read is processed and checkpointed first.
