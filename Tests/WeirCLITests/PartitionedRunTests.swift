@@ -99,7 +99,10 @@ struct PartitionedRunTests {
         }
     }
 
-    @Test(arguments: [1, 2])
+    /// 1, 2 and 3 partitioned instances started together on the whole input (4 partitions) write
+    /// what one instance with `--order timestamp` writes: each task started once, one global
+    /// stage, the same prequential log loss, and the outputs of ``expectSameOutputs(_:windows:)``.
+    @Test(arguments: [1, 2, 3])
     func partitionedInstancesWriteWhatOneInstanceWrites(instances: Int) throws {
         let s = try Self.setUp()
         defer { try? FileManager.default.removeItem(atPath: s.dir) }
