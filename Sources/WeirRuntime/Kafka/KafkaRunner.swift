@@ -213,6 +213,9 @@ public struct KafkaRunner {
                 throw KafkaError.invalidState("label topic \(labelTopic) (model.label_topic) does not exist on \(options.brokers)")
             }
         }
+        if let warning = Self.arrivalReferenceWarning(spec, partitions: sourceInfo.partitions.count, ordered: ordered, partitioned: options.partitioned) {
+            logger.warning("\(warning)")
+        }
         let existing = Set(topics.map(\.name))
         let changelog = KafkaChangelogStore.topicName(spec.name)
         var wanted = KafkaSink.topicNames(spec.sinks)
@@ -662,6 +665,18 @@ public struct KafkaRunner {
         consumer.close()
         producer.close()
         return (pipeline, end)
+    }
+
+    /// Why a `first_events` drift reference read in arrival order from several partitions is
+    /// not the stream's first events (nil when it is: timestamp order, one partition, another
+    /// reference, or `--partitioned`, whose global stage merges by event time). On a backlog one
+    /// partition can be fetched thousands of events ahead: the stationary window after the
+    /// reference was called drifted in 3 of 3 such runs (topologies/README.md, `order`).
+    static func arrivalReferenceWarning(_ spec: TopologySpec, partitions: Int, ordered: Bool, partitioned: Bool) -> String? {
+        guard !ordered, !partitioned, partitions > 1, case .firstEvents(let n)? = spec.drift?.reference else { return nil }
+        return "drift reference first_events: \(n) is read in arrival order from \(partitions) partitions: on a backlog one partition "
+            + "can run thousands of events ahead, so the reference and the first windows may hold later events and stationary data "
+            + "may be called drifted; set source.order: timestamp (or --order timestamp) to make them the stream's first events"
     }
 
     /// The source consumer's client properties: `client` plus Weir's defaults where it sets none.
