@@ -277,23 +277,26 @@ public struct KafkaRunner {
         kafkaSink.transactionOwner = guarantee == .exactlyOnce ? owner : nil
         kafkaSink.begin(epoch: coordinator.epoch + 1)
         var sink = TeeSink(base: kafkaSink, kinds: [.alerts, .retrain, .models], observe: onOutput ?? { _, _ in })
+        // The timestamp merge (source order, label topic) holds records until every partition has
+        // read or reported its end.
+        let merging = labelTopic != nil || ordered
         // Resuming from a checkpoint: an offset that is no longer in the log is lost input (fatal).
         let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
             client: Self.sourceConsumerClient(client), groupID: options.groupID, offsetReset: restored == nil ? options.from : .fail,
-            reportEndOfPartition: options.stopAtEnd || labelTopic != nil || ordered, sessionTimeoutMs: options.sessionTimeoutMs))
+            reportEndOfPartition: options.stopAtEnd || merging, sessionTimeoutMs: options.sessionTimeoutMs))
         coordinator.consumer = consumer
         serving?.wake = { [consumer] in consumer.wake() }  // [serving] a request ends the poll's wait
         // The timestamp merge confirms partition ends with watermark queries: connect their client
         // now, while the group forms. (A new group's offset resets start at logical offsets and
         // query nothing; only a position outside the log asks, and connects the client then.)
-        if labelTopic != nil || ordered { consumer.prepareWatermarkQueries(topics: [source] + (labelTopic.map { [$0] } ?? [])) }
+        if merging { consumer.prepareWatermarkQueries(topics: [source] + (labelTopic.map { [$0] } ?? [])) }
         if let restored {
             consumer.setStartOffsets(restored.offsets.map { TopicPartitionOffset(topic: source, partition: $0.partition, offset: $0.offset) })
         }
         // The timestamp merge (source order, label topic): held records, positions, label assignment
         // (nil with `source.order: arrival` and no label topic).
         let maxHoldMs = Self.milliseconds(options.labelMaxHold)
-        var merge = labelTopic != nil || ordered
+        var merge = merging
             ? TimestampMerge(labelTopic: labelTopic ?? "", capacity: options.labelHoldCapacity, maxHoldMs: maxHoldMs) : nil
         if let restored, let labelTopic {
             try startLabels(from: restored, topic: labelTopic, partitions: setup.labelPartitions,

@@ -40,10 +40,7 @@ public struct ByteWriter: Sendable {
         write(UInt64(values.count))
         #if _endian(little)
         let copied: Void? = values.withContiguousStorageIfAvailable { src in
-            guard let base = src.baseAddress, !src.isEmpty else { return }
-            let start = bytes.count, n = src.count * MemoryLayout<Double>.size
-            bytes.append(contentsOf: repeatElement(0, count: n))
-            bytes.withUnsafeMutableBytes { dst in (dst.baseAddress! + start).copyMemory(from: base, byteCount: n) }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(src))
         }
         if copied != nil { return }
         #endif
