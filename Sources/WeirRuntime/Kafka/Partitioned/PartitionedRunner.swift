@@ -183,20 +183,37 @@ struct PartitionedRunner {
         return out
     }
 
-    /// The global stage restored from its changelog and claimed (``GlobalStage/claim()``);
-    /// restored again when the previous holder wrote a checkpoint during the restore.
+    /// The global stage restored from its changelog and claimed (``GlobalStage/claim()``).
     private func startGlobalStage(_ compiled: CompiledTopology, setup: KafkaRunner.Setup, owner: String) throws -> GlobalStage {
+        try Self.restoreAndClaim("global stage", logger: logger,
+                                 restore: { try GlobalStage(runner: self, compiled: compiled, setup: setup, owner: owner, partitions: setup.sourcePartitions) },
+                                 claim: { try $0.claim() }, discard: { $0.close() })
+    }
+
+    /// How many times state is restored again when its previous owner wrote a checkpoint of it
+    /// during the restore (each time, the newest is restored).
+    static let claimAttempts = 3
+
+    /// Restores state (`restore`) and claims it (`claim`: a checkpoint written at once, see
+    /// ``TaskSet/claim(_:_:)``). When the claim is fenced because the previous owner wrote a
+    /// newer checkpoint since the restore read the changelog, the restored copy is discarded and
+    /// the newest restored again, up to ``claimAttempts`` times; other errors are thrown.
+    static func restoreAndClaim<State>(_ what: String, logger: Logger, restore: () throws -> State,
+                                       claim: (State) throws -> Void, discard: (State) -> Void) throws -> State {
         var attempt = 0
         while true {
             attempt += 1
-            let g = try GlobalStage(runner: self, compiled: compiled, setup: setup, owner: owner, partitions: setup.sourcePartitions)
+            let state = try restore()
             do {
-                try g.claim()
-                return g
+                try claim(state)
+                return state
             } catch let e as CheckpointError {
-                g.close()
-                guard case .fenced(_, _, let other, let epoch) = e, attempt < TaskSet.claimAttempts else { throw e }
-                logger.warning("global stage: \(other) wrote checkpoint epoch \(epoch) while this instance restored it; restoring again")
+                discard(state)
+                guard case .fenced(_, _, let other, let epoch) = e, attempt < claimAttempts else { throw e }
+                logger.warning("\(what): \(other) wrote checkpoint epoch \(epoch) while this instance restored it; restoring again")
+            } catch {
+                discard(state)
+                throw error
             }
         }
     }
@@ -497,20 +514,8 @@ final class TaskSet {
         try publishInstance()
         let clock = ContinuousClock()
         let began = clock.now
-        var (task, restored) = try restore(p)
-        for attempt in 1...Self.claimAttempts {
-            do {
-                try claim(p, task)
-                break
-            } catch let e as CheckpointError {
-                // Only a checkpoint written by another owner between this restore and the claim
-                // (the previous owner, still writing) is retried: restored again, it is taken over.
-                guard case .fenced(_, _, let other, let epoch) = e, attempt < Self.claimAttempts else { throw e }
-                runner.logger.warning("partition \(p): \(other) wrote checkpoint epoch \(epoch) while this instance restored it; restoring again")
-                task.coordinator.abort()
-                (task, restored) = try restore(p)
-            }
-        }
+        let (task, restored) = try PartitionedRunner.restoreAndClaim("partition \(p)", logger: runner.logger, restore: { try restore(p) },
+                                                                      claim: { try claim(p, $0.0) }, discard: { $0.0.coordinator.abort() })
         if let offset = restored?.offset(of: p) {
             consumer?.setStartOffsets([TopicPartitionOffset(topic: setup.source, partition: p, offset: offset)])
         }
@@ -522,10 +527,6 @@ final class TaskSet {
                            metadata: ["partition": "\(p)", "restore_seconds": "\(seconds)"])
         runner.metrics?.taskRestored(seconds: seconds)
     }
-
-    /// How many times a partition is restored again when its previous owner wrote a checkpoint
-    /// of it during the restore (each time, the newest is restored).
-    static let claimAttempts = 3
 
     /// A task for partition `p` from the newest checkpoint in its changelog partition.
     func restore(_ p: Int32) throws -> (Task, Checkpoint?) {
