@@ -99,20 +99,36 @@ public struct DriftPipeline: Sendable {
         return out
     }
 
+    /// The monitors' ``FieldMonitor/referenceRevision``s, in monitor order: pass them to a later
+    /// ``snapshot(unchangedReferences:)`` to leave out the references that did not change since.
+    public var referenceRevisions: [UInt64] { monitors.map(\.referenceRevision) }
+
     /// All state as bytes (tag "WDPL" v1): each monitor's snapshot and the gate's. Drain first
     /// (undrained records are not included). Restore with the same configurations.
-    public func snapshot() -> [UInt8] {
+    ///
+    /// `unchangedReferences` (``referenceRevisions`` taken at the checkpoint these bytes are an
+    /// increment on) leaves out each monitor's reference whose revision is still that one: a
+    /// reference is written once per full image and again only when it changes (rolling,
+    /// rescored). Restore such bytes with ``init(monitors:gate:restoring:base:)``.
+    /// - Complexity: O(state written).
+    public func snapshot(unchangedReferences: [UInt64]? = nil) -> [UInt8] {
         var w = ByteWriter()
         w.writeHeader(tag: "WDPL", version: 1)
         w.write(UInt64(monitors.count))
-        for m in monitors { w.writeBytes(m.snapshot()) }
+        for (i, m) in monitors.enumerated() {
+            let unchanged = unchangedReferences.map { i < $0.count && $0[i] == m.referenceRevision } ?? false
+            w.writeBytes(m.snapshot(includingReference: !unchanged))
+        }
         w.writeBytes(gate.snapshot())
         return w.bytes
     }
 
-    /// Restores from ``snapshot()`` bytes.
-    /// - Throws: ``SerializationError`` for damaged bytes or configurations that do not match.
-    public init(monitors configs: [MonitorConfig], gate config: GateConfig, restoring bytes: [UInt8]) throws(SerializationError) {
+    /// Restores from ``snapshot(unchangedReferences:)`` bytes; references left out are taken from
+    /// `base`'s monitors (the state restored from the checkpoint the bytes are an increment on).
+    /// - Throws: ``SerializationError`` for damaged bytes, configurations that do not match, or a
+    ///   reference left out with no `base` to take it from.
+    public init(monitors configs: [MonitorConfig], gate config: GateConfig, restoring bytes: [UInt8],
+                base: DriftPipeline? = nil) throws(SerializationError) {
         var r = ByteReader(bytes)
         try r.readHeader(tag: "WDPL", supportedVersions: 1...1)
         let n = try r.readCount(field: "DriftPipeline.monitors", limit: 1_000_000)
@@ -120,7 +136,10 @@ public struct DriftPipeline: Sendable {
             throw .invalidValue(field: "DriftPipeline.monitors", detail: "\(n) in snapshot, \(configs.count) configured")
         }
         var ms: [FieldMonitor] = []
-        for c in configs { ms.append(try FieldMonitor(c, restoring: try r.readBytes(field: "DriftPipeline.monitor"))) }
+        for (i, c) in configs.enumerated() {
+            let b = base.flatMap { i < $0.monitors.count ? $0.monitors[i] : nil }
+            ms.append(try FieldMonitor(c, restoring: try r.readBytes(field: "DriftPipeline.monitor"), base: b))
+        }
         monitors = ms
         gate = try DriftGate(config: config, restoring: try r.readBytes(field: "DriftPipeline.gate"))
         guard r.isAtEnd else { throw .invalidValue(field: "DriftPipeline", detail: "\(r.remaining) trailing bytes") }

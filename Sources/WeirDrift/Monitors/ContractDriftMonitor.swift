@@ -35,7 +35,8 @@ public struct ContractDriftMonitor: Sendable {
     public let windowSize: Int
     var columns: [[Double]]
     var filled = 0
-    var referenceReady = false
+    /// Whether the reference is complete (it never changes after).
+    public internal(set) var referenceReady = false
     var refSorted: [[Double]] = []
     var refEdges: [[Double]] = []
     var refShares: [[Double]] = []

@@ -63,19 +63,36 @@ extension ReferenceBuilder: ByteSerializable {
 }
 
 extension FieldMonitor {
-    /// The monitor's state as bytes (tag "WFMN", version 4): reference or reference builder, open
+    /// What a snapshot that leaves out the reference part says of it, checked on restore against
+    /// the base it applies on (a guard against a wrong base, not a hash): whether there is a
+    /// reference, its size and id, and how many reference inputs were seen.
+    var referenceDigest: String {
+        "\(reference.map { "\($0.count) values" } ?? "no reference") \(referenceInfo?.id ?? "-") \(referenceInputs.map { "\($0.seen) inputs" } ?? "-")"
+    }
+
+    /// The monitor's state as bytes (tag "WFMN", version 5): reference or reference builder, open
     /// windows (quality, reservoir with its random state, category counts, model inputs, event-time
     /// span, overflow count), which categories are kept (the cap), counters
     /// and watermark; with rescoring, the reference inputs and the windows awaiting their scores.
     /// Records not yet drained are **not** included: call ``drainRecords()`` first.
     /// Restoring with the same config and continuing gives the same records as never stopping.
-    public func snapshot() -> [UInt8] {
+    ///
+    /// `includingReference` false leaves out the reference part (reference, its info, the
+    /// reference inputs; ``referenceRevision``): a checkpoint increment on a base that holds the
+    /// same revision. Restore such bytes with ``init(_:restoring:base:)`` and that base.
+    /// - Complexity: O(monitor state); without the reference, O(state minus the reference).
+    public func snapshot(includingReference: Bool = true) -> [UInt8] {
         var w = ByteWriter()
-        w.writeHeader(tag: "WFMN", version: 4)
+        w.writeHeader(tag: "WFMN", version: 5)
         w.write(config.feature)
         w.write(UInt8(kind == .numeric ? 0 : 1))
-        w.write(reference != nil); reference?.serialize(into: &w)
-        w.write(referenceInfo != nil); referenceInfo?.serialize(into: &w)
+        w.write(includingReference)
+        if includingReference {
+            w.write(reference != nil); reference?.serialize(into: &w)
+            w.write(referenceInfo != nil); referenceInfo?.serialize(into: &w)
+        } else {
+            w.write(referenceDigest)
+        }
         w.write(builder != nil); builder?.serialize(into: &w)
         w.write(referenceEvents); w.write(Int64(referenceTimeMin)); w.write(Int64(referenceTimeMax))
         w.write(referenceMode)
@@ -87,8 +104,10 @@ extension FieldMonitor {
         w.write(lateEvents); w.write(ignoredEvents)
         w.write(UInt64(categoryNames.count))
         for n in categoryNames { w.write(n) }
-        w.write(referenceInputs != nil)
-        referenceInputs?.serialize(into: &w)
+        if includingReference {
+            w.write(referenceInputs != nil)
+            referenceInputs?.serialize(into: &w)
+        }
         w.write(UInt64(awaiting.count))
         for a in awaiting {
             a.window.serialize(into: &w)
@@ -102,22 +121,37 @@ extension FieldMonitor {
         return w.bytes
     }
 
-    /// Restores a monitor from ``snapshot()`` bytes with the configuration it ran with.
-    /// - Throws: ``SerializationError`` on damaged bytes, or when the feature, kind or sample cap
-    ///   differ from `config` (`invalidValue(field: "FieldMonitor.config", …)`).
-    public init(_ config: MonitorConfig, restoring bytes: [UInt8]) throws(SerializationError) {
+    /// Restores a monitor from ``snapshot(includingReference:)`` bytes with the configuration it
+    /// ran with. Bytes without the reference part take it from `base` (the monitor restored from
+    /// the checkpoint they are an increment on).
+    /// - Throws: ``SerializationError`` on damaged bytes, when the feature, kind or sample cap
+    ///   differ from `config` (`invalidValue(field: "FieldMonitor.config", …)`), or for bytes
+    ///   without the reference part and no `base` of the same feature
+    ///   (`invalidValue(field: "FieldMonitor.reference", …)`).
+    public init(_ config: MonitorConfig, restoring bytes: [UInt8], base: FieldMonitor? = nil) throws(SerializationError) {
         do { try self.init(config) } catch {
             throw .invalidValue(field: "FieldMonitor.config", detail: "\(error)")
         }
         var r = ByteReader(bytes)
-        let version = try r.readHeader(tag: "WFMN", supportedVersions: 1...4)
+        let version = try r.readHeader(tag: "WFMN", supportedVersions: 1...5)
         let feature = try r.readString(field: "FieldMonitor.feature")
         let k = try r.readUInt8()
         guard feature == config.feature, k == (config.kind == .numeric ? 0 : 1) else {
             throw .invalidValue(field: "FieldMonitor.config", detail: "snapshot of \(feature) (kind \(k)) for \(config.feature)")
         }
-        reference = try r.readBool() ? try FieldReference(deserializing: &r) : nil
-        referenceInfo = try r.readBool() ? try ReferenceInfo(deserializing: &r) : nil
+        let includesReference = version >= 5 ? try r.readBool() : true
+        if includesReference {
+            reference = try r.readBool() ? try FieldReference(deserializing: &r) : nil
+            referenceInfo = try r.readBool() ? try ReferenceInfo(deserializing: &r) : nil
+        } else {
+            let digest = try r.readString(field: "FieldMonitor.referenceDigest")
+            guard let base, base.config.feature == feature, base.referenceDigest == digest else {
+                throw .invalidValue(field: "FieldMonitor.reference",
+                                    detail: "snapshot of \(feature) leaves out its reference (\(digest)), and the state it applies on holds \(base.map { "another (\($0.referenceDigest))" } ?? "none"): restore the checkpoint it is an increment on first")
+            }
+            reference = base.reference
+            referenceInfo = base.referenceInfo
+        }
         builder = try r.readBool() ? try ReferenceBuilder(deserializing: &r) : nil
         referenceEvents = try r.readInt()
         referenceTimeMin = try r.readInt64(); referenceTimeMax = try r.readInt64()
@@ -135,7 +169,11 @@ extension FieldMonitor {
         for _ in 0..<c { categoryNames.append(try r.readString(field: "FieldMonitor.categoryName")) }
         let configuredInputs = referenceInputs != nil
         if version >= 2 {
-            referenceInputs = try r.readBool() ? try InputSample(deserializing: &r) : nil
+            if !includesReference {
+                referenceInputs = base?.referenceInputs
+            } else {
+                referenceInputs = try r.readBool() ? try InputSample(deserializing: &r) : nil
+            }
             let k = try r.readCount(field: "FieldMonitor.awaiting", limit: 1_000_000)
             awaiting = []
             for _ in 0..<k {
@@ -163,6 +201,8 @@ extension FieldMonitor {
             throw .invalidValue(field: "FieldMonitor.config", detail: "snapshot's model inputs do not match the rescoring configuration")
         }
         guard r.isAtEnd else { throw .invalidValue(field: "FieldMonitor", detail: "\(r.remaining) trailing bytes") }
+        // The same reference as the base's: the same revision (an increment after this one may leave it out again).
+        if !includesReference, let base { referenceRevision = base.referenceRevision }
         let caps = ([current] + open).map(\.sample.capacity)
         guard caps.allSatisfy({ $0 == config.sampleCap }), referenceMode <= 3, (builder == nil) == (referenceMode == 0 || referenceMode == 3),
               eventsInWindow >= 0, referenceEvents >= 0, countWindow == 0 || eventsInWindow < countWindow,

@@ -16,8 +16,11 @@ import WeirStats
 public struct FieldMonitor: Sendable {
     public let config: MonitorConfig
     /// The reference in use (nil while being built, and before the first window of a rolling reference).
-    public internal(set) var reference: FieldReference?
-    public internal(set) var referenceInfo: ReferenceInfo?
+    public internal(set) var reference: FieldReference? { didSet { referenceRevision = ReferenceRevision.next() } }
+    public internal(set) var referenceInfo: ReferenceInfo? { didSet { referenceRevision = ReferenceRevision.next() } }
+    /// The revision of the reference part (``reference``, ``referenceInfo`` and, with rescoring,
+    /// the reference inputs): new whenever any of them changes (``ReferenceRevision``).
+    public internal(set) var referenceRevision = ReferenceRevision.next()
     var builder: ReferenceBuilder?
     var referenceEvents = 0
     var referenceTimeMin = Int64.max
@@ -47,7 +50,7 @@ public struct FieldMonitor: Sendable {
     var sorter = DoubleSorter()
     /// Score monitors under a fixed model (`config.rescoring`): the reference events' model inputs,
     /// windows closed and waiting for ``scoreAwaitingWindows(by:_:)``, and their reference scores.
-    var referenceInputs: InputSample?
+    var referenceInputs: InputSample? { didSet { referenceRevision = ReferenceRevision.next() } }
     var awaiting: [AwaitingWindow] = []
     var referenceScores: [Double] = []
     /// Categorical fields, per category id: 0 not seen yet, 1 kept, 2 overflow

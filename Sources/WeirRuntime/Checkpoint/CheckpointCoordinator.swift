@@ -51,6 +51,8 @@ public final class CheckpointCoordinator {
     /// The pipeline's change mark after the last checkpoint written or restored: an increment is
     /// written only on a pipeline still at that mark (the same pipeline, not restored since).
     var baseMark: StreamGraph.ChangeMark?
+    /// The drift references the base holds: an increment leaves out those unchanged since.
+    var baseReferences: Pipeline.ReferenceMark?
     public var metrics: RuntimeMetrics?
     var transactionOpen = false
     var initialized = false
@@ -85,6 +87,7 @@ public final class CheckpointCoordinator {
         for inc in chain.dropFirst() { try pipeline.applyIncrement(inc.state) }
         pipeline.markCheckpointed()
         baseMark = pipeline.changeMark
+        baseReferences = pipeline.referenceMark
         incrementsSinceFull = chain.count - 1
         if c.labelTopic != labelTopic {
             if !c.labelOffsets.isEmpty {
@@ -152,7 +155,7 @@ public final class CheckpointCoordinator {
             try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set(offsets.keys))
             let every = max(1, fullEvery ?? pipeline.compiled.spec.processing.checkpointFullEvery)
             let increment = epoch > 0 && baseMark != nil && pipeline.changeMark == baseMark && incrementsSinceFull + 1 < every
-            let state = increment ? pipeline.checkpointIncrement() : pipeline.checkpointState()
+            let state = increment ? pipeline.checkpointIncrement(unchangedSince: baseReferences) : pipeline.checkpointState()
             let c = Checkpoint(topology: topology, group: group, epoch: next, owner: owner, sourceTopic: sourceTopic,
                                offsets: offsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
                                labelTopic: labelTopic, labelOffsets: labelOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
@@ -176,6 +179,7 @@ public final class CheckpointCoordinator {
             incrementsSinceFull = increment ? incrementsSinceFull + 1 : 0
             pipeline.markCheckpointed()
             baseMark = pipeline.changeMark
+            baseReferences = pipeline.referenceMark
             if guarantee == .exactlyOnce && !tpos.isEmpty {
                 // Also outside the transaction: the embedded broker does not store transactional offsets.
                 try commitGroupOffsets(tpos, fencing: false)

@@ -33,25 +33,42 @@ extension Pipeline {
 
     /// What changed since the last ``markCheckpointed()`` (tag "WPCI" v1): the graph's increment
     /// (``StreamGraph/snapshotIncrement()``: per keyed window operator the windows changed and
-    /// the structural operations, watermarks and category interners whole) and the model, drift
-    /// stage and counters whole (as in ``checkpointState()``). ``restoreState(_:)`` of the
-    /// checkpoint at the last mark, then ``applyIncrement(_:)`` of each increment after it in
-    /// order, gives exactly the ``checkpointState()`` bytes of the uninterrupted pipeline.
-    /// Requires a mark (``tracksChanges``). Same timing rules as ``checkpointState()``.
-    /// - Complexity: O(windows changed + model + drift), plus a scan of 4 bytes per window entry.
-    public func checkpointIncrement() -> [UInt8] {
+    /// the structural operations, watermarks and category interners whole), the model, the drift
+    /// stage (whole, but for the drift references that did not change since `unchangedSince`,
+    /// the ``referenceMark`` taken at the checkpoint this one builds on) and the counters.
+    /// ``restoreState(_:)`` of the checkpoint at the last mark, then ``applyIncrement(_:)`` of
+    /// each increment after it in order, gives exactly the ``checkpointState()`` bytes of the
+    /// uninterrupted pipeline. Requires a mark (``tracksChanges``). Same timing rules as
+    /// ``checkpointState()``.
+    /// - Complexity: O(windows changed + model + drift windows + references changed), plus a
+    ///   scan of 4 bytes per window entry.
+    public func checkpointIncrement(unchangedSince mark: ReferenceMark? = nil) -> [UInt8] {
         precondition(graph.tracksChanges, "Pipeline: checkpointIncrement() before any markCheckpointed()")
-        return written(tag: "WPCI", graph: graph.snapshotIncrement())
+        return written(tag: "WPCI", graph: graph.snapshotIncrement(), unchangedSince: mark)
+    }
+
+    /// Which drift references a checkpoint holds: the monitors' reference revisions and whether
+    /// the contract monitor's reference was complete (it never changes after). Take it when a
+    /// checkpoint is written or restored; ``checkpointIncrement(unchangedSince:)`` then writes a
+    /// reference only if it changed since.
+    public struct ReferenceMark: Equatable, Sendable {
+        public var monitors: [UInt64]
+        public var contractReady: Bool
+    }
+
+    /// The drift references as they are now (see ``ReferenceMark``). O(monitors).
+    public var referenceMark: ReferenceMark {
+        ReferenceMark(monitors: drift?.pipeline.referenceRevisions ?? [], contractReady: drift?.contract?.referenceReady ?? false)
     }
 
     /// Header (`tag` v1), topology name, `graph` bytes, then the model, drift stage and counters.
-    private func written(tag: StaticString, graph: [UInt8]) -> [UInt8] {
+    private func written(tag: StaticString, graph: [UInt8], unchangedSince mark: ReferenceMark? = nil) -> [UInt8] {
         precondition(drift?.contract?.hasPendingEvaluation != true, "Pipeline: settle(into:) before taking a checkpoint")
         var w = ByteWriter()
         w.writeHeader(tag: tag, version: 1)
         w.write(compiled.spec.name)
         w.writeBytes(graph)
-        writeNonGraph(into: &w)
+        writeNonGraph(into: &w, unchangedSince: mark)
         return w.bytes
     }
 
@@ -66,14 +83,14 @@ extension Pipeline {
     /// See ``StreamGraph/changeMark``: changes when the pipeline is marked or restored.
     public var changeMark: StreamGraph.ChangeMark? { graph.changeMark }
 
-    private func writeNonGraph(into w: inout ByteWriter) {
+    private func writeNonGraph(into w: inout ByteWriter, unchangedSince mark: ReferenceMark?) {
         w.write(model != nil)
         if let model { w.writeBytes(model.serialized()) }
         w.write(drift != nil)
         if let drift {
-            w.writeBytes(drift.pipeline.snapshot())
+            w.writeBytes(drift.pipeline.snapshot(unchangedReferences: mark?.monitors))
             w.write(drift.contract != nil)
-            if let c = drift.contract { w.writeBytes(c.serialized()) }
+            if let c = drift.contract { w.writeBytes(c.serialized(includingReference: !(mark?.contractReady ?? false))) }
             w.write(drift.contractReady)
         }
         let c = counters
@@ -90,7 +107,7 @@ extension Pipeline {
         try restoring(bytes, tag: "WPCK") { p, r in
             var g = p.graph
             try g.restore(try r.readBytes(field: "Pipeline.graph"))
-            let (m, d, c) = try p.readNonGraph(&r)
+            let (m, d, c) = try p.readNonGraph(&r, increment: false)
             p.graph = g
             (p.model, p.drift, p.counters) = (m, d, c)
         }
@@ -104,7 +121,7 @@ extension Pipeline {
     public mutating func applyIncrement(_ bytes: [UInt8]) throws(CheckpointRestoreError) {
         try restoring(bytes, tag: "WPCI") { p, r in
             let graphBytes = try r.readBytes(field: "Pipeline.graph")
-            let (m, d, c) = try p.readNonGraph(&r)
+            let (m, d, c) = try p.readNonGraph(&r, increment: true)
             try p.graph.applyIncrement(graphBytes)
             (p.model, p.drift, p.counters) = (m, d, c)
         }
@@ -129,7 +146,9 @@ extension Pipeline {
         }
     }
 
-    private func readNonGraph(_ r: inout ByteReader) throws -> (ModelStage?, DriftStage?, PipelineCounters) {
+    /// `increment`: the bytes are an increment on this pipeline's state, so drift references
+    /// they leave out are taken from it.
+    private func readNonGraph(_ r: inout ByteReader, increment: Bool) throws -> (ModelStage?, DriftStage?, PipelineCounters) {
         var m = model
         if try r.readBool() != (model != nil) { throw CheckpointRestoreError.shapeMismatch("model") }
         if model != nil { m = try ModelStage(serialized: try r.readBytes(field: "Pipeline.model")) }
@@ -138,10 +157,12 @@ extension Pipeline {
         if let current = drift {
             let bytes = try r.readBytes(field: "Pipeline.drift")
             d!.pipeline = try DriftPipeline(monitors: current.pipeline.monitors.map(\.config), gate: current.pipeline.gate.config,
-                                            restoring: bytes)
+                                            restoring: bytes, base: increment ? current.pipeline : nil)
             if try r.readBool() != (current.contract != nil) { throw CheckpointRestoreError.shapeMismatch("drift.mode contract") }
             if current.contract != nil {
-                let c = try ContractDriftMonitor(serialized: try r.readBytes(field: "Pipeline.contract"))
+                var cr = ByteReader(try r.readBytes(field: "Pipeline.contract"))
+                let c = try ContractDriftMonitor(deserializing: &cr, base: increment ? current.contract : nil)
+                guard cr.isAtEnd else { throw SerializationError.invalidValue(field: "Pipeline.contract", detail: "\(cr.remaining) trailing bytes") }
                 guard c.features == current.contract!.features, c.referenceCount == current.contract!.referenceCount,
                       c.windowSize == current.contract!.windowSize else {
                     throw CheckpointRestoreError.shapeMismatch("contract monitor features or sizes")

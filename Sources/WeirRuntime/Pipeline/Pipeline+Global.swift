@@ -236,16 +236,37 @@ public struct GlobalWindowInputError: Error, CustomStringConvertible, Equatable 
 
 extension Pipeline {
     /// Global stage: its whole state for a checkpoint (tag "WGST" v2): ``checkpointState()``
-    /// (with the `by: global` windows' state), the tasks' category ids as it mapped them, the
-    /// tasks' newest watermarks, per task partition the newest source offset it processed
-    /// (`processed`, from ``GlobalInputMerge/processedSourceOffset``), and (v2; v1 is read as
-    /// none) the tasks that ended and the `by: global` windows' watermark.
+    /// (with the `by: global` windows' state), then the global tables (``writeGlobalTables(into:processed:)``).
     /// - Complexity: O(state size).
     public func globalStageState(processed: [Int64]) -> [UInt8] {
         precondition(role == .global, "globalStageState on a \(role) pipeline")
         var w = ByteWriter()
         w.writeHeader(tag: "WGST", version: 2)
         w.writeBytes(checkpointState())
+        writeGlobalTables(into: &w, processed: processed)
+        return w.bytes
+    }
+
+    /// Global stage: what changed since the last ``markCheckpointed()`` (tag "WGSI" v1):
+    /// ``checkpointIncrement(unchangedSince:)`` (the drift references left out when unchanged
+    /// since `mark`; the contract's 200,000-value references are so written once per full
+    /// image), then the global tables whole. Restore with ``restoreGlobalStageState(_:)`` of the
+    /// base, then ``applyGlobalStageIncrement(_:)`` of each increment in order.
+    /// - Complexity: as ``checkpointIncrement(unchangedSince:)`` plus the tables.
+    public func globalStageIncrement(processed: [Int64], unchangedSince mark: ReferenceMark?) -> [UInt8] {
+        precondition(role == .global, "globalStageIncrement on a \(role) pipeline")
+        var w = ByteWriter()
+        w.writeHeader(tag: "WGSI", version: 1)
+        w.writeBytes(checkpointIncrement(unchangedSince: mark))
+        writeGlobalTables(into: &w, processed: processed)
+        return w.bytes
+    }
+
+    /// The tasks' category ids as the global stage mapped them, the tasks' newest watermarks, per
+    /// task partition the newest source offset it processed (`processed`, from
+    /// ``GlobalInputMerge/processedSourceOffset``), the tasks that ended and the `by: global`
+    /// windows' watermark (the last two from WGST v2 on).
+    private func writeGlobalTables(into w: inout ByteWriter, processed: [Int64]) {
         w.write(processed.count)
         for o in processed { w.write(o) }
         w.write(categoryRemap.count)
@@ -269,63 +290,90 @@ extension Pipeline {
         w.write(endedTasks.count)
         for task in endedTasks.sorted() { w.write(task) }
         w.write(globalWindowWatermark)
-        return w.bytes
+    }
+
+    /// Reads ``writeGlobalTables(into:processed:)`` into this pipeline; returns the processed
+    /// source offsets per task partition. `ended`: the bytes carry the ended tasks and window watermark.
+    private mutating func readGlobalTables(_ r: inout ByteReader, ended hasEnded: Bool) throws -> [Int32: Int64] {
+        var processed: [Int32: Int64] = [:]
+        let n = try r.readCount(field: "global.processed", limit: 1 << 16)
+        for p in 0..<n { processed[Int32(p)] = try r.readInt64() }
+        var remap: [Int32: [[Int32]]] = [:]
+        var names: [Int32: [[String]]] = [:]
+        for _ in 0..<(try r.readCount(field: "global.remap", limit: 1 << 16)) {
+            let task = try r.readInt32()
+            var perSource: [[Int32]] = []
+            var perSourceNames: [[String]] = []
+            for _ in 0..<(try r.readCount(field: "global.remap.sources", limit: 1 << 16)) {
+                var ids: [Int32] = []
+                var texts: [String] = []
+                for _ in 0..<(try r.readCount(field: "global.remap.ids")) {
+                    ids.append(try r.readInt32())
+                    texts.append(try r.readString(field: "global.remap.name"))
+                }
+                perSource.append(ids)
+                perSourceNames.append(texts)
+            }
+            remap[task] = perSource
+            names[task] = perSourceNames
+        }
+        var marks: [Int32: Int64] = [:]
+        for _ in 0..<(try r.readCount(field: "global.watermarks", limit: 1 << 16)) {
+            let task = try r.readInt32()
+            marks[task] = try r.readInt64()
+        }
+        var ended: Set<Int32> = []
+        var windowMark = Int64.min
+        if hasEnded {
+            for _ in 0..<(try r.readCount(field: "global.ended", limit: 1 << 16)) { ended.insert(try r.readInt32()) }
+            windowMark = try r.readInt64()
+        }
+        guard r.isAtEnd else { throw SerializationError.invalidValue(field: "global", detail: "\(r.remaining) trailing bytes") }
+        categoryRemap = remap
+        categoryNames = names
+        taskWatermarks = marks
+        endedTasks = ended
+        globalWindowWatermark = windowMark
+        return processed
     }
 
     /// Restores ``globalStageState(processed:)``; returns the processed source offsets per task
     /// partition. On error the pipeline is unchanged.
     public mutating func restoreGlobalStageState(_ bytes: [UInt8]) throws(CheckpointRestoreError) -> [Int32: Int64] {
         precondition(role == .global, "restoreGlobalStageState on a \(role) pipeline")
+        return try restoringGlobal(bytes, field: "global") { p, r in
+            let version = try r.readHeader(tag: "WGST", supportedVersions: 1...2)
+            try p.restoreState(try r.readBytes(field: "global.pipeline"))
+            return try p.readGlobalTables(&r, ended: version >= 2)
+        }
+    }
+
+    /// Applies ``globalStageIncrement(processed:unchangedSince:)`` bytes onto the state they were
+    /// taken after; returns the processed source offsets per task partition. On error the
+    /// pipeline may be left partly updated (as ``applyIncrement(_:)``): discard it.
+    public mutating func applyGlobalStageIncrement(_ bytes: [UInt8]) throws(CheckpointRestoreError) -> [Int32: Int64] {
+        precondition(role == .global, "applyGlobalStageIncrement on a \(role) pipeline")
+        return try restoringGlobal(bytes, field: "global increment") { p, r in
+            try r.readHeader(tag: "WGSI", supportedVersions: 1...1)
+            try p.applyIncrement(try r.readBytes(field: "global.increment"))
+            return try p.readGlobalTables(&r, ended: true)
+        }
+    }
+
+    /// Runs `body` on a copy and keeps it only when it succeeds; maps errors to ``CheckpointRestoreError``.
+    private mutating func restoringGlobal(_ bytes: [UInt8], field: String,
+                                          _ body: (inout Pipeline, inout ByteReader) throws -> [Int32: Int64]) throws(CheckpointRestoreError) -> [Int32: Int64] {
         var copy = self
-        var processed: [Int32: Int64] = [:]
+        let processed: [Int32: Int64]
         do {
             var r = ByteReader(bytes)
-            let version = try r.readHeader(tag: "WGST", supportedVersions: 1...2)
-            try copy.restoreState(try r.readBytes(field: "global.pipeline"))
-            let n = try r.readCount(field: "global.processed", limit: 1 << 16)
-            for p in 0..<n { processed[Int32(p)] = try r.readInt64() }
-            var remap: [Int32: [[Int32]]] = [:]
-            var names: [Int32: [[String]]] = [:]
-            for _ in 0..<(try r.readCount(field: "global.remap", limit: 1 << 16)) {
-                let task = try r.readInt32()
-                var perSource: [[Int32]] = []
-                var perSourceNames: [[String]] = []
-                for _ in 0..<(try r.readCount(field: "global.remap.sources", limit: 1 << 16)) {
-                    var ids: [Int32] = []
-                    var texts: [String] = []
-                    for _ in 0..<(try r.readCount(field: "global.remap.ids")) {
-                        ids.append(try r.readInt32())
-                        texts.append(try r.readString(field: "global.remap.name"))
-                    }
-                    perSource.append(ids)
-                    perSourceNames.append(texts)
-                }
-                remap[task] = perSource
-                names[task] = perSourceNames
-            }
-            var marks: [Int32: Int64] = [:]
-            for _ in 0..<(try r.readCount(field: "global.watermarks", limit: 1 << 16)) {
-                let task = try r.readInt32()
-                marks[task] = try r.readInt64()
-            }
-            var ended: Set<Int32> = []
-            var windowMark = Int64.min
-            if version >= 2 {
-                for _ in 0..<(try r.readCount(field: "global.ended", limit: 1 << 16)) { ended.insert(try r.readInt32()) }
-                windowMark = try r.readInt64()
-            }
-            guard r.isAtEnd else { throw SerializationError.invalidValue(field: "global", detail: "\(r.remaining) trailing bytes") }
-            copy.categoryRemap = remap
-            copy.categoryNames = names
-            copy.taskWatermarks = marks
-            copy.endedTasks = ended
-            copy.globalWindowWatermark = windowMark
+            processed = try body(&copy, &r)
         } catch let e as CheckpointRestoreError {
             throw e
         } catch let e as SerializationError {
             throw .damaged(e)
         } catch {
-            throw .damaged(.invalidValue(field: "global", detail: "\(error)"))
+            throw .damaged(.invalidValue(field: field, detail: "\(error)"))
         }
         self = copy
         return processed

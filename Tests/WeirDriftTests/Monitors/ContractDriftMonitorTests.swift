@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import WeirStats
 import WeirTestSupport
 @testable import WeirDrift
 
@@ -113,6 +114,31 @@ import WeirTestSupport
         }
         #expect(!tail.isEmpty)
         #expect(Array(inlineLines.suffix(tail.count)) == tail)
+    }
+
+    /// A snapshot that leaves out the complete reference (a checkpoint increment) is a fraction of
+    /// the whole one, restores onto the monitor of its base to the same bytes as the whole
+    /// snapshot, and is refused without that base (or while the reference is still being built,
+    /// when it is written whole anyway).
+    @Test func aSnapshotWithoutTheReferenceRestoresOntoItsBase() throws {
+        let n = 100_000
+        var m = try ContractDriftMonitor(referenceCount: ContractDriftMonitor.referenceCount(totalEvents: n))
+        let events = Self.events(n)
+        for (a, b, c) in events.prefix(12_345) { _ = m.add(a, b, c) }
+        // the reference is not complete: it is written whole either way
+        #expect(m.serialized(includingReference: false) == m.serialized())
+        for (a, b, c) in events[12_345..<20_000] { _ = m.add(a, b, c) }
+        let base = try ContractDriftMonitor(serialized: m.serialized())
+        for (a, b, c) in events[20_000..<43_210] where m.add(a, b, c) { _ = m.drainDriftRecords(); _ = m.drainAlerts() }
+        let whole = m.serialized(), lean = m.serialized(includingReference: false)
+        #expect(lean.count * 5 < whole.count, "\(lean.count) bytes without the reference, \(whole.count) with it")
+        var r = ByteReader(lean)
+        let restored = try ContractDriftMonitor(deserializing: &r, base: base)
+        #expect(r.isAtEnd && restored.serialized() == whole)
+        #expect(throws: SerializationError.self) { try ContractDriftMonitor(serialized: lean) }
+        var fresh = ByteReader(lean)
+        let unready = try ContractDriftMonitor(referenceCount: 20_000)
+        #expect(throws: SerializationError.self) { try ContractDriftMonitor(deserializing: &fresh, base: unready) }
     }
 
     /// A copy of a monitor taken while a window is being judged collects the same records as the

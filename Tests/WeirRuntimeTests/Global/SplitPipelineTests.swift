@@ -35,7 +35,8 @@ import WeirTopology
         var batches = 0, bytes = 0
     }
 
-    static func run(events: Int, chunk: Int) throws -> Run {
+    /// - Parameter afterChunk: called with the global stage after each chunk it processed (settled).
+    static func run(events: Int, chunk: Int, afterChunk: ((inout Pipeline, inout RecordingSink) throws -> Void)? = nil) throws -> Run {
         let compiled = try topology()
         let generator = CardFraudGenerator(seed: 5, users: 600, driftAt: events / 2)
         let lines = (0..<events).map { generator.event($0) }
@@ -76,6 +77,10 @@ import WeirTopology
             let weights = try ModelWeights(decoding: global.model!.weights(topology: compiled.spec.name, producedAtMs: Int64(start)).encoded(),
                                            topology: compiled.spec.name, optimizer: global.model!.optimizerName)
             for t in 0..<tasks { taskPipelines[t].useWeights(weights) }
+            if let afterChunk {
+                try global.settle(into: &out.global)
+                try afterChunk(&global, &out.global)
+            }
         }
         try whole.finish(into: &out.whole)
         for t in 0..<tasks { try taskPipelines[t].finish(into: &out.tasks[t]) }
@@ -113,6 +118,44 @@ import WeirTopology
         // Prequential metrics: the global stage re-scores before it learns, so they are exact.
         #expect(run.globalSummary == run.wholeSummary)
         #expect(run.batches >= 40 * Self.tasks - 3)
+    }
+
+    /// The global stage's checkpoints as `GlobalStage` writes them: a full image every 4, and
+    /// increments between that leave out the drift references unchanged since the previous
+    /// checkpoint. Every chain restores the uninterrupted stage's state bit for bit, and
+    /// increments after the 5,000-event references are a fraction of a full image.
+    @Test func theGlobalStagesIncrementsRestoreItsStateBitForBit() throws {
+        let compiled = try Self.topology()
+        var taken: [(full: Bool, bytes: [UInt8], expected: [UInt8], withReferences: Int, processed: [Int64], chunk: Int)] = []
+        var mark: Pipeline.ReferenceMark?
+        let run = try Self.run(events: 16_000, chunk: 1_000) { global, _ in
+            let processed = (0..<Self.tasks).map { Int64(taken.count * 10 + $0) }  // any values: they round-trip
+            let full = taken.count % 4 == 0
+            let bytes = full ? global.globalStageState(processed: processed) : global.globalStageIncrement(processed: processed, unchangedSince: mark)
+            let withReferences = full ? bytes.count : global.globalStageIncrement(processed: processed, unchangedSince: nil).count
+            taken.append((full, bytes, global.globalStageState(processed: processed), withReferences, processed, taken.count))
+            global.markCheckpointed()
+            mark = global.referenceMark
+        }
+        #expect(run.global.count(.drift) > 10 && taken.count == 16)
+        for k in taken.indices {
+            var restored = try Pipeline(compiled: compiled, partitions: Self.tasks, role: .global)
+            let start = (0...k).last { taken[$0].full }!
+            var processed = try restored.restoreGlobalStageState(taken[start].bytes)
+            for j in (start + 1)..<(k + 1) { processed = try restored.applyGlobalStageIncrement(taken[j].bytes) }
+            #expect(restored.globalStageState(processed: taken[k].processed) == taken[k].expected, "checkpoint \(k) differs after restore from \(start)")
+            #expect(processed == Dictionary(uniqueKeysWithValues: taken[k].processed.enumerated().map { (Int32($0.offset), $0.element) }))
+        }
+        // After the references are complete (5,000 events = chunk 5), an increment leaves out
+        // the amount and device_age_days references (~40 kB each); the score monitor's (~600 kB
+        // of reference inputs) only when no window closed since the previous checkpoint (each
+        // close rescores it with the newest model, so it changes).
+        let late = taken.filter { !$0.full && $0.chunk >= 6 }
+        #expect(late.count >= 6)
+        for t in late {
+            #expect(t.bytes.count + 60_000 < t.withReferences, "increment after chunk \(t.chunk): \(t.bytes.count) bytes, \(t.withReferences) with every reference")
+        }
+        #expect(late.filter { $0.bytes.count + 500_000 < $0.withReferences }.count >= 3)
     }
 
     @Test func tasksComputeTheWholePipelinesKeyedFeaturesAndScoreWithBroadcastWeights() throws {

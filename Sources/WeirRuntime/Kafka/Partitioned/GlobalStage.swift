@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import WeirCore
 import WeirKafka
 import WeirStats
 import WeirTopology
@@ -10,9 +11,11 @@ import WeirTopology
 /// writes drift, alerts, retrain and model records, and broadcasts the champion's weights on
 /// `<name>.weights` every `weightsInterval` when it learned since.
 ///
-/// Checkpoint (at least once): outputs flushed, then the state (``Pipeline/globalStageState(processed:)``)
-/// with the `<name>.global` offsets it covers (``GlobalInputMerge/resumeOffsets``) to
-/// `<name>.global.changelog`. Back-pressure: past `maxHeldBytes` held, partitions with batches
+/// Checkpoint (at least once): outputs flushed, then the state with the `<name>.global` offsets
+/// it covers (``GlobalInputMerge/resumeOffsets``) to `<name>.global.changelog`: a full image
+/// (``Pipeline/globalStageState(processed:)``) every `processing.checkpoint_full_every`
+/// checkpoints, increments on it between (``Pipeline/globalStageIncrement(processed:unchangedSince:)``:
+/// the drift references, the largest part of the state, are left out while they do not change). Back-pressure: past `maxHeldBytes` held, partitions with batches
 /// held are paused until half of it is processed.
 final class GlobalStage {
     let runner: PartitionedRunner
@@ -26,6 +29,11 @@ final class GlobalStage {
     private let weightsTopic: ProducerTopic
     private let owner: String
     private var epoch: UInt64 = 0
+    /// Increments written (or restored) since the newest full image, and what the last
+    /// checkpoint held (the base of the next increment).
+    private var incrementsSinceFull = 0
+    private var baseMark: StreamGraph.ChangeMark?
+    private var baseReferences: Pipeline.ReferenceMark?
     private(set) var lastCheckpoint = ContinuousClock().now
     private var lastWeights = ContinuousClock().now
     private var weightsLabels = -1
@@ -55,14 +63,20 @@ final class GlobalStage {
         let began = clock.now
         var processed: [Int32: Int64] = [:]
         var offsets: [Int32: Int64] = [:]
-        if let store, let c = try store.load() {
+        let chain = try store?.loadChain() ?? []
+        if let store, let c = chain.last {
             guard c.sourceTopic == topic else {
                 throw CheckpointError.damaged(what: "checkpoint in \(store.location)", detail: "it covers topic \(c.sourceTopic), not \(topic)")
             }
-            processed = try pipeline.restoreGlobalStageState(c.state)
+            processed = try pipeline.restoreGlobalStageState(chain[0].state)
+            for inc in chain.dropFirst() { processed = try pipeline.applyGlobalStageIncrement(inc.state) }
             for o in c.offsets { offsets[o.partition] = o.offset }
             epoch = c.epoch
+            incrementsSinceFull = chain.count - 1
         }
+        pipeline.markCheckpointed()
+        baseMark = pipeline.changeMark
+        baseReferences = pipeline.referenceMark
         merge = GlobalInputMerge(partitions: partitions, processed: processed)
         sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source, tagging: store != nil)
         sink.begin(epoch: epoch + 1)
@@ -160,14 +174,23 @@ final class GlobalStage {
         try pipeline.settle(into: &sink)
         try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set((0..<Int32(merge.partitions))))
         let next = sink.epoch
+        let every = max(1, pipeline.compiled.spec.processing.checkpointFullEvery)
+        let increment = epoch > 0 && baseMark != nil && pipeline.changeMark == baseMark && incrementsSinceFull + 1 < every
+        let processed = merge.processedSourceOffset
+        let state = increment ? pipeline.globalStageIncrement(processed: processed, unchangedSince: baseReferences)
+                              : pipeline.globalStageState(processed: processed)
         let c = Checkpoint(topology: pipeline.compiled.spec.name, group: runner.options.groupID, epoch: next, owner: owner, sourceTopic: topic,
                            offsets: merge.resumeOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
-                           outputRecords: sink.written, wallTimeMs: KafkaRunner.nowMs(),
-                           state: pipeline.globalStageState(processed: merge.processedSourceOffset))
+                           outputRecords: sink.written, wallTimeMs: KafkaRunner.nowMs(), state: state, base: increment ? epoch : nil)
         try store.save(c)
         try producer.flush(timeout: .seconds(60))
         try store.saved(c)
         epoch = next
+        incrementsSinceFull = increment ? incrementsSinceFull + 1 : 0
+        pipeline.markCheckpointed()
+        baseMark = pipeline.changeMark
+        baseReferences = pipeline.referenceMark
+        runner.logger.debug("global stage checkpoint epoch \(next)\(increment ? " (increment on \(next - 1))" : ""): \(state.count) state bytes")
         sink.begin(epoch: next + 1)
         dirty = false
     }
