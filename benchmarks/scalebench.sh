@@ -8,11 +8,14 @@
 #
 #   benchmarks/scalebench.sh WEIR [ROUNDS=2] [MODES="single part1 part2 part4"]
 #
+# Modes: single (one plain instance, checkpoints as the topology says), single-none (the same
+# with `--checkpoints none`: StateBench's checkpoint cost, issue 17), partN (N partitioned instances).
+#
 # Environment:
 #   WORKLOAD   contract (default): ../shared/bench's 1M contract events (EVENTS_FILE, default
 #              /tmp/bench-data/events-1000000.jsonl from gen_events.py; N = its line count) and
-#              benchmarks/fraud-contract.yaml; or card-fraud: `weir generate --count N --keys 10000
-#              --seed 5` and topologies/card-fraud.yaml (N default 400,000).
+#              benchmarks/fraud-contract.yaml; or card-fraud: `weir generate --count N --keys KEYS
+#              --seed 5` and topologies/card-fraud.yaml (N default 400,000, KEYS default 10,000).
 #   PARTITIONS source partitions (default 12); the topology's internal topics are created with as
 #              many (the mock broker has no CreateTopics and auto-creates 4).
 #   EXTRA      more `weir run` flags for every mode (e.g. "--checkpoints none").
@@ -39,7 +42,7 @@ case $WORKLOAD in
     cp "$ROOT/benchmarks/fraud-contract.yaml" "$W/topology.yaml"
     name=fraud-contract; topic=events; outputs="drift:1 alerts:1 windows:1" ;;
   card-fraud)
-    "$WEIR" generate --count "${N:-400000}" --keys 10000 --seed 5 --output "$W/events.jsonl" 2>/dev/null
+    "$WEIR" generate --count "${N:-400000}" --keys "${KEYS:-10000}" --seed 5 --output "$W/events.jsonl" 2>/dev/null
     cp "$ROOT/topologies/card-fraud.yaml" "$W/topology.yaml"
     name=card-fraud; topic=transactions; outputs="" ;;
   *) echo "WORKLOAD is contract or card-fraud" >&2; exit 2 ;;
@@ -56,6 +59,7 @@ run_mode() {
   local n=1 extra=()
   case $mode in
     single) ;;
+    single-none) extra=(--checkpoints none) ;;
     part*) n=${mode#part}; extra=(--partitioned ${PARTITION_FLAGS:-}) ;;
   esac
   rm -f "$W/$mode.time"*

@@ -52,8 +52,10 @@ public struct LabelJoinerCounts: Sendable, Equatable {
 /// `capacity` events and `maxWait` time. Pure: no clock, no I/O; time is passed in.
 ///
 /// Storage is a ring of slots in arrival order (oldest at the head) plus an open-addressing
-/// table from event id to slot (linear probing, backward-shift deletion), so nothing allocates
-/// after init. A slot freed by a join in the middle of the ring is reclaimed when the head
+/// table from event id to slot (linear probing, backward-shift deletion), allocated whole at the
+/// first ``add(eventId:time:score:input:learnable:)`` (~5 MB at the default 65,536 slots: a
+/// model whose labels come with the event, or a partitioned task that never learns, never pays
+/// it), so nothing allocates after that. A slot freed by a join in the middle of the ring is reclaimed when the head
 /// passes it. Expiry walks from the oldest slot, so `time` should be non-decreasing (arrival or
 /// processing time, or a watermark); with out-of-order times an event still never expires
 /// before its bound, but may be kept longer (never beyond `capacity`).
@@ -70,7 +72,7 @@ public struct LabelJoiner: Sendable {
     /// 0 free, 1 pending, 2 pending but not learnable.
     var states: ContiguousArray<UInt8>
     var table: ContiguousArray<Int32>
-    let mask: Int
+    var mask: Int
     var head = 0
     var used = 0
     /// Events currently waiting for a label.
@@ -79,6 +81,20 @@ public struct LabelJoiner: Sendable {
     public init(layout: FeatureLayout, config: LabelJoinerConfig = LabelJoinerConfig()) {
         self.config = config
         self.layout = layout
+        slab = InputSlab(layout: layout, capacity: 1)
+        ids = []
+        times = []
+        scores = []
+        states = []
+        table = []
+        mask = 0
+    }
+
+    /// The storage is allocated (at the first add).
+    var isAllocated: Bool { !table.isEmpty }
+
+    /// Allocates the ring and the table for `capacity` events.
+    mutating func allocate() {
         let cap = config.capacity
         slab = InputSlab(layout: layout, capacity: cap)
         ids = ContiguousArray(repeating: 0, count: cap)
@@ -95,6 +111,7 @@ public struct LabelJoiner: Sendable {
 
     /// Table position holding `id`, or nil.
     func position(of id: UInt64) -> Int? {
+        guard isAllocated else { return nil }
         var i = home(id)
         while true {
             let s = table[i]
@@ -152,6 +169,7 @@ public struct LabelJoiner: Sendable {
     /// invalid (the label is then consumed without learning).
     public mutating func add(eventId: UInt64, time: Int64, score: Double, input: ModelInput,
                                         learnable: Bool = true) {
+        if !isAllocated { allocate() }
         expire(now: time)
         if let p = position(of: eventId) {
             let s = Int(table[p])
@@ -221,6 +239,7 @@ extension LabelJoiner: ByteSerializable {
         counts.added = try r.readInt(); counts.joined = try r.readInt(); counts.expired = try r.readInt()
         counts.evicted = try r.readInt(); counts.unmatchedLabels = try r.readInt(); counts.replaced = try r.readInt()
         let n = try r.readCount(field: "used", limit: config.capacity)
+        if n > 0 { allocate() }
         var x = ModelInput(layout: layout)
         for s in 0..<n {
             let st = try r.readUInt8()

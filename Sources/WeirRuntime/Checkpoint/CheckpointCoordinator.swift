@@ -78,7 +78,10 @@ public final class CheckpointCoordinator {
     /// and applies them in order.
     public func restore(into pipeline: inout Pipeline) throws -> Checkpoint? {
         guard let store else { return nil }
+        let clock = ContinuousClock()
+        let began = clock.now
         let chain = try store.loadChain()
+        let read = clock.now - began
         guard var c = chain.last, let full = chain.first else { return nil }
         guard c.sourceTopic == sourceTopic else {
             throw CheckpointError.damaged(what: "checkpoint in \(store.location)", detail: "it covers topic \(c.sourceTopic), the topology reads \(sourceTopic)")
@@ -102,7 +105,8 @@ public final class CheckpointCoordinator {
         epoch = c.epoch
         let labels = labelTopic.isEmpty ? "" : "; label offsets \(c.labelOffsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))"
         let increments = chain.count > 1 ? " + \(chain.count - 1) increments to epoch \(c.epoch) (\(chain.dropFirst().reduce(0) { $0 + $1.state.count }) bytes)" : ""
-        logger.info("restored checkpoint epoch \(full.epoch) (\(full.state.count) bytes, by \(c.owner))\(increments) from \(store.location); offsets \(c.offsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))\(labels)")
+        let seconds = { (d: Duration) in String(format: "%.3f", d / .seconds(1)) }
+        logger.info("restored checkpoint epoch \(full.epoch) (\(full.state.count) bytes, by \(c.owner))\(increments) from \(store.location) in \(seconds(clock.now - began)) s (\(seconds(read)) s reading it); offsets \(c.offsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))\(labels)")
         return c
     }
 

@@ -1,5 +1,6 @@
 import Testing
-import WeirModel
+import WeirStats
+@testable import WeirModel
 import WeirTestSupport
 
 /// Delayed labels: scores are emitted before labels, learning applies to the right event,
@@ -55,6 +56,23 @@ import WeirTestSupport
         #expect(learner.joiner.counts.joined == n)
         #expect(learner.joiner.counts.expired == 0)
         #expect(learner.prequential.count == n)
+    }
+
+    /// A joiner allocates its slots at its first add: one that is only asked (labels that match
+    /// nothing, expiry) or only serialised and restored holds no storage, and behaves as before.
+    @Test func storageIsAllocatedAtTheFirstAdd() throws {
+        var j = LabelJoiner(layout: layout, config: LabelJoinerConfig(capacity: 1_000, maxWait: 50))
+        var out = ModelInput(layout: layout)
+        #expect(!j.isAllocated && j.ids.isEmpty && j.table.isEmpty)
+        #expect(j.join(eventId: 7, now: 10, into: &out) == nil && j.expire(now: 100) == 0)
+        #expect(j.counts.unmatchedLabels == 1 && !j.isAllocated)
+        var restored = try LabelJoiner(serialized: j.serialized())
+        #expect(!restored.isAllocated && restored.serialized() == j.serialized())
+        for i in 0..<5 { restored.add(eventId: UInt64(i), time: 100, score: 0.5, input: input(i)) }
+        #expect(restored.isAllocated && restored.ids.count == 1_000 && restored.pendingCount == 5)
+        #expect(restored.join(eventId: 3, now: 110, into: &out)?.time == 100 && out == input(3))
+        let again = try LabelJoiner(serialized: restored.serialized())
+        #expect(again.isAllocated && again.pendingCount == 4 && again.serialized() == restored.serialized())
     }
 
     @Test func labelsThatNeverArriveExpireAndAreCounted() {
