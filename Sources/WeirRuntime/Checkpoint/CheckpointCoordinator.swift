@@ -43,11 +43,9 @@ public final class CheckpointCoordinator {
     public private(set) var written = 0
     /// Whether the last checkpoint written was an increment.
     public private(set) var lastWasIncrement = false
-    /// Increments written (or restored) since the last full image.
-    public private(set) var incrementsSinceFull = 0
-    /// Every how many checkpoints one is a full image; nil: the topology's
-    /// `processing.checkpoint_full_every`.
-    public var fullEvery: Int?
+    /// Full image or increment (``ChainPolicy``; its `fullEvery` is set from the topology's
+    /// `processing.checkpoint_full_every` at the first restore or checkpoint unless set before).
+    var chain: ChainPolicy?
     /// The pipeline's change mark after the last checkpoint written or restored: an increment is
     /// written only on a pipeline still at that mark (the same pipeline, not restored since).
     var baseMark: StreamGraph.ChangeMark?
@@ -91,7 +89,8 @@ public final class CheckpointCoordinator {
         pipeline.markCheckpointed()
         baseMark = pipeline.changeMark
         baseReferences = pipeline.referenceMark
-        incrementsSinceFull = chain.count - 1
+        self.chain = self.chain ?? ChainPolicy(fullEvery: pipeline.compiled.spec.processing.checkpointFullEvery)
+        self.chain!.restored(fullBytes: full.state.count, incrementBytes: chain.dropFirst().map(\.state.count))
         if c.labelTopic != labelTopic {
             if !c.labelOffsets.isEmpty {
                 logger.warning("checkpoint covers label topic \(c.labelTopic), the topology reads \(labelTopic.isEmpty ? "none" : labelTopic); its label offsets are ignored")
@@ -157,8 +156,8 @@ public final class CheckpointCoordinator {
                 try commitGroupOffsets(tpos, fencing: !revoking)
             }
             try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set(offsets.keys))
-            let every = max(1, fullEvery ?? pipeline.compiled.spec.processing.checkpointFullEvery)
-            let increment = epoch > 0 && baseMark != nil && pipeline.changeMark == baseMark && incrementsSinceFull + 1 < every
+            if chain == nil { chain = ChainPolicy(fullEvery: pipeline.compiled.spec.processing.checkpointFullEvery) }
+            let increment = chain!.nextIsIncrement(hasBase: epoch > 0 && baseMark != nil && pipeline.changeMark == baseMark)
             let state = increment ? pipeline.checkpointIncrement(unchangedSince: baseReferences) : pipeline.checkpointState()
             let c = Checkpoint(topology: topology, group: group, epoch: next, owner: owner, sourceTopic: sourceTopic,
                                offsets: offsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
@@ -180,7 +179,7 @@ public final class CheckpointCoordinator {
             lastStateBytes = state.count
             written += 1
             lastWasIncrement = increment
-            incrementsSinceFull = increment ? incrementsSinceFull + 1 : 0
+            chain!.wrote(bytes: state.count, increment: increment)
             pipeline.markCheckpointed()
             baseMark = pipeline.changeMark
             baseReferences = pipeline.referenceMark

@@ -142,6 +142,39 @@ import WeirTopology
         #expect(p.changeMark != mark)
     }
 
+    /// The chain policy: increments while there is a base, fewer than `fullEvery − 1` follow the
+    /// newest full image and they total fewer bytes than it; a restored chain continues with the
+    /// same counts.
+    @Test func aChainEndsAfterFullEveryOrWhenItsIncrementsOutgrowTheImage() {
+        var p = ChainPolicy(fullEvery: 4)
+        #expect(!p.nextIsIncrement(hasBase: true))  // nothing written yet
+        p.wrote(bytes: 100, increment: false)
+        var kinds: [Bool] = []
+        for _ in 0..<8 {
+            let inc = p.nextIsIncrement(hasBase: true)
+            kinds.append(inc)
+            p.wrote(bytes: inc ? 10 : 100, increment: inc)
+        }
+        #expect(kinds == [true, true, true, false, true, true, true, false])  // by count: every 4th is full
+        // by size: increments of 40 + 40 + 40 exceed the 100-byte image after the third
+        p = ChainPolicy(fullEvery: 10)
+        p.wrote(bytes: 100, increment: false)
+        kinds = []
+        for _ in 0..<5 {
+            let inc = p.nextIsIncrement(hasBase: true)
+            kinds.append(inc)
+            p.wrote(bytes: inc ? 40 : 100, increment: inc)
+        }
+        #expect(kinds == [true, true, true, false, true])
+        #expect(!p.nextIsIncrement(hasBase: false))  // restored by something else: full
+        // a restored chain: its image and increments count
+        var r = ChainPolicy(fullEvery: 10)
+        r.restored(fullBytes: 100, incrementBytes: [60, 30])
+        #expect(r.nextIsIncrement(hasBase: true) && r.incrementsSinceFull == 2)
+        r.wrote(bytes: 20, increment: true)
+        #expect(!r.nextIsIncrement(hasBase: true) && r.incrementBytes == 110)
+    }
+
     /// `processing.checkpoint_full_every`: default 10, read when given, at least 1.
     @Test func fullEveryIsReadFromTheTopology() throws {
         let text = try String(contentsOfFile: repoRoot.appendingPathComponent("topologies/iot-sensors.yaml").path, encoding: .utf8)

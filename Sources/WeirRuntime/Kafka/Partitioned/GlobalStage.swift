@@ -29,9 +29,8 @@ final class GlobalStage {
     private let weightsTopic: ProducerTopic
     private let owner: String
     private var epoch: UInt64 = 0
-    /// Increments written (or restored) since the newest full image, and what the last
-    /// checkpoint held (the base of the next increment).
-    private var incrementsSinceFull = 0
+    /// Full image or increment, and what the last checkpoint held (the base of the next increment).
+    private var chain: ChainPolicy
     private var baseMark: StreamGraph.ChangeMark?
     private var baseReferences: Pipeline.ReferenceMark?
     private(set) var lastCheckpoint = ContinuousClock().now
@@ -63,16 +62,17 @@ final class GlobalStage {
         let began = clock.now
         var processed: [Int32: Int64] = [:]
         var offsets: [Int32: Int64] = [:]
-        let chain = try store?.loadChain() ?? []
-        if let store, let c = chain.last {
+        chain = ChainPolicy(fullEvery: spec.processing.checkpointFullEvery)
+        let restored = try store?.loadChain() ?? []
+        if let store, let c = restored.last {
             guard c.sourceTopic == topic else {
                 throw CheckpointError.damaged(what: "checkpoint in \(store.location)", detail: "it covers topic \(c.sourceTopic), not \(topic)")
             }
-            processed = try pipeline.restoreGlobalStageState(chain[0].state)
-            for inc in chain.dropFirst() { processed = try pipeline.applyGlobalStageIncrement(inc.state) }
+            processed = try pipeline.restoreGlobalStageState(restored[0].state)
+            for inc in restored.dropFirst() { processed = try pipeline.applyGlobalStageIncrement(inc.state) }
             for o in c.offsets { offsets[o.partition] = o.offset }
             epoch = c.epoch
-            incrementsSinceFull = chain.count - 1
+            chain.restored(fullBytes: restored[0].state.count, incrementBytes: restored.dropFirst().map(\.state.count))
         }
         pipeline.markCheckpointed()
         baseMark = pipeline.changeMark
@@ -174,8 +174,7 @@ final class GlobalStage {
         try pipeline.settle(into: &sink)
         try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set((0..<Int32(merge.partitions))))
         let next = sink.epoch
-        let every = max(1, pipeline.compiled.spec.processing.checkpointFullEvery)
-        let increment = epoch > 0 && baseMark != nil && pipeline.changeMark == baseMark && incrementsSinceFull + 1 < every
+        let increment = chain.nextIsIncrement(hasBase: epoch > 0 && baseMark != nil && pipeline.changeMark == baseMark)
         let processed = merge.processedSourceOffset
         let state = increment ? pipeline.globalStageIncrement(processed: processed, unchangedSince: baseReferences)
                               : pipeline.globalStageState(processed: processed)
@@ -186,7 +185,7 @@ final class GlobalStage {
         try producer.flush(timeout: .seconds(60))
         try store.saved(c)
         epoch = next
-        incrementsSinceFull = increment ? incrementsSinceFull + 1 : 0
+        chain.wrote(bytes: state.count, increment: increment)
         pipeline.markCheckpointed()
         baseMark = pipeline.changeMark
         baseReferences = pipeline.referenceMark
