@@ -45,12 +45,12 @@ for i in $(seq "$KILLS"); do
   for _ in $(seq 1200); do grep -q " scored, " "$W/run$i.log" 2>/dev/null && break; sleep 0.1; done
   t=$(rand "$i"); sleep "$t"
   kill -9 "$rpid"; wait "$rpid" 2>/dev/null || true; rpid=""
-  echo "run $i: killed ${t} s after start-up; $(grep -o 'restored checkpoint.*reading it)' "$W/run$i.log" | cut -c1-220 || echo 'nothing restored')"
+  echo "run $i: killed ${t} s after start-up; $(grep -o 'restored checkpoint.*reading it)' "$W/run$i.log" | sed 's/; offsets [^;]*//' | cut -c1-260 || echo 'nothing restored')"
 done
 start=$(date +%s.%N)
 /usr/bin/time -f "%e %U %S %M" -o "$W/final.time" "$WEIR" run "$W/topology.yaml" "${flags[@]}" --stop-at-end > "$W/final.log" 2>&1 \
   || { echo "final run failed:"; tail -20 "$W/final.log"; exit 1; }
-echo "final run: $(grep -o 'restored checkpoint.*reading it)' "$W/final.log" | cut -c1-220 || echo 'nothing restored'); $(awk '{printf "wall %s s, CPU %.1f s, peak RSS %d MB", $1, $2 + $3, $4 / 1024}' "$W/final.time")"
+echo "final run: $(grep -o 'restored checkpoint.*reading it)' "$W/final.log" | sed 's/; offsets [^;]*//' | cut -c1-260 || echo 'nothing restored'); $(awk '{printf "wall %s s, CPU %.1f s, peak RSS %d MB", $1, $2 + $3, $4 / 1024}' "$W/final.time")"
 "$WEIR" replay "$W/topology.yaml" --input "$W/in.jsonl" --output-dir "$W/replay" > /dev/null 2>&1
 for k in scores drift alerts retrain; do
   kcat -C -b "$bs" -t "card-fraud.$k" -e -q -f '%h\t%s\n' > "$W/got-$k.tsv" 2>/dev/null || : > "$W/got-$k.tsv"
