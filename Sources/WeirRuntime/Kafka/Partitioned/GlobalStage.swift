@@ -12,10 +12,11 @@ import WeirTopology
 /// `<name>.weights` every `weightsInterval` when it learned since.
 ///
 /// Checkpoint (at least once): outputs flushed, then the state with the `<name>.global` offsets
-/// it covers (``GlobalInputMerge/resumeOffsets``) to `<name>.global.changelog`: a full image
-/// (``Pipeline/globalStageState(processed:)``) every `processing.checkpoint_full_every`
-/// checkpoints, increments on it between (``Pipeline/globalStageIncrement(processed:unchangedSince:)``:
-/// the drift references, the largest part of the state, are left out while they do not change). Back-pressure: past `maxHeldBytes` held, partitions with batches
+/// it covers (``GlobalInputMerge/resumeOffsets``) to `<name>.global.changelog`: full images
+/// (``Pipeline/globalStageState(processed:)``) and increments on them between
+/// (``Pipeline/globalStageIncrement(processed:unchangedSince:)``: the drift references, the
+/// largest part of the state, are left out while they do not change), as ``ChainPolicy`` decides.
+/// Back-pressure: past `maxHeldBytes` held, partitions with batches
 /// held are paused until half of it is processed.
 final class GlobalStage {
     let runner: PartitionedRunner
