@@ -43,21 +43,18 @@ public final class CheckpointCoordinator {
     public private(set) var written = 0
     /// Whether the last checkpoint written was an increment.
     public private(set) var lastWasIncrement = false
-    /// Full image or increment (``ChainPolicy``; its `fullEvery` is set from the topology's
-    /// `processing.checkpoint_full_every` at the first restore or checkpoint unless set before).
-    var chain: ChainPolicy?
-    /// The pipeline's change mark after the last checkpoint written or restored: an increment is
-    /// written only on a pipeline still at that mark (the same pipeline, not restored since).
-    var baseMark: StreamGraph.ChangeMark?
-    /// The drift references the base holds: an increment leaves out those unchanged since.
-    var baseReferences: Pipeline.ReferenceMark?
+    /// Full image or increment (``ChainPolicy``).
+    var chain: ChainPolicy
+    /// What the next increment builds on: the last checkpoint written or restored.
+    var base = CheckpointBase()
     public var metrics: RuntimeMetrics?
     var transactionOpen = false
     var initialized = false
 
     public init(store: (any CheckpointStore)?, guarantee: ProcessingSpec.Guarantee, owner: String, topology: String, group: String = "",
-                sourceTopic: String, labelTopic: String = "", producer: KafkaProducer, logger: Logger) {
+                sourceTopic: String, labelTopic: String = "", fullEvery: Int, producer: KafkaProducer, logger: Logger) {
         self.store = store
+        chain = ChainPolicy(fullEvery: fullEvery)
         self.guarantee = guarantee
         self.owner = owner
         self.topology = topology
@@ -78,19 +75,16 @@ public final class CheckpointCoordinator {
         guard let store else { return nil }
         let clock = ContinuousClock()
         let began = clock.now
-        let chain = try store.loadChain()
+        let loaded = try store.loadChain()
         let read = clock.now - began
-        guard var c = chain.last, let full = chain.first else { return nil }
+        guard var c = loaded.last, let full = loaded.first else { return nil }
         guard c.sourceTopic == sourceTopic else {
             throw CheckpointError.damaged(what: "checkpoint in \(store.location)", detail: "it covers topic \(c.sourceTopic), the topology reads \(sourceTopic)")
         }
         try pipeline.restoreState(full.state)
-        for inc in chain.dropFirst() { try pipeline.applyIncrement(inc.state) }
-        pipeline.markCheckpointed()
-        baseMark = pipeline.changeMark
-        baseReferences = pipeline.referenceMark
-        self.chain = self.chain ?? ChainPolicy(fullEvery: pipeline.compiled.spec.processing.checkpointFullEvery)
-        self.chain!.restored(fullBytes: full.state.count, incrementBytes: chain.dropFirst().map(\.state.count))
+        for inc in loaded.dropFirst() { try pipeline.applyIncrement(inc.state) }
+        base.mark(pipeline)
+        chain.restored(fullBytes: full.state.count, incrementBytes: loaded.dropFirst().map(\.state.count))
         if c.labelTopic != labelTopic {
             if !c.labelOffsets.isEmpty {
                 logger.warning("checkpoint covers label topic \(c.labelTopic), the topology reads \(labelTopic.isEmpty ? "none" : labelTopic); its label offsets are ignored")
@@ -103,7 +97,7 @@ public final class CheckpointCoordinator {
         if c.wallTimeMs > 0 && delta > 0 { pipeline.shiftWallClock(by: delta) }
         epoch = c.epoch
         let labels = labelTopic.isEmpty ? "" : "; label offsets \(c.labelOffsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))"
-        let increments = chain.count > 1 ? " + \(chain.count - 1) increments to epoch \(c.epoch) (\(chain.dropFirst().reduce(0) { $0 + $1.state.count }) bytes)" : ""
+        let increments = loaded.count > 1 ? " + \(loaded.count - 1) increments to epoch \(c.epoch) (\(loaded.dropFirst().reduce(0) { $0 + $1.state.count }) bytes)" : ""
         let seconds = { (d: Duration) in String(format: "%.3f", d / .seconds(1)) }
         logger.info("restored checkpoint epoch \(full.epoch) (\(full.state.count) bytes, by \(c.owner))\(increments) from \(store.location); offsets \(c.offsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))\(labels); took \(seconds(clock.now - began)) s (\(seconds(read)) s reading it)")
         return c
@@ -156,9 +150,8 @@ public final class CheckpointCoordinator {
                 try commitGroupOffsets(tpos, fencing: !revoking)
             }
             try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set(offsets.keys))
-            if chain == nil { chain = ChainPolicy(fullEvery: pipeline.compiled.spec.processing.checkpointFullEvery) }
-            let increment = chain!.nextIsIncrement(hasBase: epoch > 0 && baseMark != nil && pipeline.changeMark == baseMark)
-            let state = increment ? pipeline.checkpointIncrement(unchangedSince: baseReferences) : pipeline.checkpointState()
+            let increment = chain.nextIsIncrement(hasBase: epoch > 0 && base.holds(pipeline))
+            let state = increment ? pipeline.checkpointIncrement(unchangedSince: base.references) : pipeline.checkpointState()
             let c = Checkpoint(topology: topology, group: group, epoch: next, owner: owner, sourceTopic: sourceTopic,
                                offsets: offsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
                                labelTopic: labelTopic, labelOffsets: labelOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
@@ -179,10 +172,8 @@ public final class CheckpointCoordinator {
             lastStateBytes = state.count
             written += 1
             lastWasIncrement = increment
-            chain!.wrote(bytes: state.count, increment: increment)
-            pipeline.markCheckpointed()
-            baseMark = pipeline.changeMark
-            baseReferences = pipeline.referenceMark
+            chain.wrote(bytes: state.count, increment: increment)
+            base.mark(pipeline)
             if guarantee == .exactlyOnce && !tpos.isEmpty {
                 // Also outside the transaction: the embedded broker does not store transactional offsets.
                 try commitGroupOffsets(tpos, fencing: false)

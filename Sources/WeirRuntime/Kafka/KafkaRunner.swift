@@ -255,7 +255,8 @@ public struct KafkaRunner {
         case .none: store = nil
         }
         let coordinator = CheckpointCoordinator(store: store, guarantee: guarantee, owner: owner, topology: spec.name, group: options.groupID,
-                                                sourceTopic: source, labelTopic: labelTopic ?? "", producer: producer, logger: logger)
+                                                sourceTopic: source, labelTopic: labelTopic ?? "", fullEvery: spec.processing.checkpointFullEvery,
+                                                producer: producer, logger: logger)
         coordinator.metrics = metrics
         var pipeline = try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: Self.nowMs())
         pipeline.backgroundDriftEvaluation = true

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import WeirCore
 import WeirKafka
 import WeirStats
 import WeirTopology
@@ -32,8 +31,7 @@ final class GlobalStage {
     private var epoch: UInt64 = 0
     /// Full image or increment, and what the last checkpoint held (the base of the next increment).
     private var chain: ChainPolicy
-    private var baseMark: StreamGraph.ChangeMark?
-    private var baseReferences: Pipeline.ReferenceMark?
+    private var base = CheckpointBase()
     private(set) var lastCheckpoint = ContinuousClock().now
     private var lastWeights = ContinuousClock().now
     private var weightsLabels = -1
@@ -75,9 +73,7 @@ final class GlobalStage {
             epoch = c.epoch
             chain.restored(fullBytes: restored[0].state.count, incrementBytes: restored.dropFirst().map(\.state.count))
         }
-        pipeline.markCheckpointed()
-        baseMark = pipeline.changeMark
-        baseReferences = pipeline.referenceMark
+        base.mark(pipeline)
         merge = GlobalInputMerge(partitions: partitions, processed: processed)
         sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source, tagging: store != nil)
         sink.begin(epoch: epoch + 1)
@@ -175,9 +171,9 @@ final class GlobalStage {
         try pipeline.settle(into: &sink)
         try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set((0..<Int32(merge.partitions))))
         let next = sink.epoch
-        let increment = chain.nextIsIncrement(hasBase: epoch > 0 && baseMark != nil && pipeline.changeMark == baseMark)
+        let increment = chain.nextIsIncrement(hasBase: epoch > 0 && base.holds(pipeline))
         let processed = merge.processedSourceOffset
-        let state = increment ? pipeline.globalStageIncrement(processed: processed, unchangedSince: baseReferences)
+        let state = increment ? pipeline.globalStageIncrement(processed: processed, unchangedSince: base.references)
                               : pipeline.globalStageState(processed: processed)
         let c = Checkpoint(topology: pipeline.compiled.spec.name, group: runner.options.groupID, epoch: next, owner: owner, sourceTopic: topic,
                            offsets: merge.resumeOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
@@ -187,9 +183,7 @@ final class GlobalStage {
         try store.saved(c)
         epoch = next
         chain.wrote(bytes: state.count, increment: increment)
-        pipeline.markCheckpointed()
-        baseMark = pipeline.changeMark
-        baseReferences = pipeline.referenceMark
+        base.mark(pipeline)
         runner.logger.debug("global stage checkpoint epoch \(next)\(increment ? " (increment on \(next - 1))" : ""): \(state.count) state bytes")
         sink.begin(epoch: next + 1)
         dirty = false

@@ -536,7 +536,7 @@ final class TaskSet {
             ? try KafkaChangelogStore(topology: spec.name, group: options.groupID, producer: producer, client: setup.client, partition: p, reader: changelogReader)
             : nil
         let coordinator = CheckpointCoordinator(store: store, guarantee: .atLeastOnce, owner: owner, topology: spec.name, group: options.groupID,
-                                                sourceTopic: setup.source, producer: producer, logger: runner.logger)
+                                                sourceTopic: setup.source, fullEvery: spec.processing.checkpointFullEvery, producer: producer, logger: runner.logger)
         coordinator.consumer = consumer
         coordinator.commitsGroupOffsets = false  // the changelog holds them; committed at a graceful stop
         // A task's watermark is its partition's (docs/scaling.md): one partition.
