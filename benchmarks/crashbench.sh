@@ -20,22 +20,19 @@ set -euo pipefail
 WEIR=$(realpath "$1"); KILLS=${2:-5}; SEED=${3:-17}
 N=${N:-2000000}; KEYS=${KEYS:-1000000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-LIB=/tmp/bench-src/librdkafka-2.0.2/src/librdkafka.a
-[ -f "$LIB" ] || { echo "no $LIB: run ../shared/bench/setup.sh first (SKIP_FLINK=1)" >&2; exit 2; }
+source "$ROOT/benchmarks/scalebench/topic_broker.sh"
 command -v kcat > /dev/null || { echo "kcat is needed (apt install kcat)" >&2; exit 2; }
 W=$(mktemp -d /tmp/crashbench.XXXX)
 bpid=""; rpid=""
 trap '[ -n "$rpid" ] && kill -9 "$rpid" 2>/dev/null; [ -n "$bpid" ] && kill "$bpid" 2>/dev/null; rm -rf "$W"' EXIT
-gcc -O2 -Wall -o "$W/broker" "$ROOT/benchmarks/scalebench/topic_broker.c" -I/tmp/bench-src/librdkafka-2.0.2/src "$LIB" \
-  -lpthread -lz -lm -ldl -lrt
+build_topic_broker "$W"
 cp "$ROOT/topologies/card-fraud.yaml" "$W/topology.yaml"
 "$WEIR" generate --count "$N" --keys "$KEYS" --drift-at $((N / 2)) --seed "$SEED" --output "$W/in.jsonl" 2>/dev/null
 sinks="scores features drift alerts retrain models late dlq windows"
 topics=("transactions:1" "card-fraud.changelog:1")
 for s in $sinks; do topics+=("card-fraud.$s:4"); done
-"$W/broker" 7200 "${topics[@]}" > "$W/boot" 2> "$W/broker.log" & bpid=$!
-for _ in $(seq 100); do [ -s "$W/boot" ] && break; sleep 0.1; done
-bs=$(head -1 "$W/boot")
+start_topic_broker "$W" 7200 "${topics[@]}"
+bpid=$BROKER_PID; bs=$BROKER_BOOTSTRAP
 echo "CrashBench: $N events over $KEYS users, $KILLS kills (seed $SEED), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ)"
 "$WEIR" produce "$W/in.jsonl" --topic transactions --brokers "$bs" --key-field user --timestamp-field ts > /dev/null 2>&1
 flags=(--brokers "$bs" --metrics-port off ${EXTRA:-})

@@ -28,12 +28,10 @@ set -euo pipefail
 WEIR=$(realpath "$1"); ROUNDS=${2:-2}; MODES=${3:-"single part1 part2 part4"}
 WORKLOAD=${WORKLOAD:-contract}; PARTITIONS=${PARTITIONS:-12}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-LIB=/tmp/bench-src/librdkafka-2.0.2/src/librdkafka.a
-[ -f "$LIB" ] || { echo "no $LIB: run ../shared/bench/setup.sh first (SKIP_FLINK=1)" >&2; exit 2; }
+source "$ROOT/benchmarks/scalebench/topic_broker.sh"
 W=$(mktemp -d /tmp/scalebench.XXXX)
 trap 'rm -rf "$W"' EXIT
-gcc -O2 -Wall -o "$W/broker" "$ROOT/benchmarks/scalebench/topic_broker.c" -I/tmp/bench-src/librdkafka-2.0.2/src "$LIB" \
-  -lpthread -lz -lm -ldl -lrt
+build_topic_broker "$W"
 case $WORKLOAD in
   contract)
     EVENTS_FILE=${EVENTS_FILE:-/tmp/bench-data/events-1000000.jsonl}
@@ -50,10 +48,9 @@ esac
 N=$(wc -l < "$W/events.jsonl")
 run_mode() {
   local mode=$1 log=$W/$1.log
-  "$W/broker" 3600 "$topic:$PARTITIONS" "$name.changelog:$PARTITIONS" "$name.global:$PARTITIONS" \
-    "$name.global.changelog:1" "$name.weights:1" "$name.instances:1" $outputs > "$W/boot" 2> "$W/broker.log" & local bpid=$!
-  for _ in $(seq 100); do [ -s "$W/boot" ] && break; sleep 0.1; done
-  local bs; bs=$(head -1 "$W/boot")
+  start_topic_broker "$W" 3600 "$topic:$PARTITIONS" "$name.changelog:$PARTITIONS" "$name.global:$PARTITIONS" \
+    "$name.global.changelog:1" "$name.weights:1" "$name.instances:1" $outputs
+  local bpid=$BROKER_PID bs=$BROKER_BOOTSTRAP
   "$WEIR" produce "$W/events.jsonl" --topic "$topic" --brokers "$bs" --key-field user --timestamp-field ts > /dev/null 2>&1
   local flags=(--brokers "$bs" --stop-at-end --metrics-port off ${EXTRA:-})
   local n=1 extra=()
