@@ -158,6 +158,12 @@ public final class KafkaProducer: @unchecked Sendable {
                 rd_kafka_poll(rk, 50)
                 continue
             }
+            // After a fatal error (e.g. fenced) every produce fails with a generic "previous fatal
+            // error": report that error itself, typed (``fatalError``).
+            if rd_kafka_error_is_fatal(error) != 0, let fatal = fatalError {
+                rd_kafka_error_destroy(error)
+                throw fatal
+            }
             throw KafkaError.consume(error, KafkaErrorContext(operation: "produce", topic: topic.name, partition: partition))
         }
     }

@@ -47,13 +47,29 @@ public final class CheckpointCoordinator {
     var chain: ChainPolicy
     /// What the next increment builds on: the last checkpoint written or restored.
     var base = CheckpointBase()
-    public var metrics: RuntimeMetrics?
-    var transactionOpen = false
-    var initialized = false
+    public var metrics: RuntimeMetrics? {
+        didSet { if ownsTransaction { transaction?.metrics = metrics } }
+    }
+    /// Exactly once: the producer's transaction (nil: at least once).
+    public let transaction: ProducerTransaction?
+    /// Whether this coordinator begins, commits and aborts ``transaction`` itself; a shared one
+    /// (a partitioned instance's tasks) is driven by its owner through ``stage(_:offsets:sink:)``
+    /// and ``finish(_:_:sink:)``.
+    public let ownsTransaction: Bool
 
+    /// - Parameter sharedTransaction: exactly once, the transaction of a producer shared with
+    ///   other coordinators, committed by the caller (nil: the coordinator has its own).
     public init(store: (any CheckpointStore)?, guarantee: ProcessingSpec.Guarantee, owner: String, topology: String, group: String = "",
-                sourceTopic: String, labelTopic: String = "", fullEvery: Int, producer: KafkaProducer, logger: Logger) {
+                sourceTopic: String, labelTopic: String = "", fullEvery: Int, producer: KafkaProducer, logger: Logger,
+                sharedTransaction: ProducerTransaction? = nil) {
         self.store = store
+        if guarantee == .exactlyOnce {
+            transaction = sharedTransaction ?? ProducerTransaction(producer: producer, logger: logger)
+            ownsTransaction = sharedTransaction == nil
+        } else {
+            transaction = nil
+            ownsTransaction = false
+        }
         chain = ChainPolicy(fullEvery: fullEvery)
         self.guarantee = guarantee
         self.owner = owner
@@ -105,19 +121,19 @@ public final class CheckpointCoordinator {
 
     /// Exactly once: opens the first transaction.
     public func start() throws {
-        if guarantee == .exactlyOnce {
-            if !initialized { try producer.initTransactions() }
-            initialized = true
-            try producer.beginTransaction()
-            transactionOpen = true
-        }
+        if ownsTransaction { try transaction?.begin() }
     }
 
+    /// Throws the producer's fatal error (e.g. fenced), else when records were not delivered.
     func checkDelivered() throws {
-        if producer.counts.failed > 0 {
-            throw KafkaError.invalidState("\(producer.counts.failed) output records were not delivered (last error \(String(describing: producer.counts.lastError))); not committing")
-        }
+        try Self.checkDelivered(producer)
+    }
+
+    static func checkDelivered(_ producer: KafkaProducer, what: String = "output records") throws {
         if let fatal = producer.fatalError { throw fatal }
+        if producer.counts.failed > 0 {
+            throw KafkaError.invalidState("\(producer.counts.failed) \(what) were not delivered (last error \(String(describing: producer.counts.lastError))); not committing")
+        }
     }
 
     /// Writes one checkpoint covering `offsets` (next offset per source partition) and
@@ -127,68 +143,91 @@ public final class CheckpointCoordinator {
     ///   on (a rebalance is in progress), so a refused group commit is not taken as fencing.
     public func checkpoint(_ pipeline: Pipeline, offsets: [Int32: Int64], labelOffsets: [Int32: Int64] = [:], sink: inout KafkaSink,
                            revoking: Bool = false) throws {
+        precondition(transaction == nil || ownsTransaction, "a shared transaction is committed by its owner (stage, commit, finish)")
         let clock = ContinuousClock()
         let began = clock.now
-        let tpos = offsets.map { TopicPartitionOffset(topic: sourceTopic, partition: $0.key, offset: $0.value) }
-            + labelOffsets.map { TopicPartitionOffset(topic: labelTopic, partition: $0.key, offset: $0.value) }
-        guard let store else {
+        let tpos = topicPartitionOffsets(offsets, labelOffsets)
+        guard store != nil else {
             try producer.flush(timeout: .seconds(60))
             try checkDelivered()
             if !tpos.isEmpty { try commitGroupOffsets(tpos, fencing: !revoking) }
             return
         }
-        let next = sink.epoch
         do {
             // Outputs first, acknowledged: a checkpoint record is never visible before the outputs
             // it covers (exactly once this also holds on brokers that do not enforce transactions).
             try producer.flush(timeout: .seconds(60))
             try checkDelivered()
-            if guarantee == .atLeastOnce && !tpos.isEmpty {
+            if transaction == nil && !tpos.isEmpty {
                 // The group offsets first: the broker checks the group generation, so a member that
                 // was replaced (e.g. paused past its session timeout) is refused here, before it
                 // can write a checkpoint. A restart restores the checkpoint, not these offsets.
                 try commitGroupOffsets(tpos, fencing: !revoking)
             }
-            try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set(offsets.keys))
-            let increment = chain.nextIsIncrement(hasBase: epoch > 0 && base.holds(pipeline))
-            let state = increment ? pipeline.checkpointIncrement(unchangedSince: base.references) : pipeline.checkpointState()
-            let c = Checkpoint(topology: topology, group: group, epoch: next, owner: owner, sourceTopic: sourceTopic,
-                               offsets: offsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
-                               labelTopic: labelTopic, labelOffsets: labelOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
-                               outputRecords: sink.written, wallTimeMs: Int64(Date().timeIntervalSince1970 * 1000), state: state,
-                               base: increment ? epoch : nil)
-            try store.save(c)
-            if guarantee == .exactlyOnce {
-                if !tpos.isEmpty, let consumer { try producer.sendOffsetsToTransaction(tpos, consumer: consumer) }
-                try producer.commitTransaction()
-                transactionOpen = false
-                metrics?.transactionCommitted()
+            let staged = try stage(pipeline, offsets: offsets, labelOffsets: labelOffsets, sink: sink)
+            if let transaction {
+                try transaction.commit(tpos, consumer: consumer)
             } else {
                 try producer.flush(timeout: .seconds(60))
                 try checkDelivered()
             }
-            try store.saved(c)
-            epoch = next
-            lastStateBytes = state.count
-            written += 1
-            lastWasIncrement = increment
-            chain.wrote(bytes: state.count, increment: increment)
-            base.mark(pipeline)
-            if guarantee == .exactlyOnce && !tpos.isEmpty {
+            try finish(staged, pipeline, sink: &sink)
+            if transaction != nil && !tpos.isEmpty {
                 // Also outside the transaction: the embedded broker does not store transactional offsets.
                 try commitGroupOffsets(tpos, fencing: false)
             }
-            sink.begin(epoch: next + 1)
-            if guarantee == .exactlyOnce {
-                try producer.beginTransaction()
-                transactionOpen = true
-            }
+            try transaction?.begin()
             lastDuration = clock.now - began
-            logger.debug("checkpoint epoch \(next)\(increment ? " (increment on \(next - 1))" : ""): \(state.count) state bytes, \(tpos.count) partitions, \(lastDuration)")
+            logger.debug("checkpoint epoch \(staged.checkpoint.epoch)\(staged.increment ? " (increment on \(staged.checkpoint.epoch - 1))" : ""): \(staged.checkpoint.state.count) state bytes, \(tpos.count) partitions, \(lastDuration)")
         } catch {
             abort()
             throw error
         }
+    }
+
+    /// A checkpoint written to the store but not yet durable (at least once: not flushed;
+    /// exactly once: in the open transaction, not committed): ``finish(_:_:sink:)`` completes it.
+    public struct Staged {
+        public let checkpoint: Checkpoint
+        public let increment: Bool
+        /// The source and label offsets it covers, for the transaction or the group.
+        public let offsets: [TopicPartitionOffset]
+    }
+
+    /// Checks changelog ownership, then writes the checkpoint of `pipeline` covering `offsets`
+    /// (a full image or an increment, as ``ChainPolicy`` decides) into the store. The caller has
+    /// flushed the outputs it covers; it makes the records durable (flush or commit), then calls
+    /// ``finish(_:_:sink:)``. Requires a store.
+    public func stage(_ pipeline: Pipeline, offsets: [Int32: Int64], labelOffsets: [Int32: Int64] = [:], sink: KafkaSink) throws -> Staged {
+        guard let store else { throw CheckpointError.io("no checkpoint store to stage a checkpoint in") }
+        try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set(offsets.keys))
+        let increment = chain.nextIsIncrement(hasBase: epoch > 0 && base.holds(pipeline))
+        let state = increment ? pipeline.checkpointIncrement(unchangedSince: base.references) : pipeline.checkpointState()
+        let c = Checkpoint(topology: topology, group: group, epoch: sink.epoch, owner: owner, sourceTopic: sourceTopic,
+                           offsets: offsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
+                           labelTopic: labelTopic, labelOffsets: labelOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
+                           outputRecords: sink.written, wallTimeMs: Int64(Date().timeIntervalSince1970 * 1000), state: state,
+                           base: increment ? epoch : nil)
+        try store.save(c)
+        return Staged(checkpoint: c, increment: increment, offsets: topicPartitionOffsets(offsets, labelOffsets))
+    }
+
+    /// After the staged checkpoint's records are durable: it becomes the base of the next
+    /// increment, and `sink` starts the next epoch.
+    public func finish(_ staged: Staged, _ pipeline: Pipeline, sink: inout KafkaSink) throws {
+        try store?.saved(staged.checkpoint)
+        epoch = staged.checkpoint.epoch
+        lastStateBytes = staged.checkpoint.state.count
+        written += 1
+        lastWasIncrement = staged.increment
+        chain.wrote(bytes: staged.checkpoint.state.count, increment: staged.increment)
+        base.mark(pipeline)
+        sink.begin(epoch: epoch + 1)
+    }
+
+    func topicPartitionOffsets(_ offsets: [Int32: Int64], _ labelOffsets: [Int32: Int64]) -> [TopicPartitionOffset] {
+        offsets.map { TopicPartitionOffset(topic: sourceTopic, partition: $0.key, offset: $0.value) }
+            + labelOffsets.map { TopicPartitionOffset(topic: labelTopic, partition: $0.key, offset: $0.value) }
     }
 
     /// Commits group offsets. Fencing: a refused generation or member id means this instance was
@@ -213,15 +252,9 @@ public final class CheckpointCoordinator {
     }
 
     /// Exactly once: aborts the open transaction (its outputs are discarded on real clusters).
+    /// A shared transaction is left to its owner.
     public func abort() {
-        guard guarantee == .exactlyOnce, transactionOpen else { return }
-        transactionOpen = false
-        do {
-            try producer.abortTransaction(timeout: .seconds(10))
-            metrics?.transactionAborted()
-        } catch {
-            logger.warning("abort transaction failed: \(error)")
-        }
+        if ownsTransaction { transaction?.abort() }
     }
 
     /// A run id for checkpoint ownership and transaction headers: host, process id and start time.

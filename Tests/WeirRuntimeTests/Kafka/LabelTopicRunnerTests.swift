@@ -128,23 +128,7 @@ struct LabelTopicRunnerTests {
 
     /// Value and headers of every record of a one-partition topic.
     static func read(_ broker: EmbeddedBroker, _ topic: String) throws -> [(value: String, headers: [String: String])] {
-        let client = KafkaConfiguration(bootstrapServers: broker.bootstrapServers, clientID: "label-test-reader")
-        let reader = try KafkaConsumer(configuration: ConsumerConfiguration(client: client, groupID: "label-test-reader"))
-        defer { reader.close() }
-        let high = try reader.watermarks(TopicPartition(topic: topic, partition: 0)).high
-        try reader.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: TopicPartitionOffset.beginning)])
-        var out: [(String, [String: String])] = []
-        var next: Int64 = 0
-        let until = Date().addingTimeInterval(20)
-        while next < high && Date() < until {
-            try reader.poll(timeout: .milliseconds(200)) { m in
-                next = m.offset + 1
-                var h: [String: String] = [:]
-                for x in m.headers { h[x.name] = x.value.map { String(decoding: $0, as: UTF8.self) } ?? "" }
-                out.append((m.value.map { String(decoding: $0, as: UTF8.self) } ?? "", h))
-            }
-        }
-        return out
+        try topicRecords(broker, topic)
     }
 
     static func labelCounters(_ c: PipelineCounters) -> [Int] {

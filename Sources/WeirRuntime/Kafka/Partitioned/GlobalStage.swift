@@ -10,11 +10,16 @@ import WeirTopology
 /// writes drift, alerts, retrain and model records, and broadcasts the champion's weights on
 /// `<name>.weights` every `weightsInterval` when it learned since.
 ///
-/// Checkpoint (at least once): outputs flushed, then the state with the `<name>.global` offsets
+/// Checkpoint: outputs flushed, then the state with the `<name>.global` offsets
 /// it covers (``GlobalInputMerge/resumeOffsets``) to `<name>.global.changelog`: full images
 /// (``Pipeline/globalStageState(processed:)``) and increments on them between
 /// (``Pipeline/globalStageIncrement(processed:unchangedSince:)``: the drift references, the
 /// largest part of the state, are left out while they do not change), as ``ChainPolicy`` decides.
+/// Exactly once: the stage's own transactional producer (`weir-<name>-<group>-global`, the same
+/// id whoever holds the lease, so on a real cluster a new holder fences the previous one), one
+/// transaction per checkpoint holding its outputs, weights and checkpoint records; it reads
+/// `<name>.global` read-committed (a task's batches once the task's transaction commits).
+/// Its writer id (checkpoint owner, `weir.txn`) is the instance's followed by `.global`.
 /// Back-pressure: past `maxHeldBytes` held, partitions with batches
 /// held are paused until half of it is processed.
 final class GlobalStage {
@@ -28,6 +33,8 @@ final class GlobalStage {
     private var sink: KafkaSink
     private let weightsTopic: ProducerTopic
     private let owner: String
+    /// Exactly once: the producer's open transaction.
+    private let transaction: ProducerTransaction?
     private var epoch: UInt64 = 0
     /// Full image or increment, and what the last checkpoint held (the base of the next increment).
     private var chain: ChainPolicy
@@ -45,9 +52,13 @@ final class GlobalStage {
         let spec = compiled.spec
         let options = runner.options
         self.runner = runner
-        self.owner = owner
+        self.owner = owner + ".global"
         topic = PartitionedRunner.globalTopic(spec.name)
-        producer = try KafkaProducer(configuration: ProducerConfiguration(client: setup.client, transactionalID: nil, lingerMs: 5))
+        let exactlyOnce = setup.guarantee == .exactlyOnce
+        producer = try KafkaProducer(configuration: ProducerConfiguration(
+            client: setup.client, transactionalID: exactlyOnce ? "weir-\(spec.name)-\(options.groupID)-global" : nil, lingerMs: 5))
+        transaction = exactlyOnce ? ProducerTransaction(producer: producer, logger: runner.logger) : nil
+        transaction?.metrics = runner.runner.metrics
         weightsTopic = try producer.topic(PartitionedRunner.weightsTopic(spec.name))
         store = options.checkpoints == .kafka
             ? try KafkaChangelogStore(topology: spec.name, group: options.groupID, producer: producer, client: setup.client,
@@ -76,6 +87,7 @@ final class GlobalStage {
         base.mark(pipeline)
         merge = GlobalInputMerge(partitions: partitions, processed: processed)
         sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source, tagging: store != nil)
+        sink.transactionOwner = exactlyOnce ? self.owner : nil
         sink.begin(epoch: epoch + 1)
         consumer = try KafkaConsumer(configuration: ConsumerConfiguration(client: PartitionedRunner.internalConsumerClient(setup.client),
                                                                           groupID: options.groupID + ".global", offsetReset: .earliest))
@@ -84,6 +96,7 @@ final class GlobalStage {
         })
         let seconds = (clock.now - began) / .seconds(1)
         runner.logger.notice("global stage active: \(epoch == 0 ? "started empty" : "restored checkpoint epoch \(epoch)") in \(String(format: "%.3f", seconds)) s; reading \(topic) at \(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ","))")
+        try transaction?.begin()
         try broadcastWeights(force: true)
     }
 
@@ -160,36 +173,51 @@ final class GlobalStage {
         try checkpoint()
     }
 
-    /// Outputs acknowledged, then the state and the `<name>.global` offsets it covers.
+    /// Outputs acknowledged, then the state and the `<name>.global` offsets it covers (exactly
+    /// once: committed with them, then the next transaction begins; on a failure it is aborted).
     func checkpoint() throws {
         lastCheckpoint = ContinuousClock().now
-        try producer.flush(timeout: .seconds(60))
-        if producer.counts.failed > 0 {
-            throw KafkaError.invalidState("\(producer.counts.failed) global-stage output records were not delivered; not checkpointing")
+        guard let store, dirty else {
+            try flushOutputs()
+            return
         }
-        guard let store, dirty else { return }
-        try pipeline.settle(into: &sink)
-        try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set((0..<Int32(merge.partitions))))
-        let next = sink.epoch
-        let increment = chain.nextIsIncrement(hasBase: epoch > 0 && base.holds(pipeline))
-        let processed = merge.processedSourceOffset
-        let state = increment ? pipeline.globalStageIncrement(processed: processed, unchangedSince: base.references)
-                              : pipeline.globalStageState(processed: processed)
-        let c = Checkpoint(topology: pipeline.compiled.spec.name, group: runner.options.groupID, epoch: next, owner: owner, sourceTopic: topic,
-                           offsets: merge.resumeOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
-                           outputRecords: sink.written, wallTimeMs: KafkaRunner.nowMs(), state: state, base: increment ? epoch : nil)
-        try store.save(c)
-        try producer.flush(timeout: .seconds(60))
-        try store.saved(c)
-        epoch = next
-        chain.wrote(bytes: state.count, increment: increment)
-        base.mark(pipeline)
-        runner.logger.debug("global stage checkpoint epoch \(next)\(increment ? " (increment on \(next - 1))" : ""): \(state.count) state bytes")
-        sink.begin(epoch: next + 1)
-        dirty = false
+        do {
+            try pipeline.settle(into: &sink)
+            // Outputs acknowledged before the checkpoint records that cover them are written.
+            try flushOutputs()
+            try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set((0..<Int32(merge.partitions))))
+            let next = sink.epoch
+            let increment = chain.nextIsIncrement(hasBase: epoch > 0 && base.holds(pipeline))
+            let processed = merge.processedSourceOffset
+            let state = increment ? pipeline.globalStageIncrement(processed: processed, unchangedSince: base.references)
+                                  : pipeline.globalStageState(processed: processed)
+            let c = Checkpoint(topology: pipeline.compiled.spec.name, group: runner.options.groupID, epoch: next, owner: owner, sourceTopic: topic,
+                               offsets: merge.resumeOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
+                               outputRecords: sink.written, wallTimeMs: KafkaRunner.nowMs(), state: state, base: increment ? epoch : nil)
+            try store.save(c)
+            if let transaction { try transaction.commit([], consumer: nil) } else { try producer.flush(timeout: .seconds(60)) }
+            try store.saved(c)
+            epoch = next
+            chain.wrote(bytes: state.count, increment: increment)
+            base.mark(pipeline)
+            runner.logger.debug("global stage checkpoint epoch \(next)\(increment ? " (increment on \(next - 1))" : ""): \(state.count) state bytes")
+            sink.begin(epoch: next + 1)
+            dirty = false
+            try transaction?.begin()
+        } catch {
+            transaction?.abort()
+            throw error
+        }
     }
 
+    private func flushOutputs() throws {
+        try producer.flush(timeout: .seconds(60))
+        try CheckpointCoordinator.checkDelivered(producer, what: "global-stage output records")
+    }
+
+    /// Stops reading; exactly once, the open transaction (what followed the last checkpoint) is aborted.
     func close() {
+        transaction?.abort()
         try? consumer.assign([])  // assigned, not subscribed: nothing to leave
         consumer.close()
         producer.close(timeout: .seconds(5))

@@ -22,8 +22,16 @@ import WeirTopology
 /// the batch is used, so nothing from it on is checkpointed); a topology without `source.key` or
 /// with windows keyed by another field is refused at start.
 ///
-/// One thread drives everything (tasks, weights, lease, global stage) in one loop; at least once.
-/// Not yet: exactly once, `model.label_topic`, a `by: global` window read by a model input, or
+/// One thread drives everything (tasks, weights, lease, global stage) in one loop.
+///
+/// Exactly once (docs/scaling.md): the tasks of an instance share one transactional producer
+/// (`weir-<name>-<group>-<instance id>`) and one transaction per checkpoint interval, holding
+/// every task's outputs, batches for the global stage and checkpoint, and the source offsets
+/// (``TaskSet/commitAll(claiming:)``); a revocation commits them all, a lost assignment
+/// aborts them all and stops the instance. The global stage has its own transaction. Each
+/// task's writer id (checkpoint owner, `weir.txn`) is the instance's followed by `.p<partition>`.
+///
+/// Not yet: `model.label_topic`, a `by: global` window read by a model input, or
 /// aggregated over a string or open category field other than by `count` (each refused with an
 /// error naming it), repartitioning wrongly keyed sources, a separate core for the global stage.
 struct PartitionedRunner {
@@ -63,8 +71,8 @@ struct PartitionedRunner {
         if spec.model?.labelTopic != nil {
             throw KafkaError.invalidState("--partitioned does not read model.label_topic yet (\(spec.model!.labelTopic!)); run one instance without --partitioned")
         }
-        if (options.guarantee ?? spec.processing.guarantee) == .exactlyOnce {
-            throw KafkaError.invalidState("--partitioned is at least once for now; processing.guarantee is exactly_once (use --guarantee at_least_once or run one instance)")
+        if (options.guarantee ?? spec.processing.guarantee) == .exactlyOnce && options.checkpoints != .kafka {
+            throw KafkaError.invalidState("--partitioned exactly once commits each task's checkpoint with its outputs: use --checkpoints kafka (or --guarantee at_least_once)")
         }
         if case .directory = options.checkpoints {
             throw KafkaError.invalidState("--partitioned keeps task checkpoints in <name>.changelog: use --checkpoints kafka (or none)")
@@ -112,7 +120,10 @@ struct PartitionedRunner {
         let owner = options.instanceID ?? CheckpointCoordinator.defaultOwner()
         let clock = ContinuousClock()
         let deadline = options.maxDuration.map { clock.now + $0 }
-        let producer = try KafkaProducer(configuration: ProducerConfiguration(client: setup.client, transactionalID: nil, lingerMs: 5))
+        // Exactly once: one transactional id per instance (stable when --instance-id is, e.g. a
+        // StatefulSet's pod name: then a restarted instance fences its predecessor on real clusters).
+        let producer = try KafkaProducer(configuration: ProducerConfiguration(
+            client: setup.client, transactionalID: setup.guarantee == .exactlyOnce ? "weir-\(spec.name)-\(options.groupID)-\(owner)" : nil, lingerMs: 5))
         let tasks = TaskSet(runner: self, compiled: compiled, setup: setup, owner: owner, producer: producer)
         var leaseClient = setup.client
         leaseClient.properties["allow.auto.create.topics"] = "true"
@@ -198,8 +209,11 @@ struct PartitionedRunner {
     /// ``TaskSet/claim(_:_:)``). When the claim is fenced because the previous owner wrote a
     /// newer checkpoint since the restore read the changelog, the restored copy is discarded and
     /// the newest restored again, up to ``claimAttempts`` times; other errors are thrown.
+    /// - Parameter canRetry: false once a failed claim cannot be undone (exactly once: it aborted
+    ///   the transaction of every task).
     static func restoreAndClaim<State>(_ what: String, logger: Logger, restore: () throws -> State,
-                                       claim: (State) throws -> Void, discard: (State) -> Void) throws -> State {
+                                       claim: (State) throws -> Void, discard: (State) -> Void,
+                                       canRetry: () -> Bool = { true }) throws -> State {
         var attempt = 0
         while true {
             attempt += 1
@@ -209,7 +223,7 @@ struct PartitionedRunner {
                 return state
             } catch let e as CheckpointError {
                 discard(state)
-                guard case .fenced(_, _, let other, let epoch) = e, attempt < claimAttempts else { throw e }
+                guard case .fenced(_, _, let other, let epoch) = e, attempt < claimAttempts, canRetry() else { throw e }
                 logger.warning("\(what): \(other) wrote checkpoint epoch \(epoch) while this instance restored it; restoring again")
             } catch {
                 discard(state)
@@ -245,6 +259,8 @@ final class TaskSet {
         var batch = InputBatch(capacity: 1024)
         /// Next source offset to process (nil: none processed or restored yet).
         var next: Int64?
+        /// Next source offset after the newest checkpoint written or restored.
+        var committed: Int64?
         /// The partition's end as last reported (end-of-partition).
         var end: Int64?
         /// A caught-up flag was sent for `end`.
@@ -264,6 +280,10 @@ final class TaskSet {
     let setup: KafkaRunner.Setup
     let owner: String
     let producer: KafkaProducer
+    /// Exactly once: the open transaction every task writes into (nil: at least once).
+    let transaction: ProducerTransaction?
+    /// Exactly once: a commit failed and the transaction was aborted; the instance must stop.
+    var transactionFailed = false
     let globalTopic: ProducerTopic
     var consumer: KafkaConsumer?
     var weightsReader: KafkaConsumer?
@@ -280,6 +300,10 @@ final class TaskSet {
     var everAssigned = false
     var firstInput: ContinuousClock.Instant?
     var lastCheckpoint = ContinuousClock().now
+    /// Exactly once: a task paused for weights waits for its uncommitted batches; the next
+    /// commit is due after ``earlyCommitInterval`` instead of the checkpoint interval.
+    var commitEarly = false
+    static let earlyCommitInterval: Duration = .milliseconds(100)
     var lastLag = ContinuousClock().now
     var encoded: [UInt8] = []
     var failure: (any Error)?
@@ -301,6 +325,8 @@ final class TaskSet {
         self.setup = setup
         self.owner = owner
         self.producer = producer
+        transaction = setup.guarantee == .exactlyOnce ? ProducerTransaction(producer: producer, logger: runner.logger) : nil
+        transaction?.metrics = runner.runner.metrics
         globalTopic = try! producer.topic(PartitionedRunner.globalTopic(compiled.spec.name))
         serving = runner.runner.serving
     }
@@ -323,6 +349,7 @@ final class TaskSet {
     func start() throws {
         let spec = compiled.spec
         let options = runner.options
+        try transaction?.begin()
         changelogReader = options.checkpoints == .kafka ? try KafkaChangelogStore.makeReader(topology: spec.name, client: setup.client) : nil
         let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
             client: KafkaRunner.sourceConsumerClient(setup.client), groupID: options.groupID, offsetReset: options.from,
@@ -330,9 +357,11 @@ final class TaskSet {
         self.consumer = consumer
         // Weights: the newest record, then every new one (no group: assigned).
         let weightsTopic = PartitionedRunner.weightsTopic(spec.name)
+        // Read uncommitted: weights are a broadcast, used as soon as they are sent (exactly once,
+        // the global stage's transaction commits only at its checkpoints).
         let reader = try KafkaConsumer(configuration: ConsumerConfiguration(client: PartitionedRunner.internalConsumerClient(setup.client),
                                                                             groupID: options.groupID + ".weights-reader",
-                                                                            offsetReset: .latest))
+                                                                            offsetReset: .latest, isolation: .readUncommitted))
         let marks = try? reader.watermarks(TopicPartition(topic: weightsTopic, partition: 0), timeout: .seconds(5))
         try reader.assign([TopicPartitionOffset(topic: weightsTopic, partition: 0, offset: marks.map { max($0.low, $0.high - 1) } ?? TopicPartitionOffset.end)])
         weightsReader = reader
@@ -352,7 +381,7 @@ final class TaskSet {
         instancesTopic = try producer.topic(topic)
         let reader = try KafkaConsumer(configuration: ConsumerConfiguration(client: PartitionedRunner.internalConsumerClient(setup.client),
                                                                             groupID: runner.options.groupID + ".instances-reader",
-                                                                            offsetReset: .earliest))
+                                                                            offsetReset: .earliest, isolation: .readUncommitted))
         try reader.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: TopicPartitionOffset.beginning)])
         instancesReader = reader
         serving.wake = { [consumer] in consumer.wake() }
@@ -405,6 +434,13 @@ final class TaskSet {
                 }
             case .lost(let ps):
                 for tp in ps where tp.topic == source { drop(tp.partition, why: "lost (session timed out)") }
+                if let transaction {
+                    // The open transaction holds every task's outputs since the last commit: all
+                    // of them go back to their checkpoints, which a restart restores.
+                    transaction.abort()
+                    transactionFailed = true
+                    failure = CheckpointError.partitionsLost(ps.filter { $0.topic == source }.map(\.partition))
+                }
             }
         }
         consumer.onEvent = { event in
@@ -463,8 +499,10 @@ final class TaskSet {
         }
         producer.poll()
         if let fatal = producer.fatalError { throw fatal }
-        if ContinuousClock().now - lastCheckpoint >= setup.interval {
+        let sinceCheckpoint = ContinuousClock().now - lastCheckpoint
+        if sinceCheckpoint >= setup.interval || (commitEarly && sinceCheckpoint >= Self.earlyCommitInterval) {
             lastCheckpoint = ContinuousClock().now
+            commitEarly = false
             try checkpointAll()
         }
     }
@@ -495,6 +533,11 @@ final class TaskSet {
                 if let since = pausedAt.removeValue(forKey: p) { t.pipeline.shiftWallClock(by: max(0, KafkaRunner.nowMs() - since)) }
                 resume.append(TopicPartition(topic: setup.source, partition: p))
             }
+            // Exactly once the global stage reads a task's batches once its transaction commits
+            // (on a real cluster): a paused task whose weights cover exactly what it committed
+            // waits for its own uncommitted batches, so the next commit comes early. (On the
+            // embedded broker, which shows uncommitted records, the weights can cover more.)
+            if transaction != nil && paused.contains(p) && t.dirty && covered == (t.committed ?? 0) - 1 { commitEarly = true }
         }
         if !pause.isEmpty {
             try consumer.pause(pause)
@@ -515,7 +558,8 @@ final class TaskSet {
         let clock = ContinuousClock()
         let began = clock.now
         let (task, restored) = try PartitionedRunner.restoreAndClaim("partition \(p)", logger: runner.logger, restore: { try restore(p) },
-                                                                      claim: { try claim(p, $0.0) }, discard: { $0.0.coordinator.abort() })
+                                                                      claim: { try claim(p, $0.0) }, discard: { $0.0.coordinator.abort() },
+                                                                      canRetry: { !transactionFailed })
         if let offset = restored?.offset(of: p) {
             consumer?.setStartOffsets([TopicPartitionOffset(topic: setup.source, partition: p, offset: offset)])
         }
@@ -535,8 +579,9 @@ final class TaskSet {
         let store: (any CheckpointStore)? = options.checkpoints == .kafka
             ? try KafkaChangelogStore(topology: spec.name, group: options.groupID, producer: producer, client: setup.client, partition: p, reader: changelogReader)
             : nil
-        let coordinator = CheckpointCoordinator(store: store, guarantee: .atLeastOnce, owner: owner, topology: spec.name, group: options.groupID,
-                                                sourceTopic: setup.source, fullEvery: spec.processing.checkpointFullEvery, producer: producer, logger: runner.logger)
+        let coordinator = CheckpointCoordinator(store: store, guarantee: setup.guarantee, owner: Self.taskOwner(owner, p), topology: spec.name,
+                                                group: options.groupID, sourceTopic: setup.source, fullEvery: spec.processing.checkpointFullEvery,
+                                                producer: producer, logger: runner.logger, sharedTransaction: transaction)
         coordinator.consumer = consumer
         coordinator.commitsGroupOffsets = false  // the changelog holds them; committed at a graceful stop
         // A task's watermark is its partition's (docs/scaling.md): one partition.
@@ -545,11 +590,16 @@ final class TaskSet {
         let restored = try coordinator.restore(into: &pipeline)
         if let weights { pipeline.useWeights(weights) }
         var sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source, tagging: store != nil)
+        sink.transactionOwner = transaction == nil ? nil : coordinator.owner
         sink.begin(epoch: coordinator.epoch + 1)
         let task = Task(pipeline: pipeline, coordinator: coordinator, sink: sink)
         task.next = restored?.offset(of: p)
+        task.committed = task.next
         return (task, restored)
     }
+
+    /// A task's writer id: its checkpoints' owner and, exactly once, its transaction tag.
+    static func taskOwner(_ owner: String, _ p: Int32) -> String { "\(owner).p\(p)" }
 
     /// Claims a restored partition: a checkpoint of the restored state written at once (an
     /// increment of no change, unless a full image is due). An instance paused past its session
@@ -561,14 +611,16 @@ final class TaskSet {
     /// checkpoint (a task started empty has no position yet) or checkpoints.
     func claim(_ p: Int32, _ t: Task) throws {
         guard runner.options.checkpoints == .kafka, let next = t.next else { return }
+        if transaction != nil { return try commitAll(claiming: (p, t)) }
         try t.coordinator.checkpoint(t.pipeline, offsets: [p: next], sink: &t.sink, revoking: true)
     }
 
     /// Partition `p` moves to another instance: what was read is processed and checkpointed first.
+    /// Exactly once, every task's checkpoint is committed with it (one transaction holds them all).
     func revoke(_ p: Int32) throws {
         guard tasks[p] != nil else { return }
         try process(p)
-        try checkpoint(p, revoking: true)
+        if transaction != nil { try commitAll() } else { try checkpoint(p, revoking: true) }
         drop(p, why: "revoked")
     }
 
@@ -634,10 +686,45 @@ final class TaskSet {
         _ = revoking
         try t.coordinator.checkpoint(t.pipeline, offsets: [p: next], sink: &t.sink, revoking: true)
         t.dirty = false
+        t.committed = next
     }
 
     func checkpointAll() throws {
+        if transaction != nil { return try commitAll() }
         for p in tasks.keys.sorted() { try checkpoint(p, revoking: false) }
+    }
+
+    /// Exactly once: the outputs acknowledged, then the checkpoint of every task that processed
+    /// input since its last one (and of `claiming`, a task just restored) staged into the open
+    /// transaction, which is committed with their source offsets; then each checkpoint becomes its
+    /// task's base and the next transaction begins. A failure aborts the
+    /// transaction: every task's outputs since the last commit are gone and the instance must
+    /// stop (``transactionFailed``); a restart restores the committed checkpoints.
+    func commitAll(claiming: (Int32, Task)? = nil) throws {
+        guard let transaction else { return }
+        do {
+            try producer.flush(timeout: .seconds(60))
+            try CheckpointCoordinator.checkDelivered(producer)
+            var writers = tasks
+            if let (p, t) = claiming { writers[p] = t }
+            var staged: [(Task, CheckpointCoordinator.Staged)] = []
+            for p in writers.keys.sorted() {
+                let t = writers[p]!
+                guard let next = t.next, t.dirty || claiming?.0 == p else { continue }
+                staged.append((t, try t.coordinator.stage(t.pipeline, offsets: [p: next], sink: t.sink)))
+            }
+            try transaction.commit(staged.flatMap(\.1.offsets), consumer: consumer)
+            for (t, s) in staged {
+                try t.coordinator.finish(s, t.pipeline, sink: &t.sink)
+                t.dirty = false
+                t.committed = t.next
+            }
+            try transaction.begin()
+        } catch {
+            transaction.abort()
+            transactionFailed = true
+            throw error
+        }
     }
 
     func readWeights(timeout: Duration) throws {
@@ -660,7 +747,7 @@ final class TaskSet {
     /// Graceful stop: everything processed is checkpointed, then the group is left.
     func stop() throws {
         for p in tasks.keys.sorted() { try process(p) }
-        try checkpointAll()
+        try checkpointAll()  // exactly once, the next transaction is open for the instance record close() publishes
         // The group's offsets, for tools that read them (not for restarts: the changelog holds
         // them); only here, never while the group may rebalance (see CheckpointCoordinator).
         let done = tasks.compactMap { p, t in t.next.map { TopicPartitionOffset(topic: setup.source, partition: p, offset: $0) } }
@@ -671,6 +758,7 @@ final class TaskSet {
 
     func abandon() {
         for t in tasks.values { t.coordinator.abort() }
+        transaction?.abort()
         close()
     }
 
@@ -690,6 +778,10 @@ final class TaskSet {
             serving.wake = nil
             try? publishInstance()  // none held: the others stop redirecting here
             serving.install(router: nil, keys: nil)
+        }
+        if let transaction, transaction.isOpen {
+            // Exactly once: after a graceful stop's commit this holds at most the instance record.
+            do { try transaction.commit([], consumer: nil) } catch { transaction.abort() }
         }
         instancesReader?.close()
         instancesReader = nil
