@@ -72,14 +72,28 @@ final class RunProcess {
     func waitForEvents(timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline && process.isRunning {
-            for line in stderr.split(separator: "\n") where line.hasPrefix("[") {
-                if let close = line.firstIndex(of: "]"), let n = Int(line[line.index(after: close)...].split(separator: " ").first ?? ""), n > 0 {
-                    return true
-                }
-            }
+            if eventCounts.contains(where: { $0 > 0 }) { return true }
             Thread.sleep(forTimeInterval: 0.05)
         }
         return false
+    }
+    /// Waits until the last two progress lines (one a second) show the event count growing: the
+    /// run is processing now.
+    func waitForProcessing(timeout: TimeInterval) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline && process.isRunning {
+            let counts = eventCounts
+            if counts.count >= 2 && counts[counts.count - 1] > counts[counts.count - 2] { return true }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return false
+    }
+    /// The event counts of the progress lines (`[   1.0s] N events …`), in order.
+    var eventCounts: [Int] {
+        stderr.split(separator: "\n").compactMap { line in
+            guard line.hasPrefix("["), let close = line.firstIndex(of: "]") else { return nil }
+            return Int(line[line.index(after: close)...].split(separator: " ").first ?? "")
+        }
     }
     /// Waits until stderr contains `text`.
     func waitFor(_ text: String, timeout: TimeInterval) -> Bool {
@@ -91,12 +105,7 @@ final class RunProcess {
         return stderr.contains(text)
     }
     /// Whether a progress line reported processed events.
-    var processedEvents: Bool {
-        stderr.split(separator: "\n").contains { line in
-            guard line.hasPrefix("["), let close = line.firstIndex(of: "]") else { return false }
-            return (Int(line[line.index(after: close)...].split(separator: " ").first ?? "") ?? 0) > 0
-        }
-    }
+    var processedEvents: Bool { eventCounts.contains { $0 > 0 } }
     func signal(_ s: Int32) { kill(process.processIdentifier, s) }
     /// Waits for the exit; nil on timeout.
     func wait(_ seconds: TimeInterval) -> Int32? {

@@ -163,8 +163,8 @@ struct PartitionedRunTests {
         let s = try Self.setUp()
         defer { try? FileManager.default.removeItem(atPath: s.dir) }
         // The whole input up front (the global stage's merge then sees one order, as the
-        // reference does), the tasks paced by the weights (64 offsets ahead at most, weights
-        // every 250 ms: ~1,000 events/s), so that the stream lasts through the kills and they
+        // reference does); each instance is killed while it processes (its event count grew
+        // between its last two progress lines, when that happens within 15 s), so that kills
         // land while transactions hold records.
         try Self.produce(s, "events.jsonl")
         // The commit records as they are written: the embedded broker keeps only the newest
@@ -181,7 +181,7 @@ struct PartitionedRunTests {
             try w.run()
             return (w, out)
         }
-        let holderKills = try Self.killFiveTimes(s, seed: 43, lead: 64, extra: ["--guarantee", "exactly_once", "--weights-interval-ms", "250"])
+        let holderKills = try Self.killFiveTimes(s, seed: 43, whileProcessing: true, extra: ["--guarantee", "exactly_once"])
         _ = try Self.expectNothingLost(s)
         Thread.sleep(forTimeInterval: 1)
         for (w, _) in watchers { kill(w.processIdentifier, SIGKILL); w.waitUntilExit() }  // kcat's SIGTERM close can hang
@@ -249,11 +249,12 @@ struct PartitionedRunTests {
     }
 
     /// Two partitioned instances (`extra` added to their flags), killed 5 times at seeded points,
-    /// alternately, and restarted; then stopped, one instance run to the end, and the reference.
+    /// alternately (`whileProcessing`: each soon after its progress shows it processing), and
+    /// restarted; then stopped, one instance run to the end, and the reference.
     /// Returns how many kills hit the global-stage holder (at least one, checked).
-    static func killFiveTimes(_ s: Setup, seed: UInt64, lead: Int = 256, extra: [String]) throws -> Int {
+    static func killFiveTimes(_ s: Setup, seed: UInt64, whileProcessing: Bool = false, extra: [String]) throws -> Int {
         var rng = SeededGenerator(seed: seed)
-        let flags = ["--partitioned", "--weights-max-lead", String(lead), "--checkpoint-interval", "500"] + extra
+        let flags = ["--partitioned", "--weights-max-lead", "256", "--checkpoint-interval", "500"] + extra
         func start(_ slot: Int, _ i: Int) throws -> RunProcess {
             try RunProcess([s.dir + "/cfpart.yaml", "--brokers", s.broker.bootstrap, "--metrics-port", "off", "--session-timeout-ms", "4000",
                             "-X", "heartbeat.interval.ms=400"] + flags, dir: s.dir, tag: "kill-\(slot)-\(i)")
@@ -263,8 +264,13 @@ struct PartitionedRunTests {
         for i in 0..<5 {
             let slot = i % 2
             let victim = slots[slot]
-            _ = victim.waitForEvents(timeout: 40)
-            Thread.sleep(forTimeInterval: Double.random(in: 0.2...1.5, using: &rng))
+            if whileProcessing {
+                if !victim.waitForProcessing(timeout: 15) { _ = victim.waitForEvents(timeout: 25) }
+                Thread.sleep(forTimeInterval: Double.random(in: 0.05...0.4, using: &rng))
+            } else {
+                _ = victim.waitForEvents(timeout: 40)
+                Thread.sleep(forTimeInterval: Double.random(in: 0.2...1.5, using: &rng))
+            }
             #expect(victim.process.isRunning, "instance \(slot) exited early: \(victim.stderr.suffix(2000))")
             if victim.stderr.contains("global stage active") { holderKills += 1 }
             victim.signal(SIGKILL)

@@ -5,11 +5,13 @@
 // capacity of N instances is estimated from (docs/scaling.md); the end-to-end runs through Kafka
 // with 1, 2 and 4 instances come with the partitioned runner.
 //
-// Usage: ScaleBench [EVENTS [PARTITIONS [USERS]]] [--keys] [--tasks-only]
+// Usage: ScaleBench [EVENTS [PARTITIONS [USERS]]] [--keys] [--tasks-only] [--contract=FILE]
 //   (default 1,000,000 events, 12 partitions, 10,000 users). `--keys`: the tasks' batches carry
 //   each message's key (the user, as `weir run --partitioned` passes it), so every task checks
 //   it against `source.key` (docs/scaling.md); without it the tasks run unchecked, as before.
 //   `--tasks-only`: only the tasks stage (for A/B runs of the key check).
+//   `--contract=FILE`: the benchmark contract instead (benchmarks/fraud-contract.yaml with its
+//   six `by: global` windows, the first EVENTS lines of FILE from ../shared/bench/gen_events.py).
 // Topology: topologies/card-fraud.yaml without its `by: global` window (tasks refuse those until
 // the global stage merges partial windows). Thread CPU time; best of 3 rounds per stage.
 import BenchSupport
@@ -22,6 +24,7 @@ let flags = Set(CommandLine.arguments.dropFirst().filter { $0.hasPrefix("--") })
 let args = CommandLine.arguments.filter { !$0.hasPrefix("--") }
 let withKeys = flags.contains("--keys")
 let tasksOnly = flags.contains("--tasks-only")
+let contractFile = flags.first { $0.hasPrefix("--contract=") }.map { String($0.dropFirst("--contract=".count)) }
 let events = args.count > 1 ? Int(args[1]) ?? 1_000_000 : 1_000_000
 let partitions = args.count > 2 ? Int(args[2]) ?? 12 : 12
 let users = args.count > 3 ? Int(args[3]) ?? 10_000 : 10_000
@@ -34,12 +37,18 @@ struct NullSink: OutputSink {
     mutating func deadLetter(original: UnsafeRawBufferPointer, reason: String, field: String?, source: SourcePosition) throws { records += 1 }
 }
 
-var text = try String(contentsOf: root.appendingPathComponent("topologies/card-fraud.yaml"), encoding: .utf8)
-text = text.components(separatedBy: "\n").filter { !$0.contains("global_mean_5m") }.joined(separator: "\n")
-let compiled = try TopologyCompiler.compile(try TopologyLoader.parse(text, file: "card-fraud.yaml"))
+var text = try String(contentsOf: root.appendingPathComponent(contractFile == nil ? "topologies/card-fraud.yaml" : "benchmarks/fraud-contract.yaml"), encoding: .utf8)
+if contractFile == nil { text = text.components(separatedBy: "\n").filter { !$0.contains("global_mean_5m") }.joined(separator: "\n") }
+let compiled = try TopologyCompiler.compile(try TopologyLoader.parse(text, file: contractFile == nil ? "card-fraud.yaml" : "fraud-contract.yaml"))
 
-let gen = CardFraudGenerator(seed: 7, users: users)
-let lines = (0..<events).map { Array(gen.event($0).utf8) }
+let lines: [[UInt8]]
+if let contractFile {
+    lines = try String(contentsOfFile: contractFile, encoding: .utf8).split(separator: "\n").prefix(events).map { Array($0.utf8) }
+    guard lines.count == events else { fatalError("\(contractFile) has \(lines.count) events, not \(events)") }
+} else {
+    let gen = CardFraudGenerator(seed: 7, users: users)
+    lines = (0..<events).map { Array(gen.event($0).utf8) }
+}
 func partition(_ line: [UInt8]) -> Int32 {
     // FNV-1a of the line's "user" value: a producer keyed by the user.
     let s = String(decoding: line, as: UTF8.self)
@@ -54,7 +63,7 @@ let keys: [[UInt8]] = !withKeys ? [] : lines.map { line in
 }
 let chunk = 4096 * partitions
 
-print("ScaleBench (stage costs) — \(events) card-fraud events, \(users) users, \(partitions) partitions, tasks \(withKeys ? "checking message keys" : "without message keys")\(tasksOnly ? ", tasks only" : ""); \(ProcessInfo.processInfo.activeProcessorCount) cores, load \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8).split(separator: " ").prefix(3).joined(separator: " ")) ?? "?")")
+print("ScaleBench (stage costs) — \(events) \(contractFile == nil ? "card-fraud events, \(users) users" : "contract events"), \(partitions) partitions, tasks \(withKeys ? "checking message keys" : "without message keys")\(tasksOnly ? ", tasks only" : ""); \(ProcessInfo.processInfo.activeProcessorCount) cores, load \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8).split(separator: " ").prefix(3).joined(separator: " ")) ?? "?")")
 
 var best = (whole: Double.infinity, tasks: Double.infinity, global: Double.infinity)
 var batchBytes = 0, batchCount = 0, globalRecords = 0, wholeRecords = 0
