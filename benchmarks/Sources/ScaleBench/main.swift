@@ -1,9 +1,9 @@
 // ScaleBench, stage costs (issue 16), in process and without Kafka: what one task (a source
 // partition's decode, keyed windows, features, scoring with broadcast weights and its batch for
-// the global stage) and the global stage (merge, test-then-train, drift, gate) cost per event,
-// against one whole pipeline doing both, on the same events. These are the per-stage figures the
-// capacity of N instances is estimated from (docs/scaling.md); the end-to-end runs through Kafka
-// with 1, 2 and 4 instances come with the partitioned runner.
+// the global stage) and the global stage (the runner's `GlobalInputMerge` over the encoded
+// batches, test-then-train, drift, gate) cost per event, against one whole pipeline doing both,
+// on the same events. These are the per-stage figures the capacity of N instances is estimated
+// from (docs/scaling.md); the end-to-end runs through Kafka are `benchmarks/scalebench.sh`.
 //
 // Usage: ScaleBench [EVENTS [PARTITIONS [USERS]]] [--keys] [--tasks-only] [--contract=FILE]
 //   (default 1,000,000 events, 12 partitions, 10,000 users). `--keys`: the tasks' batches carry
@@ -12,8 +12,8 @@
 //   `--tasks-only`: only the tasks stage (for A/B runs of the key check).
 //   `--contract=FILE`: the benchmark contract instead (benchmarks/fraud-contract.yaml with its
 //   six `by: global` windows, the first EVENTS lines of FILE from ../shared/bench/gen_events.py).
-// Topology: topologies/card-fraud.yaml without its `by: global` window (tasks refuse those until
-// the global stage merges partial windows). Thread CPU time; best of 3 rounds per stage.
+// Topology: topologies/card-fraud.yaml without its `by: global` window (as in the first runs,
+// for comparison). Thread CPU time; best of 3 rounds per stage.
 import BenchSupport
 import Foundation
 import WeirCore
@@ -88,7 +88,7 @@ for round in 1...3 {
     // The tasks, each on its partition's events, collecting their batches for the global stage.
     var tasks = try (0..<partitions).map { try Pipeline(compiled: compiled, partitions: 1, role: .task(partition: Int32($0))) }
     var taskSink = NullSink()
-    var encoded: [[[UInt8]]] = []   // per chunk, per task that had events
+    var encoded: [[(partition: Int32, bytes: [UInt8])]] = []   // per chunk, per task that had events
     var per = (0..<partitions).map { _ in InputBatch(capacity: 4096) }
     t0 = threadCPUSeconds()
     for start in stride(from: 0, to: events, by: chunk) {
@@ -98,36 +98,45 @@ for round in 1...3 {
         } else {
             for i in start..<min(events, start + chunk) { per[Int(parts[i])].append(lines[i], partition: parts[i], offset: Int64(i)) }
         }
-        var out: [[UInt8]] = []
+        var out: [(partition: Int32, bytes: [UInt8])] = []
         for p in 0..<partitions {
             try tasks[p].process(per[p], topic: "transactions", now: 0, into: &taskSink)
             var bytes: [UInt8] = []
-            if tasks[p].takeGlobalBatch(into: &bytes) { out.append(bytes) }
+            if tasks[p].takeGlobalBatch(into: &bytes) { out.append((Int32(p), bytes)) }
         }
         encoded.append(out)
     }
+    // The end of a bounded run: each task says it ended (the merge no longer waits for it).
+    encoded.append((0..<partitions).compactMap { p in
+        var bytes: [UInt8] = []
+        return tasks[p].takeGlobalBatch(into: &bytes, flags: [.caughtUp, .ended]) ? (Int32(p), bytes) : nil
+    })
     best.tasks = min(best.tasks, threadCPUSeconds() - t0)
     batchCount = encoded.reduce(0) { $0 + $1.count }
-    batchBytes = encoded.reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } }
+    batchBytes = encoded.reduce(0) { $0 + $1.reduce(0) { $0 + $1.bytes.count } }
 
-    // The global stage alone, from the encoded batches (as read from its internal topic).
+    // The global stage alone, from the encoded batches as read from its internal topic: merged by
+    // `GlobalInputMerge` (event time, the runner's merge) and processed run by run.
     if tasksOnly {
         print("round \(round): tasks \(fmt(Double(events) / best.tasks / 1e6)) M/s (best so far)")
         continue
     }
     var global = try Pipeline(compiled: compiled, partitions: partitions, role: .global)
     var globalSink = NullSink()
+    var merge = GlobalInputMerge(partitions: partitions)
+    var messageOffsets = [Int64](repeating: 0, count: partitions)
     t0 = threadCPUSeconds()
     for out in encoded {
-        func open(_ k: Int, _ acc: [GlobalBatchReader]) throws {
-            guard k < out.count else {
-                try GlobalMerge.runs(acc, by: { $0.offset($1) }) { r, range in try global.processGlobal(acc[r], events: range, now: 0, into: &globalSink) }
-                return
-            }
-            try out[k].withUnsafeBytes { b in try open(k + 1, acc + [try GlobalBatchReader(b)]) }
+        for (p, bytes) in out {
+            try bytes.withUnsafeBytes { try merge.add(partition: p, offset: messageOffsets[Int(p)], bytes: $0) }
+            messageOffsets[Int(p)] += 1
         }
-        try open(0, [])
+        while let run = merge.next() {
+            try global.processGlobal(merge.batch(run.partition), events: run.range, now: 0, into: &globalSink)
+            merge.advance(run)
+        }
     }
+    precondition(merge.allEnded, "the merge still holds batches")
     try global.settle(into: &globalSink)
     best.global = min(best.global, threadCPUSeconds() - t0)
     globalRecords = globalSink.records
@@ -136,7 +145,7 @@ for round in 1...3 {
 print("")
 print("| stage | CPU s per 1M events (best of 3) | events/s per core |")
 print("|---|---|---|")
-for (name, s) in [("whole pipeline (both stages, one process)", best.whole), ("tasks (all \(partitions), sum)", best.tasks), ("global stage, from encoded batches", best.global)] where s.isFinite {
+for (name, s) in [("whole pipeline (both stages, one process)", best.whole), ("tasks (all \(partitions), sum)", best.tasks), ("global stage, from encoded batches (GlobalInputMerge)", best.global)] where s.isFinite {
     print("| \(name) | \(fmt(s / Double(events) * 1e6, 3)) | \(formatRate(Double(events) / s)) |")
 }
 print("")
