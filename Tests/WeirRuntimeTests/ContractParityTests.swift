@@ -14,6 +14,20 @@ struct ContractParityTests {
         try #require(Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Fixtures"))
     }
 
+    /// The contract fixture's events, decompressed with gzip (present on every Debian system)
+    /// into `dir/events.jsonl`; returns that path.
+    static func contractEvents(in dir: String) throws -> String {
+        let gz = Process()
+        gz.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        gz.arguments = ["gzip", "-dc", try fixture("contract-100k.jsonl.gz").path]
+        FileManager.default.createFile(atPath: dir + "/events.jsonl", contents: nil)
+        gz.standardOutput = FileHandle(forWritingAtPath: dir + "/events.jsonl")
+        try gz.run()
+        gz.waitUntilExit()
+        #expect(gz.terminationStatus == 0)
+        return dir + "/events.jsonl"
+    }
+
     static func lines(_ url: URL) throws -> [[String: Any]] {
         try String(contentsOf: url, encoding: .utf8).split(separator: "\n").map {
             try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
@@ -25,15 +39,7 @@ struct ContractParityTests {
     @Test func replayReproducesThePeer() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("weir-contract-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        // Decompress the events with gzip (present on every Debian system).
-        let gz = Process()
-        gz.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        gz.arguments = ["gzip", "-dc", try Self.fixture("contract-100k.jsonl.gz").path]
-        FileManager.default.createFile(atPath: dir + "/events.jsonl", contents: nil)
-        gz.standardOutput = FileHandle(forWritingAtPath: dir + "/events.jsonl")
-        try gz.run()
-        gz.waitUntilExit()
-        #expect(gz.terminationStatus == 0)
+        _ = try Self.contractEvents(in: dir)
 
         // The contract's reference is the first 20% of the events: 20,000 of these 100,000.
         let text = try String(contentsOfFile: repoRoot.appendingPathComponent("benchmarks/fraud-contract.yaml").path, encoding: .utf8)

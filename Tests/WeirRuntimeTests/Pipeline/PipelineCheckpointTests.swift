@@ -134,15 +134,7 @@ struct RecordingSink: OutputSink {
     }
 
     @Test func fraudContractRestoresBitForBit() throws {
-        let dir = tempDir()
-        let gz = Process()
-        gz.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        gz.arguments = ["gzip", "-dc", try ContractParityTests.fixture("contract-100k.jsonl.gz").path]
-        FileManager.default.createFile(atPath: dir + "/events.jsonl", contents: nil)
-        gz.standardOutput = FileHandle(forWritingAtPath: dir + "/events.jsonl")
-        try gz.run()
-        gz.waitUntilExit()
-        let lines = try String(contentsOfFile: dir + "/events.jsonl", encoding: .utf8).split(separator: "\n").prefix(50_000).map(String.init)
+        let lines = try String(contentsOfFile: try ContractParityTests.contractEvents(in: tempDir()), encoding: .utf8).split(separator: "\n").prefix(50_000).map(String.init)
         let text = try String(contentsOfFile: repoRoot.appendingPathComponent("benchmarks/fraud-contract.yaml").path, encoding: .utf8)
         let scaled = text.replacingOccurrences(of: "reference: {first_events: 200000}", with: "reference: {first_events: 20000}")
         let compiled = try TopologyCompiler.compile(try TopologyLoader.parse(scaled, file: "fraud-contract.yaml"))

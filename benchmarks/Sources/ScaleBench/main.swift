@@ -10,6 +10,8 @@
 //   each message's key (the user, as `weir run --partitioned` passes it), so every task checks
 //   it against `source.key` (docs/scaling.md); without it the tasks run unchecked, as before.
 //   `--tasks-only`: only the tasks stage (for A/B runs of the key check).
+//   `--background-judging`: the global stage judges closed `drift.mode: contract` windows on
+//   another thread, as `weir run`'s does (the global figure is then its loop thread's).
 //   `--contract=FILE`: the benchmark contract instead (benchmarks/fraud-contract.yaml with its
 //   six `by: global` windows, the first EVENTS lines of FILE from ../shared/bench/gen_events.py).
 // Topology: topologies/card-fraud.yaml without its `by: global` window (as in the first runs,
@@ -24,6 +26,7 @@ let flags = Set(CommandLine.arguments.dropFirst().filter { $0.hasPrefix("--") })
 let args = CommandLine.arguments.filter { !$0.hasPrefix("--") }
 let withKeys = flags.contains("--keys")
 let tasksOnly = flags.contains("--tasks-only")
+let backgroundJudging = flags.contains("--background-judging")
 let contractFile = flags.first { $0.hasPrefix("--contract=") }.map { String($0.dropFirst("--contract=".count)) }
 let events = args.count > 1 ? Int(args[1]) ?? 1_000_000 : 1_000_000
 let partitions = args.count > 2 ? Int(args[2]) ?? 12 : 12
@@ -122,6 +125,9 @@ for round in 1...3 {
         continue
     }
     var global = try Pipeline(compiled: compiled, partitions: partitions, role: .global)
+    // `--background-judging`: `drift.mode: contract` judges closed windows on another thread
+    // (as one instance's `weir run` does); the figure is then the merge loop's thread alone.
+    global.backgroundDriftEvaluation = backgroundJudging
     var globalSink = NullSink()
     var merge = GlobalInputMerge(partitions: partitions)
     var messageOffsets = [Int64](repeating: 0, count: partitions)

@@ -65,7 +65,9 @@ final class GlobalStage {
                                       topic: PartitionedRunner.globalChangelog(spec.name))
             : nil
         pipeline = try Pipeline(compiled: compiled, partitions: partitions, now: KafkaRunner.nowMs(), role: .global)
-        pipeline.backgroundDriftEvaluation = false
+        // `drift.mode: contract`: closed windows judged on another thread, as one instance does
+        // (the records are the same, at the same source positions: GlobalBackgroundJudgingTests).
+        pipeline.backgroundDriftEvaluation = true
         pipeline.monitorObserver = runner.runner.metrics  // [metrics] drift and alert gauges from the global stage
         weightsInterval = options.weightsInterval
         let clock = ContinuousClock()
