@@ -76,6 +76,20 @@ extension Pipeline {
 
     // MARK: global stage
 
+    /// The global stage's step: every run `merge` hands out now, in its order, through
+    /// ``processGlobal(_:events:now:into:)``. Returns how many runs were processed, empty ones
+    /// included (they open or close a batch: names, watermark, flags, trailing dead letters).
+    @discardableResult
+    public mutating func processGlobal(merging merge: inout GlobalInputMerge, now: Int64, into sink: inout some OutputSink) throws -> Int {
+        var runs = 0
+        while let run = merge.next() {
+            try processGlobal(merge.batch(run.partition), events: run.range, now: now, into: &sink)
+            merge.advance(run)
+            runs += 1
+        }
+        return runs
+    }
+
     /// Global stage: the events of one task's batch, in its order: each is scored again and
     /// learned from by the global model (test-then-train, so metrics and retraining are those of
     /// one instance), fed to the `by: global` windows (at the minimum of the tasks' watermarks,

@@ -23,10 +23,7 @@ import WeirTopology
         for (p, bytes) in batches {
             try bytes.withUnsafeBytes { try merge.add(partition: p, offset: offsets[Int(p)], bytes: $0) }
             offsets[Int(p)] += 1
-            while let run = merge.next() {
-                try global.processGlobal(merge.batch(run.partition), events: run.range, now: 0, into: &sink)
-                merge.advance(run)
-            }
+            try global.processGlobal(merging: &merge, now: 0, into: &sink)
         }
         #expect(merge.allEnded)
         try global.settle(into: &sink)

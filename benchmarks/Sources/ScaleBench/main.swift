@@ -137,10 +137,7 @@ for round in 1...3 {
             try bytes.withUnsafeBytes { try merge.add(partition: p, offset: messageOffsets[Int(p)], bytes: $0) }
             messageOffsets[Int(p)] += 1
         }
-        while let run = merge.next() {
-            try global.processGlobal(merge.batch(run.partition), events: run.range, now: 0, into: &globalSink)
-            merge.advance(run)
-        }
+        try global.processGlobal(merging: &merge, now: 0, into: &globalSink)
     }
     precondition(merge.allEnded, "the merge still holds batches")
     try global.settle(into: &globalSink)

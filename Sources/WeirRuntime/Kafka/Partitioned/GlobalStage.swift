@@ -115,19 +115,14 @@ final class GlobalStage {
             read += 1
         }
         if let failure { throw failure }
-        var processed = 0
-        while let run = merge.next() {
-            try pipeline.processGlobal(merge.batch(run.partition), events: run.range, now: now, into: &sink)
-            merge.advance(run)
-            processed += run.range.count
-            dirty = true
-        }
+        let runs = try pipeline.processGlobal(merging: &merge, now: now, into: &sink)
+        if runs > 0 { dirty = true }
         try applyBackPressure()
         runner.metrics?.globalStep(heldBytes: merge.heldBytes, skippedDuplicates: merge.skippedDuplicates)
         try broadcastWeights(force: false)
         producer.poll()
         if let fatal = producer.fatalError { throw fatal }
-        return read > 0 || processed > 0
+        return read > 0 || runs > 0
     }
 
     private func applyBackPressure() throws {
