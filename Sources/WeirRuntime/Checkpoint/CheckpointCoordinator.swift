@@ -124,12 +124,14 @@ public final class CheckpointCoordinator {
         if ownsTransaction { try transaction?.begin() }
     }
 
-    /// Throws the producer's fatal error (e.g. fenced), else when records were not delivered.
-    func checkDelivered() throws {
-        try Self.checkDelivered(producer)
+    /// Waits until every record sent is acknowledged (at most 60 s), then throws the producer's
+    /// fatal error (e.g. fenced), else when records were not delivered.
+    func flushDelivered() throws {
+        try Self.flushDelivered(producer)
     }
 
-    static func checkDelivered(_ producer: KafkaProducer, what: String = "output records") throws {
+    static func flushDelivered(_ producer: KafkaProducer, what: String = "output records") throws {
+        try producer.flush(timeout: .seconds(60))
         if let fatal = producer.fatalError { throw fatal }
         if producer.counts.failed > 0 {
             throw KafkaError.invalidState("\(producer.counts.failed) \(what) were not delivered (last error \(String(describing: producer.counts.lastError))); not committing")
@@ -148,16 +150,14 @@ public final class CheckpointCoordinator {
         let began = clock.now
         let tpos = topicPartitionOffsets(offsets, labelOffsets)
         guard store != nil else {
-            try producer.flush(timeout: .seconds(60))
-            try checkDelivered()
+            try flushDelivered()
             if !tpos.isEmpty { try commitGroupOffsets(tpos, fencing: !revoking) }
             return
         }
         do {
             // Outputs first, acknowledged: a checkpoint record is never visible before the outputs
             // it covers (exactly once this also holds on brokers that do not enforce transactions).
-            try producer.flush(timeout: .seconds(60))
-            try checkDelivered()
+            try flushDelivered()
             if transaction == nil && !tpos.isEmpty {
                 // The group offsets first: the broker checks the group generation, so a member that
                 // was replaced (e.g. paused past its session timeout) is refused here, before it
@@ -168,8 +168,7 @@ public final class CheckpointCoordinator {
             if let transaction {
                 try transaction.commit(tpos, consumer: consumer)
             } else {
-                try producer.flush(timeout: .seconds(60))
-                try checkDelivered()
+                try flushDelivered()
             }
             try finish(staged, pipeline, sink: &sink)
             if transaction != nil && !tpos.isEmpty {

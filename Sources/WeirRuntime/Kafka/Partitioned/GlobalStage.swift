@@ -175,13 +175,13 @@ final class GlobalStage {
     func checkpoint() throws {
         lastCheckpoint = ContinuousClock().now
         guard let store, dirty else {
-            try flushOutputs()
+            try CheckpointCoordinator.flushDelivered(producer, what: "global-stage output records")
             return
         }
         do {
             try pipeline.settle(into: &sink)
             // Outputs acknowledged before the checkpoint records that cover them are written.
-            try flushOutputs()
+            try CheckpointCoordinator.flushDelivered(producer, what: "global-stage output records")
             try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set((0..<Int32(merge.partitions))))
             let next = sink.epoch
             let increment = chain.nextIsIncrement(hasBase: epoch > 0 && base.holds(pipeline))
@@ -205,11 +205,6 @@ final class GlobalStage {
             transaction?.abort()
             throw error
         }
-    }
-
-    private func flushOutputs() throws {
-        try producer.flush(timeout: .seconds(60))
-        try CheckpointCoordinator.checkDelivered(producer, what: "global-stage output records")
     }
 
     /// Stops reading; exactly once, the open transaction (what followed the last checkpoint) is aborted.

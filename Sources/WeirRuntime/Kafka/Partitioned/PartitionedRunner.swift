@@ -703,8 +703,7 @@ final class TaskSet {
     func commitAll(claiming: (Int32, Task)? = nil) throws {
         guard let transaction else { return }
         do {
-            try producer.flush(timeout: .seconds(60))
-            try CheckpointCoordinator.checkDelivered(producer)
+            try CheckpointCoordinator.flushDelivered(producer)
             var writers = tasks
             if let (p, t) = claiming { writers[p] = t }
             var staged: [(Task, CheckpointCoordinator.Staged)] = []
