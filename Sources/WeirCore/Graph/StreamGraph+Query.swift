@@ -1,3 +1,5 @@
+import WeirStats
+
 /// Read-only queries of a graph's live keyed state, for serving (`GET /v1/features/{key}`,
 /// `POST /v1/score`). Nothing here changes the graph: a query works on a temporary operator
 /// holding a copy of one key's windows only (``WindowOperator/isolated(keyBytes:)``), so its cost
@@ -161,6 +163,9 @@ extension WindowOperator {
         mini.hints = []
         mini.hashedRows = 0..<0
         mini.dueTimers = []
+        // The checkpoint journal too: appending to a copy that shares this operator's journal
+        // copied the whole journal (everything journaled since the last checkpoint) per request.
+        mini.journal = ByteWriter()
         mini.liveWindows = 0
         mini.store.clearAll()
         _ = mini.allocEntry(key: -1, start: 0, end: 0, link: false)
