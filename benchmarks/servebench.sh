@@ -12,7 +12,8 @@
 # /tmp/bench-bin/mock_broker from ../shared/bench/setup.sh: topic `events`, 4 partitions), else to
 # a `weir broker` (topic `transactions`, 4 partitions; librdkafka's mock keeps only ~5 MiB per
 # partition, so a run reads only the newest events). Then, RUNS times (default 2), per binary:
-#   idle   `weir run --stop-at-end --checkpoints none` with no requests: the ingest rate;
+#   idle   `weir run --stop-at-end --checkpoints none` with no requests: the ingest rate (CHECKPOINTS=kafka:
+#          every mode with Weir's default checkpoints instead);
 #   load   the same while wrk sends GET /v1/features/u<k> and POST /v1/score (an event of user
 #          u<k>), RATE requests/s to each endpoint (default 2000) over CONNS connections each
 #          (default 4, one per wrk thread), paced by servebench/common.lua (open-loop schedule,
@@ -27,6 +28,8 @@
 #          partitioner like `weir produce`); the same requests from 2 s after the producer starts
 #          until 2 s before it ends: latency when the machine is not saturated by ingest. Ingest
 #          there is the produced rate; weir's event count is checked against the produced one.
+# MODES (default "idle load quiet") chooses the first modes (idle first: the paced rate is a share
+# of its rate); PACED=0 skips the paced runs.
 # Latencies (µs) are common.lua's, uncorrected: `p*` from the request written to the response
 # read, `sched p99` from when the request was due (includes waiting behind a slow answer). wrk's
 # own percentiles are coordinated-omission "corrected" with synthetic samples (see common.lua) and
@@ -88,7 +91,7 @@ one() {  # bin-index mode run -> prints the ingest rate; logs in $dir
   local b="$1" mode="$2" r="$3" bin="${bins[$1]}" tag="$1-$2-$3" log="$dir/run-$1-$2-$3.log"
   local bounded=(--stop-at-end) duration=300s
   [ "$mode" = quiet ] || [ "$mode" = paced ] && bounded=(--from latest)
-  "$bin" run "$topology" --brokers "$bs" --group-id "servebench-$tag-$$" "${bounded[@]}" --checkpoints none \
+  "$bin" run "$topology" --brokers "$bs" --group-id "servebench-$tag-$$" "${bounded[@]}" --checkpoints "${CHECKPOINTS:-none}" \
     --metrics-port "$port" --metrics-host 127.0.0.1 > /dev/null 2> "$log" &
   local run=$!
   wf="" ws=""
@@ -135,7 +138,7 @@ rows() {  # bin-index mode run rate -> table rows
   done
 }
 
-echo "ServeBench — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $events events, $keys keys, broker $(basename "$(readlink -f "$mock" 2>/dev/null || echo weir)") topic $topic, $RATE requests/s per endpoint over $conns connections each"
+echo "ServeBench — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), $events events, $keys keys, broker $(basename "$(readlink -f "$mock" 2>/dev/null || echo weir)") topic $topic, $RATE requests/s per endpoint over $conns connections each, checkpoints ${CHECKPOINTS:-none}"
 for b in "${!bins[@]}"; do echo "$(printf "\\x$(printf %x $((65 + b)))") = ${bins[$b]}"; done
 echo
 echo "| run | weir | mode | ingest events/s | endpoint | requests | requests/s | non-2xx | connect errors | other errors | p50 µs | p99 µs | p99.9 µs | max µs | sched p99 µs | engine p99 µs | wrk's corrected p99 µs |"
@@ -143,7 +146,7 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 idle_rate=""
 for r in $(seq 1 "$runs"); do
   for b in "${!bins[@]}"; do
-    for mode in idle load quiet; do
+    for mode in ${MODES:-idle load quiet}; do
       rate=$(one "$b" "$mode" "$r")
       if [ "$mode" = idle ]; then
         [ -n "$idle_rate" ] || idle_rate="$rate"
@@ -155,6 +158,7 @@ for r in $(seq 1 "$runs"); do
   done
 done
 for r in $(seq 1 "$runs"); do
+  [ "${PACED:-1}" = 1 ] || break
   for b in "${!bins[@]}"; do
     rate=$(one "$b" paced "$r")
     rows "$b" paced "$r" "$rate"
