@@ -28,6 +28,8 @@ struct OperationsOptions: ParsableArguments {
     var tlsPrivateKey: String?
     @Option(help: ArgumentHelp("With --partitioned: the base URL the other instances redirect serving requests to for the keys this one owns (default http(s)://<host name>:<port>/; in Kubernetes the pod IP). Also WEIR_SERVING_URL.", valueName: "url"))
     var servingURL: String?
+    @Option(help: ArgumentHelp("Events processed between two looks at the serving queue while requests keep arriving (1-1024, default 128; 1,024 when none arrived in the last second): smaller answers sooner, larger ingests faster. Also WEIR_SERVING_BATCH_EVENTS.", valueName: "n"))
+    var servingBatchEvents: String?
     @Flag(help: "Print the resolved configuration (secrets redacted) and where each setting came from, then exit.")
     var printConfig = false
 }
@@ -38,7 +40,7 @@ struct Operations {
     let logger: Logger
     let status = RuntimeStatus()
     /// [serving] The serving API's queue to the run loop (its routes are on the endpoint).
-    let serving = ServingMailbox()
+    let serving: ServingMailbox
     /// Nil when the endpoint is off (`--metrics-port off`) or not started: no metrics are recorded either.
     private(set) var endpoint: OperationsEndpoint.Running?
     /// The metrics port was configured (flag, environment or file), not the default.
@@ -61,6 +63,7 @@ struct Operations {
         flags[.tlsCertificate] = o.tlsCertificate
         flags[.tlsPrivateKey] = o.tlsPrivateKey
         flags[.servingURL] = o.servingURL
+        flags[.servingBatchEvents] = o.servingBatchEvents
         var fileFlags: [ConfigKey: String] = [:]
         fileFlags[.servingToken] = o.servingTokenFile
         let resolved: ResolvedConfiguration
@@ -72,6 +75,7 @@ struct Operations {
             throw ExitCode(2)
         }
         configuration = resolved.configuration
+        serving = ServingMailbox(busyBatchEvents: configuration.servingBatchEvents)
         metricsPortExplicit = resolved.origins[ConfigKey.metricsPort.rawValue] != nil
         let secrets = configuration.kafkaProperties.filter { SecretProperties.isSecret($0.key) }.map(\.value)
             + (configuration.servingToken.map { [$0] } ?? [])

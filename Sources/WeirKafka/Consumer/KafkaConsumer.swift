@@ -304,6 +304,28 @@ public final class KafkaConsumer: @unchecked Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "commit")) }
     }
 
+    /// Commits `offsets` like ``commit(_:)`` (it returns once the coordinator answered, with the
+    /// same errors), calling `whileWaiting` on this thread about every millisecond until then: the
+    /// caller's other work (serving requests) goes on during the round trip.
+    public func commit(_ offsets: [TopicPartitionOffset], whileWaiting: () -> Void) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = RDPartitionList.make(offsets)
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        // The answer arrives on a queue of our own (librdkafka's sync commit waits on one too).
+        let queue = rd_kafka_queue_new(rk)
+        defer { rd_kafka_queue_destroy(queue) }
+        var err = rd_kafka_commit_queue(rk, list, queue, nil, nil)
+        if err == RD_KAFKA_RESP_ERR_NO_ERROR {
+            while true {
+                guard let event = rd_kafka_queue_poll(queue, 1) else { whileWaiting(); continue }
+                err = rd_kafka_event_error(event)
+                rd_kafka_event_destroy(event)
+                break
+            }
+        }
+        if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "commit")) }
+    }
+
     /// Commits the stored offsets synchronously. Nothing stored is not an error.
     public func commitStored() throws(KafkaError) {
         let err = rd_kafka_commit(rk, nil, 0)

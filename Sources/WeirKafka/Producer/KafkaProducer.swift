@@ -227,6 +227,19 @@ public final class KafkaProducer: @unchecked Sendable {
                        isFatal: true, isRetriable: false)
     }
 
+    /// ``flush(timeout:)`` in steps of a millisecond, calling `whileWaiting` on this thread
+    /// between them: the caller's other work (serving requests) goes on while the outputs are
+    /// acknowledged.
+    public func flush(timeout: Duration = .seconds(30), whileWaiting: () -> Void) throws(KafkaError) {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while rd_kafka_flush(rk, 1) == RD_KAFKA_RESP_ERR__TIMED_OUT {
+            if clock.now >= deadline { throw .timedOut(operation: "flush (\(state.counts.inFlight) in flight)", after: timeout) }
+            whileWaiting()
+        }
+        rd_kafka_poll(rk, 0)
+    }
+
     /// Flushes (bounded by `timeout`) and stops accepting messages.
     public func close(timeout: Duration = .seconds(10)) {
         guard !closed else { return }

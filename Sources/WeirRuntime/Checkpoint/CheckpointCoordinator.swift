@@ -34,6 +34,10 @@ public final class CheckpointCoordinator {
     /// a rebalance of the group makes librdkafka 2.0.2 drop every partition of the consumer
     /// (confluentinc/librdkafka#4059): a join would restore every task instead of the moved ones.
     public var commitsGroupOffsets = true
+    /// Called on the checkpointing thread about every millisecond while a checkpoint waits for the
+    /// broker (outputs acknowledged, group offsets committed), e.g. to answer serving requests from
+    /// the pipeline, which a checkpoint does not change. nil: the waits block.
+    public var whileWaiting: (() -> Void)?
     let logger: Logger
     /// The newest checkpoint written or restored (0: none).
     public private(set) var epoch: UInt64 = 0
@@ -127,11 +131,13 @@ public final class CheckpointCoordinator {
     /// Waits until every record sent is acknowledged (at most 60 s), then throws the producer's
     /// fatal error (e.g. fenced), else when records were not delivered.
     func flushDelivered() throws {
-        try Self.flushDelivered(producer)
+        try Self.flushDelivered(producer, whileWaiting: whileWaiting)
     }
 
-    static func flushDelivered(_ producer: KafkaProducer, what: String = "output records") throws {
-        try producer.flush(timeout: .seconds(60))
+    /// Flushes `producer` and checks that every record was delivered; `whileWaiting`: see
+    /// ``whileWaiting``.
+    static func flushDelivered(_ producer: KafkaProducer, what: String = "output records", whileWaiting: (() -> Void)? = nil) throws {
+        if let whileWaiting { try producer.flush(timeout: .seconds(60), whileWaiting: whileWaiting) } else { try producer.flush(timeout: .seconds(60)) }
         if let fatal = producer.fatalError { throw fatal }
         if producer.counts.failed > 0 {
             throw KafkaError.invalidState("\(producer.counts.failed) \(what) were not delivered (last error \(String(describing: producer.counts.lastError))); not committing")
@@ -235,7 +241,7 @@ public final class CheckpointCoordinator {
     func commitGroupOffsets(_ tpos: [TopicPartitionOffset], fencing: Bool) throws {
         guard let consumer, commitsGroupOffsets else { return }
         do {
-            try consumer.commit(tpos)
+            if let whileWaiting { try consumer.commit(tpos, whileWaiting: whileWaiting) } else { try consumer.commit(tpos) }
             metrics?.offsetsCommitted()
         } catch {
             let message = error.description

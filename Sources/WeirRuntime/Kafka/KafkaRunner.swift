@@ -306,6 +306,9 @@ public struct KafkaRunner {
         try coordinator.start()
 
         var batch = InputBatch(capacity: 4096)
+        // [serving] Events per batch: 1,024, fewer while serving requests keep arriving
+        // (``ServingMailbox/batchLimit(otherwise:now:)``), so a request waits for a small batch.
+        var batchLimit = 1024
         var failure: (any Error)?
         var events = 0
         var sawInput = false
@@ -321,12 +324,19 @@ public struct KafkaRunner {
             failure = error
             checkpoints.failed()
         }
+        /// [serving] Answers the queued requests from the pipeline as it is now, and sets the next
+        /// batches' size from the load.
+        func serveRequests() {
+            guard let serving else { return }
+            serving.serve(pipeline, now: Self.nowMs())
+            batchLimit = serving.batchLimit(otherwise: 1024)
+        }
         func processBatch() throws {
             guard batch.count > 0 else { return }
             if firstInput == nil { firstInput = clock.now }
             let began = clock.now  // [ops]
             try pipeline.process(batch, topic: source, now: Self.nowMs(), into: &sink)
-            serving?.serve(pipeline, now: Self.nowMs())  // [serving] between batches: one poll may deliver many
+            serveRequests()  // [serving] between batches: one poll may deliver many
             reportStateBudget(&pipeline)  // [ops]
             metrics?.batchProcessed(pipeline, events: batch.count, duration: clock.now - began)  // [ops]
             deadLetterLog.batchProcessed(pipeline, topic: source)  // [ops] rate-limited, with topic/partition/offset/field
@@ -367,7 +377,7 @@ public struct KafkaRunner {
                 }
                 nowMs = Self.nowMs()
             }
-            while let step = merge!.next(sourceAssigned: assignment.assigned, nowMs: nowMs, into: &batch) {
+            while let step = merge!.next(sourceAssigned: assignment.assigned, nowMs: nowMs, into: &batch, maxBatch: batchLimit) {
                 switch step {
                 case .events:
                     try processBatch()
@@ -432,6 +442,8 @@ public struct KafkaRunner {
                 }
             }
         }
+        // [serving] Also while a checkpoint waits for the broker (it does not change the pipeline).
+        if serving != nil { coordinator.whileWaiting = { serveRequests() } }
         // The callbacks only feed events to the machines (and perform what they return).
         consumer.onRebalance = { event in
             switch event {
@@ -486,6 +498,7 @@ public struct KafkaRunner {
             coordinator.consumer = nil
             lease?.onRevoke = nil
             serving?.wake = nil  // [serving]
+            coordinator.whileWaiting = nil
         }
         do {
             try consumer.subscribe(labelTopic.map { [source, $0] } ?? [source])
@@ -522,14 +535,14 @@ public struct KafkaRunner {
                     }
                     guard let v = m.value else { return }
                     batch.append(v, partition: m.partition, offset: m.offset)
-                    if batch.count >= 1024 {
+                    if batch.count >= batchLimit {
                         do { try processBatch() } catch { fail(error) }
                     }
                 }
                 if let failure { throw failure }
                 // [serving] First what woke the poll (or waited through its last batch), before the
                 // partial batch, the held records and the tick; again below for what arrives meanwhile.
-                serving?.serve(pipeline, now: Self.nowMs())
+                serveRequests()
                 if let lease, let terms = leaseTerm?.terms {
                     try lease.poll()
                     if let failure { throw failure }
@@ -595,7 +608,7 @@ public struct KafkaRunner {
                     try pipeline.tick(now: Self.nowMs(), into: &sink)
                     metrics?.outputsWritten(pipeline)  // [ops]
                 }
-                serving?.serve(pipeline, now: Self.nowMs())  // [serving] between batches, before the checkpoint check
+                serveRequests()  // [serving] between batches, before the checkpoint check
                 producer.poll()
                 if let fatal = producer.fatalError { throw fatal }
                 // Not while no source partition is assigned (joining the group, or waiting for

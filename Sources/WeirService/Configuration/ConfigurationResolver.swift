@@ -243,6 +243,10 @@ public struct ConfigurationResolver: Sendable {
             }
             c.servingURL = v.hasSuffix("/") ? v : v + "/"
         }
+        if let v = settings[ConfigKey.servingBatchEvents.rawValue]?.value {
+            guard let n = Int(v), (1...1024).contains(n) else { throw bad(.servingBatchEvents, "a number of events 1-1024") }
+            c.servingBatchEvents = n
+        }
         if let v = settings[ConfigKey.metricsHost.rawValue]?.value {
             guard !v.isEmpty, !v.contains(" ") else { throw bad(.metricsHost, "an address to bind, e.g. 0.0.0.0 or 127.0.0.1") }
             c.metricsHost = v

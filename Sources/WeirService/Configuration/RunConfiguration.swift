@@ -38,6 +38,10 @@ public struct RunConfiguration: Sendable, Equatable {
     /// The base URL other instances of a partitioned group redirect serving requests to for the
     /// keys this one owns (Kafka Streams' `application.server`). Nil: `http(s)://<host name>:<port>/`.
     public var servingURL: String?
+    /// Events the run loop processes between two looks at the serving queue while requests keep
+    /// arriving (1...1024; 1,024 when none arrived in the last second). Smaller: shorter waits
+    /// for requests, more per-batch work for ingest (docs/serving.md, "Latency").
+    public var servingBatchEvents: Int = 128
 
     public init() {}
 
@@ -63,6 +67,7 @@ public struct RunConfiguration: Sendable, Equatable {
             line(ConfigKey.tlsCertificate.rawValue, tlsCertificate ?? "<unset>"),
             line(ConfigKey.tlsPrivateKey.rawValue, tlsPrivateKey ?? "<unset>"),
             line(ConfigKey.servingURL.rawValue, servingURL ?? "<host name and port>"),
+            line(ConfigKey.servingBatchEvents.rawValue, String(servingBatchEvents)),
         ]
         for (name, value) in kafkaProperties.sorted(by: { $0.key < $1.key }) {
             out.append(line("kafka.\(name)", SecretProperties.redact(name, value)))
@@ -88,6 +93,8 @@ public enum ConfigKey: String, Sendable, CaseIterable {
     case tlsPrivateKey = "tls_private_key"
     /// The serving base URL advertised to the other instances (partitioned mode).
     case servingURL = "serving_url"
+    /// The run loop's batch size while serving requests keep arriving.
+    case servingBatchEvents = "serving_batch_events"
 
     /// The environment variable, e.g. `WEIR_METRICS_PORT`.
     public var environmentName: String { "WEIR_" + rawValue.uppercased() }

@@ -111,6 +111,30 @@ import WeirTopology
         }
     }
 
+    /// Batches stay at the caller's size until a request is queued, shrink to `busyBatchEvents`
+    /// while requests keep arriving, and grow back a second after the last one. A refused request
+    /// (standby) does not count: no run loop is answering.
+    @Test func batchesShrinkWhileRequestsArrive() async throws {
+        let box = ServingMailbox(capacity: 4, busyBatchEvents: 64)
+        #expect(box.batchLimit(otherwise: 1024) == 1024)
+        _ = await box.submit(.features(key: "u1"))  // standby: refused
+        #expect(box.batchLimit(otherwise: 1024) == 1024)
+        box.role = .active
+        let before = DispatchTime.now().uptimeNanoseconds
+        let waiting = Task { await box.submit(.features(key: "u1")) }
+        try await Self.waitQueued(box, 1)
+        // Instants relative to the queueing (a busy test machine may pause this task for a second).
+        let queued = box.lastQueuedNanoseconds
+        #expect(queued >= before)
+        #expect(box.batchLimit(otherwise: 1024, now: queued) == 64)
+        #expect(box.batchLimit(otherwise: 32, now: queued) == 32)  // never above the caller's own bound
+        box.serve(try Self.pipeline(), now: 0)
+        #expect(await waiting.value.status == 200)
+        // Answered, but a request arrived within the second: still small; then back to the caller's.
+        #expect(box.batchLimit(otherwise: 1024, now: queued + ServingMailbox.busyWindowNanoseconds - 1) == 64)
+        #expect(box.batchLimit(otherwise: 1024, now: queued + ServingMailbox.busyWindowNanoseconds) == 1024)
+    }
+
     @Test func leavingActiveAnswersTheQueuedRequests() async throws {
         let box = ServingMailbox(capacity: 4)
         box.role = .active

@@ -124,6 +124,21 @@ struct ConfigurationResolverTests {
         #expect(try r.resolve(environment: [:], flags: [.servingURL: "https://weir-0.weir:9464/"]).configuration.servingURL == "https://weir-0.weir:9464/")
     }
 
+    /// The serving batch size: 128 by default, 1...1024 from any source, anything else refused
+    /// with the setting, its source and the range.
+    @Test func servingBatchEventsIsBoundedAndNamedWhenWrong() throws {
+        let r = ConfigurationResolver()
+        #expect(try r.resolve(environment: [:]).configuration.servingBatchEvents == 128)
+        #expect(try r.resolve(environment: ["WEIR_SERVING_BATCH_EVENTS": "1024"]).configuration.servingBatchEvents == 1024)
+        #expect(try r.resolve(environment: ["WEIR_SERVING_BATCH_EVENTS": "1024"], flags: [.servingBatchEvents: "16"]).configuration.servingBatchEvents == 16)
+        for bad in ["0", "1025", "-3", "many"] {
+            var message = ""
+            do { _ = try r.resolve(environment: [:], flags: [.servingBatchEvents: bad]) } catch { message = "\(error)" }
+            #expect(message.contains("serving_batch_events") && message.contains("--serving-batch-events") && message.contains(bad) && message.contains("1-1024"), "\(message)")
+        }
+        #expect(try r.resolve(environment: [:]).configuration.redactedLines().contains("serving_batch_events = 128  (default)"))
+    }
+
     @Test func fileProblemsSayWhereWithoutQuotingSecrets() throws {
         let r = resolver([
             "/typo.yaml": "brokers: a:1\nmetrics_prot: 9\n",

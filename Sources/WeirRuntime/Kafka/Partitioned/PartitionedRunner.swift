@@ -310,6 +310,8 @@ final class TaskSet {
     /// [serving] The serving queue, `<name>.instances` and what was last published there, and
     /// what the source's keys tell of the producers' partitioner (nil: no serving endpoint).
     let serving: ServingMailbox?
+    /// Events per task batch: 1,024, fewer while requests keep arriving (``serveRequests()``).
+    var batchLimit = 1024
     var instancesTopic: ProducerTopic?
     var instancesReader: KafkaConsumer?
     var published: [Int32]?
@@ -462,7 +464,7 @@ final class TaskSet {
             }
             // With its key: the task checks it against the record's source.key value.
             t.batch.append(v, key: m.key, partition: p, offset: m.offset)
-            if t.batch.count == 1024 { full.append(p) }
+            if t.batch.count >= batchLimit { full.append(p) }
             if full.count > 0 {
                 // Process full batches at once so they can be reused; a task too far ahead of
                 // the weights pauses here (one poll can deliver many batches).
@@ -508,8 +510,11 @@ final class TaskSet {
     }
 
     /// [serving] Answers the queued requests, each from its task's pipeline: call between batches.
+    /// Sets the size of the next batches from the serving load (``ServingMailbox/batchLimit(otherwise:now:)``).
     func serveRequests() {
-        serving?.serve(tasks: { [tasks] p in p.flatMap { tasks[$0]?.pipeline } }, now: KafkaRunner.nowMs())
+        guard let serving else { return }
+        serving.serve(tasks: { [tasks] p in p.flatMap { tasks[$0]?.pipeline } }, now: KafkaRunner.nowMs())
+        batchLimit = serving.batchLimit(otherwise: 1024)
     }
 
     /// A scoring task more than `weightsMaxLead` source offsets ahead of what the newest weights
@@ -584,6 +589,7 @@ final class TaskSet {
                                                 producer: producer, logger: runner.logger, sharedTransaction: transaction)
         coordinator.consumer = consumer
         coordinator.commitsGroupOffsets = false  // the changelog holds them; committed at a graceful stop
+        if serving != nil { coordinator.whileWaiting = { [unowned self] in serveRequests() } }  // [serving] while it waits for the broker
         // A task's watermark is its partition's (docs/scaling.md): one partition.
         var pipeline = try Pipeline(compiled: compiled, partitions: 1, now: KafkaRunner.nowMs(), role: .task(partition: p))
         pipeline.backgroundDriftEvaluation = false
@@ -703,7 +709,7 @@ final class TaskSet {
     func commitAll(claiming: (Int32, Task)? = nil) throws {
         guard let transaction else { return }
         do {
-            try CheckpointCoordinator.flushDelivered(producer)
+            try CheckpointCoordinator.flushDelivered(producer, whileWaiting: serving == nil ? nil : { [unowned self] in serveRequests() })
             var writers = tasks
             if let (p, t) = claiming { writers[p] = t }
             var staged: [(Task, CheckpointCoordinator.Staged)] = []
