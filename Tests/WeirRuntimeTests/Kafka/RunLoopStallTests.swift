@@ -26,21 +26,28 @@ struct RunLoopStallTests {
           user_sum: {window: {tumbling: 10s}, by: user, aggregate: sum, field: x}
         """
 
-    @Test func noLoopIterationWaitsForTheHeldFetch() throws {
+    /// An embedded broker with the topology's topics and `count` events of 7 users (10 ms apart)
+    /// spread round-robin over `partitions` partitions of `events`.
+    static func brokerWithEvents(_ count: Int, partitions: Int32) throws -> EmbeddedBroker {
         let broker = try EmbeddedBroker()
-        defer { broker.stop() }
-        try broker.createTopic("events", partitions: 4)
+        try broker.createTopic("events", partitions: partitions)
         for t in ["stall.dlq", "stall.late"] { try broker.createTopic(t, partitions: 1) }
         let producer = try KafkaProducer(configuration: ProducerConfiguration(
             client: KafkaConfiguration(bootstrapServers: broker.bootstrapServers, clientID: "stall-producer")))
         let events = try producer.topic("events")
-        let perPartition = 100
-        for i in 0..<(4 * perPartition) {
+        for i in 0..<count {
             let line = #"{"ts":\#(1_700_000_000_000 + Int64(i) * 10),"user":"u\#(i % 7)","x":\#(i % 5)}"#
-            try producer.send(to: events, partition: Int32(i % 4), key: nil, value: Array(line.utf8))
+            try producer.send(to: events, partition: Int32(i) % partitions, key: nil, value: Array(line.utf8))
         }
         try producer.flush(timeout: .seconds(30))
         producer.close()
+        return broker
+    }
+
+    @Test func noLoopIterationWaitsForTheHeldFetch() throws {
+        let perPartition = 100
+        let broker = try Self.brokerWithEvents(4 * perPartition, partitions: 4)
+        defer { broker.stop() }
 
         var options = KafkaRunner.Options(brokers: broker.bootstrapServers, groupID: "stall")
         options.checkpoints = .none

@@ -11,17 +11,6 @@ import WeirTopology
 /// held every request that arrived during it: ServeBench's p99.9 of 50–60 ms at 20% ingest.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct ServingDuringCommitTests {
-    static let yaml = """
-        name: servewait
-        source: {topics: [events], key: user, event_time: ts}
-        schema:
-          ts: {type: timestamp}
-          user: {type: string}
-          x: {type: double}
-        features:
-          user_sum: {window: {tumbling: 10s}, by: user, aggregate: sum, field: x}
-        """
-
     /// When each answered request was submitted, from the requesting task.
     final class Requests: @unchecked Sendable {
         private let lock = NSLock()
@@ -40,26 +29,16 @@ struct ServingDuringCommitTests {
     /// mailbox's own wait figures; without the waiting commit one request waits the whole 3 s and
     /// the rest are never sent).
     @Test func requestsAreAnsweredWhileACommitWaitsForTheBroker() throws {
-        let broker = try EmbeddedBroker()
+        let broker = try RunLoopStallTests.brokerWithEvents(200, partitions: 2)
         defer { broker.stop() }
-        try broker.createTopic("events", partitions: 2)
-        for t in ["servewait.dlq", "servewait.late"] { try broker.createTopic(t, partitions: 1) }
-        let producer = try KafkaProducer(configuration: ProducerConfiguration(
-            client: KafkaConfiguration(bootstrapServers: broker.bootstrapServers, clientID: "servewait-producer")))
-        let events = try producer.topic("events")
-        for i in 0..<200 {
-            let line = #"{"ts":\#(1_700_000_000_000 + Int64(i) * 10),"user":"u\#(i % 7)","x":\#(i % 5)}"#
-            try producer.send(to: events, partition: Int32(i % 2), key: nil, value: Array(line.utf8))
-        }
-        try producer.flush(timeout: .seconds(30))
-        producer.close()
         // The group's first OffsetCommit (API 8): answered after 3 s.
         try broker.delayNextResponse(broker: 1, apiKey: 8, milliseconds: 3_000)
 
         var options = KafkaRunner.Options(brokers: broker.bootstrapServers, groupID: "servewait")
         options.checkpoints = .none
         options.maxDuration = .seconds(9)
-        let compiled = try TopologyCompiler.compile(try TopologyLoader.parse(Self.yaml, file: "servewait.yaml"), partitions: 2)
+        // RunLoopStallTests' topology: a per-user window, features served for `u1`.
+        let compiled = try TopologyCompiler.compile(try TopologyLoader.parse(RunLoopStallTests.yaml, file: "stall.yaml"), partitions: 2)
         let box = ServingMailbox()
         let requests = Requests()
         let clock = ContinuousClock()
