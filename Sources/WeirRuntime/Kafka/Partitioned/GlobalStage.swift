@@ -192,7 +192,8 @@ final class GlobalStage {
                                offsets: merge.resumeOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
                                outputRecords: sink.written, wallTimeMs: KafkaRunner.nowMs(), state: state, base: increment ? epoch : nil)
             try store.save(c)
-            if let transaction { try transaction.commit([], consumer: nil) } else { try producer.flush(timeout: .seconds(60)) }
+            // Durable before it becomes the base of the next increment: committed, or every record delivered.
+            if let transaction { try transaction.commit([], consumer: nil) } else { try CheckpointCoordinator.flushDelivered(producer, what: "global-stage checkpoint records") }
             try store.saved(c)
             epoch = next
             chain.wrote(bytes: state.count, increment: increment)
