@@ -46,14 +46,21 @@ public enum CheckpointRecords {
 
     /// Version of the commit record written: 2 adds the label topic and its offsets after the
     /// group (version 1, still read, has none); 3 adds the kind (0 full image, 1 increment) and
-    /// the base epoch of an increment (versions 1 and 2 are full images).
-    public static let commitVersion: UInt16 = 3
+    /// the base epoch of an increment (versions 1 and 2 are full images); 4 has the same fields
+    /// with the state hashed by ``stateHash(_:)`` instead of ``fnv1a64(_:)`` (versions 1–3, still
+    /// read). Earlier Weir versions do not read version 4.
+    public static let commitVersion: UInt16 = 4
+
+    /// The state hash a commit record of `version` carries.
+    static func hash(_ state: [UInt8], version: UInt16) -> UInt64 {
+        version >= 4 ? stateHash(state) : fnv1a64(state)
+    }
 
     static func commitValue(_ c: Checkpoint, chunks: Int, packedLength: Int) -> [UInt8] {
         var w = ByteWriter(capacity: 128 + c.labelTopic.utf8.count + 12 * (c.offsets.count + c.labelOffsets.count))
         w.writeHeader(tag: "WCKM", version: commitVersion)
         w.write(c.topology); w.write(c.owner); w.write(c.epoch)
-        w.write(UInt32(chunks)); w.write(UInt64(c.state.count)); w.write(fnv1a64(c.state))
+        w.write(UInt32(chunks)); w.write(UInt64(c.state.count)); w.write(hash(c.state, version: commitVersion))
         w.write(UInt8(1)); w.write(UInt64(packedLength))  // state encoding: 1 = ZeroRunLength
         w.write(c.sourceTopic)
         w.write(UInt64(c.offsets.count))
@@ -74,6 +81,8 @@ public enum CheckpointRecords {
         public var stateLength: Int
         public var packedLength: Int
         public var stateHash: UInt64
+        /// The commit record's version (it says how the state was hashed).
+        public var version: UInt16 = CheckpointRecords.commitVersion
 
         /// The state from its packed bytes, checked against the lengths and hash.
         public func unpack(_ packed: [UInt8]) throws(CheckpointError) -> [UInt8] {
@@ -81,7 +90,7 @@ public enum CheckpointRecords {
                 throw .incomplete(epoch: checkpoint.epoch, detail: "\(packed.count) state bytes, \(packedLength) expected")
             }
             let state = try ZeroRunLength.unpack(packed, expectedCount: stateLength)
-            guard fnv1a64(state) == stateHash else { throw .incomplete(epoch: checkpoint.epoch, detail: "state hash differs") }
+            guard CheckpointRecords.hash(state, version: version) == stateHash else { throw .incomplete(epoch: checkpoint.epoch, detail: "state hash differs") }
             return state
         }
     }
@@ -91,7 +100,7 @@ public enum CheckpointRecords {
     public static func decodeCommit(_ value: [UInt8]) throws(CheckpointError) -> Commit {
         do {
             var r = ByteReader(value)
-            let version = try r.readHeader(tag: "WCKM", supportedVersions: 1...3)
+            let version = try r.readHeader(tag: "WCKM", supportedVersions: 1...4)
             let topology = try r.readString(field: "topology"), owner = try r.readString(field: "owner")
             let epoch = try r.readUInt64()
             let chunks = Int(try r.readUInt32()), length = Int(try r.readUInt64()), hash = try r.readUInt64()
@@ -122,7 +131,7 @@ public enum CheckpointRecords {
             return Commit(checkpoint: Checkpoint(topology: topology, group: group, epoch: epoch, owner: owner, sourceTopic: source, offsets: offsets,
                                                  labelTopic: labelTopic, labelOffsets: labelOffsets, outputRecords: outputs, wallTimeMs: wall, state: [],
                                                  base: base),
-                          chunks: chunks, stateLength: length, packedLength: packedLength, stateHash: hash)
+                          chunks: chunks, stateLength: length, packedLength: packedLength, stateHash: hash, version: version)
         } catch let e as CheckpointError {
             throw e
         } catch {

@@ -20,7 +20,7 @@ import Testing
         for r in CheckpointRecords.encode(c, maxChunkBytes: 100) { try a.add(r.value) }
         #expect(a.latest == c)
         let commit = try #require(CheckpointRecords.encode(c).last)
-        #expect(commit.value[4] == UInt8(CheckpointRecords.commitVersion) && CheckpointRecords.commitVersion == 3)
+        #expect(commit.value[4] == UInt8(CheckpointRecords.commitVersion) && CheckpointRecords.commitVersion == 4)
 
         let dir = tempDir()
         let store = try DirectoryCheckpointStore(directory: dir, topology: "t", group: "g")
