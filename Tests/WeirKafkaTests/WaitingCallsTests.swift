@@ -7,16 +7,22 @@ import Testing
 /// runs, on the calling thread, for as long as the broker takes to answer.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct WaitingCallsTests {
-    /// A broker 60 ms away: the flush returns with every message delivered and the closure ran
-    /// through the wait (about every millisecond: at least 10 times), on this thread.
-    @Test func flushDeliversEverythingWhileTheCallerWorks() throws {
+    /// A broker, a topic and a producer that has delivered one message (connected, the topic known).
+    static func connected(_ name: String, partitions: Int32) throws -> (EmbeddedBroker, KafkaProducer, ProducerTopic) {
         let broker = try EmbeddedBroker()
-        let topic = uniqueName("flushwait")
-        try broker.createTopic(topic, partitions: 2)
+        let topic = uniqueName(name)
+        try broker.createTopic(topic, partitions: partitions)
         let p = try producer(broker)
         let t = try p.topic(topic)
         try p.send(to: t, key: nil, value: Array("warm".utf8))
-        try p.flush()  // connected and the topic known before the delay
+        try p.flush()
+        return (broker, p, t)
+    }
+
+    /// A broker 60 ms away: the flush returns with every message delivered and the closure ran
+    /// through the wait (about every millisecond: at least 10 times), on this thread.
+    @Test func flushDeliversEverythingWhileTheCallerWorks() throws {
+        let (broker, p, t) = try Self.connected("flushwait", partitions: 2)
         try broker.setRoundTripTime(broker: 1, milliseconds: 60)
         for i in 0..<10_000 { try p.send(to: t, key: nil, value: Array("\(i)".utf8)) }
         let thread = Thread.current
@@ -40,13 +46,7 @@ struct WaitingCallsTests {
 
     /// The flush still gives up after its timeout with the same typed error.
     @Test func flushTimesOutWithTheTypedError() throws {
-        let broker = try EmbeddedBroker()
-        let topic = uniqueName("flushdown")
-        try broker.createTopic(topic, partitions: 1)
-        let p = try producer(broker)
-        let t = try p.topic(topic)
-        try p.send(to: t, key: nil, value: Array("warm".utf8))
-        try p.flush()
+        let (broker, p, t) = try Self.connected("flushdown", partitions: 1)
         try broker.setBrokerDown(1)
         try p.send(to: t, key: nil, value: Array("stuck".utf8))
         var calls = 0
