@@ -6,7 +6,9 @@ import WeirKafka
 /// ``CheckpointCoordinator/flushDelivered(_:what:whileWaiting:)``, which every checkpoint writer
 /// (the coordinator, a partitioned instance's tasks, the global stage) calls before it treats
 /// records as durable: records that could not be delivered stop the checkpoint with an error
-/// that says how many of what, never a silent success.
+/// that says how many of what, never a silent success. On `scripts/test`'s serial list, like every
+/// test that takes a broker down: librdkafka's mock then re-binds the broker's port, and aborts
+/// (`mrkb->listen_s != -1`) when a test running beside it took the port meanwhile.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct FlushDeliveredTests {
     @Test(arguments: [false, true])
