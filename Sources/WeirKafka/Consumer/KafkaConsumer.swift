@@ -306,8 +306,9 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Commits `offsets` like ``commit(_:)`` (it returns once the coordinator answered, with the
     /// same errors), calling `whileWaiting` on this thread about every millisecond until then: the
-    /// caller's other work (serving requests) goes on during the round trip.
-    public func commit(_ offsets: [TopicPartitionOffset], whileWaiting: () -> Void) throws(KafkaError) {
+    /// caller's other work (serving requests) goes on during the round trip. Nil: ``commit(_:)``.
+    public func commit(_ offsets: [TopicPartitionOffset], whileWaiting: (() -> Void)?) throws(KafkaError) {
+        guard let whileWaiting else { return try commit(offsets) }
         guard !offsets.isEmpty else { return }
         let list = RDPartitionList.make(offsets)
         defer { rd_kafka_topic_partition_list_destroy(list) }

@@ -229,8 +229,9 @@ public final class KafkaProducer: @unchecked Sendable {
 
     /// ``flush(timeout:)`` in steps of a millisecond, calling `whileWaiting` on this thread
     /// between them: the caller's other work (serving requests) goes on while the outputs are
-    /// acknowledged.
-    public func flush(timeout: Duration = .seconds(30), whileWaiting: () -> Void) throws(KafkaError) {
+    /// acknowledged. Nil: ``flush(timeout:)``.
+    public func flush(timeout: Duration = .seconds(30), whileWaiting: (() -> Void)?) throws(KafkaError) {
+        guard let whileWaiting else { return try flush(timeout: timeout) }
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         while rd_kafka_flush(rk, 1) == RD_KAFKA_RESP_ERR__TIMED_OUT {

@@ -137,7 +137,7 @@ public final class CheckpointCoordinator {
     /// Flushes `producer` and checks that every record was delivered; `whileWaiting`: see
     /// ``whileWaiting``.
     static func flushDelivered(_ producer: KafkaProducer, what: String = "output records", whileWaiting: (() -> Void)? = nil) throws {
-        if let whileWaiting { try producer.flush(timeout: .seconds(60), whileWaiting: whileWaiting) } else { try producer.flush(timeout: .seconds(60)) }
+        try producer.flush(timeout: .seconds(60), whileWaiting: whileWaiting)
         if let fatal = producer.fatalError { throw fatal }
         if producer.counts.failed > 0 {
             throw KafkaError.invalidState("\(producer.counts.failed) \(what) were not delivered (last error \(String(describing: producer.counts.lastError))); not committing")
@@ -241,7 +241,7 @@ public final class CheckpointCoordinator {
     func commitGroupOffsets(_ tpos: [TopicPartitionOffset], fencing: Bool) throws {
         guard let consumer, commitsGroupOffsets else { return }
         do {
-            if let whileWaiting { try consumer.commit(tpos, whileWaiting: whileWaiting) } else { try consumer.commit(tpos) }
+            try consumer.commit(tpos, whileWaiting: whileWaiting)
             metrics?.offsetsCommitted()
         } catch {
             let message = error.description
