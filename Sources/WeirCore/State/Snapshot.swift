@@ -107,6 +107,7 @@ extension WindowOperator {
             throw .invalidValue(field: "WindowOperator.keyHead", detail: "entry out of range")
         }
         for f in freeEntries where f < 1 || Int(f) >= n { throw .invalidValue(field: "WindowOperator.freeEntries", detail: "out of range") }
+        panesNeedSorting = anyPaneListUnsorted()
         if case .sliding = spec.kind, n > 1, stored.count < n * 2 * store.aggregateCount {
             throw .invalidValue(field: "WindowOperator.stored", detail: "\(stored.count) stored inputs for \(n) entries")
         }

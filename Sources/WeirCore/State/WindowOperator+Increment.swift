@@ -66,9 +66,14 @@ extension WindowOperator {
             w.bytes.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
         }
     }
-    mutating func journalAlloc(key: Int32, start: Int64, end: Int64, link: Bool) {
-        journalOp { $0.write(UInt8(2)); $0.write(key); $0.write(start); $0.write(end); $0.write(link) }
+    mutating func journalAlloc(key: Int32, start: Int64, end: Int64, link: Bool, after: Int32?) {
+        if let after {
+            journalOp { $0.write(UInt8(7)); $0.write(key); $0.write(start); $0.write(end); $0.write(after) }
+        } else {
+            journalOp { $0.write(UInt8(2)); $0.write(key); $0.write(start); $0.write(end); $0.write(link) }
+        }
     }
+    mutating func journalSortPanes(key: Int32) { journalOp { $0.write(UInt8(8)); $0.write(key) } }
     mutating func journalFree(_ e: Int32) { journalOp { $0.write(UInt8(3)); $0.write(e) } }
     mutating func journalPop() { journalOp { $0.write(UInt8(5)) } }
     mutating func journalClearTimers() { journalOp { $0.write(UInt8(6)) } }
@@ -86,7 +91,8 @@ extension WindowOperator {
     /// What changed since the last ``markCheckpointed()`` (tag "WWII" v1).
     /// - Complexity: O(operations and entries changed) plus a scan of one stamp per entry.
     func serializeIncrement(into w: inout ByteWriter) {
-        w.writeHeader(tag: "WWII", version: 1)
+        // v2: the journal may hold operations 7 (insert a pane in start order) and 8 (sort a key's panes)
+        w.writeHeader(tag: "WWII", version: 2)
         w.write(spec.name)
         w.write(stats.lateEvents); w.write(stats.lateWindowSkips); w.write(stats.rejectedKeyEvents)
         w.write(stats.emitted); w.write(stats.lateUpdates)
@@ -128,7 +134,7 @@ extension WindowOperator {
     /// partly updated: discard it.
     /// - Throws: ``SerializationError`` for damaged or foreign bytes.
     mutating func applyIncrement(from r: inout ByteReader) throws(SerializationError) {
-        try r.readHeader(tag: "WWII", supportedVersions: 1...1)
+        try r.readHeader(tag: "WWII", supportedVersions: 1...2)
         let name = try r.readString(field: "WindowOperator.name")
         guard name == spec.name else { throw .invalidValue(field: "WindowOperator.name", detail: "increment has '\(name)', graph has '\(spec.name)'") }
         var st = Stats()
@@ -185,6 +191,7 @@ extension WindowOperator {
         journal.bytes.removeAll(keepingCapacity: true)
         journalEpoch = 0
         changes.epoch &+= 1  // a new base
+        panesNeedSorting = anyPaneListUnsorted()
     }
 
     /// Replays a journal through the operations that wrote it.
@@ -207,6 +214,19 @@ extension WindowOperator {
                     }
                 }
                 _ = allocEntry(key: key, start: start, end: end, link: link)
+            case 7:
+                let key = try r.readInt32(), start = try r.readInt64(), end = try r.readInt64(), after = try r.readInt32()
+                guard key >= 0, Int(key) < keyHead.count, keys.isLive(key) || keyField < 0 else {
+                    throw .invalidValue(field: "journal.insert", detail: "key \(key) not live")
+                }
+                guard after == -1 || (after >= 1 && Int(after) < ents.count && ents[Int(after)].flags & 4 != 0 && ents[Int(after)].key == key) else {
+                    throw .invalidValue(field: "journal.insert", detail: "entry \(after) is not a live window of key \(key)")
+                }
+                _ = allocEntry(key: key, start: start, end: end, after: after)
+            case 8:
+                let key = try r.readInt32()
+                guard key >= 0, Int(key) < keyHead.count, usePanes else { throw .invalidValue(field: "journal.sort", detail: "key \(key)") }
+                sortPanes(key: key)
             case 3:
                 let e = try r.readInt32()
                 guard e >= 1, Int(e) < ents.count, ents[Int(e)].flags & 4 != 0 else { throw .invalidValue(field: "journal.free", detail: "entry \(e) not live") }

@@ -43,7 +43,13 @@ public struct WindowOperator: Sendable {
     let size: Int64, slide: Int64, offset: Int64, lateness: Int64, countN: Int64
     /// Hopping windows with `size % hop == 0` and mergeable aggregates keep one accumulator per
     /// `hop`-wide pane and merge `size / hop` panes when a window fires (one update per event).
+    /// Each key's panes are linked in ascending start order (``processPane`` searches from the
+    /// newest and stops at the first older pane, instead of walking every live pane).
     let usePanes: Bool
+    /// True after restoring pane state written by a Weir before sorted pane lists (links in
+    /// arrival order, which differs from start order only for out-of-order events): the next
+    /// event sorts every key's panes first (``sortPaneLists()``, journaled).
+    var panesNeedSorting = false
     @usableFromInline var keys: ByteInterner
     @usableFromInline var keyHead = ContiguousArray<Int32>()
     @usableFromInline var keyTail = ContiguousArray<Int32>()
@@ -178,9 +184,11 @@ public struct WindowOperator: Sendable {
 
     // MARK: entries
 
+    /// Takes a free entry (or a new one) for `key`'s window `[start, end)`. `link`: appended to the
+    /// key's list, or with `after` inserted behind entry `after` of the key (−1: at the head).
     @inline(__always)
-    mutating func allocEntry(key: Int32, start: Int64, end: Int64, link: Bool = true) -> Int32 {
-        if clock[1] != 0 { journalAlloc(key: key, start: start, end: end, link: link) }
+    mutating func allocEntry(key: Int32, start: Int64, end: Int64, link: Bool = true, after: Int32? = nil) -> Int32 {
+        if clock[1] != 0 { journalAlloc(key: key, start: start, end: end, link: link, after: after) }
         let e: Int32
         if let f = freeEntries.popLast() {
             e = f
@@ -197,10 +205,18 @@ public struct WindowOperator: Sendable {
         touch(e)
         if link {
             let k = Int(key)
-            let t = keyTail[k]
-            ents[Int(e)].prev = t
-            if t >= 0 { ents[Int(t)].next = e } else { keyHead[k] = e }
-            keyTail[k] = e
+            if let a = after {
+                let n = a >= 0 ? ents[Int(a)].next : keyHead[k]
+                ents[Int(e)].prev = a
+                ents[Int(e)].next = n
+                if a >= 0 { ents[Int(a)].next = e } else { keyHead[k] = e }
+                if n >= 0 { ents[Int(n)].prev = e } else { keyTail[k] = e }
+            } else {
+                let t = keyTail[k]
+                ents[Int(e)].prev = t
+                if t >= 0 { ents[Int(t)].next = e } else { keyHead[k] = e }
+                keyTail[k] = e
+            }
             liveWindows += 1
         }
         return e
