@@ -19,7 +19,8 @@ extension WindowOperator {
         if isNew {
             pane = allocEntry(key: key, start: p, end: p &+ slide, after: before)
             let (c, o) = (p &+ size &- 1).addingReportingOverflow(lateness)
-            pushTimer(Timer(time: o ? .max : c, entry: pane, gen: ents[Int(pane)].gen, kind: 2))
+            let (t, o2) = c.addingReportingOverflow(purgeSpread(entry: pane))
+            pushTimer(Timer(time: o || o2 ? .max : t, entry: pane, gen: ents[Int(pane)].gen, kind: 2))
             if spec.emitResults {
                 // a fire timer for each window of this pane that no other live pane scheduled
                 var end = p &+ slide
