@@ -9,7 +9,12 @@ import WeirTopology
 /// at least once: flush outputs (every output of the covered input acknowledged) → commit the
 /// group offsets (the broker's generation check fences a replaced member; restore uses the
 /// checkpoint, these are for monitoring tools and rebalances) → check changelog ownership →
-/// write the checkpoint (state + source offsets + epoch) → flush it;
+/// write the checkpoint (state + source offsets + epoch) → flush it. A periodic checkpoint
+/// (`awaitDelivery: false`) does not wait for its own records: processing goes on while they
+/// travel, and the next checkpoint's first flush (or ``awaitDelivery()``) confirms them before
+/// anything else is committed, so an increment is never written on a base that was not
+/// delivered, and a failed delivery stops the run there (restart: the last delivered checkpoint,
+/// at least once);
 ///
 /// exactly once: flush the transaction's outputs → check ownership → write the checkpoint into
 /// the open transaction → send the
@@ -47,6 +52,9 @@ public final class CheckpointCoordinator {
     public private(set) var written = 0
     /// Whether the last checkpoint written was an increment.
     public private(set) var lastWasIncrement = false
+    /// A checkpoint written with `awaitDelivery: false` whose records are not yet confirmed
+    /// delivered (confirmed by the next checkpoint or ``awaitDelivery()``).
+    public private(set) var undelivered: Checkpoint?
     /// Full image or increment (``ChainPolicy``).
     var chain: ChainPolicy
     /// What the next increment builds on: the last checkpoint written or restored.
@@ -129,9 +137,23 @@ public final class CheckpointCoordinator {
     }
 
     /// Waits until every record sent is acknowledged (at most 60 s), then throws the producer's
-    /// fatal error (e.g. fenced), else when records were not delivered.
+    /// fatal error (e.g. fenced), else when records were not delivered. Confirms a checkpoint
+    /// written without awaiting its delivery (``undelivered``): the store then knows its records.
     func flushDelivered() throws {
-        try Self.flushDelivered(producer, whileWaiting: whileWaiting)
+        try Self.flushDelivered(producer, what: undelivered == nil ? "output records" : "output or checkpoint records", whileWaiting: whileWaiting)
+        if let c = undelivered {
+            undelivered = nil
+            try store?.saved(c)
+        }
+    }
+
+    /// Waits for the records of a checkpoint written with `awaitDelivery: false` (and every
+    /// output before them); throws as ``checkpoint(_:offsets:labelOffsets:sink:revoking:awaitDelivery:)``
+    /// does when some were not delivered. Call before the partitions or the lease move, and
+    /// before a stop. Nothing to do when no checkpoint waits.
+    public func awaitDelivery() throws {
+        guard undelivered != nil else { return }
+        try flushDelivered()
     }
 
     /// Flushes `producer` and checks that every record was delivered; `whileWaiting`: see
@@ -149,8 +171,11 @@ public final class CheckpointCoordinator {
     /// - Parameter sink: its epoch and record count go into the checkpoint; it starts the next epoch.
     /// - Parameter revoking: called from a revocation: the group's generation may already have moved
     ///   on (a rebalance is in progress), so a refused group commit is not taken as fencing.
+    /// - Parameter awaitDelivery: at least once, false: return once the checkpoint's records are
+    ///   sent; the next checkpoint (or ``awaitDelivery()``) confirms them (exactly once the
+    ///   transaction's commit always waits).
     public func checkpoint(_ pipeline: Pipeline, offsets: [Int32: Int64], labelOffsets: [Int32: Int64] = [:], sink: inout KafkaSink,
-                           revoking: Bool = false) throws {
+                           revoking: Bool = false, awaitDelivery: Bool = true) throws {
         precondition(transaction == nil || ownsTransaction, "a shared transaction is committed by its owner (stage, commit, finish)")
         let clock = ContinuousClock()
         let began = clock.now
@@ -173,10 +198,10 @@ public final class CheckpointCoordinator {
             let staged = try stage(pipeline, offsets: offsets, labelOffsets: labelOffsets, sink: sink)
             if let transaction {
                 try transaction.commit(tpos, consumer: consumer)
-            } else {
+            } else if awaitDelivery {
                 try flushDelivered()
             }
-            try finish(staged, pipeline, sink: &sink)
+            try finish(staged, pipeline, sink: &sink, delivered: transaction != nil || awaitDelivery)
             if transaction != nil && !tpos.isEmpty {
                 // Also outside the transaction: the embedded broker does not store transactional offsets.
                 try commitGroupOffsets(tpos, fencing: false)
@@ -217,10 +242,11 @@ public final class CheckpointCoordinator {
         return Staged(checkpoint: c, increment: increment, offsets: topicPartitionOffsets(offsets, labelOffsets))
     }
 
-    /// After the staged checkpoint's records are durable: it becomes the base of the next
-    /// increment, and `sink` starts the next epoch.
-    public func finish(_ staged: Staged, _ pipeline: Pipeline, sink: inout KafkaSink) throws {
-        try store?.saved(staged.checkpoint)
+    /// After the staged checkpoint's records are durable (or, `delivered: false`, sent and
+    /// confirmed by the next ``flushDelivered()``): it becomes the base of the next increment,
+    /// and `sink` starts the next epoch.
+    public func finish(_ staged: Staged, _ pipeline: Pipeline, sink: inout KafkaSink, delivered: Bool = true) throws {
+        if delivered { try store?.saved(staged.checkpoint) } else { undelivered = staged.checkpoint }
         epoch = staged.checkpoint.epoch
         lastStateBytes = staged.checkpoint.state.count
         written += 1

@@ -396,19 +396,31 @@ public struct KafkaRunner {
         }
         /// ``CheckpointStateMachine/Action/checkpoint(revoking:)``: a checkpoint of everything
         /// processed (covering the processed source offsets and the label positions), or a plain
-        /// offset commit.
-        func checkpoint(revoking: Bool) throws {
+        /// offset commit. `periodic`: processing goes on while the checkpoint's records travel
+        /// (the next checkpoint, hand-over or stop confirms them); otherwise they are awaited.
+        func checkpoint(revoking: Bool, periodic: Bool = false) throws {
             // Outputs still in flight (a drift window judged in the background) first: the checkpoint covers them.
             try pipeline.settle(into: &sink)
-            guard checkpoints.needsWrite(outputsPending: sink.base.written > 0) else { return }
-            try coordinator.checkpoint(pipeline, offsets: assignment.processed, labelOffsets: merge?.labelProcessed ?? [:], sink: &sink.base, revoking: revoking)
+            guard checkpoints.needsWrite(outputsPending: sink.base.written > 0) else {
+                if !periodic { try coordinator.awaitDelivery() }
+                return
+            }
+            try coordinator.checkpoint(pipeline, offsets: assignment.processed, labelOffsets: merge?.labelProcessed ?? [:], sink: &sink.base,
+                                       revoking: revoking, awaitDelivery: !periodic)
             checkpoints.written()
         }
         /// Partitions (or the lease) move to another instance: process what was read and
         /// checkpoint it first (outputs acknowledged first), so the next owner resumes exactly
         /// here. A failure stops the run (at the next poll).
         func checkpointBeforeHandOver(_ what: String) {
-            guard case .checkpoint(let revoking) = checkpoints.handOver() else { return }
+            guard case .checkpoint(let revoking) = checkpoints.handOver() else {
+                // Nothing new to checkpoint; the last one's records are delivered before the move.
+                do { try coordinator.awaitDelivery() } catch {
+                    logger.error("checkpoint on \(what) failed: \(error)")
+                    fail(error)
+                }
+                return
+            }
             do {
                 try processBatch()
                 try processHeld()
@@ -621,7 +633,7 @@ public struct KafkaRunner {
                     // of the previous one, which stretched it by the checkpoint's duration).
                     let began = clock.now
                     do {
-                        try checkpoint(revoking: revoking)
+                        try checkpoint(revoking: revoking, periodic: true)
                         checkpoints.scheduled(from: began)
                     } catch CheckpointError.groupFenced(let why) where store != nil {
                         // The group dropped this member (e.g. the coordinator was unreachable past
@@ -666,6 +678,7 @@ public struct KafkaRunner {
                 try processBatch()
                 try processHeld()
                 if case .checkpoint(let revoking) = checkpoints.stop() { try checkpoint(revoking: revoking) }
+                try coordinator.awaitDelivery()  // the last periodic checkpoint's records, if no checkpoint followed it
                 coordinator.abort()
                 onProgress?(progress(pipeline, events: events, since: start, firstInput: firstInput, clock: clock, coordinator))
             } else {
