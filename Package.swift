@@ -130,7 +130,7 @@ let package = Package(
                                                              .product(name: "Prometheus", package: "swift-prometheus")],
                     swiftSettings: swiftSettings),
         .testTarget(name: "WeirRuntimeTests", dependencies: ["WeirRuntime", "WeirTopology", "WeirCore", "WeirStats", "WeirKafka", "WeirDrift", "WeirModel",
-                                                             "WeirTestSupport"],
+                                                             "WeirTestSupport", .product(name: "Logging", package: "swift-log")],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "WeirTopologyTests", dependencies: ["WeirTopology", "WeirCore"], exclude: ["Broken"],
                     swiftSettings: swiftSettings),
