@@ -101,6 +101,7 @@ public final class CheckpointCoordinator {
     /// and applies them in order.
     public func restore(into pipeline: inout Pipeline) throws -> Checkpoint? {
         guard let store else { return nil }
+        try awaitDelivery()  // this instance's own checkpoint still in flight is part of what it reads
         let clock = ContinuousClock()
         let began = clock.now
         let loaded = try store.loadChain()

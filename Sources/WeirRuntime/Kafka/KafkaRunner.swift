@@ -582,6 +582,7 @@ public struct KafkaRunner {
                     // zombie (fenced, stop). Otherwise drop what was not checkpointed and resume
                     // from the newest checkpoint when the partitions come back.
                     do {
+                        try coordinator.awaitDelivery()  // a periodic checkpoint still in flight: delivered (or stop) first
                         try store!.checkOwnership(owner: owner, epoch: coordinator.epoch, partitions: lost)
                     } catch let e as CheckpointError {
                         if case .fenced = e, case .stopFenced(let ps) = fencing.ownershipRefused() { throw CheckpointError.partitionsLost(ps) }
