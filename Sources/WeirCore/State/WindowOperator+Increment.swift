@@ -88,7 +88,7 @@ extension WindowOperator {
     /// Whether ``serializeIncrement(into:)`` has a base (a checkpoint was marked).
     var tracksChanges: Bool { changes.tracking }
 
-    /// What changed since the last ``markCheckpointed()`` (tag "WWII" v1).
+    /// What changed since the last ``markCheckpointed()`` (tag "WWII" v2; v1 lacks operations 7 and 8).
     /// - Complexity: O(operations and entries changed) plus a scan of one stamp per entry.
     func serializeIncrement(into w: inout ByteWriter) {
         // v2: the journal may hold operations 7 (insert a pane in start order) and 8 (sort a key's panes)
