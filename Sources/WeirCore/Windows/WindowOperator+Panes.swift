@@ -18,9 +18,7 @@ extension WindowOperator {
         var pane = before
         if isNew {
             pane = allocEntry(key: key, start: p, end: p &+ slide, after: before)
-            let (c, o) = (p &+ size &- 1).addingReportingOverflow(lateness)
-            let (t, o2) = c.addingReportingOverflow(purgeSpread(entry: pane))
-            pushTimer(Timer(time: o || o2 ? .max : t, entry: pane, gen: ents[Int(pane)].gen, kind: 2))
+            pushPurgeTimer(pane, lastWindowEnd: p &+ size, spread: true)
             if spec.emitResults {
                 // a fire timer for each window of this pane that no other live pane scheduled
                 var end = p &+ slide

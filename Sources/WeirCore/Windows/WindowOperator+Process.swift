@@ -219,8 +219,7 @@ extension WindowOperator {
             stored[base + 2 * i + 1] = inputs.values[i]
         }
         // purge once no future in-time event can include it: ts + length + lateness − 1 ≤ wm
-        let (c, o) = (ts &+ size &- 1).addingReportingOverflow(lateness)
-        pushTimer(Timer(time: o ? .max : c, entry: e, gen: ents[Int(e)].gen, kind: 2))
+        pushPurgeTimer(e, lastWindowEnd: ts &+ size, spread: false)
         mergeSlidingWindow(key: key, at: ts)
         emit(0, .perEvent, into: &results)
         captureCurrent(0)

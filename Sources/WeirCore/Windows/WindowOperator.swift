@@ -316,10 +316,18 @@ public struct WindowOperator: Sendable {
     mutating func schedule(_ e: Int32, watermark wm: Int64) {
         let end = ents[Int(e)].end
         if end - 1 > wm && spec.emitResults { pushTimer(Timer(time: end - 1, entry: e, gen: ents[Int(e)].gen, kind: 0)) }
+        // spread for tumbling windows only: other kinds read a key's windows by range (a lingering one would be updated)
+        let tumbling = if case .tumbling = spec.kind { true } else { false }
+        pushPurgeTimer(e, lastWindowEnd: end, spread: tumbling)
+    }
+
+    /// Schedules freeing entry `e`, whose last window ends at `end`: once no in-time event can
+    /// reach it (`end − 1 + lateness`), plus ``purgeSpread(entry:)`` when `spread`; never on
+    /// overflow.
+    @inline(__always)
+    mutating func pushPurgeTimer(_ e: Int32, lastWindowEnd end: Int64, spread: Bool) {
         let (c, o) = (end &- 1).addingReportingOverflow(lateness)
-        // tumbling only: other kinds read a key's windows by range (a lingering one would be updated)
-        let spread: Int64 = if case .tumbling = spec.kind { purgeSpread(entry: e) } else { 0 }
-        let (t, o2) = c.addingReportingOverflow(spread)
+        let (t, o2) = c.addingReportingOverflow(spread ? purgeSpread(entry: e) : 0)
         pushTimer(Timer(time: o || o2 ? .max : t, entry: e, gen: ents[Int(e)].gen, kind: 2))
     }
 
