@@ -1,8 +1,8 @@
 import WeirCore
 
 /// What the next checkpoint increment builds on: the pipeline's change mark and its drift
-/// references as the last checkpoint written or restored left them. Kept by the checkpoint
-/// coordinator and by the partitioned global stage, which checkpoint the same way.
+/// references as the last checkpoint written or restored left them. Kept by each
+/// ``CheckpointCoordinator``.
 struct CheckpointBase {
     private var graph: StreamGraph.ChangeMark?
     /// The drift references the base holds: an increment leaves out those unchanged since.

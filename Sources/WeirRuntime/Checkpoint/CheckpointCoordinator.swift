@@ -22,7 +22,20 @@ import WeirTopology
 /// group offsets as well (the embedded broker does not store transactional offsets) → begin the
 /// next transaction. On any failure the transaction is aborted and the error rethrown: the
 /// instance must stop and restart from the last committed checkpoint.
+///
+/// One coordinator per changelog: the single runner's, each partitioned task's, and the
+/// partitioned global stage's (``Scope/globalStage(processed:)``: its part of the pipeline, no
+/// group offsets).
 public final class CheckpointCoordinator {
+    /// What a checkpoint's state holds.
+    public enum Scope: Sendable, Equatable {
+        /// The whole pipeline (``Pipeline/checkpointState()``, ``Pipeline/checkpointIncrement(unchangedSince:)``).
+        case pipeline
+        /// The global stage's part and the `<name>.global` positions it processed
+        /// (``Pipeline/globalStageState(processed:)``, ``Pipeline/globalStageIncrement(processed:unchangedSince:)``).
+        case globalStage(processed: [Int64])
+    }
+
     public let store: (any CheckpointStore)?
     public let guarantee: ProcessingSpec.Guarantee
     public let owner: String
@@ -112,8 +125,7 @@ public final class CheckpointCoordinator {
         }
         try pipeline.restoreState(full.state)
         for inc in loaded.dropFirst() { try pipeline.applyIncrement(inc.state) }
-        base.mark(pipeline)
-        chain.restored(fullBytes: full.state.count, incrementBytes: loaded.dropFirst().map(\.state.count))
+        restored(loaded, pipeline)
         if c.labelTopic != labelTopic {
             if !c.labelOffsets.isEmpty {
                 logger.warning("checkpoint covers label topic \(c.labelTopic), the topology reads \(labelTopic.isEmpty ? "none" : labelTopic); its label offsets are ignored")
@@ -124,12 +136,21 @@ public final class CheckpointCoordinator {
         // Idleness resumes where it stopped: the downtime is not silence of the sources.
         let delta = Int64(Date().timeIntervalSince1970 * 1000) - c.wallTimeMs
         if c.wallTimeMs > 0 && delta > 0 { pipeline.shiftWallClock(by: delta) }
-        epoch = c.epoch
         let labels = labelTopic.isEmpty ? "" : "; label offsets \(c.labelOffsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))"
         let increments = loaded.count > 1 ? " + \(loaded.count - 1) increments to epoch \(c.epoch) (\(loaded.dropFirst().reduce(0) { $0 + $1.state.count }) bytes)" : ""
         let seconds = { (d: Duration) in String(format: "%.3f", d / .seconds(1)) }
         logger.info("restored checkpoint epoch \(full.epoch) (\(full.state.count) bytes, by \(c.owner))\(increments) from \(store.location); offsets \(c.offsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))\(labels); took \(seconds(clock.now - began)) s (\(seconds(read)) s reading it)")
         return c
+    }
+
+    /// `pipeline` was just restored from `loaded` (a chain read from ``store``: the full image,
+    /// then its increments; not empty) by its owner: the newest is this coordinator's epoch and
+    /// the pipeline the base of the next increment.
+    func restored(_ loaded: [Checkpoint], _ pipeline: Pipeline) {
+        guard let last = loaded.last, let full = loaded.first else { return }
+        base.mark(pipeline)
+        chain.restored(fullBytes: full.state.count, incrementBytes: loaded.dropFirst().map(\.state.count))
+        epoch = last.epoch
     }
 
     /// Exactly once: opens the first transaction.
@@ -175,8 +196,9 @@ public final class CheckpointCoordinator {
     /// - Parameter awaitDelivery: at least once, false: return once the checkpoint's records are
     ///   sent; the next checkpoint (or ``awaitDelivery()``) confirms them (exactly once the
     ///   transaction's commit always waits).
+    /// - Parameters scope, owning: see ``stage(_:offsets:labelOffsets:sink:scope:owning:)``.
     public func checkpoint(_ pipeline: Pipeline, offsets: [Int32: Int64], labelOffsets: [Int32: Int64] = [:], sink: inout KafkaSink,
-                           revoking: Bool = false, awaitDelivery: Bool = true) throws {
+                           revoking: Bool = false, awaitDelivery: Bool = true, scope: Scope = .pipeline, owning: Set<Int32>? = nil) throws {
         precondition(transaction == nil || ownsTransaction, "a shared transaction is committed by its owner (stage, commit, finish)")
         let clock = ContinuousClock()
         let began = clock.now
@@ -196,7 +218,7 @@ public final class CheckpointCoordinator {
                 // can write a checkpoint. A restart restores the checkpoint, not these offsets.
                 try commitGroupOffsets(tpos, fencing: !revoking)
             }
-            let staged = try stage(pipeline, offsets: offsets, labelOffsets: labelOffsets, sink: sink)
+            let staged = try stage(pipeline, offsets: offsets, labelOffsets: labelOffsets, sink: sink, scope: scope, owning: owning)
             if let transaction {
                 try transaction.commit(tpos, consumer: consumer)
             } else if awaitDelivery {
@@ -229,11 +251,22 @@ public final class CheckpointCoordinator {
     /// (a full image or an increment, as ``ChainPolicy`` decides) into the store. The caller has
     /// flushed the outputs it covers; it makes the records durable (flush or commit), then calls
     /// ``finish(_:_:sink:)``. Requires a store.
-    public func stage(_ pipeline: Pipeline, offsets: [Int32: Int64], labelOffsets: [Int32: Int64] = [:], sink: KafkaSink) throws -> Staged {
+    /// - Parameter scope: what the state holds.
+    /// - Parameter owning: the partitions whose checkpoint by another owner fences this one
+    ///   (nil: those of `offsets`).
+    public func stage(_ pipeline: Pipeline, offsets: [Int32: Int64], labelOffsets: [Int32: Int64] = [:], sink: KafkaSink,
+                      scope: Scope = .pipeline, owning: Set<Int32>? = nil) throws -> Staged {
         guard let store else { throw CheckpointError.io("no checkpoint store to stage a checkpoint in") }
-        try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set(offsets.keys))
+        try store.checkOwnership(owner: owner, epoch: epoch, partitions: owning ?? Set(offsets.keys))
         let increment = chain.nextIsIncrement(hasBase: epoch > 0 && base.holds(pipeline))
-        let state = increment ? pipeline.checkpointIncrement(unchangedSince: base.references) : pipeline.checkpointState()
+        let state: [UInt8]
+        switch scope {
+        case .pipeline:
+            state = increment ? pipeline.checkpointIncrement(unchangedSince: base.references) : pipeline.checkpointState()
+        case .globalStage(let processed):
+            state = increment ? pipeline.globalStageIncrement(processed: processed, unchangedSince: base.references)
+                              : pipeline.globalStageState(processed: processed)
+        }
         let c = Checkpoint(topology: topology, group: group, epoch: sink.epoch, owner: owner, sourceTopic: sourceTopic,
                            offsets: offsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
                            labelTopic: labelTopic, labelOffsets: labelOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },

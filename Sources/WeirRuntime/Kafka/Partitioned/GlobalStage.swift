@@ -10,11 +10,14 @@ import WeirTopology
 /// writes drift, alerts, retrain and model records, and broadcasts the champion's weights on
 /// `<name>.weights` every `weightsInterval` when it learned since.
 ///
-/// Checkpoint: outputs flushed, then the state with the `<name>.global` offsets
-/// it covers (``GlobalInputMerge/resumeOffsets``) to `<name>.global.changelog`: full images
+/// Checkpoint: by a ``CheckpointCoordinator`` like any other (``CheckpointCoordinator/Scope/globalStage(processed:)``):
+/// outputs flushed, then the state with the `<name>.global` offsets it covers
+/// (``GlobalInputMerge/resumeOffsets``) to `<name>.global.changelog`: full images
 /// (``Pipeline/globalStageState(processed:)``) and increments on them between
 /// (``Pipeline/globalStageIncrement(processed:unchangedSince:)``: the drift references, the
 /// largest part of the state, are left out while they do not change), as ``ChainPolicy`` decides.
+/// At least once, a periodic checkpoint does not wait for its own records (the next one, the
+/// hand-over or the stop confirms them), as the single runner's.
 /// Exactly once: the stage's own transactional producer (`weir-<name>-<group>-global`, the same
 /// id whoever holds the lease, so on a real cluster a new holder fences the previous one), one
 /// transaction per checkpoint holding its outputs, weights and checkpoint records; it reads
@@ -29,16 +32,11 @@ final class GlobalStage {
     private var merge: GlobalInputMerge
     private let consumer: KafkaConsumer
     private let producer: KafkaProducer
-    private let store: (any CheckpointStore)?
+    /// Checkpoints (store, exactly once the producer's transaction, epoch, chain and base).
+    private let coordinator: CheckpointCoordinator
     private var sink: KafkaSink
     private let weightsTopic: ProducerTopic
     private let owner: String
-    /// Exactly once: the producer's open transaction.
-    private let transaction: ProducerTransaction?
-    private var epoch: UInt64 = 0
-    /// Full image or increment, and what the last checkpoint held (the base of the next increment).
-    private var chain: ChainPolicy
-    private var base = CheckpointBase()
     private(set) var lastCheckpoint = ContinuousClock().now
     private var lastWeights = ContinuousClock().now
     private var weightsLabels = -1
@@ -57,13 +55,14 @@ final class GlobalStage {
         let exactlyOnce = setup.guarantee == .exactlyOnce
         producer = try KafkaProducer(configuration: ProducerConfiguration(
             client: setup.client, transactionalID: exactlyOnce ? "weir-\(spec.name)-\(options.groupID)-global" : nil, lingerMs: 5))
-        transaction = exactlyOnce ? ProducerTransaction(producer: producer, logger: runner.logger) : nil
-        transaction?.metrics = runner.runner.metrics
         weightsTopic = try producer.topic(PartitionedRunner.weightsTopic(spec.name))
-        store = options.checkpoints == .kafka
+        let store: (any CheckpointStore)? = options.checkpoints == .kafka
             ? try KafkaChangelogStore(topology: spec.name, group: options.groupID, producer: producer, client: setup.client,
                                       topic: PartitionedRunner.globalChangelog(spec.name))
             : nil
+        coordinator = CheckpointCoordinator(store: store, guarantee: setup.guarantee, owner: self.owner, topology: spec.name, group: options.groupID,
+                                            sourceTopic: topic, fullEvery: spec.processing.checkpointFullEvery, producer: producer, logger: runner.logger)
+        coordinator.metrics = runner.runner.metrics  // the transaction's commits and aborts
         pipeline = try Pipeline(compiled: compiled, partitions: partitions, now: KafkaRunner.nowMs(), role: .global)
         // `drift.mode: contract`: closed windows judged on another thread, as one instance does
         // (the records are the same, at the same source positions: GlobalBackgroundJudgingTests).
@@ -74,7 +73,6 @@ final class GlobalStage {
         let began = clock.now
         var processed: [Int32: Int64] = [:]
         var offsets: [Int32: Int64] = [:]
-        chain = ChainPolicy(fullEvery: spec.processing.checkpointFullEvery)
         let restored = try store?.loadChain() ?? []
         if let store, let c = restored.last {
             guard c.sourceTopic == topic else {
@@ -83,10 +81,9 @@ final class GlobalStage {
             processed = try pipeline.restoreGlobalStageState(restored[0].state)
             for inc in restored.dropFirst() { processed = try pipeline.applyGlobalStageIncrement(inc.state) }
             for o in c.offsets { offsets[o.partition] = o.offset }
-            epoch = c.epoch
-            chain.restored(fullBytes: restored[0].state.count, incrementBytes: restored.dropFirst().map(\.state.count))
+            coordinator.restored(restored, pipeline)
         }
-        base.mark(pipeline)
+        let epoch = coordinator.epoch
         merge = GlobalInputMerge(partitions: partitions, processed: processed)
         sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source, tagging: store != nil)
         sink.transactionOwner = exactlyOnce ? self.owner : nil
@@ -98,7 +95,7 @@ final class GlobalStage {
         })
         let seconds = (clock.now - began) / .seconds(1)
         runner.logger.notice("global stage active: \(epoch == 0 ? "started empty" : "restored checkpoint epoch \(epoch)") in \(String(format: "%.3f", seconds)) s; reading \(topic) at \(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ","))")
-        try transaction?.begin()
+        try coordinator.start()
         try broadcastWeights(force: true)
     }
 
@@ -165,52 +162,36 @@ final class GlobalStage {
     /// task's, ``TaskSet/claim(_:_:)``). Throws ``CheckpointError/fenced(topology:ownEpoch:newerOwner:newerEpoch:)``
     /// when that holder wrote since the restore read the changelog.
     func claim() throws {
-        guard store != nil, epoch > 0 else { return }
+        guard coordinator.store != nil, coordinator.epoch > 0 else { return }
         dirty = true
         try checkpoint()
     }
 
     /// Outputs acknowledged, then the state and the `<name>.global` offsets it covers (exactly
     /// once: committed with them, then the next transaction begins; on a failure it is aborted).
-    func checkpoint() throws {
+    /// Nothing processed since the last one: the outputs only. `periodic` (at least once): the
+    /// checkpoint's records are confirmed by the next checkpoint (the hand-over's and the stop's
+    /// wait for theirs).
+    func checkpoint(periodic: Bool = false) throws {
         lastCheckpoint = ContinuousClock().now
-        guard let store, dirty else {
-            try CheckpointCoordinator.flushDelivered(producer, what: "global-stage output records")
+        guard coordinator.store != nil, dirty else {
+            try coordinator.flushDelivered()
             return
         }
         do {
             try pipeline.settle(into: &sink)
-            // Outputs acknowledged before the checkpoint records that cover them are written.
-            try CheckpointCoordinator.flushDelivered(producer, what: "global-stage output records")
-            try store.checkOwnership(owner: owner, epoch: epoch, partitions: Set((0..<Int32(merge.partitions))))
-            let next = sink.epoch
-            let increment = chain.nextIsIncrement(hasBase: epoch > 0 && base.holds(pipeline))
-            let processed = merge.processedSourceOffset
-            let state = increment ? pipeline.globalStageIncrement(processed: processed, unchangedSince: base.references)
-                                  : pipeline.globalStageState(processed: processed)
-            let c = Checkpoint(topology: pipeline.compiled.spec.name, group: runner.options.groupID, epoch: next, owner: owner, sourceTopic: topic,
-                               offsets: merge.resumeOffsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },
-                               outputRecords: sink.written, wallTimeMs: KafkaRunner.nowMs(), state: state, base: increment ? epoch : nil)
-            try store.save(c)
-            // Durable before it becomes the base of the next increment: committed, or every record delivered.
-            if let transaction { try transaction.commit([], consumer: nil) } else { try CheckpointCoordinator.flushDelivered(producer, what: "global-stage checkpoint records") }
-            try store.saved(c)
-            epoch = next
-            chain.wrote(bytes: state.count, increment: increment)
-            base.mark(pipeline)
-            runner.logger.debug("global stage checkpoint epoch \(next)\(increment ? " (increment on \(next - 1))" : ""): \(state.count) state bytes")
-            sink.begin(epoch: next + 1)
-            dirty = false
-            try transaction?.begin()
         } catch {
-            transaction?.abort()
+            coordinator.abort()
             throw error
         }
+        try coordinator.checkpoint(pipeline, offsets: merge.resumeOffsets, sink: &sink, awaitDelivery: !periodic,
+                                   scope: .globalStage(processed: merge.processedSourceOffset), owning: Set(0..<Int32(merge.partitions)))
+        dirty = false
     }
 
     /// Stops reading; exactly once, the open transaction (what followed the last checkpoint) is aborted.
     func close() {
-        transaction?.abort()
+        coordinator.abort()
         try? consumer.assign([])  // assigned, not subscribed: nothing to leave
         consumer.close()
         producer.close(timeout: .seconds(5))

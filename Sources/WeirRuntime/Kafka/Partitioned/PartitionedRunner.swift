@@ -162,7 +162,7 @@ struct PartitionedRunner {
                     global = nil
                     lease.onRevoke = nil
                 }
-                if let g = global, clock.now - g.lastCheckpoint >= setup.interval { try g.checkpoint() }
+                if let g = global, clock.now - g.lastCheckpoint >= setup.interval { try g.checkpoint(periodic: true) }
                 if clock.now - lastProgress >= .seconds(1), let onProgress = runner.onProgress {
                     onProgress(progress(tasks, global, since: start, clock: clock))
                     lastProgress = clock.now
