@@ -119,7 +119,8 @@ let package = Package(
         .testTarget(name: "WeirKafkaTests", dependencies: ["WeirKafka", "WeirTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "WeirStatsTests", dependencies: ["WeirStats", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
-        .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore", "WeirStats", "WeirTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "WeirCoreTests", dependencies: ["WeirCore", "WeirStats", "WeirTestSupport"],
+                    resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         .testTarget(name: "WeirModelTests", dependencies: ["WeirModel", "WeirStats", "WeirTestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: swiftSettings),
         // WeirCLI: imported by no test, declared so that the `weir` binary the tests run is built.

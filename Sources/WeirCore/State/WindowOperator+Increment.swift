@@ -31,6 +31,13 @@ public final class ChangeClock: @unchecked Sendable {
     deinit { cells.p.deallocate() }
 }
 
+/// Delta bases of the journal's compact encoding (increment version 3): what the previous
+/// allocation's window start and the previous timer's time were.
+struct JournalBase: Sendable {
+    var start: Int64 = 0
+    var time: Int64 = 0
+}
+
 // Incremental checkpoints of a window operator.
 //
 // An increment holds what changed since the last checkpoint (full or increment):
@@ -43,40 +50,55 @@ public final class ChangeClock: @unchecked Sendable {
 // - the counters (stats, live windows).
 // Cost: O(operations + changed entries), not O(state). Restoring a full snapshot then every
 // increment after it gives the bytes of ``serialize(into:)`` of the uninterrupted operator.
+//
+// Encoding (version 3): ids and counts are varints, signed values and links zigzag varints,
+// window starts and timer times deltas from the previous one (most are equal or close), window
+// lengths deltas from the previous record's, accumulator slots compact doubles (a count is one
+// byte); a key is its bytes (the restoring side hashes them again). At 1M keys this is about
+// half of version 2's fixed-width fields (RESULTS.md, 2026-12-06).
 extension WindowOperator {
     @inline(__always)
     mutating func touch(_ e: Int32) { ents[Int(e)].stamp = clock[0] }
 
     @inline(__always)
     mutating func pushTimer(_ t: Timer) {
-        if clock[1] != 0 { journalOp { $0.write(UInt8(4)); $0.write(t.time); $0.write(t.entry); $0.write(t.gen); $0.write(t.kind) } }
+        if clock[1] != 0 { journalTimer(t) }
         timers.push(t)
     }
 
+    /// Empties the journal when a new epoch began (its operations went into the last checkpoint).
     @inline(__always)
-    mutating func journalOp(_ body: (inout ByteWriter) -> Void) {
+    mutating func journalReady() {
         let ep = clock[0]
-        if journalEpoch != ep { journal.bytes.removeAll(keepingCapacity: true); journalEpoch = ep }
-        body(&journal)
+        if journalEpoch != ep {
+            journal.bytes.removeAll(keepingCapacity: true)
+            journalEpoch = ep
+            journalBase = JournalBase()
+        }
     }
 
-    mutating func journalNewKey(_ p: UnsafeRawPointer, _ n: Int, hash: UInt64) {
-        journalOp { w in
-            w.write(UInt8(1)); w.write(hash); w.write(UInt32(n))
-            w.bytes.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
-        }
+    mutating func journalTimer(_ t: Timer) {
+        journalReady()
+        journal.write(UInt8(4)); journal.writeZigzag(t.time &- journalBase.time); journalBase.time = t.time
+        journal.writeZigzag(Int64(t.entry)); journal.writeVarint(UInt64(t.gen)); journal.write(t.kind)
+    }
+
+    mutating func journalNewKey(_ p: UnsafeRawPointer, _ n: Int) {
+        journalReady()
+        journal.write(UInt8(1)); journal.writeVarint(UInt64(n))
+        journal.bytes.append(contentsOf: UnsafeRawBufferPointer(start: p, count: n))
     }
     mutating func journalAlloc(key: Int32, start: Int64, end: Int64, link: Bool, after: Int32?) {
-        if let after {
-            journalOp { $0.write(UInt8(7)); $0.write(key); $0.write(start); $0.write(end); $0.write(after) }
-        } else {
-            journalOp { $0.write(UInt8(2)); $0.write(key); $0.write(start); $0.write(end); $0.write(link) }
-        }
+        journalReady()
+        journal.write(UInt8(after == nil ? 2 : 7)); journal.writeZigzag(Int64(key))
+        journal.writeZigzag(start &- journalBase.start); journalBase.start = start
+        journal.writeZigzag(end &- start)
+        if let after { journal.writeZigzag(Int64(after)) } else { journal.write(link) }
     }
-    mutating func journalSortPanes(key: Int32) { journalOp { $0.write(UInt8(8)); $0.write(key) } }
-    mutating func journalFree(_ e: Int32) { journalOp { $0.write(UInt8(3)); $0.write(e) } }
-    mutating func journalPop() { journalOp { $0.write(UInt8(5)) } }
-    mutating func journalClearTimers() { journalOp { $0.write(UInt8(6)) } }
+    mutating func journalSortPanes(key: Int32) { journalReady(); journal.write(UInt8(8)); journal.writeZigzag(Int64(key)) }
+    mutating func journalFree(_ e: Int32) { journalReady(); journal.write(UInt8(3)); journal.writeZigzag(Int64(e)) }
+    mutating func journalPop() { journalReady(); journal.write(UInt8(5)) }
+    mutating func journalClearTimers() { journalReady(); journal.write(UInt8(6)) }
 
     /// Starts the next checkpoint epoch: changes from now on belong to the next increment.
     /// Turns tracking on. Through the shared ``ChangeClock``: works on a copy.
@@ -88,32 +110,44 @@ extension WindowOperator {
     /// Whether ``serializeIncrement(into:)`` has a base (a checkpoint was marked).
     var tracksChanges: Bool { changes.tracking }
 
-    /// What changed since the last ``markCheckpointed()`` (tag "WWII" v2; v1 lacks operations 7 and 8).
+    /// What changed since the last ``markCheckpointed()`` (tag "WWII" v3; v2 has fixed-width
+    /// fields, v1 also lacks journal operations 7 and 8).
     /// - Complexity: O(operations and entries changed) plus a scan of one stamp per entry.
     func serializeIncrement(into w: inout ByteWriter) {
-        // v2: the journal may hold operations 7 (insert a pane in start order) and 8 (sort a key's panes)
-        w.writeHeader(tag: "WWII", version: 2)
+        w.writeHeader(tag: "WWII", version: 3)
         w.write(spec.name)
-        w.write(stats.lateEvents); w.write(stats.lateWindowSkips); w.write(stats.rejectedKeyEvents)
-        w.write(stats.emitted); w.write(stats.lateUpdates)
-        w.write(liveWindows)
+        w.writeVarint(UInt64(stats.lateEvents)); w.writeVarint(UInt64(stats.lateWindowSkips)); w.writeVarint(UInt64(stats.rejectedKeyEvents))
+        w.writeVarint(UInt64(stats.emitted)); w.writeVarint(UInt64(stats.lateUpdates))
+        w.writeVarint(UInt64(liveWindows))
         let ep = changes.epoch
         if journalEpoch == ep && changes.tracking { w.writeBytes(journal.bytes) } else { w.writeBytes([UInt8]()) }
-        w.write(UInt64(ents.count)); w.write(UInt64(stored.count))
-        w.write(UInt64(store.hlls.count)); w.write(UInt64(store.klls.count)); w.write(UInt64(store.tops.count))
+        w.writeVarint(UInt64(ents.count)); w.writeVarint(UInt64(stored.count))
+        w.writeVarint(UInt64(store.hlls.count)); w.writeVarint(UInt64(store.klls.count)); w.writeVarint(UInt64(store.tops.count))
         var n = 1
         ents.withUnsafeBufferPointer { s in for i in 1..<s.count where s[i].stamp == ep { n += 1 } }
-        w.write(UInt64(n))
-        writeEntryRecord(0, into: &w)
-        for i in 1..<ents.count where ents[i].stamp == ep { writeEntryRecord(Int32(i), into: &w) }
+        w.writeVarint(UInt64(n))
+        var previous = RecordBase()
+        writeEntryRecord(0, previous: &previous, into: &w)
+        for i in 1..<ents.count where ents[i].stamp == ep { writeEntryRecord(Int32(i), previous: &previous, into: &w) }
     }
 
-    private func writeEntryRecord(_ e: Int32, into w: inout ByteWriter) {
+    /// Delta bases of entry records: the previous record's entry, start and length.
+    private struct RecordBase {
+        var entry: Int64 = -1
+        var start: Int64 = 0
+        var length: Int64 = 0
+    }
+
+    private func writeEntryRecord(_ e: Int32, previous p: inout RecordBase, into w: inout ByteWriter) {
         let x = ents[Int(e)]
-        w.write(e)
-        w.write(x.start); w.write(x.end); w.write(x.key); w.write(x.next); w.write(x.prev); w.write(x.gen); w.write(x.flags)
+        w.writeVarint(UInt64(Int64(e) - p.entry - 1)); p.entry = Int64(e)
+        w.writeZigzag(x.start &- p.start); p.start = x.start
+        let length = x.end &- x.start
+        w.writeZigzag(length &- p.length); p.length = length
+        w.writeZigzag(Int64(x.key)); w.writeZigzag(Int64(x.next)); w.writeZigzag(Int64(x.prev))
+        w.writeVarint(UInt64(x.gen)); w.write(x.flags)
         let base = Int(e) * store.stride
-        for j in 0..<store.stride { w.write(store.slots[base + j]) }
+        for j in 0..<store.stride { w.writeCompact(store.slots[base + j]) }
         for a in store.aggs {
             let h = Int(store.slots[base + a.slot])
             switch a.op {
@@ -126,7 +160,7 @@ extension WindowOperator {
         let sw = 2 * store.aggregateCount
         let has = stored.count >= (Int(e) + 1) * sw
         w.write(has)
-        if has { for j in 0..<sw { w.write(stored[Int(e) * sw + j]) } }
+        if has { for j in 0..<sw { w.writeCompact(stored[Int(e) * sw + j]) } }
     }
 
     /// Applies an increment written by ``serializeIncrement(into:)`` of this operator's next epoch
@@ -134,35 +168,74 @@ extension WindowOperator {
     /// partly updated: discard it.
     /// - Throws: ``SerializationError`` for damaged or foreign bytes.
     mutating func applyIncrement(from r: inout ByteReader) throws(SerializationError) {
-        try r.readHeader(tag: "WWII", supportedVersions: 1...2)
+        let version = try r.readHeader(tag: "WWII", supportedVersions: 1...3)
+        let compact = version >= 3
         let name = try r.readString(field: "WindowOperator.name")
         guard name == spec.name else { throw .invalidValue(field: "WindowOperator.name", detail: "increment has '\(name)', graph has '\(spec.name)'") }
+        func int(_ r: inout ByteReader) throws(SerializationError) -> Int {
+            guard compact else { return try r.readInt() }
+            let v = try r.readVarint()
+            guard v <= UInt64(Int.max) else { throw .invalidValue(field: "WindowOperator.counter", detail: "\(v)") }
+            return Int(v)
+        }
+        func count(_ r: inout ByteReader, _ field: String, limit: Int = Int(Int32.max)) throws(SerializationError) -> Int {
+            guard compact else { return try r.readCount(field: field, limit: limit) }
+            let v = try r.readVarint()
+            guard v <= UInt64(limit) else { throw .invalidValue(field: field, detail: "count \(v) exceeds \(limit)") }
+            return Int(v)
+        }
+        func int32(_ r: inout ByteReader, _ field: String) throws(SerializationError) -> Int32 {
+            guard compact else { return try r.readInt32() }
+            let v = try r.readZigzag()
+            guard let i = Int32(exactly: v) else { throw .invalidValue(field: field, detail: "\(v) exceeds Int32") }
+            return i
+        }
         var st = Stats()
-        st.lateEvents = try r.readInt(); st.lateWindowSkips = try r.readInt(); st.rejectedKeyEvents = try r.readInt()
-        st.emitted = try r.readInt(); st.lateUpdates = try r.readInt()
-        let live = try r.readInt()
-        try replay(try r.readBytes(field: "WindowOperator.journal"))
-        let ne = try r.readCount(field: "entries"), ns = try r.readCount(field: "stored")
+        st.lateEvents = try int(&r); st.lateWindowSkips = try int(&r); st.rejectedKeyEvents = try int(&r)
+        st.emitted = try int(&r); st.lateUpdates = try int(&r)
+        let live = try int(&r)
+        try replay(try r.readBytes(field: "WindowOperator.journal"), compact: compact)
+        let ne = try count(&r, "entries"), ns = try count(&r, "stored")
         guard ne == ents.count else { throw .invalidValue(field: "WindowOperator.entries", detail: "\(ents.count) after the journal, \(ne) expected") }
         guard ns >= stored.count else { throw .invalidValue(field: "WindowOperator.stored", detail: "shrinks") }
         while stored.count < ns { stored.append(0) }
-        let nh = try r.readCount(field: "hlls"), nk = try r.readCount(field: "klls"), nt = try r.readCount(field: "tops")
+        let nh = try count(&r, "hlls"), nk = try count(&r, "klls"), nt = try count(&r, "tops")
         guard nh == store.hlls.count, nk == store.klls.count, nt == store.tops.count else {
             throw .invalidValue(field: "WindowOperator.sketches", detail: "pool sizes differ after the journal")
         }
-        let nd = try r.readCount(field: "changed entries", limit: ents.count)
+        let nd = try count(&r, "changed entries", limit: ents.count)
         let sw = 2 * store.aggregateCount
+        var previous = RecordBase()
         for _ in 0..<nd {
-            let e = Int(try r.readInt32())
-            guard e >= 0, e < ents.count else { throw .invalidValue(field: "WindowOperator.entry", detail: "\(e) out of range") }
-            let x = Entry(start: try r.readInt64(), end: try r.readInt64(), key: try r.readInt32(), next: try r.readInt32(),
+            let e: Int
+            let x: Entry
+            if compact {
+                let step = try r.readVarint()
+                guard step < UInt64(ents.count) else { throw .invalidValue(field: "WindowOperator.entry", detail: "step \(step) out of range") }
+                e = Int(previous.entry + 1 + Int64(step))
+                guard e < ents.count else { throw .invalidValue(field: "WindowOperator.entry", detail: "\(e) out of range") }
+                previous.entry = Int64(e)
+                let start = previous.start &+ (try r.readZigzag())
+                let length = previous.length &+ (try r.readZigzag())
+                previous.start = start
+                previous.length = length
+                let key = try int32(&r, "WindowOperator.entry.key"), next = try int32(&r, "WindowOperator.entry.next")
+                let prev = try int32(&r, "WindowOperator.entry.prev")
+                let gen = try r.readVarint()
+                guard let g = UInt32(exactly: gen) else { throw .invalidValue(field: "WindowOperator.entry.gen", detail: "\(gen)") }
+                x = Entry(start: start, end: start &+ length, key: key, next: next, prev: prev, gen: g, flags: try r.readUInt8())
+            } else {
+                e = Int(try r.readInt32())
+                guard e >= 0, e < ents.count else { throw .invalidValue(field: "WindowOperator.entry", detail: "\(e) out of range") }
+                x = Entry(start: try r.readInt64(), end: try r.readInt64(), key: try r.readInt32(), next: try r.readInt32(),
                           prev: try r.readInt32(), gen: try r.readUInt32(), flags: try r.readUInt8())
+            }
             for link in [x.next, x.prev] where link < -1 || Int(link) >= ents.count {
                 throw .invalidValue(field: "WindowOperator.entry", detail: "link out of range")
             }
             ents[e] = x
             let base = e * store.stride
-            for j in 0..<store.stride { store.slots[base + j] = try r.readDouble() }
+            for j in 0..<store.stride { store.slots[base + j] = compact ? try r.readCompactDouble() : try r.readDouble() }
             for a in store.aggs {
                 let hd = store.slots[base + a.slot]
                 let limit: Int
@@ -182,7 +255,7 @@ extension WindowOperator {
             }
             if try r.readBool() {
                 guard stored.count >= (e + 1) * sw else { throw .invalidValue(field: "WindowOperator.stored", detail: "entry \(e) outside") }
-                for j in 0..<sw { stored[e * sw + j] = try r.readDouble() }
+                for j in 0..<sw { stored[e * sw + j] = compact ? try r.readCompactDouble() : try r.readDouble() }
             }
         }
         stats = st
@@ -194,20 +267,40 @@ extension WindowOperator {
         panesNeedSorting = anyPaneListUnsorted()
     }
 
-    /// Replays a journal through the operations that wrote it.
-    private mutating func replay(_ ops: [UInt8]) throws(SerializationError) {
+    /// Replays a journal through the operations that wrote it; `compact`: increment version 3's
+    /// encoding (varints and deltas, keys without their hash).
+    private mutating func replay(_ ops: [UInt8], compact: Bool) throws(SerializationError) {
         var r = ByteReader(ops)
+        var base = JournalBase()
+        func int32(_ r: inout ByteReader, _ field: String) throws(SerializationError) -> Int32 {
+            guard compact else { return try r.readInt32() }
+            let v = try r.readZigzag()
+            guard let i = Int32(exactly: v) else { throw .invalidValue(field: field, detail: "\(v) exceeds Int32") }
+            return i
+        }
+        func window(_ r: inout ByteReader) throws(SerializationError) -> (start: Int64, end: Int64) {
+            guard compact else { return (try r.readInt64(), try r.readInt64()) }
+            let start = base.start &+ (try r.readZigzag())
+            base.start = start
+            return (start, start &+ (try r.readZigzag()))
+        }
         while !r.isAtEnd {
             switch try r.readUInt8() {
             case 1:
-                let h = try r.readUInt64()
-                let n = Int(try r.readUInt32())
-                guard n <= r.remaining else { throw .invalidValue(field: "journal.key", detail: "length \(n)") }
+                let h: UInt64? = compact ? nil : try r.readUInt64()
+                let length = compact ? try r.readVarint() : UInt64(try r.readUInt32())
+                guard length <= UInt64(r.remaining) else { throw .invalidValue(field: "journal.key", detail: "length \(length)") }
+                let n = Int(length)
                 var bytes: [UInt8] = []
                 for _ in 0..<n { bytes.append(try r.readUInt8()) }
-                _ = bytes.withUnsafeBytes { b in addKey(b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, n, hash: h) }
+                _ = bytes.withUnsafeBytes { b in
+                    let p = b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+                    return addKey(p, n, hash: h ?? weirHashBytes(p, n))
+                }
             case 2:
-                let key = try r.readInt32(), start = try r.readInt64(), end = try r.readInt64(), link = try r.readBool()
+                let key = try int32(&r, "journal.alloc.key")
+                let (start, end) = try window(&r)
+                let link = try r.readBool()
                 if link {
                     guard key >= 0, Int(key) < keyHead.count, keys.isLive(key) || keyField < 0 else {
                         throw .invalidValue(field: "journal.alloc", detail: "key \(key) not live")
@@ -215,7 +308,9 @@ extension WindowOperator {
                 }
                 _ = allocEntry(key: key, start: start, end: end, link: link)
             case 7:
-                let key = try r.readInt32(), start = try r.readInt64(), end = try r.readInt64(), after = try r.readInt32()
+                let key = try int32(&r, "journal.insert.key")
+                let (start, end) = try window(&r)
+                let after = try int32(&r, "journal.insert.after")
                 guard key >= 0, Int(key) < keyHead.count, keys.isLive(key) || keyField < 0 else {
                     throw .invalidValue(field: "journal.insert", detail: "key \(key) not live")
                 }
@@ -224,15 +319,25 @@ extension WindowOperator {
                 }
                 _ = allocEntry(key: key, start: start, end: end, after: after)
             case 8:
-                let key = try r.readInt32()
+                let key = try int32(&r, "journal.sort.key")
                 guard key >= 0, Int(key) < keyHead.count, usePanes else { throw .invalidValue(field: "journal.sort", detail: "key \(key)") }
                 sortPanes(key: key)
             case 3:
-                let e = try r.readInt32()
+                let e = try int32(&r, "journal.free")
                 guard e >= 1, Int(e) < ents.count, ents[Int(e)].flags & 4 != 0 else { throw .invalidValue(field: "journal.free", detail: "entry \(e) not live") }
                 freeEntry(e)
             case 4:
-                let t = Timer(time: try r.readInt64(), entry: try r.readInt32(), gen: try r.readUInt32(), kind: try r.readUInt8())
+                let t: Timer
+                if compact {
+                    let time = base.time &+ (try r.readZigzag())
+                    base.time = time
+                    let entry = try int32(&r, "journal.timer.entry")
+                    let gen = try r.readVarint()
+                    guard let g = UInt32(exactly: gen) else { throw .invalidValue(field: "journal.timer.gen", detail: "\(gen)") }
+                    t = Timer(time: time, entry: entry, gen: g, kind: try r.readUInt8())
+                } else {
+                    t = Timer(time: try r.readInt64(), entry: try r.readInt32(), gen: try r.readUInt32(), kind: try r.readUInt8())
+                }
                 guard t.entry >= 0, Int(t.entry) < ents.count else { throw .invalidValue(field: "journal.timer", detail: "entry \(t.entry) out of range") }
                 timers.push(t)
             case 5:

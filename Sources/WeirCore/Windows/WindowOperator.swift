@@ -99,6 +99,8 @@ public struct WindowOperator: Sendable {
     /// snapshots.
     var journal = ByteWriter()
     var journalEpoch: UInt32 = 0
+    /// The journal's delta bases (the last window start and timer time written), reset with it.
+    var journalBase = JournalBase()
     /// Shared by copies of this operator: advanced by ``StreamGraph/markCheckpointed()``.
     let changes = ChangeClock()
     /// `changes`' cells (epoch, tracking), read on the hot path without reference counting.
@@ -263,7 +265,7 @@ public struct WindowOperator: Sendable {
         let h = hash ?? weirHashBytes(p, n)
         if let id = keys.lookup(p, n, hash: h) { return id }
         if keys.count >= spec.maxKeys || !admitsNewKeys { return nil }
-        if clock[1] != 0 { journalNewKey(p, n, hash: h) }
+        if clock[1] != 0 { journalNewKey(p, n) }
         return addKey(p, n, hash: h)
     }
 

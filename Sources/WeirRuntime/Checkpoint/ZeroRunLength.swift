@@ -1,3 +1,5 @@
+import WeirStats
+
 /// A byte codec for checkpoint state that removes runs of zero bytes (sketch registers, unused
 /// slots and little-endian integers are mostly zeros). Format: repeated
 /// `[literal count: varint][literal bytes][zero run: varint]`; the last group may end after its
@@ -28,11 +30,11 @@ enum ZeroRunLength {
                         j += 1
                     }
                 }
-                writeVarint(UInt64(runStart - start), &out)
+                ByteWriter.appendVarint(UInt64(runStart - start), into: &out)
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<runStart]))
                 var k = runStart
                 while k < n && p[k] == 0 { k += 1 }
-                writeVarint(UInt64(k - runStart), &out)
+                ByteWriter.appendVarint(UInt64(k - runStart), into: &out)
                 i = k
             }
         }
@@ -72,12 +74,4 @@ enum ZeroRunLength {
         return out
     }
 
-    static func writeVarint(_ v: UInt64, _ out: inout [UInt8]) {
-        var v = v
-        while v >= 0x80 {
-            out.append(UInt8(v & 0x7F) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-    }
 }

@@ -72,6 +72,44 @@ public struct ByteReader: Sendable {
     public mutating func readInt64() throws(SerializationError) -> Int64 { Int64(bitPattern: try readUInt64()) }
     public mutating func readDouble() throws(SerializationError) -> Double { Double(bitPattern: try readUInt64()) }
 
+    /// Reads a varint written by ``ByteWriter/writeVarint(_:)``.
+    /// - Throws: `truncated`, or `invalidValue` for more than 64 bits.
+    public mutating func readVarint() throws(SerializationError) -> UInt64 {
+        var v: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            try need(1)
+            let b = bytes[offset]
+            offset += 1
+            guard shift < 64, shift < 63 || b <= 1 else { throw .invalidValue(field: "varint", detail: "more than 64 bits at \(offset - 1)") }
+            v |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return v }
+            shift += 7
+        }
+    }
+
+    /// Reads a signed integer written by ``ByteWriter/writeZigzag(_:)``.
+    public mutating func readZigzag() throws(SerializationError) -> Int64 {
+        let u = try readVarint()
+        return Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1)
+    }
+
+    /// Reads a varint that must fit an `Int32` (ids, counts in a 32-bit space).
+    public mutating func readVarint32(field: String) throws(SerializationError) -> Int32 {
+        let v = try readVarint()
+        guard v <= UInt64(Int32.max) else { throw .invalidValue(field: field, detail: "\(v) exceeds Int32") }
+        return Int32(v)
+    }
+
+    /// Reads a `Double` written by ``ByteWriter/writeCompact(_:)``.
+    public mutating func readCompactDouble() throws(SerializationError) -> Double {
+        let u = try readVarint()
+        if u == 1 { return try readDouble() }
+        guard u & 1 == 0 else { throw .invalidValue(field: "compact double", detail: "marker \(u)") }
+        let z = u >> 1
+        return Double(Int64(bitPattern: z >> 1) ^ -Int64(bitPattern: z & 1))
+    }
+
     /// Reads an `Int` written with ``ByteWriter/write(_:)-Int``.
     public mutating func readInt() throws(SerializationError) -> Int {
         let v = try readInt64()

@@ -33,6 +33,25 @@ public struct ByteWriter: Sendable {
     @inlinable public mutating func write(_ v: Double) { write(v.bitPattern) }
     @inlinable public mutating func write(_ v: Bool) { bytes.append(v ? 1 : 0) }
 
+    /// Writes `v` as a LEB128 varint: seven bits per byte, low bits first, the high bit set on
+    /// every byte but the last (1 byte below 128, at most 10). For counts, ids and deltas that are
+    /// usually small.
+    @inlinable public mutating func writeVarint(_ v: UInt64) { Self.appendVarint(v, into: &bytes) }
+    /// Writes `v` zigzag-encoded (0, −1, 1, −2, … → 0, 1, 2, 3, …) as a varint: small magnitudes
+    /// of either sign take few bytes.
+    @inlinable public mutating func writeZigzag(_ v: Int64) { writeVarint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
+    /// Writes a `Double` in 1–9 bytes, exactly (bit for bit): an integral value of magnitude below
+    /// 2^53 (not −0) as the varint of its zigzag shifted left by one (−32 to 31 take one
+    /// byte), any other value as the varint 1 followed by its 8 bytes.
+    @inlinable public mutating func writeCompact(_ v: Double) {
+        if let i = Int64(exactly: v), i > -(1 << 53), i < (1 << 53), v.bitPattern != (-0.0 as Double).bitPattern {
+            writeVarint(UInt64(bitPattern: (i << 1) ^ (i >> 63)) << 1)
+        } else {
+            bytes.append(1)
+            write(v)
+        }
+    }
+
     /// Writes a count (`UInt64`) followed by the raw values. Contiguous values are copied in one
     /// `memcpy` on little-endian machines, whose memory layout is the encoding (a drift
     /// reference of 200,000 values per checkpoint made the per-byte path a visible cost).
@@ -66,6 +85,17 @@ public struct ByteWriter: Sendable {
             bytes.append(UInt8(truncatingIfNeeded: x))
             x >>= 8
         }
+    }
+
+    /// Appends `v` as a LEB128 varint (``writeVarint(_:)``) to any byte array.
+    @inlinable
+    public static func appendVarint(_ v: UInt64, into bytes: inout [UInt8]) {
+        var v = v
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(truncatingIfNeeded: v))
     }
 
     static func appendHeader(tag: StaticString, version: UInt16, into bytes: inout [UInt8]) {

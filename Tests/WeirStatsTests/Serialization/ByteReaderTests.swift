@@ -66,4 +66,63 @@ import Testing
             #expect(r.isAtEnd)
         }
     }
+
+    /// Varints against the LEB128 bytes protobuf writes (its documented examples: 1 → 01,
+    /// 150 → 96 01, 300 → AC 02), zigzag against its table (0, −1, 1, −2 → 0, 1, 2, 3), and every
+    /// boundary back exactly.
+    @Test func varintsAndZigzagAreLEB128() throws {
+        var w = ByteWriter()
+        w.writeVarint(1); w.writeVarint(150); w.writeVarint(300)
+        #expect(w.bytes == [0x01, 0x96, 0x01, 0xAC, 0x02])
+        var z = ByteWriter()
+        for v: Int64 in [0, -1, 1, -2, 2147483647, -2147483648] { z.writeZigzag(v) }
+        #expect(z.bytes == [0, 1, 2, 3, 0xFE, 0xFF, 0xFF, 0xFF, 0x0F, 0xFF, 0xFF, 0xFF, 0xFF, 0x0F])
+        let unsigned: [UInt64] = [0, 127, 128, 16383, 16384, UInt64(UInt32.max), 1 << 63, .max]
+        let signed: [Int64] = [0, -1, 63, -64, 64, -65, .max, .min, .min + 1]
+        var all = ByteWriter()
+        for v in unsigned { all.writeVarint(v) }
+        for v in signed { all.writeZigzag(v) }
+        var r = ByteReader(all.bytes)
+        for v in unsigned { #expect(try r.readVarint() == v) }
+        for v in signed { #expect(try r.readZigzag() == v) }
+        #expect(r.isAtEnd)
+        var ten = ByteWriter()
+        ten.writeVarint(.max)
+        #expect(ten.bytes.count == 10)
+    }
+
+    /// Compact doubles come back bit for bit (−0, NaN payloads, infinities, integers at the 2^53
+    /// boundary, fractions), small integers take one byte and others nine.
+    @Test func compactDoublesAreExact() throws {
+        let values: [Double] = [0, -0.0, 1, -1, 31, -32, 32, 31.5, -2.25, .pi, .infinity, -.infinity, .nan,
+                                Double(bitPattern: 0x7FF8_0000_0000_0123), 9007199254740991, -9007199254740991,
+                                9007199254740992, 1e300, .leastNonzeroMagnitude, .ulpOfOne]
+        var w = ByteWriter()
+        var sizes: [Int] = []
+        for v in values {
+            let before = w.bytes.count
+            w.writeCompact(v)
+            sizes.append(w.bytes.count - before)
+        }
+        var r = ByteReader(w.bytes)
+        for v in values { #expect(try r.readCompactDouble().bitPattern == v.bitPattern, "\(v)") }
+        #expect(r.isAtEnd)
+        #expect(Array(sizes[0...6]) == [1, 9, 1, 1, 1, 1, 2])
+        #expect(sizes[7] == 9 && sizes[16] == 9, "31.5 and 2^53 are written whole")
+    }
+
+    /// Bad varints are typed errors, never traps: cut short, more than 64 bits, a compact-double
+    /// marker that is neither even nor 1.
+    @Test func badVarintsThrow() throws {
+        var cut = ByteReader([0x80, 0x80])
+        #expect(throws: SerializationError.truncated(offset: 2, needed: 1, available: 0)) { _ = try cut.readVarint() }
+        var long = ByteReader([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x02])
+        #expect(throws: SerializationError.self) { _ = try long.readVarint() }
+        var odd = ByteReader([3])
+        #expect(throws: SerializationError.invalidValue(field: "compact double", detail: "marker 3")) { _ = try odd.readCompactDouble() }
+        var big = ByteWriter()
+        big.writeVarint(UInt64(Int32.max) + 1)
+        var r = ByteReader(big.bytes)
+        #expect(throws: SerializationError.self) { _ = try r.readVarint32(field: "id") }
+    }
 }
