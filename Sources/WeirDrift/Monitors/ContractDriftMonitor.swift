@@ -48,7 +48,10 @@ public struct ContractDriftMonitor: Sendable {
     /// Judge closed windows on another thread (``completePending(wait:)`` collects the records); off
     /// by default. The records are the same either way; only when they become ready differs.
     public var evaluatesInBackground = false
-    var inFlight: ContractWindowJob?
+    /// A closed window's statistics, with its sample buffers and sorter handed back for reuse.
+    typealias JudgedWindow = (stats: [WindowStatistics], columns: [[Double]], sorter: DoubleSorter)
+    /// The closed window being judged on another thread (sorting its samples, every feature's statistics).
+    var inFlight: BackgroundJob<JudgedWindow>?
     var spareColumns: [[Double]]?
 
     /// - Throws: ``MonitorError/invalidConfig(feature:detail:)`` for no features or non-positive sizes.
@@ -133,8 +136,13 @@ public struct ContractDriftMonitor: Sendable {
         if evaluatesInBackground {
             // One window in flight at most: the previous one (if any) is judged first.
             _ = completePending()
-            let job = ContractWindowJob(columns: columns, refSorted: refSorted, refEdges: refEdges, refShares: refShares,
-                                        sorter: sorter)
+            // The window's samples, its sorter and the references go to the job by value.
+            let (window, windowSorter, refSorted, refEdges, refShares) = (columns, sorter, refSorted, refEdges, refShares)
+            let job = BackgroundJob { () -> JudgedWindow in
+                var columns = window, sorter = windowSorter
+                let stats = Self.judge(&columns, sorter: &sorter, refSorted: refSorted, refEdges: refEdges, refShares: refShares)
+                return (stats, columns, sorter)
+            }
             // The job owns the window's samples now; the next window fills the buffers it returned last time.
             columns = spareColumns ?? features.map { _ in
                 var c = [Double]()
@@ -145,7 +153,6 @@ public struct ContractDriftMonitor: Sendable {
             sorter = DoubleSorter()
             inFlight = job
             filled = 0
-            job.start()
             return
         }
         record(Self.judge(&columns, sorter: &sorter, refSorted: refSorted, refEdges: refEdges, refShares: refShares))
@@ -194,7 +201,7 @@ public struct ContractDriftMonitor: Sendable {
     }
 
     /// Sorts each feature's window samples in place and computes its statistics (inline, or in a
-    /// ``ContractWindowJob``).
+    /// ``BackgroundJob``).
     static func judge(_ columns: inout [[Double]], sorter: inout DoubleSorter, refSorted: [[Double]], refEdges: [[Double]],
                       refShares: [[Double]]) -> [WindowStatistics] {
         for f in columns.indices { sorter.sort(&columns[f]) }
@@ -297,45 +304,5 @@ public struct ContractAlertRecord: Sendable, Equatable {
         w.field("psi", psi); w.field("ks", ks); w.field("p", p); w.field("consecutive", consecutive)
         w.endObject()
         return w.string
-    }
-}
-
-/// One closed window judged on another thread: sorts its samples and computes every feature's
-/// statistics. Owned by one monitor; ``wait()`` is called once, on the monitor's thread.
-final class ContractWindowJob: @unchecked Sendable {
-    private var columns: [[Double]]
-    private var sorter: DoubleSorter
-    private let refSorted: [[Double]], refEdges: [[Double]], refShares: [[Double]]
-    private var stats: [ContractDriftMonitor.WindowStatistics] = []
-    private let done = DispatchSemaphore(value: 0)
-    private var signalled = false
-
-    init(columns: [[Double]], refSorted: [[Double]], refEdges: [[Double]], refShares: [[Double]], sorter: DoubleSorter) {
-        self.columns = columns
-        self.refSorted = refSorted
-        self.refEdges = refEdges
-        self.refShares = refShares
-        self.sorter = sorter
-    }
-
-    func start() {
-        DispatchQueue.global(qos: .userInitiated).async {
-            self.stats = ContractDriftMonitor.judge(&self.columns, sorter: &self.sorter, refSorted: self.refSorted,
-                                                    refEdges: self.refEdges, refShares: self.refShares)
-            self.done.signal()
-        }
-    }
-
-    /// Whether the statistics are computed (without blocking; the owner's thread only).
-    var isDone: Bool {
-        if !signalled && done.wait(timeout: .now()) == .success { signalled = true }
-        return signalled
-    }
-
-    /// Blocks until the statistics are computed; hands back the buffers for reuse. Idempotent: a
-    /// copy of the monitor that collects the same job again gets the same statistics.
-    func wait() -> ([ContractDriftMonitor.WindowStatistics], [[Double]], DoubleSorter) {
-        if !signalled { done.wait(); signalled = true }
-        return (stats, columns, sorter)
     }
 }
