@@ -66,7 +66,7 @@ public final class CheckpointCoordinator {
     /// Whether the last checkpoint written was an increment.
     public private(set) var lastWasIncrement = false
     /// A checkpoint written with `awaitDelivery: false` whose records are not yet confirmed
-    /// delivered (confirmed by the next checkpoint or ``awaitDelivery()``).
+    /// delivered (confirmed by the next checkpoint or ``awaitDelivery()``); without its state.
     public private(set) var undelivered: Checkpoint?
     /// Full image or increment (``ChainPolicy``).
     var chain: ChainPolicy
@@ -280,7 +280,13 @@ public final class CheckpointCoordinator {
     /// confirmed by the next ``flushDelivered()``): it becomes the base of the next increment,
     /// and `sink` starts the next epoch.
     public func finish(_ staged: Staged, _ pipeline: Pipeline, sink: inout KafkaSink, delivered: Bool = true) throws {
-        if delivered { try store?.saved(staged.checkpoint) } else { undelivered = staged.checkpoint }
+        if delivered {
+            try store?.saved(staged.checkpoint)
+        } else {
+            var c = staged.checkpoint
+            c.state = []  // the store confirms the commit, not the state (tens of MB at 1M keys)
+            undelivered = c
+        }
         epoch = staged.checkpoint.epoch
         lastStateBytes = staged.checkpoint.state.count
         written += 1
