@@ -1,10 +1,12 @@
 import WeirStats
 
 extension AccumulatorStore {
+    /// Tag "WACC" v2: the slots as compact doubles (v1: 8 bytes each, still read).
     func serialize(into w: inout ByteWriter) {
-        w.writeHeader(tag: "WACC", version: 1)
+        w.writeHeader(tag: "WACC", version: 2)
         w.write(stride); w.write(columnCount)
-        w.writeArray(slots)
+        w.writeVarint(UInt64(slots.count))
+        for v in slots { w.writeCompact(v) }
         w.write(UInt64(hlls.count)); for h in hlls { h.serialize(into: &w) }
         w.write(UInt64(klls.count)); for k in klls { k.serialize(into: &w) }
         w.write(UInt64(tops.count)); for t in tops { t.serialize(into: &w) }
@@ -12,11 +14,19 @@ extension AccumulatorStore {
     }
 
     mutating func restore(from r: inout ByteReader) throws(SerializationError) {
-        try r.readHeader(tag: "WACC", supportedVersions: 1...1)
+        let version = try r.readHeader(tag: "WACC", supportedVersions: 1...2)
         guard try r.readInt() == stride, try r.readInt() == columnCount else {
             throw .invalidValue(field: "AccumulatorStore", detail: "layout differs from this graph's aggregates")
         }
-        slots = try r.readDoubles("AccumulatorStore.slots")
+        if version >= 2 {
+            let n = try r.readVarint()
+            guard n <= UInt64(r.remaining) else { throw .invalidValue(field: "AccumulatorStore.slots", detail: "count \(n) exceeds the input") }
+            slots = ContiguousArray()
+            slots.reserveCapacity(Int(n))
+            for _ in 0..<Int(n) { slots.append(try r.readCompactDouble()) }
+        } else {
+            slots = try r.readDoubles("AccumulatorStore.slots")
+        }
         guard slots.count % stride == 0 else { throw .invalidValue(field: "AccumulatorStore.slots", detail: "not a multiple of stride") }
         let nh = try r.readCount(field: "hlls", limit: r.remaining)
         hlls = []; for _ in 0..<nh { hlls.append(try HyperLogLog(deserializing: &r)) }
@@ -44,47 +54,68 @@ extension AccumulatorStore {
 }
 
 extension WindowOperator {
+    /// Tag "WWIN" v2: key lists, entries, free entries and timers as varints and deltas (window
+    /// starts and lengths from the previous entry's, timer times from the previous timer's in heap
+    /// order), the accumulators as compact doubles (``AccumulatorStore``'s "WACC" v2), the
+    /// interner and sketches as before. v1 (fixed-width fields) is still read.
     func serialize(into w: inout ByteWriter) {
-        w.writeHeader(tag: "WWIN", version: 1)
+        w.writeHeader(tag: "WWIN", version: 2)
         w.write(spec.name)
         w.write(stats.lateEvents); w.write(stats.lateWindowSkips); w.write(stats.rejectedKeyEvents)
         w.write(stats.emitted); w.write(stats.lateUpdates)
         store.serialize(into: &w)
         keys.serialize(into: &w)
-        w.writeArray(keyHead); w.writeArray(keyTail)
-        w.write(UInt64(ents.count))
+        w.writeVarint(UInt64(keyHead.count))
+        for h in keyHead { w.writeZigzag(Int64(h)) }
+        for t in keyTail { w.writeZigzag(Int64(t)) }
+        w.writeVarint(UInt64(ents.count))
+        var start: Int64 = 0, length: Int64 = 0
         for x in ents {
-            w.write(x.start); w.write(x.end); w.write(x.key); w.write(x.next); w.write(x.prev); w.write(x.gen); w.write(x.flags)
+            w.writeZigzag(x.start &- start); start = x.start
+            let l = x.end &- x.start
+            w.writeZigzag(l &- length); length = l
+            w.writeZigzag(Int64(x.key)); w.writeZigzag(Int64(x.next)); w.writeZigzag(Int64(x.prev))
+            w.writeVarint(UInt64(x.gen)); w.write(x.flags)
         }
-        w.writeArray(freeEntries)
-        w.write(UInt64(timers.items.count))
-        for t in timers.items { w.write(t.time); w.write(t.entry); w.write(t.gen); w.write(t.kind) }
-        w.writeArray(stored)
+        w.writeVarint(UInt64(freeEntries.count))
+        for f in freeEntries { w.writeZigzag(Int64(f)) }
+        w.writeVarint(UInt64(timers.items.count))
+        var time: Int64 = 0
+        for t in timers.items {
+            w.writeZigzag(t.time &- time); time = t.time
+            w.writeZigzag(Int64(t.entry)); w.writeVarint(UInt64(t.gen)); w.write(t.kind)
+        }
+        w.writeVarint(UInt64(stored.count))
+        for v in stored { w.writeCompact(v) }
         w.write(liveWindows)
     }
 
     mutating func restore(from r: inout ByteReader) throws(SerializationError) {
-        try r.readHeader(tag: "WWIN", supportedVersions: 1...1)
+        let version = try r.readHeader(tag: "WWIN", supportedVersions: 1...2)
         let name = try r.readString(field: "WindowOperator.name")
         guard name == spec.name else { throw .invalidValue(field: "WindowOperator.name", detail: "snapshot has '\(name)', graph has '\(spec.name)'") }
         stats.lateEvents = try r.readInt(); stats.lateWindowSkips = try r.readInt(); stats.rejectedKeyEvents = try r.readInt()
         stats.emitted = try r.readInt(); stats.lateUpdates = try r.readInt()
         try store.restore(from: &r)
         keys = try ByteInterner(deserializing: &r)
-        keyHead = try r.readInt32s("keyHead"); keyTail = try r.readInt32s("keyTail")
-        let ne = try r.readCount(field: "entries", limit: r.remaining / 33)
-        ents = []
-        for _ in 0..<ne {
-            ents.append(Entry(start: try r.readInt64(), end: try r.readInt64(), key: try r.readInt32(), next: try r.readInt32(),
-                              prev: try r.readInt32(), gen: try r.readUInt32(), flags: try r.readUInt8()))
+        if version >= 2 {
+            try restoreCompactLayout(from: &r)
+        } else {
+            keyHead = try r.readInt32s("keyHead"); keyTail = try r.readInt32s("keyTail")
+            let ne = try r.readCount(field: "entries", limit: r.remaining / 33)
+            ents = []
+            for _ in 0..<ne {
+                ents.append(Entry(start: try r.readInt64(), end: try r.readInt64(), key: try r.readInt32(), next: try r.readInt32(),
+                                  prev: try r.readInt32(), gen: try r.readUInt32(), flags: try r.readUInt8()))
+            }
+            freeEntries = try r.readInt32s("freeEntries")
+            let nt = try r.readCount(field: "timers", limit: r.remaining / 17)
+            timers = TimerHeap()
+            for _ in 0..<nt {
+                timers.items.append(Timer(time: try r.readInt64(), entry: try r.readInt32(), gen: try r.readUInt32(), kind: try r.readUInt8()))
+            }
+            stored = try r.readDoubles("stored")
         }
-        freeEntries = try r.readInt32s("freeEntries")
-        let nt = try r.readCount(field: "timers", limit: r.remaining / 17)
-        timers = TimerHeap()
-        for _ in 0..<nt {
-            timers.items.append(Timer(time: try r.readInt64(), entry: try r.readInt32(), gen: try r.readUInt32(), kind: try r.readUInt8()))
-        }
-        stored = try r.readDoubles("stored")
         liveWindows = try r.readInt()
         journal.bytes.removeAll(keepingCapacity: true)
         journalEpoch = 0
@@ -111,6 +142,64 @@ extension WindowOperator {
         if case .sliding = spec.kind, n > 1, stored.count < n * 2 * store.aggregateCount {
             throw .invalidValue(field: "WindowOperator.stored", detail: "\(stored.count) stored inputs for \(n) entries")
         }
+    }
+}
+
+extension WindowOperator {
+    /// Key lists, entries, free entries, timers and stored inputs as "WWIN" v2 writes them. Every
+    /// count is bounded by the bytes left (each element takes at least one byte); the ranges are
+    /// checked by ``restore(from:)``.
+    private mutating func restoreCompactLayout(from r: inout ByteReader) throws(SerializationError) {
+        func count(_ field: String, perElement: Int = 1) throws(SerializationError) -> Int {
+            let n = try r.readVarint()
+            guard n <= UInt64(r.remaining / perElement) else { throw .invalidValue(field: field, detail: "count \(n) exceeds the input") }
+            return Int(n)
+        }
+        func int32(_ field: String) throws(SerializationError) -> Int32 {
+            let v = try r.readZigzag()
+            guard let i = Int32(exactly: v) else { throw .invalidValue(field: field, detail: "\(v) exceeds Int32") }
+            return i
+        }
+        func uint32(_ field: String) throws(SerializationError) -> UInt32 {
+            let v = try r.readVarint()
+            guard let i = UInt32(exactly: v) else { throw .invalidValue(field: field, detail: "\(v) exceeds UInt32") }
+            return i
+        }
+        let nk = try count("keyHead", perElement: 2)
+        keyHead = ContiguousArray()
+        keyTail = ContiguousArray()
+        keyHead.reserveCapacity(nk)
+        keyTail.reserveCapacity(nk)
+        for _ in 0..<nk { keyHead.append(try int32("keyHead")) }
+        for _ in 0..<nk { keyTail.append(try int32("keyTail")) }
+        let ne = try count("entries", perElement: 7)
+        ents = []
+        ents.reserveCapacity(ne)
+        var start: Int64 = 0, length: Int64 = 0
+        for _ in 0..<ne {
+            start = start &+ (try r.readZigzag())
+            length = length &+ (try r.readZigzag())
+            let key = try int32("entry.key"), next = try int32("entry.next"), prev = try int32("entry.prev")
+            ents.append(Entry(start: start, end: start &+ length, key: key, next: next, prev: prev, gen: try uint32("entry.gen"),
+                              flags: try r.readUInt8()))
+        }
+        let nf = try count("freeEntries")
+        freeEntries = ContiguousArray()
+        freeEntries.reserveCapacity(nf)
+        for _ in 0..<nf { freeEntries.append(try int32("freeEntries")) }
+        let nt = try count("timers", perElement: 4)
+        timers = TimerHeap()
+        timers.items.reserveCapacity(nt)
+        var time: Int64 = 0
+        for _ in 0..<nt {
+            time = time &+ (try r.readZigzag())
+            let entry = try int32("timer.entry")
+            timers.items.append(Timer(time: time, entry: entry, gen: try uint32("timer.gen"), kind: try r.readUInt8()))
+        }
+        let ns = try count("stored")
+        stored = ContiguousArray()
+        stored.reserveCapacity(ns)
+        for _ in 0..<ns { stored.append(try r.readCompactDouble()) }
     }
 }
 
