@@ -47,6 +47,54 @@ extension ByteReader {
     }
 }
 
+/// Delta bases of the compact window-entry and timer records (images "WWIN" v2, increments
+/// "WWII" v3 and their journal): the previous record's window start and length and the previous
+/// timer's time. Writer and reader start from zero and advance them alike.
+struct CompactDeltas: Sendable {
+    var start: Int64 = 0
+    var length: Int64 = 0
+    var time: Int64 = 0
+}
+
+extension ByteWriter {
+    /// A window entry: start and length as zigzag deltas from the previous record's, key and
+    /// links as zigzag varints, generation as a varint, flags as a byte.
+    mutating func writeCompact(_ x: WindowOperator.Entry, _ d: inout CompactDeltas) {
+        writeZigzag(x.start &- d.start); d.start = x.start
+        let length = x.end &- x.start
+        writeZigzag(length &- d.length); d.length = length
+        writeZigzag(Int64(x.key)); writeZigzag(Int64(x.next)); writeZigzag(Int64(x.prev))
+        writeVarint(UInt64(x.gen)); write(x.flags)
+    }
+
+    /// A timer: time as a zigzag delta from the previous timer's, entry as a zigzag varint,
+    /// generation as a varint, kind as a byte.
+    mutating func writeCompact(_ t: Timer, _ d: inout CompactDeltas) {
+        writeZigzag(t.time &- d.time); d.time = t.time
+        writeZigzag(Int64(t.entry)); writeVarint(UInt64(t.gen)); write(t.kind)
+    }
+}
+
+extension ByteReader {
+    /// An entry written by the entry form of `ByteWriter.writeCompact(_:_:)`; `field`
+    /// names it in errors. Ranges (links, keys) are the caller's to check.
+    mutating func readCompactEntry(_ d: inout CompactDeltas, field: String) throws(SerializationError) -> WindowOperator.Entry {
+        d.start = d.start &+ (try readZigzag())
+        d.length = d.length &+ (try readZigzag())
+        let key = try readZigzagInt32(field: field + ".key"), next = try readZigzagInt32(field: field + ".next")
+        let prev = try readZigzagInt32(field: field + ".prev")
+        return WindowOperator.Entry(start: d.start, end: d.start &+ d.length, key: key, next: next, prev: prev,
+                                    gen: try readVarintUInt32(field: field + ".gen"), flags: try readUInt8())
+    }
+
+    /// A timer written by the timer form of `ByteWriter.writeCompact(_:_:)`; `field` names it in errors.
+    mutating func readCompactTimer(_ d: inout CompactDeltas, field: String) throws(SerializationError) -> Timer {
+        d.time = d.time &+ (try readZigzag())
+        let entry = try readZigzagInt32(field: field + ".entry")
+        return Timer(time: d.time, entry: entry, gen: try readVarintUInt32(field: field + ".gen"), kind: try readUInt8())
+    }
+}
+
 extension ByteInterner {
     func serialize(into w: inout ByteWriter) {
         w.writeHeader(tag: "WBIN", version: 1)

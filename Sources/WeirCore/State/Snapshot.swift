@@ -19,11 +19,10 @@ extension AccumulatorStore {
             throw .invalidValue(field: "AccumulatorStore", detail: "layout differs from this graph's aggregates")
         }
         if version >= 2 {
-            let n = try r.readVarint()
-            guard n <= UInt64(r.remaining) else { throw .invalidValue(field: "AccumulatorStore.slots", detail: "count \(n) exceeds the input") }
+            let n = try r.readVarintCount(field: "AccumulatorStore.slots", limit: r.remaining)
             slots = ContiguousArray()
-            slots.reserveCapacity(Int(n))
-            for _ in 0..<Int(n) { slots.append(try r.readCompactDouble()) }
+            slots.reserveCapacity(n)
+            for _ in 0..<n { slots.append(try r.readCompactDouble()) }
         } else {
             slots = try r.readDoubles("AccumulatorStore.slots")
         }
@@ -68,23 +67,13 @@ extension WindowOperator {
         w.writeVarint(UInt64(keyHead.count))
         for h in keyHead { w.writeZigzag(Int64(h)) }
         for t in keyTail { w.writeZigzag(Int64(t)) }
+        var deltas = CompactDeltas()
         w.writeVarint(UInt64(ents.count))
-        var start: Int64 = 0, length: Int64 = 0
-        for x in ents {
-            w.writeZigzag(x.start &- start); start = x.start
-            let l = x.end &- x.start
-            w.writeZigzag(l &- length); length = l
-            w.writeZigzag(Int64(x.key)); w.writeZigzag(Int64(x.next)); w.writeZigzag(Int64(x.prev))
-            w.writeVarint(UInt64(x.gen)); w.write(x.flags)
-        }
+        for x in ents { w.writeCompact(x, &deltas) }
         w.writeVarint(UInt64(freeEntries.count))
         for f in freeEntries { w.writeZigzag(Int64(f)) }
         w.writeVarint(UInt64(timers.items.count))
-        var time: Int64 = 0
-        for t in timers.items {
-            w.writeZigzag(t.time &- time); time = t.time
-            w.writeZigzag(Int64(t.entry)); w.writeVarint(UInt64(t.gen)); w.write(t.kind)
-        }
+        for t in timers.items { w.writeCompact(t, &deltas) }
         w.writeVarint(UInt64(stored.count))
         for v in stored { w.writeCompact(v) }
         w.write(liveWindows)
@@ -151,51 +140,28 @@ extension WindowOperator {
     /// checked by ``restore(from:)``.
     private mutating func restoreCompactLayout(from r: inout ByteReader) throws(SerializationError) {
         func count(_ field: String, perElement: Int = 1) throws(SerializationError) -> Int {
-            let n = try r.readVarint()
-            guard n <= UInt64(r.remaining / perElement) else { throw .invalidValue(field: field, detail: "count \(n) exceeds the input") }
-            return Int(n)
-        }
-        func int32(_ field: String) throws(SerializationError) -> Int32 {
-            let v = try r.readZigzag()
-            guard let i = Int32(exactly: v) else { throw .invalidValue(field: field, detail: "\(v) exceeds Int32") }
-            return i
-        }
-        func uint32(_ field: String) throws(SerializationError) -> UInt32 {
-            let v = try r.readVarint()
-            guard let i = UInt32(exactly: v) else { throw .invalidValue(field: field, detail: "\(v) exceeds UInt32") }
-            return i
+            try r.readVarintCount(field: field, limit: r.remaining / perElement)
         }
         let nk = try count("keyHead", perElement: 2)
         keyHead = ContiguousArray()
         keyTail = ContiguousArray()
         keyHead.reserveCapacity(nk)
         keyTail.reserveCapacity(nk)
-        for _ in 0..<nk { keyHead.append(try int32("keyHead")) }
-        for _ in 0..<nk { keyTail.append(try int32("keyTail")) }
+        for _ in 0..<nk { keyHead.append(try r.readZigzagInt32(field: "keyHead")) }
+        for _ in 0..<nk { keyTail.append(try r.readZigzagInt32(field: "keyTail")) }
         let ne = try count("entries", perElement: 7)
         ents = []
         ents.reserveCapacity(ne)
-        var start: Int64 = 0, length: Int64 = 0
-        for _ in 0..<ne {
-            start = start &+ (try r.readZigzag())
-            length = length &+ (try r.readZigzag())
-            let key = try int32("entry.key"), next = try int32("entry.next"), prev = try int32("entry.prev")
-            ents.append(Entry(start: start, end: start &+ length, key: key, next: next, prev: prev, gen: try uint32("entry.gen"),
-                              flags: try r.readUInt8()))
-        }
+        var deltas = CompactDeltas()
+        for _ in 0..<ne { ents.append(try r.readCompactEntry(&deltas, field: "entry")) }
         let nf = try count("freeEntries")
         freeEntries = ContiguousArray()
         freeEntries.reserveCapacity(nf)
-        for _ in 0..<nf { freeEntries.append(try int32("freeEntries")) }
+        for _ in 0..<nf { freeEntries.append(try r.readZigzagInt32(field: "freeEntries")) }
         let nt = try count("timers", perElement: 4)
         timers = TimerHeap()
         timers.items.reserveCapacity(nt)
-        var time: Int64 = 0
-        for _ in 0..<nt {
-            time = time &+ (try r.readZigzag())
-            let entry = try int32("timer.entry")
-            timers.items.append(Timer(time: time, entry: entry, gen: try uint32("timer.gen"), kind: try r.readUInt8()))
-        }
+        for _ in 0..<nt { timers.items.append(try r.readCompactTimer(&deltas, field: "timer")) }
         let ns = try count("stored")
         stored = ContiguousArray()
         stored.reserveCapacity(ns)

@@ -31,13 +31,6 @@ public final class ChangeClock: @unchecked Sendable {
     deinit { cells.p.deallocate() }
 }
 
-/// Delta bases of the journal's compact encoding (increment version 3): what the previous
-/// allocation's window start and the previous timer's time were.
-struct JournalBase: Sendable {
-    var start: Int64 = 0
-    var time: Int64 = 0
-}
-
 // Incremental checkpoints of a window operator.
 //
 // An increment holds what changed since the last checkpoint (full or increment):
@@ -73,14 +66,13 @@ extension WindowOperator {
         if journalEpoch != ep {
             journal.bytes.removeAll(keepingCapacity: true)
             journalEpoch = ep
-            journalBase = JournalBase()
+            journalBase = CompactDeltas()
         }
     }
 
     mutating func journalTimer(_ t: Timer) {
         journalReady()
-        journal.write(UInt8(4)); journal.writeZigzag(t.time &- journalBase.time); journalBase.time = t.time
-        journal.writeZigzag(Int64(t.entry)); journal.writeVarint(UInt64(t.gen)); journal.write(t.kind)
+        journal.write(UInt8(4)); journal.writeCompact(t, &journalBase)
     }
 
     mutating func journalNewKey(_ p: UnsafeRawPointer, _ n: Int) {
@@ -126,26 +118,18 @@ extension WindowOperator {
         var n = 1
         ents.withUnsafeBufferPointer { s in for i in 1..<s.count where s[i].stamp == ep { n += 1 } }
         w.writeVarint(UInt64(n))
-        var previous = RecordBase()
-        writeEntryRecord(0, previous: &previous, into: &w)
-        for i in 1..<ents.count where ents[i].stamp == ep { writeEntryRecord(Int32(i), previous: &previous, into: &w) }
+        var previous: Int32 = -1
+        var deltas = CompactDeltas()
+        writeEntryRecord(0, after: &previous, &deltas, into: &w)
+        for i in 1..<ents.count where ents[i].stamp == ep { writeEntryRecord(Int32(i), after: &previous, &deltas, into: &w) }
     }
 
-    /// Delta bases of entry records: the previous record's entry, start and length.
-    private struct RecordBase {
-        var entry: Int64 = -1
-        var start: Int64 = 0
-        var length: Int64 = 0
-    }
-
-    private func writeEntryRecord(_ e: Int32, previous p: inout RecordBase, into w: inout ByteWriter) {
-        let x = ents[Int(e)]
-        w.writeVarint(UInt64(Int64(e) - p.entry - 1)); p.entry = Int64(e)
-        w.writeZigzag(x.start &- p.start); p.start = x.start
-        let length = x.end &- x.start
-        w.writeZigzag(length &- p.length); p.length = length
-        w.writeZigzag(Int64(x.key)); w.writeZigzag(Int64(x.next)); w.writeZigzag(Int64(x.prev))
-        w.writeVarint(UInt64(x.gen)); w.write(x.flags)
+    /// Entry `e`'s record: its distance from the previous record's entry (`previous`, ascending),
+    /// the entry (the entry form of `ByteWriter.writeCompact(_:_:)`), its slots,
+    /// sketches and stored inputs.
+    private func writeEntryRecord(_ e: Int32, after previous: inout Int32, _ deltas: inout CompactDeltas, into w: inout ByteWriter) {
+        w.writeVarint(UInt64(Int64(e) - Int64(previous) - 1)); previous = e
+        w.writeCompact(ents[Int(e)], &deltas)
         let base = Int(e) * store.stride
         for j in 0..<store.stride { w.writeCompact(store.slots[base + j]) }
         for a in store.aggs {
@@ -179,16 +163,7 @@ extension WindowOperator {
             return Int(v)
         }
         func count(_ r: inout ByteReader, _ field: String, limit: Int = Int(Int32.max)) throws(SerializationError) -> Int {
-            guard compact else { return try r.readCount(field: field, limit: limit) }
-            let v = try r.readVarint()
-            guard v <= UInt64(limit) else { throw .invalidValue(field: field, detail: "count \(v) exceeds \(limit)") }
-            return Int(v)
-        }
-        func int32(_ r: inout ByteReader, _ field: String) throws(SerializationError) -> Int32 {
-            guard compact else { return try r.readInt32() }
-            let v = try r.readZigzag()
-            guard let i = Int32(exactly: v) else { throw .invalidValue(field: field, detail: "\(v) exceeds Int32") }
-            return i
+            compact ? try r.readVarintCount(field: field, limit: limit) : try r.readCount(field: field, limit: limit)
         }
         var st = Stats()
         st.lateEvents = try int(&r); st.lateWindowSkips = try int(&r); st.rejectedKeyEvents = try int(&r)
@@ -205,25 +180,18 @@ extension WindowOperator {
         }
         let nd = try count(&r, "changed entries", limit: ents.count)
         let sw = 2 * store.aggregateCount
-        var previous = RecordBase()
+        var previous = -1
+        var deltas = CompactDeltas()
         for _ in 0..<nd {
             let e: Int
             let x: Entry
             if compact {
                 let step = try r.readVarint()
                 guard step < UInt64(ents.count) else { throw .invalidValue(field: "WindowOperator.entry", detail: "step \(step) out of range") }
-                e = Int(previous.entry + 1 + Int64(step))
+                e = previous + 1 + Int(step)
                 guard e < ents.count else { throw .invalidValue(field: "WindowOperator.entry", detail: "\(e) out of range") }
-                previous.entry = Int64(e)
-                let start = previous.start &+ (try r.readZigzag())
-                let length = previous.length &+ (try r.readZigzag())
-                previous.start = start
-                previous.length = length
-                let key = try int32(&r, "WindowOperator.entry.key"), next = try int32(&r, "WindowOperator.entry.next")
-                let prev = try int32(&r, "WindowOperator.entry.prev")
-                let gen = try r.readVarint()
-                guard let g = UInt32(exactly: gen) else { throw .invalidValue(field: "WindowOperator.entry.gen", detail: "\(gen)") }
-                x = Entry(start: start, end: start &+ length, key: key, next: next, prev: prev, gen: g, flags: try r.readUInt8())
+                previous = e
+                x = try r.readCompactEntry(&deltas, field: "WindowOperator.entry")
             } else {
                 e = Int(try r.readInt32())
                 guard e >= 0, e < ents.count else { throw .invalidValue(field: "WindowOperator.entry", detail: "\(e) out of range") }
@@ -271,12 +239,9 @@ extension WindowOperator {
     /// encoding (varints and deltas, keys without their hash).
     private mutating func replay(_ ops: [UInt8], compact: Bool) throws(SerializationError) {
         var r = ByteReader(ops)
-        var base = JournalBase()
+        var base = CompactDeltas()
         func int32(_ r: inout ByteReader, _ field: String) throws(SerializationError) -> Int32 {
-            guard compact else { return try r.readInt32() }
-            let v = try r.readZigzag()
-            guard let i = Int32(exactly: v) else { throw .invalidValue(field: field, detail: "\(v) exceeds Int32") }
-            return i
+            compact ? try r.readZigzagInt32(field: field) : try r.readInt32()
         }
         func window(_ r: inout ByteReader) throws(SerializationError) -> (start: Int64, end: Int64) {
             guard compact else { return (try r.readInt64(), try r.readInt64()) }
@@ -327,17 +292,8 @@ extension WindowOperator {
                 guard e >= 1, Int(e) < ents.count, ents[Int(e)].flags & 4 != 0 else { throw .invalidValue(field: "journal.free", detail: "entry \(e) not live") }
                 freeEntry(e)
             case 4:
-                let t: Timer
-                if compact {
-                    let time = base.time &+ (try r.readZigzag())
-                    base.time = time
-                    let entry = try int32(&r, "journal.timer.entry")
-                    let gen = try r.readVarint()
-                    guard let g = UInt32(exactly: gen) else { throw .invalidValue(field: "journal.timer.gen", detail: "\(gen)") }
-                    t = Timer(time: time, entry: entry, gen: g, kind: try r.readUInt8())
-                } else {
-                    t = Timer(time: try r.readInt64(), entry: try r.readInt32(), gen: try r.readUInt32(), kind: try r.readUInt8())
-                }
+                let t = compact ? try r.readCompactTimer(&base, field: "journal.timer")
+                                : Timer(time: try r.readInt64(), entry: try r.readInt32(), gen: try r.readUInt32(), kind: try r.readUInt8())
                 guard t.entry >= 0, Int(t.entry) < ents.count else { throw .invalidValue(field: "journal.timer", detail: "entry \(t.entry) out of range") }
                 timers.push(t)
             case 5:

@@ -100,7 +100,7 @@ public struct WindowOperator: Sendable {
     var journal = ByteWriter()
     var journalEpoch: UInt32 = 0
     /// The journal's delta bases (the last window start and timer time written), reset with it.
-    var journalBase = JournalBase()
+    var journalBase = CompactDeltas()
     /// Shared by copies of this operator: advanced by ``StreamGraph/markCheckpointed()``.
     let changes = ChangeClock()
     /// `changes`' cells (epoch, tracking), read on the hot path without reference counting.

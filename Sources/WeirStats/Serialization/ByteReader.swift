@@ -94,11 +94,25 @@ public struct ByteReader: Sendable {
         return Int64(bitPattern: u >> 1) ^ -Int64(bitPattern: u & 1)
     }
 
-    /// Reads a varint that must fit an `Int32` (ids, counts in a 32-bit space).
-    public mutating func readVarint32(field: String) throws(SerializationError) -> Int32 {
+    /// Reads a varint count no larger than `limit` (the varint form of ``readCount(field:limit:)``).
+    public mutating func readVarintCount(field: String, limit: Int = Int(Int32.max)) throws(SerializationError) -> Int {
         let v = try readVarint()
-        guard v <= UInt64(Int32.max) else { throw .invalidValue(field: field, detail: "\(v) exceeds Int32") }
-        return Int32(v)
+        guard v <= UInt64(max(0, limit)) else { throw .invalidValue(field: field, detail: "count \(v) exceeds \(limit)") }
+        return Int(v)
+    }
+
+    /// Reads a zigzag varint that must fit an `Int32` (ids and links, −1 for none).
+    public mutating func readZigzagInt32(field: String) throws(SerializationError) -> Int32 {
+        let v = try readZigzag()
+        guard let i = Int32(exactly: v) else { throw .invalidValue(field: field, detail: "\(v) exceeds Int32") }
+        return i
+    }
+
+    /// Reads a varint that must fit a `UInt32` (generations).
+    public mutating func readVarintUInt32(field: String) throws(SerializationError) -> UInt32 {
+        let v = try readVarint()
+        guard let i = UInt32(exactly: v) else { throw .invalidValue(field: field, detail: "\(v) exceeds UInt32") }
+        return i
     }
 
     /// Reads a `Double` written by ``ByteWriter/writeCompact(_:)``.

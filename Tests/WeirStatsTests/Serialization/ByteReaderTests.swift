@@ -123,6 +123,17 @@ import Testing
         var big = ByteWriter()
         big.writeVarint(UInt64(Int32.max) + 1)
         var r = ByteReader(big.bytes)
-        #expect(throws: SerializationError.self) { _ = try r.readVarint32(field: "id") }
+        #expect(throws: SerializationError.self) { _ = try r.readVarintCount(field: "id") }
+        var wide = ByteWriter()
+        wide.writeZigzag(Int64(Int32.max) + 1); wide.writeZigzag(Int64(Int32.min) - 1); wide.writeVarint(UInt64(UInt32.max) + 1)
+        var r2 = ByteReader(wide.bytes)
+        #expect(throws: SerializationError.self) { _ = try r2.readZigzagInt32(field: "link") }
+        #expect(throws: SerializationError.self) { _ = try r2.readZigzagInt32(field: "link") }
+        #expect(throws: SerializationError.self) { _ = try r2.readVarintUInt32(field: "gen") }
+        var fits = ByteWriter()
+        fits.writeZigzag(-1); fits.writeZigzag(Int64(Int32.min)); fits.writeVarint(UInt64(UInt32.max)); fits.writeVarint(7)
+        var r3 = ByteReader(fits.bytes)
+        #expect(try r3.readZigzagInt32(field: "link") == -1 && r3.readZigzagInt32(field: "link") == .min)
+        #expect(try r3.readVarintUInt32(field: "gen") == .max && r3.readVarintCount(field: "n", limit: 7) == 7)
     }
 }
