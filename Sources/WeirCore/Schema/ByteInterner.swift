@@ -12,9 +12,11 @@ internal import CWeirPrefetch
 /// Invariant: `table` load factor ≤ 1/2; every live id appears exactly once in `table`.
 /// - Complexity: lookup/insert/remove O(1) expected (+ O(length) hashing and compare).
 public struct ByteInterner: Sendable {
-    /// A 16-byte table slot: the id (−1 empty), the hash's high 32 bits, and for keys of at most
-    /// 7 bytes the bytes plus `(length + 1) << 56` (0 for longer keys), so a lookup of a short
-    /// key touches one cache line and never the arena.
+    /// A 16-byte table slot: the id (−1 empty), the hash's low 32 bits (the bits that choose the
+    /// home slot, so ``remove(_:)`` finds each follower's home from the table alone, without a
+    /// cache miss on its record), and for keys of at most 7 bytes the bytes plus
+    /// `(length + 1) << 56` (0 for longer keys), so a lookup of a short key touches one cache line
+    /// and never the arena.
     @usableFromInline struct Slot: Sendable {
         @usableFromInline var tag: UInt32
         @usableFromInline var id: Int32
@@ -58,7 +60,7 @@ public struct ByteInterner: Sendable {
     @inlinable
     public func lookup(_ p: UnsafeRawPointer, _ n: Int, hash h: UInt64) -> Int32? {
         let code = inlineCode(p, n)
-        let tag = UInt32(truncatingIfNeeded: h >> 32)
+        let tag = UInt32(truncatingIfNeeded: h)
         return table.withUnsafeBufferPointer { t in
             let mask = t.count - 1
             var slot = Int(truncatingIfNeeded: h) & mask
@@ -93,6 +95,14 @@ public struct ByteInterner: Sendable {
         }
     }
 
+    /// Prefetches the table slot where the probe for live id `id` starts (what ``remove(_:)``
+    /// reads first); reads its record, so prefetch that earlier (``prefetchRecord(_:)``).
+    @inline(__always)
+    func prefetchSlot(of id: Int32) {
+        guard id >= 0 && Int(id) < meta.count else { return }
+        prefetchSlot(hash: meta[Int(id)].hash)
+    }
+
     /// Prefetches what the next insert of a new key reuses: the last freed id's record.
     @inline(__always)
     func prefetchNextFree() {
@@ -103,7 +113,7 @@ public struct ByteInterner: Sendable {
     /// 32-bit tag matches), or −1. A hint only: the bytes are not compared.
     @inline(__always)
     func hintID(hash h: UInt64) -> Int32 {
-        let tag = UInt32(truncatingIfNeeded: h >> 32)
+        let tag = UInt32(truncatingIfNeeded: h)
         return table.withUnsafeBufferPointer { t in
             let mask = t.count - 1
             var slot = Int(truncatingIfNeeded: h) & mask
@@ -192,7 +202,7 @@ public struct ByteInterner: Sendable {
     func slotRecord(_ id: Int32) -> Slot {
         let m = meta[Int(id)]
         let code = arena.withUnsafeBufferPointer { a in inlineCode(a.baseAddress.map { UnsafeRawPointer($0) + Int(m.start) } ?? UnsafeRawPointer(bitPattern: 1)!, Int(m.length)) }
-        return Slot(tag: UInt32(truncatingIfNeeded: m.hash >> 32), id: id, inline: code)
+        return Slot(tag: UInt32(truncatingIfNeeded: m.hash), id: id, inline: code)
     }
 
     mutating func grow() {
@@ -223,7 +233,7 @@ public struct ByteInterner: Sendable {
         var hole = slot
         var j = (slot + 1) & mask
         while table[j].id >= 0 {
-            let home = Int(truncatingIfNeeded: meta[Int(table[j].id)].hash) & mask
+            let home = Int(table[j].tag) & mask  // the tag holds the hash's low 32 bits; the table has ≤ 2^32 slots
             // move j into hole if home is not in (hole, j] cyclically
             let dj = (j - home) & mask
             let dh = (hole - home) & mask

@@ -63,7 +63,8 @@ extension WindowOperator {
     }
 
     /// Processes ``dueTimers`` in order, prefetching the entry of the timer 8 ahead and the key
-    /// state (list ends, interner record) of the timer 4 ahead.
+    /// state (list ends, interner record) of the timer 4 ahead and, for a purge 2 ahead, the key's
+    /// interner table slot (the purge may free the key).
     mutating func processDue(_ results: inout WindowResults) {
         let n = dueTimers.count
         ents.withUnsafeBufferPointer { eb in
@@ -86,6 +87,11 @@ extension WindowOperator {
                         keys.prefetchRecord(Int32(k))
                     }
                 }
+            }
+            if j + 2 < n && dueTimers[j + 2].kind == 2 {
+                // a purge may free the key: its table slot (the record was prefetched 2 timers ago)
+                let e = Int(dueTimers[j + 2].entry)
+                if e < ents.count && keyField >= 0 { keys.prefetchSlot(of: ents[e].key) }
             }
             processTimer(dueTimers[j], &results)
         }
