@@ -175,10 +175,15 @@ extension StreamGraph {
     /// - Complexity: O(state size).
     public func snapshot() -> [UInt8] {
         var w = ByteWriter(capacity: 4096)
+        snapshot(into: &w)
+        return w.bytes
+    }
+
+    /// Appends ``snapshot()``'s bytes to `w` (no buffer of its own).
+    public func snapshot(into w: inout ByteWriter) {
         w.writeHeader(tag: "WGRF", version: 1)
         writeShared(into: &w)
         for op in windows { op.serialize(into: &w) }
-        return w.bytes
     }
 
     /// The parts of the graph's state that are small and written whole in snapshots and
@@ -204,10 +209,15 @@ extension StreamGraph {
     ///   4 bytes per entry.
     public func snapshotIncrement() -> [UInt8] {
         var w = ByteWriter(capacity: 4096)
+        snapshotIncrement(into: &w)
+        return w.bytes
+    }
+
+    /// Appends ``snapshotIncrement()``'s bytes to `w` (no buffer of its own).
+    public func snapshotIncrement(into w: inout ByteWriter) {
         w.writeHeader(tag: "WGRI", version: 1)
         writeShared(into: &w)
         for op in windows { op.serializeIncrement(into: &w) }
-        return w.bytes
     }
 
     /// Starts a new checkpoint epoch: changes from now on go to the next increment. Call after

@@ -17,6 +17,8 @@ struct ChainPolicy: Equatable {
     private(set) var fullBytes = 0
     /// Bytes of the increments since it.
     private(set) var incrementBytes = 0
+    /// Size of the newest increment (0: none yet).
+    private(set) var lastIncrementBytes = 0
 
     init(fullEvery: Int) { self.fullEvery = max(1, fullEvery) }
 
@@ -26,10 +28,18 @@ struct ChainPolicy: Equatable {
         hasBase && fullBytes > 0 && incrementsSinceFull + 1 < fullEvery && incrementBytes < fullBytes
     }
 
+    /// Bytes to reserve for the next checkpoint's state: the last one of its kind and an eighth
+    /// more (0 before any), so its buffer is not regrown and copied on the way.
+    func expectedBytes(increment: Bool) -> Int {
+        let last = increment ? lastIncrementBytes : fullBytes
+        return last + last / 8
+    }
+
     mutating func wrote(bytes: Int, increment: Bool) {
         if increment {
             incrementsSinceFull += 1
             incrementBytes += bytes
+            lastIncrementBytes = bytes
         } else {
             incrementsSinceFull = 0
             fullBytes = bytes
@@ -42,5 +52,6 @@ struct ChainPolicy: Equatable {
         self.fullBytes = fullBytes
         incrementsSinceFull = incrementBytes.count
         self.incrementBytes = incrementBytes.reduce(0, +)
+        lastIncrementBytes = incrementBytes.last ?? 0
     }
 }

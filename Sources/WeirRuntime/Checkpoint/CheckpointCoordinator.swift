@@ -260,12 +260,14 @@ public final class CheckpointCoordinator {
         try store.checkOwnership(owner: owner, epoch: epoch, partitions: owning ?? Set(offsets.keys))
         let increment = chain.nextIsIncrement(hasBase: epoch > 0 && base.holds(pipeline))
         let state: [UInt8]
+        let capacity = chain.expectedBytes(increment: increment)
         switch scope {
         case .pipeline:
-            state = increment ? pipeline.checkpointIncrement(unchangedSince: base.references) : pipeline.checkpointState()
+            state = increment ? pipeline.checkpointIncrement(unchangedSince: base.references, capacity: capacity)
+                              : pipeline.checkpointState(capacity: capacity)
         case .globalStage(let processed):
-            state = increment ? pipeline.globalStageIncrement(processed: processed, unchangedSince: base.references)
-                              : pipeline.globalStageState(processed: processed)
+            state = increment ? pipeline.globalStageIncrement(processed: processed, unchangedSince: base.references, capacity: capacity)
+                              : pipeline.globalStageState(processed: processed, capacity: capacity)
         }
         let c = Checkpoint(topology: topology, group: group, epoch: sink.epoch, owner: owner, sourceTopic: sourceTopic,
                            offsets: offsets.map { Checkpoint.SourceOffset(partition: $0.key, offset: $0.value) },

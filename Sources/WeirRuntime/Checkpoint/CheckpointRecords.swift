@@ -1,8 +1,9 @@
 import WeirStats
 
-/// The records a checkpoint is written as: `chunkCount` chunk records of at most `maxChunkBytes`
-/// of state each (the state packed with ``ZeroRunLength``), then one commit record naming the epoch, owner, chunk count, state length and
-/// hash, and the input offsets. A checkpoint exists once its commit record does and every chunk
+/// The records a checkpoint is written as: `chunkCount` chunk records, each holding
+/// `maxChunkBytes` of the state packed with ``ZeroRunLength`` (at most ``ZeroRunLength/bound(_:)``
+/// of it; the chunks concatenated are the packed state), then one commit record naming the
+/// epoch, owner, chunk count, state length and hash, and the input offsets. A checkpoint exists once its commit record does and every chunk
 /// before it (same owner and epoch) is present; a crash between chunks leaves no commit record,
 /// so readers keep the previous complete checkpoint.
 ///
@@ -25,22 +26,30 @@ public enum CheckpointRecords {
 
     /// The chunk records then the commit record of `c`.
     /// - Complexity: O(state size).
+    /// Each slice of the state is packed straight into its record (no packed copy of the whole
+    /// state: tens of MB at 1M keys).
     public static func encode(_ c: Checkpoint, maxChunkBytes: Int = defaultMaxChunkBytes) -> [Record] {
-        let packed = ZeroRunLength.pack(c.state)
         let size = max(1, maxChunkBytes)
-        let count = max(1, (packed.count + size - 1) / size)
+        let count = max(1, (c.state.count + size - 1) / size)
         var out: [Record] = []
         out.reserveCapacity(count + 1)
-        for i in 0..<count {
-            var w = ByteWriter(capacity: min(size, packed.count) + 64)
-            w.writeHeader(tag: "WCKC", version: 1)
-            w.write(c.owner); w.write(c.epoch); w.write(UInt32(i)); w.write(UInt32(count))
-            let lo = min(i * size, packed.count), hi = min(lo + size, packed.count)
-            w.writeBytes(packed[lo..<hi])
-            out.append(Record(key: c.base == nil ? "state/\(c.epoch % 2)/\(i)" : "inc/\(c.epoch)/\(i)", value: w.bytes))
+        var packedLength = 0
+        c.state.withUnsafeBufferPointer { state in
+            for i in 0..<count {
+                let lo = min(i * size, state.count), hi = min(lo + size, state.count)
+                var w = ByteWriter(capacity: ZeroRunLength.bound(hi - lo) + 64 + c.owner.utf8.count)
+                w.writeHeader(tag: "WCKC", version: 1)
+                w.write(c.owner); w.write(c.epoch); w.write(UInt32(i)); w.write(UInt32(count))
+                w.writeLengthPrefixed { chunk in
+                    let before = chunk.bytes.count
+                    ZeroRunLength.pack(UnsafeBufferPointer(rebasing: state[lo..<hi]), appendingTo: &chunk.bytes)
+                    packedLength += chunk.bytes.count - before
+                }
+                out.append(Record(key: c.base == nil ? "state/\(c.epoch % 2)/\(i)" : "inc/\(c.epoch)/\(i)", value: w.bytes))
+            }
         }
         out.append(Record(key: c.base == nil ? "commit" : "commit/inc/\(c.epoch)",
-                          value: commitValue(c, chunks: count, packedLength: packed.count)))
+                          value: commitValue(c, chunks: count, packedLength: packedLength)))
         return out
     }
 

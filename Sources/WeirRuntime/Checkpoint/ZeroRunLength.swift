@@ -11,34 +11,45 @@ enum ZeroRunLength {
 
     static func pack(_ input: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(input.count / 4 + 16)
-        input.withUnsafeBufferPointer { p in
-            let n = p.count
-            var i = 0
-            while i < n {
-                // Literals up to the next run of >= minRun zeros.
-                let start = i
-                var runStart = n
-                var j = i
-                while j < n {
-                    if p[j] == 0 {
-                        var k = j
-                        while k < n && p[k] == 0 && k - j < minRun { k += 1 }
-                        if k - j >= minRun || k == n { runStart = j; break }
-                        j = k
-                    } else {
-                        j += 1
-                    }
-                }
-                ByteWriter.appendVarint(UInt64(runStart - start), into: &out)
-                out.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<runStart]))
-                var k = runStart
-                while k < n && p[k] == 0 { k += 1 }
-                ByteWriter.appendVarint(UInt64(k - runStart), into: &out)
-                i = k
-            }
-        }
+        input.withUnsafeBufferPointer { pack($0, appendingTo: &out) }
         return out
+    }
+
+    /// At most this many bytes more than the input: a group's literal count is a varint of at
+    /// most 10 bytes, and every group but the last removes a zero run at least as long as its
+    /// two varints.
+    static func bound(_ n: Int) -> Int { n + 32 }
+
+    /// Appends the packing of `p` to `out` (reserving ``bound(_:)`` first, so it is never
+    /// regrown). Packings of consecutive slices, concatenated, unpack to the slices concatenated
+    /// (every group ends with its zero-run count), so a large state can be packed slice by slice
+    /// straight into the records that carry it.
+    static func pack(_ p: UnsafeBufferPointer<UInt8>, appendingTo out: inout [UInt8]) {
+        out.reserveCapacity(out.count + bound(p.count))
+        let n = p.count
+        var i = 0
+        while i < n {
+            // Literals up to the next run of >= minRun zeros.
+            let start = i
+            var runStart = n
+            var j = i
+            while j < n {
+                if p[j] == 0 {
+                    var k = j
+                    while k < n && p[k] == 0 && k - j < minRun { k += 1 }
+                    if k - j >= minRun || k == n { runStart = j; break }
+                    j = k
+                } else {
+                    j += 1
+                }
+            }
+            ByteWriter.appendVarint(UInt64(runStart - start), into: &out)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<runStart]))
+            var k = runStart
+            while k < n && p[k] == 0 { k += 1 }
+            ByteWriter.appendVarint(UInt64(k - runStart), into: &out)
+            i = k
+        }
     }
 
     /// - Throws: ``CheckpointError/damaged(what:detail:)`` on malformed input or a size mismatch.

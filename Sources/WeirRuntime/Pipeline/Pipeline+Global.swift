@@ -251,12 +251,13 @@ public struct GlobalWindowInputError: Error, CustomStringConvertible, Equatable 
 extension Pipeline {
     /// Global stage: its whole state for a checkpoint (tag "WGST" v2): ``checkpointState()``
     /// (with the `by: global` windows' state), then the global tables (``writeGlobalTables(into:processed:)``).
+    /// `capacity`: bytes to reserve, as for ``checkpointState(capacity:)``.
     /// - Complexity: O(state size).
-    public func globalStageState(processed: [Int64]) -> [UInt8] {
+    public func globalStageState(processed: [Int64], capacity: Int = 0) -> [UInt8] {
         precondition(role == .global, "globalStageState on a \(role) pipeline")
-        var w = ByteWriter()
+        var w = ByteWriter(capacity: capacity)
         w.writeHeader(tag: "WGST", version: 2)
-        w.writeBytes(checkpointState())
+        w.writeLengthPrefixed { writeCheckpoint(into: &$0, increment: false) }
         writeGlobalTables(into: &w, processed: processed)
         return w.bytes
     }
@@ -266,12 +267,13 @@ extension Pipeline {
     /// since `mark`; the contract's 200,000-value references are so written once per full
     /// image), then the global tables whole. Restore with ``restoreGlobalStageState(_:)`` of the
     /// base, then ``applyGlobalStageIncrement(_:)`` of each increment in order.
+    /// `capacity`: bytes to reserve, as for ``checkpointState(capacity:)``.
     /// - Complexity: as ``checkpointIncrement(unchangedSince:)`` plus the tables.
-    public func globalStageIncrement(processed: [Int64], unchangedSince mark: ReferenceMark?) -> [UInt8] {
+    public func globalStageIncrement(processed: [Int64], unchangedSince mark: ReferenceMark?, capacity: Int = 0) -> [UInt8] {
         precondition(role == .global, "globalStageIncrement on a \(role) pipeline")
-        var w = ByteWriter()
+        var w = ByteWriter(capacity: capacity)
         w.writeHeader(tag: "WGSI", version: 1)
-        w.writeBytes(checkpointIncrement(unchangedSince: mark))
+        w.writeLengthPrefixed { writeCheckpoint(into: &$0, increment: true, unchangedSince: mark) }
         writeGlobalTables(into: &w, processed: processed)
         return w.bytes
     }

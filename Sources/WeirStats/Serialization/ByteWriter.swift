@@ -73,6 +73,17 @@ public struct ByteWriter: Sendable {
         bytes.append(contentsOf: values)
     }
 
+    /// Writes what `body` writes as a length-prefixed byte run: the same bytes as
+    /// ``writeBytes(_:)`` of a separate writer's output, without that writer's buffer and copy
+    /// (the count is patched in once `body` returns).
+    public mutating func writeLengthPrefixed(_ body: (inout ByteWriter) throws -> Void) rethrows {
+        let at = bytes.count
+        write(UInt64(0))
+        try body(&self)
+        let n = UInt64(bytes.count - at - 8)
+        bytes.withUnsafeMutableBytes { $0.storeBytes(of: n.littleEndian, toByteOffset: at, as: UInt64.self) }
+    }
+
     /// Writes a UTF-8 string as a length-prefixed byte run.
     public mutating func write(_ s: String) { writeBytes(Array(s.utf8)) }
 

@@ -171,4 +171,50 @@ import WeirStats
         #expect(ZeroRunLength.pack(long) == reference(long))
         #expect(try ZeroRunLength.unpack(ZeroRunLength.pack(long), expectedCount: long.count) == long)
     }
+
+    /// Packings of consecutive slices, concatenated, unpack to the whole (what the chunk records
+    /// rely on); no packing exceeds its bound, even of incompressible bytes.
+    @Test func slicesPackedApartUnpackAsTheWhole() throws {
+        var g = SplitMix64(seed: 7)
+        for round in 0..<200 {
+            let n = Int(g.next(below: 20_000))
+            var bytes = [UInt8](repeating: 0, count: n)
+            var k = 0
+            while k < n {
+                let len = Int(g.next(below: 30)) + 1
+                let zero = g.next(below: 2) == 0
+                for x in k..<min(n, k + len) { bytes[x] = zero ? 0 : UInt8(truncatingIfNeeded: g.next() | 1) }
+                k += len
+            }
+            let slice = Int(g.next(below: 700)) + 1
+            var packed: [UInt8] = []
+            bytes.withUnsafeBufferPointer { p in
+                var lo = 0
+                while lo < n {
+                    let hi = min(lo + slice, n), before = packed.count
+                    ZeroRunLength.pack(UnsafeBufferPointer(rebasing: p[lo..<hi]), appendingTo: &packed)
+                    #expect(packed.count - before <= ZeroRunLength.bound(hi - lo))
+                    lo = hi
+                }
+            }
+            #expect(try ZeroRunLength.unpack(packed, expectedCount: n) == bytes, "round \(round): \(n) bytes in slices of \(slice)")
+        }
+        let noise = (0..<100_000).map { _ in UInt8(truncatingIfNeeded: g.next() | 1) }
+        #expect(ZeroRunLength.pack(noise).count <= ZeroRunLength.bound(noise.count))
+    }
+
+    /// A checkpoint's chunk records each carry one slice of the state packed (so none is larger
+    /// than the slice's bound plus the record's fields), and assemble to the state exactly.
+    @Test func chunkRecordsAreBoundedAndAssembleExactly() throws {
+        var g = SplitMix64(seed: 3)
+        let state = (0..<50_000).map { i in i % 7 < 3 ? 0 : UInt8(truncatingIfNeeded: g.next() | 1) }
+        let c = Checkpoint(topology: "t", epoch: 4, owner: "me", sourceTopic: "in", offsets: [.init(partition: 0, offset: 9)], state: state)
+        let records = CheckpointRecords.encode(c, maxChunkBytes: 4_096)
+        #expect(records.count == 13 + 1, "50,000 bytes in slices of 4,096, then the commit")
+        for r in records.dropLast() { #expect(r.value.count <= ZeroRunLength.bound(4_096) + 64) }
+        var a = CheckpointAssembler(topology: "t")
+        for r in records { try a.add(r.value) }
+        #expect(a.latest?.state == state)
+        #expect(a.latest?.epoch == 4)
+    }
 }

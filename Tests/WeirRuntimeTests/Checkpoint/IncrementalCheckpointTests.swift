@@ -171,8 +171,11 @@ import WeirTopology
         var r = ChainPolicy(fullEvery: 10)
         r.restored(fullBytes: 100, incrementBytes: [60, 30])
         #expect(r.nextIsIncrement(hasBase: true) && r.incrementsSinceFull == 2)
+        #expect(r.expectedBytes(increment: true) == 33 && r.expectedBytes(increment: false) == 112)  // the last of each kind + 1/8
         r.wrote(bytes: 20, increment: true)
         #expect(!r.nextIsIncrement(hasBase: true) && r.incrementBytes == 110)
+        #expect(r.expectedBytes(increment: true) == 22)
+        #expect(ChainPolicy(fullEvery: 3).expectedBytes(increment: false) == 0)  // nothing known yet
     }
 
     /// `processing.checkpoint_full_every`: default 10, read when given, at least 1.

@@ -113,6 +113,22 @@ import Testing
 
     /// Bad varints are typed errors, never traps: cut short, more than 64 bits, a compact-double
     /// marker that is neither even nor 1.
+    /// Writing in place behind a patched length gives the bytes of writing a separate buffer.
+    @Test func lengthPrefixedInPlaceEqualsWriteBytes() throws {
+        for n in [0, 1, 255, 70_000] {
+            let body = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            var a = ByteWriter(), b = ByteWriter()
+            a.write(UInt16(7)); b.write(UInt16(7))
+            a.writeLengthPrefixed { $0.bytes += body }
+            b.writeBytes(body)
+            a.write(UInt8(1)); b.write(UInt8(1))
+            #expect(a.bytes == b.bytes, "\(n) bytes")
+            var r = ByteReader(a.bytes)
+            _ = try r.readUInt16()
+            #expect(try r.readBytes(field: "body") == body)
+        }
+    }
+
     @Test func badVarintsThrow() throws {
         var cut = ByteReader([0x80, 0x80])
         #expect(throws: SerializationError.truncated(offset: 2, needed: 1, available: 0)) { _ = try cut.readVarint() }
