@@ -18,6 +18,7 @@
 #              --seed 5` and topologies/card-fraud.yaml (N default 400,000, KEYS default 10,000).
 #   PARTITIONS source partitions (default 12); the topology's internal topics are created with as
 #              many (the mock broker has no CreateTopics and auto-creates 4).
+#   TOPOLOGY   a topology file used instead of the workload's (same name and source topic).
 #   EXTRA      more `weir run` flags for every mode (e.g. "--checkpoints none").
 #   PARTITION_FLAGS more flags for the partitioned modes (e.g. "--weights-max-lead 16384").
 # The broker is benchmarks/scalebench/topic_broker.c, built here against the uncapped static
@@ -45,6 +46,9 @@ case $WORKLOAD in
     name=card-fraud; topic=transactions; outputs="" ;;
   *) echo "WORKLOAD is contract or card-fraud" >&2; exit 2 ;;
 esac
+# TOPOLOGY: another topology file for the workload's stream (same name and source topic), e.g.
+# card-fraud with `processing: {output_headers: none}`.
+if [ -n "${TOPOLOGY:-}" ]; then cp "$TOPOLOGY" "$W/topology.yaml"; fi
 N=$(wc -l < "$W/events.jsonl")
 run_mode() {
   local mode=$1 log=$W/$1.log

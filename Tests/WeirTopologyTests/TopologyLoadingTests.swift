@@ -59,9 +59,20 @@ let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().delet
             """)
         #expect(spec.sinks == SinksSpec.defaults(for: "tiny"))
         #expect(spec.processing.guarantee == .atLeastOnce)
+        #expect(spec.processing.outputHeaders == .dedup)
         #expect(spec.source.eventTimeFormat == .epochMillis)
         #expect(spec.model == nil && spec.drift == nil)
         #expect(spec.state.memoryLimitBytes == nil)
+    }
+
+    @Test func outputHeadersNoneIsRead() throws {
+        let spec = try TopologyLoader.parse("""
+            name: tiny
+            source: {topics: [in], event_time: ts}
+            schema: {ts: timestamp, x: double}
+            processing: {output_headers: none}
+            """)
+        #expect(spec.processing.outputHeaders == ProcessingSpec.OutputHeaders.none)
     }
 
     @Test(arguments: [("512MiB", 536_870_912), ("2GiB", 2_147_483_648), ("800MB", 800_000_000), ("1.5GB", 1_500_000_000),

@@ -199,6 +199,9 @@ public struct KafkaRunner {
         if guarantee == .exactlyOnce && options.checkpoints != .kafka {
             throw KafkaError.invalidState("exactly_once needs checkpoints in the Kafka changelog (not a directory or none)")
         }
+        if guarantee == .exactlyOnce && spec.processing.outputHeaders == .none {
+            logger.warning("processing.output_headers: none does not apply with --guarantee exactly_once: records carry weir.txn and their origin headers")
+        }
         let client = KafkaConfiguration(bootstrapServers: options.brokers, clientID: "weir-\(spec.name)", properties: options.properties)
         let admin = try KafkaAdmin(configuration: client, embeddedBroker: embedded)
         let topics = try admin.listTopics()
@@ -274,7 +277,9 @@ public struct KafkaRunner {
 
         // [ops] The metrics take the drift results and alerts typed, as the pipeline writes them.
         pipeline.monitorObserver = metrics
-        var kafkaSink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: source, tagging: store != nil)
+        var kafkaSink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: source,
+                                      tagging: KafkaSink.tags(checkpointed: store != nil, headers: spec.processing.outputHeaders,
+                                                              exactlyOnce: guarantee == .exactlyOnce))
         kafkaSink.transactionOwner = guarantee == .exactlyOnce ? owner : nil
         kafkaSink.begin(epoch: coordinator.epoch + 1)
         var sink = TeeSink(base: kafkaSink, kinds: [.alerts, .retrain, .models], observe: onOutput ?? { _, _ in })

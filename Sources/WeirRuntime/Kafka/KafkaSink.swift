@@ -48,6 +48,12 @@ public struct KafkaSink: OutputSink {
         sourceTopicBytes = Array(sourceTopic.utf8)
     }
 
+    /// Whether records are tagged with the origin and epoch headers: with checkpoints, unless the
+    /// topology's `processing.output_headers` is `none` at least once (exactly once always tags).
+    public static func tags(checkpointed: Bool, headers: ProcessingSpec.OutputHeaders, exactlyOnce: Bool) -> Bool {
+        checkpointed && (headers == .dedup || exactlyOnce)
+    }
+
     /// The topic a kind of output goes to.
     public static func topicName(_ kind: OutputKind, _ sinks: SinksSpec) -> String {
         switch kind {

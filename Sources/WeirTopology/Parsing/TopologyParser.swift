@@ -507,15 +507,23 @@ struct TopologyParser {
     }
 
     func parseProcessing(_ node: Node) -> ProcessingSpec? {
-        guard let e = reader.mapping(node, "processing", allowed: ["guarantee", "checkpoint_interval", "checkpoint_full_every", "max_keys"]) else { return nil }
+        guard let e = reader.mapping(node, "processing", allowed: ["guarantee", "checkpoint_interval", "checkpoint_full_every", "max_keys",
+                                                                  "output_headers"]) else { return nil }
         var p = ProcessingSpec(guarantee: .atLeastOnce, checkpointIntervalMs: 1000, maxKeys: 1_000_000)
+        var headersNode: Node?
         for (k, _, v) in e {
             switch k {
+            case "output_headers":
+                headersNode = v
+                p.outputHeaders = reader.oneOf(v, "processing.output_headers", ProcessingSpec.OutputHeaders.self) ?? p.outputHeaders
             case "guarantee": p.guarantee = reader.oneOf(v, "processing.guarantee", ProcessingSpec.Guarantee.self) ?? p.guarantee
             case "checkpoint_interval": p.checkpointIntervalMs = reader.duration(v, "processing.checkpoint_interval") ?? p.checkpointIntervalMs
             case "checkpoint_full_every": p.checkpointFullEvery = reader.int(v, "processing.checkpoint_full_every", min: 1) ?? p.checkpointFullEvery
             default: p.maxKeys = reader.int(v, "processing.max_keys", min: 1) ?? p.maxKeys
             }
+        }
+        if let headersNode, p.outputHeaders == .none && p.guarantee == .exactlyOnce {
+            diags.error(headersNode, "processing.output_headers: none needs guarantee at_least_once: exactly_once tags every record with weir.txn (and its origin)")
         }
         return p
     }

@@ -320,4 +320,16 @@ public struct ProcessingSpec: Sendable, Equatable {
     /// Every how many checkpoints one is a full image (the others are increments on the one
     /// before); `checkpoint_full_every`, default 10; 1 = every checkpoint full.
     public var checkpointFullEvery: Int = 10
+
+    /// `output_headers`: whether `weir run` with checkpoints tags each output record with the
+    /// origin headers consumers drop at-least-once duplicates by (docs/records.md, "Kafka
+    /// headers"). Exactly once always tags (its records carry `weir.txn`).
+    public enum OutputHeaders: String, Sendable, Equatable, CaseIterable {
+        /// `weir.source.topic`, `.partition`, `.offset`, `weir.seq`, `weir.epoch` (the default).
+        case dedup
+        /// None: consumers dedup by content. Five headers per record cost librdkafka and the
+        /// broker more than the record itself at ~175k scores/s (benchmarks/RESULTS.md).
+        case none
+    }
+    public var outputHeaders: OutputHeaders = .dedup
 }

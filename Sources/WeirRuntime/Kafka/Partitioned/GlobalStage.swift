@@ -85,7 +85,8 @@ final class GlobalStage {
         }
         let epoch = coordinator.epoch
         merge = GlobalInputMerge(partitions: partitions, processed: processed)
-        sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source, tagging: store != nil)
+        sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source,
+                             tagging: KafkaSink.tags(checkpointed: store != nil, headers: spec.processing.outputHeaders, exactlyOnce: exactlyOnce))
         sink.transactionOwner = exactlyOnce ? self.owner : nil
         sink.begin(epoch: epoch + 1)
         consumer = try KafkaConsumer(configuration: ConsumerConfiguration(client: PartitionedRunner.internalConsumerClient(setup.client),

@@ -595,7 +595,9 @@ final class TaskSet {
         pipeline.backgroundDriftEvaluation = false
         let restored = try coordinator.restore(into: &pipeline)
         if let weights { pipeline.useWeights(weights) }
-        var sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source, tagging: store != nil)
+        var sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source,
+                                 tagging: KafkaSink.tags(checkpointed: store != nil, headers: spec.processing.outputHeaders,
+                                                         exactlyOnce: transaction != nil))
         sink.transactionOwner = transaction == nil ? nil : coordinator.owner
         sink.begin(epoch: coordinator.epoch + 1)
         let task = Task(pipeline: pipeline, coordinator: coordinator, sink: sink)
