@@ -24,7 +24,9 @@
 # The broker is benchmarks/scalebench/topic_broker.c, built here against the uncapped static
 # librdkafka of ../shared/bench/setup.sh (run that first: SKIP_FLINK=1 bash ../shared/bench/setup.sh).
 # Each instance's last progress line (events, drift records, alerts) is printed beside the
-# figures, so a mode that lost or doubled work shows.
+# figures, so a mode that lost or doubled work shows, and its "done" line: its rate from its first
+# event to its last output flushed. Compare modes by that rate: the wall rate and the progress
+# line's rate include ~3 s of group start-up (and, with checkpoints, the lease's ~3 s before it).
 set -euo pipefail
 WEIR=$(realpath "$1"); ROUNDS=${2:-2}; MODES=${3:-"single part1 part2 part4"}
 WORKLOAD=${WORKLOAD:-contract}; PARTITIONS=${PARTITIONS:-12}
@@ -82,7 +84,11 @@ mode, n, start, end, cpu, rss = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]
 wall = end - start
 print(f"{mode:7s} wall {wall:7.2f} s  {n / wall:9.0f} events/s  CPU {cpu:7.2f} s = {cpu / n * 1e6:6.2f} s per 1M events  peak RSS {rss / 1024:6.0f} MB (one instance)")
 PY
-  for i in $(seq "$n"); do echo "        instance $i: $(grep "drift records" "$log.$i" | tail -1 | cut -c1-200)"; done
+  for i in $(seq "$n"); do
+    echo "        instance $i: $(grep "drift records" "$log.$i" | tail -1 | cut -c1-200)"
+    # `weir run`'s own rate, from its first event to its last output flushed (no start-up)
+    grep -o "done, .*" "$log.$i" | tail -1 | sed 's/^/                    /' || true
+  done
 }
 echo "ScaleBench ($WORKLOAD): $N events on $PARTITIONS partitions, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%FT%TZ), $($WEIR --version 2>/dev/null || true)"
 for r in $(seq "$ROUNDS"); do for m in $MODES; do run_mode "$m"; done; done
