@@ -35,6 +35,11 @@ public struct ModelStage: Sendable {
             learnerConfig.retraining.bufferCapacity = r.bufferEvents
             learnerConfig.retraining.minShadowEvents = r.shadowEvents
             learnerConfig.retraining.margin = r.margin
+        } else {
+            // Without `retraining` no challenger is ever trained (no loss detector, no retrain
+            // requests taken), so the training buffer would only be dead state: its default
+            // 5,000 events were ~1 MB of every checkpoint (fraud-contract). Keep one slot.
+            learnerConfig.retraining.bufferCapacity = 1
         }
         // Concept-drift detection on the loss only when the topology asks for retraining: a model
         // without `retraining` never replaces itself.

@@ -154,6 +154,28 @@ struct RecordingSink: OutputSink {
         }
     }
 
+    /// A model without `retraining` never trains a challenger, so its checkpoint holds no
+    /// training buffer (the default 5,000 labelled events were ~1 MB of every fraud-contract
+    /// checkpoint, increments included); with `retraining` the buffer holds `buffer_events`.
+    @Test func aModelWithoutRetrainingCheckpointsNoTrainingBuffer() throws {
+        let gen = CardFraudGenerator(seed: 3, users: 500)
+        let batches = Self.batches((0..<12_000).map { gen.event($0) }, size: 1000)
+        let card = try String(contentsOfFile: repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path, encoding: .utf8)
+        let without = card.replacingOccurrences(of: "  retraining: {buffer_events: 3000, shadow_events: 1000, margin: 0.01}\n", with: "")
+        #expect(without != card)
+        var sizes: [Int] = []
+        for text in [card, without] {
+            var p = try Pipeline(compiled: try TopologyCompiler.compile(try TopologyLoader.parse(text, file: "card-fraud.yaml")), partitions: 1, now: 0)
+            var sink = RecordingSink()
+            for b in batches { try p.process(b, topic: "transactions", now: 0, into: &sink) }
+            #expect(p.model!.labelsLearned > 3_000)
+            sizes.append(p.model!.serialized().count)
+        }
+        // 13 inputs: a buffered event is ~120 bytes
+        #expect(sizes[0] > 3_000 * 100, "with retraining: \(sizes[0]) bytes")
+        #expect(sizes[1] < 50_000, "without: \(sizes[1]) bytes")  // (the other parts: ~26 kB; the default buffer was 5,000 events)
+    }
+
     @Test func restoreRejectsOtherTopologiesAndDamage() throws {
         let a = try TopologyCompiler.compile(try TopologyLoader.load(path: repoRoot.appendingPathComponent("topologies/card-fraud.yaml").path))
         let text = try String(contentsOfFile: repoRoot.appendingPathComponent("benchmarks/fraud-contract.yaml").path, encoding: .utf8)
