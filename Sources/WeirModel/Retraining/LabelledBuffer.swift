@@ -50,14 +50,16 @@ public struct LabelledBuffer: Sendable {
 }
 
 extension LabelledBuffer: ByteSerializable {
-    /// Writes the layout, capacity and the held events oldest first.
+    /// Writes the layout, capacity, the ring's start and count, then the held events in slot
+    /// order ("WMLB" v2): an append changes one slot's bytes and leaves the others in place, so
+    /// the model's checkpoint increments (``BlockDelta``) carry the new events only. (v1, still
+    /// read, wrote them oldest first: every append shifted them all.)
     public func serialize(into w: inout ByteWriter) {
-        w.writeHeader(tag: "WMLB", version: 1)
+        w.writeHeader(tag: "WMLB", version: 2)
         slab.layout.write(into: &w)
-        w.write(capacity); w.write(count)
+        w.write(capacity); w.write(start); w.write(count)
         var x = ModelInput(layout: slab.layout)
-        for k in 0..<count {
-            let s = (start + k) % capacity
+        for s in 0..<count {  // occupied slots are 0..<count: `start` moves only once full
             w.write(labels[s]); w.write(times[s])
             slab.load(s, into: &x)
             x.write(into: &w)
@@ -65,16 +67,31 @@ extension LabelledBuffer: ByteSerializable {
     }
 
     public init(deserializing r: inout ByteReader) throws(SerializationError) {
-        try r.readHeader(tag: "WMLB", supportedVersions: 1...1)
+        let version = try r.readHeader(tag: "WMLB", supportedVersions: 1...2)
         let layout = try FeatureLayout.read(from: &r)
         let cap = try r.readCount(field: "capacity", limit: 1 << 26)
         self.init(layout: layout, capacity: cap)
-        let n = try r.readCount(field: "count", limit: capacity)
         var x = ModelInput(layout: layout)
-        for _ in 0..<n {
-            let y = try r.readDouble(), t = try r.readInt64()
-            try x.read(from: &r)
-            append(x, label: y, time: t)
+        if version == 1 {
+            let n = try r.readCount(field: "count", limit: capacity)
+            for _ in 0..<n {
+                let y = try r.readDouble(), t = try r.readInt64()
+                try x.read(from: &r)
+                append(x, label: y, time: t)
+            }
+            return
         }
+        let first = try r.readCount(field: "start", limit: capacity - 1)
+        let n = try r.readCount(field: "count", limit: capacity)
+        guard first == 0 || n == capacity else {
+            throw .invalidValue(field: "LabelledBuffer", detail: "start \(first) with \(n) of \(capacity) events")
+        }
+        for s in 0..<n {
+            labels[s] = try r.readDouble(); times[s] = try r.readInt64()
+            try x.read(from: &r)
+            slab.store(x, at: s)
+        }
+        start = first
+        count = n
     }
 }

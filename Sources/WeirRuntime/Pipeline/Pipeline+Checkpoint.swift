@@ -20,6 +20,13 @@ public enum CheckpointRestoreError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// The model stage's serialized bytes at the last checkpoint mark (nil before one): what
+/// ``Pipeline/checkpointIncrement(unchangedSince:capacity:)`` writes the model's changes against.
+/// Used from the processing thread only (the pipeline's owner), as the graph's change tracking.
+final class ModelCheckpointBase: @unchecked Sendable {
+    var bytes: [UInt8]?
+}
+
 extension Pipeline {
     /// The pipeline's whole state (tag "WPCK" v1): the graph (watermarks, category interners,
     /// every window operator), the model stage (whole learner), the drift stage (monitors and gate,
@@ -35,9 +42,11 @@ extension Pipeline {
         return w.bytes
     }
 
-    /// What changed since the last ``markCheckpointed()`` (tag "WPCI" v1): the graph's increment
+    /// What changed since the last ``markCheckpointed()`` (tag "WPCI" v2): the graph's increment
     /// (``StreamGraph/snapshotIncrement()``: per keyed window operator the windows changed and
-    /// the structural operations, watermarks and category interners whole), the model, the drift
+    /// the structural operations, watermarks and category interners whole), the model as the
+    /// 64-byte blocks of its bytes that changed since the mark (``BlockDelta``; v1, still read,
+    /// wrote it whole), the drift
     /// stage (whole, but for the drift references that did not change since `unchangedSince`,
     /// the ``referenceMark`` taken at the checkpoint this one builds on) and the counters.
     /// ``restoreState(_:)`` of the checkpoint at the last mark, then ``applyIncrement(_:)`` of
@@ -73,16 +82,19 @@ extension Pipeline {
     func writeCheckpoint(into w: inout ByteWriter, increment: Bool, unchangedSince mark: ReferenceMark? = nil) {
         precondition(drift?.contract?.hasPendingEvaluation != true, "Pipeline: settle(into:) before taking a checkpoint")
         precondition(!increment || graph.tracksChanges, "Pipeline: checkpointIncrement() before any markCheckpointed()")
-        w.writeHeader(tag: increment ? "WPCI" : "WPCK", version: 1)
+        w.writeHeader(tag: increment ? "WPCI" : "WPCK", version: increment ? 2 : 1)
         w.write(compiled.spec.name)
         w.writeLengthPrefixed { increment ? graph.snapshotIncrement(into: &$0) : graph.snapshot(into: &$0) }
-        writeNonGraph(into: &w, unchangedSince: increment ? mark : nil)
+        writeNonGraph(into: &w, unchangedSince: increment ? mark : nil, modelBase: increment ? .some(modelBase.bytes) : nil)
     }
 
     /// Starts the next checkpoint epoch (see ``StreamGraph/markCheckpointed()``): call once the
     /// checkpoint just taken (full or increment) or restored is the base of the next increment.
     /// Works on a copy of the pipeline (shared change tracking). O(window operators).
-    public func markCheckpointed() { graph.markCheckpointed() }
+    public func markCheckpointed() {
+        graph.markCheckpointed()
+        modelBase.bytes = model?.serialized()
+    }
 
     /// True once ``markCheckpointed()`` was called (``checkpointIncrement()`` has a base).
     public var tracksChanges: Bool { graph.tracksChanges }
@@ -90,9 +102,19 @@ extension Pipeline {
     /// See ``StreamGraph/changeMark``: changes when the pipeline is marked or restored.
     public var changeMark: StreamGraph.ChangeMark? { graph.changeMark }
 
-    private func writeNonGraph(into w: inout ByteWriter, unchangedSince mark: ReferenceMark?) {
+    /// `modelBase`: nil for a full image (the model whole); for an increment, the model's bytes
+    /// at the mark (a flag, then the changes to them), or nil inside when there are none (the
+    /// model whole after the flag).
+    private func writeNonGraph(into w: inout ByteWriter, unchangedSince mark: ReferenceMark?, modelBase: [UInt8]?? = nil) {
         w.write(model != nil)
-        if let model { w.writeBytes(model.serialized()) }
+        if let model {
+            let bytes = model.serialized()
+            switch modelBase {
+            case .none: w.writeBytes(bytes)
+            case .some(.none): w.write(UInt8(0)); w.writeBytes(bytes)
+            case .some(.some(let base)): w.write(UInt8(1)); BlockDelta.write(bytes, base: base, into: &w)
+            }
+        }
         w.write(drift != nil)
         if let drift {
             w.writeBytes(drift.pipeline.snapshot(unchangedReferences: mark?.monitors))
@@ -111,7 +133,7 @@ extension Pipeline {
     /// Restores state written by ``checkpointState()``. On error the pipeline is unchanged.
     /// - Throws: ``CheckpointRestoreError``.
     public mutating func restoreState(_ bytes: [UInt8]) throws(CheckpointRestoreError) {
-        try restoring(bytes, tag: "WPCK") { p, r in
+        try restoring(bytes, tag: "WPCK", versions: 1...1) { p, r, _ in
             var g = p.graph
             try g.restore(try r.readBytes(field: "Pipeline.graph"))
             let (m, d, c) = try p.readNonGraph(&r, increment: false)
@@ -126,9 +148,9 @@ extension Pipeline {
     /// - Throws: ``CheckpointRestoreError``.
     /// - Complexity: O(increment size + structural operations × log timers).
     public mutating func applyIncrement(_ bytes: [UInt8]) throws(CheckpointRestoreError) {
-        try restoring(bytes, tag: "WPCI") { p, r in
+        try restoring(bytes, tag: "WPCI", versions: 1...2) { p, r, version in
             let graphBytes = try r.readBytes(field: "Pipeline.graph")
-            let (m, d, c) = try p.readNonGraph(&r, increment: true)
+            let (m, d, c) = try p.readNonGraph(&r, increment: true, modelDelta: version >= 2)
             try p.graph.applyIncrement(graphBytes)
             (p.model, p.drift, p.counters) = (m, d, c)
         }
@@ -136,14 +158,14 @@ extension Pipeline {
 
     /// Reads the header (`tag` v1) and topology name of `bytes`, then runs `body`; maps errors
     /// to ``CheckpointRestoreError``.
-    private mutating func restoring(_ bytes: [UInt8], tag: StaticString,
-                                    _ body: (inout Pipeline, inout ByteReader) throws -> Void) throws(CheckpointRestoreError) {
+    private mutating func restoring(_ bytes: [UInt8], tag: StaticString, versions: ClosedRange<UInt16>,
+                                    _ body: (inout Pipeline, inout ByteReader, UInt16) throws -> Void) throws(CheckpointRestoreError) {
         do {
             var r = ByteReader(bytes)
-            try r.readHeader(tag: tag, supportedVersions: 1...1)
+            let version = try r.readHeader(tag: tag, supportedVersions: versions)
             let name = try r.readString(field: "Pipeline.topology")
             guard name == compiled.spec.name else { throw CheckpointRestoreError.otherTopology(found: name, expected: compiled.spec.name) }
-            try body(&self, &r)
+            try body(&self, &r, version)
         } catch let e as CheckpointRestoreError {
             throw e
         } catch let e as SerializationError {
@@ -154,11 +176,18 @@ extension Pipeline {
     }
 
     /// `increment`: the bytes are an increment on this pipeline's state, so drift references
-    /// they leave out are taken from it.
-    private func readNonGraph(_ r: inout ByteReader, increment: Bool) throws -> (ModelStage?, DriftStage?, PipelineCounters) {
+    /// they leave out are taken from it; `modelDelta` (WPCI v2): the model is a flag, then its
+    /// bytes whole or as changes to this pipeline's model (its bytes at the increment's base).
+    private func readNonGraph(_ r: inout ByteReader, increment: Bool, modelDelta: Bool = false) throws -> (ModelStage?, DriftStage?, PipelineCounters) {
         var m = model
         if try r.readBool() != (model != nil) { throw CheckpointRestoreError.shapeMismatch("model") }
-        if model != nil { m = try ModelStage(serialized: try r.readBytes(field: "Pipeline.model")) }
+        if let current = model {
+            switch modelDelta ? try r.readUInt8() : 0 {
+            case 0: m = try ModelStage(serialized: try r.readBytes(field: "Pipeline.model"))
+            case 1: m = try ModelStage(serialized: try BlockDelta.read(&r, base: current.serialized(), field: "Pipeline.model"))
+            case let k: throw SerializationError.invalidValue(field: "Pipeline.model", detail: "encoding \(k)")
+            }
+        }
         var d = drift
         if try r.readBool() != (drift != nil) { throw CheckpointRestoreError.shapeMismatch("drift") }
         if let current = drift {

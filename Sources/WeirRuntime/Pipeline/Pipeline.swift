@@ -62,6 +62,9 @@ public struct Pipeline: Sendable {
     /// Whether a retrain request from the gate asks the model for a challenger.
     private let retrainOnRequest: Bool
     public internal(set) var counters = PipelineCounters()
+    /// The model's bytes at the last ``markCheckpointed()``: increments write the model as
+    /// changes to them (shared by copies, as the graph's change tracking is).
+    let modelBase = ModelCheckpointBase()
     var input: ModelInput
     private var json = JSONWriter(capacity: 512)
     let keyField: Int?

@@ -170,7 +170,11 @@ public struct ByteReader: Sendable {
 
     /// Reads a length-prefixed byte run.
     public mutating func readBytes(field: String) throws(SerializationError) -> [UInt8] {
-        let n = try readCount(field: field)
+        try readRaw(count: try readCount(field: field), field: field)
+    }
+
+    /// Reads the next `count` bytes (no length prefix).
+    public mutating func readRaw(count n: Int, field: String) throws(SerializationError) -> [UInt8] {
         try need(n)
         let out = Array(bytes[offset..<offset + n])
         offset += n
