@@ -111,17 +111,31 @@ public struct DriftPipeline: Sendable {
     /// reference is written once per full image and again only when it changes (rolling,
     /// rescored). Restore such bytes with ``init(monitors:gate:restoring:base:)``.
     /// - Complexity: O(state written).
-    public func snapshot(unchangedReferences: [UInt64]? = nil) -> [UInt8] {
+    ///
+    /// `monitorBases` (``monitorBases`` taken at that checkpoint; "WDPL" v2): each monitor is
+    /// written as the blocks of its bytes that changed since (``BlockDelta``): a window's samples
+    /// grow at their end, so an increment carries the new ones, not the window.
+    public func snapshot(unchangedReferences: [UInt64]? = nil, monitorBases: [[UInt8]]? = nil) -> [UInt8] {
         var w = ByteWriter()
-        w.writeHeader(tag: "WDPL", version: 1)
+        w.writeHeader(tag: "WDPL", version: monitorBases == nil ? 1 : 2)
         w.write(UInt64(monitors.count))
         for (i, m) in monitors.enumerated() {
             let unchanged = unchangedReferences.map { i < $0.count && $0[i] == m.referenceRevision } ?? false
-            w.writeBytes(m.snapshot(includingReference: !unchanged))
+            let bytes = m.snapshot(includingReference: !unchanged)
+            if let bases = monitorBases, i < bases.count {
+                w.write(UInt8(1)); BlockDelta.write(bytes, base: bases[i], into: &w)
+            } else {
+                if monitorBases != nil { w.write(UInt8(0)) }
+                w.writeBytes(bytes)
+            }
         }
         w.writeBytes(gate.snapshot())
         return w.bytes
     }
+
+    /// Each monitor's bytes without its reference part, as an increment's changes are written
+    /// against (see ``snapshot(unchangedReferences:monitorBases:)``). O(monitor state).
+    public var monitorBases: [[UInt8]] { monitors.map { $0.snapshot(includingReference: false) } }
 
     /// Restores from ``snapshot(unchangedReferences:)`` bytes; references left out are taken from
     /// `base`'s monitors (the state restored from the checkpoint the bytes are an increment on).
@@ -130,7 +144,7 @@ public struct DriftPipeline: Sendable {
     public init(monitors configs: [MonitorConfig], gate config: GateConfig, restoring bytes: [UInt8],
                 base: DriftPipeline? = nil) throws(SerializationError) {
         var r = ByteReader(bytes)
-        try r.readHeader(tag: "WDPL", supportedVersions: 1...1)
+        let version = try r.readHeader(tag: "WDPL", supportedVersions: 1...2)
         let n = try r.readCount(field: "DriftPipeline.monitors", limit: 1_000_000)
         guard n == configs.count else {
             throw .invalidValue(field: "DriftPipeline.monitors", detail: "\(n) in snapshot, \(configs.count) configured")
@@ -138,7 +152,15 @@ public struct DriftPipeline: Sendable {
         var ms: [FieldMonitor] = []
         for (i, c) in configs.enumerated() {
             let b = base.flatMap { i < $0.monitors.count ? $0.monitors[i] : nil }
-            ms.append(try FieldMonitor(c, restoring: try r.readBytes(field: "DriftPipeline.monitor"), base: b))
+            let monitorBytes: [UInt8]
+            switch version >= 2 ? try r.readUInt8() : 0 {
+            case 0: monitorBytes = try r.readBytes(field: "DriftPipeline.monitor")
+            case 1:
+                guard let b else { throw .invalidValue(field: "DriftPipeline.monitor", detail: "changes to monitor \(c.feature) without its base") }
+                monitorBytes = try BlockDelta.read(&r, base: b.snapshot(includingReference: false), field: "DriftPipeline.monitor \(c.feature)")
+            case let k: throw .invalidValue(field: "DriftPipeline.monitor", detail: "encoding \(k)")
+            }
+            ms.append(try FieldMonitor(c, restoring: monitorBytes, base: b))
         }
         monitors = ms
         gate = try DriftGate(config: config, restoring: try r.readBytes(field: "DriftPipeline.gate"))

@@ -20,11 +20,12 @@ public enum CheckpointRestoreError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// The model stage's serialized bytes at the last checkpoint mark (nil before one): what
-/// ``Pipeline/checkpointIncrement(unchangedSince:capacity:)`` writes the model's changes against.
+/// The model stage's and the drift monitors' bytes at the last checkpoint mark (nil before one):
+/// what ``Pipeline/checkpointIncrement(unchangedSince:capacity:)`` writes their changes against.
 /// Used from the processing thread only (the pipeline's owner), as the graph's change tracking.
 final class ModelCheckpointBase: @unchecked Sendable {
     var bytes: [UInt8]?
+    var monitors: [[UInt8]]?
 }
 
 extension Pipeline {
@@ -46,9 +47,9 @@ extension Pipeline {
     /// (``StreamGraph/snapshotIncrement()``: per keyed window operator the windows changed and
     /// the structural operations, watermarks and category interners whole), the model as the
     /// 64-byte blocks of its bytes that changed since the mark (``BlockDelta``; v1, still read,
-    /// wrote it whole), the drift
-    /// stage (whole, but for the drift references that did not change since `unchangedSince`,
-    /// the ``referenceMark`` taken at the checkpoint this one builds on) and the counters.
+    /// wrote it whole), the drift stage (each monitor as its changed blocks as well, leaving out
+    /// the drift references that did not change since `unchangedSince`, the ``referenceMark``
+    /// taken at the checkpoint this one builds on) and the counters.
     /// ``restoreState(_:)`` of the checkpoint at the last mark, then ``applyIncrement(_:)`` of
     /// each increment after it in order, gives exactly the ``checkpointState()`` bytes of the
     /// uninterrupted pipeline. Requires a mark (``tracksChanges``). Same timing rules as
@@ -94,6 +95,7 @@ extension Pipeline {
     public func markCheckpointed() {
         graph.markCheckpointed()
         modelBase.bytes = model?.serialized()
+        modelBase.monitors = drift?.pipeline.monitorBases
     }
 
     /// True once ``markCheckpointed()`` was called (``checkpointIncrement()`` has a base).
@@ -117,7 +119,9 @@ extension Pipeline {
         }
         w.write(drift != nil)
         if let drift {
-            w.writeBytes(drift.pipeline.snapshot(unchangedReferences: mark?.monitors))
+            // an increment (`modelBase` given): the monitors as their changes since the mark
+            w.writeBytes(drift.pipeline.snapshot(unchangedReferences: mark?.monitors,
+                                                 monitorBases: modelBase == nil ? nil : self.modelBase.monitors))
             w.write(drift.contract != nil)
             if let c = drift.contract { w.writeBytes(c.serialized(includingReference: !(mark?.contractReady ?? false))) }
             w.write(drift.contractReady)

@@ -62,4 +62,25 @@ import WeirTestSupport
         }
         #expect(throws: MonitorError.self) { try DriftPipeline(monitors: [Self.configs[0], Self.configs[0]]) }
     }
+
+    /// An increment with the monitors as their changes since a base (WDPL v2): restored onto that
+    /// base it is the monitors exactly (the snapshot bytes equal), it is much smaller than the
+    /// monitors whole, and without the base it is refused naming the monitor.
+    @Test func monitorsWrittenAsChangesRestoreOntoTheirBase() throws {
+        let evs = Self.events()
+        var p = try DriftPipeline(monitors: Self.configs)
+        _ = Self.run(&p, evs[..<20_850])
+        let base = p.snapshot()
+        let (revisions, bases) = (p.referenceRevisions, p.monitorBases)
+        _ = Self.run(&p, evs[20_850..<20_950])  // within a 1,000-event window
+        let whole = p.snapshot(unchangedReferences: revisions)
+        let changes = p.snapshot(unchangedReferences: revisions, monitorBases: bases)
+        #expect(changes.count * 3 < whole.count, "changes \(changes.count) bytes, whole \(whole.count)")
+        let onto = try DriftPipeline(monitors: Self.configs, gate: GateConfig(), restoring: base)
+        let restored = try DriftPipeline(monitors: Self.configs, gate: GateConfig(), restoring: changes, base: onto)
+        #expect(restored.snapshot() == p.snapshot())
+        #expect(throws: SerializationError.self) {
+            try DriftPipeline(monitors: Self.configs, gate: GateConfig(), restoring: changes, base: nil)
+        }
+    }
 }

@@ -34,20 +34,20 @@ import WeirTopology
         }
     }
 
-    /// An increment writes the model as the blocks of its bytes that changed since the base
-    /// (WPCI v2): with card-fraud's 3,000-event training buffer, 500 events change a small part of
-    /// it; the chain restores bit for bit (above), and an increment in the v1 form (the model
-    /// whole) still applies onto the same base.
+    /// An increment writes the model (and each drift monitor) as the blocks of its bytes that
+    /// changed since the base (WPCI v2, WDPL v2): with card-fraud's 3,000-event training buffer,
+    /// 500 events change a small part of it; the chain restores bit for bit (above), and an
+    /// increment in the v1 form (the model whole) still applies onto the same base.
     @Test func theModelIsWrittenAsItsChangedBlocksAndVersion1StillApplies() throws {
         let (compiled, batches) = try Self.cardFraud()
         var p = try Pipeline(compiled: compiled, partitions: 1, now: 0)
         var sink = RecordingSink()
-        for b in batches.prefix(20) { try p.process(b, topic: "transactions", now: 0, into: &sink) }
+        for b in batches.prefix(21) { try p.process(b, topic: "transactions", now: 0, into: &sink) }  // inside a drift window
         let base = p.checkpointState()
         p.markCheckpointed()
         let mark = p.referenceMark
         let modelAtBase = p.model!.serialized()
-        try p.process(batches[20], topic: "transactions", now: 0, into: &sink)
+        try p.process(batches[21], topic: "transactions", now: 0, into: &sink)
         let v2 = p.checkpointIncrement(unchangedSince: mark)
         let modelNow = p.model!.serialized()
         #expect(modelNow.count > 300_000, "the buffer is full: \(modelNow.count) bytes")
@@ -61,6 +61,12 @@ import WeirTopology
         let modelPart = before - r.remaining
         #expect(modelPart * 5 < modelNow.count, "the model's changes: \(modelPart) of \(modelNow.count) bytes")
         let rest = Array(v2.suffix(r.remaining))
+        // the drift stage (its monitors as their changes too) and the counters: less than the
+        // monitors whole. (Little less here: the score monitor's window keeps its model inputs
+        // after its scores, so each new score shifts the inputs' bytes; the feature monitors'
+        // windows shrink to their new samples.)
+        let driftWhole = p.drift!.pipeline.snapshot(unchangedReferences: mark.monitors).count
+        #expect(rest.count + 5_000 < driftWhole, "drift and counters: \(rest.count) bytes, the monitors whole \(driftWhole)")
 
         // the same increment as v1 wrote it: the model whole
         var w = ByteWriter()
