@@ -3,9 +3,9 @@ import WeirStats
 /// The records a checkpoint is written as: `chunkCount` chunk records, each holding
 /// `maxChunkBytes` of the state packed with ``ZeroRunLength`` (at most ``ZeroRunLength/bound(_:)``
 /// of it; the chunks concatenated are the packed state), then one commit record naming the
-/// epoch, owner, chunk count, state length and hash, and the input offsets. A checkpoint exists once its commit record does and every chunk
-/// before it (same owner and epoch) is present; a crash between chunks leaves no commit record,
-/// so readers keep the previous complete checkpoint.
+/// epoch, owner, chunk count, state length and hash, and the input offsets. A checkpoint exists
+/// once its commit record does and every chunk before it (same owner and epoch) is present; a
+/// crash between chunks leaves no commit record, so readers keep the previous complete checkpoint.
 ///
 /// Keys (for log compaction on real clusters): chunk `i` of a full image of epoch `e` is
 /// `state/<e mod 2>/<i>`, its commit record `commit`. Two alternating slots keep the chunks of the
@@ -24,10 +24,9 @@ public enum CheckpointRecords {
         public var value: [UInt8]
     }
 
-    /// The chunk records then the commit record of `c`.
+    /// The chunk records then the commit record of `c`. Each slice of the state is packed
+    /// straight into its record (no packed copy of the whole state: tens of MB at 1M keys).
     /// - Complexity: O(state size).
-    /// Each slice of the state is packed straight into its record (no packed copy of the whole
-    /// state: tens of MB at 1M keys).
     public static func encode(_ c: Checkpoint, maxChunkBytes: Int = defaultMaxChunkBytes) -> [Record] {
         let size = max(1, maxChunkBytes)
         let count = max(1, (c.state.count + size - 1) / size)

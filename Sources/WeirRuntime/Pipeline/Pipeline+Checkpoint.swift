@@ -23,8 +23,8 @@ public enum CheckpointRestoreError: Error, Equatable, CustomStringConvertible {
 /// The model stage's and the drift monitors' bytes at the last checkpoint mark (nil before one):
 /// what ``Pipeline/checkpointIncrement(unchangedSince:capacity:)`` writes their changes against.
 /// Used from the processing thread only (the pipeline's owner), as the graph's change tracking.
-final class ModelCheckpointBase: @unchecked Sendable {
-    var bytes: [UInt8]?
+final class StageCheckpointBase: @unchecked Sendable {
+    var model: [UInt8]?
     var monitors: [[UInt8]]?
 }
 
@@ -78,7 +78,7 @@ extension Pipeline {
     }
 
     /// Appends ``checkpointState()`` (`increment` false) or ``checkpointIncrement(unchangedSince:)``
-    /// bytes to `w`: header ("WPCK" or "WPCI" v1), topology name, the graph's bytes (length
+    /// bytes to `w`: header ("WPCK" v1 or "WPCI" v2), topology name, the graph's bytes (length
     /// prefixed), then the model, drift stage and counters.
     func writeCheckpoint(into w: inout ByteWriter, increment: Bool, unchangedSince mark: ReferenceMark? = nil) {
         precondition(drift?.contract?.hasPendingEvaluation != true, "Pipeline: settle(into:) before taking a checkpoint")
@@ -86,16 +86,18 @@ extension Pipeline {
         w.writeHeader(tag: increment ? "WPCI" : "WPCK", version: increment ? 2 : 1)
         w.write(compiled.spec.name)
         w.writeLengthPrefixed { increment ? graph.snapshotIncrement(into: &$0) : graph.snapshot(into: &$0) }
-        writeNonGraph(into: &w, unchangedSince: increment ? mark : nil, modelBase: increment ? .some(modelBase.bytes) : nil)
+        writeNonGraph(into: &w, unchangedSince: increment ? mark : nil, modelBase: increment ? .some(stageBase.model) : nil)
     }
 
     /// Starts the next checkpoint epoch (see ``StreamGraph/markCheckpointed()``): call once the
     /// checkpoint just taken (full or increment) or restored is the base of the next increment.
-    /// Works on a copy of the pipeline (shared change tracking). O(window operators).
+    /// Keeps the model's and the drift monitors' bytes as the base of the next increment's
+    /// changes. Works on a copy of the pipeline (shared change tracking).
+    /// - Complexity: O(window operators + model + drift monitors' state).
     public func markCheckpointed() {
         graph.markCheckpointed()
-        modelBase.bytes = model?.serialized()
-        modelBase.monitors = drift?.pipeline.monitorBases
+        stageBase.model = model?.serialized()
+        stageBase.monitors = drift?.pipeline.monitorBases
     }
 
     /// True once ``markCheckpointed()`` was called (``checkpointIncrement()`` has a base).
@@ -121,7 +123,7 @@ extension Pipeline {
         if let drift {
             // an increment (`modelBase` given): the monitors as their changes since the mark
             w.writeBytes(drift.pipeline.snapshot(unchangedReferences: mark?.monitors,
-                                                 monitorBases: modelBase == nil ? nil : self.modelBase.monitors))
+                                                 monitorBases: modelBase == nil ? nil : self.stageBase.monitors))
             w.write(drift.contract != nil)
             if let c = drift.contract { w.writeBytes(c.serialized(includingReference: !(mark?.contractReady ?? false))) }
             w.write(drift.contractReady)
@@ -160,8 +162,8 @@ extension Pipeline {
         }
     }
 
-    /// Reads the header (`tag` v1) and topology name of `bytes`, then runs `body`; maps errors
-    /// to ``CheckpointRestoreError``.
+    /// Reads the header (`tag`, one of `versions`) and topology name of `bytes`, then runs `body`
+    /// with the version; maps errors to ``CheckpointRestoreError``.
     private mutating func restoring(_ bytes: [UInt8], tag: StaticString, versions: ClosedRange<UInt16>,
                                     _ body: (inout Pipeline, inout ByteReader, UInt16) throws -> Void) throws(CheckpointRestoreError) {
         do {

@@ -62,9 +62,9 @@ public struct Pipeline: Sendable {
     /// Whether a retrain request from the gate asks the model for a challenger.
     private let retrainOnRequest: Bool
     public internal(set) var counters = PipelineCounters()
-    /// The model's bytes at the last ``markCheckpointed()``: increments write the model as
-    /// changes to them (shared by copies, as the graph's change tracking is).
-    let modelBase = ModelCheckpointBase()
+    /// The model's and drift monitors' bytes at the last ``markCheckpointed()``: increments write
+    /// them as changes to these (shared by copies, as the graph's change tracking is).
+    let stageBase = StageCheckpointBase()
     var input: ModelInput
     private var json = JSONWriter(capacity: 512)
     let keyField: Int?
