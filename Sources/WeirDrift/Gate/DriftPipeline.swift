@@ -122,10 +122,9 @@ public struct DriftPipeline: Sendable {
         for (i, m) in monitors.enumerated() {
             let unchanged = unchangedReferences.map { i < $0.count && $0[i] == m.referenceRevision } ?? false
             let bytes = m.snapshot(includingReference: !unchanged)
-            if let bases = monitorBases, i < bases.count {
-                w.write(UInt8(1)); BlockDelta.write(bytes, base: bases[i], into: &w)
+            if let bases = monitorBases {
+                BlockDelta.writeFlagged(bytes, base: i < bases.count ? bases[i] : nil, into: &w)
             } else {
-                if monitorBases != nil { w.write(UInt8(0)) }
                 w.writeBytes(bytes)
             }
         }
@@ -152,14 +151,9 @@ public struct DriftPipeline: Sendable {
         var ms: [FieldMonitor] = []
         for (i, c) in configs.enumerated() {
             let b = base.flatMap { i < $0.monitors.count ? $0.monitors[i] : nil }
-            let monitorBytes: [UInt8]
-            switch version >= 2 ? try r.readUInt8() : 0 {
-            case 0: monitorBytes = try r.readBytes(field: "DriftPipeline.monitor")
-            case 1:
-                guard let b else { throw .invalidValue(field: "DriftPipeline.monitor", detail: "changes to monitor \(c.feature) without its base") }
-                monitorBytes = try BlockDelta.read(&r, base: b.snapshot(includingReference: false), field: "DriftPipeline.monitor \(c.feature)")
-            case let k: throw .invalidValue(field: "DriftPipeline.monitor", detail: "encoding \(k)")
-            }
+            let monitorBytes = version >= 2
+                ? try BlockDelta.readFlagged(&r, field: "DriftPipeline.monitor \(c.feature)") { b?.snapshot(includingReference: false) }
+                : try r.readBytes(field: "DriftPipeline.monitor")
             ms.append(try FieldMonitor(c, restoring: monitorBytes, base: b))
         }
         monitors = ms

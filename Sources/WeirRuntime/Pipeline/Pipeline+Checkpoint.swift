@@ -86,7 +86,7 @@ extension Pipeline {
         w.writeHeader(tag: increment ? "WPCI" : "WPCK", version: increment ? 2 : 1)
         w.write(compiled.spec.name)
         w.writeLengthPrefixed { increment ? graph.snapshotIncrement(into: &$0) : graph.snapshot(into: &$0) }
-        writeNonGraph(into: &w, unchangedSince: increment ? mark : nil, modelBase: increment ? .some(stageBase.model) : nil)
+        writeNonGraph(into: &w, unchangedSince: increment ? mark : nil, increment: increment)
     }
 
     /// Starts the next checkpoint epoch (see ``StreamGraph/markCheckpointed()``): call once the
@@ -106,24 +106,16 @@ extension Pipeline {
     /// See ``StreamGraph/changeMark``: changes when the pipeline is marked or restored.
     public var changeMark: StreamGraph.ChangeMark? { graph.changeMark }
 
-    /// `modelBase`: nil for a full image (the model whole); for an increment, the model's bytes
-    /// at the mark (a flag, then the changes to them), or nil inside when there are none (the
-    /// model whole after the flag).
-    private func writeNonGraph(into w: inout ByteWriter, unchangedSince mark: ReferenceMark?, modelBase: [UInt8]?? = nil) {
+    /// `increment`: the model and the drift monitors as their changes since the mark
+    /// (``stageBase``; the model after a flag, ``BlockDelta/writeFlagged(_:base:into:)``), else whole.
+    private func writeNonGraph(into w: inout ByteWriter, unchangedSince mark: ReferenceMark?, increment: Bool) {
         w.write(model != nil)
         if let model {
-            let bytes = model.serialized()
-            switch modelBase {
-            case .none: w.writeBytes(bytes)
-            case .some(.none): w.write(UInt8(0)); w.writeBytes(bytes)
-            case .some(.some(let base)): w.write(UInt8(1)); BlockDelta.write(bytes, base: base, into: &w)
-            }
+            if increment { BlockDelta.writeFlagged(model.serialized(), base: stageBase.model, into: &w) } else { w.writeBytes(model.serialized()) }
         }
         w.write(drift != nil)
         if let drift {
-            // an increment (`modelBase` given): the monitors as their changes since the mark
-            w.writeBytes(drift.pipeline.snapshot(unchangedReferences: mark?.monitors,
-                                                 monitorBases: modelBase == nil ? nil : self.stageBase.monitors))
+            w.writeBytes(drift.pipeline.snapshot(unchangedReferences: mark?.monitors, monitorBases: increment ? stageBase.monitors : nil))
             w.write(drift.contract != nil)
             if let c = drift.contract { w.writeBytes(c.serialized(includingReference: !(mark?.contractReady ?? false))) }
             w.write(drift.contractReady)
@@ -188,11 +180,8 @@ extension Pipeline {
         var m = model
         if try r.readBool() != (model != nil) { throw CheckpointRestoreError.shapeMismatch("model") }
         if let current = model {
-            switch modelDelta ? try r.readUInt8() : 0 {
-            case 0: m = try ModelStage(serialized: try r.readBytes(field: "Pipeline.model"))
-            case 1: m = try ModelStage(serialized: try BlockDelta.read(&r, base: current.serialized(), field: "Pipeline.model"))
-            case let k: throw SerializationError.invalidValue(field: "Pipeline.model", detail: "encoding \(k)")
-            }
+            m = try ModelStage(serialized: modelDelta ? try BlockDelta.readFlagged(&r, field: "Pipeline.model") { current.serialized() }
+                                                      : try r.readBytes(field: "Pipeline.model"))
         }
         var d = drift
         if try r.readBool() != (drift != nil) { throw CheckpointRestoreError.shapeMismatch("drift") }

@@ -47,6 +47,31 @@ public enum BlockDelta {
         }
     }
 
+    /// A flag, then `bytes` whole (0, length-prefixed) or, given a `base`, as the changes to it
+    /// (1, ``write(_:base:blockSize:into:)``): for state an increment writes as changes when the
+    /// writer holds its bytes at the base.
+    public static func writeFlagged(_ bytes: [UInt8], base: [UInt8]?, into w: inout ByteWriter) {
+        if let base {
+            w.write(UInt8(1)); write(bytes, base: base, into: &w)
+        } else {
+            w.write(UInt8(0)); w.writeBytes(bytes)
+        }
+    }
+
+    /// The bytes ``writeFlagged(_:base:into:)`` wrote; `base` is asked for only when they are
+    /// changes (nil: the reader holds none).
+    /// - Throws: ``SerializationError`` naming `field` for an unknown flag, changes without a
+    ///   base, or as ``read(_:base:field:)``.
+    public static func readFlagged(_ r: inout ByteReader, field: String, base: () -> [UInt8]?) throws(SerializationError) -> [UInt8] {
+        switch try r.readUInt8() {
+        case 0: return try r.readBytes(field: field)
+        case 1:
+            guard let b = base() else { throw .invalidValue(field: field, detail: "changes without their base") }
+            return try read(&r, base: b, field: field)
+        case let k: throw .invalidValue(field: field, detail: "encoding \(k)")
+        }
+    }
+
     /// The bytes ``write(_:base:blockSize:into:)`` wrote against `base`.
     /// - Throws: ``SerializationError`` when the runs leave the bytes or leave a block past the
     ///   base's end unwritten (the base is not the one written against), or the input is short.

@@ -43,6 +43,28 @@ import WeirTestSupport
         #expect(same.bytes.count <= 6)
     }
 
+    /// The flagged form: whole without a base, changes with one; changes need the reader's base,
+    /// and an unknown flag is refused naming the field.
+    @Test func flaggedIsWholeOrChanges() throws {
+        let base = (0..<3_000).map { UInt8(truncatingIfNeeded: $0) }
+        var bytes = base
+        bytes[2_000] = 7
+        var w = ByteWriter()
+        BlockDelta.writeFlagged(bytes, base: nil, into: &w)
+        BlockDelta.writeFlagged(bytes, base: base, into: &w)
+        #expect(w.bytes[0] == 0 && w.bytes.count < 8 + 1 + bytes.count + 1 + 100)
+        var r = ByteReader(w.bytes)
+        #expect(try BlockDelta.readFlagged(&r, field: "m") { nil } == bytes)
+        #expect(try BlockDelta.readFlagged(&r, field: "m") { base } == bytes)
+        #expect(r.isAtEnd)
+        var noBase = ByteReader(Array(w.bytes.suffix(w.bytes.count - 9 - bytes.count)))
+        #expect(throws: SerializationError.invalidValue(field: "m", detail: "changes without their base")) {
+            try BlockDelta.readFlagged(&noBase, field: "m") { nil }
+        }
+        var unknown = ByteReader([2])
+        #expect(throws: SerializationError.invalidValue(field: "m", detail: "encoding 2")) { try BlockDelta.readFlagged(&unknown, field: "m") { base } }
+    }
+
     @Test func aShorterBaseThanWrittenAgainstIsRefused() throws {
         let base = [UInt8](repeating: 1, count: 1_000)
         var bytes = base
