@@ -15,10 +15,12 @@ enum ZeroRunLength {
         return out
     }
 
-    /// At most this many bytes more than the input: a group's literal count is a varint of at
-    /// most 10 bytes, and every group but the last removes a zero run at least as long as its
-    /// two varints.
-    static func bound(_ n: Int) -> Int { n + 32 }
+    /// The packing of `n` bytes is at most this long. Every group but the last removes a zero
+    /// run of Z ≥ 4 bytes, and its zero-run varint takes at most Z − 3 of them, so it grows the
+    /// output only when its literal count's varint has 4 or more bytes (at least 2^21 literals):
+    /// by at most 7 bytes, in at most n / 2^21 groups. The last group adds at most 11 (two
+    /// varints).
+    static func bound(_ n: Int) -> Int { n + 32 + (n >> 18) }
 
     /// Appends the packing of `p` to `out` (reserving ``bound(_:)`` first, so it is never
     /// regrown). Packings of consecutive slices, concatenated, unpack to the slices concatenated

@@ -201,6 +201,12 @@ import WeirStats
         }
         let noise = (0..<100_000).map { _ in UInt8(truncatingIfNeeded: g.next() | 1) }
         #expect(ZeroRunLength.pack(noise).count <= ZeroRunLength.bound(noise.count))
+        // the worst case: literal runs of 2^21 bytes (4-byte counts) each ended by 4 zeros
+        let run = [UInt8](repeating: 9, count: 1 << 21) + [0, 0, 0, 0]
+        let worst = Array([[UInt8]](repeating: run, count: 6).joined())
+        let packed = ZeroRunLength.pack(worst)
+        #expect(packed.count > worst.count, "each group grows the output by a byte")
+        #expect(packed.count <= ZeroRunLength.bound(worst.count))
     }
 
     /// A checkpoint's chunk records each carry one slice of the state packed (so none is larger
