@@ -68,17 +68,8 @@ struct EndToEndTests {
         try (lines.joined(separator: "\n") + "\n").write(toFile: input, atomically: true, encoding: .utf8)
 
         // A one-partition source, so `weir run` sees the file's order and can be compared with replay.
-        let bsFile = dir + "/bootstrap"
-        let broker = Process()
-        broker.executableURL = weirBinary
-        broker.arguments = ["broker", "--topic", "transactions:1", "--bootstrap-file", bsFile]
-        broker.standardOutput = FileHandle.nullDevice
-        broker.standardError = FileHandle.nullDevice
-        try broker.run()
+        let (bs, broker) = try OperationsTests.startBroker("transactions:1", dir: dir)
         defer { broker.terminate(); broker.waitUntilExit() }
-        let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: bsFile) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        let bs = try String(contentsOfFile: bsFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
 
         try tool("kcat", ["-P", "-b", bs, "-t", "transactions", "-l", input])
         try tool(weir, ["run", topology, "--brokers", bs, "--stop-at-end"])
