@@ -110,6 +110,16 @@ public final class KafkaConsumer: @unchecked Sendable {
         if err != RD_KAFKA_RESP_ERR_NO_ERROR { throw .from(err, KafkaErrorContext(operation: "assign")) }
     }
 
+    /// Assigns `partitions` directly, as the group's assignment would be taken: each starts at
+    /// the offset given by ``setStartOffsets(_:)`` (consumed), else at `otherwise` (default: the
+    /// group's committed offset, then `auto.offset.reset`). No group membership, so no join or
+    /// initial rebalance delay; the group id still names where ``commit(_:)`` stores offsets.
+    public func assignStarting(_ partitions: [TopicPartition], otherwise: Int64 = TopicPartitionOffset.stored) throws(KafkaError) {
+        try assign(partitions.map { tp in
+            TopicPartitionOffset(topic: tp.topic, partition: tp.partition, offset: context.startOffsets.removeValue(forKey: tp) ?? otherwise)
+        })
+    }
+
     /// Fetches the topics' metadata (leaders) before an assignment starts. Without it, a
     /// partition assigned at a logical offset (beginning, end) before the client knows its
     /// leader waits for librdkafka's offset-query retry timer: a fixed 500 ms before the first
@@ -260,12 +270,16 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Restarts a partition whose fetcher librdkafka stopped after an offset-reset error
-    /// (`seek` is refused in that state): incrementally for the cooperative protocol, otherwise
-    /// by re-assigning every partition at its current position.
+    /// (`seek` is refused in that state): incrementally for the cooperative protocol and for a
+    /// consumer that assigned its partitions itself (``assign(_:)``, protocol NONE); for the eager
+    /// protocol, which allows only whole assignments, by re-assigning every partition at its
+    /// current position. (Re-assigning every partition of a consumer whose other partitions had
+    /// not started either restarted them at no position: each reset restarted the others, which
+    /// were read again from the beginning, many times over.)
     private func restart(_ tp: TopicPartition, at offset: Int64) throws(KafkaError) {
         let target = TopicPartitionOffset(topic: tp.topic, partition: tp.partition, offset: offset)
         let ctx = KafkaErrorContext(operation: "restart after offset reset", topic: tp.topic, partition: tp.partition, offset: offset)
-        if String(cString: rd_kafka_rebalance_protocol(rk)) == "COOPERATIVE" {
+        if String(cString: rd_kafka_rebalance_protocol(rk)) != "EAGER" {
             let one = RDPartitionList.make([target])
             defer { rd_kafka_topic_partition_list_destroy(one) }
             if let e = rd_kafka_incremental_unassign(rk, one) { throw KafkaError.consume(e, ctx) }
@@ -458,7 +472,13 @@ public final class KafkaConsumer: @unchecked Sendable {
             destroyable = false
             logger.warning("the consumer group chose its assignor but gave no assignment within \(leaveTimeout); the client is closed but not destroyed (librdkafka 2.0.2 would crash, confluentinc/librdkafka#4312)")
         }
-        leaveGroup(timeout: leaveTimeout)
+        if subscribed {
+            leaveGroup(timeout: leaveTimeout)
+        } else {
+            // Assigned by the application (``assign(_:)``): no group to leave; unsubscribing
+            // would not end the assignment, and waiting for it to end took the whole timeout.
+            rd_kafka_assign(rk, nil)
+        }
         closed = true
         rd_kafka_consumer_close(rk)
         unforward(Array(partitionQueues.keys))

@@ -193,7 +193,6 @@ final class GlobalStage {
     /// Stops reading; exactly once, the open transaction (what followed the last checkpoint) is aborted.
     func close() {
         coordinator.abort()
-        try? consumer.assign([])  // assigned, not subscribed: nothing to leave
         consumer.close()
         producer.close(timeout: .seconds(5))
     }

@@ -776,7 +776,6 @@ final class TaskSet {
             consumer.close()
         }
         consumer = nil
-        try? weightsReader?.assign([])  // assigned, not subscribed: nothing to leave
         weightsReader?.close()
         weightsReader = nil
         for p in tasks.keys.sorted() { drop(p, why: "stopped") }
