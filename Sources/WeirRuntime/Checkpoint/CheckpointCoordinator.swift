@@ -52,6 +52,11 @@ public final class CheckpointCoordinator {
     /// a rebalance of the group makes librdkafka 2.0.2 drop every partition of the consumer
     /// (confluentinc/librdkafka#4059): a join would restore every task instead of the moved ones.
     public var commitsGroupOffsets = true
+    /// Whether a group commit refused for its generation or member id means this instance was
+    /// replaced (``CheckpointError/groupFenced(_:)``). False when the consumer is not a group
+    /// member (the single active instance assigns every partition itself and the lease fences it):
+    /// such a refusal (e.g. another client is a member of the group) is logged, not fatal.
+    public var groupCommitsFence = true
     /// Called on the checkpointing thread about every millisecond while a checkpoint waits for the
     /// broker (outputs acknowledged, group offsets committed), e.g. to answer serving requests from
     /// the pipeline, which a checkpoint does not change. nil: the waits block.
@@ -313,7 +318,7 @@ public final class CheckpointCoordinator {
             metrics?.offsetsCommitted()
         } catch {
             let message = error.description
-            if fencing && Self.isFencing(error) { throw CheckpointError.groupFenced(message) }
+            if fencing && groupCommitsFence && Self.isFencing(error) { throw CheckpointError.groupFenced(message) }
             logger.warning("group offset commit failed: \(message)")
         }
     }

@@ -9,9 +9,11 @@ import WeirKafka
 /// topic, assigned by Kafka's group protocol in the group `<group>.lease`: the member that holds
 /// it is active; a member that joins later gets nothing (the `cooperative-sticky` assignor keeps
 /// the partition where it is) and waits. When the active instance leaves (graceful stop: final
-/// checkpoint first, then the source group, then the lease group) or its session times out
-/// (crash, pause, network), the group hands the lease to a standby, which restores the newest
-/// checkpoint and joins the source group. The lease consumer never reads: its partition is
+/// checkpoint first, then the lease group) or its session times out (crash, pause, network), the
+/// group hands the lease to a standby, which restores the newest checkpoint and assigns itself
+/// every source partition (it joins no source group: the lease is what makes it their only
+/// reader, and a second group join would wait the broker's initial rebalance delay again). The
+/// lease consumer never reads: its partition is
 /// paused as soon as it is assigned.
 ///
 /// Invariants: ``holds`` is true only between an assignment of partition 0 and its revocation

@@ -240,7 +240,8 @@ public struct KafkaRunner {
                      ordered: ordered, client: client, source: source, sourcePartitions: sourceInfo.partitions.count, changelog: changelog)
     }
 
-    /// One term as the active instance: restore the newest checkpoint, join the source group,
+    /// One term as the active instance: restore the newest checkpoint, read the source partitions
+    /// (with the lease: every one, assigned directly; without: those the source group assigns),
     /// process until stopped (final checkpoint) or until the lease is lost or handed over.
     func runActive(_ compiled: CompiledTopology, _ setup: Setup, owner: String, lease leaseTerm: (lease: InstanceLease, terms: LeaseStateMachine)?,
                    deadline: ContinuousClock.Instant?) throws -> (pipeline: Pipeline, end: TermEnd) {
@@ -261,6 +262,9 @@ public struct KafkaRunner {
                                                 sourceTopic: source, labelTopic: labelTopic ?? "", fullEvery: spec.processing.checkpointFullEvery,
                                                 producer: producer, logger: logger)
         coordinator.metrics = metrics
+        // With the lease the consumer is no group member (it assigns every partition): the lease
+        // and the changelog's ownership check fence this instance, not the group's generation.
+        coordinator.groupCommitsFence = lease == nil
         var pipeline = try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: Self.nowMs())
         pipeline.backgroundDriftEvaluation = true
         serving?.role = .restoring  // [serving]
@@ -518,7 +522,18 @@ public struct KafkaRunner {
             coordinator.whileWaiting = nil
         }
         do {
-            try consumer.subscribe(labelTopic.map { [source, $0] } ?? [source])
+            if lease != nil {
+                // The lease makes this the only active instance: it takes every partition itself
+                // instead of joining the source group, whose first join would wait the broker's
+                // initial rebalance delay (3 s) once more after the lease group's. Partitions added
+                // to the topics while it runs are read after a restart.
+                let all = (0..<Int32(setup.sourcePartitions)).map { TopicPartition(topic: source, partition: $0) }
+                let labels = labelTopic.map { t in (0..<Int32(setup.labelPartitions)).map { TopicPartition(topic: t, partition: $0) } } ?? []
+                try consumer.assignStarting(all + labels)
+                perform(assignment.assigned(source: all.map(\.partition), labels: labels.map(\.partition)))
+            } else {
+                try consumer.subscribe(labelTopic.map { [source, $0] } ?? [source])
+            }
             status?.setRunning(true)  // [ops]
             defer { status?.setRunning(false) }
 
