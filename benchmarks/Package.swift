@@ -37,7 +37,7 @@ let package = Package(
         // Issue 16: the partitioned stages' costs in process (tasks, global stage, whole pipeline).
         .executableTarget(name: "ScaleBench", dependencies: [
             "BenchSupport", .product(name: "WeirRuntime", package: "main"), .product(name: "WeirTopology", package: "main"),
-            .product(name: "WeirCore", package: "main"),
+            .product(name: "WeirCore", package: "main"), .product(name: "WeirKafka", package: "main"),
         ]),
         // Issue 8 end-to-end latency: `weir run` as a process, a paced producer and an output
         // consumer in-process (one clock), so it links WeirKafka only.

@@ -26,7 +26,8 @@
 # Each instance's last progress line (events, drift records, alerts) is printed beside the
 # figures, so a mode that lost or doubled work shows, and its "done" line: its rate from its first
 # event to its last output flushed. Compare modes by that rate: the wall rate and the progress
-# line's rate include ~3 s of group start-up (and, with checkpoints, the lease's ~3 s before it).
+# line's rate include ~3 s of group start-up (the source group's, or with checkpoints in Kafka
+# the lease group's: the active instance then assigns itself the partitions).
 set -euo pipefail
 WEIR=$(realpath "$1"); ROUNDS=${2:-2}; MODES=${3:-"single part1 part2 part4"}
 WORKLOAD=${WORKLOAD:-contract}; PARTITIONS=${PARTITIONS:-12}

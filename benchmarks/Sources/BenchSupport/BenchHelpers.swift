@@ -7,6 +7,13 @@ public func threadCPUSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
+/// CPU time of the whole process (every thread: e.g. librdkafka's too), in seconds.
+public func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
 /// Nanoseconds per item.
 public func ns(_ seconds: Double, _ n: Int) -> Double { seconds / Double(n) * 1e9 }
 /// Fixed-point text.

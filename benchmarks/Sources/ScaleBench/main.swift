@@ -14,11 +14,18 @@
 //   another thread, as `weir run`'s does (the global figure is then its loop thread's).
 //   `--contract=FILE`: the benchmark contract instead (benchmarks/fraud-contract.yaml with its
 //   six `by: global` windows, the first EVENTS lines of FILE from ../shared/bench/gen_events.py).
+//   `--kafka=BOOTSTRAP`: also the global stage from its internal topic: the tasks' batches are
+//   produced to `scale.global` (PARTITIONS partitions, created by the broker: benchmarks/
+//   scalebench-global.sh starts the uncapped one), then read back by a consumer configured as
+//   the global stage's (assigned partitions, fetch.wait.max.ms 10, 2,048 messages per poll) and
+//   merged and processed as `weir run --partitioned`'s global stage does; wall time from the
+//   first poll to the last event processed, with the thread's and the process's CPU.
 // Topology: topologies/card-fraud.yaml without its `by: global` window (as in the first runs,
 // for comparison). Thread CPU time; best of 3 rounds per stage.
 import BenchSupport
 import Foundation
 import WeirCore
+import WeirKafka
 import WeirRuntime
 import WeirTopology
 
@@ -27,6 +34,7 @@ let args = CommandLine.arguments.filter { !$0.hasPrefix("--") }
 let withKeys = flags.contains("--keys")
 let tasksOnly = flags.contains("--tasks-only")
 let backgroundJudging = flags.contains("--background-judging")
+let kafkaBootstrap = flags.first { $0.hasPrefix("--kafka=") }.map { String($0.dropFirst("--kafka=".count)) }
 let contractFile = flags.first { $0.hasPrefix("--contract=") }.map { String($0.dropFirst("--contract=".count)) }
 let events = args.count > 1 ? Int(args[1]) ?? 1_000_000 : 1_000_000
 let partitions = args.count > 2 ? Int(args[2]) ?? 12 : 12
@@ -70,6 +78,8 @@ print("ScaleBench (stage costs) — \(events) \(contractFile == nil ? "card-frau
 
 var best = (whole: Double.infinity, tasks: Double.infinity, global: Double.infinity)
 var batchBytes = 0, batchCount = 0, globalRecords = 0, wholeRecords = 0
+/// The tasks' batches of the last round (`--kafka` produces them to the internal topic).
+var lastEncoded: [[(partition: Int32, bytes: [UInt8])]] = []
 for round in 1...3 {
     // One whole pipeline over every partition.
     var t0 = threadCPUSeconds()
@@ -115,6 +125,7 @@ for round in 1...3 {
         return tasks[p].takeGlobalBatch(into: &bytes, flags: [.caughtUp, .ended]) ? (Int32(p), bytes) : nil
     })
     best.tasks = min(best.tasks, threadCPUSeconds() - t0)
+    lastEncoded = encoded
     batchCount = encoded.reduce(0) { $0 + $1.count }
     batchBytes = encoded.reduce(0) { $0 + $1.reduce(0) { $0 + $1.bytes.count } }
 
@@ -157,3 +168,53 @@ print("global batches: \(batchCount), \(fmt(Double(batchBytes) / Double(events),
 let perInstanceTasks = Double(events) / best.tasks
 let globalRate = Double(events) / best.global
 print("on paper: N instances of one core each run tasks at ~N × \(formatRate(perInstanceTasks)) until the global stage's \(formatRate(globalRate)) caps them: at \(fmt(globalRate / perInstanceTasks, 1)) instances (before Kafka's own costs)")
+
+// The global stage from its internal topic (`--kafka=BOOTSTRAP`).
+if let bootstrap = kafkaBootstrap {
+    let topic = "scale.global"
+    let client = KafkaConfiguration(bootstrapServers: bootstrap, clientID: "scalebench")
+    let producer = try KafkaProducer(configuration: ProducerConfiguration(client: client, lingerMs: 5))
+    let target = try producer.topic(topic)
+    for out in lastEncoded { for (p, bytes) in out { try producer.send(to: target, partition: p, key: nil, value: bytes) } }
+    try producer.flush(timeout: .seconds(300))
+    producer.close()
+    // As the global stage's consumer (PartitionedRunner.internalConsumerClient).
+    var consumerClient = client
+    consumerClient.properties = ["consume.callback.max.messages": "2048", "fetch.wait.max.ms": "10"]
+    var bestRun = (wall: Double.infinity, thread: Double.infinity, process: Double.infinity)
+    for round in 1...3 {
+        let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
+            client: consumerClient, groupID: "scalebench-global-\(getpid())-\(round)", offsetReset: .earliest))
+        try consumer.assign((0..<Int32(partitions)).map { TopicPartitionOffset(topic: topic, partition: $0, offset: TopicPartitionOffset.beginning) })
+        var global = try Pipeline(compiled: compiled, partitions: partitions, role: .global)
+        global.backgroundDriftEvaluation = backgroundJudging
+        var sink = NullSink()
+        var merge = GlobalInputMerge(partitions: partitions)
+        let clock = ContinuousClock()
+        var began: ContinuousClock.Instant?
+        var (t0, c0) = (0.0, 0.0)
+        var failure: (any Error)?
+        while !merge.allEnded {
+            try consumer.poll(timeout: .milliseconds(10)) { m in
+                guard failure == nil, let v = m.value else { return }
+                if began == nil { (began, t0, c0) = (clock.now, threadCPUSeconds(), processCPUSeconds()) }
+                do { try merge.add(partition: m.partition, offset: m.offset, bytes: v) } catch { failure = error }
+            }
+            if let failure { throw failure }
+            try global.processGlobal(merging: &merge, now: 0, into: &sink)
+        }
+        try global.settle(into: &sink)
+        let wall = (clock.now - began!) / .seconds(1)
+        let (thread, process) = (threadCPUSeconds() - t0, processCPUSeconds() - c0)
+        consumer.close()
+        precondition(sink.records == globalRecords, "the global stage from Kafka wrote \(sink.records) records, from memory \(globalRecords)")
+        print("kafka round \(round): \(formatRate(Double(events) / wall)) events/s wall, \(fmt(thread, 3)) s thread CPU, \(fmt(process, 3)) s process CPU")
+        bestRun = (min(bestRun.wall, wall), min(bestRun.thread, thread), min(bestRun.process, process))
+    }
+    print("")
+    print("| global stage from `\(topic)` (\(partitions) partitions, \(batchCount) messages, \(fmt(Double(batchBytes) / 1_048_576, 1)) MiB), best of 3 | seconds per 1M events | events/s |")
+    print("|---|---|---|")
+    print("| wall, first poll to last event processed | \(fmt(bestRun.wall / Double(events) * 1e6, 3)) | \(formatRate(Double(events) / bestRun.wall)) |")
+    print("| CPU of its thread (poll, merge, processing) | \(fmt(bestRun.thread / Double(events) * 1e6, 3)) | \(formatRate(Double(events) / bestRun.thread)) per core |")
+    print("| CPU of the process (with librdkafka's threads\(backgroundJudging ? " and the judging thread" : "")) | \(fmt(bestRun.process / Double(events) * 1e6, 3)) | |")
+}
