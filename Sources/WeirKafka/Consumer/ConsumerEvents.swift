@@ -27,6 +27,8 @@ public enum ConsumerEvent: Sendable, Equatable {
 /// Running totals for a consumer.
 public struct ConsumerCounters: Sendable, Equatable {
     public var messages: UInt64 = 0
+    /// Value bytes of the messages delivered (the fetch waker's average message size).
+    public var bytes: UInt64 = 0
     public var rebalances: UInt64 = 0
     public var dataLossEvents: UInt64 = 0
     /// Offsets skipped because retention deleted them before they were read.

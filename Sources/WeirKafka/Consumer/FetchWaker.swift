@@ -11,6 +11,12 @@ import Foundation
 /// of each second: measured on `weir run` (fraud-contract, 1M events backlog) as ~100k-message
 /// bursts once per second, 0.15 M events/s with the main thread asleep most of the time.
 ///
+/// The queue counts as full at `queued.min.messages` or, for large messages, at the length that
+/// holds `queued.max.messages.kbytes` at the average size delivered so far: with the global
+/// stage's batches (~300 kB each) the byte limit stopped the fetchers at ~220 messages, which
+/// the count alone never saw, and each refill waited ~0.8 s (ScaleBench `--kafka`: 0.9 M events/s
+/// instead of 2.6–2.8 M/s).
+///
 /// When a poll sees the queue fall below half the threshold after it was full, this wakes the
 /// broker threads of the assigned partitions' leaders with one ListOffsets request
 /// (`rd_kafka_offsets_for_times` with the "latest" timestamp: read-only, no effect on positions,
@@ -24,6 +30,8 @@ final class FetchWaker: @unchecked Sendable {
     private let rk: OpaquePointer
     /// Queue length at or above which librdkafka stops fetching (`queued.min.messages`).
     let threshold: Int
+    /// Queued bytes above which librdkafka stops fetching (`queued.max.messages.kbytes` × 1024).
+    let byteLimit: Int
     private let lock = NSCondition()
     private var requested = false
     private var stopping = false
@@ -33,20 +41,29 @@ final class FetchWaker: @unchecked Sendable {
     /// Wake-ups requested so far (for tests and diagnostics).
     private(set) var wakeUps = 0
 
-    init(rk: OpaquePointer, threshold: Int) {
+    init(rk: OpaquePointer, threshold: Int, byteLimit: Int = 65_536 * 1024) {
         self.rk = rk
         self.threshold = max(1, threshold)
+        self.byteLimit = max(1, byteLimit)
         let t = Thread { [self] in run() }
         t.name = "weir:fetch-waker"
         t.start()
     }
 
-    /// Called after each poll with the queue's length: requests a wake-up when the queue, having
-    /// reached the threshold, has drained below half of it.
+    /// The queue length at which librdkafka stops fetching messages of `averageBytes`: the count
+    /// limit, or the byte limit's length when that is shorter.
+    func fullLength(averageBytes: Int) -> Int {
+        averageBytes > 0 ? max(1, min(threshold, byteLimit / averageBytes)) : threshold
+    }
+
+    /// Called after each poll with the queue's length and the average size of the messages
+    /// delivered: requests a wake-up when the queue, having reached (three quarters of, for the
+    /// byte limit's estimate) its full length, has drained below half of it.
     @inline(__always)
-    func observe(queueLength: Int) {
-        if queueLength >= threshold { sawFull = true; return }
-        guard sawFull, queueLength < threshold / 2 else { return }
+    func observe(queueLength: Int, averageBytes: Int) {
+        let full = fullLength(averageBytes: averageBytes)
+        if queueLength >= (full == threshold ? full : full - full / 4) { sawFull = true; return }
+        guard sawFull, queueLength < full / 2 else { return }
         sawFull = false
         request()
     }

@@ -30,7 +30,7 @@ public final class KafkaConsumer: @unchecked Sendable {
     private var destroyable = true
     let logger: Logger
     /// Restarts fetching when the queue drains (librdkafka 2.0 otherwise waits up to 1 s).
-    private let waker: FetchWaker
+    let waker: FetchWaker
     /// A second client, without a group, that serves ``watermarks(_:timeout:)`` (nil until the first
     /// query; destroyed by ``close()``). See there for why not `rk`.
     private var queryClient: OpaquePointer?
@@ -65,7 +65,8 @@ public final class KafkaConsumer: @unchecked Sendable {
         rd_kafka_poll_set_consumer(rk)
         self.fetchQueue = rd_kafka_queue_new(rk)
         let minMessages = configuration.librdkafkaProperties.last { $0.0 == "queued.min.messages" }.flatMap { Int($0.1) }
-        self.waker = FetchWaker(rk: rk, threshold: minMessages ?? 100_000)
+        let maxKilobytes = configuration.librdkafkaProperties.last { $0.0 == "queued.max.messages.kbytes" }.flatMap { Int($0.1) }
+        self.waker = FetchWaker(rk: rk, threshold: minMessages ?? 100_000, byteLimit: (maxKilobytes ?? 65_536) * 1024)
         context.fetchQueue = fetchQueue
         context.waker = waker
         context.consumer = self
@@ -196,10 +197,10 @@ public final class KafkaConsumer: @unchecked Sendable {
             // message enqueued before the forward is delivered before any enqueued after it.
             reforward()
             serveGroupEvents()
-            waker.observe(queueLength: Int(rd_kafka_queue_length(fetchQueue)))
+            context.observeQueue()
             rd_kafka_consume_callback_queue(fetchQueue, Int32(timeout.milliseconds), fetchCallback,
                                             Unmanaged.passUnretained(context).toOpaque())
-            waker.observe(queueLength: Int(rd_kafka_queue_length(fetchQueue)))
+            context.observeQueue()
             return Int(context.counters.messages - before)
         }
         try resolvePendingResets()
@@ -585,6 +586,14 @@ final class ConsumerContext {
     var body: ((KafkaMessage) -> Void)?
     var counters = ConsumerCounters()
     var startOffsets: [TopicPartition: Int64] = [:]
+
+    /// Tells the fetch waker how full the fetch queue is.
+    @inline(__always)
+    func observeQueue() {
+        guard let waker, let fetchQueue else { return }
+        let average = counters.messages > 0 ? Int(counters.bytes / counters.messages) : 0
+        waker.observe(queueLength: Int(rd_kafka_queue_length(fetchQueue)), averageBytes: average)
+    }
     /// An assignment (possibly empty) was handed to the rebalance handler: the group's first
     /// SyncGroup response was handled.
     var everAssigned = false
@@ -648,7 +657,8 @@ private func fetchCallback(_ m: UnsafeMutablePointer<rd_kafka_message_t>?, _ opa
         return
     }
     ctx.counters.messages &+= 1
-    if ctx.counters.messages & 1023 == 0, let q = ctx.fetchQueue { ctx.waker?.observe(queueLength: Int(rd_kafka_queue_length(q))) }
+    ctx.counters.bytes &+= UInt64(m.pointee.len)
+    if ctx.counters.messages & 1023 == 0 { ctx.observeQueue() }
     ctx.body?(ctx.view(m))
 }
 

@@ -14,6 +14,7 @@
 //   another thread, as `weir run`'s does (the global figure is then its loop thread's).
 //   `--contract=FILE`: the benchmark contract instead (benchmarks/fraud-contract.yaml with its
 //   six `by: global` windows, the first EVENTS lines of FILE from ../shared/bench/gen_events.py).
+//   `--task-batch=N`: events per task batch (see below).
 //   `--kafka=BOOTSTRAP`: also the global stage from its internal topic: the tasks' batches are
 //   produced to `scale.global` (PARTITIONS partitions, created by the broker: benchmarks/
 //   scalebench-global.sh starts the uncapped one), then read back by a consumer configured as
@@ -72,9 +73,13 @@ let keys: [[UInt8]] = !withKeys ? [] : lines.map { line in
     let s = String(decoding: line, as: UTF8.self)
     return s.range(of: #""user":"[^"]*""#, options: .regularExpression).map { Array(s[$0].utf8.dropFirst(8).dropLast()) } ?? []
 }
-let chunk = 4096 * partitions
+// `--task-batch=N`: events per task batch (one message to the global stage per task batch), 4,096
+// by default; `weir run --partitioned` processes at most 1,024 per task batch, fewer when a poll
+// spreads its 2,048 messages over many partitions.
+let taskBatch = flags.first { $0.hasPrefix("--task-batch=") }.flatMap { Int($0.dropFirst("--task-batch=".count)) } ?? 4096
+let chunk = taskBatch * partitions
 
-print("ScaleBench (stage costs) — \(events) \(contractFile == nil ? "card-fraud events, \(users) users" : "contract events"), \(partitions) partitions, tasks \(withKeys ? "checking message keys" : "without message keys")\(tasksOnly ? ", tasks only" : ""); \(ProcessInfo.processInfo.activeProcessorCount) cores, load \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8).split(separator: " ").prefix(3).joined(separator: " ")) ?? "?")")
+print("ScaleBench (stage costs) — \(events) \(contractFile == nil ? "card-fraud events, \(users) users" : "contract events"), \(partitions) partitions, ~\(taskBatch) events per task batch, tasks \(withKeys ? "checking message keys" : "without message keys")\(tasksOnly ? ", tasks only" : ""); \(ProcessInfo.processInfo.activeProcessorCount) cores, load \((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8).split(separator: " ").prefix(3).joined(separator: " ")) ?? "?")")
 
 var best = (whole: Double.infinity, tasks: Double.infinity, global: Double.infinity)
 var batchBytes = 0, batchCount = 0, globalRecords = 0, wholeRecords = 0
@@ -102,7 +107,7 @@ for round in 1...3 {
     var tasks = try (0..<partitions).map { try Pipeline(compiled: compiled, partitions: 1, role: .task(partition: Int32($0))) }
     var taskSink = NullSink()
     var encoded: [[(partition: Int32, bytes: [UInt8])]] = []   // per chunk, per task that had events
-    var per = (0..<partitions).map { _ in InputBatch(capacity: 4096) }
+    var per = (0..<partitions).map { _ in InputBatch(capacity: taskBatch) }
     t0 = threadCPUSeconds()
     for start in stride(from: 0, to: events, by: chunk) {
         for p in per.indices { per[p].removeAll() }
@@ -181,6 +186,11 @@ if let bootstrap = kafkaBootstrap {
     // As the global stage's consumer (PartitionedRunner.internalConsumerClient).
     var consumerClient = client
     consumerClient.properties = ["consume.callback.max.messages": "2048", "fetch.wait.max.ms": "10"]
+    // `--consumer=NAME=VALUE`: more librdkafka properties for this consumer (experiments).
+    for f in flags where f.hasPrefix("--consumer=") {
+        let kv = f.dropFirst("--consumer=".count).split(separator: "=", maxSplits: 1)
+        if kv.count == 2 { consumerClient.properties[String(kv[0])] = String(kv[1]) }
+    }
     var bestRun = (wall: Double.infinity, thread: Double.infinity, process: Double.infinity)
     for round in 1...3 {
         let consumer = try KafkaConsumer(configuration: ConsumerConfiguration(
@@ -194,10 +204,19 @@ if let bootstrap = kafkaBootstrap {
         var began: ContinuousClock.Instant?
         var (t0, c0) = (0.0, 0.0)
         var failure: (any Error)?
+        var firstSeen = [ContinuousClock.Instant?](repeating: nil, count: partitions)
+        var lastMessage: ContinuousClock.Instant?
+        var longestGap = (gap: Duration.zero, at: 0)
+        var messages = 0
         while !merge.allEnded {
             try consumer.poll(timeout: .milliseconds(10)) { m in
                 guard failure == nil, let v = m.value else { return }
                 if began == nil { (began, t0, c0) = (clock.now, threadCPUSeconds(), processCPUSeconds()) }
+                if firstSeen[Int(m.partition)] == nil { firstSeen[Int(m.partition)] = clock.now }
+                let now = clock.now
+                if let l = lastMessage, now - l > longestGap.gap { longestGap = (now - l, messages) }
+                lastMessage = now
+                messages += 1
                 do { try merge.add(partition: m.partition, offset: m.offset, bytes: v) } catch { failure = error }
             }
             if let failure { throw failure }
@@ -208,7 +227,9 @@ if let bootstrap = kafkaBootstrap {
         let (thread, process) = (threadCPUSeconds() - t0, processCPUSeconds() - c0)
         consumer.close()
         precondition(sink.records == globalRecords, "the global stage from Kafka wrote \(sink.records) records, from memory \(globalRecords)")
-        print("kafka round \(round): \(formatRate(Double(events) / wall)) events/s wall, \(fmt(thread, 3)) s thread CPU, \(fmt(process, 3)) s process CPU")
+        // A partition whose first record came late held the merge (and every other partition) back.
+        let lastStart = (firstSeen.compactMap { $0 }.max()! - began!) / .seconds(1)
+        print("kafka round \(round): \(formatRate(Double(events) / wall)) events/s wall, \(fmt(thread, 3)) s thread CPU, \(fmt(process, 3)) s process CPU; the last partition's first record \(fmt(lastStart * 1000, 0)) ms after the first's; longest wait between two messages \(fmt(longestGap.gap / .milliseconds(1), 0)) ms, before message \(longestGap.at) of \(messages)")
         bestRun = (min(bestRun.wall, wall), min(bestRun.thread, thread), min(bestRun.process, process))
     }
     print("")
