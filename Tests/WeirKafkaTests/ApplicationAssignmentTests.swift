@@ -16,13 +16,7 @@ struct ApplicationAssignmentTests {
     @Test func eachRecordIsReadOnceWhenPartitionsStartAtTheirCommittedOffsets() throws {
         let broker = try EmbeddedBroker()
         defer { broker.stop() }
-        let topic = uniqueName("assigned")
-        try broker.createTopic(topic, partitions: 4)
-        let p = try producer(broker)
-        let t = try p.topic(topic)
-        for i in 0..<2_000 { try p.send(to: t, partition: Int32(i % 4), key: nil, value: Array("\(i)".utf8)) }
-        try p.flush()
-        p.close()
+        let topic = try filledTopic(broker, "assigned", partitions: 4, count: 2_000)
 
         let c = try consumer(broker, group: uniqueName("g"))
         try c.assignStarting((0..<4).map { TopicPartition(topic: topic, partition: $0) })
@@ -54,13 +48,7 @@ struct ApplicationAssignmentTests {
     @Test func startOffsetsApplyToAnApplicationAssignment() throws {
         let broker = try EmbeddedBroker()
         defer { broker.stop() }
-        let topic = uniqueName("starts")
-        try broker.createTopic(topic, partitions: 2)
-        let p = try producer(broker)
-        let t = try p.topic(topic)
-        for i in 0..<200 { try p.send(to: t, partition: Int32(i % 2), key: nil, value: Array("\(i)".utf8)) }
-        try p.flush()
-        p.close()
+        let topic = try filledTopic(broker, "starts", partitions: 2, count: 200)
         let group = uniqueName("g")
         do {
             let committer = try consumer(broker, group: group)

@@ -21,6 +21,20 @@ func consumer(_ broker: EmbeddedBroker, group: String, eof: Bool = false,
         groupID: group, offsetReset: reset, reportEndOfPartition: eof, sessionTimeoutMs: sessionTimeoutMs))
 }
 
+/// A new topic of `partitions` partitions holding `count` records, record `i` in partition
+/// `i % partitions` with the value `value(i)` (default: its number as text). Returns its name.
+func filledTopic(_ broker: EmbeddedBroker, _ prefix: String, partitions: Int32, count: Int,
+                 value: (Int) -> [UInt8] = { Array("\($0)".utf8) }) throws -> String {
+    let topic = uniqueName(prefix)
+    try broker.createTopic(topic, partitions: partitions)
+    let p = try producer(broker)
+    defer { p.close() }
+    let t = try p.topic(topic)
+    for i in 0..<count { try p.send(to: t, partition: Int32(i) % partitions, key: nil, value: value(i)) }
+    try p.flush()
+    return topic
+}
+
 /// A message copied out of the borrowed view, for assertions.
 struct Received: Equatable {
     var topic: String

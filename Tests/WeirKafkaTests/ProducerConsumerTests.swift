@@ -97,14 +97,8 @@ struct ProducerConsumerTests {
     @Test func largeMessagesUnderTheByteLimitArriveOnceInOrder() throws {
         let broker = try EmbeddedBroker()
         defer { broker.stop() }
-        let topic = uniqueName("large")
-        try broker.createTopic(topic, partitions: 2)
-        let p = try producer(broker)
-        let t = try p.topic(topic)
         let n = 480
-        for i in 0..<n { try p.send(to: t, partition: Int32(i % 2), key: nil, value: [UInt8](repeating: UInt8(i % 251), count: 16_384)) }
-        try p.flush()
-        p.close()
+        let topic = try filledTopic(broker, "large", partitions: 2, count: n) { [UInt8](repeating: UInt8($0 % 251), count: 16_384) }
         let c = try KafkaConsumer(configuration: ConsumerConfiguration(
             client: KafkaConfiguration(bootstrapServers: broker.bootstrapServers,
                                        properties: ["queued.max.messages.kbytes": "512", "consume.callback.max.messages": "8"]),
