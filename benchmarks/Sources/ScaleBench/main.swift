@@ -229,7 +229,7 @@ if let bootstrap = kafkaBootstrap {
         precondition(sink.records == globalRecords, "the global stage from Kafka wrote \(sink.records) records, from memory \(globalRecords)")
         // A partition whose first record came late held the merge (and every other partition) back.
         let lastStart = (firstSeen.compactMap { $0 }.max()! - began!) / .seconds(1)
-        print("kafka round \(round): \(formatRate(Double(events) / wall)) events/s wall, \(fmt(thread, 3)) s thread CPU, \(fmt(process, 3)) s process CPU; the last partition's first record \(fmt(lastStart * 1000, 0)) ms after the first's; longest wait between two messages \(fmt(longestGap.gap / .milliseconds(1), 0)) ms, before message \(longestGap.at) of \(messages)")
+        print("kafka round \(round): \(formatRate(Double(events) / wall)) events/s wall, \(fmt(thread, 3)) s thread CPU, \(fmt(process, 3)) s process CPU; the last partition's first record \(fmt(lastStart * 1000, 0)) ms after the first's; longest time between two messages (processing between polls included) \(fmt(longestGap.gap / .milliseconds(1), 0)) ms, before message \(longestGap.at) of \(messages)")
         bestRun = (min(bestRun.wall, wall), min(bestRun.thread, thread), min(bestRun.process, process))
     }
     print("")
