@@ -64,9 +64,9 @@ public final class KafkaConsumer: @unchecked Sendable {
         self.rk = try RDConfig.newClient(RD_KAFKA_CONSUMER, conf: conf)
         rd_kafka_poll_set_consumer(rk)
         self.fetchQueue = rd_kafka_queue_new(rk)
-        let minMessages = configuration.librdkafkaProperties.last { $0.0 == "queued.min.messages" }.flatMap { Int($0.1) }
-        let maxKilobytes = configuration.librdkafkaProperties.last { $0.0 == "queued.max.messages.kbytes" }.flatMap { Int($0.1) }
-        self.waker = FetchWaker(rk: rk, threshold: minMessages ?? 100_000, byteLimit: (maxKilobytes ?? 65_536) * 1024)
+        func setting(_ name: String) -> Int? { configuration.librdkafkaProperties.last { $0.0 == name }.flatMap { Int($0.1) } }
+        self.waker = FetchWaker(rk: rk, threshold: setting("queued.min.messages") ?? 100_000,
+                                byteLimit: (setting("queued.max.messages.kbytes") ?? 65_536) * 1024)
         context.fetchQueue = fetchQueue
         context.waker = waker
         context.consumer = self
@@ -112,12 +112,13 @@ public final class KafkaConsumer: @unchecked Sendable {
     }
 
     /// Assigns `partitions` directly, as the group's assignment would be taken: each starts at
-    /// the offset given by ``setStartOffsets(_:)`` (consumed), else at `otherwise` (default: the
-    /// group's committed offset, then `auto.offset.reset`). No group membership, so no join or
-    /// initial rebalance delay; the group id still names where ``commit(_:)`` stores offsets.
-    public func assignStarting(_ partitions: [TopicPartition], otherwise: Int64 = TopicPartitionOffset.stored) throws(KafkaError) {
+    /// the offset given by ``setStartOffsets(_:)`` (consumed), else at the group's committed
+    /// offset, then `auto.offset.reset`. No group membership, so no join or initial rebalance
+    /// delay; the group id still names where ``commit(_:)`` stores offsets.
+    public func assignStarting(_ partitions: [TopicPartition]) throws(KafkaError) {
         try assign(partitions.map { tp in
-            TopicPartitionOffset(topic: tp.topic, partition: tp.partition, offset: context.startOffsets.removeValue(forKey: tp) ?? otherwise)
+            TopicPartitionOffset(topic: tp.topic, partition: tp.partition,
+                                 offset: context.startOffsets.removeValue(forKey: tp) ?? TopicPartitionOffset.stored)
         })
     }
 

@@ -183,9 +183,8 @@ if let bootstrap = kafkaBootstrap {
     for out in lastEncoded { for (p, bytes) in out { try producer.send(to: target, partition: p, key: nil, value: bytes) } }
     try producer.flush(timeout: .seconds(300))
     producer.close()
-    // As the global stage's consumer (PartitionedRunner.internalConsumerClient).
-    var consumerClient = client
-    consumerClient.properties = ["consume.callback.max.messages": "2048", "fetch.wait.max.ms": "10"]
+    // The global stage's consumer configuration.
+    var consumerClient = KafkaRunner.internalConsumerClient(client)
     // `--consumer=NAME=VALUE`: more librdkafka properties for this consumer (experiments).
     for f in flags where f.hasPrefix("--consumer=") {
         let kv = f.dropFirst("--consumer=".count).split(separator: "=", maxSplits: 1)

@@ -89,7 +89,7 @@ final class GlobalStage {
                              tagging: KafkaSink.tags(checkpointed: store != nil, headers: spec.processing.outputHeaders, exactlyOnce: exactlyOnce))
         sink.transactionOwner = exactlyOnce ? self.owner : nil
         sink.begin(epoch: epoch + 1)
-        consumer = try KafkaConsumer(configuration: ConsumerConfiguration(client: PartitionedRunner.internalConsumerClient(setup.client),
+        consumer = try KafkaConsumer(configuration: ConsumerConfiguration(client: KafkaRunner.internalConsumerClient(setup.client),
                                                                           groupID: options.groupID + ".global", offsetReset: .earliest))
         try consumer.assign((0..<Int32(partitions)).map { p in
             TopicPartitionOffset(topic: topic, partition: p, offset: offsets[p] ?? TopicPartitionOffset.beginning)

@@ -46,16 +46,6 @@ struct PartitionedRunner {
     var options: KafkaRunner.Options { runner.options }
     var logger: Logger { runner.logger }
 
-    /// The internal topics' consumers (`<name>.global`, `<name>.weights`): the source defaults,
-    /// and the broker answers a fetch of an idle partition after 10 ms (librdkafka: 500; the
-    /// source's 100), since each round trip of batches and weights bounds how fast tasks may
-    /// run ahead (flow control) when the global stage keeps up.
-    static func internalConsumerClient(_ client: KafkaConfiguration) -> KafkaConfiguration {
-        var c = KafkaRunner.sourceConsumerClient(client)
-        if client.properties["fetch.wait.max.ms"] == nil { c.properties["fetch.wait.max.ms"] = "10" }
-        return c
-    }
-
     static func globalTopic(_ topology: String) -> String { topology + ".global" }
     static func weightsTopic(_ topology: String) -> String { topology + ".weights" }
     static func globalChangelog(_ topology: String) -> String { topology + ".global.changelog" }
@@ -361,7 +351,7 @@ final class TaskSet {
         let weightsTopic = PartitionedRunner.weightsTopic(spec.name)
         // Read uncommitted: weights are a broadcast, used as soon as they are sent (exactly once,
         // the global stage's transaction commits only at its checkpoints).
-        let reader = try KafkaConsumer(configuration: ConsumerConfiguration(client: PartitionedRunner.internalConsumerClient(setup.client),
+        let reader = try KafkaConsumer(configuration: ConsumerConfiguration(client: KafkaRunner.internalConsumerClient(setup.client),
                                                                             groupID: options.groupID + ".weights-reader",
                                                                             offsetReset: .latest, isolation: .readUncommitted))
         let marks = try? reader.watermarks(TopicPartition(topic: weightsTopic, partition: 0), timeout: .seconds(5))
@@ -381,7 +371,7 @@ final class TaskSet {
         serving.install(router: ServingRouter(instance: owner, url: url, partitionCount: setup.sourcePartitions),
                         keys: EventKeyReader(compiled: compiled))
         instancesTopic = try producer.topic(topic)
-        let reader = try KafkaConsumer(configuration: ConsumerConfiguration(client: PartitionedRunner.internalConsumerClient(setup.client),
+        let reader = try KafkaConsumer(configuration: ConsumerConfiguration(client: KafkaRunner.internalConsumerClient(setup.client),
                                                                             groupID: runner.options.groupID + ".instances-reader",
                                                                             offsetReset: .earliest, isolation: .readUncommitted))
         try reader.assign([TopicPartitionOffset(topic: topic, partition: 0, offset: TopicPartitionOffset.beginning)])
