@@ -19,16 +19,12 @@
 /// - Complexity: ``next()`` is O(partitions) plus the events of the run; one allocation per
 ///   batch held (its bytes), none per event.
 public struct GlobalInputMerge {
-    /// One batch held: its bytes (owned), where it came from and how far it was handed out.
+    /// One batch held: its bytes (owned) and where it came from.
     final class Held {
         let storage: UnsafeMutableRawBufferPointer
         let reader: GlobalBatchReader
         /// Its offset in `<name>.global`.
         let offset: Int64
-        /// The next event to hand out.
-        var next = 0
-        /// The batch's first part (its category names) was handed out.
-        var opened = false
 
         init(_ bytes: UnsafeRawBufferPointer, offset: Int64) throws(GlobalBatchError) {
             storage = .allocate(byteCount: max(1, bytes.count), alignment: 8)
@@ -53,9 +49,20 @@ public struct GlobalInputMerge {
         public var range: Range<Int>
     }
 
+    /// A partition's head batch as plain values: its reader (nil: nothing held), the next event
+    /// to hand out, and whether its first part (category names) was handed out. ``next()`` scans
+    /// these, so a call touches (retains) no held object.
+    struct Cursor {
+        var reader: GlobalBatchReader?
+        var next = 0
+        var opened = false
+    }
+
     public let partitions: Int
     private var queues: [[Held]]
     private var heads: [Int]
+    /// Per partition, its head batch (`queues[p][heads[p]]`) as a ``Cursor``.
+    private var cursors: [Cursor]
     /// Per partition, the flags of the newest batch received.
     private var newestFlags: [GlobalBatchFormat.Flags]
     /// Per partition, the next `<name>.global` offset expected (one past the newest received).
@@ -73,6 +80,7 @@ public struct GlobalInputMerge {
         self.partitions = partitions
         queues = Array(repeating: [], count: partitions)
         heads = Array(repeating: 0, count: partitions)
+        cursors = Array(repeating: Cursor(), count: partitions)
         newestFlags = Array(repeating: [], count: partitions)
         received = Array(repeating: nil, count: partitions)
         processedSourceOffset = (0..<partitions).map { processed[Int32($0)] ?? -1 }
@@ -103,17 +111,18 @@ public struct GlobalInputMerge {
         let p = Int(partition)
         let r = held.reader
         queues[p].append(held)
+        if cursors[p].reader == nil { cursors[p] = Cursor(reader: r) }
         newestFlags[p] = r.flags
         received[p] = offset + 1
         heldBytes += bytes.count
     }
 
     /// The held batch of `partition` a ``Run`` refers to (valid until ``advance(_:to:)`` finishes it).
-    public func batch(_ partition: Int32) -> GlobalBatchReader { queues[Int(partition)][heads[Int(partition)]].reader }
+    public func batch(_ partition: Int32) -> GlobalBatchReader { cursors[Int(partition)].reader! }
 
     /// Whether the global stage must wait for more of `p` before merging past it.
     private func blocks(_ p: Int) -> Bool {
-        heads[p] == queues[p].count && !newestFlags[p].contains(.caughtUp) && !newestFlags[p].contains(.ended)
+        cursors[p].reader == nil && !newestFlags[p].contains(.caughtUp) && !newestFlags[p].contains(.ended)
     }
 
     /// Every partition said its run ended and nothing is held.
@@ -128,23 +137,24 @@ public struct GlobalInputMerge {
     public mutating func next() -> Run? {
         // A batch whose events are all handed out (or that has none) is opened and closed first:
         // names, watermark and dead letters, in its task's order.
-        for p in 0..<partitions where heads[p] < queues[p].count {
-            let h = queues[p][heads[p]]
+        for p in 0..<partitions {
+            guard let r = cursors[p].reader else { continue }
             // Skip events processed before: a task re-sends from its checkpoint, possibly while
             // its earlier batches are still held here. A task's offsets rise, so at the head.
-            while h.next < h.reader.count && h.reader.offset(h.next) <= processedSourceOffset[p] {
-                h.next += 1
+            while cursors[p].next < r.count && r.offset(cursors[p].next) <= processedSourceOffset[p] {
+                cursors[p].next += 1
                 skippedDuplicates += 1
             }
-            if !h.opened && h.next > 0 { return Run(partition: Int32(p), range: 0..<0) }
-            if h.next == h.reader.count { return Run(partition: Int32(p), range: h.next..<h.next) }
+            let next = cursors[p].next
+            if !cursors[p].opened && next > 0 { return Run(partition: Int32(p), range: 0..<0) }
+            if next == r.count { return Run(partition: Int32(p), range: next..<next) }
         }
         for p in 0..<partitions where blocks(p) { return nil }
         var first: (time: Int64, p: Int)?
         var second: (time: Int64, p: Int)?
-        for p in 0..<partitions where heads[p] < queues[p].count {
-            let h = queues[p][heads[p]]
-            let k = (time: h.reader.eventTime(h.next), p: p)
+        for p in 0..<partitions {
+            guard let r = cursors[p].reader else { continue }
+            let k = (time: r.eventTime(cursors[p].next), p: p)
             if first == nil || (k.time, k.p) < (first!.time, first!.p) {
                 second = first
                 first = k
@@ -153,41 +163,46 @@ public struct GlobalInputMerge {
             }
         }
         guard let f = first else { return nil }
-        let h = queues[f.p][heads[f.p]]
-        var end = h.next + 1
+        let r = cursors[f.p].reader!
+        let start = cursors[f.p].next
+        var end = start + 1
         // Up to the next partition's head: inclusive when this partition is the lower one.
-        while end < h.reader.count {
-            let t = h.reader.eventTime(end)
+        while end < r.count {
+            let t = r.eventTime(end)
             if let s = second, s.p < f.p ? t >= s.time : t > s.time { break }
             end += 1
         }
         // A later head of this partition's own queue does not bound it: batches of one task are in order.
-        return Run(partition: Int32(f.p), range: h.next..<end)
+        return Run(partition: Int32(f.p), range: start..<end)
     }
 
     /// `run` was processed: its events are consumed; a batch with every event consumed (and
     /// closed with an empty run at its end) is released.
     public mutating func advance(_ run: Run) {
         let p = Int(run.partition)
-        let h = queues[p][heads[p]]
-        precondition(run.range.lowerBound == h.next || run.range == 0..<0, "runs of a batch in order")
-        h.opened = true
-        if run.range.isEmpty && run.range.lowerBound == h.reader.count {
+        let r = cursors[p].reader!
+        precondition(run.range.lowerBound == cursors[p].next || run.range == 0..<0, "runs of a batch in order")
+        cursors[p].opened = true
+        if run.range.isEmpty && run.range.lowerBound == r.count {
             // Closed: released.
-            heldBytes -= h.reader.bytes.count
+            heldBytes -= r.bytes.count
             heads[p] += 1
             if heads[p] == queues[p].count {
                 queues[p].removeAll(keepingCapacity: true)
                 heads[p] = 0
-            } else if heads[p] >= 64 {
-                queues[p].removeFirst(heads[p])
-                heads[p] = 0
+                cursors[p] = Cursor()
+            } else {
+                if heads[p] >= 64 {
+                    queues[p].removeFirst(heads[p])
+                    heads[p] = 0
+                }
+                cursors[p] = Cursor(reader: queues[p][heads[p]].reader)
             }
             return
         }
         guard !run.range.isEmpty else { return }
-        h.next = run.range.upperBound
-        processedSourceOffset[p] = max(processedSourceOffset[p], h.reader.offset(run.range.upperBound - 1))
+        cursors[p].next = run.range.upperBound
+        processedSourceOffset[p] = max(processedSourceOffset[p], r.offset(run.range.upperBound - 1))
     }
 
     /// Per partition, where to resume reading `<name>.global` after a restart: the oldest batch
