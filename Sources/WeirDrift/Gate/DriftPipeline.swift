@@ -78,6 +78,13 @@ public struct DriftPipeline: Sendable {
         }
     }
 
+    /// True when a monitor closed a window whose record has not been drained yet (per event: reads
+    /// each monitor's counts in place, no monitor is copied).
+    public var hasPendingRecords: Bool {
+        for i in monitors.indices where monitors[i].pendingRecordCount > 0 { return true }
+        return false
+    }
+
     /// Drains closed windows from all monitors and runs them through the gate.
     public mutating func drain() -> Output {
         var out = Output()

@@ -96,11 +96,11 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
         scratch = ModelInput(layout: model.config.layout)
     }
 
-    /// The current champion and its version.
     /// True when retraining decisions wait for ``takeDecisions()`` (O(1), no copy: per event).
     @inlinable public var hasPendingDecisions: Bool { !_gate._decisions.isEmpty }
+    /// The current champion and its version (the version inlined: read per event, no copy).
     public var champion: LinearModel<O> { _gate.champion }
-    public var championVersion: ModelVersion { _gate.championVersion }
+    @inlinable public var championVersion: ModelVersion { _gate._championVersion }
 
     /// Prepares `input` (standardise, zero non-finite values) and returns (raw score, valid).
     /// A non-finite feature always makes the raw score non-finite, so the full finiteness scan
@@ -117,6 +117,14 @@ public struct OnlineLearner<O: OnlineOptimizer, D: LossDriftDetector>: Sendable 
             z = _gate._champion.rawScore(input)
         }
         return (z, valid)
+    }
+
+    /// Scores an event without a label: standardised in place with the current statistics (not
+    /// updated), then the champion's prediction; nothing learns. Per event: reads the champion in
+    /// place (`gate.champion.predict` copies the model first).
+    @inlinable public mutating func scoreUnlabelled(_ input: inout ModelInput) -> Double {
+        if let s = _standardizer { s.transform(&input) }
+        return _gate._champion.predict(input)
     }
 
     /// Scores an event on arrival and keeps it until its label joins. `input` is standardised in

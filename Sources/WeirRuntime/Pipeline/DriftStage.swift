@@ -109,10 +109,11 @@ struct DriftStage: Sendable {
     }
 
     /// Feeds every monitor one event: record row `row`, its feature vector (if any) and score.
-    mutating func feed(_ records: RecordBatch, row: Int, features: UnsafeBufferPointer<Double>?, score: Double?) {
+    @discardableResult
+    mutating func feed(_ records: RecordBatch, row: Int, features: UnsafeBufferPointer<Double>?, score: Double?) -> Bool {
         loadValues(records, row: row)
-        feedLoaded(eventTime: records.eventTime(row), features: features, score: score,
-                   partition: records.partition(row), offset: records.offset(row))
+        return feedLoaded(eventTime: records.eventTime(row), features: features, score: score,
+                          partition: records.partition(row), offset: records.offset(row))
     }
 
     /// Loads the monitored field values of record `row` into ``values`` (a category as its id;
@@ -129,8 +130,11 @@ struct DriftStage: Sendable {
 
     /// Feeds every monitor the event whose field values are in ``values`` (from a record, or from
     /// a task's ``GlobalBatchReader`` in the global stage), with its feature vector (if any) and
-    /// score; `partition`/`offset` name it in contract-mode records.
-    mutating func feedLoaded(eventTime t: Int64, features: UnsafeBufferPointer<Double>?, score: Double?, partition: Int32, offset: Int64) {
+    /// score; `partition`/`offset` name it in contract-mode records. Returns ``hasPendingRecords``
+    /// after it (per event, the caller's one call: reading the stage through `Pipeline.drift!`
+    /// copies it).
+    @discardableResult
+    mutating func feedLoaded(eventTime t: Int64, features: UnsafeBufferPointer<Double>?, score: Double?, partition: Int32, offset: Int64) -> Bool {
         if contract != nil {
             for (m, s) in sources.enumerated() {
                 switch s {
@@ -140,12 +144,15 @@ struct DriftStage: Sendable {
                 case .category: contractValues[m] = .nan
                 }
             }
+            // Only `add` per event: reading the monitor's state through `contract!` copies it.
+            guard contractValues.withUnsafeBufferPointer({ contract!.add($0) }) else { return contractReady }
+            // It completed the reference (no window closed yet) or closed window `closed - 1`.
             let closed = contract!.windowsClosed
-            if contractValues.withUnsafeBufferPointer({ contract!.add($0) }) && !contract!.hasPendingEvaluation { contractReady = true }
+            if !contract!.hasPendingEvaluation { contractReady = true }
             // The event that closed a window: its drift and alert records name it (weir.source.*
             // headers), also when they are written later (judged in the background).
-            if contract!.windowsClosed > closed { closedAt[closed] = (partition, offset) }
-            return
+            if closed > 0 { closedAt[closed - 1] = (partition, offset) }
+            return contractReady
         }
         for (m, s) in sources.enumerated() {
             switch s {
@@ -162,6 +169,20 @@ struct DriftStage: Sendable {
                 }
             }
         }
+        return hasPendingRecords
+    }
+
+    /// Global stage: loads event `i` of a task's batch into ``values`` (NaN where absent).
+    /// Category ids are the task's: returns the mask of the monitors holding one, for the caller
+    /// to map to the global stage's ids.
+    mutating func loadValues(_ batch: GlobalBatchReader, _ i: Int) -> UInt64 {
+        let present = batch.presence(i)
+        var categories: UInt64 = 0
+        for m in 0..<min(batch.monitoredCount, values.count) {
+            guard present & (1 << UInt64(m)) != 0 else { values[m] = .nan; continue }
+            if case .category = sources[m] { categories |= 1 << UInt64(m) } else { values[m] = batch.monitored(i, m) }
+        }
+        return categories
     }
 
     /// Contract mode with background evaluation: collects the window judged in the background, if
@@ -171,7 +192,7 @@ struct DriftStage: Sendable {
     }
 
     /// True when a monitor closed a window whose record has not been drained yet.
-    var hasPendingRecords: Bool { contractReady || pipeline.monitors.contains { $0.pendingRecordCount > 0 } }
+    var hasPendingRecords: Bool { contractReady || pipeline.hasPendingRecords }
 
     /// Contract mode: the drift records and alerts completed since the last call.
     mutating func drainContract() -> (drift: [ContractDriftRecord], alerts: [ContractAlertRecord]) {

@@ -18,6 +18,9 @@ public struct ModelStage: Sendable {
     public private(set) var sgd: OnlineLearner<SGD, OptionalLossDetector>?
     public private(set) var adagrad: OnlineLearner<AdaGrad, OptionalLossDetector>?
     public private(set) var ftrl: OnlineLearner<FTRLProximal, OptionalLossDetector>?
+    /// Which of the three is set (0 `sgd`, 1 `adagrad`, 2 `ftrl`: the tag its checkpoint names).
+    /// The per-event calls switch on it: `sgd != nil` copies the whole learner to compare it.
+    private var optimizerTag: UInt8 = 0
 
     public enum SetupError: Error, CustomStringConvertible {
         case unsupported(String)
@@ -51,10 +54,12 @@ public struct ModelStage: Sendable {
                                 detector: detector, config: learnerConfig)
         case .adagrad:
             let o = AdaGrad(.constant(spec.learningRate))
+            optimizerTag = 1
             adagrad = OnlineLearner(model: LinearModel(config: config, optimizer: o), version: version, freshOptimizer: o,
                                     detector: detector, config: learnerConfig)
         case .ftrl:
             let o = FTRLProximal(alpha: spec.learningRate, l1: spec.l1, l2: spec.l2)
+            optimizerTag = 2
             ftrl = OnlineLearner(model: LinearModel(config: config, optimizer: o), version: version, freshOptimizer: o,
                                  detector: detector, config: learnerConfig)
         }
@@ -66,27 +71,45 @@ public struct ModelStage: Sendable {
         processVersioned(&input, label: label, time: time).score
     }
 
-    /// ``process(_:label:time:)`` that also returns the champion's version after the event (the
-    /// version a score record names).
-    public mutating func processVersioned(_ input: inout ModelInput, label: Double?, time: Int64) -> (score: Double, version: Int) {
-        if sgd != nil { return (Self.step(&sgd!, &input, label, time), sgd!.championVersion.version) }
-        if adagrad != nil { return (Self.step(&adagrad!, &input, label, time), adagrad!.championVersion.version) }
-        return (Self.step(&ftrl!, &input, label, time), ftrl!.championVersion.version)
+    /// What the pipeline checks after each event: its score, the champion's version after it (the
+    /// version a score record names) and whether retraining decisions wait
+    /// (``takeDecisionRecords()``). Returned by the per-event calls because reading ``version`` or
+    /// ``hasPendingDecisions`` through `Pipeline.model!` copies the whole stage first (~6 KB, a
+    /// retain per array inside), while a mutating call accesses it in place.
+    public struct EventOutcome: Sendable, Equatable {
+        public var score: Double
+        public var version: Int
+        public var pendingDecisions: Bool
+    }
+
+    /// ``process(_:label:time:)`` that also returns the champion's version and pending decisions
+    /// after the event.
+    public mutating func processVersioned(_ input: inout ModelInput, label: Double?, time: Int64) -> EventOutcome {
+        switch optimizerTag {
+        case 0: return Self.outcome(Self.step(&sgd!, &input, label, time), &sgd!)
+        case 1: return Self.outcome(Self.step(&adagrad!, &input, label, time), &adagrad!)
+        default: return Self.outcome(Self.step(&ftrl!, &input, label, time), &ftrl!)
+        }
+    }
+
+    /// `inout` only so that the learner is read in place (`sgd!` as a value copies it).
+    static func outcome<O, D>(_ score: Double, _ l: inout OnlineLearner<O, D>) -> EventOutcome {
+        EventOutcome(score: score, version: l.championVersion.version, pendingDecisions: l.hasPendingDecisions)
     }
 
     static func step<O, D>(_ l: inout OnlineLearner<O, D>, _ input: inout ModelInput, _ label: Double?, _ time: Int64) -> Double {
         if let label { return l.scoreAndLearn(input: &input, label: label, time: time) }
-        if l.standardizer != nil { l.standardizer!.transform(&input) }
-        // `l.gate.score` would copy the whole gate (buffers, challenger) per event.
-        return l.gate.champion.predict(input)
+        return l.scoreUnlabelled(&input)
     }
 
     /// Scores an event whose label arrives later (label topic): the event is kept, bounded in
     /// count and wait, until ``applyLabel(eventID:label:now:)`` joins it. Returns the score.
-    public mutating func score(eventID: UInt64, input: inout ModelInput, time: Int64) -> Double {
-        if sgd != nil { return sgd!.score(eventId: eventID, time: time, input: &input) }
-        if adagrad != nil { return adagrad!.score(eventId: eventID, time: time, input: &input) }
-        return ftrl!.score(eventId: eventID, time: time, input: &input)
+    public mutating func score(eventID: UInt64, input: inout ModelInput, time: Int64) -> EventOutcome {
+        switch optimizerTag {
+        case 0: return Self.outcome(sgd!.score(eventId: eventID, time: time, input: &input), &sgd!)
+        case 1: return Self.outcome(adagrad!.score(eventId: eventID, time: time, input: &input), &adagrad!)
+        default: return Self.outcome(ftrl!.score(eventId: eventID, time: time, input: &input), &ftrl!)
+        }
     }
 
     /// Joins a label to its scored event and learns from it; false when no such event is pending
@@ -129,7 +152,8 @@ public struct ModelStage: Sendable {
         return decisions.map { ("\($0.modelId)/\($0.kind.rawValue)/\($0.challengerVersion)", $0.json()) }
     }
 
-    /// True when retraining decisions wait for ``takeDecisionRecords()`` (per event: no copy).
+    /// True when retraining decisions wait for ``takeDecisionRecords()`` (per event: see
+    /// ``EventOutcome``).
     public var hasPendingDecisions: Bool {
         if sgd != nil { return sgd!.hasPendingDecisions }
         if adagrad != nil { return adagrad!.hasPendingDecisions }
@@ -166,8 +190,11 @@ public struct ModelStage: Sendable {
         }
     }
 
+    /// The champion's version (per event: see ``EventOutcome``).
     public var version: Int {
-        sgd?.gate.championVersion.version ?? adagrad?.gate.championVersion.version ?? ftrl!.gate.championVersion.version
+        if sgd != nil { return sgd!.championVersion.version }
+        if adagrad != nil { return adagrad!.championVersion.version }
+        return ftrl!.championVersion.version
     }
 
     /// Whether the model is a regression (scores are predicted values, metrics are errors).
@@ -218,7 +245,8 @@ extension ModelStage: ByteSerializable {
 
     public init(deserializing r: inout ByteReader) throws(SerializationError) {
         try r.readHeader(tag: "WMST", supportedVersions: 1...1)
-        switch try r.readUInt8() {
+        optimizerTag = try r.readUInt8()
+        switch optimizerTag {
         case 0: sgd = try OnlineLearner(deserializing: &r)
         case 1: adagrad = try OnlineLearner(deserializing: &r)
         case 2: ftrl = try OnlineLearner(deserializing: &r)

@@ -126,40 +126,30 @@ extension Pipeline {
                 globalInputs.withUnsafeMutableBufferPointer { batch.inputs(i, into: $0) }
                 globalInputs.withUnsafeBufferPointer { x in input.withUnsafeMutableNumeric { dst in _ = dst.initialize(from: x) } }
                 let id = batch.id(i)
-                let version: Int
-                if labelTopic != nil, id.count == 8 {
-                    p = model!.score(eventID: UInt64(littleEndian: id.loadUnaligned(as: UInt64.self)), input: &input, time: time)
-                    version = model!.version
-                } else {
-                    let (score, v) = model!.processVersioned(&input, label: label, time: time)
-                    p = score
-                    version = v
-                }
+                let o = labelTopic != nil && id.count == 8
+                    ? model!.score(eventID: UInt64(littleEndian: id.loadUnaligned(as: UInt64.self)), input: &input, time: time)
+                    : model!.processVersioned(&input, label: label, time: time)
+                p = o.score
                 counters.scored += 1
                 if label != nil { counters.labelled += 1 }
-                if version != counters.publishedModelVersion || model!.hasPendingDecisions { try emitModelDecisions(into: &sink) }
+                if o.version != counters.publishedModelVersion || o.pendingDecisions { try emitModelDecisions(into: &sink) }
             }
             guard drift != nil else { continue }
             drift!.pipeline.addDeadLetters(Int(batch.deadLettersBefore(i)))
-            let present = batch.presence(i)
-            for m in 0..<min(batch.monitoredCount, drift!.values.count) {
-                guard present & (1 << UInt64(m)) != 0 else { drift!.values[m] = .nan; continue }
-                let v = batch.monitored(i, m)
-                if case .category = drift!.sources[m] {
-                    let global = globalCategory(task: task, source: m, local: Int(v))
-                    drift!.values[m] = global >= 0 ? Double(global) : .nan
-                } else {
-                    drift!.values[m] = v
-                }
+            // Category ids: the task's, mapped to the global stage's (interning a new name).
+            var categories = drift!.loadValues(batch, i)
+            while categories != 0 {
+                let m = categories.trailingZeroBitCount
+                categories &= categories - 1
+                let global = globalCategory(task: task, source: m, local: Int(batch.monitored(i, m)))
+                drift!.values[m] = global >= 0 ? Double(global) : .nan
             }
-            if p != nil {
-                globalInputs.withUnsafeBufferPointer { x in
+            let closed = p == nil
+                ? drift!.feedLoaded(eventTime: time, features: nil, score: nil, partition: task, offset: batch.offset(i))
+                : globalInputs.withUnsafeBufferPointer { x in
                     drift!.feedLoaded(eventTime: time, features: x, score: p, partition: task, offset: batch.offset(i))
                 }
-            } else {
-                drift!.feedLoaded(eventTime: time, features: nil, score: nil, partition: task, offset: batch.offset(i))
-            }
-            if drift!.hasPendingRecords { try emitDrift(now: now, eventTime: time, into: &sink) }
+            if closed { try emitDrift(now: now, eventTime: time, into: &sink) }
         }
         // Window records of late updates (and late events) of these events.
         if hasGlobalWindows {

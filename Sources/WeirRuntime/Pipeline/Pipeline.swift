@@ -451,8 +451,7 @@ public struct Pipeline: Sendable {
                 for row in 0..<records.count {
                     sink.position(partition: records.partition(row), offset: records.offset(row))
                     drift!.pipeline.addDeadLetters(deadLettersBefore(row))
-                    drift!.feed(records, row: row, features: nil, score: nil)
-                    if drift!.hasPendingRecords { try emitDrift(now: now, eventTime: records.eventTime(row), into: &sink) }
+                    if drift!.feed(records, row: row, features: nil, score: nil) { try emitDrift(now: now, eventTime: records.eventTime(row), into: &sink) }
                 }
             }
             return
@@ -470,20 +469,24 @@ public struct Pipeline: Sendable {
             let time = records.eventTime(row)
             let p: Double
             let version: Int
+            var pendingDecisions = false
             if isTask {
                 p = features.withVector(i) { v in taskScorer!(v, &taskScratch) }
                 version = weightsVersion
                 let dead = deadLettersBefore(row)
                 features.withVector(i) { v in appendForGlobal(records, row, inputs: v, score: p, label: label, deadBefore: dead) }
             } else if let join = labelTopic, let id = join.eventID(records, row) {
-                p = model!.score(eventID: id, input: &input, time: time)
-                version = model!.version
+                let o = model!.score(eventID: id, input: &input, time: time)
+                (p, version, pendingDecisions) = (o.score, o.version, o.pendingDecisions)
             } else {
-                (p, version) = model!.processVersioned(&input, label: label, time: time)
+                let o = model!.processVersioned(&input, label: label, time: time)
+                (p, version, pendingDecisions) = (o.score, o.version, o.pendingDecisions)
             }
+            // Whether a drift window closed at this event (read from the feed: see DriftStage.feedLoaded).
+            var closed = false
             if drift != nil && !isTask {
                 drift!.pipeline.addDeadLetters(deadLettersBefore(row))
-                features.withVector(i) { v in drift!.feed(records, row: row, features: v, score: p) }
+                closed = features.withVector(i) { v in drift!.feed(records, row: row, features: v, score: p) }
             }
             counters.scored += 1
             if label != nil { counters.labelled += 1 }
@@ -516,10 +519,10 @@ public struct Pipeline: Sendable {
             // A new champion (also the first) or a retraining decision: its record follows the
             // event that caused it, whatever the batch boundaries (so the global stage of a
             // partitioned topology writes the same records).
-            if !isTask && (version != counters.publishedModelVersion || model!.hasPendingDecisions) { try emitModelDecisions(into: &sink) }
+            if !isTask && (version != counters.publishedModelVersion || pendingDecisions) { try emitModelDecisions(into: &sink) }
             // A drift window closed at this event: judge it now, so a retrain request takes effect
             // from the next event whatever the batch boundaries (replay and run agree).
-            if drift?.hasPendingRecords == true { try emitDrift(now: now, eventTime: time, into: &sink) }
+            if closed { try emitDrift(now: now, eventTime: time, into: &sink) }
         }
         if labelTopic != nil { expireLabels() }
         try emitModelDecisions(into: &sink)

@@ -154,6 +154,32 @@ struct RecordingSink: OutputSink {
         }
     }
 
+    /// Contract drift records (and alerts) are positioned at the event that closed their window:
+    /// the last event of it (reference 20,000 events, windows of 10,000), whether
+    /// the window is judged at once or in the background and written batches later.
+    @Test func contractDriftRecordsNameTheEventThatClosedTheirWindow() throws {
+        let lines = try String(contentsOfFile: try ContractParityTests.contractEvents(in: tempDir()), encoding: .utf8).split(separator: "\n").prefix(50_000).map(String.init)
+        let text = try String(contentsOfFile: repoRoot.appendingPathComponent("benchmarks/fraud-contract.yaml").path, encoding: .utf8)
+        let scaled = text.replacingOccurrences(of: "reference: {first_events: 200000}", with: "reference: {first_events: 20000}")
+        let compiled = try TopologyCompiler.compile(try TopologyLoader.parse(scaled, file: "fraud-contract.yaml"))
+        for background in [false, true] {
+            var pipeline = try Pipeline(compiled: compiled, partitions: 1, now: 0)
+            pipeline.backgroundDriftEvaluation = background
+            var sink = RecordingSink()
+            for b in Self.batches(lines, size: 1024) { try pipeline.process(b, topic: "events", now: 0, into: &sink) }
+            try pipeline.settle(into: &sink)
+            // Every event is valid, so the n-th event fed to the monitor is at offset n - 1.
+            #expect(sink.records.filter { $0.kind == -1 }.isEmpty)
+            let drift = try sink.objects(.drift)
+            let positions = sink.records.filter { $0.kind == OutputKind.drift.rawValue }.map(\.offset)
+            #expect(drift.count == 9, "background \(background)")
+            for (record, offset) in zip(drift, positions) {
+                let window = try #require(record["window"] as? Int)
+                #expect(offset == Int64(20_000 + (window + 1) * 10_000 - 1), "background \(background): window \(window)")
+            }
+        }
+    }
+
     /// A model without `retraining` never trains a challenger, so its checkpoint holds no
     /// training buffer (the default 5,000 labelled events were ~1 MB of every fraud-contract
     /// checkpoint, increments included); with `retraining` the buffer holds `buffer_events`.
