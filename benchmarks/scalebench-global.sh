@@ -9,7 +9,8 @@
 # FLAGS go to ScaleBench, e.g. `--contract=/tmp/bench-data/events-1000000.jsonl` (the benchmark
 # contract, from ../shared/bench/gen_events.py) and `--background-judging`. Needs the static
 # librdkafka of ../shared/bench/setup.sh (SKIP_FLINK=1 bash ../shared/bench/setup.sh) and a
-# release build: (cd benchmarks && swift build -c release --product ScaleBench).
+# release build: (cd benchmarks && swift build -c release --product ScaleBench). `SCALEBENCH=path`
+# runs another ScaleBench binary (an A/B against an older build).
 set -euo pipefail
 EVENTS=${1:-1000000}; PARTITIONS=${2:-12}; shift $(( $# > 2 ? 2 : $# ))
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,4 +20,4 @@ trap 'kill "${BROKER_PID:-0}" 2>/dev/null || true; rm -rf "$W"' EXIT
 build_topic_broker "$W"
 start_topic_broker "$W" 3600 "scale.global:$PARTITIONS"
 BIN="$ROOT/benchmarks/.build/release"
-LD_LIBRARY_PATH="$BIN" "$BIN/ScaleBench" "$EVENTS" "$PARTITIONS" "$@" "--kafka=$BROKER_BOOTSTRAP"
+LD_LIBRARY_PATH="$BIN" "${SCALEBENCH:-$BIN/ScaleBench}" "$EVENTS" "$PARTITIONS" "$@" "--kafka=$BROKER_BOOTSTRAP"

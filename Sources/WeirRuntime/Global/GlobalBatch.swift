@@ -7,7 +7,9 @@
 /// |---|---|
 /// | 56 | header: magic `WGB1`, version (u16), flags (u16, ``GlobalBatchFormat/Flags``), task partition (i32), events n (u32), input dimension d (u16), monitored values m (u16), dictionary entries c (u32), watermark (i64), id bytes (u32), dead letters after the last event (u32), body length (u64), global-window values g (u16), 6 bytes zero |
 /// | 8n each | event time (i64), source offset (i64), score (f64), inline label (f64, NaN: none), presence mask of the monitored values (u64, bit j: value j present) |
-/// | 8nd | model inputs as scored, row by row (f64) |
+/// | 8nw | the model inputs as scored, sparse: per event `w = ⌈d/64⌉` masks (u64; bit j of mask k: input 64k + j is not +0.0) |
+/// | 4(n+1), padded to 8 | start of each event's input values in the next column (u32; the first is 0, the last their count v) |
+/// | 8v | the inputs that are not +0.0, event by event, in input order (f64; -0.0 is written) |
 /// | 8nm | monitored values, row by row (f64; categories as the task's category id) |
 /// | 8ng, then 8n if g > 0 | the fields the `by: global` windows read (`StreamGraph.globalWindowInputFields`), row by row, as the record's raw 64-bit slots; then their presence masks (u64, bit j: value j present) |
 /// | 4n, padded to 8 | dead letters read just before each event (u32) |
@@ -15,17 +17,20 @@
 /// | id bytes, padded to 8 | label-join ids (`model.label_topic`'s id field), concatenated |
 /// | c entries | category names new since the task's previous batch: field (u16), id (u32), length (u16), bytes, each entry padded to 8 |
 ///
-/// Version 1 (until 2026-12-06) had a 48-byte header and no global-window values; it is still
-/// read (as g = 0).
+/// Versions 1 and 2 are still read. Version 2 (until 2026-12-07) wrote the inputs dense (`8nd`
+/// bytes, row by row, in place of the three input columns): one-hot inputs made them most of a
+/// batch (card-fraud's 20 merchants: 160 of ~300 bytes per event). Version 1 (until 2026-12-06)
+/// also had a 48-byte header and no global-window values (g = 0).
 ///
 /// Invariants: `m ≤ 64`, `g ≤ 64` (one mask word each); a ``GlobalBatchReader`` accepts exactly what a
 /// ``GlobalBatchWriter`` wrote and refuses anything else with a ``GlobalBatchError`` naming the
-/// part and its byte offset. Cost: appending an event copies `8(5 + d + m + g + (g > 0 ? 1 : 0)) + 4` bytes plus its id
-/// into buffers reused across batches (no allocation once they have grown); reading is a bounds
-/// check per column at open and one unaligned load per value.
+/// part and its byte offset. Cost: appending an event copies `8(5 + w + z + m + g + (g > 0 ? 1 : 0)) + 8`
+/// bytes (z: its inputs that are not +0.0) plus its id into buffers reused across batches (no
+/// allocation once they have grown); reading checks the header, every column's bounds and the
+/// input starts and masks once at open, then one unaligned load per value.
 public enum GlobalBatchFormat {
     public static let magic: UInt32 = 0x3142_4757  // "WGB1" little-endian
-    public static let version: UInt16 = 2
+    public static let version: UInt16 = 3
     /// The header of the version written (``version``); version 1's was 48 bytes.
     public static let headerSize = 56
     /// Most monitored values per event (the presence mask is one `UInt64`), and most
@@ -86,7 +91,13 @@ public struct GlobalBatchWriter: Sendable {
     private var score: [Double] = []
     private var label: [Double] = []
     private var presence: [UInt64] = []
+    /// Per event, `inputWords` masks of its inputs that are not +0.0; those inputs; where each event's start.
+    private var inputMasks: [UInt64] = []
     private var inputs: [Double] = []
+    private var inputStarts: [UInt32] = [0]
+    private let inputWords: Int
+    /// The format version written (tests write version 2, dense inputs, to check it is still read).
+    let writesVersion: UInt16
     private var monitored: [Double] = []
     private var windowValues: [Int64] = []
     private var windowPresence: [UInt64] = []
@@ -98,6 +109,14 @@ public struct GlobalBatchWriter: Sendable {
 
     /// - Precondition: `monitoredCount` and `windowValueCount` ≤ `GlobalBatchFormat.maxMonitored`, `dimension < 65536`.
     public init(partition: Int32, dimension: Int, monitoredCount: Int, windowValueCount: Int = 0) {
+        self.init(partition: partition, dimension: dimension, monitoredCount: monitoredCount, windowValueCount: windowValueCount,
+                  version: GlobalBatchFormat.version)
+    }
+
+    init(partition: Int32, dimension: Int, monitoredCount: Int, windowValueCount: Int, version: UInt16) {
+        precondition(version == 2 || version == GlobalBatchFormat.version)
+        writesVersion = version
+        inputWords = version == 2 ? 0 : (dimension + 63) / 64
         precondition(monitoredCount <= GlobalBatchFormat.maxMonitored && dimension < 65_536 && monitoredCount >= 0 && dimension >= 0)
         precondition(windowValueCount >= 0 && windowValueCount <= GlobalBatchFormat.maxMonitored)
         self.partition = partition
@@ -121,7 +140,19 @@ public struct GlobalBatchWriter: Sendable {
         label.append(l ?? .nan)
         let mask = monitoredCount == 64 ? UInt64.max : (UInt64(1) << UInt64(monitoredCount)) - 1
         presence.append(present & mask)
-        inputs.append(contentsOf: x)
+        if writesVersion == 2 {
+            inputs.append(contentsOf: x)
+        } else {
+            for k in 0..<inputWords {
+                var bits: UInt64 = 0
+                for j in (64 * k)..<min(dimension, 64 * k + 64) where x[j].bitPattern != 0 {
+                    bits |= 1 << UInt64(j - 64 * k)
+                    inputs.append(x[j])
+                }
+                inputMasks.append(bits)
+            }
+            inputStarts.append(UInt32(inputs.count))
+        }
         for j in 0..<monitoredCount { monitored.append(present & (1 << UInt64(j)) != 0 ? v[j] : 0) }
         if windowValueCount > 0 {
             let all = windowValueCount == 64 ? UInt64.max : (UInt64(1) << UInt64(windowValueCount)) - 1
@@ -154,6 +185,7 @@ public struct GlobalBatchWriter: Sendable {
         eventTime.removeAll(keepingCapacity: true); offset.removeAll(keepingCapacity: true)
         score.removeAll(keepingCapacity: true); label.removeAll(keepingCapacity: true)
         presence.removeAll(keepingCapacity: true); inputs.removeAll(keepingCapacity: true)
+        inputMasks.removeAll(keepingCapacity: true); inputStarts.removeAll(keepingCapacity: true); inputStarts.append(0)
         monitored.removeAll(keepingCapacity: true); deadBefore.removeAll(keepingCapacity: true)
         windowValues.removeAll(keepingCapacity: true); windowPresence.removeAll(keepingCapacity: true)
         ids.removeAll(keepingCapacity: true); dictionary.removeAll(keepingCapacity: true)
@@ -164,7 +196,8 @@ public struct GlobalBatchWriter: Sendable {
     /// The message's size in bytes.
     public var encodedSize: Int {
         let n = count
-        return GlobalBatchFormat.headerSize + 8 * n * (5 + dimension + monitoredCount + windowValueCount + (windowValueCount > 0 ? 1 : 0))
+        let inputBytes = writesVersion == 2 ? 8 * n * dimension : 8 * inputMasks.count + GlobalBatchFormat.padded8(4 * (n + 1)) + 8 * inputs.count
+        return GlobalBatchFormat.headerSize + 8 * n * (5 + monitoredCount + windowValueCount + (windowValueCount > 0 ? 1 : 0)) + inputBytes
             + GlobalBatchFormat.padded8(4 * n) + GlobalBatchFormat.padded8(4 * (n + 1))
             + GlobalBatchFormat.padded8(ids.count) + dictionary.count
     }
@@ -179,7 +212,7 @@ public struct GlobalBatchWriter: Sendable {
         out.withUnsafeMutableBytes { b in
             var at = 0
             func put<T: FixedWidthInteger>(_ v: T) { b.storeBytes(of: v.littleEndian, toByteOffset: at, as: T.self); at += MemoryLayout<T>.size }
-            put(GlobalBatchFormat.magic); put(GlobalBatchFormat.version); put(flags.rawValue)
+            put(GlobalBatchFormat.magic); put(writesVersion); put(flags.rawValue)
             put(partition); put(UInt32(count)); put(UInt16(dimension)); put(UInt16(monitoredCount))
             put(UInt32(dictionaryCount)); put(watermark); put(UInt32(ids.count)); put(trailingDeadLetters); put(UInt64(size - GlobalBatchFormat.headerSize))
             put(UInt16(windowValueCount)); at = GlobalBatchFormat.headerSize  // then 6 bytes of zeros
@@ -190,6 +223,7 @@ public struct GlobalBatchWriter: Sendable {
                 }
             }
             column(eventTime); column(offset); column(score); column(label); column(presence)
+            if writesVersion != 2 { column(inputMasks); column(inputStarts) }
             column(inputs); column(monitored); column(windowValues); column(windowPresence); column(deadBefore); column(idEnds); column(ids); column(dictionary)
             assert(at == size)
         }
@@ -213,6 +247,8 @@ public struct GlobalBatchReader {
     /// What the task said of its partition (``GlobalBatchFormat/Flags``).
     public let flags: GlobalBatchFormat.Flags
     private let eventTimeAt: Int, offsetAt: Int, scoreAt: Int, labelAt: Int, presenceAt: Int
+    /// Version 3: the inputs' masks (`inputWords` per event) and starts; 0 words: dense (versions 1, 2).
+    private let inputWords: Int, inputMasksAt: Int, inputStartsAt: Int
     private let inputsAt: Int, monitoredAt: Int, windowValuesAt: Int, windowPresenceAt: Int, deadAt: Int, idEndsAt: Int, idsAt: Int, dictionaryAt: Int
 
     /// - Throws: ``GlobalBatchError`` when `bytes` are not a complete global batch of this version.
@@ -221,7 +257,7 @@ public struct GlobalBatchReader {
         guard bytes.count >= 48 else { throw .truncated(part: "header", needed: GlobalBatchFormat.headerSize, available: bytes.count) }
         func get<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T { T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self)) }
         let magic = get(0, UInt32.self), version = get(4, UInt16.self)
-        guard magic == GlobalBatchFormat.magic, version == 1 || version == GlobalBatchFormat.version else { throw .notAGlobalBatch(magic: magic, version: version) }
+        guard magic == GlobalBatchFormat.magic, (1...GlobalBatchFormat.version).contains(version) else { throw .notAGlobalBatch(magic: magic, version: version) }
         let headerSize = version == 1 ? 48 : GlobalBatchFormat.headerSize
         guard bytes.count >= headerSize else { throw .truncated(part: "header", needed: headerSize, available: bytes.count) }
         let g = version == 1 ? 0 : Int(get(48, UInt16.self))
@@ -243,7 +279,36 @@ public struct GlobalBatchReader {
         var at = headerSize
         func take(_ length: Int) -> Int { defer { at += GlobalBatchFormat.padded8(length) }; return at }
         eventTimeAt = take(8 * n); offsetAt = take(8 * n); scoreAt = take(8 * n); labelAt = take(8 * n); presenceAt = take(8 * n)
-        inputsAt = take(8 * n * d); monitoredAt = take(8 * n * m)
+        if version >= 3 {
+            // Sparse inputs: masks, starts, then as many values as the last start says.
+            let words = (d + 63) / 64
+            inputWords = words
+            inputMasksAt = take(8 * n * words); inputStartsAt = take(4 * (n + 1))
+            guard at <= bytes.count else { throw .truncated(part: "input starts", needed: at, available: bytes.count) }
+            // Starts: from 0, each the previous plus the bits of the event's masks; no mask bit past
+            // the dimension (reads stay inside the values and the caller's `dimension` inputs).
+            let spare = d % 64 == 0 ? 0 : ~((UInt64(1) << UInt64(d % 64)) - 1)
+            var expected = 0
+            for i in 0...n {
+                let start = get(inputStartsAt + 4 * i, UInt32.self)
+                guard Int(start) == expected else {
+                    throw .invalid(part: "input starts", offset: inputStartsAt + 4 * i, detail: "\(start), expected \(expected) (the previous start plus its masks' bits)")
+                }
+                guard i < n else { break }
+                for k in 0..<words {
+                    let bits = get(inputMasksAt + 8 * (i * words + k), UInt64.self)
+                    if k == words - 1, bits & spare != 0 {
+                        throw .invalid(part: "input masks", offset: inputMasksAt + 8 * (i * words + k), detail: "a bit past dimension \(d)")
+                    }
+                    expected += bits.nonzeroBitCount
+                }
+            }
+            inputsAt = take(8 * expected)
+        } else {
+            inputWords = 0; inputMasksAt = 0; inputStartsAt = 0
+            inputsAt = take(8 * n * d)
+        }
+        monitoredAt = take(8 * n * m)
         windowValuesAt = take(8 * n * g); windowPresenceAt = take(g > 0 ? 8 * n : 0); deadAt = take(4 * n); idEndsAt = take(4 * (n + 1))
         idsAt = take(idBytes)
         dictionaryAt = at
@@ -283,8 +348,16 @@ public struct GlobalBatchReader {
     }
     /// Bit `j` set: monitored value `j` of event `i` is present.
     @inline(__always) public func presence(_ i: Int) -> UInt64 { UInt64(littleEndian: load(presenceAt + 8 * i, UInt64.self)) }
-    @inline(__always) public func input(_ i: Int, _ j: Int) -> Double {
-        Double(bitPattern: UInt64(littleEndian: load(inputsAt + 8 * (i * dimension + j), UInt64.self)))
+    /// Input `j` of event `i` (``inputs(_:into:)`` reads them all at once).
+    public func input(_ i: Int, _ j: Int) -> Double {
+        guard inputWords > 0 else { return Double(bitPattern: UInt64(littleEndian: load(inputsAt + 8 * (i * dimension + j), UInt64.self))) }
+        let k = j / 64, bit = UInt64(1) << UInt64(j % 64)
+        let word = UInt64(littleEndian: load(inputMasksAt + 8 * (i * inputWords + k), UInt64.self))
+        guard word & bit != 0 else { return 0 }
+        var at = Int(UInt32(littleEndian: load(inputStartsAt + 4 * i, UInt32.self)))
+        for w in 0..<k { at += UInt64(littleEndian: load(inputMasksAt + 8 * (i * inputWords + w), UInt64.self)).nonzeroBitCount }
+        at += (word & (bit - 1)).nonzeroBitCount
+        return Double(bitPattern: UInt64(littleEndian: load(inputsAt + 8 * at, UInt64.self)))
     }
     @inline(__always) public func monitored(_ i: Int, _ j: Int) -> Double {
         Double(bitPattern: UInt64(littleEndian: load(monitoredAt + 8 * (i * monitoredCount + j), UInt64.self)))
@@ -300,6 +373,20 @@ public struct GlobalBatchReader {
     /// Copies event `i`'s model inputs into `out` (`dimension` values).
     public func inputs(_ i: Int, into out: UnsafeMutableBufferPointer<Double>) {
         precondition(out.count >= dimension)
+        if inputWords > 0 {
+            // Sparse (checked at open: the masks' bits are below `dimension`, the values in bounds).
+            UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[0..<(8 * dimension)]).initializeMemory(as: UInt8.self, repeating: 0)
+            var at = inputsAt + 8 * Int(UInt32(littleEndian: load(inputStartsAt + 4 * i, UInt32.self)))
+            for k in 0..<inputWords {
+                var bits = UInt64(littleEndian: load(inputMasksAt + 8 * (i * inputWords + k), UInt64.self))
+                while bits != 0 {
+                    out[64 * k + bits.trailingZeroBitCount] = Double(bitPattern: UInt64(littleEndian: load(at, UInt64.self)))
+                    at += 8
+                    bits &= bits - 1
+                }
+            }
+            return
+        }
         UnsafeMutableRawBufferPointer(out).copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[(inputsAt + 8 * i * dimension)..<(inputsAt + 8 * (i + 1) * dimension)]))
         #if _endian(big)
         for j in 0..<dimension { out[j] = Double(bitPattern: UInt64(littleEndian: out[j].bitPattern)) }

@@ -62,7 +62,7 @@ import WeirTestSupport
         }
     }
 
-    @Test(arguments: [(0, 0, 0), (1, 0, 0), (7, 3, 1), (500, 14, 4), (64, 1, 64), (33, 0, 5)])
+    @Test(arguments: [(0, 0, 0), (1, 0, 0), (7, 3, 1), (500, 14, 4), (64, 1, 64), (33, 0, 5), (9, 70, 2), (5, 128, 0)])
     func whatIsWrittenIsReadBackExactly(n: Int, d: Int, m: Int) throws {
         let events = Self.randomEvents(n, dimension: d, monitored: m, seed: UInt64(n * 1000 + d * 10 + m))
         var w = GlobalBatchWriter(partition: 7, dimension: d, monitoredCount: m)
@@ -123,7 +123,7 @@ import WeirTestSupport
     @Test func foreignBytesAndBrokenColumnsNameWhatIsWrong() throws {
         var w = GlobalBatchWriter(partition: 2, dimension: 1, monitoredCount: 0)
         var out: [UInt8] = []
-        Self.write(Self.randomEvents(4, dimension: 1, monitored: 0, seed: 5).map { var e = $0; e.id = [1, 2]; return e }, into: &w, out: &out)
+        Self.write(Self.randomEvents(4, dimension: 1, monitored: 0, seed: 5).map { var e = $0; e.id = [1, 2]; e.inputs = [1.5]; return e }, into: &w, out: &out)
         var foreign = out
         foreign[0] = UInt8(ascii: "{")
         _ = foreign.withUnsafeBytes { b in
@@ -131,10 +131,11 @@ import WeirTestSupport
                 _ = try GlobalBatchReader(b)
             }
         }
-        // The id ends follow the header and the eight-byte columns of 4 events and 1 input:
-        // 56 + 8·4·6; break the third end (make it smaller than the second).
+        // The id ends follow the header, the five eight-byte columns of 4 events, their input
+        // masks (8·4), starts (4·5, padded to 24), values (4 inputs of 1.5) and dead letters
+        // (4·4); break the third end (make it smaller than the second).
         var broken = out
-        let endsAt = GlobalBatchFormat.headerSize + 8 * 4 * 6 + 16
+        let endsAt = GlobalBatchFormat.headerSize + 8 * 4 * 5 + 32 + 24 + 32 + 16
         broken[endsAt + 8] = 0
         broken.withUnsafeBytes { b in
             do {
@@ -188,11 +189,17 @@ import WeirTestSupport
         }
     }
 
-    @Test func aVersionOneBatchIsStillRead() throws {
+    @Test func versionsOneAndTwoAreStillRead() throws {
         let events = Self.randomEvents(6, dimension: 2, monitored: 2, seed: 9)
-        var w = GlobalBatchWriter(partition: 1, dimension: 2, monitoredCount: 2)
+        var w = GlobalBatchWriter(partition: 1, dimension: 2, monitoredCount: 2, windowValueCount: 0, version: 2)
         var out: [UInt8] = []
         Self.write(events, into: &w, watermark: 77, out: &out)
+        // Version 2: dense inputs.
+        #expect(out[4] == 2)
+        try out.withUnsafeBytes { b in
+            let r = try GlobalBatchReader(b)
+            #expect(Self.bits(Self.read(r)) == Self.bits(events))
+        }
         // Version 1: the same columns after a 48-byte header.
         var v1 = Array(out[0..<48]) + Array(out[56...])
         v1[4] = 1; v1[5] = 0
@@ -203,8 +210,62 @@ import WeirTestSupport
             #expect(r.windowValueCount == 0 && r.watermark == 77 && r.windowPresence(0) == 0)
             #expect(Self.bits(Self.read(r)) == Self.bits(events))
         }
-        var v3 = out
-        v3[4] = 3
-        _ = v3.withUnsafeBytes { b in #expect(throws: GlobalBatchError.notAGlobalBatch(magic: GlobalBatchFormat.magic, version: 3)) { _ = try GlobalBatchReader(b) } }
+        var v4 = out
+        v4[4] = 4
+        _ = v4.withUnsafeBytes { b in #expect(throws: GlobalBatchError.notAGlobalBatch(magic: GlobalBatchFormat.magic, version: 4)) { _ = try GlobalBatchReader(b) } }
+    }
+
+    /// Version 3 sends only the inputs that are not +0.0 (one-hot inputs are mostly zeros): the
+    /// card-fraud shape (5 numbers and a one-hot of 20 merchants) takes 60 bytes per event for its
+    /// inputs instead of 200, and reads back bit for bit (-0.0 travels as a value).
+    @Test func sparseInputsAreSmallAndExact() throws {
+        var g = SeededGenerator(seed: 21)
+        let events = (0..<100).map { i in
+            var x = (0..<5).map { _ in g.nextGaussian() } + [Double](repeating: 0, count: 20)
+            x[5 + Int(g.next(below: 20))] = 1
+            if i % 7 == 0 { x[2] = -0.0 }
+            return Event(time: Int64(i), offset: Int64(i), score: 0.5, label: nil, inputs: x, monitored: [], present: 0, dead: 0, id: [])
+        }
+        var sparse = GlobalBatchWriter(partition: 0, dimension: 25, monitoredCount: 0)
+        var dense = GlobalBatchWriter(partition: 0, dimension: 25, monitoredCount: 0, windowValueCount: 0, version: 2)
+        var a: [UInt8] = [], b: [UInt8] = []
+        Self.write(events, into: &sparse, out: &a)
+        Self.write(events, into: &dense, out: &b)
+        // Dense: 8·25 per event; sparse: one mask and 6 values per event, and 101 starts (4·101, padded to 408).
+        #expect(b.count - a.count == 100 * (200 - 8 - 48) - 408)
+        for bytes in [a, b] {
+            try bytes.withUnsafeBytes { p in
+                let r = try GlobalBatchReader(p)
+                #expect(Self.bits(Self.read(r)) == Self.bits(events))
+            }
+        }
+    }
+
+    /// A version 3 batch whose input masks and starts disagree, or with a mask bit past the
+    /// dimension, is refused at open with the part named (reads would leave the values column or
+    /// the caller's inputs).
+    @Test func brokenInputMasksAndStartsAreRefused() throws {
+        var w = GlobalBatchWriter(partition: 0, dimension: 3, monitoredCount: 0)
+        var out: [UInt8] = []
+        Self.write(Self.randomEvents(4, dimension: 3, monitored: 0, seed: 8).map { var e = $0; e.inputs = [1, 0, 2]; return e }, into: &w, out: &out)
+        let masksAt = GlobalBatchFormat.headerSize + 8 * 4 * 5
+        func refusal(_ bytes: [UInt8]) -> (part: String, offset: Int)? {
+            bytes.withUnsafeBytes { b -> (part: String, offset: Int)? in
+                do {
+                    _ = try GlobalBatchReader(b)
+                    return nil
+                } catch {
+                    if let e = error as? GlobalBatchError, case .invalid(let part, let offset, _) = e { return (part, offset) }
+                    return ("\(error)", -1)
+                }
+            }
+        }
+        #expect(refusal(out) == nil)
+        var extra = out
+        extra[masksAt + 8] |= 2          // event 1 claims input 1 too: its start no longer adds up
+        #expect(refusal(extra)?.part == "input starts")
+        var past = out
+        past[masksAt + 16] |= 8          // event 2 claims input 3 of 3
+        #expect(refusal(past)?.part == "input masks" && refusal(past)?.offset == masksAt + 16)
     }
 }
