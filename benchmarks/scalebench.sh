@@ -34,7 +34,8 @@ WORKLOAD=${WORKLOAD:-contract}; PARTITIONS=${PARTITIONS:-12}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 source "$ROOT/benchmarks/scalebench/topic_broker.sh"
 W=$(mktemp -d /tmp/scalebench.XXXX)
-trap 'rm -rf "$W"' EXIT
+# KEEP=1 keeps the instances' logs ($W/MODE.log.N) and says where.
+if [ -n "${KEEP:-}" ]; then trap 'echo "logs kept in $W"' EXIT; else trap 'rm -rf "$W"' EXIT; fi
 build_topic_broker "$W"
 case $WORKLOAD in
   contract)
