@@ -87,4 +87,26 @@ import WeirTopology
             }
         }
     }
+
+    /// The per-event calls dispatch on the optimiser the stage was built or restored with: a
+    /// stage restored from its serialized form continues exactly as the original (scores, versions,
+    /// pending decisions), for every optimiser, labelled and unlabelled events alike.
+    @Test(arguments: ["sgd", "adagrad", "ftrl"])
+    func aRestoredStageContinuesAsTheOriginal(optimizer: String) throws {
+        var original = try Self.stage(optimizer: optimizer, standardize: true)
+        Self.train(&original, 500, seed: 3)
+        var restored = try ModelStage(serialized: original.serialized())
+        var g = SeededGenerator(seed: 9)
+        var a = ModelInput(layout: FeatureLayout(numericCount: 3)), b = a
+        for t in 500..<900 {
+            let x = [g.nextGaussian(), g.nextGaussian(), g.nextUnit() * 10]
+            a.withUnsafeMutableNumeric { dst in _ = dst.initialize(from: x) }
+            b.withUnsafeMutableNumeric { dst in _ = dst.initialize(from: x) }
+            let label: Double? = t % 3 == 0 ? nil : (x[0] > 0 ? 1 : 0)
+            let (oa, ob) = (original.processVersioned(&a, label: label, time: Int64(t)), restored.processVersioned(&b, label: label, time: Int64(t)))
+            #expect(oa.score.bitPattern == ob.score.bitPattern && oa.version == ob.version && oa.pendingDecisions == ob.pendingDecisions, "event \(t)")
+            #expect(oa.version == original.version && oa.pendingDecisions == original.hasPendingDecisions)
+        }
+        #expect(restored.optimizerName == original.optimizerName)
+    }
 }
