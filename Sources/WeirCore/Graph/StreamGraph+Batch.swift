@@ -112,10 +112,14 @@ extension StreamGraph {
         // every row's stage 1 (the key hash) runs before the row itself: resolveKey reuses it
         for w in keyed { windows[w].hashedRows = first..<end }
         defer { for w in keyed { windows[w].hashedRows = 0..<0 } }
-        for row in first..<end {
-            let r3 = row + 3 * d, r2 = row + 2 * d, r1 = row + d
-            for w in keyed { windows[w].lookahead(outputs.records, r3: r3, r2: r2, r1: r1, end: end) }
-            stepRow(row, now: now)
+        // The keyed windows' indices through a pointer: iterating the array per row retained
+        // and released it (perf: ~5% of a task's time).
+        keyed.withUnsafeBufferPointer { ks in
+            for row in first..<end {
+                let r3 = row + 3 * d, r2 = row + 2 * d, r1 = row + d
+                for w in ks { windows[w].lookahead(outputs.records, r3: r3, r2: r2, r1: r1, end: end) }
+                stepRow(row, now: now)
+            }
         }
     }
 

@@ -458,6 +458,8 @@ public struct Pipeline: Sendable {
         }
         let features = graph.outputs.features
         let scoresEnabled = outputEnabled[OutputKind.scores.rawValue]
+        // Once per batch: calling the stored optional closure per event retained its context.
+        let scorer = taskScorer
         for i in 0..<features.count {
             let row = features.recordRow(i)
             sink.position(partition: records.partition(row), offset: records.offset(row))
@@ -471,7 +473,7 @@ public struct Pipeline: Sendable {
             let version: Int
             var pendingDecisions = false
             if isTask {
-                p = features.withVector(i) { v in taskScorer!(v, &taskScratch) }
+                p = features.withVector(i) { v in scorer!(v, &taskScratch) }
                 version = weightsVersion
                 let dead = deadLettersBefore(row)
                 features.withVector(i) { v in appendForGlobal(records, row, inputs: v, score: p, label: label, deadBefore: dead) }
