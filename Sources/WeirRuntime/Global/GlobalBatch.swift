@@ -19,13 +19,14 @@
 ///
 /// Versions 1 and 2 are still read. Version 2 (until 2026-12-07) wrote the inputs dense (`8nd`
 /// bytes, row by row, in place of the three input columns): one-hot inputs made them most of a
-/// batch (card-fraud's 20 merchants: 160 of ~300 bytes per event). Version 1 (until 2026-12-06)
+/// batch (the benchmark contract's one-hot of 20 merchants: 200 of its 296 bytes per event; 156
+/// sparse). Version 1 (until 2026-12-06)
 /// also had a 48-byte header and no global-window values (g = 0).
 ///
 /// Invariants: `m ≤ 64`, `g ≤ 64` (one mask word each); a ``GlobalBatchReader`` accepts exactly what a
 /// ``GlobalBatchWriter`` wrote and refuses anything else with a ``GlobalBatchError`` naming the
-/// part and its byte offset. Cost: appending an event copies `8(5 + w + z + m + g + (g > 0 ? 1 : 0)) + 8`
-/// bytes (z: its inputs that are not +0.0) plus its id into buffers reused across batches (no
+/// part and its byte offset. Cost: appending an event copies `8(5 + w + z + m + g + (g > 0 ? 1 : 0)) + 12`
+/// bytes (z: its inputs that are not +0.0; 12: its input start, dead letters and id end) plus its id into buffers reused across batches (no
 /// allocation once they have grown); reading checks the header, every column's bounds and the
 /// input starts and masks once at open, then one unaligned load per value.
 public enum GlobalBatchFormat {
