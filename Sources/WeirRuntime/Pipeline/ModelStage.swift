@@ -18,9 +18,6 @@ public struct ModelStage: Sendable {
     public private(set) var sgd: OnlineLearner<SGD, OptionalLossDetector>?
     public private(set) var adagrad: OnlineLearner<AdaGrad, OptionalLossDetector>?
     public private(set) var ftrl: OnlineLearner<FTRLProximal, OptionalLossDetector>?
-    /// Which of the three is set (0 `sgd`, 1 `adagrad`, 2 `ftrl`: the tag its checkpoint names).
-    /// The per-event calls switch on it: `sgd != nil` copies the whole learner to compare it.
-    private var optimizerTag: UInt8 = 0
 
     public enum SetupError: Error, CustomStringConvertible {
         case unsupported(String)
@@ -54,12 +51,10 @@ public struct ModelStage: Sendable {
                                 detector: detector, config: learnerConfig)
         case .adagrad:
             let o = AdaGrad(.constant(spec.learningRate))
-            optimizerTag = 1
             adagrad = OnlineLearner(model: LinearModel(config: config, optimizer: o), version: version, freshOptimizer: o,
                                     detector: detector, config: learnerConfig)
         case .ftrl:
             let o = FTRLProximal(alpha: spec.learningRate, l1: spec.l1, l2: spec.l2)
-            optimizerTag = 2
             ftrl = OnlineLearner(model: LinearModel(config: config, optimizer: o), version: version, freshOptimizer: o,
                                  detector: detector, config: learnerConfig)
         }
@@ -85,11 +80,9 @@ public struct ModelStage: Sendable {
     /// ``process(_:label:time:)`` that also returns the champion's version and pending decisions
     /// after the event.
     public mutating func processVersioned(_ input: inout ModelInput, label: Double?, time: Int64) -> EventOutcome {
-        switch optimizerTag {
-        case 0: return Self.outcome(Self.step(&sgd!, &input, label, time), &sgd!)
-        case 1: return Self.outcome(Self.step(&adagrad!, &input, label, time), &adagrad!)
-        default: return Self.outcome(Self.step(&ftrl!, &input, label, time), &ftrl!)
-        }
+        if sgd != nil { return Self.outcome(Self.step(&sgd!, &input, label, time), &sgd!) }
+        if adagrad != nil { return Self.outcome(Self.step(&adagrad!, &input, label, time), &adagrad!) }
+        return Self.outcome(Self.step(&ftrl!, &input, label, time), &ftrl!)
     }
 
     /// `inout` only so that the learner is read in place (`sgd!` as a value copies it).
@@ -105,11 +98,9 @@ public struct ModelStage: Sendable {
     /// Scores an event whose label arrives later (label topic): the event is kept, bounded in
     /// count and wait, until ``applyLabel(eventID:label:now:)`` joins it. Returns the score.
     public mutating func score(eventID: UInt64, input: inout ModelInput, time: Int64) -> EventOutcome {
-        switch optimizerTag {
-        case 0: return Self.outcome(sgd!.score(eventId: eventID, time: time, input: &input), &sgd!)
-        case 1: return Self.outcome(adagrad!.score(eventId: eventID, time: time, input: &input), &adagrad!)
-        default: return Self.outcome(ftrl!.score(eventId: eventID, time: time, input: &input), &ftrl!)
-        }
+        if sgd != nil { return Self.outcome(sgd!.score(eventId: eventID, time: time, input: &input), &sgd!) }
+        if adagrad != nil { return Self.outcome(adagrad!.score(eventId: eventID, time: time, input: &input), &adagrad!) }
+        return Self.outcome(ftrl!.score(eventId: eventID, time: time, input: &input), &ftrl!)
     }
 
     /// Joins a label to its scored event and learns from it; false when no such event is pending
@@ -245,8 +236,7 @@ extension ModelStage: ByteSerializable {
 
     public init(deserializing r: inout ByteReader) throws(SerializationError) {
         try r.readHeader(tag: "WMST", supportedVersions: 1...1)
-        optimizerTag = try r.readUInt8()
-        switch optimizerTag {
+        switch try r.readUInt8() {
         case 0: sgd = try OnlineLearner(deserializing: &r)
         case 1: adagrad = try OnlineLearner(deserializing: &r)
         case 2: ftrl = try OnlineLearner(deserializing: &r)

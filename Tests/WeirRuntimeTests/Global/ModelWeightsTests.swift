@@ -88,9 +88,9 @@ import WeirTopology
         }
     }
 
-    /// The per-event calls dispatch on the optimiser the stage was built or restored with: a
-    /// stage restored from its serialized form continues exactly as the original (scores, versions,
-    /// pending decisions), for every optimiser, labelled and unlabelled events alike.
+    /// A stage restored from its serialized form continues exactly as the original (the per-event
+    /// outcome: scores, versions, pending decisions), for every optimiser, labelled and unlabelled
+    /// events alike.
     @Test(arguments: ["sgd", "adagrad", "ftrl"])
     func aRestoredStageContinuesAsTheOriginal(optimizer: String) throws {
         var original = try Self.stage(optimizer: optimizer, standardize: true)
