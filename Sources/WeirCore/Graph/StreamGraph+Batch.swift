@@ -103,21 +103,20 @@ extension StreamGraph {
             for row in first..<end { stepRow(row, now: now) }
             return
         }
-        // warm-up of the pipeline: the stages of the first rows
-        for j in 0..<3 * d {
-            let r = first - 3 * d + j
-            Self.lookahead(&windows, keyed, outputs.records, r3: r + 3 * d, r2: r + 2 * d >= first ? r + 2 * d : end,
-                           r1: r + d >= first ? r + d : end, end: end)
-        }
-        // every row's stage 1 (the key hash) runs before the row itself: resolveKey reuses it
-        for w in keyed { windows[w].hashedRows = first..<end }
-        defer { for w in keyed { windows[w].hashedRows = 0..<0 } }
         // The keyed windows' indices through a pointer: iterating the array per row retained
-        // and released it (perf: ~5% of a task's time).
+        // and released it.
         keyed.withUnsafeBufferPointer { ks in
+            // warm-up of the pipeline: the stages of the first rows
+            for j in 0..<3 * d {
+                let r = first - 3 * d + j
+                Self.lookahead(&windows, ks, outputs.records, r3: r + 3 * d, r2: r + 2 * d >= first ? r + 2 * d : end,
+                               r1: r + d >= first ? r + d : end, end: end)
+            }
+            // every row's stage 1 (the key hash) runs before the row itself: resolveKey reuses it
+            for w in ks { windows[w].hashedRows = first..<end }
+            defer { for w in ks { windows[w].hashedRows = 0..<0 } }
             for row in first..<end {
-                let r3 = row + 3 * d, r2 = row + 2 * d, r1 = row + d
-                for w in ks { windows[w].lookahead(outputs.records, r3: r3, r2: r2, r1: r1, end: end) }
+                Self.lookahead(&windows, ks, outputs.records, r3: row + 3 * d, r2: row + 2 * d, r1: row + d, end: end)
                 stepRow(row, now: now)
             }
         }
@@ -125,7 +124,7 @@ extension StreamGraph {
 
     /// The three prefetch stages of one step of the batch loop (rows at or past `end` skipped).
     @inline(__always)
-    static func lookahead(_ windows: inout [WindowOperator], _ keyed: ContiguousArray<Int>, _ records: RecordBatch,
+    static func lookahead(_ windows: inout [WindowOperator], _ keyed: UnsafeBufferPointer<Int>, _ records: RecordBatch,
                           r3: Int, r2: Int, r1: Int, end: Int) {
         for w in keyed { windows[w].lookahead(records, r3: r3, r2: r2, r1: r1, end: end) }
     }
