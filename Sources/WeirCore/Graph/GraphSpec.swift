@@ -101,6 +101,9 @@ public struct InputBatch: Sendable {
     public internal(set) var keyBytes = ContiguousArray<UInt8>()
     public internal(set) var keyStarts = ContiguousArray<Int>()
     public internal(set) var keyIsNull = ContiguousArray<Bool>()
+    /// Message timestamps (epoch ms; `Int64.min`: none), when the batch was filled with them
+    /// (``append(_:key:partition:offset:timestamp:)``); empty otherwise.
+    public internal(set) var timestamps = ContiguousArray<Int64>()
 
     public init(capacity: Int = 1024) {
         bytes.reserveCapacity(capacity * 128); starts.reserveCapacity(capacity + 1)
@@ -124,10 +127,16 @@ public struct InputBatch: Sendable {
         message.withUnsafeBytes { append($0, partition: partition, offset: offset) }
     }
 
-    /// Appends a message with its key (nil: the message has none).
+    /// Appends a message with its key (nil: the message has none) and, when the batch keeps them,
+    /// its message timestamp (nil: a batch without timestamps; give one for every message or none).
     /// - Complexity: O(message + key); allocation-free once the buffers have grown.
-    public mutating func append(_ message: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer?, partition: Int32, offset: Int64) {
+    public mutating func append(_ message: UnsafeRawBufferPointer, key: UnsafeRawBufferPointer?, partition: Int32, offset: Int64,
+                                timestamp: Int64? = nil) {
         precondition(keyIsNull.count == count, "InputBatch: keys were not given for every message")
+        if let timestamp {
+            precondition(timestamps.count == count, "InputBatch: timestamps were not given for every message")
+            timestamps.append(timestamp)
+        }
         if keyStarts.isEmpty { keyStarts.reserveCapacity(starts.capacity); keyStarts.append(0) }
         if let key { keyBytes.append(contentsOf: key) }
         keyStarts.append(keyBytes.count)
@@ -157,5 +166,6 @@ public struct InputBatch: Sendable {
         bytes.removeAll(keepingCapacity: true); starts.removeAll(keepingCapacity: true); starts.append(0)
         partitions.removeAll(keepingCapacity: true); offsets.removeAll(keepingCapacity: true)
         keyBytes.removeAll(keepingCapacity: true); keyStarts.removeAll(keepingCapacity: true); keyIsNull.removeAll(keepingCapacity: true)
+        timestamps.removeAll(keepingCapacity: true)
     }
 }

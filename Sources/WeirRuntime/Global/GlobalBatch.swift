@@ -7,6 +7,7 @@
 /// |---|---|
 /// | 56 | header: magic `WGB1`, version (u16), flags (u16, ``GlobalBatchFormat/Flags``), task partition (i32), events n (u32), input dimension d (u16), monitored values m (u16), dictionary entries c (u32), watermark (i64), id bytes (u32), dead letters after the last event (u32), body length (u64), global-window values g (u16), 6 bytes zero |
 /// | 8n each | event time (i64), source offset (i64), score (f64), inline label (f64, NaN: none), presence mask of the monitored values (u64, bit j: value j present) |
+/// | 8n, version 4 only | the record's Kafka message timestamp (i64, epoch ms; `Int64.min`: none), for ordering `model.label_topic` labels against the events |
 /// | 8nw | the model inputs as scored, sparse: per event `w = ⌈d/64⌉` masks (u64; bit j of mask k: input 64k + j is not +0.0) |
 /// | 4(n+1), padded to 8 | start of each event's input values in the next column (u32; the first is 0, the last their count v) |
 /// | 8v | the inputs that are not +0.0, event by event, in input order (f64; -0.0 is written) |
@@ -17,7 +18,8 @@
 /// | id bytes, padded to 8 | label-join ids (`model.label_topic`'s id field), concatenated |
 /// | c entries | category names new since the task's previous batch: field (u16), id (u32), length (u16), bytes, each entry padded to 8 |
 ///
-/// Versions 1 and 2 are still read. Version 2 (until 2026-12-07) wrote the inputs dense (`8nd`
+/// A task writes version 4 when the topology reads labels from a topic (`model.label_topic`),
+/// version 3 otherwise; versions 1 to 4 are read. Version 2 (until 2026-12-07) wrote the inputs dense (`8nd`
 /// bytes, row by row, in place of the three input columns): one-hot inputs made them most of a
 /// batch (the benchmark contract's one-hot of 20 merchants: 200 of its 296 bytes per event; 156
 /// sparse). Version 1 (until 2026-12-06)
@@ -25,14 +27,16 @@
 ///
 /// Invariants: `m ≤ 64`, `g ≤ 64` (one mask word each); a ``GlobalBatchReader`` accepts exactly what a
 /// ``GlobalBatchWriter`` wrote and refuses anything else with a ``GlobalBatchError`` naming the
-/// part and its byte offset. Cost: appending an event copies `8(5 + w + z + m + g + (g > 0 ? 1 : 0)) + 12`
-/// bytes (z: its inputs that are not +0.0; 12: its input start, dead letters and id end) plus its id into buffers reused across batches (no
+/// part and its byte offset. Cost: appending an event copies `8(5 + t + w + z + m + g + (g > 0 ? 1 : 0)) + 12`
+/// bytes (t: 1 in version 4; z: its inputs that are not +0.0; 12: its input start, dead letters and id end) plus its id into buffers reused across batches (no
 /// allocation once they have grown); reading checks the header, every column's bounds and the
 /// input starts and masks once at open, then one unaligned load per value.
 public enum GlobalBatchFormat {
     public static let magic: UInt32 = 0x3142_4757  // "WGB1" little-endian
-    public static let version: UInt16 = 3
-    /// The header of the version written (``version``); version 1's was 48 bytes.
+    /// The newest version read and written (4: with message timestamps; a task without a label
+    /// topic writes 3, the same layout without them).
+    public static let version: UInt16 = 4
+    /// The header of versions 2 to 4; version 1's was 48 bytes.
     public static let headerSize = 56
     /// Most monitored values per event (the presence mask is one `UInt64`), and most
     /// global-window values.
@@ -67,7 +71,7 @@ public enum GlobalBatchError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .truncated(part, needed, available): return "global batch truncated in \(part): needs \(needed) bytes, has \(available)"
         case let .notAGlobalBatch(magic, version):
-            return "not a global batch (magic 0x\(String(magic, radix: 16)), version \(version); this build reads WGB1 versions 1 and \(GlobalBatchFormat.version))"
+            return "not a global batch (magic 0x\(String(magic, radix: 16)), version \(version); this build reads WGB1 versions 1 to \(GlobalBatchFormat.version))"
         case let .invalid(part, offset, detail): return "global batch invalid in \(part) at byte \(offset): \(detail)"
         }
     }
@@ -92,12 +96,15 @@ public struct GlobalBatchWriter: Sendable {
     private var score: [Double] = []
     private var label: [Double] = []
     private var presence: [UInt64] = []
+    /// Version 4: per event, its message timestamp.
+    private var messageTimestamps: [Int64] = []
     /// Per event, `inputWords` masks of its inputs that are not +0.0; those inputs; where each event's start.
     private var inputMasks: [UInt64] = []
     private var inputs: [Double] = []
     private var inputStarts: [UInt32] = [0]
     private let inputWords: Int
-    /// The format version written (tests write version 2, dense inputs, to check it is still read).
+    /// The format version written: 4 with message timestamps, else 3 (tests write version 2,
+    /// dense inputs, to check it is still read).
     let writesVersion: UInt16
     private var monitored: [Double] = []
     private var windowValues: [Int64] = []
@@ -108,14 +115,16 @@ public struct GlobalBatchWriter: Sendable {
     private var dictionary: [UInt8] = []
     private var dictionaryCount = 0
 
+    /// - Parameter messageTimestamps: write each event's message timestamp (version 4; a
+    ///   topology with `model.label_topic`).
     /// - Precondition: `monitoredCount` and `windowValueCount` ≤ `GlobalBatchFormat.maxMonitored`, `dimension < 65536`.
-    public init(partition: Int32, dimension: Int, monitoredCount: Int, windowValueCount: Int = 0) {
+    public init(partition: Int32, dimension: Int, monitoredCount: Int, windowValueCount: Int = 0, messageTimestamps: Bool = false) {
         self.init(partition: partition, dimension: dimension, monitoredCount: monitoredCount, windowValueCount: windowValueCount,
-                  version: GlobalBatchFormat.version)
+                  version: messageTimestamps ? 4 : 3)
     }
 
     init(partition: Int32, dimension: Int, monitoredCount: Int, windowValueCount: Int, version: UInt16) {
-        precondition(version == 2 || version == GlobalBatchFormat.version)
+        precondition((2...GlobalBatchFormat.version).contains(version))
         writesVersion = version
         inputWords = version == 2 ? 0 : (dimension + 63) / 64
         precondition(monitoredCount <= GlobalBatchFormat.maxMonitored && dimension < 65_536 && monitoredCount >= 0 && dimension >= 0)
@@ -130,13 +139,15 @@ public struct GlobalBatchWriter: Sendable {
     /// `monitoredCount`, of which those whose bit is clear in `present` are ignored (written 0).
     /// `windowValues` (``windowValueCount`` raw slots; those whose bit is clear in
     /// `windowPresent` are written 0) feed the global stage's `by: global` windows.
-    public mutating func append(eventTime t: Int64, offset o: Int64, score s: Double, label l: Double?,
+    /// `messageTimestamp` is written by a version 4 writer only.
+    public mutating func append(eventTime t: Int64, offset o: Int64, messageTimestamp: Int64 = .min, score s: Double, label l: Double?,
                                 inputs x: UnsafeBufferPointer<Double>, monitored v: UnsafeBufferPointer<Double>, present: UInt64,
                                 deadLettersBefore dead: UInt32 = 0, id: UnsafeRawBufferPointer? = nil,
                                 windowValues g: UnsafeBufferPointer<Int64> = UnsafeBufferPointer(start: nil, count: 0), windowPresent: UInt64 = 0) {
         precondition(x.count == dimension && v.count == monitoredCount && g.count == windowValueCount)
         eventTime.append(t)
         offset.append(o)
+        if writesVersion >= 4 { messageTimestamps.append(messageTimestamp) }
         score.append(s)
         label.append(l ?? .nan)
         let mask = monitoredCount == 64 ? UInt64.max : (UInt64(1) << UInt64(monitoredCount)) - 1
@@ -186,6 +197,7 @@ public struct GlobalBatchWriter: Sendable {
         eventTime.removeAll(keepingCapacity: true); offset.removeAll(keepingCapacity: true)
         score.removeAll(keepingCapacity: true); label.removeAll(keepingCapacity: true)
         presence.removeAll(keepingCapacity: true); inputs.removeAll(keepingCapacity: true)
+        messageTimestamps.removeAll(keepingCapacity: true)
         inputMasks.removeAll(keepingCapacity: true); inputStarts.removeAll(keepingCapacity: true); inputStarts.append(0)
         monitored.removeAll(keepingCapacity: true); deadBefore.removeAll(keepingCapacity: true)
         windowValues.removeAll(keepingCapacity: true); windowPresence.removeAll(keepingCapacity: true)
@@ -198,7 +210,7 @@ public struct GlobalBatchWriter: Sendable {
     public var encodedSize: Int {
         let n = count
         let inputBytes = writesVersion == 2 ? 8 * n * dimension : 8 * inputMasks.count + GlobalBatchFormat.padded8(4 * (n + 1)) + 8 * inputs.count
-        return GlobalBatchFormat.headerSize + 8 * n * (5 + monitoredCount + windowValueCount + (windowValueCount > 0 ? 1 : 0)) + inputBytes
+        return GlobalBatchFormat.headerSize + 8 * n * (5 + (writesVersion >= 4 ? 1 : 0) + monitoredCount + windowValueCount + (windowValueCount > 0 ? 1 : 0)) + inputBytes
             + GlobalBatchFormat.padded8(4 * n) + GlobalBatchFormat.padded8(4 * (n + 1))
             + GlobalBatchFormat.padded8(ids.count) + dictionary.count
     }
@@ -224,6 +236,7 @@ public struct GlobalBatchWriter: Sendable {
                 }
             }
             column(eventTime); column(offset); column(score); column(label); column(presence)
+            if writesVersion >= 4 { column(messageTimestamps) }
             if writesVersion != 2 { column(inputMasks); column(inputStarts) }
             column(inputs); column(monitored); column(windowValues); column(windowPresence); column(deadBefore); column(idEnds); column(ids); column(dictionary)
             assert(at == size)
@@ -248,6 +261,8 @@ public struct GlobalBatchReader {
     /// What the task said of its partition (``GlobalBatchFormat/Flags``).
     public let flags: GlobalBatchFormat.Flags
     private let eventTimeAt: Int, offsetAt: Int, scoreAt: Int, labelAt: Int, presenceAt: Int
+    /// Version 4: the message timestamps (-1: a batch without them).
+    private let messageTimestampAt: Int
     /// Version 3: the inputs' masks (`inputWords` per event) and starts; 0 words: dense (versions 1, 2).
     private let inputWords: Int, inputMasksAt: Int, inputStartsAt: Int
     private let inputsAt: Int, monitoredAt: Int, windowValuesAt: Int, windowPresenceAt: Int, deadAt: Int, idEndsAt: Int, idsAt: Int, dictionaryAt: Int
@@ -280,6 +295,7 @@ public struct GlobalBatchReader {
         var at = headerSize
         func take(_ length: Int) -> Int { defer { at += GlobalBatchFormat.padded8(length) }; return at }
         eventTimeAt = take(8 * n); offsetAt = take(8 * n); scoreAt = take(8 * n); labelAt = take(8 * n); presenceAt = take(8 * n)
+        messageTimestampAt = version >= 4 ? take(8 * n) : -1
         if version >= 3 {
             // Sparse inputs: masks, starts, then as many values as the last start says.
             let words = (d + 63) / 64
@@ -341,6 +357,14 @@ public struct GlobalBatchReader {
 
     @inline(__always) public func eventTime(_ i: Int) -> Int64 { Int64(littleEndian: load(eventTimeAt + 8 * i, Int64.self)) }
     @inline(__always) public func offset(_ i: Int) -> Int64 { Int64(littleEndian: load(offsetAt + 8 * i, Int64.self)) }
+    /// Whether the batch carries message timestamps (version 4).
+    public var hasMessageTimestamps: Bool { messageTimestampAt >= 0 }
+    /// Event `i`'s Kafka message timestamp (epoch ms); nil when the batch has none or the record had none.
+    @inline(__always) public func messageTimestamp(_ i: Int) -> Int64? {
+        guard messageTimestampAt >= 0 else { return nil }
+        let t = Int64(littleEndian: load(messageTimestampAt + 8 * i, Int64.self))
+        return t == .min ? nil : t
+    }
     @inline(__always) public func score(_ i: Int) -> Double { Double(bitPattern: UInt64(littleEndian: load(scoreAt + 8 * i, UInt64.self))) }
     /// The inline label, nil when the event had none.
     @inline(__always) public func label(_ i: Int) -> Double? {

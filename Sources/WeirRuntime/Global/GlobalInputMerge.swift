@@ -133,8 +133,28 @@ public struct GlobalInputMerge {
     /// Whether `p`'s newest batch said the task had read its source to the end (or it ended).
     public func caughtUp(_ p: Int32) -> Bool { !newestFlags[Int(p)].intersection([.caughtUp, .ended]).isEmpty }
 
-    /// The next run to process, or nil when the merge must wait for input.
-    public mutating func next() -> Run? {
+    /// An event's place against label-topic labels (``GlobalLabelMerge``): its message timestamp
+    /// (version 4 batches), else its event time.
+    @inline(__always) static func stamp(_ r: GlobalBatchReader, _ i: Int) -> Int64 { r.messageTimestamp(i) ?? r.eventTime(i) }
+
+    /// With a label topic: no event still to come is stamped (``stamp(_:_:)``) before this; nil
+    /// while a partition blocks the merge (its next event is unknown). `Int64.max` when nothing is
+    /// held and no partition blocks. Assumes stamps do not decrease within a task's partition
+    /// (producer or log-append time), as the timestamp merge does.
+    public var labelFrontier: Int64? {
+        var low = Int64.max
+        for p in 0..<partitions {
+            if blocks(p) { return nil }
+            if let r = cursors[p].reader, cursors[p].next < r.count { low = min(low, Self.stamp(r, cursors[p].next)) }
+        }
+        return low
+    }
+
+    /// The next run to process, or nil when the merge must wait for input. With `bound` (a label
+    /// topic's ``GlobalLabelMerge/eventBound``): only events stamped (``stamp(_:_:)``) at or
+    /// before it; the run stops before the first event past it, and nil is returned when the
+    /// next event in merge order is past it (it waits for the labels stamped before it).
+    public mutating func next(through bound: Int64 = .max) -> Run? {
         // A batch whose events are all handed out (or that has none) is opened and closed first:
         // names, watermark and dead letters, in its task's order.
         for p in 0..<partitions {
@@ -165,11 +185,14 @@ public struct GlobalInputMerge {
         guard let f = first else { return nil }
         let r = cursors[f.p].reader!
         let start = cursors[f.p].next
+        let bounded = bound != .max
+        if bounded && Self.stamp(r, start) > bound { return nil }
         var end = start + 1
         // Up to the next partition's head: inclusive when this partition is the lower one.
         while end < r.count {
             let t = r.eventTime(end)
             if let s = second, s.p < f.p ? t >= s.time : t > s.time { break }
+            if bounded && Self.stamp(r, end) > bound { break }
             end += 1
         }
         // A later head of this partition's own queue does not bound it: batches of one task are in order.

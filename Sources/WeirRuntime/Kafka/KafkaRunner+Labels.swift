@@ -54,10 +54,16 @@ extension KafkaRunner {
         let now = clock.now
         return RunProgress(seconds: seconds(now - start), activeSeconds: firstInput.map { seconds(now - $0) } ?? 0, events: events,
                            counters: p.counters, logLoss: p.model?.prequential.logLoss, accuracy: p.model?.prequential.accuracy,
-                           modelSummary: p.model.map { m in
-                               guard p.labelTopic != nil else { return m.metricsSummary }
-                               let c = p.counters
-                               return m.metricsSummary + ", labels \(c.labelsJoined) joined (\(m.prequential.count) learned), \(c.labelsUnmatched) unmatched, \(c.labelsExpired) expired, \(c.labelDeadLetters) undecodable"
-                           }, checkpoints: c.written, epoch: c.epoch)
+                           modelSummary: Self.modelSummary(p), checkpoints: c.written, epoch: c.epoch)
+    }
+
+    /// The model's prequential metrics (``ModelStage/metricsSummary``), with a label topic
+    /// followed by the labels joined, learned, unmatched, expired and undecodable.
+    static func modelSummary(_ p: Pipeline) -> String? {
+        p.model.map { m in
+            guard p.labelTopic != nil else { return m.metricsSummary }
+            let c = p.counters
+            return m.metricsSummary + ", labels \(c.labelsJoined) joined (\(m.prequential.count) learned), \(c.labelsUnmatched) unmatched, \(c.labelsExpired) expired, \(c.labelDeadLetters) undecodable"
+        }
     }
 }

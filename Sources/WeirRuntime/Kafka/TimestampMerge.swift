@@ -363,10 +363,7 @@ struct TimestampMerge {
 
     /// ``labelBatch`` was applied to the pipeline.
     mutating func labelsApplied() {
-        for i in 0..<labelBatch.count {
-            let p = labelBatch.partitions[i]
-            labelProcessed[p] = max(labelProcessed[p] ?? 0, labelBatch.offsets[i] + 1)
-        }
+        labelBatch.advance(&labelProcessed)
         labelBatch.removeAll()
     }
 
@@ -402,5 +399,13 @@ struct TimestampMerge {
         for i in labels.indices { labels[i].removeAll() }
         sourceClock = TopicClock()
         labelClock = TopicClock()
+    }
+}
+
+extension InputBatch {
+    /// Moves `next` (per partition, the next offset after the last record applied: what a
+    /// checkpoint records) past this batch's records, once the batch is applied.
+    func advance(_ next: inout [Int32: Int64]) {
+        for i in 0..<count { next[partitions[i]] = max(next[partitions[i]] ?? 0, offsets[i] + 1) }
     }
 }

@@ -62,16 +62,26 @@ extension Pipeline {
             globalWindowValues[j] = records.raw(row, f)
             windowPresent |= 1 << UInt64(j)
         }
+        let messageTime = taskMessageTimestamp(of: records.offset(row))
         withUnsafeBytes(of: (id ?? 0).littleEndian) { idBytes in
             values.withUnsafeBufferPointer { v in
                 globalWindowValues.withUnsafeBufferPointer { g in
-                    globalOut!.append(eventTime: records.eventTime(row), offset: records.offset(row), score: score, label: label,
+                    globalOut!.append(eventTime: records.eventTime(row), offset: records.offset(row), messageTimestamp: messageTime,
+                                      score: score, label: label,
                                       inputs: inputs ?? UnsafeBufferPointer(start: nil, count: 0), monitored: v, present: present,
                                       deadLettersBefore: UInt32(deadBefore), id: id == nil ? nil : idBytes,
                                       windowValues: g, windowPresent: windowPresent)
                 }
             }
         }
+    }
+
+    /// Task with a label topic: the message timestamp of the batch's record at `offset`
+    /// (`Int64.min` when unknown). Rows come in batch order, so a cursor finds it.
+    private mutating func taskMessageTimestamp(of offset: Int64) -> Int64 {
+        guard !taskBatchTimestamps.isEmpty else { return .min }
+        while taskTimestampCursor < taskBatchOffsets.count && taskBatchOffsets[taskTimestampCursor] != offset { taskTimestampCursor += 1 }
+        return taskTimestampCursor < taskBatchTimestamps.count ? taskBatchTimestamps[taskTimestampCursor] : .min
     }
 
     // MARK: global stage
@@ -88,6 +98,18 @@ extension Pipeline {
             runs += 1
         }
         return runs
+    }
+
+    /// The global stage's step with a label topic: the runs `merge` hands out and the labels of
+    /// `labels` applied between them, in the merged order (``GlobalLabelMerge``). Returns how
+    /// many runs and label batches were processed.
+    @discardableResult
+    mutating func processGlobal(merging merge: inout GlobalInputMerge, labels: inout GlobalLabelMerge, now: Int64,
+                                into sink: inout some OutputSink) throws -> Int {
+        let topic = labels.topic
+        return try labels.interleave(events: &merge, nowMs: now,
+                                     process: { batch, range in try processGlobal(batch, events: range, now: now, into: &sink) },
+                                     apply: { batch in try processLabels(batch, topic: topic, into: &sink) })
     }
 
     /// Global stage: the events of one task's batch, in its order: each is scored again and

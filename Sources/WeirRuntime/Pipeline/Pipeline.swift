@@ -97,6 +97,11 @@ public struct Pipeline: Sendable {
     var taskScratch: ModelInput
     public internal(set) var weightsVersion = 0
     var categoriesSent: [Int32] = []
+    /// Task with a label topic: the message timestamps and offsets of the batch being processed
+    /// (shared with the ``InputBatch``, not copied), and the index of the last row's message.
+    var taskBatchTimestamps = ContiguousArray<Int64>()
+    var taskBatchOffsets = ContiguousArray<Int64>()
+    var taskTimestampCursor = 0
     /// Global stage: per task, per drift source, the global id of each of the task's category
     /// ids (-1: unknown); the newest watermark of each task; raw model inputs of the event.
     var categoryRemap: [Int32: [[Int32]]] = [:]
@@ -185,7 +190,7 @@ public struct Pipeline: Sendable {
                 throw ModelStage.SetupError.unsupported("a partitioned topology monitors at most \(GlobalBatchFormat.maxMonitored) values; it has \(monitored)")
             }
             globalOut = GlobalBatchWriter(partition: p, dimension: model == nil ? 0 : dimension, monitoredCount: monitored,
-                                          windowValueCount: globalWindowFields.count)
+                                          windowValueCount: globalWindowFields.count, messageTimestamps: labelTopic != nil)
             categoriesSent = Array(repeating: 0, count: monitored)
             taskScorer = model?.makeScorer()
             weightsVersion = model?.version ?? 0
@@ -293,6 +298,12 @@ public struct Pipeline: Sendable {
     ///   used further (its decoder saw the batch).
     public mutating func process(_ batch: InputBatch, topic: String, now: Int64, into sink: inout some OutputSink) throws {
         try collectDriftJudgedInBackground(wait: false, into: &sink)
+        if isTask && labelTopic != nil {
+            // Each event's message timestamp goes to the global stage (labels are ordered by it).
+            taskBatchTimestamps = batch.timestamps
+            taskBatchOffsets = batch.offsets
+            taskTimestampCursor = 0
+        }
         graph.process(batch, now: now)
         // A partitioned task: a record whose message key is not its source.key value stops the
         // run before anything of its batch is written (docs/scaling.md).

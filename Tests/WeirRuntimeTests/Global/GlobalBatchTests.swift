@@ -127,7 +127,7 @@ import WeirTestSupport
         var foreign = out
         foreign[0] = UInt8(ascii: "{")
         _ = foreign.withUnsafeBytes { b in
-            #expect(throws: GlobalBatchError.notAGlobalBatch(magic: UInt32(littleEndian: b.loadUnaligned(as: UInt32.self)), version: GlobalBatchFormat.version)) {
+            #expect(throws: GlobalBatchError.notAGlobalBatch(magic: UInt32(littleEndian: b.loadUnaligned(as: UInt32.self)), version: 3)) {
                 _ = try GlobalBatchReader(b)
             }
         }
@@ -210,9 +210,48 @@ import WeirTestSupport
             #expect(r.windowValueCount == 0 && r.watermark == 77 && r.windowPresence(0) == 0)
             #expect(Self.bits(Self.read(r)) == Self.bits(events))
         }
-        var v4 = out
-        v4[4] = 4
-        _ = v4.withUnsafeBytes { b in #expect(throws: GlobalBatchError.notAGlobalBatch(magic: GlobalBatchFormat.magic, version: 4)) { _ = try GlobalBatchReader(b) } }
+        var v5 = out
+        v5[4] = 5
+        _ = v5.withUnsafeBytes { b in #expect(throws: GlobalBatchError.notAGlobalBatch(magic: GlobalBatchFormat.magic, version: 5)) { _ = try GlobalBatchReader(b) } }
+    }
+
+    /// Version 4 (a topology with `model.label_topic`) adds each event's message timestamp (none
+    /// kept as none); every other column reads back as in version 3, which carries none; any
+    /// truncation is refused.
+    @Test func version4CarriesMessageTimestamps() throws {
+        let events = Self.randomEvents(40, dimension: 3, monitored: 2, seed: 12)
+        let stamps: [Int64] = (0..<40).map { $0 % 9 == 4 ? .min : 1_700_000_000_000 + Int64($0) * 7 }
+        var w = GlobalBatchWriter(partition: 2, dimension: 3, monitoredCount: 2, messageTimestamps: true)
+        for (e, t) in zip(events, stamps) {
+            e.inputs.withUnsafeBufferPointer { x in
+                e.monitored.withUnsafeBufferPointer { v in
+                    e.id.withUnsafeBytes { id in
+                        w.append(eventTime: e.time, offset: e.offset, messageTimestamp: t, score: e.score, label: e.label, inputs: x,
+                                 monitored: v, present: e.present, deadLettersBefore: e.dead, id: id)
+                    }
+                }
+            }
+        }
+        var out: [UInt8] = []
+        w.encode(watermark: 3, into: &out)
+        #expect(out[4] == 4 && out.count == w.encodedSize)
+        try out.withUnsafeBytes { b in
+            let r = try GlobalBatchReader(b)
+            #expect(r.hasMessageTimestamps)
+            #expect((0..<r.count).map { r.messageTimestamp($0) } == stamps.map { $0 == .min ? nil : $0 })
+            #expect(Self.bits(Self.read(r)) == Self.bits(events))
+        }
+        for length in stride(from: 0, to: out.count, by: max(1, out.count / 61)) {
+            _ = Array(out[0..<length]).withUnsafeBytes { b in #expect(throws: GlobalBatchError.self) { _ = try GlobalBatchReader(b) } }
+        }
+        var v3 = GlobalBatchWriter(partition: 2, dimension: 3, monitoredCount: 2)
+        var out3: [UInt8] = []
+        Self.write(events, into: &v3, out: &out3)
+        #expect(out3[4] == 3 && out.count - out3.count == 8 * 40)
+        try out3.withUnsafeBytes { b in
+            let r = try GlobalBatchReader(b)
+            #expect(!r.hasMessageTimestamps && r.messageTimestamp(0) == nil)
+        }
     }
 
     /// Version 3 sends only the inputs that are not +0.0 (one-hot inputs are mostly zeros): the

@@ -13,11 +13,13 @@ import WeirTestSupport
         var partition: Int32
         var events: [(time: Int64, offset: Int64)]
         var flags: GlobalBatchFormat.Flags = []
+        /// Per event its message timestamp (a version 4 batch); nil: none sent (version 3).
+        var stamps: [Int64]? = nil
         func encoded() -> [UInt8] {
-            var w = GlobalBatchWriter(partition: partition, dimension: 0, monitoredCount: 0)
-            for e in events {
-                w.append(eventTime: e.time, offset: e.offset, score: 0, label: nil, inputs: .init(start: nil, count: 0),
-                         monitored: .init(start: nil, count: 0), present: 0)
+            var w = GlobalBatchWriter(partition: partition, dimension: 0, monitoredCount: 0, messageTimestamps: stamps != nil)
+            for (i, e) in events.enumerated() {
+                w.append(eventTime: e.time, offset: e.offset, messageTimestamp: stamps?[i] ?? .min, score: 0, label: nil,
+                         inputs: .init(start: nil, count: 0), monitored: .init(start: nil, count: 0), present: 0)
             }
             w.flags = flags
             var out: [UInt8] = []

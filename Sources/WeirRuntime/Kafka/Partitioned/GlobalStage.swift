@@ -25,6 +25,9 @@ import WeirTopology
 /// Its writer id (checkpoint owner, `weir.txn`) is the instance's followed by `.global`.
 /// Back-pressure: past `maxHeldBytes` held, partitions with batches
 /// held are paused until half of it is processed.
+/// Label topic (`model.label_topic`): the stage also reads every partition of it, holds the
+/// labels and applies them between the tasks' events in message-timestamp order
+/// (``GlobalLabelMerge``); its checkpoints cover the label offsets applied.
 final class GlobalStage {
     let runner: PartitionedRunner
     let topic: String
@@ -43,6 +46,10 @@ final class GlobalStage {
     private var weightsCovered: [Int64] = []
     private var paused = false
     private var dirty = false
+    /// Label topic: its labels, and the last confirmation of its partitions' ends (wall ms).
+    private var labels: GlobalLabelMerge?
+    private var lastEndCheck = Int64.min / 2
+    private let endCheckMs: Int64
     var maxHeldBytes = 256 << 20
     var weightsInterval: Duration = .milliseconds(100)
 
@@ -61,7 +68,8 @@ final class GlobalStage {
                                       topic: PartitionedRunner.globalChangelog(spec.name))
             : nil
         coordinator = CheckpointCoordinator(store: store, guarantee: setup.guarantee, owner: self.owner, topology: spec.name, group: options.groupID,
-                                            sourceTopic: topic, fullEvery: spec.processing.checkpointFullEvery, producer: producer, logger: runner.logger)
+                                            sourceTopic: topic, labelTopic: setup.labelTopic ?? "", fullEvery: spec.processing.checkpointFullEvery,
+                                            producer: producer, logger: runner.logger)
         coordinator.metrics = runner.runner.metrics  // the transaction's commits and aborts
         pipeline = try Pipeline(compiled: compiled, partitions: partitions, now: KafkaRunner.nowMs(), role: .global)
         // `drift.mode: contract`: closed windows judged on another thread, as one instance does
@@ -73,6 +81,7 @@ final class GlobalStage {
         let began = clock.now
         var processed: [Int32: Int64] = [:]
         var offsets: [Int32: Int64] = [:]
+        var labelOffsets: [Int32: Int64] = [:]
         let restored = try store?.loadChain() ?? []
         if let store, let c = restored.last {
             guard c.sourceTopic == topic else {
@@ -81,6 +90,7 @@ final class GlobalStage {
             processed = try pipeline.restoreGlobalStageState(restored[0].state)
             for inc in restored.dropFirst() { processed = try pipeline.applyGlobalStageIncrement(inc.state) }
             for o in c.offsets { offsets[o.partition] = o.offset }
+            if c.labelTopic == setup.labelTopic { for o in c.labelOffsets { labelOffsets[o.partition] = o.offset } }
             coordinator.restored(restored, pipeline)
         }
         let epoch = coordinator.epoch
@@ -89,31 +99,69 @@ final class GlobalStage {
                              tagging: KafkaSink.tags(checkpointed: store != nil, headers: spec.processing.outputHeaders, exactlyOnce: exactlyOnce))
         sink.transactionOwner = exactlyOnce ? self.owner : nil
         sink.begin(epoch: epoch + 1)
+        endCheckMs = KafkaRunner.milliseconds(options.labelEndCheckInterval)
         consumer = try KafkaConsumer(configuration: ConsumerConfiguration(client: KafkaRunner.internalConsumerClient(setup.client),
-                                                                          groupID: options.groupID + ".global", offsetReset: .earliest))
-        try consumer.assign((0..<Int32(partitions)).map { p in
+                                                                          groupID: options.groupID + ".global", offsetReset: .earliest,
+                                                                          reportEndOfPartition: setup.labelTopic != nil))
+        var assigned = (0..<Int32(partitions)).map { p in
             TopicPartitionOffset(topic: topic, partition: p, offset: offsets[p] ?? TopicPartitionOffset.beginning)
-        })
+        }
+        if let labelTopic = setup.labelTopic {
+            // Label partitions from the checkpoint's label offsets; those it does not cover from
+            // where `--from` says (they were never applied by this topology's global stage).
+            labels = GlobalLabelMerge(topic: labelTopic, partitions: setup.labelPartitions, capacity: options.labelHoldCapacity,
+                                      maxHoldMs: KafkaRunner.milliseconds(options.labelMaxHold), processed: labelOffsets)
+            let fallback = options.from == .latest ? TopicPartitionOffset.end : TopicPartitionOffset.beginning
+            assigned += (0..<Int32(setup.labelPartitions)).map { p in
+                TopicPartitionOffset(topic: labelTopic, partition: p, offset: labelOffsets[p] ?? fallback)
+            }
+            consumer.prepareWatermarkQueries(topics: [labelTopic])
+        }
+        try consumer.assign(assigned)
         let seconds = (clock.now - began) / .seconds(1)
-        runner.logger.notice("global stage active: \(epoch == 0 ? "started empty" : "restored checkpoint epoch \(epoch)") in \(String(format: "%.3f", seconds)) s; reading \(topic) at \(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ","))")
+        let labelsAt = labels.map { l in "; labels at " + (0..<Int32(l.partitions)).map { "\($0)@\(labelOffsets[$0].map(String.init) ?? "start")" }.joined(separator: ",") } ?? ""
+        runner.logger.notice("global stage active: \(epoch == 0 ? "started empty" : "restored checkpoint epoch \(epoch)") in \(String(format: "%.3f", seconds)) s; reading \(topic) at \(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ","))\(labelsAt)")
         try coordinator.start()
         try broadcastWeights(force: true)
+        if labels != nil {
+            consumer.onEvent = { [unowned self] event in
+                if case .endOfPartition(let tp, let offset) = event, tp.topic == labels?.topic {
+                    labels!.reachedEnd(partition: tp.partition, offset: offset)
+                }
+            }
+        }
     }
 
-    /// Every partition ended (bounded run) and everything is processed.
-    var allEnded: Bool { merge.allEnded }
+    /// Every partition ended (bounded run) and everything is processed, the labels read to
+    /// their end included.
+    var allEnded: Bool { merge.allEnded && (labels?.drained ?? true) }
 
     /// Reads what arrived and processes every run the merge allows; true when it did work.
     func step(now: Int64) throws -> Bool {
         var failure: (any Error)?
         var read = 0
         try consumer.poll(timeout: .zero) { m in
-            guard failure == nil, let v = m.value else { return }
+            guard failure == nil else { return }
+            if labels != nil && m.topic == labels!.topic {
+                // A tombstone is an (empty) undecodable label: applied, so the offsets move past it.
+                labels!.read(m.value ?? UnsafeRawBufferPointer(start: nil, count: 0), partition: m.partition, offset: m.offset,
+                             timestamp: m.timestamp, nowMs: now)
+                read += 1
+                return
+            }
+            guard let v = m.value else { return }
             do { try merge.add(partition: m.partition, offset: m.offset, bytes: v) } catch { failure = error }
+            labels?.eventsRead(nowMs: now)
             read += 1
         }
         if let failure { throw failure }
-        let runs = try pipeline.processGlobal(merging: &merge, now: now, into: &sink)
+        let runs: Int
+        if labels != nil {
+            confirmLabelEnds(now: now)
+            runs = try pipeline.processGlobal(merging: &merge, labels: &labels!, now: now, into: &sink)
+        } else {
+            runs = try pipeline.processGlobal(merging: &merge, now: now, into: &sink)
+        }
         if runs > 0 { dirty = true }
         try applyBackPressure()
         runner.metrics?.globalStep(heldBytes: merge.heldBytes, skippedDuplicates: merge.skippedDuplicates)
@@ -121,6 +169,19 @@ final class GlobalStage {
         producer.poll()
         if let fatal = producer.fatalError { throw fatal }
         return read > 0 || runs > 0
+    }
+
+    /// Label partitions at their end whose end must be confirmed before events pass them: a
+    /// high-watermark query each, at most every `labelEndCheckInterval` (``GlobalLabelMerge``).
+    private func confirmLabelEnds(now: Int64) {
+        let ends = labels!.endsToConfirm(eventsWaiting: merge.heldBytes > 0)
+        guard !ends.isEmpty, now - lastEndCheck >= endCheckMs else { return }
+        lastEndCheck = now
+        let topic = labels!.topic
+        for p in ends {
+            guard let w = try? consumer.watermarks(TopicPartition(topic: topic, partition: p), timeout: .milliseconds(500)) else { continue }
+            labels!.confirmEnd(partition: p, high: w.high, at: now)
+        }
     }
 
     private func applyBackPressure() throws {
@@ -185,13 +246,14 @@ final class GlobalStage {
             coordinator.abort()
             throw error
         }
-        try coordinator.checkpoint(pipeline, offsets: merge.resumeOffsets, sink: &sink, awaitDelivery: !periodic,
+        try coordinator.checkpoint(pipeline, offsets: merge.resumeOffsets, labelOffsets: labels?.processed ?? [:], sink: &sink, awaitDelivery: !periodic,
                                    scope: .globalStage(processed: merge.processedSourceOffset), owning: Set(0..<Int32(merge.partitions)))
         dirty = false
     }
 
     /// Stops reading; exactly once, the open transaction (what followed the last checkpoint) is aborted.
     func close() {
+        consumer.onEvent = nil
         coordinator.abort()
         consumer.close()
         producer.close(timeout: .seconds(5))

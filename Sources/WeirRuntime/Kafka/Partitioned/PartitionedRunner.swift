@@ -31,7 +31,10 @@ import WeirTopology
 /// aborts them all and stops the instance. The global stage has its own transaction. Each
 /// task's writer id (checkpoint owner, `weir.txn`) is the instance's followed by `.p<partition>`.
 ///
-/// Not yet: `model.label_topic`, a `by: global` window read by a model input, or
+/// With `model.label_topic` the tasks send each event's message timestamp and the global stage
+/// reads the label topic itself (``GlobalLabelMerge``).
+///
+/// Not yet: a `by: global` window read by a model input, or
 /// aggregated over a string or open category field other than by `count` (each refused with an
 /// error naming it), repartitioning wrongly keyed sources, a separate core for the global stage.
 struct PartitionedRunner {
@@ -58,9 +61,6 @@ struct PartitionedRunner {
         // The key rule (source.key, windows keyed by it) before anything touches Kafka; a task
         // checks it again when it is set up.
         try Pipeline.checkPartitionKeys(compiled)
-        if spec.model?.labelTopic != nil {
-            throw KafkaError.invalidState("--partitioned does not read model.label_topic yet (\(spec.model!.labelTopic!)); run one instance without --partitioned")
-        }
         if (options.guarantee ?? spec.processing.guarantee) == .exactlyOnce && options.checkpoints != .kafka {
             throw KafkaError.invalidState("--partitioned exactly once commits each task's checkpoint with its outputs: use --checkpoints kafka (or --guarantee at_least_once)")
         }
@@ -233,7 +233,7 @@ struct PartitionedRunner {
         let seconds = (clock.now - start) / .seconds(1)
         return RunProgress(seconds: seconds, activeSeconds: tasks.firstInput.map { (clock.now - $0) / .seconds(1) } ?? 0,
                            events: t.records + t.deadLetters, counters: c, logLoss: nil, accuracy: nil,
-                           modelSummary: global?.pipeline.model?.metricsSummary)
+                           modelSummary: global.flatMap { KafkaRunner.modelSummary($0.pipeline) })
     }
 }
 
@@ -443,6 +443,7 @@ final class TaskSet {
             consumer.onEvent = nil
         }
         var full: [Int32] = []
+        let stampsEvents = setup.labelTopic != nil
         try consumer.poll(timeout: waiting ? .zero : pollTimeout) { m in
             // After a failure (e.g. a message keyed wrongly) nothing more is processed: the run stops.
             guard failure == nil, let v = m.value else { return }
@@ -452,8 +453,9 @@ final class TaskSet {
                 if detector.wantsSample(keyedRecords) { detector.observe(key: k, partition: p, count: setup.sourcePartitions) }
                 keyedRecords += 1
             }
-            // With its key: the task checks it against the record's source.key value.
-            t.batch.append(v, key: m.key, partition: p, offset: m.offset)
+            // With its key: the task checks it against the record's source.key value. With a label
+            // topic, its message timestamp (the global stage orders labels against events by it).
+            t.batch.append(v, key: m.key, partition: p, offset: m.offset, timestamp: stampsEvents ? (m.timestamp ?? .min) : nil)
             if t.batch.count >= batchLimit { full.append(p) }
             if full.count > 0 {
                 // Process full batches at once so they can be reused; a task too far ahead of

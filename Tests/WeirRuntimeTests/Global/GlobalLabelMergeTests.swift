@@ -1,0 +1,163 @@
+import Testing
+import WeirCore
+import WeirTestSupport
+@testable import WeirRuntime
+
+/// A partitioned run's label topic at the global stage (``GlobalLabelMerge``), without Kafka:
+/// the tasks' batches and the label records arrive in random interleavings; the order in which
+/// events and labels are applied must be one instance's timestamp merge (a sort by timestamp,
+/// events before labels, partition, then read order), whatever the arrival order; an
+/// order conflict between event times and message timestamps must not stall the stage.
+@Suite struct GlobalLabelMergeTests {
+    typealias Batch = GlobalInputMergeTests.Batch
+
+    /// Per label partition, the timestamps of its records (ascending, with ties).
+    static func labels(partitions: Int, count: Int, seed: UInt64) -> [[Int64]] {
+        var g = SeededGenerator(seed: seed)
+        return (0..<partitions).map { _ in
+            var t: Int64 = 0
+            return (0..<Int(g.next(below: UInt64(count + 1)))).map { _ in
+                t += Int64(g.next(below: 4))
+                return t
+            }
+        }
+    }
+
+    /// The stream with each event's message timestamp its event time (`stamped`: sent in the
+    /// batch; otherwise the global stage falls back to the event time).
+    static func events(partitions: Int, seed: UInt64, stamped: Bool) -> [[Batch]] {
+        GlobalInputMergeTests.stream(partitions: partitions, batches: 6, seed: seed).map { batches in
+            batches.map { b in
+                var b = b
+                if stamped { b.stamps = b.events.map(\.time) }
+                return b
+            }
+        }
+    }
+
+    /// What one instance's timestamp merge applies: events "E partition/offset" and labels
+    /// "L partition/offset", sorted by (timestamp, events first, partition, read order).
+    static func oracle(events: [[Batch]], labels: [[Int64]]) -> [String] {
+        var items: [(time: Int64, rank: Int, p: Int, i: Int, name: String)] = []
+        for (p, batches) in events.enumerated() {
+            for (i, e) in batches.flatMap(\.events).enumerated() { items.append((e.time, 0, p, i, "E \(p)/\(e.offset)")) }
+        }
+        for (p, stamps) in labels.enumerated() {
+            for (i, t) in stamps.enumerated() { items.append((t, 1, p, i, "L \(p)/\(i)")) }
+        }
+        return items.sorted { ($0.time, $0.rank, $0.p, $0.i) < ($1.time, $1.rank, $1.p, $1.i) }.map(\.name)
+    }
+
+    /// Feeds batches and label records in a random interleaving (each partition in order), one
+    /// per wall millisecond, running the stage's step after each: ends confirmed as the stage
+    /// does (a label partition reports its end once all its records were read; every end it
+    /// asks for is confirmed at the current wall time), then ``GlobalLabelMerge/interleave(events:nowMs:process:apply:)``.
+    static func drain(events: [[Batch]], labels: [[Int64]], seed: UInt64) throws -> (order: [String], labels: GlobalLabelMerge) {
+        var g = SeededGenerator(seed: seed)
+        var merge = GlobalInputMerge(partitions: events.count)
+        var label = GlobalLabelMerge(topic: "labels", partitions: labels.count, capacity: 1 << 20, maxHoldMs: .max / 4)
+        var nextBatch = Array(repeating: 0, count: events.count)
+        var nextLabel = Array(repeating: 0, count: labels.count)
+        var order: [String] = []
+        var now: Int64 = 1_000
+        for (p, stamps) in labels.enumerated() where stamps.isEmpty { label.reachedEnd(partition: Int32(p), offset: 0) }
+        func step() throws {
+            for p in label.endsToConfirm(eventsWaiting: merge.heldBytes > 0) {
+                label.confirmEnd(partition: p, high: Int64(labels[Int(p)].count), at: now)
+            }
+            _ = try label.interleave(events: &merge, nowMs: now, process: { batch, range in
+                for i in range { order.append("E \(batch.partition)/\(batch.offset(i))") }
+            }, apply: { batch in
+                for i in 0..<batch.count { order.append("L \(batch.partitions[i])/\(batch.offsets[i])") }
+            })
+        }
+        while true {
+            let sources = (0..<events.count).filter { nextBatch[$0] < events[$0].count }.map { (false, $0) }
+                + (0..<labels.count).filter { nextLabel[$0] < labels[$0].count }.map { (true, $0) }
+            guard !sources.isEmpty else { break }
+            now += 1
+            let (isLabel, p) = sources[Int(g.next(below: UInt64(sources.count)))]
+            if isLabel {
+                let i = nextLabel[p]
+                let bytes: [UInt8] = Array("L \(p)/\(i)".utf8)
+                bytes.withUnsafeBytes { label.read($0, partition: Int32(p), offset: Int64(i), timestamp: labels[p][i], nowMs: now) }
+                nextLabel[p] += 1
+                if nextLabel[p] == labels[p].count { label.reachedEnd(partition: Int32(p), offset: Int64(labels[p].count)) }
+            } else {
+                let bytes = events[p][nextBatch[p]].encoded()
+                try bytes.withUnsafeBytes { try merge.add(partition: Int32(p), offset: Int64(nextBatch[p]), bytes: $0) }
+                label.eventsRead(nowMs: now)
+                nextBatch[p] += 1
+            }
+            try step()
+        }
+        now += 1
+        try step()
+        #expect(merge.allEnded, "every event handed out")
+        return (order, label)
+    }
+
+    /// 40 random streams (3 task partitions, 2 label partitions), each in a random arrival
+    /// order: the applied order is the oracle's; every label is applied once, the label offsets
+    /// are past the last record of each partition, and the merge is drained.
+    @Test(arguments: [true, false]) func appliesEventsAndLabelsInOneInstancesOrder(stamped: Bool) throws {
+        for seed in UInt64(1)...40 {
+            let events = Self.events(partitions: 3, seed: seed, stamped: stamped)
+            let labels = Self.labels(partitions: 2, count: 25, seed: seed &* 31)
+            let (order, merge) = try Self.drain(events: events, labels: labels, seed: seed &* 7)
+            #expect(order == Self.oracle(events: events, labels: labels), "seed \(seed)")
+            #expect(merge.held == 0 && merge.drained && merge.eventsForced == 0, "seed \(seed)")
+            for (p, stamps) in labels.enumerated() where !stamps.isEmpty {
+                #expect(merge.processed[Int32(p)] == Int64(stamps.count), "seed \(seed), label partition \(p)")
+            }
+        }
+    }
+
+    /// A label partition that has read nothing holds every event back until it reports its
+    /// end, and that end counts only once confirmed after the events were read.
+    @Test func anUnreadLabelPartitionHoldsTheEventsUntilItsEndIsConfirmed() throws {
+        var merge = GlobalInputMerge(partitions: 1)
+        var labels = GlobalLabelMerge(topic: "labels", partitions: 1, capacity: 100, maxHoldMs: 1_000_000)
+        let batch = Batch(partition: 0, events: [(10, 0), (20, 1)], flags: [.ended], stamps: [10, 20]).encoded()
+        try batch.withUnsafeBytes { try merge.add(partition: 0, offset: 0, bytes: $0) }
+        labels.eventsRead(nowMs: 100)
+        var handed: [Int64] = []
+        func step(_ now: Int64) -> Int {
+            labels.interleave(events: &merge, nowMs: now, process: { b, r in for i in r { handed.append(b.offset(i)) } }, apply: { _ in })
+        }
+        _ = step(100)
+        #expect(handed.isEmpty, "nothing read from the label topic yet")
+        labels.reachedEnd(partition: 0, offset: 0)
+        #expect(labels.endsToConfirm(eventsWaiting: true) == [0])
+        labels.confirmEnd(partition: 0, high: 0, at: 99)  // issued before the events were read
+        _ = step(101)
+        #expect(handed.isEmpty, "an end confirmed before the events were read does not cover them")
+        labels.confirmEnd(partition: 0, high: 0, at: 100)
+        _ = step(102)
+        #expect(handed == [0, 1])
+        #expect(labels.drained)
+    }
+
+    /// The tasks' merge goes by event time, labels by message time: task 0's event (time 10,
+    /// stamped 100) comes first, task 1's (time 20, stamped 50) must precede the label stamped
+    /// 60, which must precede task 0's. No order satisfies all three: the stage does not stall,
+    /// the first event in the tasks' merge goes first (counted), then the other, then the label.
+    @Test func disagreeingOrdersDoNotStall() throws {
+        var merge = GlobalInputMerge(partitions: 2)
+        var labels = GlobalLabelMerge(topic: "labels", partitions: 1, capacity: 100, maxHoldMs: 1_000_000)
+        let heads: [(p: Int32, time: Int64, stamp: Int64)] = [(0, 10, 100), (1, 20, 50)]
+        for (p, time, stamp) in heads {
+            let bytes = Batch(partition: p, events: [(time, 0)], flags: [.ended], stamps: [stamp]).encoded()
+            try bytes.withUnsafeBytes { try merge.add(partition: p, offset: 0, bytes: $0) }
+        }
+        Array("label".utf8).withUnsafeBytes { labels.read($0, partition: 0, offset: 0, timestamp: 60, nowMs: 5) }
+        labels.reachedEnd(partition: 0, offset: 1)
+        labels.confirmEnd(partition: 0, high: 1, at: 5)
+        var order: [String] = []
+        _ = labels.interleave(events: &merge, nowMs: 6, process: { b, r in for _ in r { order.append("E\(b.partition)") } },
+                              apply: { b in for _ in 0..<b.count { order.append("L") } })
+        #expect(order == ["E0", "E1", "L"])
+        #expect(labels.eventsForced == 1)
+        #expect(labels.drained && merge.allEnded)
+    }
+}
