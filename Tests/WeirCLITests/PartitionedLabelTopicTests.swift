@@ -43,9 +43,9 @@ struct PartitionedLabelTopicTests {
         }
     }
 
-    static func run(_ s: Setup, _ topology: String, tag: String, partitioned: Bool) throws -> RunProcess {
+    static func run(_ s: Setup, _ topology: String, tag: String, partitioned: Bool, guarantee: String = "at_least_once") throws -> RunProcess {
         try RunProcess([s.dir + "/\(topology).yaml", "--brokers", s.broker.bootstrap, "--stop-at-end", "--metrics-port", "off",
-                        "--session-timeout-ms", "6000", "-X", "heartbeat.interval.ms=500"]
+                        "--session-timeout-ms", "6000", "-X", "heartbeat.interval.ms=500", "--guarantee", guarantee]
                        + (partitioned ? ["--partitioned", "--weights-max-lead", "256"] : []), dir: s.dir, tag: tag)
     }
 
@@ -69,13 +69,14 @@ struct PartitionedLabelTopicTests {
     /// within 1% of one instance's uninterrupted run on the same input. (Measured: the log loss
     /// and accuracy equal one instance's to the printed digits in both cases: a label moves the
     /// model, and the labels go in the same order.)
-    @Test func theGlobalStageAppliesTheLabelTopicAsOneInstanceDoes() throws {
+    @Test(arguments: ["at_least_once", "exactly_once"])
+    func theGlobalStageAppliesTheLabelTopicAsOneInstanceDoes(guarantee: String) throws {
         let data = Data(seed: 5)
         let expected = [data.joined, data.joined, 3, 50, 2]
         let s = try Self.setUp()
         try Self.publish(data, 0..<8, dir: s.dir, bootstrap: s.broker.bootstrap)
 
-        let parts = try (0..<2).map { try Self.run(s, "lpart", tag: "part\($0)", partitioned: true) }
+        let parts = try (0..<2).map { try Self.run(s, "lpart", tag: "part\($0)", partitioned: true, guarantee: guarantee) }
         for (i, r) in parts.enumerated() { #expect(r.wait(120) == 0, "partitioned instance \(i): \(r.stderr.suffix(3000))") }
         let single = try Self.run(s, "lsingle", tag: "single", partitioned: false)
         #expect(single.wait(120) == 0, "one instance: \(single.stderr.suffix(3000))")
@@ -94,15 +95,15 @@ struct PartitionedLabelTopicTests {
             #expect(r.headers["weir.source.topic"] == "labels")
             #expect(r.value.contains("is_fraud"), "dead letter: \(r.value)")
         }
-        print("partitioned label topic: \(got.model) vs one instance \(want.model)")
+        print("partitioned label topic (\(guarantee)): \(got.model) vs one instance \(want.model)")
 
         // Stop after half, restart on the rest.
         let s2 = try Self.setUp()
         try Self.publish(data, 0..<4, dir: s2.dir, bootstrap: s2.broker.bootstrap)
-        let first = try (0..<2).map { try Self.run(s2, "lpart", tag: "half\($0)", partitioned: true) }
+        let first = try (0..<2).map { try Self.run(s2, "lpart", tag: "half\($0)", partitioned: true, guarantee: guarantee) }
         for (i, r) in first.enumerated() { #expect(r.wait(120) == 0, "first half, instance \(i): \(r.stderr.suffix(3000))") }
         try Self.publish(data, 4..<8, dir: s2.dir, bootstrap: s2.broker.bootstrap)
-        let rest = try Self.run(s2, "lpart", tag: "rest", partitioned: true)
+        let rest = try Self.run(s2, "lpart", tag: "rest", partitioned: true, guarantee: guarantee)
         #expect(rest.wait(120) == 0, "second half: \(rest.stderr.suffix(3000))")
         let resumed = try #require(LabelTopicRunTests.summary(rest.stderr), "no label summary in: \(rest.stderr)")
         #expect(resumed.counts == expected, "after a stop and restart: joined, learned, unmatched, expired, undecodable")

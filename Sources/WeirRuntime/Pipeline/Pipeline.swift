@@ -98,7 +98,7 @@ public struct Pipeline: Sendable {
     public internal(set) var weightsVersion = 0
     var categoriesSent: [Int32] = []
     /// Task with a label topic: the message timestamps and offsets of the batch being processed
-    /// (shared with the ``InputBatch``, not copied), and the index of the last row's message.
+    /// (shared with the ``InputBatch`` while it is, not copied), and the index of the last row's message.
     var taskBatchTimestamps = ContiguousArray<Int64>()
     var taskBatchOffsets = ContiguousArray<Int64>()
     var taskTimestampCursor = 0
@@ -304,6 +304,8 @@ public struct Pipeline: Sendable {
             taskBatchOffsets = batch.offsets
             taskTimestampCursor = 0
         }
+        // Released after the batch, so the runner's next append to its reused batch does not copy it.
+        defer { if !taskBatchTimestamps.isEmpty { taskBatchTimestamps = []; taskBatchOffsets = [] } }
         graph.process(batch, now: now)
         // A partitioned task: a record whose message key is not its source.key value stops the
         // run before anything of its batch is written (docs/scaling.md).

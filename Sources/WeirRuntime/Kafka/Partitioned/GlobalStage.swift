@@ -50,6 +50,9 @@ final class GlobalStage {
     private var labels: GlobalLabelMerge?
     private var lastEndCheck = Int64.min / 2
     private let endCheckMs: Int64
+    /// Label topic: out-of-order applications already logged (events, labels), and when.
+    private var forcedLogged = (events: 0, labels: 0)
+    private var lastForcedLog = ContinuousClock().now
     var maxHeldBytes = 256 << 20
     var weightsInterval: Duration = .milliseconds(100)
 
@@ -159,6 +162,7 @@ final class GlobalStage {
         if labels != nil {
             confirmLabelEnds(now: now)
             runs = try pipeline.processGlobal(merging: &merge, labels: &labels!, now: now, into: &sink)
+            logOutOfOrder()
         } else {
             runs = try pipeline.processGlobal(merging: &merge, now: now, into: &sink)
         }
@@ -182,6 +186,17 @@ final class GlobalStage {
             guard let w = try? consumer.watermarks(TopicPartition(topic: topic, partition: p), timeout: .milliseconds(500)) else { continue }
             labels!.confirmEnd(partition: p, high: w.high, at: now)
         }
+    }
+
+    /// At most every 10 s: how many events went ahead of labels stamped before them (the orders
+    /// disagreed) and how many labels were applied past the hold's bounds since the last report.
+    private func logOutOfOrder() {
+        let l = labels!
+        guard (l.eventsForced, l.forced) != forcedLogged, ContinuousClock().now - lastForcedLog >= .seconds(10) else { return }
+        lastForcedLog = ContinuousClock().now
+        runner.logger.warning("label topic \(l.topic): \(l.eventsForced - forcedLogged.events) events went ahead of labels stamped before them (their event times and message timestamps disagree across partitions) and \(l.forced - forcedLogged.labels) labels were applied past the hold's bounds (held \(runner.options.labelMaxHold), or over \(runner.options.labelHoldCapacity) in a partition); such labels may join later than with one instance, or not at all",
+                              metadata: ["events_forced": "\(l.eventsForced)", "labels_forced": "\(l.forced)"])
+        forcedLogged = (l.eventsForced, l.forced)
     }
 
     private func applyBackPressure() throws {
