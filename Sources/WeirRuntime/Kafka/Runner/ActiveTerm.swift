@@ -103,14 +103,12 @@ final class ActiveTerm {
         coordinator.groupCommitsFence = lease == nil
         pipeline = try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: KafkaRunner.nowMs())
         pipeline.backgroundDriftEvaluation = true
-        runner.serving?.role = .restoring  // [serving]
-        let restored: Checkpoint?
-        do {
-            restored = try coordinator.restore(into: &pipeline)
-        } catch {
-            runner.serving?.role = .standby
-            throw error
-        }
+        // [serving] Restoring, then active once the term is set up; standby again if it cannot be.
+        let serving = runner.serving
+        serving?.role = .restoring
+        var ready = false
+        defer { if !ready { serving?.role = .standby } }
+        let restored = try coordinator.restore(into: &pipeline)
         runner.status?.setStateRestored(true)  // [ops] readiness: state restored (or nothing to restore)
         assignment = AssignmentStateMachine(restored: restored?.offsets ?? [])
         checkpoints = CheckpointStateMachine(interval: store == nil ? options.commitInterval : setup.interval, start: clock.now)
@@ -147,7 +145,8 @@ final class ActiveTerm {
         if let restored, let labelTopic {
             try runner.startLabels(from: restored, topic: labelTopic, partitions: setup.labelPartitions, consumer: consumer, labels: &merge!)
         }
-        runner.serving?.role = .active  // [serving]
+        ready = true
+        serving?.role = .active
     }
 
     /// Runs the term: reads and processes until stopped, or until the lease is lost or handed
