@@ -403,38 +403,39 @@ final class TaskSet {
         }
     }
 
-    /// One round: weights, the source poll (messages to their tasks, rebalances), each task's
-    /// batch processed and sent to the global stage, bounded-run ends, and checkpoints.
+    /// One round, phase by phase: weights, the source poll (messages to their tasks, rebalances:
+    /// ``pollSource(_:timeout:)``), each task's batch processed and sent to the global stage,
+    /// bounded-run ends, flow control, serving metadata, lag, the producer, and checkpoints.
     func step(pollTimeout: Duration) throws {
         // Every task waiting for weights: wait on the weights topic, not the source.
         let waiting = !paused.isEmpty && tasks.allSatisfy { paused.contains($0.key) || $0.value.ended }
         try readWeights(timeout: waiting ? pollTimeout : .zero)
         guard let consumer else { return }
-        let source = setup.source
-        // Rebalance callbacks must act before the assignment changes: a revocation checkpoints
-        // inside the callback, an assignment restores there (setting start offsets).
-        var ends: [(Int32, Int64)] = []
-        consumer.onRebalance = { [unowned self] event in
-            switch event {
-            case .assigned(let ps):
-                for tp in ps where tp.topic == source && tasks[tp.partition] == nil {
-                    do { try assign(tp.partition) } catch { failure = error }
-                }
-            case .revoked(let ps):
-                for tp in ps where tp.topic == source {
-                    do { try revoke(tp.partition) } catch { failure = error }
-                }
-            case .lost(let ps):
-                for tp in ps where tp.topic == source { drop(tp.partition, why: "lost (session timed out)") }
-                if let transaction {
-                    // The open transaction holds every task's outputs since the last commit: all
-                    // of them go back to their checkpoints, which a restart restores.
-                    transaction.abort()
-                    transactionFailed = true
-                    failure = CheckpointError.partitionsLost(ps.filter { $0.topic == source }.map(\.partition))
-                }
-            }
+        try pollSource(consumer, timeout: waiting ? .zero : pollTimeout)
+        serveRequests()  // [serving] what woke the poll, before the partial batches
+        for p in tasks.keys.sorted() {
+            try process(p)
+            try endIfDone(p)
         }
+        try applyFlowControl()
+        if serving != nil {
+            try readInstances()
+            try publishInstance()
+            serveRequests()
+        }
+        reportLag(consumer)
+        producer.poll()
+        if let fatal = producer.fatalError { throw fatal }
+        try checkpointIfDue()
+    }
+
+    /// Polls the source: each message goes to its task's batch (a full batch is processed at
+    /// once, so it can be reused); rebalances are handled inside the poll (``rebalanced(_:)``),
+    /// before the assignment changes; partition ends are recorded on their tasks.
+    private func pollSource(_ consumer: KafkaConsumer, timeout: Duration) throws {
+        let source = setup.source
+        var ends: [(Int32, Int64)] = []
+        consumer.onRebalance = { [unowned self] event in rebalanced(event) }
         consumer.onEvent = { event in
             if case .endOfPartition(let tp, let offset) = event, tp.topic == source { ends.append((tp.partition, offset)) }
         }
@@ -444,7 +445,7 @@ final class TaskSet {
         }
         var full: [Int32] = []
         let stampsEvents = setup.labelTopic != nil
-        try consumer.poll(timeout: waiting ? .zero : pollTimeout) { m in
+        try consumer.poll(timeout: timeout) { m in
             // After a failure (e.g. a message keyed wrongly) nothing more is processed: the run stops.
             guard failure == nil, let v = m.value else { return }
             let p = m.partition
@@ -467,38 +468,56 @@ final class TaskSet {
             }
         }
         if let failure { throw failure }
-        serveRequests()  // [serving] what woke the poll, before the partial batches
         for (p, offset) in ends { tasks[p]?.end = offset }
-        for p in tasks.keys.sorted() {
-            try process(p)
-            try endIfDone(p)
-        }
-        try applyFlowControl()
-        if serving != nil {
-            try readInstances()
-            try publishInstance()
-            serveRequests()
-        }
-        // [ops] Lag per assigned partition (high watermark - next offset), every few seconds,
-        // from the last fetch responses (no request).
-        let r = runner.runner
-        if r.status != nil || r.metrics != nil, ContinuousClock().now - lastLag >= .seconds(2) {
-            lastLag = ContinuousClock().now
-            var lag: [Int32: Int64] = [:]
-            for (p, t) in tasks {
-                if let w = consumer.cachedWatermarks(TopicPartition(topic: source, partition: p)) { lag[p] = max(0, w.high - (t.next ?? w.low)) }
+    }
+
+    /// A rebalance of the source group, inside the poll: an assignment restores the new tasks
+    /// (setting their start offsets), a revocation checkpoints the revoked ones; lost partitions
+    /// are dropped, and exactly once the open transaction (every task's outputs since the last
+    /// commit) is aborted and the run stops (a restart restores the checkpoints).
+    private func rebalanced(_ event: RebalanceEvent) {
+        let source = setup.source
+        switch event {
+        case .assigned(let ps):
+            for tp in ps where tp.topic == source && tasks[tp.partition] == nil {
+                do { try assign(tp.partition) } catch { failure = error }
             }
-            r.status?.setLag(lag)
-            r.metrics?.setLag(lag)
+        case .revoked(let ps):
+            for tp in ps where tp.topic == source {
+                do { try revoke(tp.partition) } catch { failure = error }
+            }
+        case .lost(let ps):
+            for tp in ps where tp.topic == source { drop(tp.partition, why: "lost (session timed out)") }
+            if let transaction {
+                transaction.abort()
+                transactionFailed = true
+                failure = CheckpointError.partitionsLost(ps.filter { $0.topic == source }.map(\.partition))
+            }
         }
-        producer.poll()
-        if let fatal = producer.fatalError { throw fatal }
+    }
+
+    /// [ops] Lag per assigned partition (high watermark - next offset), every few seconds, from
+    /// the last fetch responses (no request).
+    private func reportLag(_ consumer: KafkaConsumer) {
+        let r = runner.runner
+        guard r.status != nil || r.metrics != nil, ContinuousClock().now - lastLag >= .seconds(2) else { return }
+        lastLag = ContinuousClock().now
+        var lag: [Int32: Int64] = [:]
+        for (p, t) in tasks {
+            if let w = consumer.cachedWatermarks(TopicPartition(topic: setup.source, partition: p)) { lag[p] = max(0, w.high - (t.next ?? w.low)) }
+        }
+        r.status?.setLag(lag)
+        r.metrics?.setLag(lag)
+    }
+
+    /// Every checkpoint interval (after ``earlyCommitInterval`` when, exactly once, a task paused
+    /// for weights waits for its own uncommitted batches): every task's checkpoint (``checkpointAll()``).
+    private func checkpointIfDue() throws {
         let sinceCheckpoint = ContinuousClock().now - lastCheckpoint
-        if sinceCheckpoint >= setup.interval || (commitEarly && sinceCheckpoint >= Self.earlyCommitInterval) {
-            lastCheckpoint = ContinuousClock().now
-            commitEarly = false
-            try checkpointAll()
-        }
+        guard sinceCheckpoint >= setup.interval || (commitEarly && sinceCheckpoint >= Self.earlyCommitInterval) else { return }
+        lastCheckpoint = ContinuousClock().now
+        commitEarly = false
+        try checkpointAll()
     }
 
     /// [serving] Answers the queued requests, each from its task's pipeline: call between batches.
