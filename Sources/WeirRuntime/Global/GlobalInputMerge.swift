@@ -138,16 +138,32 @@ public struct GlobalInputMerge {
     @inline(__always) static func stamp(_ r: GlobalBatchReader, _ i: Int) -> Int64 { r.messageTimestamp(i) ?? r.eventTime(i) }
 
     /// With a label topic: no event still to come is stamped (``stamp(_:_:)``) before this; nil
-    /// while a partition blocks the merge (its next event is unknown). `Int64.max` when nothing is
-    /// held and no partition blocks. Assumes stamps do not decrease within a task's partition
+    /// while a partition blocks the merge (its next event is unknown), or is caught up with
+    /// nothing held and `endConfirmed` (given the partition and the newest source offset handed
+    /// out of it, ``processedSourceOffset``) does not confirm that nothing of it is still on its way
+    /// (the task's newest batch said it had read its source to the end, but events produced
+    /// since may be in the task; ``caughtUpIdle``). `Int64.max` when nothing is held and every
+    /// partition ended or is confirmed. Assumes stamps do not decrease within a task's partition
     /// (producer or log-append time), as the timestamp merge does.
-    public var labelFrontier: Int64? {
+    public func labelFrontier(endConfirmed: (_ partition: Int32, _ processed: Int64) -> Bool) -> Int64? {
         var low = Int64.max
         for p in 0..<partitions {
             if blocks(p) { return nil }
-            if let r = cursors[p].reader, cursors[p].next < r.count { low = min(low, Self.stamp(r, cursors[p].next)) }
+            if let r = cursors[p].reader, cursors[p].next < r.count {
+                low = min(low, Self.stamp(r, cursors[p].next))
+            } else if !newestFlags[p].contains(.ended) && !endConfirmed(Int32(p), processedSourceOffset[p]) {
+                return nil
+            }
         }
         return low
+    }
+
+    /// Partitions whose task had read its source to the end, with nothing held (not ended): what
+    /// ``labelFrontier(endConfirmed:)`` asks to confirm.
+    public var caughtUpIdle: [Int32] {
+        (0..<partitions).filter { p in
+            !blocks(p) && !newestFlags[p].contains(.ended) && (cursors[p].reader.map { cursors[p].next >= $0.count } ?? true)
+        }.map(Int32.init)
     }
 
     /// The next run to process, or nil when the merge must wait for input. With `bound` (a label

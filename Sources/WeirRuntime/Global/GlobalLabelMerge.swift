@@ -35,6 +35,9 @@ struct GlobalLabelMerge {
     /// Wall time (ms) of the newest read, labels or the tasks' batches: an end confirmed before
     /// it does not cover what was read then.
     private var lastRead = Int64.min
+    /// Wall time (ms) of the newest label read: a task partition's end confirmed before it does
+    /// not cover the events produced before those labels (``GlobalInputMerge/labelFrontier(endConfirmed:)``).
+    private(set) var lastLabelRead = Int64.min
     /// The labels to apply next (``interleave(events:nowMs:process:apply:)``), reused.
     private(set) var batch = InputBatch(capacity: 1024)
     /// Events that went ahead of the label order because it disagreed with the tasks' merge.
@@ -61,6 +64,7 @@ struct GlobalLabelMerge {
         holds[Int(partition)].append(value, partition: partition, offset: offset, timestamp: timestamp, nowMs: nowMs)
         clock.read(partition: partition, offset: offset, timestamp: timestamp)
         lastRead = max(lastRead, nowMs)
+        lastLabelRead = max(lastLabelRead, nowMs)
     }
 
     /// The tasks' batches were read at wall time `nowMs`.
@@ -146,8 +150,10 @@ struct GlobalLabelMerge {
     /// One step of the global stage: event runs of `merge` and batches of labels, in the merged
     /// order, until both must wait for input. `process` gets each run's batch and events (as
     /// ``Pipeline/processGlobal(_:events:now:into:)``), `apply` each batch of labels (as
-    /// ``Pipeline/processLabels(_:topic:into:)``). Returns how many runs and label batches went.
-    mutating func interleave(events merge: inout GlobalInputMerge, nowMs: Int64,
+    /// ``Pipeline/processLabels(_:topic:into:)``). `endConfirmed` says whether a caught-up task
+    /// partition with nothing held has nothing more on its way (``GlobalInputMerge/labelFrontier(endConfirmed:)``).
+    /// Returns how many runs and label batches went.
+    mutating func interleave(events merge: inout GlobalInputMerge, nowMs: Int64, endConfirmed: (_ partition: Int32, _ processed: Int64) -> Bool = { _, _ in false },
                              process: (GlobalBatchReader, Range<Int>) throws -> Void, apply: (InputBatch) throws -> Void) rethrows -> Int {
         var steps = 0
         while true {
@@ -158,7 +164,8 @@ struct GlobalLabelMerge {
                 steps += 1
                 continue
             }
-            guard let frontier = merge.labelFrontier else { break }  // a task's next events are unknown: wait
+            // A task's next events are unknown (or may be on their way): wait.
+            guard let frontier = merge.labelFrontier(endConfirmed: endConfirmed) else { break }
             if release(before: frontier, nowMs: nowMs) {
                 try apply(batch)
                 applied()

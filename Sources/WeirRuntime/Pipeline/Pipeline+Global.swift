@@ -105,9 +105,9 @@ extension Pipeline {
     /// many runs and label batches were processed.
     @discardableResult
     mutating func processGlobal(merging merge: inout GlobalInputMerge, labels: inout GlobalLabelMerge, now: Int64,
-                                into sink: inout some OutputSink) throws -> Int {
+                                endConfirmed: (_ partition: Int32, _ processed: Int64) -> Bool, into sink: inout some OutputSink) throws -> Int {
         let topic = labels.topic
-        return try labels.interleave(events: &merge, nowMs: now,
+        return try labels.interleave(events: &merge, nowMs: now, endConfirmed: endConfirmed,
                                      process: { batch, range in try processGlobal(batch, events: range, now: now, into: &sink) },
                                      apply: { batch in try processLabels(batch, topic: topic, into: &sink) })
     }

@@ -160,4 +160,29 @@ import WeirTestSupport
         #expect(labels.eventsForced == 1)
         #expect(labels.drained && merge.allEnded)
     }
+
+    /// A task that had read its source to the end (its newest batch caught up) and has nothing
+    /// held may still have events on their way (produced since, read by the task but not yet
+    /// sent): a label waits until the stage confirms that partition's end (its source's high
+    /// watermark, queried after the label was read, at or below what was handed out), then goes.
+    @Test func aCaughtUpTaskHoldsLabelsUntilItsEndIsConfirmed() throws {
+        var merge = GlobalInputMerge(partitions: 1)
+        var labels = GlobalLabelMerge(topic: "labels", partitions: 1, capacity: 100, maxHoldMs: 1_000_000)
+        let bytes = Batch(partition: 0, events: [(10, 0), (11, 1)], flags: [.caughtUp], stamps: [10, 11]).encoded()
+        try bytes.withUnsafeBytes { try merge.add(partition: 0, offset: 0, bytes: $0) }
+        Array("label".utf8).withUnsafeBytes { labels.read($0, partition: 0, offset: 0, timestamp: 20, nowMs: 5) }
+        var order: [String] = []
+        var asked: [(Int32, Int64)] = []
+        func step(confirmed: Bool) {
+            _ = labels.interleave(events: &merge, nowMs: 6, endConfirmed: { p, processed in asked.append((p, processed)); return confirmed },
+                                  process: { b, r in for i in r { order.append("E\(b.offset(i))") } },
+                                  apply: { b in for _ in 0..<b.count { order.append("L") } })
+        }
+        step(confirmed: false)
+        #expect(order == ["E0", "E1"], "the events go; the label waits")
+        #expect(merge.caughtUpIdle == [0])
+        #expect(asked.last.map { $0.0 == 0 && $0.1 == 1 } == true, "asked about partition 0, handed out through offset 1")
+        step(confirmed: true)
+        #expect(order == ["E0", "E1", "L"])
+    }
 }

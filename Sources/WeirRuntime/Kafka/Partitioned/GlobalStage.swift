@@ -50,9 +50,13 @@ final class GlobalStage {
     private var labels: GlobalLabelMerge?
     private var lastEndCheck = Int64.min / 2
     private let endCheckMs: Int64
+    /// Label topic: per task partition the source's high watermark and when it was queried (wall
+    /// ms), which confirms a caught-up partition's end for the labels read before then.
+    private var sourceEnds: [Int32: (high: Int64, at: Int64)] = [:]
+    private let sourceTopic: String
     /// Label topic: out-of-order applications already logged (events, labels), and when.
     private var forcedLogged = (events: 0, labels: 0)
-    private var lastForcedLog = ContinuousClock().now
+    private var lastForcedLog = ContinuousClock().now - .seconds(3600)
     var maxHeldBytes = 256 << 20
     var weightsInterval: Duration = .milliseconds(100)
 
@@ -103,6 +107,7 @@ final class GlobalStage {
         sink.transactionOwner = exactlyOnce ? self.owner : nil
         sink.begin(epoch: epoch + 1)
         endCheckMs = KafkaRunner.milliseconds(options.labelEndCheckInterval)
+        sourceTopic = setup.source
         consumer = try KafkaConsumer(configuration: ConsumerConfiguration(client: KafkaRunner.internalConsumerClient(setup.client),
                                                                           groupID: options.groupID + ".global", offsetReset: .earliest,
                                                                           reportEndOfPartition: setup.labelTopic != nil))
@@ -118,7 +123,7 @@ final class GlobalStage {
             assigned += (0..<Int32(setup.labelPartitions)).map { p in
                 TopicPartitionOffset(topic: labelTopic, partition: p, offset: labelOffsets[p] ?? fallback)
             }
-            consumer.prepareWatermarkQueries(topics: [labelTopic])
+            consumer.prepareWatermarkQueries(topics: [labelTopic, setup.source])
         }
         try consumer.assign(assigned)
         let seconds = (clock.now - began) / .seconds(1)
@@ -161,7 +166,13 @@ final class GlobalStage {
         let runs: Int
         if labels != nil {
             confirmLabelEnds(now: now)
-            runs = try pipeline.processGlobal(merging: &merge, labels: &labels!, now: now, into: &sink)
+            // A caught-up task partition with nothing held lets labels pass once its source's high
+            // watermark, queried after they were read, shows nothing beyond what was handed out:
+            // an event produced before such a label may still be in its task otherwise.
+            let (ends, labelsRead) = (sourceEnds, labels!.lastLabelRead)
+            runs = try pipeline.processGlobal(merging: &merge, labels: &labels!, now: now, endConfirmed: { p, processed in
+                ends[p].map { $0.at >= labelsRead && $0.high <= processed + 1 } ?? false
+            }, into: &sink)
             logOutOfOrder()
         } else {
             runs = try pipeline.processGlobal(merging: &merge, now: now, into: &sink)
@@ -177,14 +188,22 @@ final class GlobalStage {
 
     /// Label partitions at their end whose end must be confirmed before events pass them: a
     /// high-watermark query each, at most every `labelEndCheckInterval` (``GlobalLabelMerge``).
+    /// Caught-up task partitions with nothing held, while labels wait: their source's high
+    /// watermark, at the same pace (``GlobalInputMerge/labelFrontier(endConfirmed:)``).
     private func confirmLabelEnds(now: Int64) {
         let ends = labels!.endsToConfirm(eventsWaiting: merge.heldBytes > 0)
-        guard !ends.isEmpty, now - lastEndCheck >= endCheckMs else { return }
+        let labelsRead = labels!.lastLabelRead
+        let idle = labels!.held > 0 ? merge.caughtUpIdle.filter { p in sourceEnds[p].map { $0.at < labelsRead } ?? true } : []
+        guard !ends.isEmpty || !idle.isEmpty, now - lastEndCheck >= endCheckMs else { return }
         lastEndCheck = now
         let topic = labels!.topic
         for p in ends {
             guard let w = try? consumer.watermarks(TopicPartition(topic: topic, partition: p), timeout: .milliseconds(500)) else { continue }
             labels!.confirmEnd(partition: p, high: w.high, at: now)
+        }
+        for p in idle {
+            guard let w = try? consumer.watermarks(TopicPartition(topic: sourceTopic, partition: p), timeout: .milliseconds(500)) else { continue }
+            sourceEnds[p] = (w.high, now)
         }
     }
 
