@@ -12,11 +12,7 @@ import WeirTestSupport
 @Suite(.serialized, .timeLimit(.minutes(4)), .requires(.kcat))
 struct PartitionedLabelTopicTests {
     typealias Data = LabelTopicRunTests.Data
-
-    struct Setup {
-        var dir: String
-        var broker: BrokerProcess
-    }
+    typealias Setup = PartitionedRunTests.Setup
 
     static func setUp() throws -> Setup {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("weir-partlabels-\(UUID().uuidString)").path
@@ -44,9 +40,8 @@ struct PartitionedLabelTopicTests {
     }
 
     static func run(_ s: Setup, _ topology: String, tag: String, partitioned: Bool, guarantee: String = "at_least_once") throws -> RunProcess {
-        try RunProcess([s.dir + "/\(topology).yaml", "--brokers", s.broker.bootstrap, "--stop-at-end", "--metrics-port", "off",
-                        "--session-timeout-ms", "6000", "-X", "heartbeat.interval.ms=500", "--guarantee", guarantee]
-                       + (partitioned ? ["--partitioned", "--weights-max-lead", "256"] : []), dir: s.dir, tag: tag)
+        try PartitionedRunTests.run(s, topology: topology, tag: tag,
+                                    extra: ["--guarantee", guarantee] + (partitioned ? ["--partitioned", "--weights-max-lead", "256"] : []))
     }
 
     /// The label summary of the instance that ran the global stage (the one whose progress
