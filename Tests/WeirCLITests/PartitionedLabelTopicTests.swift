@@ -170,4 +170,72 @@ struct PartitionedLabelTopicTests {
         #expect(Set(scores.map(\.identity)).count == 4000, "\(scores.count) score records, \(Set(scores.map(\.identity)).count) distinct")
         print("partitioned label topic under 4 kills (\(holderKills) of the global-stage holder): \(got.model) vs one instance \(want.model); \(scores.count - 4000) duplicate scores")
     }
+
+    /// [ops] What an operator sees of a label topic on `/metrics`, scraped from running instances
+    /// and parsed by prometheus_client once everything published is processed: one partitioned
+    /// instance (its tasks, the global stage) and one instance, side by side. `weir_consumer_lag`
+    /// per partition of every topic each reads (the source; `lpart.global` and the label topic
+    /// at the global stage) at 0, no label held, and the event, score, label and dead-letter
+    /// counters equal across the two and to what was published (4,000 events, the joined labels,
+    /// the 2 undecodable labels); the partitioned gauges (4 task restores, weights age, held bytes).
+    @Test(.requires(OperationsTests.python))
+    func lagOfEveryTopicReadAndHeldLabelsOnMetrics() throws {
+        let data = Data(seed: 5)
+        let s = try Self.setUp()
+        defer { try? FileManager.default.removeItem(atPath: s.dir) }
+        try Self.publish(data, 0..<8, dir: s.dir, bootstrap: s.broker.bootstrap)
+        let ports = try [PartitionedServingTests.freePort(), PartitionedServingTests.freePort()]
+        let common = ["--brokers", s.broker.bootstrap, "--metrics-host", "127.0.0.1", "--session-timeout-ms", "6000", "-X", "heartbeat.interval.ms=500"]
+        let part = try RunProcess([s.dir + "/lpart.yaml", "--partitioned", "--weights-max-lead", "256", "--metrics-port", String(ports[0])] + common,
+                                  dir: s.dir, tag: "metrics-part")
+        let single = try RunProcess([s.dir + "/lsingle.yaml", "--metrics-port", String(ports[1])] + common, dir: s.dir, tag: "metrics-single")
+
+        typealias Samples = [[String: Any]]
+        func value(_ samples: Samples, _ name: String, _ labels: [String: String] = [:]) -> Double? {
+            let m = samples.filter { x in x["name"] as? String == name && labels.allSatisfy { k, v in (x["labels"] as? [String: String])?[k] == v } }
+            return m.count == 1 ? (m[0]["value"] as? NSNumber)?.doubleValue : nil
+        }
+        // Per instance, the lag series it must show: topic -> partitions.
+        let wanted: [(String, [String: Int])] = [("lpart", ["events": 4, "lpart.global": 4, "labels": 2]), ("lsingle", ["events": 4, "labels": 2])]
+        func settled(_ samples: Samples, _ topology: String, _ topics: [String: Int]) -> Bool {
+            let t = ["topology": topology]
+            return value(samples, "weir_events_in_total", t) == 4000 && value(samples, "weir_model_labelled_total", t) == Double(data.joined)
+                && value(samples, "weir_labels_held", t) == 0
+                && topics.allSatisfy { topic, n in (0..<n).allSatisfy { value(samples, "weir_consumer_lag", ["topic": topic, "partition": String($0)].merging(t) { a, _ in a }) == 0 } }
+        }
+        var scraped: [Samples] = [[], []]
+        let deadline = Date().addingTimeInterval(150)
+        while Date() < deadline && part.process.isRunning && single.process.isRunning {
+            for k in 0..<2 {
+                let text = OperationsTests.get("http://127.0.0.1:\(ports[k])/metrics").body
+                if !text.isEmpty { scraped[k] = try #require(try OperationsTests.parseWithPrometheusClient(text), "not Prometheus text: \(text.prefix(300))") }
+            }
+            if (0..<2).allSatisfy({ settled(scraped[$0], wanted[$0].0, wanted[$0].1) }) { break }
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        for (k, (topology, topics)) in wanted.enumerated() {
+            let t = ["topology": topology]
+            let lags = scraped[k].filter { $0["name"] as? String == "weir_consumer_lag" }
+                .map { x in ((x["labels"] as? [String: String]).map { "\($0["topic"] ?? "")/\($0["partition"] ?? "")" } ?? "", (x["value"] as? NSNumber)?.doubleValue ?? -1) }
+            // Exactly the partitions of the topics it reads, each at 0.
+            #expect(Set(lags.map(\.0)) == Set(topics.flatMap { topic, n in (0..<n).map { "\(topic)/\($0)" } }), "\(topology): \(lags)")
+            #expect(lags.allSatisfy { $0.1 == 0 }, "\(topology): \(lags)")
+            #expect(value(scraped[k], "weir_labels_held", t) == 0)
+            #expect(value(scraped[k], "weir_events_in_total", t.merging(["topic": "events"]) { a, _ in a }) == 4000, "\(topology)")
+            #expect(value(scraped[k], "weir_model_scored_total", t) == 4000, "\(topology)")
+            #expect(value(scraped[k], "weir_model_labelled_total", t) == Double(data.joined), "\(topology)")
+            #expect(value(scraped[k], "weir_events_out_total", t.merging(["kind": "dead_letters"]) { a, _ in a }) == 2, "\(topology): the undecodable labels")
+            #expect((value(scraped[k], "weir_model_prequential_log_loss", t) ?? 0) > 0, "\(topology)")
+        }
+        let p = ["topology": "lpart"]
+        #expect(value(scraped[0], "weir_task_restores_total", p) == 4)
+        #expect((value(scraped[0], "weir_task_restore_seconds", p) ?? -1) >= 0)
+        #expect((value(scraped[0], "weir_weights_age_seconds", p) ?? -1) >= 0)
+        #expect(value(scraped[0], "weir_global_held_bytes", p) == 0)
+        let (lossPart, lossSingle) = (value(scraped[0], "weir_model_prequential_log_loss", p) ?? 0, value(scraped[1], "weir_model_prequential_log_loss", ["topology": "lsingle"]) ?? 0)
+        #expect(abs(lossPart - lossSingle) <= 0.01 * lossSingle, "the global stage's prequential log loss \(lossPart) vs one instance's \(lossSingle)")
+        for r in [part, single] { r.signal(SIGTERM) }
+        #expect(part.wait(60) == 0, "partitioned: \(part.stderr.suffix(2000))")
+        #expect(single.wait(60) == 0, "one instance: \(single.stderr.suffix(2000))")
+    }
 }

@@ -435,6 +435,15 @@ public final class KafkaConsumer: @unchecked Sendable {
         return (low, high)
     }
 
+    /// A partition's lag from ``cachedWatermarks(_:)`` (no request): its high watermark minus
+    /// `next`, the next offset to process (nil: the low watermark), at least 0; nil before the
+    /// partition's first fetch. With `read_committed` the high watermark is the last stable
+    /// offset, so a transaction's commit marker counts as one message until more follows it.
+    public func cachedLag(_ tp: TopicPartition, next: Int64?) -> Int64? {
+        guard let w = cachedWatermarks(tp) else { return nil }
+        return max(0, w.high - (next ?? w.low))
+    }
+
     /// A fatal client error, if librdkafka raised one.
     public var fatalError: KafkaError? {
         var buf = [CChar](repeating: 0, count: 512)

@@ -58,6 +58,10 @@ struct GlobalLabelMerge {
     /// Labels applied before their turn (a hold's capacity or age).
     var forced: Int { holds.reduce(0) { $0 + $1.forced } }
 
+    /// The next offset of partition `p` to apply (lag metrics): after the last applied, else the
+    /// oldest held, else the end it reported; nil when nothing is known (nothing read yet).
+    func nextToApply(_ p: Int32) -> Int64? { processed[p] ?? holds[Int(p)].headOffset ?? ends[p] }
+
     /// Holds one label record of `partition` read at wall time `nowMs`.
     mutating func read(_ value: UnsafeRawBufferPointer, partition: Int32, offset: Int64, timestamp: Int64?, nowMs: Int64) {
         guard partition >= 0 && Int(partition) < partitions else { return }

@@ -31,6 +31,8 @@ struct HeldRecords {
     /// Records held now.
     var count: Int { partitions.count - head }
     var isEmpty: Bool { count == 0 }
+    /// The oldest held record's offset (nil when none is held).
+    var headOffset: Int64? { head < partitions.count ? offsets[head] : nil }
     /// The oldest held record's timestamp (`Int64.max` when none is held).
     var headTimestamp: Int64 { head < partitions.count ? timestamps[head] : .max }
 
@@ -271,6 +273,10 @@ struct TimestampMerge {
         let p = Self.hold(&labels, partition, HeldRecords(capacity: capacity, maxHoldMs: maxHoldMs))
         labels[p].append(value, partition: partition, offset: offset, timestamp: timestamp, nowMs: nowMs)
     }
+
+    /// The next offset of label partition `p` to apply (lag metrics): after the last applied, or
+    /// the first read; at its reported end when nothing was read; nil when unknown.
+    func labelNext(_ p: Int32) -> Int64? { labelProcessed[p] ?? labelEnd[p] }
 
     /// Records held now, events and labels.
     var heldEvents: Int { events.reduce(0) { $0 + $1.count } }

@@ -46,15 +46,35 @@ public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
     private let alertsOpen: Gauge
     private let alertsOpened: Counter
     private let alertsResolved: Counter
-    private var lag: [Int32: Gauge] = [:]
+    /// Lag gauges by topic, then partition (the source; the label topic; `<name>.global` at the global stage).
+    private var lag: [String: [Int32: Gauge]] = [:]
+    /// Labels read from `model.label_topic` and held for their turn (nil without a label topic).
+    private let labelsHeld: Gauge?
     private var drift: [String: DriftHandles] = [:]
     private var openAlerts = Set<String>()
 
-    private var last = PipelineCounters()
-    private var lastLate: [Int]
+    /// What the single pipeline of one instance last showed (``batchProcessed(_:events:duration:)``).
+    private var seen = Seen()
     private var lastRefresh: ContinuousClock.Instant?
     private let clock = ContinuousClock()
     private let windowNames: [String]
+    private let windowIndex: [String: Int]
+
+    /// What the metrics last saw of one pipeline, so that each update adds only that pipeline's
+    /// progress since. A runner with several pipelines (partitioned mode: one task per source
+    /// partition, and the global stage) keeps one per pipeline, started from the pipeline as
+    /// restored (``init(_:)``) so that totals restored from a checkpoint are not counted again.
+    public struct Seen: Sendable {
+        var counters = PipelineCounters()
+        /// Late events per window of the pipeline's graph (by its index there).
+        var late: [Int] = []
+
+        public init() {}
+        public init(_ pipeline: Pipeline) {
+            counters = pipeline.counters
+            late = pipeline.graph.windows.map(\.stats.lateEvents)
+        }
+    }
 
     private struct DecodeErrorKey: Hashable { var reason: Int; var field: Int }
     private struct DriftHandles {
@@ -72,51 +92,55 @@ public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
     /// - Parameters:
     ///   - compiled: the running topology (windows, sinks, model).
     ///   - sourceTopic: the topic read (label `topic` of `weir_events_in_total`).
-    public init(compiled: CompiledTopology, sourceTopic: String) {
+    ///   - factory: where the handles go (the bootstrapped metrics system unless a test passes its own).
+    public init(compiled: CompiledTopology, sourceTopic: String, factory: any MetricsFactory = MetricsSystem.factory) {
         self.sourceTopic = sourceTopic
+        self.factory = factory
         let sinks = compiled.spec.sinks
         let topology = compiled.spec.name
         let t = ("topology", topology)
-        eventsIn = Counter(label: "weir_events_in_total", dimensions: [t, ("topic", sourceTopic)])
+        eventsIn = Counter(label: "weir_events_in_total", dimensions: [t, ("topic", sourceTopic)], factory: factory)
         eventsOut = OutputKind.allCases.map {
-            Counter(label: "weir_events_out_total", dimensions: [t, ("topic", KafkaSink.topicName($0, sinks)), ("kind", $0.name)])
+            Counter(label: "weir_events_out_total", dimensions: [t, ("topic", KafkaSink.topicName($0, sinks)), ("kind", $0.name)], factory: factory)
         }
-        deadLettersOut = Counter(label: "weir_events_out_total", dimensions: [t, ("topic", sinks.deadLetters), ("kind", "dead_letters")])
-        deadLetters = Self.deadLetterReasons.map { Counter(label: "weir_dead_letters_total", dimensions: [t, ("reason", $0)]) }
+        deadLettersOut = Counter(label: "weir_events_out_total", dimensions: [t, ("topic", sinks.deadLetters), ("kind", "dead_letters")], factory: factory)
+        deadLetters = Self.deadLetterReasons.map { Counter(label: "weir_dead_letters_total", dimensions: [t, ("reason", $0)], factory: factory) }
         windowNames = compiled.graph.windows.map(\.name)
-        lateEvents = windowNames.map { Counter(label: "weir_late_events_total", dimensions: [t, ("window", $0)]) }
-        lastLate = Array(repeating: 0, count: windowNames.count)
-        windowResults = Counter(label: "weir_window_results_total", dimensions: [t])
-        windowKeys = windowNames.map { Gauge(label: "weir_window_keys", dimensions: [t, ("window", $0)]) }
-        windowOpen = windowNames.map { Gauge(label: "weir_window_open_windows", dimensions: [t, ("window", $0)]) }
-        windowBytes = windowNames.map { Gauge(label: "weir_window_state_bytes", dimensions: [t, ("window", $0)]) }
-        windowRejectedKeys = windowNames.map { Gauge(label: "weir_window_rejected_key_events", dimensions: [t, ("window", $0)]) }
+        lateEvents = windowNames.map { Counter(label: "weir_late_events_total", dimensions: [t, ("window", $0)], factory: factory) }
+        windowIndex = Dictionary(windowNames.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        windowResults = Counter(label: "weir_window_results_total", dimensions: [t], factory: factory)
+        windowKeys = windowNames.map { Gauge(label: "weir_window_keys", dimensions: [t, ("window", $0)], factory: factory) }
+        windowOpen = windowNames.map { Gauge(label: "weir_window_open_windows", dimensions: [t, ("window", $0)], factory: factory) }
+        windowBytes = windowNames.map { Gauge(label: "weir_window_state_bytes", dimensions: [t, ("window", $0)], factory: factory) }
+        windowRejectedKeys = windowNames.map { Gauge(label: "weir_window_rejected_key_events", dimensions: [t, ("window", $0)], factory: factory) }
         let budgeted = compiled.spec.state.memoryLimitBytes != nil
-        stateLimit = budgeted ? Gauge(label: "weir_state_memory_limit_bytes", dimensions: [t]) : nil
-        stateLevel = budgeted ? Gauge(label: "weir_state_memory_level", dimensions: [t]) : nil
-        scored = Counter(label: "weir_model_scored_total", dimensions: [t])
-        labelled = Counter(label: "weir_model_labelled_total", dimensions: [t])
-        modelVersion = Gauge(label: "weir_model_version", dimensions: [t])
-        modelLogLoss = Gauge(label: "weir_model_prequential_log_loss", dimensions: [t])
-        modelAccuracy = Gauge(label: "weir_model_prequential_accuracy", dimensions: [t])
-        modelDecisions = Counter(label: "weir_model_decisions_total", dimensions: [t])
-        retrainRequests = Counter(label: "weir_retrain_requests_total", dimensions: [t])
-        batchDuration = CoreMetrics.Timer(label: "weir_batch_duration_seconds", dimensions: [t])
-        batchEvents = Recorder(label: "weir_batch_events", dimensions: [t], aggregate: true)
-        offsetCommits = Counter(label: "weir_offset_commits_total", dimensions: [t])
-        rebalances = Counter(label: "weir_rebalances_total", dimensions: [t])
-        assigned = Gauge(label: "weir_assigned_partitions", dimensions: [t])
-        transactionCommits = Counter(label: "weir_transactions_total", dimensions: [t, ("outcome", "commit")])
-        transactionAborts = Counter(label: "weir_transactions_total", dimensions: [t, ("outcome", "abort")])
-        alertsOpen = Gauge(label: "weir_alerts_open", dimensions: [t])
-        alertsOpened = Counter(label: "weir_alerts_total", dimensions: [t, ("status", "opened")])
-        alertsResolved = Counter(label: "weir_alerts_total", dimensions: [t, ("status", "resolved")])
+        stateLimit = budgeted ? Gauge(label: "weir_state_memory_limit_bytes", dimensions: [t], factory: factory) : nil
+        stateLevel = budgeted ? Gauge(label: "weir_state_memory_level", dimensions: [t], factory: factory) : nil
+        scored = Counter(label: "weir_model_scored_total", dimensions: [t], factory: factory)
+        labelled = Counter(label: "weir_model_labelled_total", dimensions: [t], factory: factory)
+        modelVersion = Gauge(label: "weir_model_version", dimensions: [t], factory: factory)
+        modelLogLoss = Gauge(label: "weir_model_prequential_log_loss", dimensions: [t], factory: factory)
+        modelAccuracy = Gauge(label: "weir_model_prequential_accuracy", dimensions: [t], factory: factory)
+        modelDecisions = Counter(label: "weir_model_decisions_total", dimensions: [t], factory: factory)
+        retrainRequests = Counter(label: "weir_retrain_requests_total", dimensions: [t], factory: factory)
+        batchDuration = CoreMetrics.Timer(label: "weir_batch_duration_seconds", dimensions: [t], factory: factory)
+        batchEvents = Recorder(label: "weir_batch_events", dimensions: [t], aggregate: true, factory: factory)
+        offsetCommits = Counter(label: "weir_offset_commits_total", dimensions: [t], factory: factory)
+        rebalances = Counter(label: "weir_rebalances_total", dimensions: [t], factory: factory)
+        assigned = Gauge(label: "weir_assigned_partitions", dimensions: [t], factory: factory)
+        transactionCommits = Counter(label: "weir_transactions_total", dimensions: [t, ("outcome", "commit")], factory: factory)
+        transactionAborts = Counter(label: "weir_transactions_total", dimensions: [t, ("outcome", "abort")], factory: factory)
+        alertsOpen = Gauge(label: "weir_alerts_open", dimensions: [t], factory: factory)
+        alertsOpened = Counter(label: "weir_alerts_total", dimensions: [t, ("status", "opened")], factory: factory)
+        alertsResolved = Counter(label: "weir_alerts_total", dimensions: [t, ("status", "resolved")], factory: factory)
+        labelsHeld = compiled.spec.model?.labelTopic == nil ? nil : Gauge(label: "weir_labels_held", dimensions: [t], factory: factory)
         self.topology = topology
         alertsOpen.record(0)
         assigned.record(0)
     }
 
     private let topology: String
+    private let factory: any MetricsFactory
 
     // MARK: per batch
 
@@ -124,6 +148,14 @@ public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
     /// letters by reason (and by reason and field), every output written, and its duration.
     /// - Complexity: O(dead letters in the batch + windows); nothing per valid event.
     public func batchProcessed(_ pipeline: Pipeline, events: Int, duration: Duration) {
+        batchProcessed(pipeline, events: events, duration: duration, seen: &seen)
+        refreshIfDue(pipeline)
+    }
+
+    /// ``batchProcessed(_:events:duration:)`` for one of several pipelines (partitioned mode: a
+    /// task's batch), with what was last seen of it; gauges are the runner's to refresh
+    /// (``refreshGauges(_:)`` over all of them).
+    public func batchProcessed(_ pipeline: Pipeline, events: Int, duration: Duration, seen: inout Seen) {
         eventsIn.increment(by: Int64(events))
         batchEvents.record(events)
         let (s, a) = duration.components
@@ -139,22 +171,37 @@ public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
                 let names = pipeline.compiled.graph.schema.fields
                 let field = f >= 0 && f < names.count ? names[f].name : ""
                 let c = Counter(label: "weir_decode_errors_total",
-                                dimensions: [("topology", topology), ("reason", Self.deadLetterReasons[r]), ("field", field)])
+                                dimensions: [("topology", topology), ("reason", Self.deadLetterReasons[r]), ("field", field)], factory: factory)
                 decodeErrors[key] = c
                 c.increment()
             }
         }
-        outputsWritten(pipeline)
+        outputsWritten(pipeline, seen: &seen)
     }
 
     /// After ``Pipeline/tick(now:into:)`` or ``Pipeline/finish(into:)``: counts outputs written
     /// without input (windows fired by the clock, drift windows closed).
     public func outputsWritten(_ pipeline: Pipeline) {
+        outputsWritten(pipeline, seen: &seen)
+        refreshIfDue(pipeline)
+    }
+
+    /// ``outputsWritten(_:)`` for one of several pipelines, with what was last seen of it. A
+    /// task's scores are counted, not its labels (the global stage learns from them); the global
+    /// stage's labels are, not its scores (it scores the tasks' events again, to learn).
+    public func outputsWritten(_ pipeline: Pipeline, seen: inout Seen) {
         let c = pipeline.counters
+        let last = seen.counters
+        let (countsScores, countsLabels): (Bool, Bool)
+        switch pipeline.role {
+        case .whole: (countsScores, countsLabels) = (true, true)
+        case .task: (countsScores, countsLabels) = (true, false)
+        case .global: (countsScores, countsLabels) = (false, true)
+        }
         func add(_ kind: OutputKind, _ now: Int, _ before: Int) {
             if now > before { eventsOut[kind.rawValue].increment(by: Int64(now - before)) }
         }
-        add(.scores, c.scored, last.scored)
+        if countsScores { add(.scores, c.scored, last.scored) }
         add(.windows, c.windowResults, last.windowResults)
         add(.late, c.lateEvents, last.lateEvents)
         add(.drift, c.driftRecords, last.driftRecords)
@@ -162,18 +209,23 @@ public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
         add(.retrain, c.retrainRequests, last.retrainRequests)
         add(.models, c.modelDecisions, last.modelDecisions)
         if c.deadLetters > last.deadLetters { deadLettersOut.increment(by: Int64(c.deadLetters - last.deadLetters)) }
-        if c.scored > last.scored { scored.increment(by: Int64(c.scored - last.scored)) }
-        if c.labelled > last.labelled { labelled.increment(by: Int64(c.labelled - last.labelled)) }
+        if countsScores && c.scored > last.scored { scored.increment(by: Int64(c.scored - last.scored)) }
+        if countsLabels && c.labelled > last.labelled { labelled.increment(by: Int64(c.labelled - last.labelled)) }
         if c.windowResults > last.windowResults { windowResults.increment(by: Int64(c.windowResults - last.windowResults)) }
         if c.modelDecisions > last.modelDecisions { modelDecisions.increment(by: Int64(c.modelDecisions - last.modelDecisions)) }
         if c.retrainRequests > last.retrainRequests { retrainRequests.increment(by: Int64(c.retrainRequests - last.retrainRequests)) }
-        last = c
+        seen.counters = c
         let windows = pipeline.graph.windows
-        for w in 0..<min(windows.count, lateEvents.count) {
+        let names = pipeline.compiled.graph.windows
+        if seen.late.count < windows.count { seen.late += Array(repeating: 0, count: windows.count - seen.late.count) }
+        for w in 0..<min(windows.count, names.count) {
             let n = windows[w].stats.lateEvents
-            if n > lastLate[w] { lateEvents[w].increment(by: Int64(n - lastLate[w])) }
-            lastLate[w] = n
+            if n > seen.late[w], let i = windowIndex[names[w].name] { lateEvents[i].increment(by: Int64(n - seen.late[w])) }
+            seen.late[w] = n
         }
+    }
+
+    private func refreshIfDue(_ pipeline: Pipeline) {
         let now = clock.now
         if lastRefresh.map({ now - $0 >= .milliseconds(500) }) ?? true {
             refreshGauges(pipeline)
@@ -184,23 +236,47 @@ public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
     /// Window state sizes and model figures (gauges). Called at most twice a second from
     /// ``outputsWritten(_:)``; call it directly before a final scrape.
     /// - Complexity: O(windows).
-    public func refreshGauges(_ pipeline: Pipeline) {
-        let windows = pipeline.graph.windows
-        for w in 0..<min(windows.count, windowKeys.count) {
-            windowKeys[w].record(windows[w].keyCount)
-            windowOpen[w].record(windows[w].liveWindows)
-            windowBytes[w].record(windows[w].stateBytes)
-            windowRejectedKeys[w].record(windows[w].stats.rejectedKeyEvents)
+    public func refreshGauges(_ pipeline: Pipeline) { refreshGauges(CollectionOfOne(pipeline)) }
+
+    /// The gauges of an instance running several pipelines (partitioned mode: its tasks, and the
+    /// global stage while it holds it): window figures summed by window name, the state level the
+    /// highest of any, the model's figures from the pipeline that learns (one instance's, or
+    /// the global stage's; none when this instance runs no such pipeline).
+    /// - Complexity: O(pipelines × windows); a caller passing a lazy map copies each `Pipeline`
+    ///   value (a few kB), so call it at most a few times a second.
+    public func refreshGauges<S: Sequence<Pipeline>>(_ pipelines: S) {
+        var keys = Array(repeating: 0, count: windowNames.count), open = keys, bytes = keys, rejected = keys
+        var level: Int?, limit: Int?
+        for pipeline in pipelines {
+            let windows = pipeline.graph.windows
+            let names = pipeline.compiled.graph.windows
+            for w in 0..<min(windows.count, names.count) {
+                guard let i = windowIndex[names[w].name] else { continue }
+                keys[i] += windows[w].keyCount
+                open[i] += windows[w].liveWindows
+                bytes[i] += windows[w].stateBytes
+                rejected[i] += windows[w].stats.rejectedKeyEvents
+            }
+            if let b = pipeline.stateBudget {
+                limit = b.limit
+                level = max(level ?? 0, b.level.rawValue)
+            }
+            if let m = pipeline.model, !pipeline.isTask {
+                modelVersion.record(m.version)
+                let p = m.prequential
+                if p.logLoss.isFinite { modelLogLoss.record(p.logLoss) }
+                if p.accuracy.isFinite { modelAccuracy.record(p.accuracy) }
+            }
         }
-        if let b = pipeline.stateBudget {
-            stateLimit?.record(b.limit)
-            stateLevel?.record(b.level.rawValue)
+        for i in 0..<windowNames.count {
+            windowKeys[i].record(keys[i])
+            windowOpen[i].record(open[i])
+            windowBytes[i].record(bytes[i])
+            windowRejectedKeys[i].record(rejected[i])
         }
-        if let m = pipeline.model {
-            modelVersion.record(m.version)
-            let p = m.prequential
-            if p.logLoss.isFinite { modelLogLoss.record(p.logLoss) }
-            if p.accuracy.isFinite { modelAccuracy.record(p.accuracy) }
+        if let limit, let level {
+            stateLimit?.record(limit)
+            stateLevel?.record(level)
         }
     }
 
@@ -254,33 +330,41 @@ public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
     private func driftHandles(_ feature: String) -> DriftHandles {
         if let h = drift[feature] { return h }
         let d = [("topology", topology), ("feature", feature)]
-        let h = DriftHandles(psi: Gauge(label: "weir_drift_psi", dimensions: d),
-                             ksStatistic: Gauge(label: "weir_drift_ks_statistic", dimensions: d),
-                             ksPValue: Gauge(label: "weir_drift_ks_pvalue", dimensions: d),
-                             windows: Counter(label: "weir_drift_windows_total", dimensions: d),
-                             drifted: Counter(label: "weir_drift_windows_drifted_total", dimensions: d))
+        let h = DriftHandles(psi: Gauge(label: "weir_drift_psi", dimensions: d, factory: factory),
+                             ksStatistic: Gauge(label: "weir_drift_ks_statistic", dimensions: d, factory: factory),
+                             ksPValue: Gauge(label: "weir_drift_ks_pvalue", dimensions: d, factory: factory),
+                             windows: Counter(label: "weir_drift_windows_total", dimensions: d, factory: factory),
+                             drifted: Counter(label: "weir_drift_windows_drifted_total", dimensions: d, factory: factory))
         drift[feature] = h
         return h
     }
 
     // MARK: consumer, commits, transactions
 
-    /// Lag (messages behind the high watermark) per assigned partition; partitions absent from
-    /// `lag` are dropped from the exposition.
-    public func setLag(_ lag: [Int32: Int64]) {
-        for (p, g) in self.lag where lag[p] == nil {
+    /// Lag (messages between the high watermark and the next offset to process) per partition
+    /// of `topic` (nil: the source topic); that topic's partitions absent from `lag` are dropped
+    /// from the exposition, other topics' series are kept.
+    public func setLag(_ lag: [Int32: Int64], topic: String? = nil) {
+        let topic = topic ?? sourceTopic
+        var gauges = self.lag[topic] ?? [:]
+        for (p, g) in gauges where lag[p] == nil {
             g.destroy()
-            self.lag.removeValue(forKey: p)
+            gauges.removeValue(forKey: p)
         }
         for (p, v) in lag {
-            let g = self.lag[p] ?? {
-                let g = Gauge(label: "weir_consumer_lag", dimensions: [("topology", topology), ("topic", sourceTopic), ("partition", String(p))])
-                self.lag[p] = g
+            let g = gauges[p] ?? {
+                let g = Gauge(label: "weir_consumer_lag", dimensions: [("topology", topology), ("topic", topic), ("partition", String(p))], factory: factory)
+                gauges[p] = g
                 return g
             }()
             g.record(v)
         }
+        self.lag[topic] = gauges
     }
+
+    /// Labels read from `model.label_topic` and held until the events before them are processed
+    /// (one instance's timestamp merge, or the global stage's label merge).
+    public func setLabelsHeld(_ count: Int) { labelsHeld?.record(count) }
 
     /// A rebalance gave or took partitions; `count` is the number now assigned.
     public func rebalanced(assignedCount count: Int) {

@@ -36,7 +36,10 @@ import WeirTopology
     }
 
     /// - Parameter afterChunk: called with the global stage after each chunk it processed (settled).
-    static func run(events: Int, chunk: Int, afterChunk: ((inout Pipeline, inout RecordingSink) throws -> Void)? = nil) throws -> Run {
+    /// - Parameter metrics: fed as `weir run` feeds them: `whole` per whole batch, `split` per
+    ///   task batch and per global-stage chunk, each pipeline with its own ``RuntimeMetrics/Seen``.
+    static func run(events: Int, chunk: Int, metrics: (whole: RuntimeMetrics, split: RuntimeMetrics)? = nil,
+                    afterChunk: ((inout Pipeline, inout RecordingSink) throws -> Void)? = nil) throws -> Run {
         let compiled = try topology()
         let generator = CardFraudGenerator(seed: 5, users: 600, driftAt: events / 2)
         let lines = (0..<events).map { generator.event($0) }
@@ -45,6 +48,9 @@ import WeirTopology
         var global = try Pipeline(compiled: compiled, partitions: tasks, role: .global)
         var taskPipelines = try (0..<tasks).map { try Pipeline(compiled: compiled, partitions: 1, role: .task(partition: Int32($0))) }
         var encoded = Array(repeating: [UInt8](), count: tasks)
+        var seen = taskPipelines.map { RuntimeMetrics.Seen($0) }, globalSeen = RuntimeMetrics.Seen(global)
+        whole.monitorObserver = metrics?.whole  // drift and alert figures, as `weir run` and `GlobalStage` set them
+        global.monitorObserver = metrics?.split
         for start in stride(from: 0, to: events, by: chunk) {
             let range = start..<min(events, start + chunk)
             var all = InputBatch(capacity: chunk)
@@ -55,9 +61,11 @@ import WeirTopology
                 per[Int(p)].append(Array(lines[i].utf8), partition: p, offset: Int64(i))
             }
             try whole.process(all, topic: "transactions", now: 0, into: &out.whole)
+            metrics?.whole.batchProcessed(whole, events: all.count, duration: .zero)
             var readers: [(task: Int, next: Int)] = []
             for t in 0..<tasks {
                 try taskPipelines[t].process(per[t], topic: "transactions", now: 0, into: &out.tasks[t])
+                metrics?.split.batchProcessed(taskPipelines[t], events: per[t].count, duration: .zero, seen: &seen[t])
                 if taskPipelines[t].takeGlobalBatch(into: &encoded[t]) {
                     readers.append((t, 0))
                     out.batches += 1
@@ -73,6 +81,7 @@ import WeirTopology
                 // Empty batches (only trailing dead letters) still count their dead letters.
                 for k in rs.indices where rs[k].count == 0 { try global.processGlobal(rs[k], now: 0, into: &out.global) }
             }
+            metrics?.split.outputsWritten(global, seen: &globalSeen)
             // The global stage broadcasts its champion; the tasks score with it from the next chunk.
             let weights = try ModelWeights(decoding: global.model!.weights(topology: compiled.spec.name, producedAtMs: Int64(start)).encoded(),
                                            topology: compiled.spec.name, optimizer: global.model!.optimizerName)
@@ -82,10 +91,18 @@ import WeirTopology
                 try afterChunk(&global, &out.global)
             }
         }
+        // Window gauges before the end fires every window.
+        metrics?.whole.refreshGauges(whole)
+        metrics?.split.refreshGauges(taskPipelines + [global])
         try whole.finish(into: &out.whole)
         for t in 0..<tasks { try taskPipelines[t].finish(into: &out.tasks[t]) }
         try global.settle(into: &out.global)
         try whole.settle(into: &out.whole)
+        if let metrics {
+            metrics.whole.outputsWritten(whole)
+            for t in 0..<tasks { metrics.split.outputsWritten(taskPipelines[t], seen: &seen[t]) }
+            metrics.split.outputsWritten(global, seen: &globalSeen)
+        }
         out.wholeSummary = whole.model!.metricsSummary
         out.globalSummary = global.model!.metricsSummary
         return out

@@ -3,6 +3,7 @@ import Testing
 import WeirCore
 import WeirRuntime
 import WeirService
+import WeirTestSupport
 import WeirTopology
 
 /// A sink that keeps its own counts of what the pipeline wrote, read back from the JSON records
@@ -219,5 +220,39 @@ struct RuntimeMetricsTests {
         #expect(s.value("weir_transactions_total", t.merging(["outcome": "commit"]) { a, _ in a }) == 2)
         #expect(s.value("weir_transactions_total", t.merging(["outcome": "abort"]) { a, _ in a }) == 1)
         #expect(s.value("weir_assigned_partitions", t) == 1)
+    }
+
+    /// The source, the label topic and `<name>.global` each have their own `weir_consumer_lag`
+    /// series: setting one topic's lag drops only that topic's missing partitions. Held labels
+    /// are a gauge of topologies with a label topic only.
+    @Test func lagPerTopicAndHeldLabels() throws {
+        _ = sharedRegistry
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("weir-metrics-\(UUID().uuidString).yaml").path
+        try labelTopicTopology(name: "metrics-label-lag").write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let metrics = RuntimeMetrics(compiled: try TopologyCompiler.compile(try TopologyLoader.load(path: path)), sourceTopic: "events")
+        metrics.setLag([0: 7, 1: 2])
+        metrics.setLag([0: 5, 1: 9], topic: "labels")
+        metrics.setLag([0: 3, 1: 1, 2: 4], topic: "metrics-label-lag.global")
+        metrics.setLag([1: 0], topic: "labels")  // label partition 0 no longer read
+        metrics.setLabelsHeld(42)
+        var s = parseExposition(sharedRegistry.emitToString())
+        func lag(_ topic: String, _ p: Int) -> Double? {
+            s.value("weir_consumer_lag", ["topology": "metrics-label-lag", "topic": topic, "partition": String(p)])
+        }
+        #expect(lag("events", 0) == 7 && lag("events", 1) == 2)
+        #expect(lag("labels", 0) == nil && lag("labels", 1) == 0)
+        #expect(lag("metrics-label-lag.global", 0) == 3 && lag("metrics-label-lag.global", 2) == 4)
+        #expect(s.value("weir_labels_held", ["topology": "metrics-label-lag"]) == 42)
+        metrics.setLag([:], topic: "metrics-label-lag.global")  // the global stage handed over
+        s = parseExposition(sharedRegistry.emitToString())
+        #expect((0..<3).allSatisfy { lag("metrics-label-lag.global", $0) == nil })
+        #expect(lag("events", 0) == 7 && lag("labels", 1) == 0)
+
+        // Without a label topic there is no held-labels series.
+        _ = RuntimeMetrics(compiled: try topology(name: "metrics-no-labels"), sourceTopic: "transactions")
+        s = parseExposition(sharedRegistry.emitToString())
+        #expect(s.value("weir_labels_held", ["topology": "metrics-no-labels"]) == nil)
+        #expect(s.value("weir_alerts_open", ["topology": "metrics-no-labels"]) == 0)  // the metrics exist
     }
 }

@@ -57,6 +57,11 @@ final class GlobalStage {
     /// Label topic: out-of-order applications already logged (events, labels), and when.
     private var forcedLogged = (events: 0, labels: 0)
     private var lastForcedLog = ContinuousClock().now - .seconds(3600)
+    /// Where each `<name>.global` partition resumed (lag before its first batch), and the last lag report.
+    private let startOffsets: [Int32: Int64]
+    /// [metrics] What the metrics last counted of the pipeline (from its restore on).
+    private var seen = RuntimeMetrics.Seen()
+    private var lastLag = ContinuousClock().now - .seconds(3600)
     var maxHeldBytes = 256 << 20
     var weightsInterval: Duration = .milliseconds(100)
 
@@ -102,6 +107,7 @@ final class GlobalStage {
         }
         let epoch = coordinator.epoch
         merge = GlobalInputMerge(partitions: partitions, processed: processed)
+        startOffsets = offsets
         sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source,
                              tagging: KafkaSink.tags(checkpointed: store != nil, headers: spec.processing.outputHeaders, exactlyOnce: exactlyOnce))
         sink.transactionOwner = exactlyOnce ? self.owner : nil
@@ -129,6 +135,7 @@ final class GlobalStage {
         let seconds = (clock.now - began) / .seconds(1)
         let labelsAt = labels.map { l in "; labels at " + (0..<Int32(l.partitions)).map { "\($0)@\(labelOffsets[$0].map(String.init) ?? "start")" }.joined(separator: ",") } ?? ""
         runner.logger.notice("global stage active: \(epoch == 0 ? "started empty" : "restored checkpoint epoch \(epoch)") in \(String(format: "%.3f", seconds)) s; reading \(topic) at \(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ","))\(labelsAt)")
+        seen = RuntimeMetrics.Seen(pipeline)
         try coordinator.start()
         try broadcastWeights(force: true)
         if labels != nil {
@@ -177,9 +184,14 @@ final class GlobalStage {
         } else {
             runs = try pipeline.processGlobal(merging: &merge, now: now, into: &sink)
         }
-        if runs > 0 { dirty = true }
+        if runs > 0 {
+            dirty = true
+            runner.runner.metrics?.outputsWritten(pipeline, seen: &seen)  // [ops] drift, alerts, models, global windows, labels
+            for line in pipeline.takeNewCalibrations() { runner.logger.info("gate.calibrate: \(line)") }
+        }
         try applyBackPressure()
         runner.metrics?.globalStep(heldBytes: merge.heldBytes, skippedDuplicates: merge.skippedDuplicates)
+        reportLag()
         try broadcastWeights(force: false)
         producer.poll()
         if let fatal = producer.fatalError { throw fatal }
@@ -205,6 +217,29 @@ final class GlobalStage {
             guard let w = try? consumer.watermarks(TopicPartition(topic: sourceTopic, partition: p), timeout: .milliseconds(500)) else { continue }
             sourceEnds[p] = (w.high, now)
         }
+    }
+
+    /// [ops] Every 2 s, from the last fetch responses (no request): the lag of `<name>.global`
+    /// (batches not yet wholly processed, held ones included) and of the label topic (labels not
+    /// yet applied), and the labels held (`weir_consumer_lag`, `weir_labels_held`).
+    private func reportLag() {
+        guard let metrics = runner.runner.metrics, ContinuousClock().now - lastLag >= .seconds(2) else { return }
+        lastLag = ContinuousClock().now
+        let resume = merge.resumeOffsets
+        var lag: [Int32: Int64] = [:]
+        for p in 0..<Int32(merge.partitions) {
+            guard let next = resume[p] ?? startOffsets[p] else { continue }
+            lag[p] = consumer.cachedLag(TopicPartition(topic: topic, partition: p), next: next)
+        }
+        metrics.setLag(lag, topic: topic)
+        guard let labels else { return }
+        var labelLag: [Int32: Int64] = [:]
+        for p in 0..<Int32(labels.partitions) {
+            guard let next = labels.nextToApply(p) else { continue }
+            labelLag[p] = consumer.cachedLag(TopicPartition(topic: labels.topic, partition: p), next: next)
+        }
+        metrics.setLag(labelLag, topic: labels.topic)
+        metrics.setLabelsHeld(labels.held)
     }
 
     /// At most every 10 s: how many events went ahead of labels stamped before them (the orders
@@ -248,6 +283,7 @@ final class GlobalStage {
     /// A bounded run's end: every task ended (their final watermarks closed what `weir run --stop-at-end` closes).
     func finish() throws {
         try pipeline.settle(into: &sink)
+        runner.runner.metrics?.outputsWritten(pipeline, seen: &seen)
         try broadcastWeights(force: true)
         dirty = true
     }
@@ -280,6 +316,7 @@ final class GlobalStage {
             coordinator.abort()
             throw error
         }
+        runner.runner.metrics?.outputsWritten(pipeline, seen: &seen)  // [ops] records judged in the background, settled
         try coordinator.checkpoint(pipeline, offsets: merge.resumeOffsets, labelOffsets: labels?.processed ?? [:], sink: &sink, awaitDelivery: !periodic,
                                    scope: .globalStage(processed: merge.processedSourceOffset), owning: Set(0..<Int32(merge.partitions)))
         dirty = false
@@ -288,6 +325,12 @@ final class GlobalStage {
     /// Stops reading; exactly once, the open transaction (what followed the last checkpoint) is aborted.
     func close() {
         consumer.onEvent = nil
+        // The lag series of what this instance no longer reads go away.
+        runner.runner.metrics?.setLag([:], topic: topic)
+        if let labels {
+            runner.runner.metrics?.setLag([:], topic: labels.topic)
+            runner.runner.metrics?.setLabelsHeld(0)
+        }
         coordinator.abort()
         consumer.close()
         producer.close(timeout: .seconds(5))

@@ -122,6 +122,7 @@ struct PartitionedRunner {
         var global: GlobalStage?
         var result: Pipeline?
         var lastProgress = clock.now
+        var lastGauges = clock.now
         let start = clock.now
         defer {
             lease.onRevoke = nil
@@ -153,6 +154,11 @@ struct PartitionedRunner {
                     lease.onRevoke = nil
                 }
                 if let g = global, clock.now - g.lastCheckpoint >= setup.interval { try g.checkpoint(periodic: true) }
+                if let metrics = runner.metrics, clock.now - lastGauges >= .milliseconds(500) {
+                    // [ops] Window gauges over every task (and the global stage's windows), the model's from the global stage.
+                    metrics.refreshGauges(tasks.tasks.values.lazy.map(\.pipeline) + (global.map { [$0.pipeline] } ?? []))
+                    lastGauges = clock.now
+                }
                 if clock.now - lastProgress >= .seconds(1), let onProgress = runner.onProgress {
                     onProgress(progress(tasks, global, since: start, clock: clock))
                     lastProgress = clock.now
@@ -257,11 +263,14 @@ final class TaskSet {
         var caughtUpSent: Int64?
         var ended = false
         var dirty = false
+        /// [metrics] What the metrics last counted of this task's pipeline (from its restore on).
+        var seen: RuntimeMetrics.Seen
 
         init(pipeline: Pipeline, coordinator: CheckpointCoordinator, sink: KafkaSink) {
             self.pipeline = pipeline
             self.coordinator = coordinator
             self.sink = sink
+            seen = RuntimeMetrics.Seen(pipeline)
         }
     }
 
@@ -504,7 +513,7 @@ final class TaskSet {
         lastLag = ContinuousClock().now
         var lag: [Int32: Int64] = [:]
         for (p, t) in tasks {
-            if let w = consumer.cachedWatermarks(TopicPartition(topic: setup.source, partition: p)) { lag[p] = max(0, w.high - (t.next ?? w.low)) }
+            lag[p] = consumer.cachedLag(TopicPartition(topic: setup.source, partition: p), next: t.next)
         }
         r.status?.setLag(lag)
         r.metrics?.setLag(lag)
@@ -663,7 +672,9 @@ final class TaskSet {
         guard let t = tasks[p], t.batch.count > 0 else { return }
         if firstInput == nil { firstInput = ContinuousClock().now }
         let batch = t.batch
+        let began = ContinuousClock().now
         try t.pipeline.process(batch, topic: setup.source, now: KafkaRunner.nowMs(), into: &t.sink)
+        runner.runner.metrics?.batchProcessed(t.pipeline, events: batch.count, duration: ContinuousClock().now - began, seen: &t.seen)  // [ops]
         t.next = max(t.next ?? 0, batch.offsets[batch.count - 1] + 1)
         t.batch.removeAll()
         t.dirty = true
@@ -689,6 +700,7 @@ final class TaskSet {
         if t.next == nil { t.next = end }
         if runner.options.stopAtEnd {
             try t.pipeline.partitionEnded(p, now: KafkaRunner.nowMs(), into: &t.sink)
+            runner.runner.metrics?.outputsWritten(t.pipeline, seen: &t.seen)  // [ops] windows fired by the end
             t.ended = true
             t.dirty = true
             try sendGlobal(p, flags: [.caughtUp, .ended])

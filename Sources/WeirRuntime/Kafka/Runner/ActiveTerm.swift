@@ -586,8 +586,8 @@ final class ActiveTerm {
 
     // MARK: reports and the bounded run
 
-    /// [ops] Lag per partition (high watermark - next offset to process), every few seconds;
-    /// progress about once a second.
+    /// [ops] Lag per partition (high watermark - next offset to process) of the source and the
+    /// label topic, and the labels held, every few seconds; progress about once a second.
     private func reportLagAndProgress() {
         let (status, metrics) = (runner.status, runner.metrics)
         if status != nil || metrics != nil, clock.now - lastLag >= .seconds(2) {
@@ -596,6 +596,16 @@ final class ActiveTerm {
             let lag = assignment.lag { [consumer, source] p in consumer.cachedWatermarks(TopicPartition(topic: source, partition: p)) }
             status?.setLag(lag)
             metrics?.setLag(lag)
+            if let metrics, let m = merge, !m.labelTopic.isEmpty {
+                // The label topic: labels not yet applied (held ones included).
+                var labelLag: [Int32: Int64] = [:]
+                for p in m.labelAssigned {
+                    guard let next = m.labelNext(p) else { continue }
+                    labelLag[p] = consumer.cachedLag(TopicPartition(topic: m.labelTopic, partition: p), next: next)
+                }
+                metrics.setLag(labelLag, topic: m.labelTopic)
+                metrics.setLabelsHeld(m.heldLabels)
+            }
         }
         if clock.now - lastProgress >= .seconds(1), let onProgress = runner.onProgress {
             onProgress(runner.progress(pipeline, events: events, since: started, firstInput: firstInput, clock: clock, coordinator))
