@@ -137,6 +137,25 @@ struct PartitionedRunTests {
         try Self.expectSameOutputs(s, windows: .sameFinalValues)
     }
 
+    /// `state.memory_limit` is the instance's, over the window state of all its tasks
+    /// (docs/scaling.md): at 512 KiB, half of what the 4 tasks hold together here (~870 KiB;
+    /// ~220 KiB each, under 80% of the limit alone), one partitioned instance reaches the limit,
+    /// refuses new keys in every task and logs it, as one instance does with the same limit.
+    @Test func theStateBudgetCoversEveryTaskOfAnInstance() throws {
+        let s = try Self.setUp()
+        defer { try? FileManager.default.removeItem(atPath: s.dir) }
+        for name in ["cfpart", "cfsingle"] {
+            let path = s.dir + "/\(name).yaml"
+            try (try String(contentsOfFile: path, encoding: .utf8) + "\nstate: {memory_limit: 512KiB}\n").write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        try Self.produce(s, "events.jsonl")
+        let (logs, single) = try Self.runBoth(s, instances: 1, phase: "budget")
+        for (who, log) in [("partitioned", logs[0]), ("one instance", single)] {
+            #expect(log.range(of: #"window state [0-9]+ KiB of its 512 KiB budget: (normal|pressure) → refusing new keys; events of new keys are not aggregated"#,
+                              options: .regularExpression) != nil, "\(who): \(log.suffix(3000))")
+        }
+    }
+
     /// At least once under SIGKILL: two partitioned instances, killed 5 times at seeded points
     /// while they process (alternately, so the global-stage holder is among the victims) and
     /// restarted (some scores are then written twice, checked), then

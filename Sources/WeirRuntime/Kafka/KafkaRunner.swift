@@ -274,11 +274,18 @@ public struct KafkaRunner {
         return c
     }
 
-    /// Logs the window state's budget level changes and publishes the level (readiness).
+    /// Logs the gate's new calibrations and the window state's budget level changes, and
+    /// publishes the level (readiness).
     func reportStateBudget(_ pipeline: inout Pipeline) {
         for line in pipeline.takeNewCalibrations() { logger.info("gate.calibrate: \(line)") }
-        for c in pipeline.takeStateBudgetChanges() {
-            let text = "window state \(c.bytes / 1_048_576) MiB of its \(c.limit / 1_048_576) MiB budget: \(c.from) → \(c.to)"
+        reportStateBudget(pipeline.takeStateBudgetChanges(), budget: pipeline.stateBudget)
+    }
+
+    /// Logs budget level changes and publishes the level (readiness): one instance's pipeline's,
+    /// or a partitioned instance's over its tasks.
+    func reportStateBudget(_ changes: [StateBudget.Change], budget: StateBudget?) {
+        for c in changes {
+            let text = "window state \(StateBudget.size(c.bytes)) of its \(StateBudget.size(c.limit)) budget: \(c.from) → \(c.to)"
             let metadata: Logger.Metadata = ["state_bytes": "\(c.bytes)", "limit_bytes": "\(c.limit)", "level": "\(c.to)"]
             switch c.to {
             case .refusingNewKeys: logger.error("\(text); events of new keys are not aggregated until it shrinks below 90%", metadata: metadata)
@@ -286,7 +293,7 @@ public struct KafkaRunner {
             default: logger.info("\(text)", metadata: metadata)
             }
         }
-        if let b = pipeline.stateBudget { status?.setStateMemory(b) }
+        if let budget { status?.setStateMemory(budget) }
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }

@@ -242,9 +242,11 @@ public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
     /// global stage while it holds it): window figures summed by window name, the state level the
     /// highest of any, the model's figures from the pipeline that learns (one instance's, or
     /// the global stage's; none when this instance runs no such pipeline).
+    /// `budget`: the instance's `state.memory_limit` kept outside the pipelines (a partitioned
+    /// instance's over its tasks); nil: the pipelines' own.
     /// - Complexity: O(pipelines × windows); a caller passing a lazy map copies each `Pipeline`
     ///   value (a few kB), so call it at most a few times a second.
-    public func refreshGauges<S: Sequence<Pipeline>>(_ pipelines: S) {
+    public func refreshGauges<S: Sequence<Pipeline>>(_ pipelines: S, budget: StateBudget? = nil) {
         var keys = Array(repeating: 0, count: windowNames.count), open = keys, bytes = keys, rejected = keys
         var level: Int?, limit: Int?
         for pipeline in pipelines {
@@ -274,6 +276,7 @@ public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
             windowBytes[i].record(bytes[i])
             windowRejectedKeys[i].record(rejected[i])
         }
+        if let budget { (limit, level) = (budget.limit, budget.level.rawValue) }
         if let limit, let level {
             stateLimit?.record(limit)
             stateLevel?.record(level)

@@ -178,7 +178,8 @@ public struct Pipeline: Sendable {
         } else {
             drift = nil
         }
-        stateBudget = c.spec.state.memoryLimitBytes.map { StateBudget(limit: $0) }
+        // A task's budget is its instance's, over all its tasks (kept by the runner: ``windowStateBytes``, ``admitNewKeys(_:)``).
+        if case .task = role { stateBudget = nil } else { stateBudget = c.spec.state.memoryLimitBytes.map { StateBudget(limit: $0) } }
         taskScratch = ModelInput(layout: FeatureLayout(numericCount: dimension))
         globalInputs = Array(repeating: 0, count: dimension)
         if case .task(let p) = role {
@@ -284,6 +285,14 @@ public struct Pipeline: Sendable {
         if stateBudgetChanges.count == 16 { stateBudgetChanges.removeFirst() }
         stateBudgetChanges.append(change)
     }
+
+    /// The window state in use, in bytes, for a budget kept outside the pipeline (a partitioned
+    /// instance's over its tasks). O(windows).
+    public var windowStateBytes: Int { graph.windowStateBytesInUse }
+
+    /// Lets the window operators add new keys, or refuses them (keys already held keep working),
+    /// as a budget kept outside the pipeline decides.
+    public mutating func admitNewKeys(_ admit: Bool) { graph.setAdmitsNewKeys(admit) }
 
     /// The budget level changes since the last call, oldest first (for logs and status).
     public mutating func takeStateBudgetChanges() -> [StateBudget.Change] {

@@ -69,8 +69,10 @@ public struct StateBudget: Sendable, Equatable {
     }
 
     /// A one-line description for logs and readiness reasons.
-    public var summary: String {
-        let mib = { (b: Int) in String(Int((Double(b) / 1_048_576).rounded())) + " MiB" }
-        return "window state \(mib(bytes)) of its \(mib(limit)) budget (\(level))"
+    public var summary: String { "window state \(Self.size(bytes)) of its \(Self.size(limit)) budget (\(level))" }
+
+    /// Bytes for people: whole MiB from 1 MiB up, else whole KiB.
+    public static func size(_ bytes: Int) -> String {
+        bytes >= 1_048_576 ? "\(Int((Double(bytes) / 1_048_576).rounded())) MiB" : "\(bytes / 1024) KiB"
     }
 }

@@ -156,7 +156,7 @@ struct PartitionedRunner {
                 if let g = global, clock.now - g.lastCheckpoint >= setup.interval { try g.checkpoint(periodic: true) }
                 if let metrics = runner.metrics, clock.now - lastGauges >= .milliseconds(500) {
                     // [ops] Window gauges over every task (and the global stage's windows), the model's from the global stage.
-                    metrics.refreshGauges(tasks.tasks.values.lazy.map(\.pipeline) + (global.map { [$0.pipeline] } ?? []))
+                    metrics.refreshGauges(tasks.tasks.values.lazy.map(\.pipeline) + (global.map { [$0.pipeline] } ?? []), budget: tasks.stateBudget)
                     lastGauges = clock.now
                 }
                 if clock.now - lastProgress >= .seconds(1), let onProgress = runner.onProgress {
@@ -304,6 +304,9 @@ final class TaskSet {
     var commitEarly = false
     static let earlyCommitInterval: Duration = .milliseconds(100)
     var lastLag = ContinuousClock().now
+    /// `state.memory_limit`: the instance's budget over the window state of all its tasks (nil:
+    /// none set). Its level decides for every task whether new keys are admitted.
+    private(set) var stateBudget: StateBudget?
     var encoded: [UInt8] = []
     var failure: (any Error)?
     /// [serving] The serving queue, `<name>.instances` and what was last published there, and
@@ -330,6 +333,7 @@ final class TaskSet {
         transaction?.metrics = runner.runner.metrics
         globalTopic = try! producer.topic(PartitionedRunner.globalTopic(compiled.spec.name))
         serving = runner.runner.serving
+        stateBudget = compiled.spec.state.memoryLimitBytes.map { StateBudget(limit: $0) }
     }
 
     var totals: PipelineCounters {
@@ -615,6 +619,7 @@ final class TaskSet {
         pipeline.backgroundDriftEvaluation = false
         let restored = try coordinator.restore(into: &pipeline)
         if let weights { pipeline.useWeights(weights) }
+        if stateBudget?.level == .refusingNewKeys { pipeline.admitNewKeys(false) }  // the instance is at its budget
         var sink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: setup.source,
                                  tagging: KafkaSink.tags(checkpointed: store != nil, headers: spec.processing.outputHeaders,
                                                          exactlyOnce: transaction != nil))
@@ -675,10 +680,22 @@ final class TaskSet {
         let began = ContinuousClock().now
         try t.pipeline.process(batch, topic: setup.source, now: KafkaRunner.nowMs(), into: &t.sink)
         runner.runner.metrics?.batchProcessed(t.pipeline, events: batch.count, duration: ContinuousClock().now - began, seen: &t.seen)  // [ops]
+        observeStateBudget()
         t.next = max(t.next ?? 0, batch.offsets[batch.count - 1] + 1)
         t.batch.removeAll()
         t.dirty = true
         try sendGlobal(p, flags: [])
+    }
+
+    /// `state.memory_limit` over every task's window state (after each batch; O(tasks × windows)):
+    /// at the limit no task adds keys, below 90% of it they all do again (``StateBudget``);
+    /// changes are logged and published (readiness) as one instance's are.
+    private func observeStateBudget() {
+        guard stateBudget != nil else { return }
+        let bytes = tasks.values.reduce(0) { $0 + $1.pipeline.windowStateBytes }
+        guard let change = stateBudget!.observe(bytes: bytes) else { return }
+        for t in tasks.values { t.pipeline.admitNewKeys(change.admitNewKeys) }
+        runner.runner.reportStateBudget([change], budget: stateBudget)
     }
 
     /// Sends `p`'s batch for the global stage, flagged caught up when the task has processed up
