@@ -176,14 +176,18 @@ struct PartitionedLabelTopicTests {
     /// instance (its tasks, the global stage) and one instance, side by side. `weir_consumer_lag`
     /// per partition of every topic each reads (the source; `lpart.global` and the label topic
     /// at the global stage) at 0, no label held, and the event, score, label and dead-letter
-    /// counters equal across the two and to what was published (4,000 events, the joined labels,
-    /// the 2 undecodable labels); the partitioned gauges (4 task restores, weights age, held bytes).
+    /// counters equal across the two and to what was published (4,000 events and a malformed one,
+    /// the joined labels, the 2 undecodable labels); the partitioned gauges (4 task restores,
+    /// weights age, held bytes). Both log the dead letters (the event's with its position).
     @Test(.requires(OperationsTests.python))
     func lagOfEveryTopicReadAndHeldLabelsOnMetrics() throws {
         let data = Data(seed: 5)
         let s = try Self.setUp()
         defer { try? FileManager.default.removeItem(atPath: s.dir) }
         try Self.publish(data, 0..<8, dir: s.dir, bootstrap: s.broker.bootstrap)
+        // One malformed event: a dead letter of a task (one instance: of its pipeline).
+        try "u1\t{\"event_id\":\"broken\n".write(toFile: s.dir + "/bad.txt", atomically: true, encoding: .utf8)
+        _ = try tool("kcat", ["-P", "-b", s.broker.bootstrap, "-t", "events", "-K", "\t", "-l", s.dir + "/bad.txt"])
         let ports = try [PartitionedServingTests.freePort(), PartitionedServingTests.freePort()]
         let common = ["--brokers", s.broker.bootstrap, "--metrics-host", "127.0.0.1", "--session-timeout-ms", "6000", "-X", "heartbeat.interval.ms=500"]
         let part = try RunProcess([s.dir + "/lpart.yaml", "--partitioned", "--weights-max-lead", "256", "--metrics-port", String(ports[0])] + common,
@@ -199,7 +203,7 @@ struct PartitionedLabelTopicTests {
         let wanted: [(String, [String: Int])] = [("lpart", ["events": 4, "lpart.global": 4, "labels": 2]), ("lsingle", ["events": 4, "labels": 2])]
         func settled(_ samples: Samples, _ topology: String, _ topics: [String: Int]) -> Bool {
             let t = ["topology": topology]
-            return value(samples, "weir_events_in_total", t) == 4000 && value(samples, "weir_model_labelled_total", t) == Double(data.joined)
+            return value(samples, "weir_events_in_total", t) == 4001 && value(samples, "weir_model_labelled_total", t) == Double(data.joined)
                 && value(samples, "weir_labels_held", t) == 0
                 && topics.allSatisfy { topic, n in (0..<n).allSatisfy { value(samples, "weir_consumer_lag", ["topic": topic, "partition": String($0)].merging(t) { a, _ in a }) == 0 } }
         }
@@ -221,10 +225,11 @@ struct PartitionedLabelTopicTests {
             #expect(Set(lags.map(\.0)) == Set(topics.flatMap { topic, n in (0..<n).map { "\(topic)/\($0)" } }), "\(topology): \(lags)")
             #expect(lags.allSatisfy { $0.1 == 0 }, "\(topology): \(lags)")
             #expect(value(scraped[k], "weir_labels_held", t) == 0)
-            #expect(value(scraped[k], "weir_events_in_total", t.merging(["topic": "events"]) { a, _ in a }) == 4000, "\(topology)")
+            #expect(value(scraped[k], "weir_events_in_total", t.merging(["topic": "events"]) { a, _ in a }) == 4001, "\(topology)")
+            #expect(value(scraped[k], "weir_dead_letters_total", t.merging(["reason": "malformed_json"]) { a, _ in a }) == 1, "\(topology): the malformed event")
             #expect(value(scraped[k], "weir_model_scored_total", t) == 4000, "\(topology)")
             #expect(value(scraped[k], "weir_model_labelled_total", t) == Double(data.joined), "\(topology)")
-            #expect(value(scraped[k], "weir_events_out_total", t.merging(["kind": "dead_letters"]) { a, _ in a }) == 2, "\(topology): the undecodable labels")
+            #expect(value(scraped[k], "weir_events_out_total", t.merging(["kind": "dead_letters"]) { a, _ in a }) == 3, "\(topology): the event and the 2 undecodable labels")
             #expect((value(scraped[k], "weir_model_prequential_log_loss", t) ?? 0) > 0, "\(topology)")
         }
         let p = ["topology": "lpart"]
@@ -234,6 +239,12 @@ struct PartitionedLabelTopicTests {
         #expect(value(scraped[0], "weir_global_held_bytes", p) == 0)
         let (lossPart, lossSingle) = (value(scraped[0], "weir_model_prequential_log_loss", p) ?? 0, value(scraped[1], "weir_model_prequential_log_loss", ["topology": "lsingle"]) ?? 0)
         #expect(abs(lossPart - lossSingle) <= 0.01 * lossSingle, "the global stage's prequential log loss \(lossPart) vs one instance's \(lossSingle)")
+        // Both log the dead letters: the event's with its position, the labels' counted.
+        for r in [part, single] {
+            #expect(r.stderr.range(of: #"dead letter: .*offset=[0-9]+ partition=[0-9]+ reason=malformed_json topic=events"#, options: .regularExpression) != nil,
+                    "\(r.stderr.suffix(3000))")
+            #expect(r.stderr.contains("undecodable label records (in the dead-letter topic)"), "\(r.stderr.suffix(3000))")
+        }
         for r in [part, single] { r.signal(SIGTERM) }
         #expect(part.wait(60) == 0, "partitioned: \(part.stderr.suffix(2000))")
         #expect(single.wait(60) == 0, "one instance: \(single.stderr.suffix(2000))")

@@ -5,9 +5,9 @@
 ///
 /// | bytes | what |
 /// |---|---|
-/// | 56 | header: magic `WGB1`, version (u16), flags (u16, ``GlobalBatchFormat/Flags``), task partition (i32), events n (u32), input dimension d (u16), monitored values m (u16), dictionary entries c (u32), watermark (i64), id bytes (u32), dead letters after the last event (u32), body length (u64), global-window values g (u16), 6 bytes zero |
+/// | 56 (version 5: 64) | header: magic `WGB1`, version (u16), flags (u16, ``GlobalBatchFormat/Flags``), task partition (i32), events n (u32), input dimension d (u16), monitored values m (u16), dictionary entries c (u32), watermark (i64), id bytes (u32), dead letters after the last event (u32), body length (u64), global-window values g (u16), 6 bytes zero; version 5: the next source offset the task reads (i64, -1: unknown), its position after this batch, dead letters included |
 /// | 8n each | event time (i64), source offset (i64), score (f64), inline label (f64, NaN: none), presence mask of the monitored values (u64, bit j: value j present) |
-/// | 8n, version 4 only | the record's Kafka message timestamp (i64, epoch ms; `Int64.min`: none), for ordering `model.label_topic` labels against the events |
+/// | 8n, versions 4 and 5 | the record's Kafka message timestamp (i64, epoch ms; `Int64.min`: none), for ordering `model.label_topic` labels against the events |
 /// | 8nw | the model inputs as scored, sparse: per event `w = ⌈d/64⌉` masks (u64; bit j of mask k: input 64k + j is not +0.0) |
 /// | 4(n+1), padded to 8 | start of each event's input values in the next column (u32; the first is 0, the last their count v) |
 /// | 8v | the inputs that are not +0.0, event by event, in input order (f64; -0.0 is written) |
@@ -18,8 +18,9 @@
 /// | id bytes, padded to 8 | label-join ids (`model.label_topic`'s id field), concatenated |
 /// | c entries | category names new since the task's previous batch: field (u16), id (u32), length (u16), bytes, each entry padded to 8 |
 ///
-/// A task writes version 4 when the topology reads labels from a topic (`model.label_topic`),
-/// version 3 otherwise; versions 1 to 4 are read. Version 2 (until 2026-12-07) wrote the inputs dense (`8nd`
+/// A task writes version 5 when the topology reads labels from a topic (`model.label_topic`),
+/// version 3 otherwise; versions 1 to 5 are read. Version 4 (2026-12-07) had no source position:
+/// the global stage could not tell that a caught-up partition's last records were dead letters. Version 2 (until 2026-12-07) wrote the inputs dense (`8nd`
 /// bytes, row by row, in place of the three input columns): one-hot inputs made them most of a
 /// batch (the benchmark contract's one-hot of 20 merchants: 200 of its 296 bytes per event; 156
 /// sparse). Version 1 (until 2026-12-06)
@@ -28,16 +29,19 @@
 /// Invariants: `m ≤ 64`, `g ≤ 64` (one mask word each); a ``GlobalBatchReader`` accepts exactly what a
 /// ``GlobalBatchWriter`` wrote and refuses anything else with a ``GlobalBatchError`` naming the
 /// part and its byte offset. Cost: appending an event copies `8(5 + t + w + z + m + g + (g > 0 ? 1 : 0)) + 12`
-/// bytes (t: 1 in version 4; z: its inputs that are not +0.0; 12: its input start, dead letters and id end) plus its id into buffers reused across batches (no
+/// bytes (t: 1 in versions 4 and 5; z: its inputs that are not +0.0; 12: its input start, dead letters and id end) plus its id into buffers reused across batches (no
 /// allocation once they have grown); reading checks the header, every column's bounds and the
 /// input starts and masks once at open, then one unaligned load per value.
 public enum GlobalBatchFormat {
     public static let magic: UInt32 = 0x3142_4757  // "WGB1" little-endian
-    /// The newest version read and written (4: with message timestamps; a task without a label
-    /// topic writes 3, the same layout without them).
-    public static let version: UInt16 = 4
-    /// The header of versions 2 to 4; version 1's was 48 bytes.
+    /// The newest version read and written (5: with message timestamps and the task's source
+    /// position; a task without a label topic writes 3, the same layout without them).
+    public static let version: UInt16 = 5
+    /// The header of versions 2 to 4; version 1's was 48 bytes, version 5's is 64.
     public static let headerSize = 56
+
+    /// The header's size in `version`.
+    static func headerSize(_ version: UInt16) -> Int { version == 1 ? 48 : version >= 5 ? 64 : headerSize }
     /// Most monitored values per event (the presence mask is one `UInt64`), and most
     /// global-window values.
     public static let maxMonitored = 64
@@ -91,20 +95,23 @@ public struct GlobalBatchWriter: Sendable {
     public var trailingDeadLetters: UInt32 = 0
     /// Written in the header (``GlobalBatchFormat/Flags``); ``reset()`` clears them.
     public var flags: GlobalBatchFormat.Flags = []
+    /// Version 5: the next source offset the task reads after this batch (-1: unknown);
+    /// ``reset()`` clears it.
+    public var readThrough: Int64 = -1
     private var eventTime: [Int64] = []
     private var offset: [Int64] = []
     private var score: [Double] = []
     private var label: [Double] = []
     private var presence: [UInt64] = []
-    /// Version 4: per event, its message timestamp.
+    /// Versions 4 and 5: per event, its message timestamp.
     private var messageTimestamps: [Int64] = []
     /// Per event, `inputWords` masks of its inputs that are not +0.0; those inputs; where each event's start.
     private var inputMasks: [UInt64] = []
     private var inputs: [Double] = []
     private var inputStarts: [UInt32] = [0]
     private let inputWords: Int
-    /// The format version written: 4 with message timestamps, else 3 (tests write version 2,
-    /// dense inputs, to check it is still read).
+    /// The format version written: 5 with message timestamps (and the source position), else 3
+    /// (tests write versions 2 and 4 to check that they are still read).
     let writesVersion: UInt16
     private var monitored: [Double] = []
     private var windowValues: [Int64] = []
@@ -115,12 +122,12 @@ public struct GlobalBatchWriter: Sendable {
     private var dictionary: [UInt8] = []
     private var dictionaryCount = 0
 
-    /// - Parameter messageTimestamps: write each event's message timestamp (version 4; a
-    ///   topology with `model.label_topic`).
+    /// - Parameter messageTimestamps: write each event's message timestamp and the task's source
+    ///   position (version 5; a topology with `model.label_topic`).
     /// - Precondition: `monitoredCount` and `windowValueCount` ≤ `GlobalBatchFormat.maxMonitored`, `dimension < 65536`.
     public init(partition: Int32, dimension: Int, monitoredCount: Int, windowValueCount: Int = 0, messageTimestamps: Bool = false) {
         self.init(partition: partition, dimension: dimension, monitoredCount: monitoredCount, windowValueCount: windowValueCount,
-                  version: messageTimestamps ? 4 : 3)
+                  version: messageTimestamps ? 5 : 3)
     }
 
     init(partition: Int32, dimension: Int, monitoredCount: Int, windowValueCount: Int, version: UInt16) {
@@ -139,7 +146,7 @@ public struct GlobalBatchWriter: Sendable {
     /// `monitoredCount`, of which those whose bit is clear in `present` are ignored (written 0).
     /// `windowValues` (``windowValueCount`` raw slots; those whose bit is clear in
     /// `windowPresent` are written 0) feed the global stage's `by: global` windows.
-    /// `messageTimestamp` is written by a version 4 writer only.
+    /// `messageTimestamp` is written by a version 4 or 5 writer only.
     public mutating func append(eventTime t: Int64, offset o: Int64, messageTimestamp: Int64 = .min, score s: Double, label l: Double?,
                                 inputs x: UnsafeBufferPointer<Double>, monitored v: UnsafeBufferPointer<Double>, present: UInt64,
                                 deadLettersBefore dead: UInt32 = 0, id: UnsafeRawBufferPointer? = nil,
@@ -194,6 +201,7 @@ public struct GlobalBatchWriter: Sendable {
         count = 0
         trailingDeadLetters = 0
         flags = []
+        readThrough = -1
         eventTime.removeAll(keepingCapacity: true); offset.removeAll(keepingCapacity: true)
         score.removeAll(keepingCapacity: true); label.removeAll(keepingCapacity: true)
         presence.removeAll(keepingCapacity: true); inputs.removeAll(keepingCapacity: true)
@@ -210,7 +218,7 @@ public struct GlobalBatchWriter: Sendable {
     public var encodedSize: Int {
         let n = count
         let inputBytes = writesVersion == 2 ? 8 * n * dimension : 8 * inputMasks.count + GlobalBatchFormat.padded8(4 * (n + 1)) + 8 * inputs.count
-        return GlobalBatchFormat.headerSize + 8 * n * (5 + (writesVersion >= 4 ? 1 : 0) + monitoredCount + windowValueCount + (windowValueCount > 0 ? 1 : 0)) + inputBytes
+        return GlobalBatchFormat.headerSize(writesVersion) + 8 * n * (5 + (writesVersion >= 4 ? 1 : 0) + monitoredCount + windowValueCount + (windowValueCount > 0 ? 1 : 0)) + inputBytes
             + GlobalBatchFormat.padded8(4 * n) + GlobalBatchFormat.padded8(4 * (n + 1))
             + GlobalBatchFormat.padded8(ids.count) + dictionary.count
     }
@@ -227,8 +235,11 @@ public struct GlobalBatchWriter: Sendable {
             func put<T: FixedWidthInteger>(_ v: T) { b.storeBytes(of: v.littleEndian, toByteOffset: at, as: T.self); at += MemoryLayout<T>.size }
             put(GlobalBatchFormat.magic); put(writesVersion); put(flags.rawValue)
             put(partition); put(UInt32(count)); put(UInt16(dimension)); put(UInt16(monitoredCount))
-            put(UInt32(dictionaryCount)); put(watermark); put(UInt32(ids.count)); put(trailingDeadLetters); put(UInt64(size - GlobalBatchFormat.headerSize))
+            let headerSize = GlobalBatchFormat.headerSize(writesVersion)
+            put(UInt32(dictionaryCount)); put(watermark); put(UInt32(ids.count)); put(trailingDeadLetters); put(UInt64(size - headerSize))
             put(UInt16(windowValueCount)); at = GlobalBatchFormat.headerSize  // then 6 bytes of zeros
+            if writesVersion >= 5 { put(readThrough) }
+            at = headerSize
             func column<T>(_ a: [T]) {
                 a.withUnsafeBytes { src in
                     if src.count > 0 { UnsafeMutableRawBufferPointer(rebasing: b[at..<(at + src.count)]).copyMemory(from: src) }
@@ -260,8 +271,11 @@ public struct GlobalBatchReader {
     public let trailingDeadLetters: UInt32
     /// What the task said of its partition (``GlobalBatchFormat/Flags``).
     public let flags: GlobalBatchFormat.Flags
+    /// Version 5: the next source offset the task reads after this batch (its position, dead
+    /// letters included); nil before version 5 or when the task did not know it.
+    public let readThrough: Int64?
     private let eventTimeAt: Int, offsetAt: Int, scoreAt: Int, labelAt: Int, presenceAt: Int
-    /// Version 4: the message timestamps (-1: a batch without them).
+    /// Versions 4 and 5: the message timestamps (-1: a batch without them).
     private let messageTimestampAt: Int
     /// Version 3: the inputs' masks (`inputWords` per event) and starts; 0 words: dense (versions 1, 2).
     private let inputWords: Int, inputMasksAt: Int, inputStartsAt: Int
@@ -274,8 +288,10 @@ public struct GlobalBatchReader {
         func get<T: FixedWidthInteger>(_ at: Int, _: T.Type) -> T { T(littleEndian: bytes.loadUnaligned(fromByteOffset: at, as: T.self)) }
         let magic = get(0, UInt32.self), version = get(4, UInt16.self)
         guard magic == GlobalBatchFormat.magic, (1...GlobalBatchFormat.version).contains(version) else { throw .notAGlobalBatch(magic: magic, version: version) }
-        let headerSize = version == 1 ? 48 : GlobalBatchFormat.headerSize
+        let headerSize = GlobalBatchFormat.headerSize(version)
         guard bytes.count >= headerSize else { throw .truncated(part: "header", needed: headerSize, available: bytes.count) }
+        let position = version >= 5 ? get(56, Int64.self) : -1
+        readThrough = position >= 0 ? position : nil
         let g = version == 1 ? 0 : Int(get(48, UInt16.self))
         guard g <= GlobalBatchFormat.maxMonitored else { throw .invalid(part: "header", offset: 48, detail: "\(g) global-window values (at most 64)") }
         windowValueCount = g
@@ -357,7 +373,7 @@ public struct GlobalBatchReader {
 
     @inline(__always) public func eventTime(_ i: Int) -> Int64 { Int64(littleEndian: load(eventTimeAt + 8 * i, Int64.self)) }
     @inline(__always) public func offset(_ i: Int) -> Int64 { Int64(littleEndian: load(offsetAt + 8 * i, Int64.self)) }
-    /// Whether the batch carries message timestamps (version 4).
+    /// Whether the batch carries message timestamps (versions 4 and 5).
     public var hasMessageTimestamps: Bool { messageTimestampAt >= 0 }
     /// Event `i`'s Kafka message timestamp (epoch ms); nil when the batch has none or the record had none.
     @inline(__always) public func messageTimestamp(_ i: Int) -> Int64? {

@@ -69,6 +69,9 @@ public struct GlobalInputMerge {
     private var received: [Int64?]
     /// Per partition, the newest source offset handed out (-1: none).
     public private(set) var processedSourceOffset: [Int64]
+    /// Per partition, the task's source position its newest batch said (version 5: the next
+    /// offset it reads, dead letters included; nil: not said).
+    private var newestReadThrough: [Int64?]
     /// Bytes of the batches held (for back-pressure).
     public private(set) var heldBytes = 0
     /// Events skipped as already processed (sent again by a restarted task).
@@ -84,6 +87,7 @@ public struct GlobalInputMerge {
         newestFlags = Array(repeating: [], count: partitions)
         received = Array(repeating: nil, count: partitions)
         processedSourceOffset = (0..<partitions).map { processed[Int32($0)] ?? -1 }
+        newestReadThrough = Array(repeating: nil, count: partitions)
     }
 
     /// Why a message of `<name>.global` was refused.
@@ -113,6 +117,7 @@ public struct GlobalInputMerge {
         queues[p].append(held)
         if cursors[p].reader == nil { cursors[p] = Cursor(reader: r) }
         newestFlags[p] = r.flags
+        if let through = r.readThrough { newestReadThrough[p] = through }
         received[p] = offset + 1
         heldBytes += bytes.count
     }
@@ -139,23 +144,32 @@ public struct GlobalInputMerge {
 
     /// With a label topic: no event still to come is stamped (``stamp(_:_:)``) before this; nil
     /// while a partition blocks the merge (its next event is unknown), or is caught up with
-    /// nothing held and `endConfirmed` (given the partition and the newest source offset handed
-    /// out of it, ``processedSourceOffset``) does not confirm that nothing of it is still on its way
+    /// nothing held and `endConfirmed` (given the partition and the task's source position: the
+    /// next offset it reads as its newest batch said, else one past the newest source offset
+    /// handed out, ``processedSourceOffset``) does not confirm that nothing of it is still on its way
     /// (the task's newest batch said it had read its source to the end, but events produced
     /// since may be in the task; ``caughtUpIdle``). `Int64.max` when nothing is held and every
     /// partition ended or is confirmed. Assumes stamps do not decrease within a task's partition
     /// (producer or log-append time), as the timestamp merge does.
-    public func labelFrontier(endConfirmed: (_ partition: Int32, _ processed: Int64) -> Bool) -> Int64? {
+    public func labelFrontier(endConfirmed: (_ partition: Int32, _ next: Int64) -> Bool) -> Int64? {
         var low = Int64.max
         for p in 0..<partitions {
             if blocks(p) { return nil }
             if let r = cursors[p].reader, cursors[p].next < r.count {
                 low = min(low, Self.stamp(r, cursors[p].next))
-            } else if !newestFlags[p].contains(.ended) && !endConfirmed(Int32(p), processedSourceOffset[p]) {
+            } else if !newestFlags[p].contains(.ended) && !endConfirmed(Int32(p), position(p)) {
                 return nil
             }
         }
         return low
+    }
+
+    /// The next source offset task partition `p` reads: what its newest batch said when nothing
+    /// of it is held (every batch handed out), else one past the newest offset handed out.
+    private func position(_ p: Int) -> Int64 {
+        let handedOut = processedSourceOffset[p] + 1
+        guard cursors[p].reader == nil, let through = newestReadThrough[p] else { return handedOut }
+        return max(handedOut, through)
     }
 
     /// Partitions whose task had read its source to the end, with nothing held (not ended): what

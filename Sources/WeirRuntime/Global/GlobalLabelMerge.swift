@@ -157,7 +157,7 @@ struct GlobalLabelMerge {
     /// ``Pipeline/processLabels(_:topic:into:)``). `endConfirmed` says whether a caught-up task
     /// partition with nothing held has nothing more on its way (``GlobalInputMerge/labelFrontier(endConfirmed:)``).
     /// Returns how many runs and label batches went.
-    mutating func interleave(events merge: inout GlobalInputMerge, nowMs: Int64, endConfirmed: (_ partition: Int32, _ processed: Int64) -> Bool = { _, _ in false },
+    mutating func interleave(events merge: inout GlobalInputMerge, nowMs: Int64, endConfirmed: (_ partition: Int32, _ next: Int64) -> Bool = { _, _ in false },
                              process: (GlobalBatchReader, Range<Int>) throws -> Void, apply: (InputBatch) throws -> Void) rethrows -> Int {
         var steps = 0
         while true {
@@ -168,8 +168,15 @@ struct GlobalLabelMerge {
                 steps += 1
                 continue
             }
-            // A task's next events are unknown (or may be on their way): wait.
-            guard let frontier = merge.labelFrontier(endConfirmed: endConfirmed) else { break }
+            // A task's next events are unknown (or may be on their way): wait, except for labels
+            // held past the hold's bounds (30 s, or a partition's capacity), which go now.
+            guard let frontier = merge.labelFrontier(endConfirmed: endConfirmed) else {
+                guard release(before: .min, nowMs: nowMs) else { break }
+                try apply(batch)
+                applied()
+                steps += 1
+                continue
+            }
             if release(before: frontier, nowMs: nowMs) {
                 try apply(batch)
                 applied()

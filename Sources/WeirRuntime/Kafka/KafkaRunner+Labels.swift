@@ -48,6 +48,13 @@ extension KafkaRunner {
         if !back.isEmpty { try consumer.seek(back) }
     }
 
+    /// [ops] Label records that did not decode (each is in the dead-letter topic with its reason
+    /// and position); one instance's timestamp merge and the global stage report them alike.
+    func logUndecodableLabels(_ count: Int, topic: String) {
+        guard count > 0 else { return }
+        logger.warning("\(count) undecodable label records (in the dead-letter topic)", metadata: ["topic": "\(topic)"])
+    }
+
     func progress(_ p: Pipeline, events: Int, since start: ContinuousClock.Instant, firstInput: ContinuousClock.Instant?,
                           clock: ContinuousClock, _ c: CheckpointCoordinator) -> RunProgress {
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }

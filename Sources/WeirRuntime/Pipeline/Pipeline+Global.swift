@@ -22,10 +22,12 @@ extension Pipeline {
     /// Task: writes the batch of events scored since the last call (and the category names they
     /// introduced) into `out` and starts a new one; false (and `out` untouched) when there is
     /// nothing to send. With `flags` (e.g. ``GlobalBatchFormat/Flags/caughtUp``) a batch is
-    /// written even with no event: a marker.
-    public mutating func takeGlobalBatch(into out: inout [UInt8], flags: GlobalBatchFormat.Flags = []) -> Bool {
+    /// written even with no event: a marker. `readThrough`: the next source offset the task reads
+    /// (written by version 5 batches, a topology with a label topic).
+    public mutating func takeGlobalBatch(into out: inout [UInt8], flags: GlobalBatchFormat.Flags = [], readThrough: Int64? = nil) -> Bool {
         guard globalOut != nil, !flags.isEmpty || globalOut!.count > 0 || globalOut!.trailingDeadLetters > 0 else { return false }
         globalOut!.flags = flags
+        globalOut!.readThrough = readThrough ?? -1
         globalOut!.encode(watermark: graph.watermark, into: &out)
         globalOut!.reset()
         return true
@@ -105,7 +107,7 @@ extension Pipeline {
     /// many runs and label batches were processed.
     @discardableResult
     mutating func processGlobal(merging merge: inout GlobalInputMerge, labels: inout GlobalLabelMerge, now: Int64,
-                                endConfirmed: (_ partition: Int32, _ processed: Int64) -> Bool, into sink: inout some OutputSink) throws -> Int {
+                                endConfirmed: (_ partition: Int32, _ next: Int64) -> Bool, into sink: inout some OutputSink) throws -> Int {
         let topic = labels.topic
         return try labels.interleave(events: &merge, nowMs: now, endConfirmed: endConfirmed,
                                      process: { batch, range in try processGlobal(batch, events: range, now: now, into: &sink) },

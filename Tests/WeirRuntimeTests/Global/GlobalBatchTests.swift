@@ -210,15 +210,16 @@ import WeirTestSupport
             #expect(r.windowValueCount == 0 && r.watermark == 77 && r.windowPresence(0) == 0)
             #expect(Self.bits(Self.read(r)) == Self.bits(events))
         }
-        var v5 = out
-        v5[4] = 5
-        _ = v5.withUnsafeBytes { b in #expect(throws: GlobalBatchError.notAGlobalBatch(magic: GlobalBatchFormat.magic, version: 5)) { _ = try GlobalBatchReader(b) } }
+        var v6 = out
+        v6[4] = 6
+        _ = v6.withUnsafeBytes { b in #expect(throws: GlobalBatchError.notAGlobalBatch(magic: GlobalBatchFormat.magic, version: 6)) { _ = try GlobalBatchReader(b) } }
     }
 
-    /// Version 4 (a topology with `model.label_topic`) adds each event's message timestamp (none
-    /// kept as none); every other column reads back as in version 3, which carries none; any
-    /// truncation is refused.
-    @Test func version4CarriesMessageTimestamps() throws {
+    /// Version 5 (a topology with `model.label_topic`) adds each event's message timestamp (none
+    /// kept as none) and the task's source position after the batch; every other column reads
+    /// back as in version 3, which carries neither; any truncation is refused; version 4 (the
+    /// timestamps without the position) is still read.
+    @Test func version5CarriesMessageTimestampsAndTheSourcePosition() throws {
         let events = Self.randomEvents(40, dimension: 3, monitored: 2, seed: 12)
         let stamps: [Int64] = (0..<40).map { $0 % 9 == 4 ? .min : 1_700_000_000_000 + Int64($0) * 7 }
         var w = GlobalBatchWriter(partition: 2, dimension: 3, monitoredCount: 2, messageTimestamps: true)
@@ -233,24 +234,47 @@ import WeirTestSupport
             }
         }
         var out: [UInt8] = []
+        w.readThrough = 1_234_567
         w.encode(watermark: 3, into: &out)
-        #expect(out[4] == 4 && out.count == w.encodedSize)
+        #expect(out[4] == 5 && out.count == w.encodedSize)
         try out.withUnsafeBytes { b in
             let r = try GlobalBatchReader(b)
-            #expect(r.hasMessageTimestamps)
+            #expect(r.hasMessageTimestamps && r.readThrough == 1_234_567)
             #expect((0..<r.count).map { r.messageTimestamp($0) } == stamps.map { $0 == .min ? nil : $0 })
             #expect(Self.bits(Self.read(r)) == Self.bits(events))
         }
         for length in stride(from: 0, to: out.count, by: max(1, out.count / 61)) {
             _ = Array(out[0..<length]).withUnsafeBytes { b in #expect(throws: GlobalBatchError.self) { _ = try GlobalBatchReader(b) } }
         }
+        // Unknown position (-1) reads as none; a reset clears it.
+        w.reset()
+        #expect(w.readThrough == -1)
+        w.encode(watermark: 3, into: &out)
+        try out.withUnsafeBytes { b in
+            let r = try GlobalBatchReader(b)
+            #expect(r.readThrough == nil)
+        }
+        // Version 3: neither timestamps nor position (8 bytes of header and 8 per event less).
         var v3 = GlobalBatchWriter(partition: 2, dimension: 3, monitoredCount: 2)
         var out3: [UInt8] = []
+        v3.readThrough = 99
         Self.write(events, into: &v3, out: &out3)
-        #expect(out3[4] == 3 && out.count - out3.count == 8 * 40)
+        var v5: [UInt8] = []
+        var w5 = GlobalBatchWriter(partition: 2, dimension: 3, monitoredCount: 2, messageTimestamps: true)
+        Self.write(events, into: &w5, out: &v5)
+        #expect(out3[4] == 3 && v5.count - out3.count == 8 * 40 + 8)
         try out3.withUnsafeBytes { b in
             let r = try GlobalBatchReader(b)
-            #expect(!r.hasMessageTimestamps && r.messageTimestamp(0) == nil)
+            #expect(!r.hasMessageTimestamps && r.messageTimestamp(0) == nil && r.readThrough == nil)
+        }
+        // Version 4 (2026-12-07: timestamps, a 56-byte header, no position) is still read.
+        var v4 = GlobalBatchWriter(partition: 2, dimension: 3, monitoredCount: 2, windowValueCount: 0, version: 4)
+        var out4: [UInt8] = []
+        Self.write(events, into: &v4, out: &out4)
+        #expect(out4[4] == 4 && v5.count - out4.count == 8)
+        try out4.withUnsafeBytes { b in
+            let r = try GlobalBatchReader(b)
+            #expect(r.readThrough == nil && Self.bits(Self.read(r)) == Self.bits(events))
         }
     }
 

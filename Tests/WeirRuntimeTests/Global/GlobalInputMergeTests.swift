@@ -13,10 +13,13 @@ import WeirTestSupport
         var partition: Int32
         var events: [(time: Int64, offset: Int64)]
         var flags: GlobalBatchFormat.Flags = []
-        /// Per event its message timestamp (a version 4 batch); nil: none sent (version 3).
+        /// Per event its message timestamp (a version 5 batch); nil: none sent (version 3).
         var stamps: [Int64]? = nil
+        /// Version 5: the task's source position after the batch (nil: not said).
+        var readThrough: Int64? = nil
         func encoded() -> [UInt8] {
             var w = GlobalBatchWriter(partition: partition, dimension: 0, monitoredCount: 0, messageTimestamps: stamps != nil)
+            w.readThrough = readThrough ?? -1
             for (i, e) in events.enumerated() {
                 w.append(eventTime: e.time, offset: e.offset, messageTimestamp: stamps?[i] ?? .min, score: 0, label: nil,
                          inputs: .init(start: nil, count: 0), monitored: .init(start: nil, count: 0), present: 0)

@@ -164,7 +164,7 @@ import WeirTestSupport
     /// A task that had read its source to the end (its newest batch caught up) and has nothing
     /// held may still have events on their way (produced since, read by the task but not yet
     /// sent): a label waits until the stage confirms that partition's end (its source's high
-    /// watermark, queried after the label was read, at or below what was handed out), then goes.
+    /// watermark, queried after the label was read, at or below the task's position), then goes.
     @Test func aCaughtUpTaskHoldsLabelsUntilItsEndIsConfirmed() throws {
         var merge = GlobalInputMerge(partitions: 1)
         var labels = GlobalLabelMerge(topic: "labels", partitions: 1, capacity: 100, maxHoldMs: 1_000_000)
@@ -174,15 +174,64 @@ import WeirTestSupport
         var order: [String] = []
         var asked: [(Int32, Int64)] = []
         func step(confirmed: Bool) {
-            _ = labels.interleave(events: &merge, nowMs: 6, endConfirmed: { p, processed in asked.append((p, processed)); return confirmed },
+            _ = labels.interleave(events: &merge, nowMs: 6, endConfirmed: { p, next in asked.append((p, next)); return confirmed },
                                   process: { b, r in for i in r { order.append("E\(b.offset(i))") } },
                                   apply: { b in for _ in 0..<b.count { order.append("L") } })
         }
         step(confirmed: false)
         #expect(order == ["E0", "E1"], "the events go; the label waits")
         #expect(merge.caughtUpIdle == [0])
-        #expect(asked.last.map { $0.0 == 0 && $0.1 == 1 } == true, "asked about partition 0, handed out through offset 1")
+        #expect(asked.last.map { $0.0 == 0 && $0.1 == 2 } == true, "asked about partition 0 at offset 2 (handed out through offset 1)")
         step(confirmed: true)
         #expect(order == ["E0", "E1", "L"])
+    }
+
+    /// A caught-up task whose last records were dead letters (offsets 2 to 4 after its events at
+    /// 0 and 1) says where it read to (version 5's source position): the end is asked about at
+    /// offset 5, so the source's high watermark (5) confirms it. Before, the stage asked at 2
+    /// (one past the last event) and such labels waited for the partition's next event.
+    @Test func deadLettersAtAPartitionsEndDoNotHoldLabels() throws {
+        var merge = GlobalInputMerge(partitions: 1)
+        var labels = GlobalLabelMerge(topic: "labels", partitions: 1, capacity: 100, maxHoldMs: 1_000_000)
+        let bytes = Batch(partition: 0, events: [(10, 0), (11, 1)], flags: [.caughtUp], stamps: [10, 11], readThrough: 5).encoded()
+        try bytes.withUnsafeBytes { try merge.add(partition: 0, offset: 0, bytes: $0) }
+        Array("label".utf8).withUnsafeBytes { labels.read($0, partition: 0, offset: 0, timestamp: 20, nowMs: 5) }
+        var order: [String] = []
+        var asked: [Int64] = []
+        _ = labels.interleave(events: &merge, nowMs: 6, endConfirmed: { _, next in asked.append(next); return next >= 5 },
+                              process: { b, r in for i in r { order.append("E\(b.offset(i))") } },
+                              apply: { b in for _ in 0..<b.count { order.append("L") } })
+        #expect(asked.last == 5)
+        #expect(order == ["E0", "E1", "L"])
+        // The position is the newest batch's only once every batch is handed out: with one held,
+        // the end is not asked about at all (its events come first).
+        var held = GlobalInputMerge(partitions: 1)
+        for (k, b) in [Batch(partition: 0, events: [(10, 0)], stamps: [10], readThrough: 1),
+                       Batch(partition: 0, events: [(30, 1)], flags: [.caughtUp], stamps: [30], readThrough: 9)].enumerated() {
+            try b.encoded().withUnsafeBytes { try held.add(partition: 0, offset: Int64(k), bytes: $0) }
+        }
+        var frontiers: [Int64?] = []
+        frontiers.append(held.labelFrontier { _, next in asked.append(next); return true })
+        #expect(frontiers == [10], "the held event at stamp 10 bounds the labels")
+    }
+
+    /// Labels held past the hold's bound go even while a task's next events are unknown (a
+    /// partition that sent nothing blocks the merge): they are counted as forced. Before, such a
+    /// partition held them until it sent something, whatever their age.
+    @Test func overdueLabelsGoWhileATaskIsSilent() throws {
+        var merge = GlobalInputMerge(partitions: 2)
+        let bytes = Batch(partition: 0, events: [(10, 0)], flags: [.caughtUp], stamps: [10]).encoded()
+        try bytes.withUnsafeBytes { try merge.add(partition: 0, offset: 0, bytes: $0) }  // partition 1: nothing yet
+        var labels = GlobalLabelMerge(topic: "labels", partitions: 1, capacity: 100, maxHoldMs: 1_000)
+        Array("label".utf8).withUnsafeBytes { labels.read($0, partition: 0, offset: 0, timestamp: 20, nowMs: 0) }
+        var applied = 0
+        func step(_ now: Int64) {
+            _ = labels.interleave(events: &merge, nowMs: now, endConfirmed: { _, _ in true }, process: { _, _ in },
+                                  apply: { b in applied += b.count })
+        }
+        step(500)
+        #expect(applied == 0 && labels.held == 1, "within its hold the label waits for partition 1")
+        step(1_001)
+        #expect(applied == 1 && labels.held == 0 && labels.forced == 1)
     }
 }

@@ -174,12 +174,15 @@ final class GlobalStage {
         if labels != nil {
             confirmLabelEnds(now: now)
             // A caught-up task partition with nothing held lets labels pass once its source's high
-            // watermark, queried after they were read, shows nothing beyond what was handed out:
-            // an event produced before such a label may still be in its task otherwise.
+            // watermark, queried after they were read, shows nothing beyond what the task had read
+            // (its batches' source position: dead letters included): an event produced before
+            // such a label may still be in its task otherwise.
             let (ends, labelsRead) = (sourceEnds, labels!.lastLabelRead)
-            runs = try pipeline.processGlobal(merging: &merge, labels: &labels!, now: now, endConfirmed: { p, processed in
-                ends[p].map { $0.at >= labelsRead && $0.high <= processed + 1 } ?? false
+            let undecodable = pipeline.counters.labelDeadLetters
+            runs = try pipeline.processGlobal(merging: &merge, labels: &labels!, now: now, endConfirmed: { p, next in
+                ends[p].map { $0.at >= labelsRead && $0.high <= next } ?? false
             }, into: &sink)
+            runner.runner.logUndecodableLabels(pipeline.counters.labelDeadLetters - undecodable, topic: labels!.topic)
             logOutOfOrder()
         } else {
             runs = try pipeline.processGlobal(merging: &merge, now: now, into: &sink)

@@ -308,6 +308,8 @@ final class TaskSet {
     /// none set). Its level decides for every task whether new keys are admitted.
     private(set) var stateBudget: StateBudget?
     var encoded: [UInt8] = []
+    /// [ops] Every task's dead letters, logged with their position (rate-limited over the instance).
+    var deadLetterLog: DeadLetterLog
     var failure: (any Error)?
     /// [serving] The serving queue, `<name>.instances` and what was last published there, and
     /// what the source's keys tell of the producers' partitioner (nil: no serving endpoint).
@@ -334,6 +336,7 @@ final class TaskSet {
         globalTopic = try! producer.topic(PartitionedRunner.globalTopic(compiled.spec.name))
         serving = runner.runner.serving
         stateBudget = compiled.spec.state.memoryLimitBytes.map { StateBudget(limit: $0) }
+        deadLetterLog = DeadLetterLog(logger: runner.logger)
     }
 
     var totals: PipelineCounters {
@@ -680,6 +683,7 @@ final class TaskSet {
         let began = ContinuousClock().now
         try t.pipeline.process(batch, topic: setup.source, now: KafkaRunner.nowMs(), into: &t.sink)
         runner.runner.metrics?.batchProcessed(t.pipeline, events: batch.count, duration: ContinuousClock().now - began, seen: &t.seen)  // [ops]
+        deadLetterLog.batchProcessed(t.pipeline, topic: setup.source)  // [ops] with topic/partition/offset/field
         observeStateBudget()
         t.next = max(t.next ?? 0, batch.offsets[batch.count - 1] + 1)
         t.batch.removeAll()
@@ -704,7 +708,7 @@ final class TaskSet {
         var flags = extra
         let t = tasks[p]!
         if let end = t.end, (t.next ?? 0) >= end, t.batch.count == 0 { flags.insert(.caughtUp) }
-        if t.pipeline.takeGlobalBatch(into: &encoded, flags: flags) {
+        if t.pipeline.takeGlobalBatch(into: &encoded, flags: flags, readThrough: t.next) {
             try producer.send(to: globalTopic, partition: p, key: nil, value: encoded)
             if flags.contains(.caughtUp) { t.caughtUpSent = t.end }
         }

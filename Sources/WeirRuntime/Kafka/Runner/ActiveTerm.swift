@@ -307,10 +307,7 @@ final class ActiveTerm {
                 let undecodable = pipeline.counters.labelDeadLetters
                 try pipeline.processLabels(merge!.labelBatch, topic: merge!.labelTopic, into: &sink)
                 merge!.labelsApplied()
-                if pipeline.counters.labelDeadLetters > undecodable {
-                    logger.warning("\(pipeline.counters.labelDeadLetters - undecodable) undecodable label records (in the dead-letter topic)",
-                                   metadata: ["topic": "\(merge!.labelTopic)"])
-                }
+                runner.logUndecodableLabels(pipeline.counters.labelDeadLetters - undecodable, topic: merge!.labelTopic)
                 sawInput = true
                 checkpoints.processed()
             }
