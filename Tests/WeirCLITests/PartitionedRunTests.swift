@@ -137,6 +137,25 @@ struct PartitionedRunTests {
         try Self.expectSameOutputs(s, windows: .sameFinalValues)
     }
 
+    /// A partition whose last record is a tombstone (a message without a value: nothing to
+    /// decode, no dead letter) still ends a bounded run, partitioned and not: its end lies one
+    /// past the last record either instance is given, as after a transaction's commit marker on
+    /// a Kafka broker (which the embedded broker does not write). Before 2026-12-07 both runs
+    /// waited for that partition forever (`--stop-at-end` never returned). The outputs are then
+    /// the reference's, as without the tombstone.
+    @Test func aTombstoneAtAPartitionsEndEndsTheBoundedRun() throws {
+        let s = try Self.setUp()
+        defer { try? FileManager.default.removeItem(atPath: s.dir) }
+        try Self.produce(s, "events.jsonl")
+        try "u1\t\n".write(toFile: s.dir + "/tombstone.txt", atomically: true, encoding: .utf8)
+        _ = try tool("kcat", ["-P", "-b", s.broker.bootstrap, "-t", "transactions", "-p", "0", "-K", "\t", "-Z", "-l", s.dir + "/tombstone.txt"])
+        let last = try tool("kcat", ["-C", "-b", s.broker.bootstrap, "-t", "transactions", "-p", "0", "-o", "-1", "-e", "-q", "-Z", "-f", "%k %s\\n"])
+        #expect(last.contains("u1 NULL"), "the partition's last record is the tombstone: \(last)")
+        let (logs, single) = try Self.runBoth(s, instances: 1, phase: "tombstone")
+        #expect(logs[0].contains("weir run: done") && single.contains("weir run: done"))
+        try Self.expectSameOutputs(s, windows: .identical)
+    }
+
     /// `state.memory_limit` is the instance's, over the window state of all its tasks
     /// (docs/scaling.md): at 512 KiB, half of what the 4 tasks hold together here (~870 KiB;
     /// ~220 KiB each, under 80% of the limit alone), one partitioned instance reaches the limit,

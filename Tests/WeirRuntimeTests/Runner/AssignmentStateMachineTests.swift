@@ -64,6 +64,34 @@ import Testing
         #expect(m.boundedRunComplete(sawInput: false, drained: true))
     }
 
+    /// A partition whose end lies past its last record processed (a tombstone the pipeline is
+    /// not given; on a Kafka broker also a transaction's commit marker) is read to its end once
+    /// everything delivered is processed (`drained`: librdkafka reports the end after the
+    /// records before it), and its position moves to the end, so the bounded run completes and
+    /// a checkpoint covers it. Before, it never counted as read to its end (the run never ended).
+    /// After lost partitions go back to a checkpoint, an end reported before counts no more.
+    @Test func anEndPastTheLastRecordIsReachedOnceDrained() {
+        var m = AssignmentStateMachine()
+        _ = m.assigned(source: [0], labels: [])
+        m.processed(0, through: 5)
+        m.reachedEnd(partition: 0, offset: 6)  // offset 5 is a tombstone, or a commit marker
+        #expect(m.phase(of: 0) == .reading)
+        #expect(m.partitionsReadToEnd(drained: false).isEmpty)
+        #expect(m.partitionsReadToEnd(drained: true) == [0])
+        #expect(m.processed[0] == 6 && m.boundedRunComplete(sawInput: false, drained: true))
+
+        var r = AssignmentStateMachine()
+        _ = r.assigned(source: [0], labels: [])
+        r.processed(0, through: 9)
+        r.reachedEnd(partition: 0, offset: 9)
+        _ = r.lost(source: [0], labels: [])
+        _ = r.assigned(source: [0], labels: [])
+        let (_, seek) = r.resume(from: Self.offsets([(0, 4)]))
+        #expect(seek.map(\.offset) == [4])
+        #expect(r.partitionsReadToEnd(drained: true).isEmpty, "the end reported before the seek back does not count")
+        #expect(r.processed[0] == 4)
+    }
+
     @Test func boundedRunNeverCompletesWithoutAssignment() {
         let m = AssignmentStateMachine()
         #expect(!m.boundedRunComplete(sawInput: false, drained: true))

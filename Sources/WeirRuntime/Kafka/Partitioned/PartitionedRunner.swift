@@ -707,18 +707,30 @@ final class TaskSet {
     func sendGlobal(_ p: Int32, flags extra: GlobalBatchFormat.Flags) throws {
         var flags = extra
         let t = tasks[p]!
-        if let end = t.end, (t.next ?? 0) >= end, t.batch.count == 0 { flags.insert(.caughtUp) }
+        if reachedEnd(t) { flags.insert(.caughtUp) }
         if t.pipeline.takeGlobalBatch(into: &encoded, flags: flags, readThrough: t.next) {
             try producer.send(to: globalTopic, partition: p, key: nil, value: encoded)
             if flags.contains(.caughtUp) { t.caughtUpSent = t.end }
         }
     }
 
+    /// Whether task `t` processed everything up to its partition's reported end; its position
+    /// (``Task/next``) moves to that end. librdkafka reports a partition's end after the records
+    /// before it, so with nothing pending in the task every record below the end was processed:
+    /// the offsets between its last record and the end hold nothing the task is given (a
+    /// tombstone, a transaction's commit marker, records of an aborted transaction). Before
+    /// 2026-12-07 such a partition was never caught up: the global stage waited for it while it
+    /// was idle, and a bounded run never ended.
+    func reachedEnd(_ t: Task) -> Bool {
+        guard let end = t.end, t.batch.count == 0 else { return false }
+        t.next = max(t.next ?? end, end)
+        return true
+    }
+
     /// A task read to its reported end says so to the global stage (once per end); in a
     /// bounded run it then ends: its windows fire and the global stage is told no more follows.
     func endIfDone(_ p: Int32) throws {
-        guard let t = tasks[p], !t.ended, t.batch.count == 0, let end = t.end, (t.next ?? end) >= end else { return }
-        if t.next == nil { t.next = end }
+        guard let t = tasks[p], !t.ended, reachedEnd(t), let end = t.end else { return }
         if runner.options.stopAtEnd {
             try t.pipeline.partitionEnded(p, now: KafkaRunner.nowMs(), into: &t.sink)
             runner.runner.metrics?.outputsWritten(t.pipeline, seen: &t.seen)  // [ops] windows fired by the end

@@ -123,8 +123,19 @@ struct AssignmentStateMachine {
     /// Bounded runs: assigned partitions newly read to their end (every fetched record processed;
     /// an empty one at once), in partition order; they are ``Phase/ended`` from now on and the
     /// runner marks them ended in the pipeline. None while `drained` is false (records held).
+    ///
+    /// `drained` also says that every record delivered was processed; librdkafka reports a
+    /// partition's end after the records before it, so a partition with an end reported has
+    /// been processed up to that end: its position moves there. The offsets between its last
+    /// record processed and its end hold nothing the pipeline is given: a tombstone (no value),
+    /// a transaction's commit marker, records of an aborted transaction (`read_committed`).
+    /// Before 2026-12-07 such a partition never counted as read to its end, and a bounded run
+    /// whose partition ended in a tombstone (or, on a Kafka broker, a commit marker) never ended.
     mutating func partitionsReadToEnd(drained: Bool) -> [Int32] {
         guard drained else { return [] }
+        for (p, end) in endOffset where assigned.contains(p) && !lostSource.contains(p) {
+            processed[p] = max(processed[p] ?? end, end)
+        }
         var out: [Int32] = []
         for p in assigned.sorted() where !ended.contains(p) && isReadToEnd(p) {
             ended.insert(p)
@@ -163,6 +174,9 @@ struct AssignmentStateMachine {
         }
         lostSource.removeAll()
         lostLabels.removeAll()
+        // The partitions go back to the checkpoint: ends reported before count no more (each is
+        // reported again when read to it).
+        endOffset.removeAll()
         return (checkpoint ?? [], seek)
     }
 }
