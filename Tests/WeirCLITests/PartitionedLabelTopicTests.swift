@@ -171,6 +171,75 @@ struct PartitionedLabelTopicTests {
         print("partitioned label topic under 4 kills (\(holderKills) of the global-stage holder): \(got.model) vs one instance \(want.model); \(scores.count - 4000) duplicate scores")
     }
 
+    /// Elasticity with a label topic: the stream arrives (a chunk a second) while one partitioned
+    /// instance runs; a second and a third join; then the three restart one by one with graceful
+    /// stops (as a Kubernetes rolling update does: each hands its tasks over with a checkpoint,
+    /// the global-stage holder its lease); then one instance runs to the end. The label counts
+    /// equal one uninterrupted instance's, its prequential log loss within 1%, every event is
+    /// scored, and the global stage moved at least once.
+    @Test func instancesJoinAndRestartOneByOneWithoutLosingALabel() throws {
+        let data = Data(seed: 5)
+        let expected = [data.joined, data.joined, 3, 50, 2]
+        let s = try Self.setUp()
+        defer { try? FileManager.default.removeItem(atPath: s.dir) }
+        let (dir, bootstrap) = (s.dir, s.broker.bootstrap)
+        let producer = Thread {
+            for k in 0..<8 {
+                try? Self.publish(data, k..<(k + 1), dir: dir, bootstrap: bootstrap)
+                Thread.sleep(forTimeInterval: 1.0)
+            }
+        }
+        func start(_ tag: String) throws -> RunProcess {
+            try RunProcess([s.dir + "/lpart.yaml", "--brokers", s.broker.bootstrap, "--metrics-port", "off", "--session-timeout-ms", "4000",
+                            "-X", "heartbeat.interval.ms=400", "--partitioned", "--weights-max-lead", "256", "--checkpoint-interval", "500"],
+                           dir: s.dir, tag: "elastic-\(tag)")
+        }
+        let a = try start("a")
+        producer.start()
+        #expect(a.waitForEvents(timeout: 60), "a processed nothing: \(a.stderr.suffix(2000))")
+        var running = ["a": a]
+        for name in ["b", "c"] {
+            let r = try start(name)
+            #expect(r.waitFor("task events/", timeout: 60), "\(name) got no partition: \(r.stderr.suffix(2000))")
+            running[name] = r
+        }
+        var logs: [String] = []
+        for name in ["a", "b", "c"] {
+            let old = running[name]!
+            old.signal(SIGTERM)
+            #expect(old.wait(60) == 0, "graceful stop of \(name): \(old.stderr.suffix(2000))")
+            logs.append(old.stderr)
+            let again = try start(name + "2")
+            #expect(again.waitFor("weir.run", timeout: 30), "\(name) restarted: \(again.stderr.suffix(2000))")
+            running[name] = again
+            Thread.sleep(forTimeInterval: 1)
+        }
+        while producer.isExecuting { Thread.sleep(forTimeInterval: 0.1) }
+        Thread.sleep(forTimeInterval: 2)
+        for r in running.values { r.signal(SIGTERM) }
+        for (name, r) in running {
+            #expect(r.wait(60) == 0, "graceful stop of \(name)2: \(r.stderr.suffix(2000))")
+            logs.append(r.stderr)
+        }
+        let last = try Self.run(s, "lpart", tag: "elastic-final", partitioned: true)
+        #expect(last.wait(120) == 0, "final run: \(last.stderr.suffix(3000))")
+        logs.append(last.stderr)
+        let single = try Self.run(s, "lsingle", tag: "elastic-single", partitioned: false)
+        #expect(single.wait(120) == 0, "one instance: \(single.stderr.suffix(3000))")
+
+        let want = try #require(LabelTopicRunTests.summary(single.stderr), "no label summary in: \(single.stderr)")
+        #expect(want.counts == expected, "one instance: joined, learned, unmatched, expired, undecodable")
+        let got = try #require(LabelTopicRunTests.summary(last.stderr), "no label summary in: \(last.stderr.suffix(3000))")
+        #expect(got.counts == expected, "after joins and a rolling restart: joined, learned, unmatched, expired, undecodable")
+        let (lossGot, lossWant) = (try #require(Self.logLoss(got.model)), try #require(Self.logLoss(want.model)))
+        #expect(abs(lossGot - lossWant) <= 0.01 * lossWant, "prequential log loss \(lossGot) vs one instance's \(lossWant)")
+        let scores = try s.broker.read("lpart.scores")
+        #expect(Set(scores.map(\.identity)).count == 4000, "\(scores.count) score records, \(Set(scores.map(\.identity)).count) distinct")
+        let holders = logs.filter { $0.contains("global stage active") }.count
+        #expect(holders >= 2, "the global stage should have moved during the rolling restart")
+        print("partitioned label topic, joins and a rolling restart (global stage on \(holders) runs): \(got.model) vs one instance \(want.model); \(scores.count - 4000) duplicate scores")
+    }
+
     /// [ops] What an operator sees of a label topic on `/metrics`, scraped from running instances
     /// and parsed by prometheus_client once everything published is processed: one partitioned
     /// instance (its tasks, the global stage) and one instance, side by side. `weir_consumer_lag`
