@@ -1,3 +1,4 @@
+import Foundation
 import CoreMetrics
 import WeirCore
 import WeirDrift
@@ -12,8 +13,12 @@ import WeirTopology
 /// from the pipeline's typed ``MonitorEvent``s (set it as ``Pipeline/monitorObserver``), once per
 /// record, never by parsing a record. Without a bootstrapped metrics system every handle is a no-op.
 ///
-/// Not thread-safe: the runner thread calls it (HTTP scrapes read the exporter's registry, not
-/// this object).
+/// Thread-safety: the handles are the metrics system's (thread-safe). Of its own state, the lag
+/// gauges (``setLag(_:topic:)``) are kept under a lock: a partitioned instance's tasks and its
+/// global stage update them from two threads. The rest is updated by one thread per kind: the
+/// per-pipeline figures by whoever owns the ``Seen`` they pass, the decode-error and drift series
+/// by the pipelines that have them (tasks; the global stage). HTTP scrapes read the exporter's
+/// registry, not this object.
 public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
     private let sourceTopic: String
     private let eventsIn: Counter
@@ -48,6 +53,7 @@ public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
     private let alertsResolved: Counter
     /// Lag gauges by topic, then partition (the source; the label topic; `<name>.global` at the global stage).
     private var lag: [String: [Int32: Gauge]] = [:]
+    private let lagLock = NSLock()
     /// Labels read from `model.label_topic` and held for their turn (nil without a label topic).
     private let labelsHeld: Gauge?
     private var drift: [String: DriftHandles] = [:]
@@ -349,6 +355,8 @@ public final class RuntimeMetrics: MonitorObserver, @unchecked Sendable {
     /// from the exposition, other topics' series are kept.
     public func setLag(_ lag: [Int32: Int64], topic: String? = nil) {
         let topic = topic ?? sourceTopic
+        lagLock.lock()
+        defer { lagLock.unlock() }
         var gauges = self.lag[topic] ?? [:]
         for (p, g) in gauges where lag[p] == nil {
             g.destroy()

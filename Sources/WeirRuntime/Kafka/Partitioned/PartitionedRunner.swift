@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import WeirCore
 import WeirKafka
+import WeirStats
 import WeirTopology
 
 /// `weir run --partitioned` (`docs/scaling.md`): the instances of one topology and consumer
@@ -22,7 +23,13 @@ import WeirTopology
 /// the batch is used, so nothing from it on is checkpointed); a topology without `source.key` or
 /// with windows keyed by another field is refused at start.
 ///
-/// One thread drives everything (tasks, weights, lease, global stage) in one loop.
+/// One thread drives the loop (tasks, weights, lease). While this instance holds the global
+/// stage, each round runs the global stage's step on another thread at the same time as the
+/// tasks' step and waits for both (``stepTogether(_:_:busy:)``): the two share no mutable state
+/// (each has its own clients, producer and pipeline; the metrics both update are thread-safe),
+/// and everything else the loop does with the global stage (checkpoints, the lease's hand-over,
+/// progress, gauges) runs after the wait. So on an instance with two cores the global stage and
+/// the tasks each get one.
 ///
 /// Exactly once (docs/scaling.md): the tasks of an instance share one transactional producer
 /// (`weir-<name>-<group>-<instance id>`) and one transaction per checkpoint interval, holding
@@ -36,7 +43,7 @@ import WeirTopology
 ///
 /// Not yet: a `by: global` window read by a model input, or
 /// aggregated over a string or open category field other than by `count` (each refused with an
-/// error naming it), repartitioning wrongly keyed sources, a separate core for the global stage.
+/// error naming it), repartitioning wrongly keyed sources.
 struct PartitionedRunner {
     let runner: KafkaRunner
     /// nil when the run exports no metrics.
@@ -123,6 +130,7 @@ struct PartitionedRunner {
         var result: Pipeline?
         var lastProgress = clock.now
         var lastGauges = clock.now
+        var busy = false
         let start = clock.now
         defer {
             lease.onRevoke = nil
@@ -137,9 +145,11 @@ struct PartitionedRunner {
             runner.status?.setRunning(true)
             defer { runner.status?.setRunning(false) }
             while !runner.shouldStop() {
-                let busy = try global?.step(now: KafkaRunner.nowMs()) ?? false
-                if busy { tasks.serveRequests() }  // [serving] the global stage's work does not delay requests further
-                try tasks.step(pollTimeout: busy ? .zero : .milliseconds(global == nil ? 100 : 20))
+                if let g = global {
+                    busy = try Self.stepTogether(g, tasks, busy: busy)
+                } else {
+                    try tasks.step(pollTimeout: .milliseconds(100))
+                }
                 try lease.poll()
                 if lease.holds && global == nil {
                     global = try startGlobalStage(compiled, setup: setup, owner: owner)
@@ -188,6 +198,22 @@ struct PartitionedRunner {
         out.counters.windowResults = tasks.totals.windowResults
         out.counters.lateEvents = tasks.totals.lateEvents
         return out
+    }
+
+    /// One round with the global stage: its step on another thread (``BackgroundJob``) while
+    /// this thread runs the tasks' step, then both are waited for; whether the global stage
+    /// worked (the next round's tasks then poll without waiting). The job captures the stage
+    /// only, which nothing else touches until the wait returns (also when the tasks' step throws).
+    static func stepTogether(_ global: GlobalStage, _ tasks: TaskSet, busy: Bool) throws -> Bool {
+        nonisolated(unsafe) let stage = global
+        let job = BackgroundJob { Result { try stage.step(now: KafkaRunner.nowMs()) } }
+        do {
+            try tasks.step(pollTimeout: busy ? .zero : .milliseconds(20))
+        } catch {
+            _ = job.wait()
+            throw error
+        }
+        return try job.wait().get()
     }
 
     /// The global stage restored from its changelog and claimed (``GlobalStage/claim()``).
