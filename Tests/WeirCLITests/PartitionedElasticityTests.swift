@@ -23,6 +23,25 @@ struct PartitionedElasticityTests {
         return out
     }
 
+    /// A rolling update: each instance in `order` stops gracefully (SIGTERM, exit 0 expected) and
+    /// is started again as `<name>2`, which must come up before the next one stops, `settle`
+    /// seconds apart. Returns the stopped instances' logs; `running` holds the new ones.
+    static func rollingRestart(_ running: inout [String: RunProcess], order: [String], settle: TimeInterval,
+                               start: (String) throws -> RunProcess) throws -> [String] {
+        var logs: [String] = []
+        for name in order {
+            let old = running[name]!
+            old.signal(SIGTERM)
+            #expect(old.wait(60) == 0, "graceful stop of \(name): \(old.stderr.suffix(2000))")
+            logs.append(old.stderr)
+            let again = try start(name + "2")
+            #expect(again.waitFor("weir.run", timeout: 30) || again.waitForEvents(timeout: 30), "\(name) restarted: \(again.stderr.suffix(2000))")
+            running[name] = again
+            Thread.sleep(forTimeInterval: settle)
+        }
+        return logs
+    }
+
     static func revocations(_ log: String) -> Int {
         log.split(separator: "\n").filter { $0.range(of: #"task transactions/[0-9]+ revoked"#, options: .regularExpression) != nil }.count
     }
@@ -54,17 +73,7 @@ struct PartitionedElasticityTests {
 
         // Rolling restart: each instance stops gracefully and comes back.
         var running = ["a": a, "b": b, "c": c]
-        var logs: [String] = []
-        for name in ["a", "b", "c"] {
-            let old = running[name]!
-            old.signal(SIGTERM)
-            #expect(old.wait(60) == 0, "graceful stop of \(name): \(old.stderr.suffix(2000))")
-            logs.append(old.stderr)
-            let again = try start(name + "2")
-            #expect(again.waitFor("weir.run", timeout: 30) || again.waitForEvents(timeout: 30), "\(name) restarted: \(again.stderr.suffix(2000))")
-            running[name] = again
-            Thread.sleep(forTimeInterval: 2)
-        }
+        var logs = try Self.rollingRestart(&running, order: ["a", "b", "c"], settle: 2, start: start)
         Thread.sleep(forTimeInterval: 3)
         for r in running.values { r.signal(SIGTERM) }
         for (name, r) in running { #expect(r.wait(60) == 0, "graceful stop of \(name)2: \(r.stderr.suffix(2000))"); logs.append(r.stderr) }

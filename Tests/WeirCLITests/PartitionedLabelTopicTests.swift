@@ -50,6 +50,22 @@ struct PartitionedLabelTopicTests {
         runs.lazy.compactMap { LabelTopicRunTests.summary($0.stderr) }.first
     }
 
+    /// The final partitioned run `last` against one uninterrupted instance `single`: both label
+    /// summaries have the `expected` counts (joined, learned, unmatched, expired, undecodable),
+    /// the prequential log loss is within 1% of one instance's, and every event has a score.
+    static func expectLikeOneInstance(_ last: RunProcess, _ single: RunProcess, expected: [Int], s: Setup, after: String) throws
+        -> (got: (model: String, counts: [Int]), want: (model: String, counts: [Int]), scores: [OutputRecord]) {
+        let want = try #require(LabelTopicRunTests.summary(single.stderr), "no label summary in: \(single.stderr)")
+        #expect(want.counts == expected, "one instance: joined, learned, unmatched, expired, undecodable")
+        let got = try #require(LabelTopicRunTests.summary(last.stderr), "no label summary in: \(last.stderr.suffix(3000))")
+        #expect(got.counts == expected, "\(after): joined, learned, unmatched, expired, undecodable")
+        let (lossGot, lossWant) = (try #require(Self.logLoss(got.model)), try #require(Self.logLoss(want.model)))
+        #expect(abs(lossGot - lossWant) <= 0.01 * lossWant, "\(after): prequential log loss \(lossGot) vs one instance's \(lossWant)")
+        let scores = try s.broker.read("lpart.scores")
+        #expect(Set(scores.map(\.identity)).count == 4000, "\(scores.count) score records, \(Set(scores.map(\.identity)).count) distinct")
+        return (got, want, scores)
+    }
+
     static func logLoss(_ model: String) -> Double? {
         model.range(of: #"[0-9]+\.[0-9]+"#, options: .regularExpression).flatMap { Double(model[$0]) }
     }
@@ -160,14 +176,7 @@ struct PartitionedLabelTopicTests {
         #expect(single.wait(120) == 0, "one instance: \(single.stderr.suffix(3000))")
         #expect(holderKills >= 1, "no kill hit the global-stage holder")
 
-        let want = try #require(LabelTopicRunTests.summary(single.stderr), "no label summary in: \(single.stderr)")
-        #expect(want.counts == expected, "one instance: joined, learned, unmatched, expired, undecodable")
-        let got = try #require(LabelTopicRunTests.summary(last.stderr), "no label summary in: \(last.stderr.suffix(3000))")
-        #expect(got.counts == expected, "after 4 kills: joined, learned, unmatched, expired, undecodable")
-        let (lossGot, lossWant) = (try #require(Self.logLoss(got.model)), try #require(Self.logLoss(want.model)))
-        #expect(abs(lossGot - lossWant) <= 0.01 * lossWant, "prequential log loss \(lossGot) vs one instance's \(lossWant)")
-        let scores = try s.broker.read("lpart.scores")
-        #expect(Set(scores.map(\.identity)).count == 4000, "\(scores.count) score records, \(Set(scores.map(\.identity)).count) distinct")
+        let (got, want, scores) = try Self.expectLikeOneInstance(last, single, expected: expected, s: s, after: "after 4 kills")
         print("partitioned label topic under 4 kills (\(holderKills) of the global-stage holder): \(got.model) vs one instance \(want.model); \(scores.count - 4000) duplicate scores")
     }
 
@@ -203,17 +212,7 @@ struct PartitionedLabelTopicTests {
             #expect(r.waitFor("task events/", timeout: 60), "\(name) got no partition: \(r.stderr.suffix(2000))")
             running[name] = r
         }
-        var logs: [String] = []
-        for name in ["a", "b", "c"] {
-            let old = running[name]!
-            old.signal(SIGTERM)
-            #expect(old.wait(60) == 0, "graceful stop of \(name): \(old.stderr.suffix(2000))")
-            logs.append(old.stderr)
-            let again = try start(name + "2")
-            #expect(again.waitFor("weir.run", timeout: 30), "\(name) restarted: \(again.stderr.suffix(2000))")
-            running[name] = again
-            Thread.sleep(forTimeInterval: 1)
-        }
+        var logs = try PartitionedElasticityTests.rollingRestart(&running, order: ["a", "b", "c"], settle: 1, start: start)
         while producer.isExecuting { Thread.sleep(forTimeInterval: 0.1) }
         Thread.sleep(forTimeInterval: 2)
         for r in running.values { r.signal(SIGTERM) }
@@ -227,14 +226,7 @@ struct PartitionedLabelTopicTests {
         let single = try Self.run(s, "lsingle", tag: "elastic-single", partitioned: false)
         #expect(single.wait(120) == 0, "one instance: \(single.stderr.suffix(3000))")
 
-        let want = try #require(LabelTopicRunTests.summary(single.stderr), "no label summary in: \(single.stderr)")
-        #expect(want.counts == expected, "one instance: joined, learned, unmatched, expired, undecodable")
-        let got = try #require(LabelTopicRunTests.summary(last.stderr), "no label summary in: \(last.stderr.suffix(3000))")
-        #expect(got.counts == expected, "after joins and a rolling restart: joined, learned, unmatched, expired, undecodable")
-        let (lossGot, lossWant) = (try #require(Self.logLoss(got.model)), try #require(Self.logLoss(want.model)))
-        #expect(abs(lossGot - lossWant) <= 0.01 * lossWant, "prequential log loss \(lossGot) vs one instance's \(lossWant)")
-        let scores = try s.broker.read("lpart.scores")
-        #expect(Set(scores.map(\.identity)).count == 4000, "\(scores.count) score records, \(Set(scores.map(\.identity)).count) distinct")
+        let (got, want, scores) = try Self.expectLikeOneInstance(last, single, expected: expected, s: s, after: "after joins and a rolling restart")
         let holders = logs.filter { $0.contains("global stage active") }.count
         #expect(holders >= 2, "the global stage should have moved during the rolling restart")
         print("partitioned label topic, joins and a rolling restart (global stage on \(holders) runs): \(got.model) vs one instance \(want.model); \(scores.count - 4000) duplicate scores")
