@@ -292,6 +292,8 @@ struct PartitionedLabelTopicTests {
             #expect(value(scraped[k], "weir_model_labelled_total", t) == Double(data.joined), "\(topology)")
             #expect(value(scraped[k], "weir_events_out_total", t.merging(["kind": "dead_letters"]) { a, _ in a }) == 3, "\(topology): the event and the 2 undecodable labels")
             #expect((value(scraped[k], "weir_model_prequential_log_loss", t) ?? 0) > 0, "\(topology)")
+            #expect(value(scraped[k], "weir_assigned_partitions", t) == 4, "\(topology): the source partitions it holds")
+            #expect((value(scraped[k], "weir_rebalances_total", t) ?? 0) >= 1, "\(topology)")
         }
         let p = ["topology": "lpart"]
         #expect(value(scraped[0], "weir_task_restores_total", p) == 4)

@@ -524,10 +524,12 @@ final class TaskSet {
             for tp in ps where tp.topic == source && tasks[tp.partition] == nil {
                 do { try assign(tp.partition) } catch { failure = error }
             }
+            runner.runner.metrics?.rebalanced(assignedCount: tasks.count)  // [ops] as one instance counts them
         case .revoked(let ps):
             for tp in ps where tp.topic == source {
                 do { try revoke(tp.partition) } catch { failure = error }
             }
+            runner.runner.metrics?.rebalanced(assignedCount: tasks.count)
         case .lost(let ps):
             for tp in ps where tp.topic == source { drop(tp.partition, why: "lost (session timed out)") }
             if let transaction {
