@@ -440,8 +440,13 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// partition's first fetch. With `read_committed` the high watermark is the last stable
     /// offset, so a transaction's commit marker counts as one message until more follows it.
     public func cachedLag(_ tp: TopicPartition, next: Int64?) -> Int64? {
-        guard let w = cachedWatermarks(tp) else { return nil }
-        return max(0, w.high - (next ?? w.low))
+        cachedWatermarks(tp).map { Self.lag(watermarks: $0, next: next) }
+    }
+
+    /// Messages between a partition's high watermark and `next`, the next offset to process
+    /// (nil: the low watermark), at least 0.
+    public static func lag(watermarks w: (low: Int64, high: Int64), next: Int64?) -> Int64 {
+        max(0, w.high - (next ?? w.low))
     }
 
     /// A fatal client error, if librdkafka raised one.

@@ -1,3 +1,5 @@
+import WeirKafka
+
 /// Where each source and label partition of `weir run`'s consumer stands: the assignment
 /// machine of ``KafkaRunner`` (see `docs/fault-tolerance.md`, "Runner state machines").
 ///
@@ -156,7 +158,7 @@ struct AssignmentStateMachine {
         var lag: [Int32: Int64] = [:]
         for p in assigned {
             guard let w = watermarks(p) else { continue }
-            lag[p] = max(0, w.high - (processed[p] ?? w.low))
+            lag[p] = KafkaConsumer.lag(watermarks: w, next: processed[p])
         }
         return lag
     }
