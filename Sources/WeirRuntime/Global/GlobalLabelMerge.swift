@@ -168,16 +168,11 @@ struct GlobalLabelMerge {
                 steps += 1
                 continue
             }
-            // A task's next events are unknown (or may be on their way): wait, except for labels
-            // held past the hold's bounds (30 s, or a partition's capacity), which go now.
-            guard let frontier = merge.labelFrontier(endConfirmed: endConfirmed) else {
-                guard release(before: .min, nowMs: nowMs) else { break }
-                try apply(batch)
-                applied()
-                steps += 1
-                continue
-            }
-            if release(before: frontier, nowMs: nowMs) {
+            // Labels due before the events still to come; while a task's next events are unknown
+            // (or may be on their way: no frontier), only labels held past the hold's bounds
+            // (30 s, or a partition's capacity).
+            let frontier = merge.labelFrontier(endConfirmed: endConfirmed)
+            if release(before: frontier ?? .min, nowMs: nowMs) {
                 try apply(batch)
                 applied()
                 steps += 1
@@ -186,7 +181,7 @@ struct GlobalLabelMerge {
             // An event stamped within the bound waits behind one with an earlier event time
             // stamped past it, and the labels wait for the first: the orders disagree. The next
             // event in the tasks' merge goes (one, then the labels are looked at again).
-            guard frontier <= bound, var run = merge.next() else { break }
+            guard let frontier, frontier <= bound, var run = merge.next() else { break }
             if !run.range.isEmpty {
                 run.range = run.range.lowerBound..<(run.range.lowerBound + 1)
                 eventsForced += 1
