@@ -55,6 +55,20 @@ extension KafkaRunner {
         logger.warning("\(count) undecodable label records (in the dead-letter topic)", metadata: ["topic": "\(topic)"])
     }
 
+    /// [metrics] The label topic's lag per partition (`partitions`, each from the next offset
+    /// to apply, `next`: held labels count; partitions with none known are left out) and the
+    /// labels held; one instance's timestamp merge and the global stage report them alike.
+    func reportLabels(topic: String, partitions: some Sequence<Int32>, next: (Int32) -> Int64?, held: Int, consumer: KafkaConsumer) {
+        guard let metrics else { return }
+        var lag: [Int32: Int64] = [:]
+        for p in partitions {
+            guard let n = next(p) else { continue }
+            lag[p] = consumer.cachedLag(TopicPartition(topic: topic, partition: p), next: n)
+        }
+        metrics.setLag(lag, topic: topic)
+        metrics.setLabelsHeld(held)
+    }
+
     func progress(_ p: Pipeline, events: Int, since start: ContinuousClock.Instant, firstInput: ContinuousClock.Instant?,
                           clock: ContinuousClock, _ c: CheckpointCoordinator) -> RunProgress {
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }

@@ -236,13 +236,7 @@ final class GlobalStage {
         }
         metrics.setLag(lag, topic: topic)
         guard let labels else { return }
-        var labelLag: [Int32: Int64] = [:]
-        for p in 0..<Int32(labels.partitions) {
-            guard let next = labels.nextToApply(p) else { continue }
-            labelLag[p] = consumer.cachedLag(TopicPartition(topic: labels.topic, partition: p), next: next)
-        }
-        metrics.setLag(labelLag, topic: labels.topic)
-        metrics.setLabelsHeld(labels.held)
+        runner.runner.reportLabels(topic: labels.topic, partitions: 0..<Int32(labels.partitions), next: labels.nextToApply, held: labels.held, consumer: consumer)
     }
 
     /// At most every 10 s: how many events went ahead of labels stamped before them (the orders

@@ -593,15 +593,8 @@ final class ActiveTerm {
             let lag = assignment.lag { [consumer, source] p in consumer.cachedWatermarks(TopicPartition(topic: source, partition: p)) }
             status?.setLag(lag)
             metrics?.setLag(lag)
-            if let metrics, let m = merge, !m.labelTopic.isEmpty {
-                // The label topic: labels not yet applied (held ones included).
-                var labelLag: [Int32: Int64] = [:]
-                for p in m.labelAssigned {
-                    guard let next = m.labelNext(p) else { continue }
-                    labelLag[p] = consumer.cachedLag(TopicPartition(topic: m.labelTopic, partition: p), next: next)
-                }
-                metrics.setLag(labelLag, topic: m.labelTopic)
-                metrics.setLabelsHeld(m.heldLabels)
+            if let m = merge, !m.labelTopic.isEmpty {
+                runner.reportLabels(topic: m.labelTopic, partitions: m.labelAssigned, next: m.labelNext, held: m.heldLabels, consumer: consumer)
             }
         }
         if clock.now - lastProgress >= .seconds(1), let onProgress = runner.onProgress {
