@@ -41,6 +41,28 @@ struct HeaderBlockTests {
         #expect(block.headers == [KafkaHeader(name: "seq", string: "7")])
     }
 
+    /// A copy is a value: writing to one leaves the other as it was (the buffer is copied on
+    /// write); blocks grow past their initial capacity, names and bytes alike.
+    @Test func copiesAreIndependentAndBlocksGrow() {
+        var a = HeaderBlock(capacity: 1)
+        a.append("weir.id", bytes: Array("events/3/17/0".utf8))
+        var b = a
+        b.append("weir.epoch", decimal: 5)
+        a.removeAll()
+        a.append("x", decimal: -1)
+        #expect(a.headers == [KafkaHeader(name: "x", string: "-1")])
+        #expect(b.headers == [KafkaHeader(name: "weir.id", string: "events/3/17/0"), KafkaHeader(name: "weir.epoch", string: "5")])
+        var big = HeaderBlock(capacity: 1)
+        let long = Array(repeating: UInt8(ascii: "z"), count: 1_000)
+        var expected: [KafkaHeader] = []
+        for i in 0..<20 {
+            big.append("h", bytes: Array(long.prefix(i * 50)))
+            big.append("n", decimal: Int64(i) * -7_000_000_000_001)
+            expected += [KafkaHeader(name: "h", value: Array(long.prefix(i * 50))), KafkaHeader(name: "n", string: String(Int64(i) * -7_000_000_000_001))]
+        }
+        #expect(big.headers == expected)
+    }
+
     /// Records sent with a block arrive with exactly those headers, in order, as records sent with
     /// the equivalent `[KafkaHeader]`.
     @Test func blockHeadersArriveAsSent() throws {

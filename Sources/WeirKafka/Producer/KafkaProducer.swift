@@ -99,19 +99,19 @@ public final class KafkaProducer: @unchecked Sendable {
         id: UInt64 = 0
     ) throws(KafkaError) {
         try produce(to: topic, partition: partition, key: key, value: value, headerCount: headers.count, timestamp: timestamp, id: id) { vus, n in
-            headers.bytes.withUnsafeBytes { all in
-                var n = n
-                for i in 0..<headers.count {
-                    var v = rd_kafka_vu_t()
-                    v.vtype = RD_KAFKA_VTYPE_HEADER
-                    v.u.header.name = headers.name(i)
-                    v.u.header.val = all.baseAddress.map { UnsafeRawPointer($0 + headers.starts[i]) }
-                    v.u.header.size = headers.starts[i + 1] - headers.starts[i]
-                    (vus.baseAddress! + n).initialize(to: v)
-                    n += 1
-                }
-                return rd_kafka_produceva(rk, vus.baseAddress, n)
+            var n = n
+            for i in 0..<headers.count {
+                var v = rd_kafka_vu_t()
+                v.vtype = RD_KAFKA_VTYPE_HEADER
+                v.u.header.name = headers.name(i)
+                let value = headers.value(i)
+                v.u.header.val = value.baseAddress
+                v.u.header.size = value.count
+                (vus.baseAddress! + n).initialize(to: v)
+                n += 1
             }
+            // librdkafka copies each header (rd_kafka_header_add) before returning.
+            return withExtendedLifetime(headers) { rd_kafka_produceva(rk, vus.baseAddress, n) }
         }
     }
 
