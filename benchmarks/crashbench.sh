@@ -63,7 +63,7 @@ for kind in ["scores", "drift", "alerts", "retrain"]:
         for line in f:
             headers, _, value = line.rstrip("\n").partition("\t")
             h = dict(kv.split("=", 1) for kv in headers.split(",") if "=" in kv)
-            ident = (h.get("weir.source.partition"), h.get("weir.source.offset"), h.get("weir.seq"))
+            ident = h.get("weir.id")  # <source topic>/<partition>/<offset>/<seq>
             if ident in first:
                 dups += 1
                 differ += first[ident] != value

@@ -7,10 +7,9 @@ struct OutputRecord {
     var topic: String
     var headers: [String: String]
     var value: String
-    /// The dedup identity of `docs/records.md`: topic, source partition, source offset, seq.
-    var identity: String {
-        "\(topic)|\(headers["weir.source.partition"] ?? "?")|\(headers["weir.source.offset"] ?? "?")|\(headers["weir.seq"] ?? "?")"
-    }
+    /// The dedup identity of `docs/records.md`: the topic and `weir.id` (source topic, partition,
+    /// offset, seq).
+    var identity: String { "\(topic)|\(headers["weir.id"] ?? "?")" }
 }
 
 /// A standalone `weir broker` (a separate process, so it survives the `weir run` it serves).
@@ -220,7 +219,7 @@ struct FaultToleranceTests {
         var duplicates = 0
         var committed: [String: Int] = [:]
         for r in allRecords {
-            #expect(r.headers["weir.epoch"] != nil && r.headers["weir.source.offset"] != nil, "no headers on \(r.value)")
+            #expect(r.headers["weir.epoch"] != nil && OutputID(r.headers["weir.id"]) != nil, "no headers on \(r.value)")
             if guarantee == "exactly_once" {
                 let txn = try #require(r.headers["weir.txn"], "no weir.txn on \(r.value)")
                 let parts = txn.split(separator: "/")
@@ -337,7 +336,7 @@ struct FaultToleranceTests {
         let last = try RunProcess(args + ["--stop-at-end"], dir: dir, tag: "final")
         #expect(last.wait(60) == 0, "final run: \(last.stderr)")
         let scores = try broker.read("card-fraud.scores")
-        let offsets = Set(scores.compactMap { $0.headers["weir.source.offset"] })
+        let offsets = Set(scores.compactMap { OutputID($0.headers["weir.id"])?.offset })
         #expect(offsets.count == lines.count - 1, "\(offsets.count) scored offsets for \(lines.count - 1) good events")
     }
 

@@ -4,12 +4,13 @@ import WeirTopology
 /// Writes outputs to the topology's sink topics with an idempotent (or transactional) producer.
 ///
 /// Every output record carries the headers of `docs/records.md` (section "Kafka headers"):
-/// `weir.source.topic`, `weir.source.partition`, `weir.source.offset` (the input record it
-/// follows from, see ``OutputSink/position(partition:offset:)``), `weir.seq` (its ordinal among
-/// the records of the same output topic following from that input record), `weir.epoch` (the
-/// checkpoint epoch that will cover it) and, exactly-once, `weir.txn` (`<owner>/<epoch>/<n>`: the
-/// transaction and the record's index in it). A consumer drops duplicates by (topic,
-/// `weir.source.partition`, `weir.source.offset`, `weir.seq`).
+/// `weir.id` (`<source topic>/<partition>/<offset>/<seq>`: the input record it follows from, see
+/// ``OutputSink/position(partition:offset:)``, and its ordinal among the records of the same
+/// output topic following from that input record), `weir.epoch` (the checkpoint epoch that will
+/// cover it) and, exactly-once, `weir.txn` (`<owner>/<epoch>/<n>`: the transaction and the
+/// record's index in it). A consumer drops duplicates by (topic, `weir.id`). One header for the
+/// origin, not four: librdkafka allocates each header of each record (benchmarks/RESULTS.md,
+/// 2026-12-07 15:08 UTC).
 ///
 /// Dead letters carry the original bytes as value and headers `weir.error`, `weir.field`,
 /// `weir.source.topic`, `weir.source.partition`, `weir.source.offset` (and the epoch headers).
@@ -95,10 +96,15 @@ public struct KafkaSink: OutputSink {
             lastOffset[k] = offset
             seq[k] = 0
         }
-        headers.append("weir.source.topic", bytes: sourceTopicBytes)
-        headers.append("weir.source.partition", decimal: Int64(partition))
-        headers.append("weir.source.offset", decimal: offset)
-        headers.append("weir.seq", decimal: Int64(seq[k]))
+        headers.begin("weir.id")
+        headers.write(sourceTopicBytes)
+        headers.write(ascii: UInt8(ascii: "/"))
+        headers.write(decimal: Int64(partition))
+        headers.write(ascii: UInt8(ascii: "/"))
+        headers.write(decimal: offset)
+        headers.write(ascii: UInt8(ascii: "/"))
+        headers.write(decimal: Int64(seq[k]))
+        headers.end()
         appendEpochAndTransaction()
     }
 

@@ -325,10 +325,10 @@ public struct ProcessingSpec: Sendable, Equatable {
     /// origin headers consumers drop at-least-once duplicates by (docs/records.md, "Kafka
     /// headers"). Exactly once always tags (its records carry `weir.txn`).
     public enum OutputHeaders: String, Sendable, Equatable, CaseIterable {
-        /// `weir.source.topic`, `.partition`, `.offset`, `weir.seq`, `weir.epoch` (the default).
+        /// `weir.id` (`<source topic>/<partition>/<offset>/<seq>`) and `weir.epoch` (the default).
         case dedup
-        /// None: consumers dedup by content. Five headers per record cost librdkafka and the
-        /// broker more than the record itself at ~175k scores/s (benchmarks/RESULTS.md).
+        /// None: consumers dedup by content. Tagged records cost librdkafka an allocation per
+        /// header and record, and the bytes on the wire (benchmarks/RESULTS.md).
         case none
     }
     public var outputHeaders: OutputHeaders = .dedup

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WeirKafka
+import WeirTestSupport
 import WeirTopology
 @testable import WeirRuntime
 
@@ -96,7 +97,7 @@ struct BrokerFaultTests {
                 try reader.poll(timeout: .milliseconds(200)) { m in
                     next = m.offset + 1
                     records += 1
-                    if let v = m.header("weir.source.offset"), let o = Int64(String(decoding: v, as: UTF8.self)) { offsets.insert(o) }
+                    if let v = m.header("weir.id"), let id = OutputID(String(decoding: v, as: UTF8.self)) { offsets.insert(id.offset) }
                 }
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import WeirKafka
+import WeirTestSupport
 import WeirTopology
 @testable import WeirRuntime
 
@@ -104,7 +105,8 @@ struct PartitionedExactlyOnceTests {
                 let id = txn.split(separator: "/").dropLast().joined(separator: "/")
                 inTransaction[id, default: 0] += 1
                 if kind == "scores" && closed[id] != nil {
-                    committedPositions["\(r.headers["weir.source.partition"] ?? "?")/\(r.headers["weir.source.offset"] ?? "?")", default: 0] += 1
+                    let id = OutputID(r.headers["weir.id"])
+                    committedPositions["\(id?.partition ?? -1)/\(id?.offset ?? -1)", default: 0] += 1
                 }
             }
         }
