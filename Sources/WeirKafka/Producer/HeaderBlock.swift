@@ -6,7 +6,7 @@
 /// mutation checks once that the buffer is not shared and then writes through raw pointers. The
 /// first version kept three arrays and appended byte by byte, with a slice copy per decimal; at
 /// ~200k tagged records/s that cost ~0.3 s of CPU per 1M records (benchmarks/RESULTS.md,
-/// 2026-12-07 15:15 UTC).
+/// 2026-12-07 15:08 UTC).
 ///
 /// Invariant: header `i`'s value is `bytes[starts[i]..<starts[i + 1]]`; `starts[count]` is the
 /// end of the last closed value.
