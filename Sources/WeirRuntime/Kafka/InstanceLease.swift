@@ -32,6 +32,10 @@ final class InstanceLease {
     private(set) var lost = false
     /// The lease was revoked (handed over in a rebalance) since it was last acquired.
     private(set) var revoked = false
+    /// This member has received an assignment of the lease group (librdkafka calls the rebalance
+    /// callback with every new assignment, even an empty one): from then on ``holds`` says
+    /// whether this instance or another holds the lease, not only that the group is still forming.
+    private(set) var joined = false
     /// Called inside the revocation, before the lease moves: the active instance checkpoints
     /// there, so the next holder restores everything this one processed.
     var onRevoke: (() -> Void)?
@@ -47,6 +51,7 @@ final class InstanceLease {
         consumer.onRebalance = { [unowned self] event in
             switch event {
             case .assigned(let ps):
+                self.joined = true
                 guard ps.contains(where: { $0.partition == 0 }) else { return }
                 // Start at the end: nothing is read before the partition is paused.
                 self.consumer.setStartOffsets([TopicPartitionOffset(topic: topic, partition: 0, offset: TopicPartitionOffset.end)])

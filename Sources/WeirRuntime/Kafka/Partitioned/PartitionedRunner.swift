@@ -173,7 +173,8 @@ struct PartitionedRunner {
                     onProgress(progress(tasks, global, since: start, clock: clock))
                     lastProgress = clock.now
                 }
-                if options.stopAtEnd && tasks.boundedRunComplete && (global == nil || global!.allEnded) {
+                if options.stopAtEnd && Self.boundedRunEnds(tasksEnded: tasks.boundedRunComplete, globalStageEnded: global?.allEnded,
+                                                            leaseGroupJoined: lease.joined) {
                     if let g = global {
                         try g.finish()
                     }
@@ -198,6 +199,17 @@ struct PartitionedRunner {
         out.counters.windowResults = tasks.totals.windowResults
         out.counters.lateEvents = tasks.totals.lateEvents
         return out
+    }
+
+    /// Whether a bounded run (`--stop-at-end`) ends: its tasks ended and, if this instance holds
+    /// the global stage (`globalStageEnded` not nil), that processed everything; an instance
+    /// without it first waits for its lease group's assignment, which says whether another
+    /// instance holds the stage or the lease is about to come here. Ending before that left the
+    /// global stage unrun when this was the only instance (labels unapplied, drift unjudged until
+    /// the next run): `PartitionedLabelTopicTests`' rolling restart failed so once in CI,
+    /// 2026-12-07, its last instance's lease group having formed after its tasks ended.
+    static func boundedRunEnds(tasksEnded: Bool, globalStageEnded: Bool?, leaseGroupJoined: Bool) -> Bool {
+        tasksEnded && (globalStageEnded ?? leaseGroupJoined)
     }
 
     /// One round with the global stage: its step on another thread (``BackgroundJob``) while
