@@ -48,7 +48,10 @@ import WeirTopology
         var global = try Pipeline(compiled: compiled, partitions: tasks, role: .global)
         var taskPipelines = try (0..<tasks).map { try Pipeline(compiled: compiled, partitions: 1, role: .task(partition: Int32($0))) }
         var encoded = Array(repeating: [UInt8](), count: tasks)
-        var seen = taskPipelines.map { RuntimeMetrics.Seen($0) }, globalSeen = RuntimeMetrics.Seen(global)
+        // The whole pipeline is counted with its own `Seen` too: the variants without one also
+        // refresh the gauges when 500 ms of wall clock passed, which on a slow machine recorded the
+        // window gauges after `finish` (every window freed: 0) over the explicit refresh below.
+        var seen = taskPipelines.map { RuntimeMetrics.Seen($0) }, globalSeen = RuntimeMetrics.Seen(global), wholeSeen = RuntimeMetrics.Seen(whole)
         whole.monitorObserver = metrics?.whole  // drift and alert figures, as `weir run` and `GlobalStage` set them
         global.monitorObserver = metrics?.split
         for start in stride(from: 0, to: events, by: chunk) {
@@ -61,7 +64,7 @@ import WeirTopology
                 per[Int(p)].append(Array(lines[i].utf8), partition: p, offset: Int64(i))
             }
             try whole.process(all, topic: "transactions", now: 0, into: &out.whole)
-            metrics?.whole.batchProcessed(whole, events: all.count, duration: .zero)
+            metrics?.whole.batchProcessed(whole, events: all.count, duration: .zero, seen: &wholeSeen)
             var readers: [(task: Int, next: Int)] = []
             for t in 0..<tasks {
                 try taskPipelines[t].process(per[t], topic: "transactions", now: 0, into: &out.tasks[t])
@@ -99,7 +102,7 @@ import WeirTopology
         try global.settle(into: &out.global)
         try whole.settle(into: &out.whole)
         if let metrics {
-            metrics.whole.outputsWritten(whole)
+            metrics.whole.outputsWritten(whole, seen: &wholeSeen)
             for t in 0..<tasks { metrics.split.outputsWritten(taskPipelines[t], seen: &seen[t]) }
             metrics.split.outputsWritten(global, seen: &globalSeen)
         }
