@@ -443,6 +443,14 @@ public final class KafkaConsumer: @unchecked Sendable {
         cachedWatermarks(tp).map { Self.lag(watermarks: $0, next: next) }
     }
 
+    /// ``cachedLag(_:next:)`` of several partitions of `topic`, each with its next offset to
+    /// process (nil: the low watermark); partitions not fetched yet are left out. For lag metrics.
+    public func cachedLag(topic: String, _ partitions: some Sequence<(partition: Int32, next: Int64?)>) -> [Int32: Int64] {
+        var lag: [Int32: Int64] = [:]
+        for (p, next) in partitions { lag[p] = cachedLag(TopicPartition(topic: topic, partition: p), next: next) }
+        return lag
+    }
+
     /// Messages between a partition's high watermark and `next`, the next offset to process
     /// (nil: the low watermark), at least 0.
     public static func lag(watermarks w: (low: Int64, high: Int64), next: Int64?) -> Int64 {

@@ -60,12 +60,7 @@ extension KafkaRunner {
     /// labels held; one instance's timestamp merge and the global stage report them alike.
     func reportLabels(topic: String, partitions: some Sequence<Int32>, next: (Int32) -> Int64?, held: Int, consumer: KafkaConsumer) {
         guard let metrics else { return }
-        var lag: [Int32: Int64] = [:]
-        for p in partitions {
-            guard let n = next(p) else { continue }
-            lag[p] = consumer.cachedLag(TopicPartition(topic: topic, partition: p), next: n)
-        }
-        metrics.setLag(lag, topic: topic)
+        metrics.setLag(consumer.cachedLag(topic: topic, partitions.compactMap { p in next(p).map { (p, $0) } }), topic: topic)
         metrics.setLabelsHeld(held)
     }
 

@@ -228,13 +228,9 @@ final class GlobalStage {
     private func reportLag() {
         guard let metrics = runner.runner.metrics, ContinuousClock().now - lastLag >= .seconds(2) else { return }
         lastLag = ContinuousClock().now
-        let resume = merge.resumeOffsets
-        var lag: [Int32: Int64] = [:]
-        for p in 0..<Int32(merge.partitions) {
-            guard let next = resume[p] ?? startOffsets[p] else { continue }
-            lag[p] = consumer.cachedLag(TopicPartition(topic: topic, partition: p), next: next)
-        }
-        metrics.setLag(lag, topic: topic)
+        let (resume, start) = (merge.resumeOffsets, startOffsets)
+        metrics.setLag(consumer.cachedLag(topic: topic, (0..<Int32(merge.partitions)).lazy.compactMap { p in (resume[p] ?? start[p]).map { (p, $0) } }),
+                       topic: topic)
         guard let labels else { return }
         runner.runner.reportLabels(topic: labels.topic, partitions: 0..<Int32(labels.partitions), next: labels.nextToApply, held: labels.held, consumer: consumer)
     }

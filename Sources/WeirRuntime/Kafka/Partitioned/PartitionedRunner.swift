@@ -558,10 +558,7 @@ final class TaskSet {
         let r = runner.runner
         guard r.status != nil || r.metrics != nil, ContinuousClock().now - lastLag >= .seconds(2) else { return }
         lastLag = ContinuousClock().now
-        var lag: [Int32: Int64] = [:]
-        for (p, t) in tasks {
-            lag[p] = consumer.cachedLag(TopicPartition(topic: setup.source, partition: p), next: t.next)
-        }
+        let lag = consumer.cachedLag(topic: setup.source, tasks.lazy.map { ($0.key, $0.value.next) })
         r.status?.setLag(lag)
         r.metrics?.setLag(lag)
     }
