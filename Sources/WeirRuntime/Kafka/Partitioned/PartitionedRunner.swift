@@ -206,8 +206,8 @@ struct PartitionedRunner {
     /// without it first waits for its lease group's assignment, which says whether another
     /// instance holds the stage or the lease is about to come here. Ending before that left the
     /// global stage unrun when this was the only instance (labels unapplied, drift unjudged until
-    /// the next run): `PartitionedLabelTopicTests`' rolling restart failed so once in CI,
-    /// 2026-12-07, its last instance's lease group having formed after its tasks ended.
+    /// the next run): `PartitionedLabelTopicTests`' rolling restart failed so once in a local
+    /// run, 2026-12-07, its last instance's lease group having formed after its tasks ended.
     static func boundedRunEnds(tasksEnded: Bool, globalStageEnded: Bool?, leaseGroupJoined: Bool) -> Bool {
         tasksEnded && (globalStageEnded ?? leaseGroupJoined)
     }
