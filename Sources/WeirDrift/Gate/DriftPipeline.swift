@@ -62,8 +62,13 @@ public struct DriftPipeline: Sendable {
     /// Scores the windows of every score monitor under a fixed model (``MonitorConfig/rescoring``)
     /// that closed since the last call, and their reference inputs, with one model (`score`, in the
     /// state `state`). Call it before ``drain()``, right after the event that closed the window.
-    public mutating func scoreAwaitingWindows(by state: ScoringState, _ score: (UnsafeBufferPointer<Double>) -> Double) {
-        for i in monitors.indices where monitors[i].awaitingScoreCount > 0 { monitors[i].scoreAwaitingWindows(by: state, score) }
+    /// `pause`: called between steps of the work (``FieldMonitor/scoreAwaitingWindows(by:pause:_:)``).
+    public mutating func scoreAwaitingWindows(by state: ScoringState, pause: (() -> Void)? = nil,
+                                              _ score: (UnsafeBufferPointer<Double>) -> Double) {
+        for i in monitors.indices where monitors[i].awaitingScoreCount > 0 {
+            monitors[i].scoreAwaitingWindows(by: state, pause: pause, score)
+            pause?()
+        }
     }
 
     /// What ``drain()`` returns.

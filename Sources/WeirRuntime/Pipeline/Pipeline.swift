@@ -59,6 +59,15 @@ public struct Pipeline: Sendable {
     /// [metrics] Shown every drift record and alert, typed, as it is written (``MonitorEvent``);
     /// `weir run` sets its ``RuntimeMetrics`` here.
     public var monitorObserver: (any MonitorObserver)?
+    /// [serving] Called during the long steps of processing (the judgement of a score monitor's
+    /// window under one model: ~2–3 ms for the demo's 20,000 reference inputs) with a copy of
+    /// the pipeline as it then is, every ~0.1 ms of that work, so the runner answers serving
+    /// requests from it instead of making them wait. The copy is consistent: every event of the
+    /// batch being processed is in the graph's windows, the model has learned through the event
+    /// that closed the drift window; it has no drift stage (serving reads none). A setting, not
+    /// state (nil in `weir replay`; checkpoints neither hold nor restore it); outputs are the
+    /// same with or without it.
+    public var servingPause: (@Sendable (Pipeline) -> Void)?
     /// Whether a retrain request from the gate asks the model for a challenger.
     private let retrainOnRequest: Bool
     public internal(set) var counters = PipelineCounters()
@@ -568,6 +577,32 @@ public struct Pipeline: Sendable {
         }
     }
 
+    /// Score monitor under one fixed model: the model as it is now (after the event that closed
+    /// the window learned) scores the window's inputs and the reference inputs, pausing for
+    /// ``servingPause`` between steps. Its own function, so the pipeline's copy the pause holds
+    /// is released before anything else of the pipeline changes (nothing is copied on write).
+    private mutating func scoreAwaitingDriftWindows() {
+        guard let m = model else { return }
+        var scratch = ModelInput(layout: input.layout)
+        let score = m.makeScorer()
+        let pause = pauseForServing()
+        drift!.pipeline.scoreAwaitingWindows(by: ScoringState(modelVersion: m.version, labelsLearned: m.labelsLearned), pause: pause) {
+            score($0, &scratch)
+        }
+    }
+
+    /// [serving] ``servingPause`` bound to a copy of this pipeline as it is now without its drift
+    /// stage (the judgement writes only to the drift stage, so it copies none of its storage), or
+    /// nil when no pause is set.
+    private func pauseForServing() -> (() -> Void)? {
+        guard let hook = servingPause else { return nil }
+        var view = self
+        view.drift = nil
+        view.servingPause = nil
+        let frozen = view
+        return { hook(frozen) }
+    }
+
     /// - Parameter eventTime: the event that closed the window(s), when one did: a retrain request
     ///   is dated by it (event time, as the training buffer's events and promotions are; the same
     ///   in `weir run` and `weir replay` whatever the batch boundaries), otherwise by the watermark.
@@ -595,15 +630,7 @@ public struct Pipeline: Sendable {
             for r in records { drift!.closedAt.removeValue(forKey: r.window) }
             return
         }
-        if drift!.pipeline.needsScoring, let m = model {
-            // Score monitor under one fixed model: the model as it is now (after the event that
-            // closed the window learned) scores the window's inputs and the reference inputs.
-            var scratch = ModelInput(layout: input.layout)
-            let score = m.makeScorer()
-            drift!.pipeline.scoreAwaitingWindows(by: ScoringState(modelVersion: m.version, labelsLearned: m.labelsLearned)) {
-                score($0, &scratch)
-            }
-        }
+        if drift!.pipeline.needsScoring { scoreAwaitingDriftWindows() }
         let out = drift!.pipeline.drain()
         guard !out.drift.isEmpty || !out.alerts.isEmpty || !out.retrainRequests.isEmpty else { return }
         for r in out.drift {

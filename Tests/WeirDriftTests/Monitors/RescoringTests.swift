@@ -77,6 +77,39 @@ import WeirTestSupport
         #expect(rescored.dropFirst(5).allSatisfy { $0.drifted }, "\(rescored.map { $0.numeric?.psi ?? -1 })")
     }
 
+    /// The pause between steps of the judgement: called after every
+    /// ``InputSample/scoresPerPause`` scores and between the sorts, while every score is computed
+    /// once; the record is the one judged without pauses.
+    @Test func pausesBetweenStepsLeaveTheRecordUnchanged() throws {
+        var m = try FieldMonitor(MonitorConfig(feature: "score", window: .count(1_000), reference: .firstEvents(10_000), sampleCap: 2_000,
+                                               rescoring: RescoringConfig(dimension: Self.dimension, warmupLabels: 0)))
+        var g = SeededGenerator(seed: 8)
+        var x = [Double](repeating: 0, count: Self.dimension)
+        for i in 0..<11_000 {
+            for k in 0..<Self.dimension { x[k] = g.nextGaussian() + (i >= 10_000 ? 0.2 : 0) }
+            x.withUnsafeBufferPointer { m.feed(score: 0.5, inputs: $0) }
+        }
+        let w = Self.weights(window: 4)
+        var twin = m
+        var plainScores = 0
+        twin.scoreAwaitingWindows(by: ScoringState(modelVersion: 2, labelsLearned: 5)) { plainScores += 1; return Self.score($0, weights: w) }
+        var pauses: [Int] = []   // scores computed at each pause
+        var scores = 0
+        m.scoreAwaitingWindows(by: ScoringState(modelVersion: 2, labelsLearned: 5), pause: { pauses.append(scores) }) {
+            scores += 1
+            return Self.score($0, weights: w)
+        }
+        #expect(scores == 11_000 && plainScores == 11_000)
+        // Four pauses inside the 10,000 reference scores, after them, after their sort, after the
+        // reference is built, then after the window's 1,000 scores and after their sort.
+        let chunk = InputSample.scoresPerPause
+        #expect(pauses == [chunk, 2 * chunk, 3 * chunk, 4 * chunk, 10_000, 10_000, 10_000, 11_000, 11_000], "\(pauses)")
+        let paused = m.drainRecords(), plain = twin.drainRecords()
+        #expect(paused.count == 1)
+        #expect(paused == plain)
+        #expect(paused.first?.numeric != nil)
+    }
+
     /// Statistics equal a direct comparison of the scores the test computes itself with the model
     /// at window close (an independent path through the library's comparison).
     @Test func statisticsEqualADirectComparisonOfRescoredSamples() throws {

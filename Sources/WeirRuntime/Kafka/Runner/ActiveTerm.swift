@@ -101,8 +101,7 @@ final class ActiveTerm {
         // With the lease the consumer is no group member (it assigns every partition): the lease
         // and the changelog's ownership check fence this instance, not the group's generation.
         coordinator.groupCommitsFence = lease == nil
-        pipeline = try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: KafkaRunner.nowMs())
-        pipeline.backgroundDriftEvaluation = true
+        pipeline = try Self.makePipeline(compiled, partitions: setup.sourcePartitions, runner: runner)
         // [serving] Restoring, then active once the term is set up; standby again if it cannot be.
         let serving = runner.serving
         serving?.role = .restoring
@@ -112,8 +111,6 @@ final class ActiveTerm {
         runner.status?.setStateRestored(true)  // [ops] readiness: state restored (or nothing to restore)
         assignment = AssignmentStateMachine(restored: restored?.offsets ?? [])
         checkpoints = CheckpointStateMachine(interval: store == nil ? options.commitInterval : setup.interval, start: clock.now)
-        // [ops] The metrics take the drift results and alerts typed, as the pipeline writes them.
-        pipeline.monitorObserver = runner.metrics
         var kafkaSink = try KafkaSink(producer: producer, sinks: spec.sinks, sourceTopic: source,
                                       tagging: KafkaSink.tags(checkpointed: store != nil, headers: spec.processing.outputHeaders,
                                                               exactlyOnce: guarantee == .exactlyOnce))
@@ -185,6 +182,18 @@ final class ActiveTerm {
         consumer.close()
         producer.close()
         return (pipeline, end)
+    }
+
+    /// A fresh pipeline with the run's settings (not state, so not in checkpoints): drift
+    /// windows of `drift.mode: contract` judged in the background, the metrics shown the drift
+    /// results and alerts typed as they are written [ops], and serving requests answered during
+    /// the pipeline's long steps [serving].
+    static func makePipeline(_ compiled: CompiledTopology, partitions: Int, runner: KafkaRunner) throws -> Pipeline {
+        var p = try Pipeline(compiled: compiled, partitions: partitions, now: KafkaRunner.nowMs())
+        p.backgroundDriftEvaluation = true
+        p.monitorObserver = runner.metrics
+        if let serving = runner.serving { p.servingPause = { view in serving.serve(view, now: KafkaRunner.nowMs()) } }
+        return p
     }
 
     // MARK: the loop
@@ -560,8 +569,7 @@ final class ActiveTerm {
                 coordinator.abort()
                 batch.removeAll()
             case .resetPipelineFromCheckpoint:
-                pipeline = try Pipeline(compiled: compiled, partitions: setup.sourcePartitions, now: KafkaRunner.nowMs())
-                pipeline.backgroundDriftEvaluation = true
+                pipeline = try Self.makePipeline(compiled, partitions: setup.sourcePartitions, runner: runner)
                 restoredCheckpoint = try coordinator.restore(into: &pipeline)
             case .resumePartitions:
                 let labelsLost = assignment.lostLabels
