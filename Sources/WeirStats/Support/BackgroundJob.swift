@@ -25,6 +25,16 @@ public final class BackgroundJob<Result>: @unchecked Sendable {
         return signalled
     }
 
+    /// Blocks until the result is ready and returns it, calling `meanwhile` on this thread after
+    /// every `interval` of waiting (the owner's thread only; may be called again). For an owner
+    /// with other duties while it waits: a runner answers serving requests there.
+    public func wait(every interval: DispatchTimeInterval, meanwhile: () -> Void) -> Result {
+        while !signalled {
+            if done.wait(timeout: .now() + interval) == .success { signalled = true } else { meanwhile() }
+        }
+        return result!
+    }
+
     /// Blocks until the result is ready and returns it (the owner's thread only; may be called again).
     public func wait() -> Result {
         if !signalled {

@@ -216,6 +216,8 @@ struct PartitionedRunner {
     /// this thread runs the tasks' step, then both are waited for; whether the global stage
     /// worked (the next round's tasks then poll without waiting). The job captures the stage
     /// only, which nothing else touches until the wait returns (also when the tasks' step throws).
+    /// [serving] While this thread waits for the global stage (a step with a backlog, or a drift
+    /// judgement, takes milliseconds), it answers the tasks' serving requests every ~0.5 ms.
     static func stepTogether(_ global: GlobalStage, _ tasks: TaskSet, busy: Bool) throws -> Bool {
         nonisolated(unsafe) let stage = global
         let job = BackgroundJob { Result { try stage.step(now: KafkaRunner.nowMs()) } }
@@ -225,7 +227,8 @@ struct PartitionedRunner {
             _ = job.wait()
             throw error
         }
-        return try job.wait().get()
+        let served = tasks.serving != nil
+        return try (served ? job.wait(every: .microseconds(500)) { tasks.serveRequests() } : job.wait()).get()
     }
 
     /// The global stage restored from its changelog and claimed (``GlobalStage/claim()``).
