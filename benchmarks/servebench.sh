@@ -28,6 +28,8 @@
 #          partitioner like `weir produce`); the same requests from 2 s after the producer starts
 #          until 2 s before it ends: latency when the machine is not saturated by ingest. Ingest
 #          there is the produced rate; weir's event count is checked against the produced one.
+# RUN_FLAGS: more `weir run` options for every run (e.g. `--partitioned`: one partitioned
+# instance, its tasks and the global stage).
 # MODES (default "idle load quiet") chooses the first modes (idle first: the paced rate is a share
 # of its rate); PACED=0 skips the paced runs.
 # Latencies (µs) are common.lua's, uncorrected: `p*` from the request written to the response
@@ -92,7 +94,7 @@ one() {  # bin-index mode run -> prints the ingest rate; logs in $dir
   local bounded=(--stop-at-end) duration=300s
   [ "$mode" = quiet ] || [ "$mode" = paced ] && bounded=(--from latest)
   "$bin" run "$topology" --brokers "$bs" --group-id "servebench-$tag-$$" "${bounded[@]}" --checkpoints "${CHECKPOINTS:-none}" \
-    --metrics-port "$port" --metrics-host 127.0.0.1 > /dev/null 2> "$log" &
+    --metrics-port "$port" --metrics-host 127.0.0.1 ${RUN_FLAGS:-} > /dev/null 2> "$log" &
   local run=$!
   wf="" ws=""
   case "$mode" in
