@@ -338,8 +338,9 @@ final class GlobalStage {
 /// still hold too much is resumed at once: the merge may wait for that partition's next batch
 /// (its frontier), and with it paused nothing held could be processed, so nothing would drop
 /// below the limit. Before 2026-12-07 the partitions paused first stayed paused until then:
-/// `weir run --partitioned --stop-at-end` under serving load (ServeBench) ran forever in 3 of
-/// 10 runs, 7 events short, holding ~200 MB with three partitions paused and unread batches.
+/// `weir run --partitioned --stop-at-end` under serving load (ServeBench) never ended in 3 of 4
+/// runs of b040c4a (0 of 5 with this rule, alternated), the stage a few events short, holding
+/// ~200 MB with three partitions paused and thousands of their batches unread.
 struct GlobalBackPressure: Sendable, Equatable {
     /// The partitions of `<name>.global` paused now.
     private(set) var paused: Set<Int32> = []
