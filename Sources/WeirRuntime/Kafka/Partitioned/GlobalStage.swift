@@ -348,19 +348,15 @@ struct GlobalBackPressure: Sendable, Equatable {
     /// What to pause and resume after the merge changed: `heldBytes` held in all, `holding` the
     /// partitions with batches held.
     mutating func observe(heldBytes: Int, limit: Int, holding: Set<Int32>) -> (pause: Set<Int32>, resume: Set<Int32>) {
-        if heldBytes > limit {
-            let pause = holding.subtracting(paused)
-            let resume = paused.subtracting(holding)
-            paused = paused.union(pause).subtracting(resume)
-            return (pause, resume)
-        }
-        if heldBytes < limit / 2 && !paused.isEmpty {
+        if heldBytes < limit / 2 {
             defer { paused = [] }
             return ([], paused)
         }
-        // Between half and the limit: paused partitions that ran out still come back.
+        // Paused partitions that ran out come back whatever is held; past the limit the others
+        // holding batches are paused.
         let resume = paused.subtracting(holding)
-        paused.subtract(resume)
-        return ([], resume)
+        let pause = heldBytes > limit ? holding.subtracting(paused) : []
+        paused = paused.subtracting(resume).union(pause)
+        return (pause, resume)
     }
 }
