@@ -156,6 +156,29 @@ struct PartitionedRunTests {
         try Self.expectSameOutputs(s, windows: .identical)
     }
 
+    /// The global stage's back-pressure with a 2 KiB limit (`--global-max-held-bytes`): the
+    /// partitions of `cfpart.global` holding batches are paused and resumed many times over, and
+    /// the bounded run still ends with the reference's outputs. Before 2026-12-07 a paused
+    /// partition stayed paused until half the limit was processed, even when its held batches ran
+    /// out and the merge waited for its next one: a stall that never ended (seen in ServeBench
+    /// with the default 256 MiB; with this limit the old rule stalls this run at once).
+    @Test func aTinyGlobalHoldLimitPausesAndStillEndsTheBoundedRun() throws {
+        let s = try Self.setUp()
+        defer { try? FileManager.default.removeItem(atPath: s.dir) }
+        try Self.produce(s, "events.jsonl")
+        let part = try Self.run(s, topology: "cfpart", tag: "held-part",
+                                extra: ["--partitioned", "--weights-max-lead", "256", "--global-max-held-bytes", "2048"])
+        let status = part.wait(120)
+        #expect(status == 0, "partitioned instance exit \(String(describing: status)) (nil: still running after 120 s): \(part.stderr.suffix(3000))")
+        guard status == 0 else { return }
+        #expect(part.stderr.contains("global stage holds") && part.stderr.contains("(limit 2 KiB, --global-max-held-bytes)"),
+                "the back-pressure paused: \(part.stderr.suffix(3000))")
+        let single = try Self.run(s, topology: "cfsingle", tag: "held-single", extra: ["--order", "timestamp"])
+        #expect(single.wait(240) == 0, "reference run: \(single.stderr.suffix(3000))")
+        #expect(Self.prequentialLogLoss(part.stderr) == Self.prequentialLogLoss(single.stderr))
+        try Self.expectSameOutputs(s, windows: .identical)
+    }
+
     /// `state.memory_limit` is the instance's, over the window state of all its tasks
     /// (docs/scaling.md): at 512 KiB, half of what the 4 tasks hold together here (~870 KiB;
     /// ~220 KiB each, under 80% of the limit alone), one partitioned instance reaches the limit,

@@ -23,6 +23,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Partitioned mode (docs/scaling.md): instances of this group split the source partitions, one of them runs the global stage (model, drift, gate). Give it to every instance of the group.") var partitioned = false
     @Option(help: "With --partitioned: how often at most (ms) the global stage broadcasts the model's weights (default 100).") var weightsIntervalMs: Int?
     @Option(help: "With --partitioned: how many source offsets a task may run ahead of what the newest weights covered of its partition before it pauses (default 8192; larger: faster catch-up of a backlog, staler scores).") var weightsMaxLead: Int?
+    @Option(help: "With --partitioned: most bytes of the tasks' batches the global stage holds while it merges them before it pauses the partitions of <name>.global holding them (default 268435456 = 256 MiB; gauge weir_global_held_bytes).") var globalMaxHeldBytes: Int?
     @Option(help: "Overrides the topology's source.order: arrival (as fetched) or timestamp (partitions merged by message timestamp).")
     var order: SourceOrder?
     @Option(name: .customShort("X"), help: "A librdkafka property, as name=value (repeatable); name_file=PATH reads the value from a file. Also WEIR_KAFKA_<NAME>[_FILE]. Secrets belong in files or the environment, not here.") var properties: [String] = []
@@ -34,6 +35,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         for p in properties where !p.contains("=") { throw ValidationError("-X \(p): expected name=value") }
+        if let held = globalMaxHeldBytes, held < 1 { throw ValidationError("--global-max-held-bytes \(held): expected a positive number of bytes") }
     }
 
     func run() throws {
@@ -62,6 +64,7 @@ struct RunCommand: ParsableCommand {
         options.partitioned = partitioned
         if let ms = weightsIntervalMs { options.weightsInterval = .milliseconds(max(1, ms)) }
         if let lead = weightsMaxLead { options.weightsMaxLead = Int64(max(1, lead)) }
+        if let held = globalMaxHeldBytes { options.globalMaxHeldBytes = held }
         options.order = order
         options.properties = config.kafkaProperties
         faultTolerance.apply(to: &options)

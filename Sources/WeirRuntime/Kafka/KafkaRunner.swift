@@ -80,6 +80,10 @@ public struct KafkaRunner {
         /// weights before the task pauses its partition: the staleness bound in events (`docs/scaling.md`).
         public var weightsInterval: Duration = .milliseconds(100)
         public var weightsMaxLead: Int64 = 8192
+        /// Partitioned mode: most bytes of `<name>.global` batches the global stage holds for its
+        /// merge before it pauses the partitions holding them (``GlobalBackPressure``; default
+        /// 256 MiB, `weir_global_held_bytes`). Must be positive.
+        public var globalMaxHeldBytes = 256 << 20
         /// Label topic: most records held per partition for the timestamp merge of the source and
         /// label topics, and longest hold (wall clock) before one goes anyway (``TimestampMerge``).
         public var labelHoldCapacity = 65_536

@@ -23,7 +23,7 @@ import WeirTopology
 /// transaction per checkpoint holding its outputs, weights and checkpoint records; it reads
 /// `<name>.global` read-committed (a task's batches once the task's transaction commits).
 /// Its writer id (checkpoint owner, `weir.txn`) is the instance's followed by `.global`.
-/// Back-pressure: past `maxHeldBytes` held, partitions with batches held are paused until half
+/// Back-pressure: past `maxHeldBytes` held (`--global-max-held-bytes`), partitions with batches held are paused until half
 /// of it is processed; a paused partition whose held batches ran out is resumed at once
 /// (``GlobalBackPressure``).
 /// Label topic (`model.label_topic`): the stage also reads every partition of it, holds the
@@ -90,6 +90,7 @@ final class GlobalStage {
         pipeline.backgroundDriftEvaluation = true
         pipeline.monitorObserver = runner.runner.metrics  // [metrics] drift and alert gauges from the global stage
         weightsInterval = options.weightsInterval
+        maxHeldBytes = options.globalMaxHeldBytes
         let clock = ContinuousClock()
         let began = clock.now
         var processed: [Int32: Int64] = [:]
@@ -253,7 +254,7 @@ final class GlobalStage {
         if !change.pause.isEmpty {
             try consumer.pause(change.pause.sorted().map { TopicPartition(topic: topic, partition: $0) })
             if !wasPaused {
-                runner.logger.warning("global stage holds \(merge.heldBytes >> 20) MiB waiting for a task that has not caught up; pausing the partitions it holds")
+                runner.logger.warning("global stage holds \(StateBudget.size(merge.heldBytes)) (limit \(StateBudget.size(maxHeldBytes)), --global-max-held-bytes) waiting for a task that has not caught up; pausing the partitions of \(topic) it holds")
             }
         }
         if !change.resume.isEmpty { try consumer.resume(change.resume.sorted().map { TopicPartition(topic: topic, partition: $0) }) }
