@@ -144,7 +144,7 @@ public final class CheckpointCoordinator {
         let labels = labelTopic.isEmpty ? "" : "; label offsets \(c.labelOffsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))"
         let increments = loaded.count > 1 ? " + \(loaded.count - 1) increments to epoch \(c.epoch) (\(loaded.dropFirst().reduce(0) { $0 + $1.state.count }) bytes)" : ""
         let seconds = { (d: Duration) in String(format: "%.3f", d / .seconds(1)) }
-        logger.info("restored checkpoint epoch \(full.epoch) (\(full.state.count) bytes, by \(c.owner))\(increments) from \(store.location); offsets \(c.offsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))\(labels); took \(seconds(clock.now - began)) s (\(seconds(read)) s reading it)")
+        logger.info("restored checkpoint epoch \(full.epoch) (\(full.state.count) bytes, by \(c.owner))\(increments) from \(store.location); offsets \(c.offsets.map { "\($0.partition)@\($0.offset)" }.joined(separator: ","))\(labels); took \(seconds(clock.now - began)) s (\(seconds(read)) s reading \(store.lastReadSummary ?? "it"))")
         return c
     }
 

@@ -7,12 +7,16 @@ import WeirStats
 /// once its commit record does and every chunk before it (same owner and epoch) is present; a
 /// crash between chunks leaves no commit record, so readers keep the previous complete checkpoint.
 ///
-/// Keys (for log compaction on real clusters): chunk `i` of a full image of epoch `e` is
-/// `state/<e mod 2>/<i>`, its commit record `commit`. Two alternating slots keep the chunks of the
-/// newest complete checkpoint while the next one is being written, so compaction never removes
-/// them. An increment (``Checkpoint/base`` set) has keys of its own, `inc/<e>/<i>` and
-/// `commit/inc/<e>`, so compaction never removes an increment a chain needs (nor any other:
-/// on a compacted topic they stay until deleted; Weir does not write tombstones yet).
+/// Keys (for log compaction on real clusters): chunk `i` of a full image is `state/<slot>/<i>`,
+/// its commit record `commit`. Two slots, alternating from one full image to the next, keep the
+/// chunks of the newest complete image while the next one is being written, so compaction never
+/// removes them. (The slot is the writer's, ``KafkaChangelogStore``; without one, the epoch's
+/// parity, which alternated only while every checkpoint was a full image: with increments between
+/// them, two images in a row could share a slot, and one cut short by a crash could lose the
+/// previous one's chunks to compaction. Readers do not look at keys.) An increment
+/// (``Checkpoint/base`` set) has keys of its own, `inc/<e>/<i>` and `commit/inc/<e>`, so
+/// compaction never removes an increment a chain needs; the writer deletes those of a superseded
+/// chain with tombstones once the image after them is durable (``KafkaChangelogStore``).
 ///
 /// A chain is a full image then increments, each on the checkpoint before it (``chain(_:location:)``).
 public enum CheckpointRecords {
@@ -27,7 +31,8 @@ public enum CheckpointRecords {
     /// The chunk records then the commit record of `c`. Each slice of the state is packed
     /// straight into its record (no packed copy of the whole state: tens of MB at 1M keys).
     /// - Complexity: O(state size).
-    public static func encode(_ c: Checkpoint, maxChunkBytes: Int = defaultMaxChunkBytes) -> [Record] {
+    /// - Parameter imageSlot: a full image's slot, 0 or 1 (nil: the epoch's parity).
+    public static func encode(_ c: Checkpoint, maxChunkBytes: Int = defaultMaxChunkBytes, imageSlot: UInt64? = nil) -> [Record] {
         let size = max(1, maxChunkBytes)
         let count = max(1, (c.state.count + size - 1) / size)
         var out: [Record] = []
@@ -44,7 +49,7 @@ public enum CheckpointRecords {
                     ZeroRunLength.pack(UnsafeBufferPointer(rebasing: state[lo..<hi]), appendingTo: &chunk.bytes)
                     packedLength += chunk.bytes.count - before
                 }
-                out.append(Record(key: c.base == nil ? "state/\(c.epoch % 2)/\(i)" : "inc/\(c.epoch)/\(i)", value: w.bytes))
+                out.append(Record(key: c.base == nil ? "state/\(imageSlot ?? c.epoch % 2)/\(i)" : "inc/\(c.epoch)/\(i)", value: w.bytes))
             }
         }
         out.append(Record(key: c.base == nil ? "commit" : "commit/inc/\(c.epoch)",
@@ -154,6 +159,14 @@ public enum CheckpointRecords {
         public var index: Int
         public var count: Int
         public var bytes: [UInt8]
+    }
+
+    /// The owner and epoch of a chunk record, from its first bytes only (nil: not a chunk record).
+    public static func chunkIdentity(_ value: UnsafeRawBufferPointer) -> (owner: String, epoch: UInt64)? {
+        var r = ByteReader(Array(value.prefix(4096)))
+        guard (try? r.readHeader(tag: "WCKC", supportedVersions: 1...1)) != nil, let owner = try? r.readString(field: "owner"),
+              let epoch = try? r.readUInt64() else { return nil }
+        return (owner, epoch)
     }
 
     public static func decodeChunk(_ value: [UInt8]) throws(CheckpointError) -> Chunk {

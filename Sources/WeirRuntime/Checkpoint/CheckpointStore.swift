@@ -23,11 +23,14 @@ public protocol CheckpointStore: AnyObject {
     func checkOwnership(owner: String, epoch: UInt64, partitions: Set<Int32>) throws
     /// Human-readable location (for logs).
     var location: String { get }
+    /// What the last load read, for logs (nil: nothing to say).
+    var lastReadSummary: String? { get }
 }
 
 extension CheckpointStore {
     /// Stores that keep full images only: the newest one.
     public func loadChain() throws -> [Checkpoint] { try load().map { [$0] } ?? [] }
+    public var lastReadSummary: String? { nil }
 }
 
 /// Checkpoints as files in a directory: `<dir>/<topology>.checkpoint` (`<topology>.<group>.checkpoint`

@@ -5,9 +5,18 @@ import WeirKafka
 /// the runner's producer (so, exactly-once, inside its transaction) as chunk records then a
 /// commit record (see ``CheckpointRecords``).
 ///
-/// Reading: from the first retained offset to the high watermark, keeping the newest complete
-/// checkpoint; the topic is bounded by compaction on real clusters (two chunk slots and one
-/// commit key) and by retention on the embedded broker. Ownership: after each durable save the
+/// Reading: from the start of the newest chain to the high watermark, keeping the newest complete
+/// checkpoint. Each commit record carries, in its `weir.chain.start` header, an offset at or
+/// before the first record of its chain's full image (the changelog's end read before that image
+/// was written: every record written after a read of the end lands at or past it). A restore
+/// first reads the changelog's last records (8, then 4 times more while none is a commit record
+/// of this topology and group) for the newest commit record, then its chain from that offset:
+/// what it reads is the chain (and any checkpoint written after it), however long the
+/// changelog's history (increments have keys of their own, so compaction keeps them all; the
+/// uncapped benchmark broker keeps everything). It reads from the first retained offset, as
+/// before, when that commit record has no header (written before 2026-12-08) or when the chain
+/// read that way cannot be restored (a damaged newest checkpoint: the older ones are then
+/// needed). Ownership: after each durable save the
 /// store remembers the changelog's end; before the next save, if the end moved, the records in
 /// between are read and a commit record of another owner covering one of this instance's
 /// partitions at a higher epoch fences it (a lower one is an old owner's late write).
@@ -25,6 +34,23 @@ public final class KafkaChangelogStore: CheckpointStore {
     public var maxChunkBytes = CheckpointRecords.defaultMaxChunkBytes
     /// The changelog's end after this instance's last load or durable save.
     private var knownEnd: Int64?
+    /// Where the chain of the next increment written begins: an offset at or before its full
+    /// image's first record (nil: unknown, e.g. a restored chain written before the header).
+    private var chainStart: Int64?
+    /// The key slot (0 or 1) of the newest full image written or restored; the next full image
+    /// takes the other (``CheckpointRecords``; nil: unknown, the epoch's parity).
+    private var imageSlot: UInt64?
+    /// The keys of the increments of the newest chain (written or restored), and those of the
+    /// chain before it, which a newer full image supersedes: once that image is durable
+    /// (``saved(_:)``) they are deleted with tombstones sent before the next checkpoint's records
+    /// (inside its transaction, exactly once). Compaction then removes them on a Kafka cluster.
+    private var chainIncrementKeys: [String] = []
+    private var superseded: (image: UInt64, keys: [String])?
+    private var tombstones: [String] = []
+    /// What the last load read: offsets `from..<to` of the retained `low..<to`.
+    public private(set) var lastRead: (from: Int64, to: Int64, low: Int64)?
+    /// The header naming a commit record's chain start (decimal offset).
+    static let chainStartHeader = "weir.chain.start"
 
     /// - Parameter reader: a consumer from ``makeReader(topology:client:)`` shared by several
     ///   stores driven from one thread (nil: the store makes its own).
@@ -40,16 +66,26 @@ public final class KafkaChangelogStore: CheckpointStore {
         self.reader = try reader ?? Self.makeReader(topology: topology, client: client)
     }
 
-    /// A consumer that reads changelogs by assignment (it never joins its group).
+    /// A consumer that reads changelogs by assignment (it never joins its group). It reports the
+    /// partition's end (``ChangelogReadProgress``), and the broker answers its fetches at the end
+    /// of the log after 10 ms (librdkafka: 500): a read that starts right after another waits for
+    /// the fetch still outstanding at the previous read's end (a restore's look-back then its
+    /// chain: 0.5 s at 1M keys, RESULTS.md 2026-12-07).
     public static func makeReader(topology: String, client: KafkaConfiguration) throws -> KafkaConsumer {
-        try KafkaConsumer(configuration: ConsumerConfiguration(
-            client: client, groupID: "weir-\(topology)-changelog-reader", offsetReset: .earliest, isolation: .readCommitted,
-            reportEndOfPartition: false))
+        var c = client
+        if c.properties["fetch.wait.max.ms"] == nil { c.properties["fetch.wait.max.ms"] = "10" }
+        return try KafkaConsumer(configuration: ConsumerConfiguration(
+            client: c, groupID: "weir-\(topology)-changelog-reader", offsetReset: .earliest, isolation: .readCommitted,
+            reportEndOfPartition: true))
     }
 
     deinit { if ownsReader { reader.close() } }
 
     public static func topicName(_ topology: String) -> String { topology + ".changelog" }
+
+    public var lastReadSummary: String? {
+        lastRead.map { "offsets \($0.from)..<\($0.to) of the retained \($0.low)..<\($0.to)" }
+    }
 
     public var location: String { partition == 0 ? "topic \(topic)" : "topic \(topic) partition \(partition)" }
 
@@ -71,52 +107,145 @@ public final class KafkaChangelogStore: CheckpointStore {
 
     /// Reads [from, to) of the changelog, feeding values to `body`.
     private func read(from: Int64, to: Int64, _ body: ([UInt8]) throws -> Void) throws {
+        try readMessages(from: from, to: to) { m in
+            guard let v = m.value else { return }
+            try body(Array(v))
+        }
+    }
+
+    /// Reads [from, to) of the changelog, feeding each message (borrowed) to `body`.
+    private func readMessages(from: Int64, to: Int64, _ body: (KafkaMessage) throws -> Void) throws {
         guard to > from else { return }
         try reader.assign([TopicPartitionOffset(topic: topic, partition: partition, offset: from)])
-        defer { try? reader.assign([]) }
-        var next = from
+        var progress = ChangelogReadProgress(from: from, to: to)
+        let tp = self.tp
+        reader.onEvent = { if case .endOfPartition(tp, let offset) = $0 { progress.reachedEnd(at: offset) } }
+        defer {
+            reader.onEvent = nil
+            try? reader.assign([])
+        }
         var failure: (any Error)?
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(60)
-        while next < to && failure == nil {
-            guard clock.now < deadline else { throw CheckpointError.io("reading \(topic) timed out at offset \(next) of \(to)") }
+        while !progress.done && failure == nil {
+            guard clock.now < deadline else { throw CheckpointError.io("reading \(topic) timed out at offset \(progress.next) of \(to)") }
             try reader.poll(timeout: .milliseconds(200)) { m in
-                guard failure == nil, m.offset >= next else { return }
-                next = m.offset + 1
-                guard let v = m.value else { return }
-                do { try body(Array(v)) } catch { failure = error }
+                guard failure == nil, progress.delivered(m.offset) else { return }
+                do { try body(m) } catch { failure = error }
             }
         }
         if let failure { throw failure }
     }
 
-    /// Reads the retained changelog into an assembler (nil: no topic).
-    private func assemble() throws -> CheckpointAssembler? {
+    /// A commit record of this topology and group, with the chain start its header names (nil:
+    /// another record).
+    private func commit(_ m: KafkaMessage) -> (commit: CheckpointRecords.Commit, chainStart: Int64?)? {
+        guard let v = m.value, v.count >= 4, v.prefix(4).elementsEqual("WCKM".utf8),
+              let c = try? CheckpointRecords.decodeCommit(Array(v)), c.checkpoint.topology == topology, c.checkpoint.group == group
+        else { return nil }
+        return (c, m.header(Self.chainStartHeader).flatMap { Int64(String(decoding: $0, as: UTF8.self)) })
+    }
+
+    /// The chain start of the newest commit record of this topology and group in [low, high),
+    /// looked for in the last 8 records, then 4 times as many while there is none; nil when the
+    /// newest names none or there is none.
+    private func newestChainStart(low: Int64, high: Int64) throws -> Int64? {
+        var window: Int64 = 8
+        while true {
+            let from = max(low, high - window)
+            var newest: (commit: CheckpointRecords.Commit, chainStart: Int64?)?
+            try readMessages(from: from, to: high) { m in newest = commit(m) ?? newest }
+            if let newest { return newest.chainStart }
+            if from == low { return nil }
+            window *= 4
+        }
+    }
+
+    /// Reads the changelog and resolves what restores from it (nil: no topic): from the newest
+    /// chain's start when its commit record names one and what is read from there resolves to a
+    /// checkpoint (`newest`), else every retained record. Remembers the changelog's end, the
+    /// chain start of the newest checkpoint resolved (the base of the next increments) and the
+    /// key slot of its chain's full image (`image`).
+    private func restore<T>(_ resolve: (CheckpointAssembler) throws -> T, chain: (T) -> [Checkpoint]) throws -> T? {
         guard let marks = try end() else { knownEnd = 0; return nil }
-        let (low, high) = marks
-        var assembler = CheckpointAssembler(topology: topology, group: group)
-        try read(from: max(0, low), to: high) { try assembler.add($0) }
+        let (low, high) = (max(0, marks.low), marks.high)
+        var starts: [String: Int64] = [:]  // "owner/epoch" of a commit record → its chain start
+        var slots: [String: UInt64] = [:]  // "owner/epoch" of a full image → its key slot
+        var chunks: [String: Int] = [:]  // "owner/epoch" of a commit record → its chunk count
+        func read(from: Int64) throws -> CheckpointAssembler {
+            var assembler = CheckpointAssembler(topology: topology, group: group)
+            (starts, slots, chunks) = ([:], [:], [:])
+            try readMessages(from: from, to: high) { m in
+                guard let v = m.value else { return }
+                try assembler.add(Array(v))
+                if let (c, start) = commit(m) {
+                    let id = "\(c.checkpoint.owner)/\(c.checkpoint.epoch)"
+                    chunks[id] = c.chunks
+                    if let start { starts[id] = start }
+                }
+                if let k = m.key, k.starts(with: "state/".utf8), let slot = k.dropFirst(6).first.map({ UInt64($0) &- 48 }), slot <= 1,
+                   let (owner, epoch) = CheckpointRecords.chunkIdentity(v) {
+                    slots["\(owner)/\(epoch)"] = slot
+                }
+            }
+            lastRead = (from, high, low)
+            return assembler
+        }
+        var result: T?
+        var trusted = true  // a chain start that did not lead to a restorable chain is not used again
+        if high - low > 8, let start = try newestChainStart(low: low, high: high), start > low {
+            if let tail = try? resolve(read(from: min(start, high))), !chain(tail).isEmpty { result = tail } else { trusted = false }
+        }
+        let resolved = try result ?? resolve(read(from: low))
         knownEnd = high
-        return assembler
+        let restored = chain(resolved)
+        func id(_ c: Checkpoint) -> String { "\(c.owner)/\(c.epoch)" }
+        chainStart = trusted ? restored.last.flatMap { starts[id($0)] } : nil
+        imageSlot = restored.first.flatMap { $0.base == nil ? slots[id($0)] : nil }
+        chainIncrementKeys = restored.filter { $0.base != nil }.flatMap { c in Self.incrementKeys(epoch: c.epoch, chunks: chunks[id(c)] ?? 0) }
+        (superseded, tombstones) = (nil, [])
+        return resolved
     }
 
     public func loadChain() throws -> [Checkpoint] {
-        try assemble()?.chain(location: location) ?? []
+        try restore({ try $0.chain(location: location) }, chain: { $0 }) ?? []
     }
 
     public func load() throws -> Checkpoint? {
-        guard let assembler = try assemble() else { return nil }
-        if let latest = assembler.latest { return latest }
-        if let incomplete = assembler.lastIncomplete { throw incomplete }
-        return nil
+        try restore({ a throws -> Checkpoint? in
+            if let latest = a.latest { return latest }
+            if let incomplete = a.lastIncomplete { throw incomplete }
+            return nil
+        }, chain: { $0.map { [$0] } ?? [] }) ?? nil
+    }
+
+    /// The keys of an increment's records (``CheckpointRecords``).
+    static func incrementKeys(epoch: UInt64, chunks: Int) -> [String] {
+        (0..<chunks).map { "inc/\(epoch)/\($0)" } + ["commit/inc/\(epoch)"]
     }
 
     public func save(_ c: Checkpoint) throws {
-        for r in CheckpointRecords.encode(c, maxChunkBytes: maxChunkBytes) {
-            // The commit record also names its transaction in headers, for tools that do not parse it.
+        // Increments of a superseded chain, deleted now that the image after them is durable.
+        for key in tombstones { try producer.send(to: producerTopic, partition: partition, key: Array(key.utf8), value: nil) }
+        tombstones = []
+        // A full image starts a chain at the end read last (its records land at or past it).
+        var slot: UInt64?
+        if c.base == nil {
+            chainStart = knownEnd
+            slot = imageSlot.map { 1 - $0 } ?? c.epoch % 2
+            imageSlot = slot
+            superseded = (c.epoch, chainIncrementKeys)
+            chainIncrementKeys = []
+        }
+        let records = CheckpointRecords.encode(c, maxChunkBytes: maxChunkBytes, imageSlot: slot)
+        if c.base != nil { chainIncrementKeys += records.map(\.key) }
+        for r in records {
+            // The commit record also names its transaction in headers, for tools that do not parse
+            // it, and where its chain starts (for the next restore).
             let headers = r.key.hasPrefix("commit")
                 ? [KafkaHeader(name: "weir.owner", string: c.owner), KafkaHeader(name: "weir.epoch", string: String(c.epoch)),
                    KafkaHeader(name: "weir.records", string: String(c.outputRecords))]
+                    + (chainStart.map { [KafkaHeader(name: Self.chainStartHeader, string: String($0))] } ?? [])
                 : []
             try producer.send(to: producerTopic, partition: partition, key: Array(r.key.utf8), value: r.value, headers: headers)
         }
@@ -124,6 +253,10 @@ public final class KafkaChangelogStore: CheckpointStore {
 
     public func saved(_ c: Checkpoint) throws {
         knownEnd = try end()?.high
+        if let s = superseded, c.base == nil, s.image == c.epoch {
+            tombstones += s.keys
+            superseded = nil
+        }
     }
 
     public func checkOwnership(owner: String, epoch: UInt64, partitions: Set<Int32>) throws {
@@ -144,5 +277,37 @@ public final class KafkaChangelogStore: CheckpointStore {
             throw CheckpointError.fenced(topology: topology, ownEpoch: epoch, newerOwner: newer.owner, newerEpoch: newer.epoch)
         }
         knownEnd = high
+    }
+}
+
+/// How far a read of changelog offsets `[from, to)` got. It is done once a record at or past
+/// `to - 1` was delivered, or the partition's end was reported at or past `to`: every offset
+/// before it was delivered or is one the consumer never delivers, a transaction's commit or abort
+/// marker (exactly once on a Kafka cluster; the embedded broker writes none, so there the
+/// records alone end a read). Without the second rule a restore waited, on a cluster, for a
+/// record after the last commit marker until it timed out (60 s), and refused to start.
+struct ChangelogReadProgress: Sendable, Equatable {
+    /// The next offset wanted.
+    private(set) var next: Int64
+    let to: Int64
+    private var ended = false
+
+    init(from: Int64, to: Int64) {
+        next = from
+        self.to = to
+    }
+
+    var done: Bool { ended || next >= to }
+
+    /// A record at `offset` arrived; false when it is before `next` (already delivered) or past the read.
+    mutating func delivered(_ offset: Int64) -> Bool {
+        guard offset >= next, offset < to else { return false }
+        next = offset + 1
+        return true
+    }
+
+    /// The consumer reached the partition's end at `offset` (the next offset it would fetch).
+    mutating func reachedEnd(at offset: Int64) {
+        if offset >= to { ended = true }
     }
 }

@@ -136,7 +136,7 @@ final class GlobalStage {
         try consumer.assign(assigned)
         let seconds = (clock.now - began) / .seconds(1)
         let labelsAt = labels.map { l in "; labels at " + (0..<Int32(l.partitions)).map { "\($0)@\(labelOffsets[$0].map(String.init) ?? "start")" }.joined(separator: ",") } ?? ""
-        runner.logger.notice("global stage active: \(epoch == 0 ? "started empty" : "restored checkpoint epoch \(epoch)") in \(String(format: "%.3f", seconds)) s; reading \(topic) at \(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ","))\(labelsAt)")
+        runner.logger.notice("global stage active: \(epoch == 0 ? "started empty" : "restored checkpoint epoch \(epoch) (read \(store?.lastReadSummary ?? "") of \(PartitionedRunner.globalChangelog(spec.name)))") in \(String(format: "%.3f", seconds)) s; reading \(topic) at \(offsets.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ","))\(labelsAt)")
         seen = RuntimeMetrics.Seen(pipeline)
         try coordinator.start()
         try broadcastWeights(force: true)
