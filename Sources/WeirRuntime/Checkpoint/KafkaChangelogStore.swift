@@ -284,7 +284,9 @@ public final class KafkaChangelogStore: CheckpointStore {
 /// `to - 1` was delivered, or the partition's end was reported at or past `to`: every offset
 /// before it was delivered or is one the consumer never delivers, a transaction's commit or abort
 /// marker (exactly once on a Kafka cluster; the embedded broker writes none, so there the
-/// records alone end a read). Without the second rule a restore waited, on a cluster, for a
+/// records alone end a read). An end reported for an earlier assignment of the partition (the
+/// restore's look-back) cannot end a later read: librdkafka drops events of an older fetch
+/// version and reports the end again for the new one. Without the second rule a restore waited, on a cluster, for a
 /// record after the last commit marker until it timed out (60 s), and refused to start.
 struct ChangelogReadProgress: Sendable, Equatable {
     /// The next offset wanted.
