@@ -108,7 +108,7 @@ public enum CheckpointRecords {
         }
     }
 
-    public static func isCommit(_ value: [UInt8]) -> Bool { value.count >= 4 && value[0...3].elementsEqual("WCKM".utf8) }
+    public static func isCommit<Bytes: Collection<UInt8>>(_ value: Bytes) -> Bool { value.prefix(4).elementsEqual("WCKM".utf8) }
 
     public static func decodeCommit(_ value: [UInt8]) throws(CheckpointError) -> Commit {
         do {

@@ -140,7 +140,7 @@ public final class KafkaChangelogStore: CheckpointStore {
     /// A commit record of this topology and group, with the chain start its header names (nil:
     /// another record).
     private func commit(_ m: KafkaMessage) -> (commit: CheckpointRecords.Commit, chainStart: Int64?)? {
-        guard let v = m.value, v.count >= 4, v.prefix(4).elementsEqual("WCKM".utf8),
+        guard let v = m.value, CheckpointRecords.isCommit(v),
               let c = try? CheckpointRecords.decodeCommit(Array(v)), c.checkpoint.topology == topology, c.checkpoint.group == group
         else { return nil }
         return (c, m.header(Self.chainStartHeader).flatMap { Int64(String(decoding: $0, as: UTF8.self)) })
@@ -183,8 +183,9 @@ public final class KafkaChangelogStore: CheckpointStore {
                     chunks[id] = c.chunks
                     if let start { starts[id] = start }
                 }
-                if let k = m.key, k.starts(with: "state/".utf8), let slot = k.dropFirst(6).first.map({ UInt64($0) &- 48 }), slot <= 1,
-                   let (owner, epoch) = CheckpointRecords.chunkIdentity(v) {
+                // A full image's chunk: `state/<slot>/<i>`.
+                if let k = m.key, k.starts(with: "state/".utf8), case let parts = String(decoding: k, as: UTF8.self).split(separator: "/"),
+                   parts.count == 3, let slot = UInt64(parts[1]), slot <= 1, let (owner, epoch) = CheckpointRecords.chunkIdentity(v) {
                     slots["\(owner)/\(epoch)"] = slot
                 }
             }
