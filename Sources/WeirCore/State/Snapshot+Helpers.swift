@@ -110,6 +110,7 @@ extension ByteInterner {
         let ids = try r.readInt32s("ByteInterner.table")
         let n = try r.readCount(field: "ByteInterner.meta", limit: r.remaining / 20)
         meta = []
+        meta.reserveCapacity(n)  // growing it by doubling was 4.6% of a 10M-key restore's samples (copies into fresh pages)
         for _ in 0..<n { meta.append(Meta(hash: try r.readUInt64(), start: try r.readInt32(), length: try r.readInt32(), cap: try r.readInt32())) }
         arena = try r.readUInt8s("ByteInterner.arena")
         freeIds = try r.readInt32s("ByteInterner.freeIds")
