@@ -49,13 +49,17 @@ public enum CheckpointRecords {
                     ZeroRunLength.pack(UnsafeBufferPointer(rebasing: state[lo..<hi]), appendingTo: &chunk.bytes)
                     packedLength += chunk.bytes.count - before
                 }
-                out.append(Record(key: c.base == nil ? "state/\(imageSlot ?? c.epoch % 2)/\(i)" : "inc/\(c.epoch)/\(i)", value: w.bytes))
+                out.append(Record(key: c.base == nil ? "state/\(imageSlot ?? c.epoch % 2)/\(i)" : incrementChunkKey(epoch: c.epoch, i), value: w.bytes))
             }
         }
-        out.append(Record(key: c.base == nil ? "commit" : "commit/inc/\(c.epoch)",
+        out.append(Record(key: c.base == nil ? "commit" : incrementCommitKey(epoch: c.epoch),
                           value: commitValue(c, chunks: count, packedLength: packedLength)))
         return out
     }
+
+    /// Keys of an increment's records: chunk `i`, and its commit record.
+    static func incrementChunkKey(epoch: UInt64, _ i: Int) -> String { "inc/\(epoch)/\(i)" }
+    static func incrementCommitKey(epoch: UInt64) -> String { "commit/inc/\(epoch)" }
 
     /// Version of the commit record written: 2 adds the label topic and its offsets after the
     /// group (version 1, still read, has none); 3 adds the kind (0 full image, 1 increment) and

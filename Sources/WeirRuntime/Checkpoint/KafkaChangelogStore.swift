@@ -163,9 +163,9 @@ public final class KafkaChangelogStore: CheckpointStore {
 
     /// Reads the changelog and resolves what restores from it (nil: no topic): from the newest
     /// chain's start when its commit record names one and what is read from there resolves to a
-    /// checkpoint (`newest`), else every retained record. Remembers the changelog's end, the
-    /// chain start of the newest checkpoint resolved (the base of the next increments) and the
-    /// key slot of its chain's full image (`image`).
+    /// chain (`chain`: not empty), else every retained record. Remembers the changelog's end and,
+    /// of the chain resolved, its start (the base of the next increments), its full image's key
+    /// slot and its increments' keys (deleted after the next full image).
     private func restore<T>(_ resolve: (CheckpointAssembler) throws -> T, chain: (T) -> [Checkpoint]) throws -> T? {
         guard let marks = try end() else { knownEnd = 0; return nil }
         let (low, high) = (max(0, marks.low), marks.high)
@@ -222,7 +222,7 @@ public final class KafkaChangelogStore: CheckpointStore {
 
     /// The keys of an increment's records (``CheckpointRecords``).
     static func incrementKeys(epoch: UInt64, chunks: Int) -> [String] {
-        (0..<chunks).map { "inc/\(epoch)/\($0)" } + ["commit/inc/\(epoch)"]
+        (0..<chunks).map { CheckpointRecords.incrementChunkKey(epoch: epoch, $0) } + [CheckpointRecords.incrementCommitKey(epoch: epoch)]
     }
 
     public func save(_ c: Checkpoint) throws {
