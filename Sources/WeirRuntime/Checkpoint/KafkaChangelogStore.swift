@@ -287,8 +287,9 @@ public final class KafkaChangelogStore: CheckpointStore {
 /// marker (exactly once on a Kafka cluster; the embedded broker writes none, so there the
 /// records alone end a read). An end reported for an earlier assignment of the partition (the
 /// restore's look-back) cannot end a later read: librdkafka drops events of an older fetch
-/// version and reports the end again for the new one. Without the second rule a restore waited, on a cluster, for a
-/// record after the last commit marker until it timed out (60 s), and refused to start.
+/// version and reports the end again for the new one. Without the second rule a restore on a
+/// cluster would wait for a record after the last commit marker until it timed out (60 s) and
+/// refuse to start (from librdkafka's behaviour; no cluster runs here to see it).
 struct ChangelogReadProgress: Sendable, Equatable {
     /// The next offset wanted.
     private(set) var next: Int64
