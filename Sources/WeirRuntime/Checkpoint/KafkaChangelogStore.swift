@@ -40,13 +40,14 @@ public final class KafkaChangelogStore: CheckpointStore {
     /// The key slot (0 or 1) of the newest full image written or restored; the next full image
     /// takes the other (``CheckpointRecords``; nil: unknown, the epoch's parity).
     private var imageSlot: UInt64?
-    /// The keys of the increments of the newest chain (written or restored), and those of the
-    /// chain before it, which a newer full image supersedes: once that image is durable
-    /// (``saved(_:)``) they are deleted with tombstones sent before the next checkpoint's records
-    /// (inside its transaction, exactly once). Compaction then removes them on a Kafka cluster.
-    private var chainIncrementKeys: [String] = []
-    private var superseded: (image: UInt64, keys: [String])?
-    private var tombstones: [String] = []
+    /// The increments (epoch, chunk count) of the newest chain (written or restored), and those
+    /// of the chain before it, which a newer full image supersedes: once that image is durable
+    /// (``saved(_:)``) their records (``incrementKeys(epoch:chunks:)``) are deleted with
+    /// tombstones sent before the next checkpoint's records (inside its transaction, exactly
+    /// once). Compaction then removes them on a Kafka cluster.
+    private var chainIncrements: [(epoch: UInt64, chunks: Int)] = []
+    private var superseded: (image: UInt64, increments: [(epoch: UInt64, chunks: Int)])?
+    private var tombstones: [(epoch: UInt64, chunks: Int)] = []
     /// What the last load read: offsets `from..<to` of the retained `low..<to`.
     public private(set) var lastRead: (from: Int64, to: Int64, low: Int64)?
     /// The header naming a commit record's chain start (decimal offset).
@@ -203,7 +204,7 @@ public final class KafkaChangelogStore: CheckpointStore {
         func id(_ c: Checkpoint) -> String { "\(c.owner)/\(c.epoch)" }
         chainStart = trusted ? restored.last.flatMap { starts[id($0)] } : nil
         imageSlot = restored.first.flatMap { $0.base == nil ? slots[id($0)] : nil }
-        chainIncrementKeys = restored.filter { $0.base != nil }.flatMap { c in Self.incrementKeys(epoch: c.epoch, chunks: chunks[id(c)] ?? 0) }
+        chainIncrements = restored.filter { $0.base != nil }.map { ($0.epoch, chunks[id($0)] ?? 0) }
         (superseded, tombstones) = (nil, [])
         return resolved
     }
@@ -227,7 +228,9 @@ public final class KafkaChangelogStore: CheckpointStore {
 
     public func save(_ c: Checkpoint) throws {
         // Increments of a superseded chain, deleted now that the image after them is durable.
-        for key in tombstones { try producer.send(to: producerTopic, partition: partition, key: Array(key.utf8), value: nil) }
+        for key in tombstones.flatMap({ Self.incrementKeys(epoch: $0.epoch, chunks: $0.chunks) }) {
+            try producer.send(to: producerTopic, partition: partition, key: Array(key.utf8), value: nil)
+        }
         tombstones = []
         // A full image starts a chain at the end read last (its records land at or past it).
         var slot: UInt64?
@@ -235,11 +238,11 @@ public final class KafkaChangelogStore: CheckpointStore {
             chainStart = knownEnd
             slot = imageSlot.map { 1 - $0 } ?? c.epoch % 2
             imageSlot = slot
-            superseded = (c.epoch, chainIncrementKeys)
-            chainIncrementKeys = []
+            superseded = (c.epoch, chainIncrements)
+            chainIncrements = []
         }
         let records = CheckpointRecords.encode(c, maxChunkBytes: maxChunkBytes, imageSlot: slot)
-        if c.base != nil { chainIncrementKeys += records.map(\.key) }
+        if c.base != nil { chainIncrements.append((c.epoch, records.count - 1)) }  // its chunks, then its commit record
         for r in records {
             // The commit record also names its transaction in headers, for tools that do not parse
             // it, and where its chain starts (for the next restore).
@@ -255,7 +258,7 @@ public final class KafkaChangelogStore: CheckpointStore {
     public func saved(_ c: Checkpoint) throws {
         knownEnd = try end()?.high
         if let s = superseded, c.base == nil, s.image == c.epoch {
-            tombstones += s.keys
+            tombstones += s.increments
             superseded = nil
         }
     }
