@@ -68,15 +68,14 @@ public final class KafkaChangelogStore: CheckpointStore {
     }
 
     /// A consumer that reads changelogs by assignment (it never joins its group). It reports the
-    /// partition's end (``ChangelogReadProgress``), and the broker answers its fetches at the end
-    /// of the log after 10 ms (librdkafka: 500): a read that starts right after another waits for
-    /// the fetch still outstanding at the previous read's end (a restore's look-back then its
+    /// partition's end (``ChangelogReadProgress``), and has the internal topics' client properties
+    /// (``KafkaRunner/internalConsumerClient(_:)``): the broker answers its fetches at the end of
+    /// the log after 10 ms (librdkafka: 500), since a read that starts right after another waits
+    /// for the fetch still outstanding at the previous read's end (a restore's look-back then its
     /// chain: 0.5 s at 1M keys, RESULTS.md 2026-12-07).
     public static func makeReader(topology: String, client: KafkaConfiguration) throws -> KafkaConsumer {
-        var c = client
-        if c.properties["fetch.wait.max.ms"] == nil { c.properties["fetch.wait.max.ms"] = "10" }
-        return try KafkaConsumer(configuration: ConsumerConfiguration(
-            client: c, groupID: "weir-\(topology)-changelog-reader", offsetReset: .earliest, isolation: .readCommitted,
+        try KafkaConsumer(configuration: ConsumerConfiguration(
+            client: KafkaRunner.internalConsumerClient(client), groupID: "weir-\(topology)-changelog-reader", offsetReset: .earliest, isolation: .readCommitted,
             reportEndOfPartition: true))
     }
 

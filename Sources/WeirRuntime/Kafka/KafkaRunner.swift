@@ -267,11 +267,11 @@ public struct KafkaRunner {
         return c
     }
 
-    /// The client properties of `weir run --partitioned`'s internal-topic consumers (`<name>.global`,
-    /// `<name>.weights`; public for ScaleBench's `--kafka`): the source defaults, and the broker
-    /// answers a fetch of an idle partition after 10 ms (librdkafka: 500; the source's 100), since
-    /// each round trip of batches and weights bounds how fast tasks may run ahead (flow control)
-    /// when the global stage keeps up.
+    /// The client properties of Weir's internal-topic consumers (`weir run --partitioned`'s
+    /// `<name>.global` and `<name>.weights`, and the changelog reader; public for ScaleBench's
+    /// `--kafka`): the source defaults, and the broker answers a fetch of an idle partition after
+    /// 10 ms (librdkafka: 500; the source's 100), since each round trip of batches and weights
+    /// bounds how fast tasks may run ahead (flow control) when the global stage keeps up.
     public static func internalConsumerClient(_ client: KafkaConfiguration) -> KafkaConfiguration {
         var c = sourceConsumerClient(client)
         if client.properties["fetch.wait.max.ms"] == nil { c.properties["fetch.wait.max.ms"] = "10" }
