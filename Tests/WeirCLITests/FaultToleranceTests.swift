@@ -67,6 +67,14 @@ final class RunProcess {
         }
     }
     var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+    /// For a failure message: the log's last 40 lines other than progress lines (`[   1.0s] …`),
+    /// then its last 2 progress lines. A bounded partitioned run that does not end says there
+    /// what it waits for (`BoundedRunWait`, every 10 s without new events).
+    var diagnosis: String {
+        let lines = stderr.split(separator: "\n")
+        let progress = lines.filter { $0.hasPrefix("[") }
+        return (lines.filter { !$0.hasPrefix("[") }.suffix(40) + ["(last progress lines:)"] + progress.suffix(2)).joined(separator: "\n")
+    }
     /// Waits until a progress line reports processed events.
     func waitForEvents(timeout: TimeInterval) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

@@ -20,8 +20,8 @@ extension PartitionedRunTests {
         try Self.produce(s, "events.jsonl", keyField: "merchant")
         let part = try Self.run(s, topology: "cfpart", tag: "wrong-key", extra: ["--partitioned"])
         let status = part.wait(120)
-        #expect(status != nil && status != 0, "exit \(String(describing: status)): \(part.stderr.suffix(3000))")
-        let line = try #require(Self.keyError(part.stderr), "\(part.stderr.suffix(3000))")
+        #expect(status != nil && status != 0, "exit \(String(describing: status)): \(part.diagnosis)")
+        let line = try #require(Self.keyError(part.stderr), "\(part.diagnosis)")
         #expect(line.range(of: #"transactions partition [0-3] offset [0-9]+: the message key is "[a-z]+" but the record's user is "u[0-9]+" \(source\.key: user\)"#,
                             options: .regularExpression) != nil, "\(line)")
         #expect(line.contains("weir produce --key-field user") && line.contains("run one instance without --partitioned"), "\(line)")
@@ -31,7 +31,7 @@ extension PartitionedRunTests {
 
         // One instance accepts any keying: a score per event.
         let single = try Self.run(s, topology: "cfsingle", tag: "wrong-key-single", extra: [])
-        #expect(single.wait(240) == 0, "\(single.stderr.suffix(3000))")
+        #expect(single.wait(240) == 0, "\(single.diagnosis)")
         let scores = try s.broker.read("cfsingle.scores")
         #expect(scores.count == Self.events)
         #expect(Set(scores.map { r -> String in
@@ -46,8 +46,8 @@ extension PartitionedRunTests {
         try Self.produce(s, "first.jsonl", keyField: nil)
         let part = try Self.run(s, topology: "cfpart", tag: "null-key", extra: ["--partitioned"])
         let status = part.wait(120)
-        #expect(status != nil && status != 0, "exit \(String(describing: status)): \(part.stderr.suffix(3000))")
-        let line = try #require(Self.keyError(part.stderr), "\(part.stderr.suffix(3000))")
+        #expect(status != nil && status != 0, "exit \(String(describing: status)): \(part.diagnosis)")
+        let line = try #require(Self.keyError(part.stderr), "\(part.diagnosis)")
         #expect(line.range(of: #"transactions partition [0-3] offset [0-9]+: the message has no key \(null\) but the record's user is "u[0-9]+" \(source\.key: user\)"#,
                             options: .regularExpression) != nil, "\(line)")
         #expect(try s.broker.read("cfpart.scores").isEmpty)

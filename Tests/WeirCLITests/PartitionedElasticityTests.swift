@@ -79,10 +79,10 @@ struct PartitionedElasticityTests {
         for (name, r) in running { #expect(r.wait(60) == 0, "graceful stop of \(name)2: \(r.stderr.suffix(2000))"); logs.append(r.stderr) }
         // Whatever is left (if anything): one instance to the end.
         let last = try T.run(s, topology: "cfpart", tag: "elastic-final", extra: ["--partitioned", "--weights-max-lead", "256"])
-        #expect(last.wait(240) == 0, "final run: \(last.stderr.suffix(3000))")
+        #expect(last.wait(240) == 0, "final run: \(last.diagnosis)")
         logs.append(last.stderr)
         let single = try T.run(s, topology: "cfsingle", tag: "elastic-single", extra: ["--order", "timestamp"])
-        #expect(single.wait(240) == 0, "reference: \(single.stderr.suffix(3000))")
+        #expect(single.wait(240) == 0, "reference: \(single.diagnosis)")
 
         let restores = logs.map { Self.taskStarts($0).values.reduce(0, +) }.reduce(0, +)
         let holders = logs.filter { $0.contains("global stage active") }.count
@@ -126,9 +126,9 @@ struct PartitionedElasticityTests {
         replacement.signal(SIGTERM)
         #expect(replacement.wait(60) == 0, "replacement stop: \(replacement.stderr.suffix(2000))")
         let last = try T.run(s, topology: "cfpart", tag: "zombie-final", extra: ["--partitioned", "--weights-max-lead", "256"])
-        #expect(last.wait(240) == 0, "final run: \(last.stderr.suffix(3000))")
+        #expect(last.wait(240) == 0, "final run: \(last.diagnosis)")
         let single = try T.run(s, topology: "cfsingle", tag: "zombie-single", extra: ["--order", "timestamp"])
-        #expect(single.wait(240) == 0, "reference: \(single.stderr.suffix(3000))")
+        #expect(single.wait(240) == 0, "reference: \(single.diagnosis)")
         let (copies, positions, duplicates) = try T.expectNothingLost(s)
         print("partitioned zombie: exit \(String(describing: status)), held \(held), \(copies - positions) duplicate scores, \(duplicates) duplicate global-stage records")
     }

@@ -57,7 +57,7 @@ struct PartitionedLabelTopicTests {
         -> (got: (model: String, counts: [Int]), want: (model: String, counts: [Int]), scores: [OutputRecord]) {
         let want = try #require(LabelTopicRunTests.summary(single.stderr), "no label summary in: \(single.stderr)")
         #expect(want.counts == expected, "one instance: joined, learned, unmatched, expired, undecodable")
-        let got = try #require(LabelTopicRunTests.summary(last.stderr), "no label summary in: \(last.stderr.suffix(3000))")
+        let got = try #require(LabelTopicRunTests.summary(last.stderr), "no label summary in: \(last.diagnosis)")
         #expect(got.counts == expected, "\(after): joined, learned, unmatched, expired, undecodable")
         let (lossGot, lossWant) = (try #require(Self.logLoss(got.model)), try #require(Self.logLoss(want.model)))
         #expect(abs(lossGot - lossWant) <= 0.01 * lossWant, "\(after): prequential log loss \(lossGot) vs one instance's \(lossWant)")
@@ -88,9 +88,9 @@ struct PartitionedLabelTopicTests {
         try Self.publish(data, 0..<8, dir: s.dir, bootstrap: s.broker.bootstrap)
 
         let parts = try (0..<2).map { try Self.run(s, "lpart", tag: "part\($0)", partitioned: true, guarantee: guarantee) }
-        for (i, r) in parts.enumerated() { #expect(r.wait(120) == 0, "partitioned instance \(i): \(r.stderr.suffix(3000))") }
+        for (i, r) in parts.enumerated() { #expect(r.wait(120) == 0, "partitioned instance \(i): \(r.diagnosis)") }
         let single = try Self.run(s, "lsingle", tag: "single", partitioned: false)
-        #expect(single.wait(120) == 0, "one instance: \(single.stderr.suffix(3000))")
+        #expect(single.wait(120) == 0, "one instance: \(single.diagnosis)")
 
         let want = try #require(LabelTopicRunTests.summary(single.stderr), "no label summary in: \(single.stderr)")
         #expect(want.counts == expected, "one instance: joined, learned, unmatched, expired, undecodable")
@@ -112,16 +112,16 @@ struct PartitionedLabelTopicTests {
         let s2 = try Self.setUp()
         try Self.publish(data, 0..<4, dir: s2.dir, bootstrap: s2.broker.bootstrap)
         let first = try (0..<2).map { try Self.run(s2, "lpart", tag: "half\($0)", partitioned: true, guarantee: guarantee) }
-        for (i, r) in first.enumerated() { #expect(r.wait(120) == 0, "first half, instance \(i): \(r.stderr.suffix(3000))") }
+        for (i, r) in first.enumerated() { #expect(r.wait(120) == 0, "first half, instance \(i): \(r.diagnosis)") }
         try Self.publish(data, 4..<8, dir: s2.dir, bootstrap: s2.broker.bootstrap)
         let rest = try Self.run(s2, "lpart", tag: "rest", partitioned: true, guarantee: guarantee)
-        #expect(rest.wait(120) == 0, "second half: \(rest.stderr.suffix(3000))")
+        #expect(rest.wait(120) == 0, "second half: \(rest.diagnosis)")
         let resumed = try #require(LabelTopicRunTests.summary(rest.stderr), "no label summary in: \(rest.stderr)")
         #expect(resumed.counts == expected, "after a stop and restart: joined, learned, unmatched, expired, undecodable")
         // The reference: one instance on the same input, uninterrupted (the stamps differ from the
         // first broker's, so the learning order may too).
         let reference = try Self.run(s2, "lsingle", tag: "single-all", partitioned: false)
-        #expect(reference.wait(120) == 0, "one instance: \(reference.stderr.suffix(3000))")
+        #expect(reference.wait(120) == 0, "one instance: \(reference.diagnosis)")
         let whole = try #require(LabelTopicRunTests.summary(reference.stderr), "no label summary in: \(reference.stderr)")
         let (lossResumed, lossWhole) = (try #require(Self.logLoss(resumed.model)), try #require(Self.logLoss(whole.model)))
         #expect(abs(lossResumed - lossWhole) <= 0.01 * lossWhole, "prequential log loss after the restart \(lossResumed) vs \(lossWhole)")
@@ -171,9 +171,9 @@ struct PartitionedLabelTopicTests {
         for r in slots { r.signal(SIGTERM) }
         for (i, r) in slots.enumerated() { #expect(r.wait(60) == 0, "graceful stop \(i): \(r.stderr.suffix(2000))") }
         let last = try Self.run(s, "lpart", tag: "kill-final", partitioned: true)
-        #expect(last.wait(120) == 0, "final run: \(last.stderr.suffix(3000))")
+        #expect(last.wait(120) == 0, "final run: \(last.diagnosis)")
         let single = try Self.run(s, "lsingle", tag: "kill-single", partitioned: false)
-        #expect(single.wait(120) == 0, "one instance: \(single.stderr.suffix(3000))")
+        #expect(single.wait(120) == 0, "one instance: \(single.diagnosis)")
         #expect(holderKills >= 1, "no kill hit the global-stage holder")
 
         let (got, want, scores) = try Self.expectLikeOneInstance(last, single, expected: expected, s: s, after: "after 4 kills")
@@ -221,10 +221,10 @@ struct PartitionedLabelTopicTests {
             logs.append(r.stderr)
         }
         let last = try Self.run(s, "lpart", tag: "elastic-final", partitioned: true)
-        #expect(last.wait(120) == 0, "final run: \(last.stderr.suffix(3000))")
+        #expect(last.wait(120) == 0, "final run: \(last.diagnosis)")
         logs.append(last.stderr)
         let single = try Self.run(s, "lsingle", tag: "elastic-single", partitioned: false)
-        #expect(single.wait(120) == 0, "one instance: \(single.stderr.suffix(3000))")
+        #expect(single.wait(120) == 0, "one instance: \(single.diagnosis)")
 
         let (got, want, scores) = try Self.expectLikeOneInstance(last, single, expected: expected, s: s, after: "after joins and a rolling restart")
         let holders = logs.filter { $0.contains("global stage active") }.count
@@ -305,8 +305,8 @@ struct PartitionedLabelTopicTests {
         // Both log the dead letters: the event's with its position, the labels' counted.
         for r in [part, single] {
             #expect(r.stderr.range(of: #"dead letter: .*offset=[0-9]+ partition=[0-9]+ reason=malformed_json topic=events"#, options: .regularExpression) != nil,
-                    "\(r.stderr.suffix(3000))")
-            #expect(r.stderr.contains("undecodable label records (in the dead-letter topic)"), "\(r.stderr.suffix(3000))")
+                    "\(r.diagnosis)")
+            #expect(r.stderr.contains("undecodable label records (in the dead-letter topic)"), "\(r.diagnosis)")
         }
         for r in [part, single] { r.signal(SIGTERM) }
         #expect(part.wait(60) == 0, "partitioned: \(part.stderr.suffix(2000))")

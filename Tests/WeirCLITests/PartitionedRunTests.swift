@@ -71,10 +71,10 @@ struct PartitionedRunTests {
         }
         for (i, r) in runs.enumerated() {
             let status = r.wait(240)
-            #expect(status == 0, "\(phase): partitioned instance \(i) exit \(String(describing: status)): \(r.stderr.suffix(3000))")
+            #expect(status == 0, "\(phase): partitioned instance \(i) exit \(String(describing: status)): \(r.diagnosis)")
         }
         let single = try Self.run(s, topology: "cfsingle", tag: "\(phase)-single", extra: ["--order", "timestamp"])
-        #expect(single.wait(240) == 0, "\(phase): reference run: \(single.stderr.suffix(3000))")
+        #expect(single.wait(240) == 0, "\(phase): reference run: \(single.diagnosis)")
         return (runs.map(\.stderr), single.stderr)
     }
 
@@ -169,12 +169,12 @@ struct PartitionedRunTests {
         let part = try Self.run(s, topology: "cfpart", tag: "held-part",
                                 extra: ["--partitioned", "--weights-max-lead", "256", "--global-max-held-bytes", "2048"])
         let status = part.wait(120)
-        #expect(status == 0, "partitioned instance exit \(String(describing: status)) (nil: still running after 120 s): \(part.stderr.suffix(3000))")
+        #expect(status == 0, "partitioned instance exit \(String(describing: status)) (nil: still running after 120 s): \(part.diagnosis)")
         guard status == 0 else { return }
         #expect(part.stderr.contains("global stage holds") && part.stderr.contains("(limit 2 KiB, --global-max-held-bytes)"),
-                "the back-pressure paused: \(part.stderr.suffix(3000))")
+                "the back-pressure paused: \(part.diagnosis)")
         let single = try Self.run(s, topology: "cfsingle", tag: "held-single", extra: ["--order", "timestamp"])
-        #expect(single.wait(240) == 0, "reference run: \(single.stderr.suffix(3000))")
+        #expect(single.wait(240) == 0, "reference run: \(single.diagnosis)")
         #expect(Self.prequentialLogLoss(part.stderr) == Self.prequentialLogLoss(single.stderr))
         try Self.expectSameOutputs(s, windows: .identical)
     }
@@ -347,9 +347,9 @@ struct PartitionedRunTests {
         for r in slots { r.signal(SIGTERM) }
         for (i, r) in slots.enumerated() { #expect(r.wait(60) == 0, "graceful stop \(i): \(r.stderr.suffix(2000))") }
         let last = try Self.run(s, topology: "cfpart", tag: "kill-final", extra: ["--partitioned", "--weights-max-lead", "256"] + extra)
-        #expect(last.wait(240) == 0, "final run: \(last.stderr.suffix(3000))")
+        #expect(last.wait(240) == 0, "final run: \(last.diagnosis)")
         let single = try Self.run(s, topology: "cfsingle", tag: "kill-single", extra: ["--order", "timestamp"])
-        #expect(single.wait(240) == 0, "reference: \(single.stderr.suffix(3000))")
+        #expect(single.wait(240) == 0, "reference: \(single.diagnosis)")
         #expect(holderKills >= 1, "no kill hit the global-stage holder")
         return holderKills
     }

@@ -131,9 +131,13 @@ public struct GlobalInputMerge {
     }
 
     /// Every partition said its run ended and nothing is held.
-    public var allEnded: Bool {
-        (0..<partitions).allSatisfy { newestFlags[$0].contains(.ended) && heads[$0] == queues[$0].count }
-    }
+    public var allEnded: Bool { (0..<partitions).allSatisfy(ended) }
+
+    /// The partitions that have not said their run ended, or still hold batches (what
+    /// ``allEnded`` waits for).
+    public var pendingPartitions: [Int32] { (0..<partitions).filter { !ended($0) }.map { Int32($0) } }
+
+    private func ended(_ p: Int) -> Bool { newestFlags[p].contains(.ended) && heads[p] == queues[p].count }
 
     /// Whether `p`'s newest batch said the task had read its source to the end (or it ended).
     public func caughtUp(_ p: Int32) -> Bool { !newestFlags[Int(p)].intersection([.caughtUp, .ended]).isEmpty }

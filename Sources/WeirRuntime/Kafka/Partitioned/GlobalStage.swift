@@ -153,6 +153,10 @@ final class GlobalStage {
     /// their end included.
     var allEnded: Bool { merge.allEnded && (labels?.drained ?? true) }
 
+    /// What ``allEnded`` waits for: the input partitions not ended, and whether the label topic
+    /// is not yet read and applied to its end.
+    var pending: (partitions: [Int32], labels: Bool) { (merge.pendingPartitions, !(labels?.drained ?? true)) }
+
     /// Reads what arrived and processes every run the merge allows; true when it did work.
     func step(now: Int64) throws -> Bool {
         var failure: (any Error)?

@@ -124,13 +124,15 @@ struct PartitionedRunner {
         let tasks = TaskSet(runner: self, compiled: compiled, setup: setup, owner: owner, producer: producer)
         var leaseClient = setup.client
         leaseClient.properties["allow.auto.create.topics"] = "true"
-        let lease = try InstanceLease(client: leaseClient, group: options.groupID + ".global-lease", topic: Self.globalChangelog(spec.name),
+        let leaseGroup = options.groupID + ".global-lease"
+        let lease = try InstanceLease(client: leaseClient, group: leaseGroup, topic: Self.globalChangelog(spec.name),
                                       sessionTimeoutMs: options.sessionTimeoutMs, logger: logger)
         var global: GlobalStage?
         var result: Pipeline?
         var lastProgress = clock.now
         var lastGauges = clock.now
         var busy = false
+        var waiting = BoundedRunWait()  // [ops] what a bounded run still waits for, logged when it goes quiet
         let start = clock.now
         defer {
             lease.onRevoke = nil
@@ -181,6 +183,13 @@ struct PartitionedRunner {
                     break
                 }
                 if let deadline, clock.now >= deadline { break }
+                if options.stopAtEnd, waiting.observe(processed: tasks.totals.records + tasks.totals.deadLetters + (global?.pipeline.counters.records ?? 0),
+                                                      now: clock.now) {
+                    let pending = BoundedRunWait.Pending(assigned: tasks.everAssigned, tasks: tasks.pendingTasks, global: global?.pending,
+                                                         leaseGroupJoined: lease.joined)
+                    let words = pending.description(source: setup.source, globalTopic: Self.globalTopic(spec.name), leaseGroup: leaseGroup)
+                    logger.info("bounded run (--stop-at-end) has processed nothing new for \(BoundedRunWait.quietPeriod); it waits for \(words)")
+                }
             }
             try global?.checkpoint()
             try tasks.stop()
@@ -394,6 +403,13 @@ final class TaskSet {
 
     /// Every assigned partition ended (a bounded run) after at least one assignment.
     var boundedRunComplete: Bool { everAssigned && tasks.values.allSatisfy(\.ended) }
+
+    /// The assigned partitions whose tasks have not ended, in partition order (what
+    /// ``boundedRunComplete`` waits for).
+    var pendingTasks: [BoundedRunWait.TaskPosition] {
+        tasks.filter { !$0.value.ended }.map { BoundedRunWait.TaskPosition(partition: $0.key, next: $0.value.next, end: $0.value.end) }
+            .sorted { $0.partition < $1.partition }
+    }
 
     func start() throws {
         let spec = compiled.spec
