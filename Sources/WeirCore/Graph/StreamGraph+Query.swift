@@ -61,8 +61,14 @@ extension StreamGraph {
             let op = windows[f.window]
             guard op.keyField == field, !absent.contains(f.window) else { continue }
             if held[f.window] == nil {
-                var mini = bytes.map { op.isolated(keyBytes: $0) }
-                guard let latest = mini?.latestWindow() else { absent.insert(f.window); continue }
+                let latest: Latest?
+                if op.latestWindowIsMerged {
+                    var mini = bytes.map { op.isolated(keyBytes: $0) }
+                    latest = mini?.latestWindow()
+                } else {
+                    latest = bytes.flatMap { op.keys.lookup($0) }.flatMap { op.latestWindowInPlace(of: $0) }
+                }
+                guard let latest else { absent.insert(f.window); continue }
                 held[f.window] = latest
             }
             let w = held[f.window]!
@@ -209,39 +215,65 @@ extension WindowOperator {
     /// merged from its panes; sliding: the events within `length` of the latest; session: the
     /// latest session; count: the window being filled. Nil when the key holds no window.
     mutating func latestWindow() -> (start: Int64, end: Int64, values: ContiguousArray<Double>)? {
-        guard keyHead.count > 0, keyHead[0] >= 0 else { return nil }
         let key: Int32 = 0
+        let newest = latestEntry(of: key)
+        guard newest >= 0 else { return nil }
+        switch spec.kind {
+        case .hopping where usePanes:
+            mergeWindow(key: key, end: ents[Int(newest)].start &+ slide)  // the window ending with the newest pane
+        case .sliding:
+            mergeSlidingWindow(key: key, at: ents[Int(newest)].start)
+        default:
+            return latestWindowInPlace(of: key)
+        }
+        var values = ContiguousArray<Double>(repeating: 0, count: store.columnCount)
+        store.output(0, into: &values, at: 0)
+        return (ents[0].start, ents[0].end, values)
+    }
+
+    /// Whether a key's latest window is merged from several entries (hopping windows by panes,
+    /// sliding windows), which takes an ``isolated(keyBytes:)`` copy to build; the other kinds
+    /// read it in place (``latestWindowInPlace(of:)``).
+    var latestWindowIsMerged: Bool {
+        switch spec.kind {
+        case .hopping: usePanes
+        case .sliding: true
+        case .tumbling, .session, .count: false
+        }
+    }
+
+    /// Key `key`'s latest window as ``latestWindow()`` of its isolated copy gives it, read in
+    /// place without a copy; only when not ``latestWindowIsMerged``. Nil when the key holds no
+    /// window. O(the key's live windows).
+    func latestWindowInPlace(of key: Int32) -> (start: Int64, end: Int64, values: ContiguousArray<Double>)? {
+        let entry = latestEntry(of: key)
+        guard entry >= 0 else { return nil }
+        var values = ContiguousArray<Double>(repeating: 0, count: store.columnCount)
+        store.output(entry, into: &values, at: 0)
+        return (ents[Int(entry)].start, ents[Int(entry)].end, values)
+    }
+
+    /// Of key `key`'s windows, the newest (latest start, then latest end); for hopping windows
+    /// without panes, the earliest window holding the newest slide. -1 when it holds none.
+    func latestEntry(of key: Int32) -> Int32 {
+        guard Int(key) < keyHead.count, keyHead[Int(key)] >= 0 else { return -1 }
         var newest: Int32 = -1
-        var e = keyHead[0]
+        var e = keyHead[Int(key)]
         while e >= 0 {
             if newest < 0 || ents[Int(e)].start > ents[Int(newest)].start
                 || (ents[Int(e)].start == ents[Int(newest)].start && ents[Int(e)].end > ents[Int(newest)].end) { newest = e }
             e = ents[Int(e)].next
         }
+        guard case .hopping = spec.kind, !usePanes else { return newest }
+        let first = ents[Int(newest)].start &- size &+ slide
         var entry = newest
-        switch spec.kind {
-        case .tumbling, .session, .count:
-            break
-        case .hopping:
-            let first = ents[Int(newest)].start &- size &+ slide
-            if usePanes {
-                mergeWindow(key: key, end: first &+ size)
-                entry = 0
-            } else {
-                var x = keyHead[0]
-                while x >= 0 {
-                    let s = ents[Int(x)].start
-                    if s >= first && s < ents[Int(entry)].start { entry = x }
-                    x = ents[Int(x)].next
-                }
-            }
-        case .sliding:
-            mergeSlidingWindow(key: key, at: ents[Int(newest)].start)
-            entry = 0
+        var x = keyHead[Int(key)]
+        while x >= 0 {
+            let s = ents[Int(x)].start
+            if s >= first && s < ents[Int(entry)].start { entry = x }
+            x = ents[Int(x)].next
         }
-        var values = ContiguousArray<Double>(repeating: 0, count: store.columnCount)
-        store.output(entry, into: &values, at: 0)
-        return (ents[Int(entry)].start, ents[Int(entry)].end, values)
+        return entry
     }
 }
 

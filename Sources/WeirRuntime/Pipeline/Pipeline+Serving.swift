@@ -1,6 +1,7 @@
 import WeirCore
 import WeirJSON
 import WeirModel
+import WeirTopology
 
 /// An HTTP answer built by the runtime (status and JSON body), without any HTTP library.
 public struct ServingReply: Sendable, Equatable {
@@ -34,8 +35,9 @@ extension Pipeline {
     /// that features read.
     public var servedKeyField: String? { graph.servedKeyField(compiled.spec.source.keyField) }
 
-    /// The topology's windowed features (`features:` with a `window`), by name.
-    var servedFeatureRefs: [ServedFeatureRef] {
+    /// The topology's windowed features (`features:` with a `window`), by name
+    /// (``servedFeatureRefs``, resolved once).
+    static func resolveServedFeatures(_ compiled: CompiledTopology, _ graph: StreamGraph) -> [ServedFeatureRef] {
         compiled.windowColumns.sorted { $0.key < $1.key }.compactMap { name, wc in
             graph.servedFeatureRef(name: name, window: wc.window, column: wc.column)
         }

@@ -54,6 +54,9 @@ public struct Pipeline: Sendable {
     public let role: Role
     public let compiled: CompiledTopology
     public internal(set) var graph: StreamGraph
+    /// The topology's windowed features resolved against ``graph``'s operators, by name (what
+    /// `GET /v1/features/{key}` serves); fixed by the compiled topology, so resolved once.
+    let servedFeatureRefs: [ServedFeatureRef]
     public internal(set) var model: ModelStage?
     var drift: DriftStage?
     /// [metrics] Shown every drift record and alert, typed, as it is written (``MonitorEvent``);
@@ -151,6 +154,7 @@ public struct Pipeline: Sendable {
         }
         self.compiled = c
         graph = try StreamGraph(c.graph, now: now)
+        servedFeatureRefs = Self.resolveServedFeatures(c, graph)
         let schema = c.graph.schema
         keyField = c.spec.source.keyField.flatMap { schema.index(of: $0) }
         keyType = keyField.map { schema.fields[$0].type }

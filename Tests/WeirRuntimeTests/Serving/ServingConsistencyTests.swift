@@ -146,6 +146,63 @@ import WeirTopology
         #expect(pipeline.featuresReply(key: "nobody").status == 404)
     }
 
+    /// Tumbling and session windows are read in place (no copy of the key's windows): with a
+    /// 10-minute allowed lateness each key holds several windows at once, and the served one is
+    /// still the key's latest, against a brute-force oracle over the events: the events of the
+    /// key's last event's minute (count, max) and of its last session (events back to a gap of
+    /// 20 s or more; every gap is a multiple of 7 ms, so never exactly 20 s).
+    @Test func servedTumblingAndSessionWindowsAreTheKeysLatestWhileOlderOnesAreStillHeld() throws {
+        let path = tempDir() + "/latest.yaml"
+        try """
+            name: latest
+            source: {topics: [t], key: user, event_time: {field: ts, format: epoch_millis}, out_of_orderness: 0s, allowed_lateness: 10m}
+            schema:
+              ts: {type: timestamp}
+              user: {type: string}
+              amount: {type: double}
+            features:
+              c_1m: {window: {tumbling: 1m}, by: user, aggregate: count}
+              max_1m: {window: {tumbling: 1m}, by: user, aggregate: max, field: amount}
+              s_count: {window: {session: 20s}, by: user, aggregate: count}
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        var pipeline = try Pipeline(compiled: try TopologyCompiler.compile(try TopologyLoader.load(path: path)))
+        var g = SeededGenerator(seed: 5)
+        var ts: Int64 = 1_700_000_000_000
+        var events: [(ts: Int64, user: String, amount: Double)] = []
+        for _ in 0..<2_000 {
+            ts += Int64(g.next() % 1_000) * 7
+            events.append((ts, "u\(g.next() % 20)", Double(g.next() % 10_000) / 100))
+        }
+        var compared = 0, olderHeld = 0
+        for start in stride(from: 0, to: events.count, by: 50) {
+            let lines = events[start..<min(start + 50, events.count)].map { #"{"ts":\#($0.ts),"user":"\#($0.user)","amount":\#($0.amount)}"# }
+            var sink = RecordingSink()
+            try pipeline.process(Self.batch(lines[...], first: start), topic: "t", now: 0, into: &sink)
+            let seen = events[..<min(start + 50, events.count)]
+            for user in Set(seen.map(\.user)).sorted() {
+                let mine = seen.filter { $0.user == user }
+                let last = mine.last!
+                let minute = last.ts - last.ts % 60_000
+                let inMinute = mine.filter { $0.ts >= minute }
+                var session = 1
+                while session < mine.count && mine[mine.count - session].ts - mine[mine.count - session - 1].ts < 20_000 { session += 1 }
+                if mine.contains(where: { $0.ts < minute && $0.ts >= minute - 9 * 60_000 }) { olderHeld += 1 }
+                let body = try Self.object(pipeline.featuresReply(key: user))
+                let served = Dictionary(uniqueKeysWithValues: try #require(body["features"] as? [[String: Any]]).map {
+                    ($0["name"] as! String, (value: ($0["value"] as! NSNumber).doubleValue, start: ($0["start"] as! NSNumber).int64Value))
+                })
+                #expect(served["c_1m"]?.value == Double(inMinute.count), "\(user) at \(start)")
+                #expect(served["c_1m"]?.start == minute, "\(user) at \(start)")
+                #expect(served["max_1m"]?.value == inMinute.map(\.amount).max(), "\(user) at \(start)")
+                #expect(served["s_count"]?.value == Double(session), "\(user) at \(start)")
+                #expect(served["s_count"]?.start == mine[mine.count - session].ts, "\(user) at \(start)")
+                compared += 1
+            }
+        }
+        // The case the test is for: keys holding an earlier minute's window when asked.
+        #expect(compared > 500 && olderHeld > compared / 2, "compared \(compared), with an older window held \(olderHeld)")
+    }
+
     /// Posting every event before ingesting it: the reply equals the score record of that event
     /// (score, version, feature vector), and the pipeline asked writes exactly what a twin never
     /// asked writes.
