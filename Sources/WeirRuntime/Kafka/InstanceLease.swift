@@ -40,6 +40,12 @@ final class InstanceLease {
     /// there, so the next holder restores everything this one processed.
     var onRevoke: (() -> Void)?
     private var pausePending = false
+    /// The partitions other than 0 of the lease topic this member was first assigned: none with
+    /// the one-partition topic Weir creates. A topic with more (created by the broker on first
+    /// use with its default count) still has one holder of partition 0, but the group's assignor
+    /// balances every partition, so the lease, and with it the global stage, can move whenever an
+    /// instance joins or leaves. Logged once, as a warning naming the fix.
+    private(set) var extraPartitions: [Int32] = []
 
     init(client: KafkaConfiguration, group: String, topic: String, sessionTimeoutMs: Int, logger: Logger) throws {
         self.topic = topic
@@ -52,6 +58,11 @@ final class InstanceLease {
             switch event {
             case .assigned(let ps):
                 self.joined = true
+                let extra = ps.map(\.partition).filter { $0 != 0 }.sorted()
+                if !extra.isEmpty && self.extraPartitions.isEmpty {
+                    self.extraPartitions = extra
+                    logger.warning("lease topic \(topic) has more than one partition (this instance was assigned partitions \(extra.map(String.init).joined(separator: ", "))): the lease is its partition 0, but group \(group) balances every partition, so the lease (and the state restored with it) can move whenever an instance joins or leaves; with a 1-partition topic it stays until its holder leaves (on the embedded broker: weir broker --topic \(topic):1)")
+                }
                 guard ps.contains(where: { $0.partition == 0 }) else { return }
                 // Start at the end: nothing is read before the partition is paused.
                 self.consumer.setStartOffsets([TopicPartitionOffset(topic: topic, partition: 0, offset: TopicPartitionOffset.end)])
