@@ -65,7 +65,8 @@ struct BoundedRunWait {
     private var changed: ContinuousClock.Instant?
     private var said: ContinuousClock.Instant?
 
-    /// Observes the number of events processed so far (tasks and global stage) at `now`; true
+    /// Observes a count that grows while the instance works (the runner: the tasks' records and
+    /// dead letters, plus the global stage's steps that did work) at `now`; true
     /// when the run has processed nothing new for ``quietPeriod`` and has not said so within the
     /// last period.
     mutating func observe(processed: Int, now: ContinuousClock.Instant) -> Bool {

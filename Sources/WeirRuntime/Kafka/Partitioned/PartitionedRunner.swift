@@ -133,6 +133,7 @@ struct PartitionedRunner {
         var lastGauges = clock.now
         var busy = false
         var waiting = BoundedRunWait()  // [ops] what a bounded run still waits for, logged when it goes quiet
+        var globalSteps = 0  // the global stage's steps that did work (progress for `waiting`)
         let start = clock.now
         defer {
             lease.onRevoke = nil
@@ -149,6 +150,7 @@ struct PartitionedRunner {
             while !runner.shouldStop() {
                 if let g = global {
                     busy = try Self.stepTogether(g, tasks, busy: busy)
+                    if busy { globalSteps += 1 }
                 } else {
                     try tasks.step(pollTimeout: .milliseconds(100))
                 }
@@ -183,8 +185,8 @@ struct PartitionedRunner {
                     break
                 }
                 if let deadline, clock.now >= deadline { break }
-                if options.stopAtEnd, waiting.observe(processed: tasks.totals.records + tasks.totals.deadLetters + (global?.pipeline.counters.records ?? 0),
-                                                      now: clock.now) {
+                // Progress: the tasks' records and dead letters, and the global stage's steps that did work.
+                if options.stopAtEnd, waiting.observe(processed: tasks.totals.records + tasks.totals.deadLetters + globalSteps, now: clock.now) {
                     let pending = BoundedRunWait.Pending(assigned: tasks.everAssigned, tasks: tasks.pendingTasks, global: global?.pending,
                                                          leaseGroupJoined: lease.joined)
                     let words = pending.description(source: setup.source, globalTopic: Self.globalTopic(spec.name), leaseGroup: leaseGroup)
