@@ -21,7 +21,7 @@ struct BoundedRunWait {
     }
 
     /// What the end rule waits for.
-    struct Pending: Equatable {
+    struct Pending {
         /// The source group has assigned this instance partitions (possibly none) at least once.
         var assigned: Bool
         /// Assigned source partitions whose tasks have not ended.
@@ -31,11 +31,6 @@ struct BoundedRunWait {
         var global: (partitions: [Int32], labels: Bool)?
         /// The lease group has assigned this instance (anything, even nothing).
         var leaseGroupJoined: Bool
-
-        static func == (a: Pending, b: Pending) -> Bool {
-            a.assigned == b.assigned && a.tasks == b.tasks && a.global?.partitions == b.global?.partitions
-                && a.global?.labels == b.global?.labels && a.leaseGroupJoined == b.leaseGroupJoined
-        }
 
         /// In words, each reason separated by "; ".
         func description(source: String, globalTopic: String, leaseGroup: String) -> String {

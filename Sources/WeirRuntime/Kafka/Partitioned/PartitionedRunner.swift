@@ -186,7 +186,7 @@ struct PartitionedRunner {
                 }
                 if let deadline, clock.now >= deadline { break }
                 // Progress: the tasks' records and dead letters, and the global stage's steps that did work.
-                if options.stopAtEnd, waiting.observe(processed: tasks.totals.records + tasks.totals.deadLetters + globalSteps, now: clock.now) {
+                if options.stopAtEnd, case let t = tasks.totals, waiting.observe(processed: t.records + t.deadLetters + globalSteps, now: clock.now) {
                     let pending = BoundedRunWait.Pending(assigned: tasks.everAssigned, tasks: tasks.pendingTasks, global: global?.pending,
                                                          leaseGroupJoined: lease.joined)
                     let words = pending.description(source: setup.source, globalTopic: Self.globalTopic(spec.name), leaseGroup: leaseGroup)
