@@ -25,12 +25,18 @@ import WeirKafka
         return true
     }
 
-    @Test func aMemberThatJoinsLaterDoesNotTakeTheLeaseOfAOnePartitionTopic() throws {
+    /// A broker whose lease topic has `partitions`, and a first member polled until it holds the lease.
+    static func firstHolder(partitions: Int32) throws -> (EmbeddedBroker, InstanceLease) {
         let broker = try EmbeddedBroker()
-        try broker.createTopic("t.global.changelog", partitions: 1)
-        let a = try Self.lease(broker, topic: "t.global.changelog")
+        try broker.createTopic("t.global.changelog", partitions: partitions)
+        let a = try lease(broker, topic: "t.global.changelog")
+        #expect(try poll([a]) { a.holds })
+        return (broker, a)
+    }
+
+    @Test func aMemberThatJoinsLaterDoesNotTakeTheLeaseOfAOnePartitionTopic() throws {
+        let (broker, a) = try Self.firstHolder(partitions: 1)
         defer { a.close() }
-        #expect(try Self.poll([a]) { a.holds })
         let b = try Self.lease(broker, topic: "t.global.changelog")
         defer { b.close() }
         #expect(try Self.poll([a, b]) { b.joined })
@@ -46,11 +52,8 @@ import WeirKafka
     }
 
     @Test func aLeaseTopicWithMorePartitionsIsReported() throws {
-        let broker = try EmbeddedBroker()
-        try broker.createTopic("t.global.changelog", partitions: 4)
-        let a = try Self.lease(broker, topic: "t.global.changelog")
-        defer { a.close() }
-        #expect(try Self.poll([a]) { a.holds })
+        let (broker, a) = try Self.firstHolder(partitions: 4)
+        defer { a.close(); withExtendedLifetime(broker) {} }
         #expect(a.extraPartitions == [1, 2, 3])
     }
 }
